@@ -1,0 +1,138 @@
+/*
+ * ctrack/conn.h: what a tracked connection looks like from outside.
+ *
+ * Usage: a struct ct_conn is opaque; a verdict or a lookup hands out a
+ * pointer to one. ct_conn_get_info() copies every fact about it (tuples,
+ * status bits, protocol state, counters, times) into a struct ct_conn_info.
+ *
+ * Thread-safety: in a table used by one thread, a handle stays valid until
+ * that thread's next call that can expire, evict or flush connections
+ * (ct_process_*, ct_expire, ct_table_flush, ct_table_drain). In a shared table
+ * (CT_TABLE_F_SHARED) read a connection only from inside a callback or while
+ * the table guarantees it (see ctrack/table.h).
+ * Ownership: connections belong to their table; never free a handle.
+ */
+#ifndef CTRACK_CONN_H
+#define CTRACK_CONN_H
+
+#include <stdint.h>
+
+#include "ctrack/tuple.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct ct_conn;
+struct ct_table;
+
+/* Packet states (ct state), as iptables/nftables "ct state" sees them. */
+enum ct_state {
+    CT_STATE_NEW = 0,
+    CT_STATE_ESTABLISHED = 1,
+    CT_STATE_RELATED = 2,
+    CT_STATE_INVALID = 3,
+    CT_STATE_UNTRACKED = 4,
+};
+
+/* "new", "established", "related", "invalid", "untracked". */
+const char *ct_state_name(unsigned state);
+
+/* Connection status bits, numbered as Linux's IPS_* bits. */
+enum {
+    CT_STATUS_EXPECTED = 1u << 0,      /* created from an expectation */
+    CT_STATUS_SEEN_REPLY = 1u << 1,    /* a packet in each direction was seen */
+    CT_STATUS_ASSURED = 1u << 2,       /* not to be early-dropped */
+    CT_STATUS_CONFIRMED = 1u << 3,     /* committed to the table */
+    CT_STATUS_SRC_NAT = 1u << 4,
+    CT_STATUS_DST_NAT = 1u << 5,
+    CT_STATUS_SEQ_ADJUST = 1u << 6,
+    CT_STATUS_SRC_NAT_DONE = 1u << 7,
+    CT_STATUS_DST_NAT_DONE = 1u << 8,
+    CT_STATUS_DYING = 1u << 9,         /* being removed */
+    CT_STATUS_FIXED_TIMEOUT = 1u << 10,
+    CT_STATUS_TEMPLATE = 1u << 11,
+    CT_STATUS_UNTRACKED = 1u << 12,
+    CT_STATUS_HELPER = 1u << 13,
+    CT_STATUS_PUBLIC_MASK = (1u << 14) - 1,
+};
+
+/* TCP connection states, numbered and named as Linux nf_conntrack does. */
+enum ct_tcp_state {
+    CT_TCP_NONE = 0,
+    CT_TCP_SYN_SENT = 1,
+    CT_TCP_SYN_RECV = 2,
+    CT_TCP_ESTABLISHED = 3,
+    CT_TCP_FIN_WAIT = 4,
+    CT_TCP_CLOSE_WAIT = 5,
+    CT_TCP_LAST_ACK = 6,
+    CT_TCP_TIME_WAIT = 7,
+    CT_TCP_CLOSE = 8,
+    CT_TCP_SYN_SENT2 = 9,
+    CT_TCP_STATE_COUNT = 10,
+};
+
+/* "NONE", "SYN_SENT", ... "SYN_SENT2"; "UNKNOWN" out of range. */
+const char *ct_tcp_state_name(unsigned state);
+
+/*
+ * Timeouts, one per protocol state or condition. Defaults are Linux's
+ * (seconds): TCP SYN_SENT 120, SYN_RECV 60, ESTABLISHED 432000 (5 days),
+ * FIN_WAIT 120, CLOSE_WAIT 60, LAST_ACK 30, TIME_WAIT 120, CLOSE 10,
+ * SYN_SENT2 120, max-retransmissions 300, unacknowledged data 300;
+ * UDP 30, UDP stream (assured) 120; ICMP 30; other protocols 600.
+ */
+enum ct_timeout {
+    CT_TIMEOUT_TCP_SYN_SENT = 0,
+    CT_TIMEOUT_TCP_SYN_RECV,
+    CT_TIMEOUT_TCP_ESTABLISHED,
+    CT_TIMEOUT_TCP_FIN_WAIT,
+    CT_TIMEOUT_TCP_CLOSE_WAIT,
+    CT_TIMEOUT_TCP_LAST_ACK,
+    CT_TIMEOUT_TCP_TIME_WAIT,
+    CT_TIMEOUT_TCP_CLOSE,
+    CT_TIMEOUT_TCP_SYN_SENT2,
+    CT_TIMEOUT_TCP_RETRANS,
+    CT_TIMEOUT_TCP_UNACK,
+    CT_TIMEOUT_UDP,
+    CT_TIMEOUT_UDP_STREAM,
+    CT_TIMEOUT_ICMP,
+    CT_TIMEOUT_GENERIC,
+    CT_TIMEOUT_COUNT
+};
+
+/* Stable name of a timeout ("tcp_established", "udp_stream", ...). */
+const char *ct_timeout_name(unsigned timeout);
+
+/* Linux's default for a timeout, in seconds. */
+uint32_t ct_timeout_default(unsigned timeout);
+
+/* Everything known about one connection, copied out. */
+struct ct_conn_info {
+    struct ct_tuple tuple[2];   /* [CT_DIR_ORIGINAL], [CT_DIR_REPLY] */
+    uint64_t packets[2];        /* per direction */
+    uint64_t bytes[2];          /* per direction, IP-layer bytes as Linux counts them */
+    uint64_t first_seen;        /* ns, the caller's clock */
+    uint64_t last_seen;         /* ns */
+    uint64_t expires;           /* ns at which it times out */
+    uint32_t status;            /* CT_STATUS_* */
+    uint32_t mark;
+    uint16_t zone[2];           /* zone per direction */
+    uint8_t l3;                 /* enum ct_l3 */
+    uint8_t proto;              /* IP protocol number */
+    uint8_t l4state;            /* TCP: enum ct_tcp_state; else 0 */
+    uint8_t timeout;            /* enum ct_timeout in force */
+    uint8_t pad[2];
+};
+
+/*
+ * Copies the facts about `conn` into *info. Returns 0, or -EINVAL if an
+ * argument is NULL.
+ */
+int ct_conn_get_info(const struct ct_table *table, const struct ct_conn *conn,
+                     struct ct_conn_info *info);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

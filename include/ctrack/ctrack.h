@@ -1,0 +1,21 @@
+/*
+ * ctrack/ctrack.h: everything libctrack offers, in one include.
+ *
+ * libctrack is a userspace connection tracker: hand it packets with the time
+ * they arrived, and it says which connection each belongs to, in which
+ * direction and in which state, following Linux nf_conntrack's rules.
+ * See each header for usage, thread-safety and ownership.
+ */
+#ifndef CTRACK_CTRACK_H
+#define CTRACK_CTRACK_H
+
+#include "ctrack/conn.h"
+#include "ctrack/error.h"
+#include "ctrack/packet.h"
+#include "ctrack/reason.h"
+#include "ctrack/table.h"
+#include "ctrack/tuple.h"
+
+#define CTRACK_VERSION "0.1.0"
+
+#endif

@@ -1,0 +1,175 @@
+/*
+ * ctrack/table.h: the connection table and the packet-processing calls.
+ *
+ * Usage:
+ *     struct ct_table_config cfg;
+ *     ct_table_config_init(&cfg);
+ *     cfg.max_connections = 1 << 20;
+ *     int err;
+ *     struct ct_table *t = ct_table_create(&cfg, &err);
+ *     ...
+ *     struct ct_pkt pkts[64];
+ *     struct ct_verdict v[64];
+ *     ct_process_burst(t, frames, pkts, v, n, now_ns, CT_PROCESS_COMMIT);
+ *     ...
+ *     ct_table_destroy(t);
+ *
+ * Time: every call that can create, refresh or expire state takes `now` in
+ * nanoseconds on the caller's clock; the library never reads a clock. Use a
+ * clock that does not go backwards (a capture's timestamps, CLOCK_MONOTONIC).
+ *
+ * Memory: all connection entries and the hash index are allocated by
+ * ct_table_create() for `max_connections`; the packet path never allocates.
+ *
+ * Thread-safety: a table created without CT_TABLE_F_SHARED belongs to one
+ * thread at a time (per-core mode: one table per worker, packets steered by
+ * ct_tuple_steer_hash()). Read-only calls (ct_table_stats, ct_conn_get_info)
+ * may run concurrently with nothing else on such a table.
+ *
+ * Ownership: the table owns every connection; the caller owns frames,
+ * descriptors and verdict arrays. ct_table_destroy() frees everything and
+ * invalidates every handle.
+ */
+#ifndef CTRACK_TABLE_H
+#define CTRACK_TABLE_H
+
+#include <stdint.h>
+
+#include "ctrack/conn.h"
+#include "ctrack/packet.h"
+#include "ctrack/reason.h"
+#include "ctrack/tuple.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct ct_table;
+
+/* The most packets one burst call takes. */
+#define CT_BURST_MAX 64
+
+/* Table flags (ct_table_config.flags). Unknown bits are rejected. */
+enum {
+    CT_TABLE_F_FIXED_KEY = 1u << 0,        /* use hash_key instead of a random key */
+    CT_TABLE_F_NO_CHECKSUM = 1u << 1,      /* skip transport checksum checks (offload captures) */
+    CT_TABLE_F_TCP_NO_LOOSE = 1u << 2,     /* do not pick up TCP connections mid-stream */
+    CT_TABLE_F_TCP_LIBERAL = 1u << 3,      /* skip TCP window checks (mark only RSTs out of window) */
+    CT_TABLE_F_TCP_IGNORE_INVALID_RST = 1u << 4, /* out-of-window RSTs are ignored, not INVALID */
+    CT_TABLE_F_SHARED = 1u << 5,           /* one table for many threads */
+    CT_TABLE_F_PREFAULT = 1u << 6,         /* touch all memory at creation */
+    CT_TABLE_F_ALL = (1u << 7) - 1,
+};
+
+struct ct_table_config {
+    uint32_t max_connections;   /* required: the most connections held at once */
+    uint32_t flags;             /* CT_TABLE_F_* */
+    uint64_t hash_key[2];       /* SipHash key, with CT_TABLE_F_FIXED_KEY */
+    uint32_t timeouts[CT_TIMEOUT_COUNT]; /* seconds; ct_table_config_init() sets Linux's defaults */
+    uint8_t tcp_max_retrans;    /* retransmissions before the retrans timeout applies (3) */
+    uint8_t reserved8[7];
+    uint64_t reserved[8];       /* must be zero */
+};
+
+/* Fills *cfg with the defaults (max_connections 65536, Linux timeouts). */
+void ct_table_config_init(struct ct_table_config *cfg);
+
+/*
+ * Creates a table. Returns NULL and sets *err (if err is not NULL) to:
+ *   -EINVAL  cfg is NULL, max_connections is 0 or above 2^30, an unknown
+ *            flag or a reserved field is set, or a timeout is 0;
+ *   -ENOMEM  the memory could not be allocated;
+ *   -EIO     no random key could be read from the system.
+ */
+struct ct_table *ct_table_create(const struct ct_table_config *cfg, int *err);
+
+/* Frees the table and everything in it. NULL is ignored. */
+void ct_table_destroy(struct ct_table *table);
+
+/* Processing flags. */
+enum {
+    CT_PROCESS_COMMIT = 1u << 0, /* insert NEW connections (else classify only) */
+};
+
+/* The result for one packet. */
+struct ct_verdict {
+    struct ct_conn *conn; /* the connection, or NULL (INVALID, UNTRACKED, uncommitted NEW) */
+    uint8_t state;        /* enum ct_state */
+    uint8_t dir;          /* enum ct_dir of the packet within conn */
+    uint8_t l4state;      /* protocol state after the packet (TCP: enum ct_tcp_state) */
+    uint8_t flags;        /* CT_VERDICT_* */
+    uint16_t reason;      /* enum ct_reason: NONE unless INVALID or UNTRACKED */
+    uint16_t pad;
+};
+
+enum {
+    CT_VERDICT_CREATED = 1u << 0,  /* this packet created (committed) conn */
+    CT_VERDICT_REPLACED = 1u << 1, /* an old connection with this tuple was ended first */
+};
+
+/*
+ * Processes up to CT_BURST_MAX frames: parses each into pkts[i], looks it up,
+ * runs the protocol state machine, updates counters and times, and writes
+ * verdicts[i]. With CT_PROCESS_COMMIT a packet that may start a connection
+ * creates one; without it the verdict is NEW with conn NULL.
+ * Returns the number of packets processed (n), or -EINVAL (NULL argument or
+ * n > CT_BURST_MAX).
+ */
+int ct_process_burst(struct ct_table *table, const struct ct_frame *frames,
+                     struct ct_pkt *pkts, struct ct_verdict *verdicts,
+                     unsigned n, uint64_t now, unsigned flags);
+
+/* As ct_process_burst() for packets the caller already parsed. */
+int ct_process_parsed(struct ct_table *table, struct ct_pkt *pkts,
+                      struct ct_verdict *verdicts, unsigned n, uint64_t now,
+                      unsigned flags);
+
+/* One packet: a wrapper of ct_process_burst(). Returns 0 or -EINVAL. */
+int ct_process(struct ct_table *table, const struct ct_frame *frame,
+               struct ct_pkt *pkt, struct ct_verdict *verdict, uint64_t now,
+               unsigned flags);
+
+/*
+ * Finds the live connection one of whose tuples equals *tuple. Returns it
+ * and stores the tuple's direction in *dir (if dir is not NULL), or NULL.
+ */
+struct ct_conn *ct_table_lookup(struct ct_table *table, const struct ct_tuple *tuple,
+                                uint64_t now, enum ct_dir *dir);
+
+/*
+ * Calls fn for every connection in the table (in no particular order) until
+ * fn returns non-zero. Returns that value, or 0. fn must not modify the table.
+ */
+int ct_table_foreach(struct ct_table *table,
+                     int (*fn)(struct ct_conn *conn, void *arg), void *arg);
+
+/* Table counters. */
+struct ct_table_stats {
+    uint64_t packets;                     /* packets processed */
+    uint64_t found;                       /* packets that matched a connection */
+    uint64_t created;                     /* connections committed */
+    uint64_t not_committed;               /* NEW packets classified without commit */
+    uint64_t invalid;                     /* INVALID verdicts */
+    uint64_t untracked;                   /* UNTRACKED verdicts */
+    uint64_t related;                     /* RELATED verdicts */
+    uint64_t refused_full;                /* NEW refused: table full */
+    uint64_t probe_limit;                 /* inserts refused: probe cap hit */
+    uint64_t deleted;                     /* connections removed (any cause) */
+    uint64_t expired;                     /* connections removed by timeout */
+    uint64_t early_drop;                  /* unassured connections evicted when full */
+    uint64_t replaced;                    /* connections ended by a new one on the same tuple */
+    uint64_t reasons[CT_REASON_COUNT];    /* verdicts by reason */
+    uint32_t connections;                 /* now in the table */
+    uint32_t peak_connections;
+    uint32_t max_connections;
+    uint32_t buckets;                     /* hash index buckets */
+    uint64_t memory_bytes;                /* bytes allocated for index and entries */
+};
+
+/* Copies the counters. Returns 0 or -EINVAL. */
+int ct_table_stats(const struct ct_table *table, struct ct_table_stats *stats);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
