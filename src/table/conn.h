@@ -79,15 +79,18 @@ _Static_assert(sizeof(struct ct_key6) == sizeof(struct ct_tuple), "ct_key6 mirro
 
 /*
  * Per-direction TCP window data (van Rooij's "Real Stateful TCP Packet
- * Filtering in IP Filter", as Linux's ip_ct_tcp_state keeps it).
+ * Filtering in IP Filter", as Linux's ip_ct_tcp_state keeps it). Packed to
+ * 14 bytes so both directions and the last-packet fields fit the 44-byte
+ * budget; members are read through the struct, never by address.
  */
-struct ct_tcp_dir {
+struct __attribute__((packed, aligned(2))) ct_tcp_dir {
     uint32_t td_end;    /* highest seq + len seen from this side */
     uint32_t td_maxend; /* highest ack + max(win, 1) seen from this side */
     uint32_t td_maxwin; /* largest window advertised by this side */
     uint8_t td_scale;   /* window scale shift this side announced */
     uint8_t flags;      /* CT_TCPF_* */
 };
+_Static_assert(sizeof(struct ct_tcp_dir) == 14, "ct_tcp_dir is 14 bytes");
 
 /* Per-direction TCP flags (ct_tcp_dir.flags), Linux's IP_CT_TCP_FLAG_*. */
 enum {
@@ -106,7 +109,7 @@ enum {
  * the previous packet for retransmission detection and for the "ignored
  * SYN/ACK" recovery, as Linux's ip_ct_tcp does.
  */
-struct ct_tcp_conn {
+struct __attribute__((packed, aligned(2))) ct_tcp_conn {
     struct ct_tcp_dir seen[2]; /* 28 */
     uint32_t last_seq;
     uint32_t last_ack;
