@@ -53,6 +53,7 @@ extern "C" {
     X(ICMP_NO_CONN, "icmp-no-conn", "ICMP error refers to no known connection")          \
     X(ICMP_REPLY_NO_REQUEST, "icmp-reply-no-request", "ICMP reply without a request")   \
     X(ICMP_TYPE, "icmp-type", "ICMP type cannot start a connection")                    \
+    X(ICMP6_UNTRACKED, "icmpv6-untracked", "ICMPv6 neighbour discovery or MLD message (not tracked)") \
     /* ---- TCP tracking (window checks after van Rooij; Linux messages) ---- */         \
     X(TCP_NEW_NOT_SYN, "tcp-new-not-syn", "TCP packet cannot start a connection")       \
     X(TCP_INVALID_STATE, "tcp-invalid-state", "TCP flags invalid in the connection state") \
