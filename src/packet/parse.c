@@ -1,0 +1,754 @@
+/*
+ * ct_pkt_parse(): one pass from the link-layer header to the transport
+ * header.
+ *
+ * Every read goes through ct_pkt_span() against a limit that never exceeds
+ * the captured length, so a frame cut anywhere yields a reason, never an
+ * out-of-bounds read. Lengths carried in the IP header are checked against
+ * the wire length (ct_frame.wire_len), headers against the captured length:
+ * a capture cut short by a snap length still parses as long as its headers
+ * were captured (pkt->snapped tells).
+ *
+ * The checks follow what Linux does before and inside nf_conntrack_in():
+ * ip_rcv_core() / ipv6_rcv() for the IP headers, the l4proto error
+ * callbacks for transport headers, and the ICMP error handling for
+ * embedded packets. Facts are taken from the RFCs cited at each step.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "common/compiler.h"
+#include "ctrack/packet.h"
+#include "ctrack/reason.h"
+#include "packet/packet_priv.h"
+
+enum {
+    ETH_P_IPV4 = 0x0800,
+    ETH_P_IPV6 = 0x86dd,
+    ETH_P_8021Q = 0x8100,
+    ETH_P_8021AD = 0x88a8,
+    ETH_P_QINQ_OLD = 0x9100,
+};
+
+/* Most IPv6 extension headers walked before giving up (IP6_EXT_CHAIN). */
+#define IP6_EXT_MAX 16
+
+/* State shared by the parsing steps of one frame. */
+struct pctx {
+    const uint8_t *data;
+    uint32_t len;  /* captured bytes */
+    uint32_t wire; /* bytes on the wire (>= len) */
+    struct ct_pkt *pkt;
+};
+
+static inline uint32_t min_u32(uint32_t a, uint32_t b)
+{
+    return a < b ? a : b;
+}
+
+static inline uint16_t sat16(uint32_t v)
+{
+    return v > 0xffffu ? 0xffffu : (uint16_t)v;
+}
+
+/* ---- ICMP type classes ---------------------------------------------------- */
+
+/* ICMP (RFC 792, 950) error messages: they embed the offending packet. */
+static int icmp4_is_error(uint8_t type)
+{
+    return type == 3 || type == 4 || type == 5 || type == 11 || type == 12;
+}
+
+/* ICMP query types, which conntrack tracks as request/reply pairs. */
+static int icmp4_is_query(uint8_t type)
+{
+    return type == 0 || type == 8 || (type >= 13 && type <= 18);
+}
+
+/* ICMPv6 (RFC 4443) errors: destination unreachable, packet too big, time
+   exceeded, parameter problem. */
+static int icmp6_is_error(uint8_t type)
+{
+    return type >= 1 && type <= 4;
+}
+
+/* ICMPv6 echo (RFC 4443) and node information (RFC 4620) queries. */
+static int icmp6_is_query(uint8_t type)
+{
+    return type == 128 || type == 129 || type == 139 || type == 140;
+}
+
+/* ---- IPv4 --------------------------------------------------------------------- */
+
+/*
+ * Checks the structure of an IPv4 option list (RFC 791 section 3.1): every
+ * option but End of List and No Operation has a length byte of at least 2
+ * that keeps it inside the header. For the options Linux validates in
+ * ip_options_compile() the same bounds apply: record route and the source
+ * routes (RFC 791) need a length of 3 or more and a pointer of 4 or more,
+ * timestamp (RFC 791) a length of 4 and a pointer of 5 or more, router
+ * alert (RFC 2113) a length of exactly 4. Returns 1 if well-formed.
+ */
+static int ip4_options_ok(const uint8_t *opt, uint32_t n)
+{
+    uint32_t i = 0;
+    int srr = 0;
+    while (i < n) {
+        uint8_t type = opt[i];
+        if (type == 0) /* end of option list */
+            return 1;
+        if (type == 1) { /* no operation */
+            i++;
+            continue;
+        }
+        if (n - i < 2)
+            return 0;
+        uint32_t ol = opt[i + 1];
+        if (ol < 2 || ol > n - i)
+            return 0;
+        switch (type) {
+        case 131: /* loose source route */
+        case 137: /* strict source route */
+            if (srr++)
+                return 0; /* at most one source route */
+            /* fall through */
+        case 7: /* record route */
+            if (ol < 3 || opt[i + 2] < 4)
+                return 0;
+            break;
+        case 68: /* timestamp */
+            if (ol < 4 || opt[i + 2] < 5)
+                return 0;
+            break;
+        case 148: /* router alert */
+            if (ol != 4)
+                return 0;
+            break;
+        default:
+            break;
+        }
+        i += ol;
+    }
+    return 1;
+}
+
+static uint16_t parse_l4(struct pctx *c, uint32_t l4, uint32_t ipend);
+
+static uint16_t parse_ip4(struct pctx *c, uint32_t off)
+{
+    struct ct_pkt *pkt = c->pkt;
+    const uint8_t *h = ct_pkt_span(c->data, c->len, off, 20);
+    if (!h)
+        return CT_REASON_IP_TRUNCATED;
+    if ((h[0] >> 4) != 4)
+        return CT_REASON_IP_VERSION;
+    uint32_t hl = (h[0] & 0x0fu) * 4u;
+    if (hl < 20)
+        return CT_REASON_IP_HDR_LEN;
+    uint32_t tot = ct_be16(h + 2);
+    /* c->wire >= c->len >= off + 20 here. */
+    if (tot < hl || tot > c->wire - off)
+        return CT_REASON_IP_TOTAL_LEN;
+    if (!ct_pkt_span(c->data, c->len, off, hl))
+        return CT_REASON_IP_TRUNCATED; /* inside the packet but not captured */
+    if (ct_csum_fold(ct_csum_add(0, h, hl)) != 0xffff)
+        return CT_REASON_IP_CHECKSUM;
+    if (hl > 20 && !ip4_options_ok(h + 20, hl - 20))
+        return CT_REASON_IP_OPTIONS;
+
+    pkt->tuple.l3 = CT_L3_IPV4;
+    pkt->tuple.proto = h[9];
+    memcpy(pkt->tuple.src.b, h + 12, 4);
+    memcpy(pkt->tuple.dst.b, h + 16, 4);
+    pkt->l3_off = (uint16_t)off;
+    pkt->l4_off = (uint16_t)(off + hl);
+    pkt->ip_len = tot;
+    pkt->l4_len = tot - hl;
+
+    uint16_t fo = ct_be16(h + 6);
+    uint32_t frag_off = (fo & 0x1fffu) * 8u;
+    int mf = (fo & 0x2000u) != 0;
+    if (frag_off || mf) {
+        pkt->frag = frag_off ? CT_FRAG_LATER : CT_FRAG_FIRST;
+        /* RFC 791: every fragment but the last carries a multiple of 8
+           bytes, and no fragment reaches past 65535 bytes. */
+        if ((mf && (pkt->l4_len & 7u)) || frag_off + pkt->l4_len > 65535u)
+            return CT_REASON_FRAG_INVALID;
+        return CT_REASON_FRAGMENT;
+    }
+    return parse_l4(c, off + hl, off + tot);
+}
+
+/* ---- IPv6 ---------------------------------------------------------------------- */
+
+/* Result of walking an extension-header chain. */
+enum walk_res {
+    WALK_OK = 0,    /* reached an upper-layer header (or ESP / no next header) */
+    WALK_TRUNC,     /* a header reaches past the limit */
+    WALK_BAD,       /* a header is malformed */
+    WALK_CHAIN,     /* more than IP6_EXT_MAX headers */
+    WALK_FRAG,      /* a fragment header of a real fragment */
+};
+
+struct walk {
+    uint32_t off;      /* offset of the header after the chain */
+    uint8_t nh;        /* its protocol number */
+    uint8_t frag;      /* enum ct_frag, with WALK_FRAG */
+    uint8_t more;      /* M flag, with WALK_FRAG */
+    uint8_t has_jumbo; /* a jumbo payload option was seen */
+    uint32_t frag_off; /* fragment offset in bytes, with WALK_FRAG */
+    uint32_t jumbo;    /* jumbo payload length (RFC 2675) */
+};
+
+/*
+ * Checks the type-length-value options of a hop-by-hop or destination
+ * options header (RFC 8200 section 4.2): Pad1 is one byte, every other
+ * option a type, a length and that many bytes, all inside the header. A
+ * jumbo payload option (RFC 2675, type 0xC2) must be in the hop-by-hop
+ * header, 4 bytes long, and carry a length above 65535. Returns 1 if valid.
+ */
+static int ip6_tlvs_ok(const uint8_t *o, uint32_t n, int hbh, struct walk *w)
+{
+    uint32_t i = 0;
+    while (i < n) {
+        if (o[i] == 0) { /* Pad1 */
+            i++;
+            continue;
+        }
+        if (n - i < 2)
+            return 0;
+        uint32_t ol = o[i + 1];
+        if (ol > n - i - 2)
+            return 0;
+        if (o[i] == 0xc2) {
+            if (!hbh || ol != 4 || w->has_jumbo)
+                return 0;
+            w->jumbo = ct_be32(o + i + 2);
+            w->has_jumbo = 1;
+            if (w->jumbo <= 65535u)
+                return 0;
+        }
+        i += 2 + ol;
+    }
+    return 1;
+}
+
+/*
+ * Walks the IPv6 extension headers from `off` (next header `nh`) up to the
+ * upper-layer header, reading nothing at or past `lim`. Extension headers
+ * are those of RFC 8200 section 4 and RFC 7045: hop-by-hop (first only),
+ * routing, fragment, destination options, authentication (RFC 4302, length
+ * in 4-byte units plus 2), mobility (RFC 6275), HIP (RFC 7401) and shim6
+ * (RFC 5533). ESP and "no next header" end the chain like an upper layer.
+ * An atomic fragment (offset 0, M clear) is skipped as RFC 6946 asks.
+ */
+static enum walk_res ip6_walk(const uint8_t *data, uint32_t lim, uint32_t off, uint8_t nh, struct walk *w)
+{
+    for (unsigned n = 0;; n++) {
+        const uint8_t *e;
+        uint32_t hl;
+        switch (nh) {
+        case CT_IPPROTO_HOPOPTS:
+        case CT_IPPROTO_DSTOPTS:
+        case CT_IPPROTO_ROUTING:
+        case CT_IPPROTO_MH:
+        case CT_IPPROTO_HIP:
+        case CT_IPPROTO_SHIM6:
+            if (nh == CT_IPPROTO_HOPOPTS && n != 0)
+                return WALK_BAD; /* RFC 8200 4.1: only right after the IPv6 header */
+            break;
+        case CT_IPPROTO_FRAGMENT:
+        case CT_IPPROTO_AH:
+            break;
+        default:
+            w->off = off;
+            w->nh = nh;
+            return WALK_OK;
+        }
+        if (n >= IP6_EXT_MAX)
+            return WALK_CHAIN;
+        e = ct_pkt_span(data, lim, off, 2);
+        if (!e)
+            return WALK_TRUNC;
+        if (nh == CT_IPPROTO_FRAGMENT)
+            hl = 8;
+        else if (nh == CT_IPPROTO_AH)
+            hl = ((uint32_t)e[1] + 2) * 4;
+        else
+            hl = ((uint32_t)e[1] + 1) * 8;
+        e = ct_pkt_span(data, lim, off, hl);
+        if (!e)
+            return WALK_TRUNC;
+        if ((nh == CT_IPPROTO_HOPOPTS || nh == CT_IPPROTO_DSTOPTS) &&
+            !ip6_tlvs_ok(e + 2, hl - 2, nh == CT_IPPROTO_HOPOPTS, w))
+            return WALK_BAD;
+        if (nh == CT_IPPROTO_FRAGMENT) {
+            uint16_t fo = ct_be16(e + 2);
+            uint32_t frag_off = (uint32_t)(fo >> 3) * 8u;
+            if (frag_off || (fo & 1u)) {
+                w->off = off + hl;
+                w->nh = e[0];
+                w->frag = frag_off ? CT_FRAG_LATER : CT_FRAG_FIRST;
+                w->more = fo & 1u;
+                w->frag_off = frag_off;
+                return WALK_FRAG;
+            }
+        }
+        nh = e[0];
+        off += hl;
+    }
+}
+
+static void fill_addr6(struct ct_tuple *t, const uint8_t *h)
+{
+    t->l3 = CT_L3_IPV6;
+    memcpy(t->src.b, h + 8, 16);
+    memcpy(t->dst.b, h + 24, 16);
+}
+
+static uint16_t parse_ip6(struct pctx *c, uint32_t off)
+{
+    struct ct_pkt *pkt = c->pkt;
+    const uint8_t *h = ct_pkt_span(c->data, c->len, off, 40);
+    if (!h)
+        return CT_REASON_IP_TRUNCATED;
+    if ((h[0] >> 4) != 6)
+        return CT_REASON_IP_VERSION;
+    uint32_t plen = ct_be16(h + 4);
+    uint32_t room = c->wire - off - 40; /* wire bytes after the fixed header */
+    if (plen == 0 && h[6] != CT_IPPROTO_HOPOPTS)
+        return CT_REASON_IP_TOTAL_LEN; /* no jumbo option possible */
+    if (plen > room)
+        return CT_REASON_IP_TOTAL_LEN;
+
+    fill_addr6(&pkt->tuple, h);
+    pkt->l3_off = (uint16_t)off;
+    /* A jumbogram's length is only known once the hop-by-hop header is read;
+       walk it bounded by the frame, then check. */
+    uint32_t end = off + 40 + (plen ? plen : room);
+    struct walk w = {0};
+    enum walk_res r = ip6_walk(c->data, min_u32(c->len, end), off + 40, h[6], &w);
+    if (r == WALK_TRUNC || r == WALK_BAD)
+        return CT_REASON_IP6_EXT_HDR;
+    if (r == WALK_CHAIN)
+        return CT_REASON_IP6_EXT_CHAIN;
+    if (plen == 0) {
+        /* RFC 2675: a zero payload length needs a jumbo option. */
+        if (!w.has_jumbo)
+            return CT_REASON_IP_TOTAL_LEN;
+        if (w.jumbo > room)
+            return CT_REASON_IP_TOTAL_LEN;
+        plen = w.jumbo;
+        end = off + 40 + plen;
+        if (w.off > end)
+            return CT_REASON_IP6_EXT_HDR;
+    } else if (w.has_jumbo) {
+        return CT_REASON_IP6_EXT_HDR; /* RFC 2675: jumbo option with a payload length */
+    }
+    if (w.off > 0xffffu)
+        return CT_REASON_IP6_EXT_CHAIN; /* offsets are 16-bit */
+
+    pkt->tuple.proto = w.nh;
+    pkt->l4_off = (uint16_t)w.off;
+    pkt->ip_len = 40 + plen;
+    pkt->l4_len = end - w.off;
+    if (r == WALK_FRAG) {
+        pkt->frag = w.frag;
+        /* RFC 8200 section 4.5: a fragment that is not the last carries a
+           multiple of 8 bytes; no fragment reaches past 65535 bytes. */
+        if ((w.more && (pkt->l4_len & 7u)) || w.frag_off + pkt->l4_len > 65535u)
+            return CT_REASON_FRAG_INVALID;
+        return CT_REASON_FRAGMENT;
+    }
+    return parse_l4(c, w.off, end);
+}
+
+/* ---- transport ----------------------------------------------------------------- */
+
+static void set_payload(struct ct_pkt *pkt, uint32_t off, uint32_t end)
+{
+    pkt->payload_off = (uint16_t)off;
+    pkt->payload_len = end > off ? sat16(end - off) : 0;
+}
+
+/*
+ * TCP (RFC 9293 section 3.1). Options (RFC 9293 3.2, RFC 7323, RFC 2018) are
+ * read until End of List or until an option does not fit; like Linux's
+ * tcp_parse_options() a malformed list is not an error, parsing just stops.
+ * An option with an unexpected length is ignored.
+ */
+static void tcp_options(struct ct_pkt *pkt, const uint8_t *o, uint32_t n)
+{
+    uint32_t i = 0;
+    while (i < n) {
+        uint8_t kind = o[i];
+        if (kind == 0)
+            return;
+        if (kind == 1) {
+            i++;
+            continue;
+        }
+        if (n - i < 2)
+            return;
+        uint32_t ol = o[i + 1];
+        if (ol < 2 || ol > n - i)
+            return;
+        const uint8_t *v = o + i + 2;
+        switch (kind) {
+        case 2:
+            if (ol == 4) {
+                pkt->tcp_opts |= CT_TCPOPT_MSS;
+                pkt->tcp_mss = ct_be16(v);
+            }
+            break;
+        case 3:
+            if (ol == 3) {
+                pkt->tcp_opts |= CT_TCPOPT_WSCALE;
+                pkt->tcp_wscale = v[0] > 14 ? 14 : v[0]; /* RFC 7323 2.3 */
+            }
+            break;
+        case 4:
+            if (ol == 2)
+                pkt->tcp_opts |= CT_TCPOPT_SACK_PERM;
+            break;
+        case 5:
+            if (ol >= 10 && (ol - 2) % 8 == 0)
+                pkt->tcp_opts |= CT_TCPOPT_SACK;
+            break;
+        case 8:
+            if (ol == 10)
+                pkt->tcp_opts |= CT_TCPOPT_TIMESTAMP;
+            break;
+        default:
+            break;
+        }
+        i += ol;
+    }
+}
+
+static uint16_t parse_tcp(struct pctx *c, uint32_t l4, uint32_t lim)
+{
+    struct ct_pkt *pkt = c->pkt;
+    if (pkt->l4_len < 20)
+        return CT_REASON_L4_TRUNCATED;
+    const uint8_t *h = ct_pkt_span(c->data, lim, l4, 20);
+    if (!h)
+        return CT_REASON_L4_TRUNCATED;
+    uint32_t doff = (uint32_t)(h[12] >> 4) * 4u;
+    if (doff < 20 || doff > pkt->l4_len)
+        return CT_REASON_TCP_HDR_LEN;
+    h = ct_pkt_span(c->data, lim, l4, doff);
+    if (!h)
+        return CT_REASON_L4_TRUNCATED;
+    pkt->tuple.sport = ct_be16(h);
+    pkt->tuple.dport = ct_be16(h + 2);
+    pkt->seq = ct_be32(h + 4);
+    pkt->ack = ct_be32(h + 8);
+    pkt->tcp_flags = h[13];
+    pkt->win = ct_be16(h + 14);
+    pkt->tcp_hdr_len = (uint8_t)doff;
+    if (doff > 20)
+        tcp_options(pkt, h + 20, doff - 20);
+    set_payload(pkt, l4 + doff, lim);
+    return CT_REASON_NONE;
+}
+
+/*
+ * UDP (RFC 768) and UDP-Lite (RFC 3828). The UDP length must hold the header
+ * and fit in the IP payload; a shorter UDP length is accepted (bytes after
+ * it are not payload), as Linux accepts it. For UDP-Lite the field is the
+ * checksum coverage: 0 (everything) or 8 up to the IP payload length.
+ */
+static uint16_t parse_udp(struct pctx *c, uint32_t l4, uint32_t lim, int lite)
+{
+    struct ct_pkt *pkt = c->pkt;
+    if (pkt->l4_len < 8)
+        return CT_REASON_L4_TRUNCATED;
+    const uint8_t *h = ct_pkt_span(c->data, lim, l4, 8);
+    if (!h)
+        return CT_REASON_L4_TRUNCATED;
+    uint32_t ulen = ct_be16(h + 4);
+    uint32_t end = l4 + pkt->l4_len;
+    if (!lite) {
+        if (ulen < 8 || ulen > pkt->l4_len)
+            return CT_REASON_UDP_LEN;
+        end = l4 + ulen;
+    } else if (ulen != 0 && (ulen < 8 || ulen > pkt->l4_len)) {
+        return CT_REASON_UDP_LEN;
+    }
+    pkt->tuple.sport = ct_be16(h);
+    pkt->tuple.dport = ct_be16(h + 2);
+    set_payload(pkt, l4 + 8, min_u32(lim, end));
+    return CT_REASON_NONE;
+}
+
+/*
+ * The packet embedded in an ICMP or ICMPv6 error (RFC 792: its IP header and
+ * at least the first 8 bytes of its data; RFC 4443 2.4: as much as fits).
+ * Fills pkt->inner with its tuple as it was sent. `lim` bounds the reads to
+ * the ICMP message's captured bytes.
+ */
+static uint16_t parse_inner(struct pctx *c, uint32_t off, uint32_t lim, int v6)
+{
+    struct ct_pkt *pkt = c->pkt;
+    struct ct_tuple *t = &pkt->inner;
+    uint32_t l4;
+    uint8_t proto;
+
+    if (!v6) {
+        const uint8_t *h = ct_pkt_span(c->data, lim, off, 20);
+        if (!h)
+            return CT_REASON_ICMP_TRUNCATED;
+        uint32_t hl = (h[0] & 0x0fu) * 4u;
+        if ((h[0] >> 4) != 4 || hl < 20 || ct_be16(h + 2) < hl)
+            return CT_REASON_ICMP_INNER_INVALID;
+        if (ct_be16(h + 6) & 0x1fffu)
+            return CT_REASON_ICMP_INNER_INVALID; /* no transport header to match */
+        if (!ct_pkt_span(c->data, lim, off, hl))
+            return CT_REASON_ICMP_TRUNCATED;
+        t->l3 = CT_L3_IPV4;
+        memcpy(t->src.b, h + 12, 4);
+        memcpy(t->dst.b, h + 16, 4);
+        proto = h[9];
+        l4 = off + hl;
+    } else {
+        const uint8_t *h = ct_pkt_span(c->data, lim, off, 40);
+        if (!h)
+            return CT_REASON_ICMP_TRUNCATED;
+        if ((h[0] >> 4) != 6)
+            return CT_REASON_ICMP_INNER_INVALID;
+        struct walk w = {0};
+        switch (ip6_walk(c->data, lim, off + 40, h[6], &w)) {
+        case WALK_OK:
+            break;
+        case WALK_TRUNC:
+            return CT_REASON_ICMP_TRUNCATED;
+        case WALK_FRAG:
+            if (w.frag == CT_FRAG_LATER)
+                return CT_REASON_ICMP_INNER_INVALID;
+            break;
+        default:
+            return CT_REASON_ICMP_INNER_INVALID;
+        }
+        fill_addr6(t, h);
+        proto = w.nh;
+        l4 = w.off;
+    }
+    if (l4 > 0xffffu)
+        return CT_REASON_ICMP_INNER_INVALID;
+    t->proto = proto;
+    pkt->inner_l3_off = (uint16_t)off;
+    pkt->inner_l4_off = (uint16_t)l4;
+
+    const uint8_t *th = NULL;
+    int icmp = (!v6 && proto == CT_IPPROTO_ICMP) || (v6 && proto == CT_IPPROTO_ICMPV6);
+    if (icmp || proto == CT_IPPROTO_TCP || proto == CT_IPPROTO_UDP || proto == CT_IPPROTO_UDPLITE) {
+        th = ct_pkt_span(c->data, lim, l4, 8);
+        if (!th)
+            return CT_REASON_ICMP_TRUNCATED;
+    }
+    if (icmp) {
+        if (v6 ? icmp6_is_error(th[0]) : icmp4_is_error(th[0]))
+            return CT_REASON_ICMP_NESTED;
+        t->sport = ct_be16(th + 4);
+        t->dport = (uint16_t)(th[0] << 8 | th[1]);
+    } else if (th) {
+        t->sport = ct_be16(th);
+        t->dport = ct_be16(th + 2);
+    }
+    pkt->inner_ok = 1;
+    return CT_REASON_NONE;
+}
+
+/*
+ * ICMP (RFC 792) and ICMPv6 (RFC 4443). Queries and other informational
+ * messages get the identifier as source "port" and type << 8 | code as
+ * destination "port"; errors keep ports 0 and carry the embedded packet.
+ */
+static uint16_t parse_icmp(struct pctx *c, uint32_t l4, uint32_t lim, int v6)
+{
+    struct ct_pkt *pkt = c->pkt;
+    if (pkt->l4_len < 4)
+        return CT_REASON_L4_TRUNCATED;
+    const uint8_t *h = ct_pkt_span(c->data, lim, l4, 4);
+    if (!h)
+        return CT_REASON_L4_TRUNCATED;
+    uint8_t type = h[0], code = h[1];
+    pkt->icmp_type = type;
+    pkt->icmp_code = code;
+    int err = v6 ? icmp6_is_error(type) : icmp4_is_error(type);
+    int query = v6 ? icmp6_is_query(type) : icmp4_is_query(type);
+
+    if (err || query) {
+        if (pkt->l4_len < 8)
+            return CT_REASON_L4_TRUNCATED;
+        h = ct_pkt_span(c->data, lim, l4, 8);
+        if (!h)
+            return CT_REASON_L4_TRUNCATED;
+    }
+    set_payload(pkt, l4 + (pkt->l4_len >= 8 ? 8 : pkt->l4_len), lim);
+    if (err) {
+        pkt->icmp_is_error = 1;
+        return parse_inner(c, l4 + 8, lim, v6);
+    }
+    uint16_t id = 0;
+    if (pkt->l4_len >= 6) {
+        h = ct_pkt_span(c->data, lim, l4, 6);
+        if (!h)
+            return CT_REASON_L4_TRUNCATED;
+        id = ct_be16(h + 4);
+    }
+    pkt->tuple.sport = id;
+    pkt->tuple.dport = (uint16_t)(type << 8 | code);
+    return CT_REASON_NONE;
+}
+
+/* Dispatches on the transport protocol; `ipend` is where the IP packet ends. */
+static uint16_t parse_l4(struct pctx *c, uint32_t l4, uint32_t ipend)
+{
+    struct ct_pkt *pkt = c->pkt;
+    uint32_t lim = min_u32(c->len, ipend); /* Ethernet padding is not payload */
+    int v6 = pkt->tuple.l3 == CT_L3_IPV6;
+    switch (pkt->tuple.proto) {
+    case CT_IPPROTO_TCP:
+        return parse_tcp(c, l4, lim);
+    case CT_IPPROTO_UDP:
+        return parse_udp(c, l4, lim, 0);
+    case CT_IPPROTO_UDPLITE:
+        return parse_udp(c, l4, lim, 1);
+    case CT_IPPROTO_ICMP:
+        if (!v6)
+            return parse_icmp(c, l4, lim, 0);
+        break;
+    case CT_IPPROTO_ICMPV6:
+        if (v6)
+            return parse_icmp(c, l4, lim, 1);
+        break;
+    default:
+        break;
+    }
+    set_payload(pkt, l4, lim);
+    return CT_REASON_NONE;
+}
+
+/* ---- link layer ---------------------------------------------------------------- */
+
+/* Dispatches on an IP version: 4, 6, or 0 for "from the first nibble". */
+static uint16_t parse_ip(struct pctx *c, uint32_t off, unsigned ver)
+{
+    if (ver == 0) {
+        const uint8_t *b = ct_pkt_span(c->data, c->len, off, 1);
+        if (!b)
+            return CT_REASON_IP_TRUNCATED;
+        ver = b[0] >> 4;
+        if (ver != 4 && ver != 6)
+            return CT_REASON_IP_VERSION;
+    }
+    return ver == 4 ? parse_ip4(c, off) : parse_ip6(c, off);
+}
+
+/*
+ * Follows an EtherType through stacked VLAN tags: 802.1Q (0x8100),
+ * 802.1ad (0x88a8) and the pre-standard 0x9100, each 4 bytes of TCI and
+ * inner EtherType. Records up to CT_PKT_MAX_VLANS VLAN IDs, outermost first.
+ */
+static uint16_t parse_ethertype(struct pctx *c, uint32_t off, uint16_t type)
+{
+    struct ct_pkt *pkt = c->pkt;
+    while (type == ETH_P_8021Q || type == ETH_P_8021AD || type == ETH_P_QINQ_OLD) {
+        if (pkt->nvlan == CT_PKT_MAX_VLANS)
+            return CT_REASON_VLAN_TOO_DEEP;
+        const uint8_t *t = ct_pkt_span(c->data, c->len, off, 4);
+        if (!t)
+            return CT_REASON_L2_TRUNCATED;
+        pkt->vlan[pkt->nvlan++] = ct_be16(t) & 0x0fffu;
+        type = ct_be16(t + 2);
+        off += 4;
+    }
+    if (type == ETH_P_IPV4)
+        return parse_ip(c, off, 4);
+    if (type == ETH_P_IPV6)
+        return parse_ip(c, off, 6);
+    return CT_REASON_NOT_IP;
+}
+
+/* BSD loopback address families: AF_INET, and AF_INET6 as BSDs number it. */
+static unsigned null_family_version(uint32_t fam)
+{
+    if (fam == 2)
+        return 4;
+    if (fam == 24 || fam == 28 || fam == 30)
+        return 6;
+    return 0;
+}
+
+CT_EXPORT void ct_pkt_parse(const struct ct_frame *frame, struct ct_pkt *pkt)
+{
+    memset(pkt, 0, sizeof(*pkt));
+    struct pctx c;
+    c.data = frame->data;
+    c.len = frame->data ? frame->len : 0;
+    c.wire = frame->wire_len > c.len ? frame->wire_len : c.len;
+    c.pkt = pkt;
+    pkt->data = c.data;
+    pkt->len = c.len;
+    pkt->snapped = c.len < c.wire;
+    pkt->mark = frame->mark;
+    pkt->tuple.zone = frame->zone;
+    pkt->inner.zone = frame->zone;
+
+    const uint8_t *h;
+    uint16_t r;
+    switch (frame->link) {
+    case CT_LINK_ETHERNET:
+        h = ct_pkt_span(c.data, c.len, 0, 14);
+        r = h ? parse_ethertype(&c, 14, ct_be16(h + 12)) : CT_REASON_L2_TRUNCATED;
+        break;
+    case CT_LINK_LINUX_SLL:
+        /* packet type, ARPHRD type, address length, 8 address bytes, protocol */
+        h = ct_pkt_span(c.data, c.len, 0, 16);
+        r = h ? parse_ethertype(&c, 16, ct_be16(h + 14)) : CT_REASON_L2_TRUNCATED;
+        break;
+    case CT_LINK_LINUX_SLL2:
+        /* protocol, reserved, interface index, ARPHRD type, packet type,
+           address length, 8 address bytes */
+        h = ct_pkt_span(c.data, c.len, 0, 20);
+        r = h ? parse_ethertype(&c, 20, ct_be16(h)) : CT_REASON_L2_TRUNCATED;
+        break;
+    case CT_LINK_RAW:
+        r = parse_ip(&c, 0, 0);
+        break;
+    case CT_LINK_IPV4:
+        r = parse_ip4(&c, 0);
+        break;
+    case CT_LINK_IPV6:
+        r = parse_ip6(&c, 0);
+        break;
+    case CT_LINK_NULL:
+    case CT_LINK_LOOP: {
+        h = ct_pkt_span(c.data, c.len, 0, 4);
+        if (!h) {
+            r = CT_REASON_L2_TRUNCATED;
+            break;
+        }
+        uint32_t fam;
+        if (frame->link == CT_LINK_LOOP) {
+            fam = ct_be32(h);
+        } else {
+            /* Host order of the capturing machine, which may not be ours:
+               the families are small, so a value with the upper half set
+               is the other byte order (as tcpdump reads it). */
+            memcpy(&fam, h, 4);
+            if (fam & 0xffff0000u)
+                fam = __builtin_bswap32(fam);
+        }
+        unsigned ver = null_family_version(fam);
+        r = ver ? parse_ip(&c, 4, ver) : CT_REASON_NOT_IP;
+        break;
+    }
+    default:
+        r = CT_REASON_LINK_UNSUPPORTED;
+        break;
+    }
+    pkt->reason = r;
+}
