@@ -1,0 +1,344 @@
+/*
+ * `ctrack read`: reads a pcap or pcapng capture through libpcap and replays
+ * it through a connection table, then prints the table.
+ *
+ * Time: each packet is processed at its capture timestamp (nanoseconds, read
+ * at nanosecond precision whatever the file's own precision). The library's
+ * clock must not go backwards, so a packet stamped earlier than the one before
+ * it (merged or reordered captures) is processed at the previous packet's
+ * time; the summary counts such packets.
+ *
+ * Bursts: ct_process_burst() takes a single `now` for all its packets. A burst
+ * therefore only ever groups consecutive packets with the same timestamp: it
+ * is handed to the library when the next packet's timestamp differs or when
+ * it holds --burst packets. Inside a burst the library processes packets in
+ * order, so the table, the trace and the summary are the same for every
+ * --burst value; only the number of library calls changes.
+ *
+ * libpcap hands out each packet's bytes only until the next read, so every
+ * packet of a burst is copied into a buffer of its own slot.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <pcap/pcap.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli/cli.h"
+
+#define NS_PER_SEC UINT64_C(1000000000)
+
+/* One packet of the burst being gathered. */
+struct slot {
+    uint8_t *buf;
+    size_t cap;
+};
+
+struct reader {
+    const struct cli_read_opts *opts;
+    struct ct_table *table;
+    uint16_t link;
+    struct slot slots[CT_BURST_MAX];
+    struct ct_frame frames[CT_BURST_MAX];
+    struct ct_pkt pkts[CT_BURST_MAX];
+    struct ct_verdict verdicts[CT_BURST_MAX];
+    unsigned n;              /* packets gathered in the current burst */
+    uint64_t burst_now;      /* their common timestamp */
+    uint64_t last_now;       /* timestamp of the latest packet read */
+    uint64_t clamped;        /* packets stamped earlier than their predecessor */
+    struct cli_counts counts;
+};
+
+/*
+ * Maps libpcap's DLT_* value (pcap_datalink() translates the file's
+ * LINKTYPE_* into it) to the library's enum ct_link, which is numbered as
+ * LINKTYPE_*. Returns -1 for a link type the parser does not read.
+ */
+static int map_link(int dlt)
+{
+    switch (dlt) {
+    case DLT_NULL:
+        return CT_LINK_NULL;
+    case DLT_EN10MB:
+        return CT_LINK_ETHERNET;
+    case DLT_RAW:
+        return CT_LINK_RAW;
+#if DLT_LOOP != DLT_RAW
+    case DLT_LOOP:
+        return CT_LINK_LOOP;
+#endif
+    case DLT_LINUX_SLL:
+        return CT_LINK_LINUX_SLL;
+    case DLT_IPV4:
+        return CT_LINK_IPV4;
+    case DLT_IPV6:
+        return CT_LINK_IPV6;
+    case DLT_LINUX_SLL2:
+        return CT_LINK_LINUX_SLL2;
+    default:
+        return -1;
+    }
+}
+
+/*
+ * Opens the capture, reporting why it cannot be read in one line: the
+ * operating system's reason for a file that cannot be opened, "empty" or
+ * "not a pcap or pcapng capture" for the rest, with libpcap's own words.
+ */
+static pcap_t *open_capture(const char *file)
+{
+    char errbuf[PCAP_ERRBUF_SIZE];
+    errbuf[0] = '\0';
+
+    if (strcmp(file, "-") != 0) {
+        struct stat sb;
+        if (stat(file, &sb) != 0) {
+            cli_error("%s: cannot open: %s", file, strerror(errno));
+            return NULL;
+        }
+        if (S_ISDIR(sb.st_mode)) {
+            cli_error("%s: is a directory, not a capture file", file);
+            return NULL;
+        }
+        FILE *f = fopen(file, "rb");
+        if (!f) {
+            cli_error("%s: cannot open: %s", file, strerror(errno));
+            return NULL;
+        }
+        fclose(f);
+        if (S_ISREG(sb.st_mode) && sb.st_size == 0) {
+            cli_error("%s: the file is empty, not a pcap or pcapng capture", file);
+            return NULL;
+        }
+    }
+
+    pcap_t *p = pcap_open_offline_with_tstamp_precision(file, PCAP_TSTAMP_PRECISION_NANO, errbuf);
+    if (!p) {
+        /* libpcap's message may end in a newline or repeat the name; keep it one line. */
+        errbuf[strcspn(errbuf, "\n")] = '\0';
+        cli_error("%s: not a readable pcap or pcapng capture (libpcap: %s)",
+                  strcmp(file, "-") == 0 ? "standard input" : file, errbuf);
+    }
+    return p;
+}
+
+/* Hands the gathered burst to the library and accounts for its verdicts. */
+static int flush_burst(struct reader *r)
+{
+    if (r->n == 0)
+        return 0;
+    int rc = ct_process_burst(r->table, r->frames, r->pkts, r->verdicts, r->n, r->burst_now,
+                              CT_PROCESS_COMMIT);
+    if (rc < 0) {
+        cli_error("internal error: ct_process_burst: %s", ct_strerror(rc));
+        return -1;
+    }
+    for (unsigned i = 0; i < r->n; i++) {
+        const struct ct_verdict *v = &r->verdicts[i];
+        if (v->state < sizeof(r->counts.verdicts) / sizeof(r->counts.verdicts[0]))
+            r->counts.verdicts[v->state]++;
+        if (r->opts->trace)
+            cli_print_trace(stdout, r->counts.packets - r->n + i + 1, r->burst_now, &r->pkts[i],
+                            v);
+    }
+    r->n = 0;
+    return 0;
+}
+
+/* Adds one packet to the burst, flushing first if its timestamp differs. */
+static int add_packet(struct reader *r, const struct pcap_pkthdr *h, const uint8_t *data)
+{
+    uint64_t sec = h->ts.tv_sec > 0 ? (uint64_t)h->ts.tv_sec : 0;
+    uint64_t nsec = h->ts.tv_usec > 0 ? (uint64_t)h->ts.tv_usec : 0; /* ns at NANO precision */
+    uint64_t now = sec * NS_PER_SEC + nsec;
+    if (r->counts.packets > 0 && now < r->last_now) {
+        now = r->last_now;
+        r->clamped++;
+    }
+    r->last_now = now;
+
+    if (r->n > 0 && now != r->burst_now && flush_burst(r) < 0)
+        return -1;
+
+    struct slot *s = &r->slots[r->n];
+    if (h->caplen > s->cap) {
+        size_t cap = h->caplen < 2048 ? 2048 : h->caplen;
+        uint8_t *nb = realloc(s->buf, cap);
+        if (!nb) {
+            cli_error("out of memory copying a %u-byte packet", (unsigned)h->caplen);
+            return -1;
+        }
+        s->buf = nb;
+        s->cap = cap;
+    }
+    if (h->caplen)
+        memcpy(s->buf, data, h->caplen);
+
+    struct ct_frame *f = &r->frames[r->n];
+    memset(f, 0, sizeof(*f));
+    f->data = s->buf;
+    f->len = h->caplen;
+    /* A record whose wire length is below its captured length is damaged;
+     * treat it as not cut short rather than pass an impossible length. */
+    f->wire_len = h->len < h->caplen ? h->caplen : h->len;
+    f->link = r->link;
+    r->burst_now = now;
+    r->n++;
+    r->counts.packets++;
+
+    if (r->n >= r->opts->burst)
+        return flush_burst(r);
+    return 0;
+}
+
+/* The connections left at the end, copied out for sorting. */
+struct conn_list {
+    struct ct_conn_info *v;
+    size_t n, cap;
+    const struct ct_table *table;
+};
+
+static int collect_conn(struct ct_conn *conn, void *arg)
+{
+    struct conn_list *l = arg;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 256;
+        struct ct_conn_info *nv = realloc(l->v, cap * sizeof(*nv));
+        if (!nv)
+            return -ENOMEM;
+        l->v = nv;
+        l->cap = cap;
+    }
+    if (ct_conn_get_info(l->table, conn, &l->v[l->n]) == 0)
+        l->n++;
+    return 0;
+}
+
+/* Stable order: first packet time, then the original tuple's bytes. */
+static int cmp_conn(const void *a, const void *b)
+{
+    const struct ct_conn_info *x = a, *y = b;
+    if (x->first_seen != y->first_seen)
+        return x->first_seen < y->first_seen ? -1 : 1;
+    int c = memcmp(&x->tuple[CT_DIR_ORIGINAL], &y->tuple[CT_DIR_ORIGINAL],
+                   sizeof(x->tuple[CT_DIR_ORIGINAL]));
+    if (c)
+        return c;
+    return memcmp(&x->tuple[CT_DIR_REPLY], &y->tuple[CT_DIR_REPLY], sizeof(x->tuple[CT_DIR_REPLY]));
+}
+
+int cli_read_run(const struct cli_read_opts *opts)
+{
+    const char *name = strcmp(opts->file, "-") == 0 ? "standard input" : opts->file;
+    pcap_t *p = open_capture(opts->file);
+    if (!p)
+        return CLI_EXIT_USAGE;
+
+    int dlt = pcap_datalink(p);
+    int link = map_link(dlt);
+    if (link < 0) {
+        const char *dname = pcap_datalink_val_to_name(dlt);
+        cli_error("%s: unsupported link-layer type %d (%s); ctrack reads Ethernet, raw IP, "
+                  "loopback and Linux cooked captures",
+                  name, dlt, dname ? dname : "unknown");
+        pcap_close(p);
+        return CLI_EXIT_USAGE;
+    }
+
+    struct ct_table_config cfg;
+    ct_table_config_init(&cfg);
+    cfg.max_connections = opts->max_connections;
+    if (opts->no_checksum)
+        cfg.flags |= CT_TABLE_F_NO_CHECKSUM;
+    int err = 0;
+    struct ct_table *table = ct_table_create(&cfg, &err);
+    if (!table) {
+        cli_error("cannot create a table for %" PRIu32 " connections: %s%s", opts->max_connections,
+                  ct_strerror(err), err == -ENOMEM ? " (try a smaller --max-connections)" : "");
+        pcap_close(p);
+        return CLI_EXIT_FAIL;
+    }
+
+    struct reader *r = calloc(1, sizeof(*r));
+    if (!r) {
+        cli_error("out of memory");
+        ct_table_destroy(table);
+        pcap_close(p);
+        return CLI_EXIT_FAIL;
+    }
+    r->opts = opts;
+    r->table = table;
+    r->link = (uint16_t)link;
+
+    /* The table and trace go to stdout in large blocks. */
+    static char outbuf[1 << 16];
+    setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
+
+    int status = CLI_EXIT_OK;
+    struct pcap_pkthdr *h;
+    const u_char *data;
+    int rc;
+    while ((rc = pcap_next_ex(p, &h, &data)) == 1) {
+        if (add_packet(r, h, data) < 0) {
+            status = CLI_EXIT_FAIL;
+            break;
+        }
+    }
+    if (status == CLI_EXIT_OK && flush_burst(r) < 0)
+        status = CLI_EXIT_FAIL;
+    if (status == CLI_EXIT_OK && rc == PCAP_ERROR) {
+        /* A damaged or cut-off file: report it, still print what was read. */
+        char msg[PCAP_ERRBUF_SIZE + 1];
+        snprintf(msg, sizeof(msg), "%s", pcap_geterr(p));
+        msg[strcspn(msg, "\n")] = '\0';
+        cli_error("%s: capture damaged after packet %" PRIu64 ": %s; the table covers the "
+                  "packets before it",
+                  name, r->counts.packets, msg);
+        status = CLI_EXIT_FAIL;
+    }
+
+    struct conn_list list = {.table = table};
+    if (ct_table_foreach(table, collect_conn, &list) != 0) {
+        cli_error("out of memory listing the connections");
+        status = CLI_EXIT_FAIL;
+    }
+
+    /* Connections whose timeout has passed by the last packet are gone, as
+     * Linux's table dump skips expired entries; they are counted, not listed. */
+    uint64_t now = r->last_now;
+    size_t kept = 0;
+    for (size_t i = 0; i < list.n; i++)
+        if (list.v[i].expires > now)
+            list.v[kept++] = list.v[i];
+    uint64_t timed_out = list.n - kept;
+    if (kept > 1)
+        qsort(list.v, kept, sizeof(list.v[0]), cmp_conn);
+    for (size_t i = 0; i < kept; i++)
+        cli_print_conn(stdout, opts->format, &list.v[i], now);
+
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        cli_error("cannot write the output: %s", strerror(errno));
+        status = CLI_EXIT_FAIL;
+    }
+
+    if (!opts->quiet) {
+        struct ct_table_stats st;
+        memset(&st, 0, sizeof(st));
+        ct_table_stats(table, &st);
+        cli_print_summary(stderr, name, &r->counts, &st, kept, timed_out);
+        if (r->clamped)
+            fprintf(stderr,
+                    "note: %" PRIu64 " packets were stamped earlier than the packet before "
+                    "them and were processed at that packet's time\n",
+                    r->clamped);
+    }
+
+    free(list.v);
+    for (unsigned i = 0; i < CT_BURST_MAX; i++)
+        free(r->slots[i].buf);
+    free(r);
+    ct_table_destroy(table);
+    pcap_close(p);
+    return status;
+}

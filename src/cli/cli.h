@@ -1,0 +1,93 @@
+/*
+ * cli/cli.h: the pieces of the `ctrack` command-line tool.
+ *
+ * The tool is split into argument parsing (options.c), capture input and the
+ * packet loop (capture.c), and output formatting (output.c); main.c only
+ * dispatches the sub-command. Everything here talks to libctrack through the
+ * public headers in include/ctrack/ only.
+ *
+ * Exit codes (documented in docs/cli.md):
+ *   0  the capture was read to its end and the table printed;
+ *   1  the capture was damaged part-way (the table of the packets read before
+ *      the damage is still printed), the table could not be created, or
+ *      standard output could not be written;
+ *   2  a usage error (bad option or value) or an input that cannot be read
+ *      as a capture at all (missing file, not pcap/pcapng, unsupported link
+ *      type).
+ */
+#ifndef CT_CLI_CLI_H
+#define CT_CLI_CLI_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "ctrack/ctrack.h"
+
+#define CLI_EXIT_OK 0
+#define CLI_EXIT_FAIL 1
+#define CLI_EXIT_USAGE 2
+
+enum cli_format {
+    CLI_FORMAT_CONNTRACK = 0, /* `conntrack -L -o extended` lines */
+    CLI_FORMAT_JSON = 1,      /* one JSON object per line */
+};
+
+/* Options of `ctrack read`, after parsing and validation. */
+struct cli_read_opts {
+    const char *file;          /* capture path, or "-" for standard input */
+    enum cli_format format;
+    unsigned burst;            /* 1..CT_BURST_MAX */
+    uint32_t max_connections;  /* 1..2^30 */
+    int no_checksum;           /* CT_TABLE_F_NO_CHECKSUM */
+    int trace;                 /* one line per packet before the table */
+    int quiet;                 /* no summary on stderr */
+};
+
+/* Verdict counters the packet loop keeps (ct_state order). */
+struct cli_counts {
+    uint64_t packets;          /* packets read from the capture */
+    uint64_t verdicts[5];      /* indexed by enum ct_state */
+};
+
+/*
+ * Parses the arguments of `ctrack read` (argv[0] is "read"). Returns -1 when
+ * the arguments are valid and *opts is filled; otherwise the exit code to
+ * return at once (0 after --help, 2 after an error line on stderr).
+ */
+int cli_read_parse(int argc, char **argv, struct cli_read_opts *opts);
+
+/* Prints the usage of `ctrack read` to `out`. */
+void cli_read_usage(FILE *out);
+
+/* Prints the top-level usage (the list of commands) to `out`. */
+void cli_main_usage(FILE *out);
+
+/* Runs `ctrack read` with parsed options; returns the exit code. */
+int cli_read_run(const struct cli_read_opts *opts);
+
+/*
+ * Output. `now` is the time of the last packet of the capture (ns); every
+ * remaining timeout is computed against it.
+ */
+void cli_print_conn(FILE *out, enum cli_format format, const struct ct_conn_info *ci,
+                    uint64_t now);
+
+/*
+ * One trace line for packet number `n` (1-based) processed at `now`: the
+ * packet's tuple (or "-" when it did not parse), direction, ct state, the
+ * TCP state after it, and the reason for INVALID/UNTRACKED.
+ */
+void cli_print_trace(FILE *out, uint64_t n, uint64_t now, const struct ct_pkt *pkt,
+                     const struct ct_verdict *v);
+
+/* The summary on stderr: packets, connections, verdicts, reasons. */
+void cli_print_summary(FILE *out, const char *file, const struct cli_counts *counts,
+                       const struct ct_table_stats *st, uint64_t listed, uint64_t timed_out);
+
+/* Writes `ns` as seconds with 9 decimals ("1704067200.100000000"). */
+void cli_print_seconds(FILE *out, uint64_t ns);
+
+/* Reports an error: "ctrack: <message>\n" on stderr. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,243 @@
+/*
+ * Output formats of `ctrack read`: the connection table as
+ * `conntrack -L -o extended` prints it or as JSON lines, the per-packet trace
+ * and the summary. docs/cli.md describes every field.
+ */
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+#define NS_PER_SEC UINT64_C(1000000000)
+
+void cli_print_seconds(FILE *out, uint64_t ns)
+{
+    fprintf(out, "%" PRIu64 ".%09" PRIu64, ns / NS_PER_SEC, ns % NS_PER_SEC);
+}
+
+/* Whole seconds left before `ci` times out, counted from `now`, never negative. */
+static uint64_t remaining_seconds(const struct ct_conn_info *ci, uint64_t now)
+{
+    return ci->expires > now ? (ci->expires - now) / NS_PER_SEC : 0;
+}
+
+/* Layer-3 name and the address-family number conntrack prints after it. */
+static const char *l3_name(uint8_t l3, unsigned *family)
+{
+    if (l3 == CT_L3_IPV6) {
+        *family = AF_INET6;
+        return "ipv6";
+    }
+    if (l3 == CT_L3_IPV4) {
+        *family = AF_INET;
+        return "ipv4";
+    }
+    *family = 0;
+    return "unknown";
+}
+
+static int proto_has_ports(uint8_t proto)
+{
+    return proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_UDPLITE ||
+           proto == IPPROTO_SCTP || proto == IPPROTO_DCCP;
+}
+
+static int proto_is_icmp(uint8_t proto)
+{
+    return proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6;
+}
+
+/* ct_tuple_format() into a buffer large enough for any tuple. */
+static const char *tuple_text(const struct ct_tuple *t, char *buf, size_t len)
+{
+    ct_tuple_format(t, buf, len);
+    return buf;
+}
+
+/*
+ * One line in the layout of conntrack-tools' default (extended) output,
+ * fields separated by one space:
+ *   l3name(padded to 8) l3num proto(padded to 8) protonum timeout [TCP state]
+ *   orig-tuple packets= bytes= [UNREPLIED] reply-tuple packets= bytes=
+ *   [ASSURED] mark= zone= use=
+ * zone-orig=/zone-reply= follow a tuple only when the two directions live in
+ * different zones, as conntrack prints them only when set.
+ */
+static void print_conntrack(FILE *out, const struct ct_conn_info *ci, uint64_t now)
+{
+    char buf[256];
+    unsigned family;
+    const char *l3 = l3_name(ci->l3, &family);
+    int split_zone = ci->zone[CT_DIR_ORIGINAL] != ci->zone[CT_DIR_REPLY];
+
+    fprintf(out, "%-8s %u %-8s %u %" PRIu64 " ", l3, family, ct_proto_name(ci->proto),
+            (unsigned)ci->proto, remaining_seconds(ci, now));
+    if (ci->proto == IPPROTO_TCP)
+        fprintf(out, "%s ", ct_tcp_state_name(ci->l4state));
+
+    fputs(tuple_text(&ci->tuple[CT_DIR_ORIGINAL], buf, sizeof(buf)), out);
+    if (split_zone)
+        fprintf(out, " zone-orig=%u", (unsigned)ci->zone[CT_DIR_ORIGINAL]);
+    fprintf(out, " packets=%" PRIu64 " bytes=%" PRIu64 " ", ci->packets[CT_DIR_ORIGINAL],
+            ci->bytes[CT_DIR_ORIGINAL]);
+    if (!(ci->status & CT_STATUS_SEEN_REPLY))
+        fputs("[UNREPLIED] ", out);
+
+    fputs(tuple_text(&ci->tuple[CT_DIR_REPLY], buf, sizeof(buf)), out);
+    if (split_zone)
+        fprintf(out, " zone-reply=%u", (unsigned)ci->zone[CT_DIR_REPLY]);
+    fprintf(out, " packets=%" PRIu64 " bytes=%" PRIu64 " ", ci->packets[CT_DIR_REPLY],
+            ci->bytes[CT_DIR_REPLY]);
+    if (ci->status & CT_STATUS_ASSURED)
+        fputs("[ASSURED] ", out);
+
+    /* Every connection printed is held once, by the table: use=1. */
+    fprintf(out, "mark=%u zone=%u use=1\n", (unsigned)ci->mark,
+            (unsigned)ci->zone[CT_DIR_ORIGINAL]);
+}
+
+/* Linux's IPS_* names, indexed by bit number (CT_STATUS_*). */
+static const char *const status_names[] = {
+    "EXPECTED",     "SEEN_REPLY",   "ASSURED", "CONFIRMED",     "SRC_NAT",
+    "DST_NAT",      "SEQ_ADJUST",   "SRC_NAT_DONE", "DST_NAT_DONE", "DYING",
+    "FIXED_TIMEOUT", "TEMPLATE",    "UNTRACKED", "HELPER",
+};
+
+/* One direction's tuple and counters as a JSON object. */
+static void print_json_dir(FILE *out, const struct ct_conn_info *ci, int dir)
+{
+    const struct ct_tuple *t = &ci->tuple[dir];
+    char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
+    int af = t->l3 == CT_L3_IPV6 ? AF_INET6 : AF_INET;
+    if (!inet_ntop(af, t->src.b, src, sizeof(src)))
+        strcpy(src, "?");
+    if (!inet_ntop(af, t->dst.b, dst, sizeof(dst)))
+        strcpy(dst, "?");
+
+    fprintf(out, "{\"src\":\"%s\",\"dst\":\"%s\"", src, dst);
+    if (proto_has_ports(t->proto))
+        fprintf(out, ",\"sport\":%u,\"dport\":%u", (unsigned)t->sport, (unsigned)t->dport);
+    else if (proto_is_icmp(t->proto))
+        fprintf(out, ",\"type\":%u,\"code\":%u,\"id\":%u", (unsigned)(t->dport >> 8),
+                (unsigned)(t->dport & 0xff), (unsigned)t->sport);
+    fprintf(out, ",\"zone\":%u,\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64 "}",
+            (unsigned)ci->zone[dir], ci->packets[dir], ci->bytes[dir]);
+}
+
+/*
+ * One JSON object per line with the facts of the conntrack line plus the
+ * status bits by name, the timeout kind in force and the first/last packet
+ * times. Every string printed comes from fixed tables or inet_ntop(), so no
+ * escaping is needed.
+ */
+static void print_json(FILE *out, const struct ct_conn_info *ci, uint64_t now)
+{
+    unsigned family;
+    const char *l3 = l3_name(ci->l3, &family);
+
+    fprintf(out, "{\"l3\":\"%s\",\"proto\":\"%s\",\"protonum\":%u,\"timeout\":%" PRIu64
+            ",\"timeout_kind\":\"%s\",",
+            l3, ct_proto_name(ci->proto), (unsigned)ci->proto, remaining_seconds(ci, now),
+            ct_timeout_name(ci->timeout));
+    if (ci->proto == IPPROTO_TCP)
+        fprintf(out, "\"state\":\"%s\",", ct_tcp_state_name(ci->l4state));
+    else
+        fputs("\"state\":null,", out);
+
+    fputs("\"status\":[", out);
+    int first = 1;
+    for (unsigned bit = 0; bit < sizeof(status_names) / sizeof(status_names[0]); bit++) {
+        if (ci->status & (1u << bit)) {
+            fprintf(out, "%s\"%s\"", first ? "" : ",", status_names[bit]);
+            first = 0;
+        }
+    }
+    fputs("],\"orig\":", out);
+    print_json_dir(out, ci, CT_DIR_ORIGINAL);
+    fputs(",\"reply\":", out);
+    print_json_dir(out, ci, CT_DIR_REPLY);
+    fputs(",\"first_seen\":", out);
+    cli_print_seconds(out, ci->first_seen);
+    fputs(",\"last_seen\":", out);
+    cli_print_seconds(out, ci->last_seen);
+    fprintf(out, ",\"mark\":%u}\n", (unsigned)ci->mark);
+}
+
+void cli_print_conn(FILE *out, enum cli_format format, const struct ct_conn_info *ci,
+                    uint64_t now)
+{
+    if (format == CLI_FORMAT_JSON)
+        print_json(out, ci, now);
+    else
+        print_conntrack(out, ci, now);
+}
+
+static const char *dir_name(unsigned dir)
+{
+    return dir == CT_DIR_REPLY ? "reply" : "original";
+}
+
+/*
+ * Trace line layout (docs/cli.md):
+ *   pkt=N t=SECONDS proto=NAME TUPLE dir=DIR ct=STATE l4=TCPSTATE [reason=NAME]
+ * TUPLE is ct_tuple_format() of the packet's own tuple, or "-" with proto=-
+ * when the frame did not parse. dir is "-" when the packet belongs to no
+ * connection; l4 is "-" unless the packet is TCP and has a connection state.
+ */
+void cli_print_trace(FILE *out, uint64_t n, uint64_t now, const struct ct_pkt *pkt,
+                     const struct ct_verdict *v)
+{
+    char buf[256];
+    int parsed = pkt->reason == CT_REASON_NONE;
+
+    fprintf(out, "pkt=%" PRIu64 " t=", n);
+    cli_print_seconds(out, now);
+    if (parsed)
+        fprintf(out, " proto=%s %s", ct_proto_name(pkt->tuple.proto),
+                tuple_text(&pkt->tuple, buf, sizeof(buf)));
+    else
+        fputs(" proto=- -", out);
+
+    fprintf(out, " dir=%s ct=%s", v->conn ? dir_name(v->dir) : "-", ct_state_name(v->state));
+
+    int has_l4 = parsed && pkt->tuple.proto == IPPROTO_TCP && v->state != CT_STATE_UNTRACKED &&
+                 (v->conn != NULL || v->l4state != CT_TCP_NONE);
+    fprintf(out, " l4=%s", has_l4 ? ct_tcp_state_name(v->l4state) : "-");
+
+    if (v->state == CT_STATE_INVALID || v->state == CT_STATE_UNTRACKED)
+        fprintf(out, " reason=%s", ct_reason_name(v->reason));
+    fputc('\n', out);
+}
+
+void cli_print_summary(FILE *out, const char *file, const struct cli_counts *counts,
+                       const struct ct_table_stats *st, uint64_t listed, uint64_t timed_out)
+{
+    fprintf(out, "%s: %" PRIu64 " packets, %" PRIu64 " connections", file, counts->packets,
+            listed);
+    if (timed_out)
+        fprintf(out, " (%" PRIu64 " more timed out by the last packet, not listed)", timed_out);
+    fputc('\n', out);
+
+    fputs("verdicts:", out);
+    for (unsigned s = 0; s < sizeof(counts->verdicts) / sizeof(counts->verdicts[0]); s++)
+        fprintf(out, " %s=%" PRIu64, ct_state_name(s), counts->verdicts[s]);
+    fputc('\n', out);
+
+    fputs("reasons:", out);
+    int any = 0;
+    for (unsigned r = 1; r < CT_REASON_COUNT; r++) {
+        if (st->reasons[r]) {
+            fprintf(out, " %s=%" PRIu64, ct_reason_name(r), st->reasons[r]);
+            any = 1;
+        }
+    }
+    fputs(any ? "\n" : " none\n", out);
+
+    fprintf(out,
+            "table: created=%" PRIu64 " peak=%u max=%u expired=%" PRIu64 " early_drop=%" PRIu64
+            " refused_full=%" PRIu64 "\n",
+            st->created, st->peak_connections, st->max_connections, st->expired,
+            st->early_drop, st->refused_full);
+}
