@@ -1,0 +1,543 @@
+/*
+ * gen_sample: writes the project's sample capture (samples/sample.pcap).
+ *
+ * Usage: gen_sample OUT.pcap
+ *
+ * The capture is built packet by packet from constants, so every run writes
+ * the same bytes on every host (all multi-byte fields are written with
+ * explicit byte order). It needs no libpcap: the file is the classic pcap
+ * format (magic 0xa1b2c3d4 written little-endian, version 2.4, microsecond
+ * timestamps, LINKTYPE_ETHERNET), one 16-byte record header per packet.
+ *
+ * Every header checksum is correct (IPv4 header: RFC 791 with RFC 1071's
+ * one's-complement sum; TCP: RFC 9293 section 3.1 pseudo-header; UDP: RFC 768;
+ * ICMP: RFC 792; UDP over IPv6: RFC 8200 section 8.1 pseudo-header) except in
+ * the one frame that is malformed on purpose. Ethernet frames shorter than
+ * 60 bytes are padded with zeros, as a receiving NIC captures them, so that
+ * byte counters must use the IP length and not the frame length.
+ *
+ * Addresses are from the documentation ranges (RFC 5737: 192.0.2.0/24,
+ * 198.51.100.0/24, 203.0.113.0/24; RFC 3849: 2001:db8::/32); MAC addresses
+ * are locally administered. Time starts at 2024-01-01 00:00:00 UTC.
+ *
+ * The traffic, in capture order (docs/cli.md lists the expected table):
+ *   t=0.000  ARP request (not IP: UNTRACKED, reason not-ip)
+ *   t=0.100  TCP 192.0.2.10:40000 -> 198.51.100.20:80: handshake with MSS,
+ *            window scale and SACK-permitted options, a request, a response,
+ *            FIN from the client at t=1.000, FIN/ACK from the server, last ACK
+ *   t=0.500  UDP DNS query and answer 192.0.2.10:53000 <-> 198.51.100.53:53
+ *   t=0.600  ICMP echo request and reply 192.0.2.10 <-> 198.51.100.20
+ *   t=0.800  one-way UDP 192.0.2.12:5004 -> 198.51.100.30:5004, one packet
+ *            a second until t=3.800 (four packets)
+ *   t=1.500  TCP 192.0.2.10:40001 -> 198.51.100.20:81 refused: SYN, RST/ACK
+ *   t=2.000  TCP 192.0.2.11:40002 -> 203.0.113.5:443 half-open: SYN,
+ *            retransmitted at t=3.000, never answered
+ *   t=2.250  UDP 192.0.2.99 -> 198.51.100.99 with a bad IPv4 header checksum
+ *   t=2.500  UDP over IPv6 2001:db8::10:50000 <-> 2001:db8:1::53:53 (DNS AAAA)
+ *   t=3.200  UDP in VLAN 100 192.0.2.20:40100 <-> 198.51.100.40:123 (NTP),
+ *            request and answer stamped with the same microsecond
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BASE_SEC 1704067200u /* 2024-01-01 00:00:00 UTC */
+
+#define ETH_P_IPV4 0x0800
+#define ETH_P_ARP 0x0806
+#define ETH_P_VLAN 0x8100
+#define ETH_P_IPV6 0x86dd
+
+#define PROTO_ICMP 1
+#define PROTO_TCP 6
+#define PROTO_UDP 17
+
+#define F_FIN 0x01
+#define F_SYN 0x02
+#define F_RST 0x04
+#define F_PSH 0x08
+#define F_ACK 0x10
+
+static FILE *out;
+
+/* ---- byte order helpers: the file and the packets have fixed layouts ---- */
+
+static void put16be(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+static void put32be(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+static void put32le(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+
+static void put16le(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+
+static void write_bytes(const uint8_t *p, size_t n)
+{
+    if (fwrite(p, 1, n, out) != n) {
+        fprintf(stderr, "gen_sample: write failed: %s\n", strerror(errno));
+        exit(1);
+    }
+}
+
+/* ---- pcap file format ---- */
+
+static void pcap_file_header(void)
+{
+    uint8_t h[24];
+    put32le(h, 0xa1b2c3d4u); /* microsecond-resolution pcap */
+    put16le(h + 4, 2);       /* version 2.4 */
+    put16le(h + 6, 4);
+    put32le(h + 8, 0);       /* thiszone: UTC */
+    put32le(h + 12, 0);      /* sigfigs */
+    put32le(h + 16, 65535);  /* snaplen */
+    put32le(h + 20, 1);      /* LINKTYPE_ETHERNET */
+    write_bytes(h, sizeof(h));
+}
+
+/* Writes one record; `usec` is microseconds after BASE_SEC. */
+static void pcap_record(uint64_t usec, const uint8_t *frame, size_t len)
+{
+    uint8_t h[16];
+    put32le(h, (uint32_t)(BASE_SEC + usec / 1000000u));
+    put32le(h + 4, (uint32_t)(usec % 1000000u));
+    put32le(h + 8, (uint32_t)len);
+    put32le(h + 12, (uint32_t)len);
+    write_bytes(h, sizeof(h));
+    write_bytes(frame, len);
+}
+
+/* ---- RFC 1071 one's-complement checksum ---- */
+
+static uint32_t sum_bytes(uint32_t sum, const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i + 1 < n; i += 2)
+        sum += (uint32_t)p[i] << 8 | p[i + 1];
+    if (n & 1)
+        sum += (uint32_t)p[n - 1] << 8;
+    return sum;
+}
+
+static uint16_t fold(uint32_t sum)
+{
+    while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
+    return (uint16_t)~sum;
+}
+
+/* ---- hosts ---- */
+
+struct host {
+    uint8_t mac[6];
+    int v6;
+    uint8_t addr[16]; /* IPv4 in the first 4 bytes */
+};
+
+static const uint8_t MAC_GW[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x01};
+
+static struct host v4host(uint8_t a, uint8_t b, uint8_t c, uint8_t d, uint8_t mac_last)
+{
+    struct host h;
+    memset(&h, 0, sizeof(h));
+    memcpy(h.mac, MAC_GW, 6);
+    h.mac[5] = mac_last;
+    h.addr[0] = a;
+    h.addr[1] = b;
+    h.addr[2] = c;
+    h.addr[3] = d;
+    return h;
+}
+
+/* 2001:db8:<g2>::<last> */
+static struct host v6host(uint16_t g2, uint16_t last, uint8_t mac_last)
+{
+    struct host h;
+    memset(&h, 0, sizeof(h));
+    memcpy(h.mac, MAC_GW, 6);
+    h.mac[5] = mac_last;
+    h.v6 = 1;
+    put16be(h.addr, 0x2001);
+    put16be(h.addr + 2, 0x0db8);
+    put16be(h.addr + 4, g2);
+    put16be(h.addr + 14, last);
+    return h;
+}
+
+/* ---- packet builder ---- */
+
+struct pkt {
+    uint8_t b[1600];
+    size_t len;
+};
+
+/*
+ * Builds Ethernet (+ optional 802.1Q tag) + IPv4/IPv6 around an L4 header
+ * and payload that are already in l4[0..l4len), fills the L4 checksum at
+ * l4[csum_off] over the pseudo-header (no pseudo-header for ICMP), and pads
+ * the frame to the Ethernet minimum of 60 bytes.
+ */
+static void build_ip(struct pkt *p, const struct host *src, const struct host *dst, int vlan,
+                     uint8_t proto, uint16_t ip_id, uint8_t *l4, size_t l4len, size_t csum_off,
+                     int bad_ip_csum)
+{
+    uint8_t *f = p->b;
+    size_t off = 0;
+    memcpy(f, dst->mac, 6);
+    memcpy(f + 6, src->mac, 6);
+    off = 12;
+    if (vlan >= 0) {
+        put16be(f + off, ETH_P_VLAN);
+        put16be(f + off + 2, (uint16_t)vlan); /* PCP 0, DEI 0, VID */
+        off += 4;
+    }
+    put16be(f + off, src->v6 ? ETH_P_IPV6 : ETH_P_IPV4);
+    off += 2;
+
+    /* Transport checksum: pseudo-header sum, then header and payload. */
+    uint32_t sum = 0;
+    if (proto != PROTO_ICMP) {
+        uint8_t ph[40];
+        if (src->v6) {
+            /* RFC 8200 8.1: src, dst, 32-bit length, 3 zero bytes, next header. */
+            memcpy(ph, src->addr, 16);
+            memcpy(ph + 16, dst->addr, 16);
+            put32be(ph + 32, (uint32_t)l4len);
+            ph[36] = ph[37] = ph[38] = 0;
+            ph[39] = proto;
+            sum = sum_bytes(0, ph, 40);
+        } else {
+            /* RFC 768 / RFC 9293: src, dst, zero, protocol, length. */
+            memcpy(ph, src->addr, 4);
+            memcpy(ph + 4, dst->addr, 4);
+            ph[8] = 0;
+            ph[9] = proto;
+            put16be(ph + 10, (uint16_t)l4len);
+            sum = sum_bytes(0, ph, 12);
+        }
+    }
+    l4[csum_off] = l4[csum_off + 1] = 0;
+    uint16_t c = fold(sum_bytes(sum, l4, l4len));
+    if (proto == PROTO_UDP && c == 0)
+        c = 0xffff; /* RFC 768: a computed zero is sent as all ones */
+    put16be(l4 + csum_off, c);
+
+    uint8_t *ip = f + off;
+    if (src->v6) {
+        put32be(ip, 0x60000000u); /* version 6, class 0, flow 0 */
+        put16be(ip + 4, (uint16_t)l4len);
+        ip[6] = proto;
+        ip[7] = 64;
+        memcpy(ip + 8, src->addr, 16);
+        memcpy(ip + 24, dst->addr, 16);
+        off += 40;
+    } else {
+        ip[0] = 0x45;
+        ip[1] = 0;
+        put16be(ip + 2, (uint16_t)(20 + l4len));
+        put16be(ip + 4, ip_id);
+        put16be(ip + 6, proto == PROTO_TCP ? 0x4000 : 0); /* DF for TCP */
+        ip[8] = 64;
+        ip[9] = proto;
+        ip[10] = ip[11] = 0;
+        memcpy(ip + 12, src->addr, 4);
+        memcpy(ip + 16, dst->addr, 4);
+        uint16_t hc = fold(sum_bytes(0, ip, 20));
+        if (bad_ip_csum)
+            hc = (uint16_t)(hc ^ 0x5a5a);
+        put16be(ip + 10, hc);
+        off += 20;
+    }
+    memcpy(f + off, l4, l4len);
+    off += l4len;
+    while (off < 60)
+        f[off++] = 0;
+    p->len = off;
+}
+
+/* TCP options of a SYN or SYN/ACK: MSS, NOP, window scale, NOP, NOP, SACK permitted. */
+static size_t syn_options(uint8_t *o, uint16_t mss, uint8_t wscale)
+{
+    o[0] = 2; /* MSS */
+    o[1] = 4;
+    put16be(o + 2, mss);
+    o[4] = 1; /* NOP */
+    o[5] = 3; /* window scale */
+    o[6] = 3;
+    o[7] = wscale;
+    o[8] = 1;
+    o[9] = 1;
+    o[10] = 4; /* SACK permitted */
+    o[11] = 2;
+    return 12;
+}
+
+static uint16_t next_ip_id = 0x1000;
+
+static void tcp(uint64_t usec, const struct host *src, const struct host *dst, uint16_t sport,
+                uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags, uint16_t win,
+                const uint8_t *payload, size_t plen)
+{
+    uint8_t l4[1500];
+    size_t hl = 20;
+    if (flags & F_SYN)
+        hl += syn_options(l4 + 20, 1460, 7);
+    put16be(l4, sport);
+    put16be(l4 + 2, dport);
+    put32be(l4 + 4, seq);
+    put32be(l4 + 8, ack);
+    l4[12] = (uint8_t)((hl / 4) << 4);
+    l4[13] = flags;
+    put16be(l4 + 14, win);
+    put16be(l4 + 16, 0);
+    put16be(l4 + 18, 0); /* urgent pointer */
+    if (plen)
+        memcpy(l4 + hl, payload, plen);
+    struct pkt p;
+    build_ip(&p, src, dst, -1, PROTO_TCP, next_ip_id++, l4, hl + plen, 16, 0);
+    pcap_record(usec, p.b, p.len);
+}
+
+static void udp(uint64_t usec, const struct host *src, const struct host *dst, int vlan,
+                uint16_t sport, uint16_t dport, const uint8_t *payload, size_t plen,
+                int bad_ip_csum)
+{
+    uint8_t l4[1500];
+    put16be(l4, sport);
+    put16be(l4 + 2, dport);
+    put16be(l4 + 4, (uint16_t)(8 + plen));
+    memcpy(l4 + 8, payload, plen);
+    struct pkt p;
+    build_ip(&p, src, dst, vlan, PROTO_UDP, next_ip_id++, l4, 8 + plen, 6, bad_ip_csum);
+    pcap_record(usec, p.b, p.len);
+}
+
+static void icmp_echo(uint64_t usec, const struct host *src, const struct host *dst,
+                      uint8_t type, uint16_t id, uint16_t seq)
+{
+    uint8_t l4[64];
+    l4[0] = type;
+    l4[1] = 0;
+    put16be(l4 + 4, id);
+    put16be(l4 + 6, seq);
+    for (size_t i = 8; i < sizeof(l4); i++)
+        l4[i] = (uint8_t)(0x10 + i - 8); /* ping's fill pattern */
+    struct pkt p;
+    build_ip(&p, src, dst, -1, PROTO_ICMP, next_ip_id++, l4, sizeof(l4), 2, 0);
+    pcap_record(usec, p.b, p.len);
+}
+
+static void arp_request(uint64_t usec, const struct host *sender, const uint8_t target_ip[4])
+{
+    uint8_t f[60];
+    memset(f, 0, sizeof(f));
+    memset(f, 0xff, 6); /* broadcast */
+    memcpy(f + 6, sender->mac, 6);
+    put16be(f + 12, ETH_P_ARP);
+    uint8_t *a = f + 14;
+    put16be(a, 1);          /* hardware: Ethernet */
+    put16be(a + 2, 0x0800); /* protocol: IPv4 */
+    a[4] = 6;
+    a[5] = 4;
+    put16be(a + 6, 1);      /* request */
+    memcpy(a + 8, sender->mac, 6);
+    memcpy(a + 14, sender->addr, 4);
+    memcpy(a + 24, target_ip, 4); /* target MAC left zero */
+    pcap_record(usec, f, sizeof(f));
+}
+
+/* A DNS message (RFC 1035) for www.example.com: a query, or an answer with one record. */
+static size_t dns_message(uint8_t *m, uint16_t id, uint16_t qtype, const uint8_t *rdata,
+                          uint16_t rdlen)
+{
+    static const uint8_t qname[] = {3, 'w', 'w', 'w', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e',
+                                    3, 'c', 'o', 'm', 0};
+    size_t n = 0;
+    put16be(m, id);
+    put16be(m + 2, rdata ? 0x8180 : 0x0100); /* response+RD+RA, or query with RD */
+    put16be(m + 4, 1);                       /* one question */
+    put16be(m + 6, rdata ? 1 : 0);
+    put16be(m + 8, 0);
+    put16be(m + 10, 0);
+    n = 12;
+    memcpy(m + n, qname, sizeof(qname));
+    n += sizeof(qname);
+    put16be(m + n, qtype);
+    put16be(m + n + 2, 1); /* class IN */
+    n += 4;
+    if (rdata) {
+        put16be(m + n, 0xc00c); /* name: pointer to the question */
+        put16be(m + n + 2, qtype);
+        put16be(m + n + 4, 1);
+        put32be(m + n + 6, 300); /* TTL */
+        put16be(m + n + 10, rdlen);
+        memcpy(m + n + 12, rdata, rdlen);
+        n += 12 + rdlen;
+    }
+    return n;
+}
+
+/* Deterministic filler bytes for payloads without a meaning of their own. */
+static void fill(uint8_t *p, size_t n, uint8_t seed)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = (uint8_t)(seed + i * 7);
+}
+
+#define MS(x) ((uint64_t)(x) * 1000u)
+
+int main(int argc, char **argv)
+{
+    if (argc != 2 || argv[1][0] == '-') {
+        fprintf(stderr, "usage: gen_sample OUT.pcap\n"
+                        "Writes the deterministic sample capture (see the comment in "
+                        "tools/gen_sample.c).\n");
+        return 2;
+    }
+    out = fopen(argv[1], "wb");
+    if (!out) {
+        fprintf(stderr, "gen_sample: %s: %s\n", argv[1], strerror(errno));
+        return 1;
+    }
+    pcap_file_header();
+
+    struct host client = v4host(192, 0, 2, 10, 0x0a);
+    struct host client2 = v4host(192, 0, 2, 11, 0x0b);
+    struct host client3 = v4host(192, 0, 2, 12, 0x0c);
+    struct host client4 = v4host(192, 0, 2, 20, 0x14);
+    struct host broken = v4host(192, 0, 2, 99, 0x63);
+    struct host web = v4host(198, 51, 100, 20, 0x01);
+    struct host dns = v4host(198, 51, 100, 53, 0x01);
+    struct host media = v4host(198, 51, 100, 30, 0x01);
+    struct host ntp = v4host(198, 51, 100, 40, 0x01);
+    struct host sink = v4host(198, 51, 100, 99, 0x01);
+    struct host tls = v4host(203, 0, 113, 5, 0x01);
+    struct host client6 = v6host(0, 0x10, 0x0a);
+    struct host dns6 = v6host(1, 0x53, 0x01);
+
+    /* t=0.000: ARP request for the gateway. */
+    static const uint8_t gw_ip[4] = {192, 0, 2, 1};
+    arp_request(0, &client, gw_ip);
+
+    /* TCP connection with request/response and an orderly close. */
+    static const char req[] = "GET / HTTP/1.1\r\nHost: www.example.com\r\n"
+                              "User-Agent: ctrack-sample/1\r\nAccept: */*\r\n\r\n";
+    static const char body[] = "Hello from the ctrack sample capture.\n";
+    char resp[512];
+    int rlen = snprintf(resp, sizeof(resp),
+                        "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+                        "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+                        sizeof(body) - 1, body);
+    size_t qlen = sizeof(req) - 1;
+    size_t plen = (size_t)rlen;
+    uint32_t c = 1000000000u, s = 2000000000u;
+    tcp(MS(100), &client, &web, 40000, 80, c, 0, F_SYN, 64240, NULL, 0);
+    tcp(MS(110), &web, &client, 80, 40000, s, c + 1, F_SYN | F_ACK, 65160, NULL, 0);
+    tcp(MS(120), &client, &web, 40000, 80, c + 1, s + 1, F_ACK, 502, NULL, 0);
+    tcp(MS(130), &client, &web, 40000, 80, c + 1, s + 1, F_PSH | F_ACK, 502,
+        (const uint8_t *)req, qlen);
+    tcp(MS(145), &web, &client, 80, 40000, s + 1, c + 1 + (uint32_t)qlen, F_PSH | F_ACK, 507,
+        (const uint8_t *)resp, plen);
+    tcp(MS(155), &client, &web, 40000, 80, c + 1 + (uint32_t)qlen, s + 1 + (uint32_t)plen, F_ACK,
+        501, NULL, 0);
+
+    /* DNS query and answer. */
+    uint8_t msg[512];
+    static const uint8_t a_rr[4] = {203, 0, 113, 80};
+    size_t n = dns_message(msg, 0x5a5a, 1, NULL, 0);
+    udp(MS(500), &client, &dns, -1, 53000, 53, msg, n, 0);
+    n = dns_message(msg, 0x5a5a, 1, a_rr, sizeof(a_rr));
+    udp(MS(520), &dns, &client, -1, 53, 53000, msg, n, 0);
+
+    /* ICMP echo request and reply. */
+    icmp_echo(MS(600), &client, &web, 8, 0x1234, 1);
+    icmp_echo(MS(610), &web, &client, 0, 0x1234, 1);
+
+    /* One-way UDP media stream: first packet. */
+    uint8_t media_payload[172];
+    fill(media_payload, sizeof(media_payload), 0x80);
+    udp(MS(800), &client3, &media, -1, 5004, 5004, media_payload, sizeof(media_payload), 0);
+
+    /* Orderly close of the TCP connection. */
+    tcp(MS(1000), &client, &web, 40000, 80, c + 1 + (uint32_t)qlen, s + 1 + (uint32_t)plen,
+        F_FIN | F_ACK, 501, NULL, 0);
+    tcp(MS(1010), &web, &client, 80, 40000, s + 1 + (uint32_t)plen, c + 2 + (uint32_t)qlen,
+        F_FIN | F_ACK, 507, NULL, 0);
+    tcp(MS(1020), &client, &web, 40000, 80, c + 2 + (uint32_t)qlen, s + 2 + (uint32_t)plen,
+        F_ACK, 501, NULL, 0);
+
+    /* Refused connection: the SYN is answered by RST/ACK. */
+    uint32_t c2 = 3000000000u;
+    tcp(MS(1500), &client, &web, 40001, 81, c2, 0, F_SYN, 64240, NULL, 0);
+    tcp(MS(1501), &web, &client, 81, 40001, 0, c2 + 1, F_RST | F_ACK, 0, NULL, 0);
+
+    udp(MS(1800), &client3, &media, -1, 5004, 5004, media_payload, sizeof(media_payload), 0);
+
+    /* Half-open connection: a SYN nobody answers. */
+    uint32_t c3 = 3500000000u;
+    tcp(MS(2000), &client2, &tls, 40002, 443, c3, 0, F_SYN, 64240, NULL, 0);
+
+    /* Malformed: IPv4 header checksum wrong. */
+    uint8_t junk[16];
+    fill(junk, sizeof(junk), 0x33);
+    udp(MS(2250), &broken, &sink, -1, 40500, 9, junk, sizeof(junk), 1);
+
+    /* DNS over IPv6. */
+    static const uint8_t aaaa_rr[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 2, 0, 0,
+                                        0,    0,    0,    0,    0, 0, 0, 0x80};
+    n = dns_message(msg, 0x6b6b, 28, NULL, 0);
+    udp(MS(2500), &client6, &dns6, -1, 50000, 53, msg, n, 0);
+    n = dns_message(msg, 0x6b6b, 28, aaaa_rr, sizeof(aaaa_rr));
+    udp(MS(2501), &dns6, &client6, -1, 53, 50000, msg, n, 0);
+
+    udp(MS(2800), &client3, &media, -1, 5004, 5004, media_payload, sizeof(media_payload), 0);
+
+    /* The half-open connection's SYN is retransmitted once. */
+    tcp(MS(3000), &client2, &tls, 40002, 443, c3, 0, F_SYN, 64240, NULL, 0);
+
+    /* VLAN 100: an NTP (RFC 5905) client request and the server's answer,
+     * stamped with the same microsecond. */
+    uint8_t ntp_req[48], ntp_resp[48];
+    memset(ntp_req, 0, sizeof(ntp_req));
+    ntp_req[0] = 0x23;                     /* LI 0, version 4, mode 3 (client) */
+    put32be(ntp_req + 40, 0xe93c2a80u);    /* transmit timestamp, seconds */
+    memset(ntp_resp, 0, sizeof(ntp_resp));
+    ntp_resp[0] = 0x24;                    /* LI 0, version 4, mode 4 (server) */
+    ntp_resp[1] = 2;                       /* stratum */
+    ntp_resp[2] = 6;                       /* poll */
+    ntp_resp[3] = 0xe9;                    /* precision */
+    memcpy(ntp_resp + 12, tls.addr, 4);    /* reference id: the upstream server */
+    put32be(ntp_resp + 16, 0xe93c2a00u);   /* reference timestamp */
+    put32be(ntp_resp + 24, 0xe93c2a80u);   /* origin: the client's transmit time */
+    put32be(ntp_resp + 32, 0xe93c2a80u);   /* receive */
+    put32be(ntp_resp + 40, 0xe93c2a80u);   /* transmit */
+    udp(MS(3200), &client4, &ntp, 100, 40100, 123, ntp_req, sizeof(ntp_req), 0);
+    udp(MS(3200), &ntp, &client4, 100, 123, 40100, ntp_resp, sizeof(ntp_resp), 0);
+
+    udp(MS(3800), &client3, &media, -1, 5004, 5004, media_payload, sizeof(media_payload), 0);
+
+    if (fclose(out) != 0) {
+        fprintf(stderr, "gen_sample: %s: %s\n", argv[1], strerror(errno));
+        return 1;
+    }
+    return 0;
+}
