@@ -1,0 +1,469 @@
+/*
+ * The packet path: ct_process_burst(), ct_process_parsed(), ct_process() and
+ * ct_table_lookup().
+ *
+ * A burst goes through three stages over all its packets, so that the cache
+ * misses of different packets overlap (the two-phase bulk lookup of DPDK's
+ * rte_hash):
+ *   1. classify each parsed packet (parser reason, fragment, transport
+ *      checksum, ICMP error -> embedded tuple), build its lookup key, hash it
+ *      and prefetch its home bucket;
+ *   2. compare the signatures in each home bucket and prefetch the entries of
+ *      the candidates (both lines of an IPv4 entry, all three of an IPv6 one);
+ *   3. in packet order, compare full keys (the lines are in cache by now), drop
+ *      expired connections, run the protocol tracker and update the entry.
+ * Stage 3 looks every packet up afresh in its (cached) bucket rather than
+ * reusing stage 2's candidates, so a connection created or ended by an earlier
+ * packet of the same burst is seen by the later ones.
+ *
+ * Verdicts follow Linux's nf_conntrack_in(): state ESTABLISHED for a reply-
+ * direction packet or for an original-direction one once a reply was seen,
+ * NEW otherwise; RELATED for an ICMP error about a known connection; INVALID
+ * with a reason for what cannot be tracked; UNTRACKED for what is not IP or is
+ * exempt (ICMPv6 neighbour discovery and MLD).
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "common/compiler.h"
+#include "ctrack/table.h"
+#include "proto/proto.h"
+#include "table/table.h"
+
+enum {
+    CT_IPPROTO_ICMP = 1,
+    CT_IPPROTO_TCP = 6,
+    CT_IPPROTO_UDP = 17,
+    CT_IPPROTO_ICMPV6 = 58,
+    CT_IPPROTO_UDPLITE = 136,
+};
+
+/* What stage 3 does with a packet. */
+enum lookup_kind {
+    LK_DONE = 0,  /* verdict already decided in stage 1 */
+    LK_CONN = 1,  /* look up the packet's own tuple */
+    LK_ERROR = 2, /* ICMP error: look up the embedded tuple */
+};
+
+/* Per-packet scratch of a burst. */
+struct stage {
+    uint64_t hash;
+    union {
+        struct ct_key4 k4;
+        struct ct_key6 k6;
+    } key;
+    uint8_t kind; /* enum lookup_kind */
+    uint8_t v6;
+};
+
+/* Reasons whose verdict is UNTRACKED rather than INVALID. */
+static inline int reason_untracked(uint16_t r)
+{
+    return r == CT_REASON_NOT_IP || r == CT_REASON_NOTRACK || r == CT_REASON_ICMP6_UNTRACKED;
+}
+
+/* A verdict without a connection: INVALID or UNTRACKED by reason. */
+static void verdict_reject(struct ct_table *t, struct ct_verdict *v, uint16_t reason,
+                           uint8_t l4state)
+{
+    v->conn = NULL;
+    v->dir = CT_DIR_ORIGINAL;
+    v->l4state = l4state;
+    v->reason = reason;
+    if (reason_untracked(reason)) {
+        v->state = CT_STATE_UNTRACKED;
+        t->stats.untracked++;
+    } else {
+        v->state = CT_STATE_INVALID;
+        t->stats.invalid++;
+    }
+    t->stats.reasons[reason < CT_REASON_COUNT ? reason : CT_REASON_NONE]++;
+}
+
+static void verdict_ok(struct ct_table *t, struct ct_verdict *v, struct ct_conn *c, uint8_t state,
+                       unsigned dir, uint8_t l4state)
+{
+    v->conn = c;
+    v->state = state;
+    v->dir = (uint8_t)dir;
+    v->l4state = l4state;
+    v->reason = CT_REASON_NONE;
+    t->stats.reasons[CT_REASON_NONE]++;
+}
+
+/* ---- tracker dispatch -------------------------------------------------------- */
+
+static uint16_t track_new(const struct ct_proto_cfg *cfg, struct ct_conn *c, const struct ct_pkt *pkt)
+{
+    switch (pkt->tuple.proto) {
+    case CT_IPPROTO_TCP:
+        return ct_tcp_new(cfg, c, pkt);
+    case CT_IPPROTO_UDP:
+    case CT_IPPROTO_UDPLITE:
+        return ct_udp_new(cfg, c, pkt);
+    case CT_IPPROTO_ICMP:
+        if (pkt->tuple.l3 == CT_L3_IPV4)
+            return ct_icmp_new(cfg, c, pkt);
+        break;
+    case CT_IPPROTO_ICMPV6:
+        if (pkt->tuple.l3 == CT_L3_IPV6)
+            return ct_icmp_new(cfg, c, pkt);
+        break;
+    default:
+        break;
+    }
+    return ct_generic_new(cfg, c, pkt);
+}
+
+static void track_packet(const struct ct_proto_cfg *cfg, struct ct_conn *c, unsigned dir,
+                         const struct ct_pkt *pkt, uint64_t now, struct ct_proto_result *res)
+{
+    enum ct_dir d = dir ? CT_DIR_REPLY : CT_DIR_ORIGINAL;
+    res->action = CT_PROTO_ACCEPT;
+    res->reason = CT_REASON_NONE;
+    switch (pkt->tuple.proto) {
+    case CT_IPPROTO_TCP:
+        ct_tcp_packet(cfg, c, d, pkt, res);
+        return;
+    case CT_IPPROTO_UDP:
+    case CT_IPPROTO_UDPLITE:
+        ct_udp_packet(cfg, c, d, pkt, now, res);
+        return;
+    case CT_IPPROTO_ICMP:
+        if (pkt->tuple.l3 == CT_L3_IPV4) {
+            ct_icmp_packet(cfg, c, d, pkt, res);
+            return;
+        }
+        break;
+    case CT_IPPROTO_ICMPV6:
+        if (pkt->tuple.l3 == CT_L3_IPV6) {
+            ct_icmp_packet(cfg, c, d, pkt, res);
+            return;
+        }
+        break;
+    default:
+        break;
+    }
+    ct_generic_packet(cfg, c, d, pkt, res);
+}
+
+/* ---- per-packet work ------------------------------------------------------------ */
+
+/* Counts an accepted packet on c in direction dir. */
+static inline void account(struct ct_conn *c, unsigned dir, const struct ct_pkt *pkt, uint64_t now)
+{
+    c->packets[dir]++;
+    c->bytes[dir] += pkt->ip_len;
+    c->last_seen = now;
+}
+
+/* Fills the original key of a fresh entry from the packet's tuple. */
+static void conn_set_key(struct ct_conn *c, const struct stage *st)
+{
+    if (st->v6)
+        *ct_conn_key6(c) = st->key.k6;
+    else
+        *ct_conn_key4(c) = st->key.k4;
+    c->zone_reply = st->v6 ? st->key.k6.zone : st->key.k4.zone;
+}
+
+/*
+ * Decides, without creating anything, what a packet without a connection
+ * would do: runs the tracker's new and first packet on a scratch entry.
+ * Returns the INVALID/UNTRACKED reason, or NONE with *l4state set.
+ */
+static uint16_t classify_new(const struct ct_table *t, const struct ct_pkt *pkt,
+                             const struct stage *st, uint64_t now, uint8_t *l4state)
+{
+    union {
+        struct ct_conn4 c4;
+        struct ct_conn6 c6;
+    } scratch;
+    struct ct_conn *c;
+    memset(&scratch, 0, sizeof(scratch));
+    if (st->v6) {
+        c = &scratch.c6.c;
+        c->status = CT_STATUS_PRIV_IPV6;
+    } else {
+        c = &scratch.c4.c;
+    }
+    conn_set_key(c, st);
+    c->first_seen = now;
+    c->last_seen = now;
+    const struct ct_proto_cfg *cfg = ct_table_conn_cfg(t, c);
+    uint16_t r = track_new(cfg, c, pkt);
+    if (r != CT_REASON_NONE)
+        return r;
+    struct ct_proto_result res;
+    track_packet(cfg, c, CT_DIR_ORIGINAL, pkt, now, &res);
+    if (res.action == CT_PROTO_INVALID)
+        return res.reason != CT_REASON_NONE ? res.reason : CT_REASON_TCP_INVALID_STATE;
+    *l4state = c->l4state;
+    return CT_REASON_NONE;
+}
+
+/* A packet that matched no live connection (or replaced one). */
+static void process_new(struct ct_table *t, struct ct_pkt *pkt, const struct stage *st,
+                        struct ct_verdict *v, uint64_t now, unsigned flags, uint8_t vflags)
+{
+    uint8_t l4state = 0;
+    uint16_t r;
+
+    if (!(flags & CT_PROCESS_COMMIT)) {
+        r = classify_new(t, pkt, st, now, &l4state);
+        if (r != CT_REASON_NONE) {
+            verdict_reject(t, v, r, 0);
+            return;
+        }
+        verdict_ok(t, v, NULL, CT_STATE_NEW, CT_DIR_ORIGINAL, l4state);
+        v->flags = vflags;
+        t->stats.not_committed++;
+        return;
+    }
+
+    struct ct_conn *c = NULL;
+    if (t->connections < t->max_connections) {
+        c = ct_table_conn_alloc(t, st->v6);
+    }
+    /* Early drop of an unassured connection would make room here. */
+    if (!c) {
+        r = classify_new(t, pkt, st, now, &l4state);
+        if (r == CT_REASON_NONE) {
+            r = CT_REASON_TABLE_FULL;
+            t->stats.refused_full++;
+        }
+        verdict_reject(t, v, r, 0);
+        return;
+    }
+
+    conn_set_key(c, st);
+    c->first_seen = now;
+    c->last_seen = now;
+    const struct ct_proto_cfg *cfg = ct_table_conn_cfg(t, c);
+    r = track_new(cfg, c, pkt);
+    if (r != CT_REASON_NONE) {
+        ct_table_conn_free(t, c);
+        verdict_reject(t, v, r, 0);
+        return;
+    }
+    struct ct_proto_result res;
+    track_packet(cfg, c, CT_DIR_ORIGINAL, pkt, now, &res);
+    if (res.action == CT_PROTO_INVALID) {
+        ct_table_conn_free(t, c);
+        verdict_reject(t, v, res.reason != CT_REASON_NONE ? res.reason : CT_REASON_TCP_INVALID_STATE, 0);
+        return;
+    }
+    if (ct_table_insert(t, c) != 0) {
+        ct_table_conn_free(t, c);
+        verdict_reject(t, v, CT_REASON_PROBE_LIMIT, 0);
+        return;
+    }
+    account(c, CT_DIR_ORIGINAL, pkt, now);
+    verdict_ok(t, v, c, CT_STATE_NEW, CT_DIR_ORIGINAL, c->l4state);
+    v->flags = (uint8_t)(vflags | CT_VERDICT_CREATED);
+    if (res.action == CT_PROTO_CLOSE)
+        ct_table_conn_remove(t, c, CT_RM_DELETE);
+}
+
+/* A packet whose own tuple matched the live connection c in direction dir. */
+static void process_found(struct ct_table *t, struct ct_pkt *pkt, const struct stage *st,
+                          struct ct_verdict *v, struct ct_conn *c, unsigned dir, uint64_t now,
+                          unsigned flags)
+{
+    struct ct_proto_result res;
+    t->stats.found++;
+    track_packet(ct_table_conn_cfg(t, c), c, dir, pkt, now, &res);
+    switch (res.action) {
+    case CT_PROTO_INVALID:
+        /* As Linux: an invalid packet leaves the connection as it was. */
+        verdict_reject(t, v, res.reason != CT_REASON_NONE ? res.reason : CT_REASON_TCP_INVALID_STATE,
+                       c->l4state);
+        return;
+    case CT_PROTO_REPLACE:
+        ct_table_conn_remove(t, c, CT_RM_REPLACED);
+        process_new(t, pkt, st, v, now, flags, CT_VERDICT_REPLACED);
+        return;
+    default:
+        break;
+    }
+    account(c, dir, pkt, now);
+    if (dir == CT_DIR_REPLY)
+        c->status |= CT_STATUS_SEEN_REPLY;
+    uint8_t state = (dir == CT_DIR_REPLY || (c->status & CT_STATUS_SEEN_REPLY))
+                        ? CT_STATE_ESTABLISHED
+                        : CT_STATE_NEW;
+    verdict_ok(t, v, c, state, dir, c->l4state);
+    if (res.action == CT_PROTO_CLOSE)
+        ct_table_conn_remove(t, c, CT_RM_DELETE);
+}
+
+/* Finds the live connection for a staged key; reaps it if it has expired. */
+static inline struct ct_conn *lookup_live(struct ct_table *t, const struct stage *st, uint64_t now,
+                                          unsigned *dir)
+{
+    struct ct_conn *c = ct_table_find(t, &st->key, st->v6, st->hash, ~0u, dir);
+    if (c && CT_UNLIKELY(ct_table_conn_expires(t, c) <= now)) {
+        ct_table_conn_remove(t, c, CT_RM_EXPIRED);
+        c = NULL;
+    }
+    return c;
+}
+
+/* Stage 1 for one packet: decide early verdicts, else stage the key. */
+static inline void stage_one(struct ct_table *t, struct ct_pkt *pkt, struct ct_verdict *v,
+                             struct stage *st)
+{
+    const struct ct_tuple *tu;
+    memset(v, 0, sizeof(*v));
+    st->kind = LK_DONE;
+    if (CT_UNLIKELY(pkt->reason != CT_REASON_NONE)) {
+        verdict_reject(t, v, pkt->reason, 0);
+        return;
+    }
+    if (CT_UNLIKELY(pkt->frag != CT_FRAG_NONE)) {
+        verdict_reject(t, v, CT_REASON_FRAGMENT, 0);
+        return;
+    }
+    if (!(t->flags & CT_TABLE_F_NO_CHECKSUM) && CT_UNLIKELY(!ct_pkt_verify_checksum(pkt))) {
+        verdict_reject(t, v, CT_REASON_L4_CHECKSUM, 0);
+        return;
+    }
+    if (CT_UNLIKELY(pkt->icmp_is_error)) {
+        if (!pkt->inner_ok) {
+            verdict_reject(t, v, CT_REASON_ICMP_INNER_INVALID, 0);
+            return;
+        }
+        tu = &pkt->inner;
+        st->kind = LK_ERROR;
+    } else {
+        tu = &pkt->tuple;
+        st->kind = LK_CONN;
+    }
+    if (CT_LIKELY(tu->l3 == CT_L3_IPV4)) {
+        st->v6 = 0;
+        ct_key4_from_tuple(&st->key.k4, tu);
+        st->hash = ct_table_hash4(t, &st->key.k4);
+    } else if (tu->l3 == CT_L3_IPV6) {
+        st->v6 = 1;
+        memcpy(&st->key.k6, tu, sizeof(st->key.k6));
+        st->hash = ct_table_hash6(t, &st->key.k6);
+    } else {
+        st->kind = LK_DONE;
+        verdict_reject(t, v, CT_REASON_IP_VERSION, 0);
+        return;
+    }
+    CT_PREFETCH(ct_table_home(t, st->hash));
+}
+
+/* Stage 2 for one packet: prefetch the entries whose signature matches. */
+static inline void stage_two(const struct ct_table *t, const struct stage *st)
+{
+    const struct ct_bucket *bk = ct_table_home(t, st->hash);
+    unsigned m = ct_bucket_match(bk, ct_hash_sig(st->hash));
+    while (m) {
+        unsigned s = (unsigned)__builtin_ctz(m);
+        m &= m - 1;
+        uint32_t id = bk->ref[s] >> 1;
+        const struct ct_pool *p = &t->pool[(id & CT_ID_V6) != 0];
+        const uint8_t *e = p->base + (size_t)(id & (CT_ID_V6 - 1)) * p->stride;
+        CT_PREFETCH_W(e);
+        CT_PREFETCH_W(e + 64);
+        if (p->stride > 128)
+            CT_PREFETCH_W(e + p->stride - 1);
+    }
+}
+
+/* Stage 3 for one packet. */
+static inline void stage_three(struct ct_table *t, struct ct_pkt *pkt, struct ct_verdict *v,
+                               const struct stage *st, uint64_t now, unsigned flags)
+{
+    unsigned dir = 0;
+    struct ct_conn *c = lookup_live(t, st, now, &dir);
+    if (CT_LIKELY(st->kind == LK_CONN)) {
+        if (CT_LIKELY(c != NULL))
+            process_found(t, pkt, st, v, c, dir, now, flags);
+        else
+            process_new(t, pkt, st, v, now, flags, 0);
+        return;
+    }
+    /* ICMP error: RELATED to the connection of the embedded packet, which
+     * travelled the other way (Linux's IP_CT_RELATED / RELATED_REPLY). The
+     * connection's state, counters and times are left alone. */
+    if (c) {
+        t->stats.related++;
+        verdict_ok(t, v, c, CT_STATE_RELATED, dir ^ 1u, c->l4state);
+    } else {
+        verdict_reject(t, v, CT_REASON_ICMP_NO_CONN, 0);
+    }
+}
+
+static int process_staged(struct ct_table *t, struct ct_pkt *pkts, struct ct_verdict *verdicts,
+                          unsigned n, uint64_t now, unsigned flags)
+{
+    struct stage st[CT_BURST_MAX];
+
+    /* Entries retired by the previous call may be reused from here on. */
+    ct_table_reclaim(t);
+    t->stats.packets += n;
+
+    for (unsigned i = 0; i < n; i++)
+        stage_one(t, &pkts[i], &verdicts[i], &st[i]);
+    for (unsigned i = 0; i < n; i++)
+        if (st[i].kind != LK_DONE)
+            stage_two(t, &st[i]);
+    for (unsigned i = 0; i < n; i++)
+        if (st[i].kind != LK_DONE)
+            stage_three(t, &pkts[i], &verdicts[i], &st[i], now, flags);
+    return (int)n;
+}
+
+CT_EXPORT int ct_process_parsed(struct ct_table *table, struct ct_pkt *pkts,
+                                struct ct_verdict *verdicts, unsigned n, uint64_t now,
+                                unsigned flags)
+{
+    if (!table || (n && (!pkts || !verdicts)) || n > CT_BURST_MAX)
+        return -EINVAL;
+    return process_staged(table, pkts, verdicts, n, now, flags);
+}
+
+CT_EXPORT int ct_process_burst(struct ct_table *table, const struct ct_frame *frames,
+                               struct ct_pkt *pkts, struct ct_verdict *verdicts, unsigned n,
+                               uint64_t now, unsigned flags)
+{
+    if (!table || (n && (!frames || !pkts || !verdicts)) || n > CT_BURST_MAX)
+        return -EINVAL;
+    for (unsigned i = 0; i < n; i++)
+        ct_pkt_parse(&frames[i], &pkts[i]);
+    return process_staged(table, pkts, verdicts, n, now, flags);
+}
+
+CT_EXPORT int ct_process(struct ct_table *table, const struct ct_frame *frame, struct ct_pkt *pkt,
+                         struct ct_verdict *verdict, uint64_t now, unsigned flags)
+{
+    int r = ct_process_burst(table, frame, pkt, verdict, 1, now, flags);
+    return r < 0 ? r : 0;
+}
+
+CT_EXPORT struct ct_conn *ct_table_lookup(struct ct_table *table, const struct ct_tuple *tuple,
+                                          uint64_t now, enum ct_dir *dir)
+{
+    struct stage st;
+    unsigned d = 0;
+    if (!table || !tuple)
+        return NULL;
+    if (tuple->l3 == CT_L3_IPV4) {
+        st.v6 = 0;
+        ct_key4_from_tuple(&st.key.k4, tuple);
+        st.hash = ct_table_hash4(table, &st.key.k4);
+    } else if (tuple->l3 == CT_L3_IPV6) {
+        st.v6 = 1;
+        memcpy(&st.key.k6, tuple, sizeof(st.key.k6));
+        st.hash = ct_table_hash6(table, &st.key.k6);
+    } else {
+        return NULL;
+    }
+    struct ct_conn *c = lookup_live(table, &st, now, &d);
+    if (c && dir)
+        *dir = d ? CT_DIR_REPLY : CT_DIR_ORIGINAL;
+    return c;
+}

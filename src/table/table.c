@@ -1,0 +1,508 @@
+/*
+ * The connection table: configuration, creation, entry pools, the hash index
+ * (bucketised linear probing with a cap), removal and iteration. The design
+ * and its reasoning are in table.h.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "ctrack/table.h"
+#include "table/table.h"
+
+#define CT_MAX_CONNECTIONS_LIMIT (1u << 30)
+
+/* ---- configuration --------------------------------------------------------- */
+
+CT_EXPORT void ct_table_config_init(struct ct_table_config *cfg)
+{
+    if (!cfg)
+        return;
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->max_connections = 65536;
+    for (unsigned i = 0; i < CT_TIMEOUT_COUNT; i++)
+        cfg->timeouts[i] = ct_timeout_default(i);
+    cfg->tcp_max_retrans = 3;
+}
+
+static int config_check(const struct ct_table_config *cfg)
+{
+    if (!cfg)
+        return -EINVAL;
+    if (cfg->max_connections == 0 || cfg->max_connections > CT_MAX_CONNECTIONS_LIMIT)
+        return -EINVAL;
+    if (cfg->flags & ~(uint32_t)CT_TABLE_F_ALL)
+        return -EINVAL;
+    for (unsigned i = 0; i < CT_ARRAY_SIZE(cfg->reserved8); i++)
+        if (cfg->reserved8[i])
+            return -EINVAL;
+    for (unsigned i = 0; i < CT_ARRAY_SIZE(cfg->reserved); i++)
+        if (cfg->reserved[i])
+            return -EINVAL;
+    for (unsigned i = 0; i < CT_TIMEOUT_COUNT; i++)
+        if (cfg->timeouts[i] == 0)
+            return -EINVAL;
+    return 0;
+}
+
+/* ---- memory ---------------------------------------------------------------- */
+
+static void *map_region(size_t len, int prefault)
+{
+    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+#ifdef MADV_HUGEPAGE
+    /* Fewer TLB misses on the random accesses of the index and the pools. */
+    if (len >= (2u << 20))
+        (void)madvise(p, len, MADV_HUGEPAGE);
+#endif
+    if (prefault) {
+        long pg = sysconf(_SC_PAGESIZE);
+        size_t step = pg > 0 ? (size_t)pg : 4096;
+        volatile uint8_t *b = p;
+        for (size_t off = 0; off < len; off += step)
+            b[off] = 0;
+    }
+    return p;
+}
+
+static size_t round_up(size_t v, size_t a)
+{
+    return (v + a - 1) / a * a;
+}
+
+static void pool_init(struct ct_pool *p, uint32_t cap, uint32_t stride, uint32_t body_off)
+{
+    p->cap = cap;
+    p->stride = stride;
+    p->body_off = body_off;
+    p->hiwater = 0;
+    p->free_head = CT_ID_NONE;
+    p->map_len = round_up((size_t)cap * stride, 4096);
+}
+
+CT_EXPORT struct ct_table *ct_table_create(const struct ct_table_config *cfg, int *err)
+{
+    int e = config_check(cfg);
+    struct ct_table *t = NULL;
+    int prefault;
+    if (e)
+        goto fail;
+
+    t = aligned_alloc(CT_CACHE_LINE, round_up(sizeof(*t), CT_CACHE_LINE));
+    if (!t) {
+        e = -ENOMEM;
+        goto fail;
+    }
+    memset(t, 0, sizeof(*t));
+    t->flags = cfg->flags;
+    t->max_connections = cfg->max_connections;
+    ct_proto_cfg_from_config(&t->cfg, cfg->timeouts, cfg->flags, cfg->tcp_max_retrans);
+
+    if (cfg->flags & CT_TABLE_F_FIXED_KEY) {
+        t->k0 = cfg->hash_key[0];
+        t->k1 = cfg->hash_key[1];
+    } else {
+        uint64_t key[2];
+        size_t got = 0;
+        while (got < sizeof(key)) {
+            ssize_t r = getrandom((uint8_t *)key + got, sizeof(key) - got, 0);
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r <= 0) {
+                e = -EIO;
+                goto fail;
+            }
+            got += (size_t)r;
+        }
+        t->k0 = key[0];
+        t->k1 = key[1];
+    }
+
+    /* Index: at least 2 * max / 6 buckets (2/3 of the slots at most in use). */
+    uint64_t want = ((uint64_t)cfg->max_connections * 2 + 5) / 6;
+    uint64_t nb = 1;
+    while (nb < want)
+        nb <<= 1;
+    t->nbuckets = (uint32_t)nb;
+    t->mask = (uint32_t)nb - 1;
+    t->probe_max = nb < CT_PROBE_MAX ? (uint32_t)nb : CT_PROBE_MAX;
+    t->index_bytes = (size_t)nb * sizeof(struct ct_bucket);
+    prefault = (cfg->flags & CT_TABLE_F_PREFAULT) != 0;
+
+    /* Pools: room for the live connections plus the entries a call may retire. */
+    uint64_t cap = (uint64_t)cfg->max_connections + CT_RETIRE_MAX;
+    if (cap > CT_MAX_CONNECTIONS_LIMIT)
+        cap = CT_MAX_CONNECTIONS_LIMIT;
+    pool_init(&t->pool[0], (uint32_t)cap, sizeof(struct ct_conn4), offsetof(struct ct_conn4, c));
+    pool_init(&t->pool[1], (uint32_t)cap, sizeof(struct ct_conn6), offsetof(struct ct_conn6, c));
+
+    t->buckets = map_region(t->index_bytes, prefault);
+    if (!t->buckets) {
+        e = -ENOMEM;
+        goto fail;
+    }
+    for (unsigned i = 0; i < 2; i++) {
+        t->pool[i].base = map_region(t->pool[i].map_len, prefault);
+        if (!t->pool[i].base) {
+            e = -ENOMEM;
+            goto fail;
+        }
+    }
+    if (err)
+        *err = 0;
+    return t;
+
+fail:
+    ct_table_destroy(t);
+    if (err)
+        *err = e;
+    return NULL;
+}
+
+CT_EXPORT void ct_table_destroy(struct ct_table *t)
+{
+    if (!t)
+        return;
+    if (t->buckets)
+        munmap(t->buckets, t->index_bytes);
+    for (unsigned i = 0; i < 2; i++)
+        if (t->pool[i].base)
+            munmap(t->pool[i].base, t->pool[i].map_len);
+    free(t);
+}
+
+int ct_table_set_hash_hook(struct ct_table *t, ct_table_hash_fn fn)
+{
+    if (t->connections || t->nretired)
+        return -EBUSY;
+    t->hash_hook = fn;
+    return 0;
+}
+
+/* ---- entries --------------------------------------------------------------- */
+
+struct ct_conn *ct_table_conn_alloc(struct ct_table *t, unsigned v6)
+{
+    struct ct_pool *p = &t->pool[v6 != 0];
+    uint32_t idx;
+    if (p->free_head != CT_ID_NONE) {
+        idx = p->free_head;
+        struct ct_conn *c = ct_table_conn_at(t, idx | (v6 ? CT_ID_V6 : 0));
+        p->free_head = c->timer_next;
+    } else if (p->hiwater < p->cap) {
+        idx = p->hiwater++;
+    } else {
+        return NULL;
+    }
+    uint8_t *e = p->base + (size_t)idx * p->stride;
+    memset(e, 0, p->stride);
+    struct ct_conn *c = (struct ct_conn *)(void *)(e + p->body_off);
+    c->status = v6 ? CT_STATUS_PRIV_IPV6 : 0;
+    c->timer_prev = CT_ID_NONE;
+    c->timer_next = CT_ID_NONE;
+    return c;
+}
+
+void ct_table_conn_free(struct ct_table *t, struct ct_conn *c)
+{
+    unsigned v6 = ct_conn_is_v6(c);
+    struct ct_pool *p = &t->pool[v6];
+    uint32_t id = ct_table_conn_id(t, c);
+    /* A free entry keeps only its family bit: no CONFIRMED, so iteration skips it. */
+    c->status = v6 ? CT_STATUS_PRIV_IPV6 : 0;
+    c->timer_next = p->free_head;
+    p->free_head = id & (CT_ID_V6 - 1);
+}
+
+void ct_table_reclaim(struct ct_table *t)
+{
+    for (uint32_t i = 0; i < t->nretired; i++)
+        ct_table_conn_free(t, ct_table_conn_at(t, t->retired[i]));
+    t->nretired = 0;
+}
+
+/* ---- keys ------------------------------------------------------------------ */
+
+static int is_icmp_query_proto(uint8_t l3, uint8_t proto)
+{
+    return (l3 == CT_L3_IPV4 && proto == 1) || (l3 == CT_L3_IPV6 && proto == 58);
+}
+
+void ct_table_reply_key4(const struct ct_table *t, const struct ct_conn *c, struct ct_key4 *out)
+{
+    const struct ct_key4 *k = ct_conn_key4((struct ct_conn *)c);
+    (void)t; /* NAT: the side array of rewritten reply tuples is consulted here. */
+    if (CT_UNLIKELY(k->proto == 1)) {
+        struct ct_tuple o, r;
+        ct_key4_to_tuple(&o, k);
+        if (ct_tuple_invert(&o, &r) != 0)
+            r = o; /* cannot happen for a tracked query; keep a defined key */
+        ct_key4_from_tuple(out, &r);
+    } else {
+        out->src = k->dst;
+        out->dst = k->src;
+        out->sport = k->dport;
+        out->dport = k->sport;
+        out->l3 = CT_L3_IPV4;
+        out->proto = k->proto;
+    }
+    out->zone = c->zone_reply;
+}
+
+void ct_table_reply_key6(const struct ct_table *t, const struct ct_conn *c, struct ct_key6 *out)
+{
+    const struct ct_key6 *k = ct_conn_key6((struct ct_conn *)c);
+    (void)t; /* NAT: see ct_table_reply_key4(). */
+    if (CT_UNLIKELY(is_icmp_query_proto(CT_L3_IPV6, k->proto))) {
+        struct ct_tuple o, r;
+        memcpy(&o, k, sizeof(o));
+        if (ct_tuple_invert(&o, &r) != 0)
+            r = o;
+        memcpy(out, &r, sizeof(*out));
+    } else {
+        memcpy(out->src, k->dst, 16);
+        memcpy(out->dst, k->src, 16);
+        out->sport = k->dport;
+        out->dport = k->sport;
+        out->l3 = CT_L3_IPV6;
+        out->proto = k->proto;
+    }
+    out->zone = c->zone_reply;
+}
+
+void ct_table_conn_tuple(const struct ct_table *t, const struct ct_conn *c, unsigned dir,
+                         struct ct_tuple *out)
+{
+    if (ct_conn_is_v6(c)) {
+        struct ct_key6 k;
+        if (dir == CT_DIR_ORIGINAL)
+            k = *ct_conn_key6((struct ct_conn *)c);
+        else
+            ct_table_reply_key6(t, c, &k);
+        memcpy(out, &k, sizeof(*out));
+    } else {
+        struct ct_key4 k;
+        if (dir == CT_DIR_ORIGINAL)
+            k = *ct_conn_key4((struct ct_conn *)c);
+        else
+            ct_table_reply_key4(t, c, &k);
+        ct_key4_to_tuple(out, &k);
+    }
+}
+
+/* Hash of direction dir of c, and its key (for the index). */
+static uint64_t conn_dir_hash(const struct ct_table *t, const struct ct_conn *c, unsigned dir)
+{
+    if (ct_conn_is_v6(c)) {
+        struct ct_key6 k;
+        if (dir == CT_DIR_ORIGINAL)
+            k = *ct_conn_key6((struct ct_conn *)c);
+        else
+            ct_table_reply_key6(t, c, &k);
+        return ct_table_hash6(t, &k);
+    }
+    struct ct_key4 k;
+    if (dir == CT_DIR_ORIGINAL)
+        k = *ct_conn_key4((struct ct_conn *)c);
+    else
+        ct_table_reply_key4(t, c, &k);
+    return ct_table_hash4(t, &k);
+}
+
+/* ---- the index ------------------------------------------------------------- */
+
+struct ct_conn *ct_table_find(const struct ct_table *t, const void *k, unsigned v6, uint64_t h,
+                              unsigned first_mask, unsigned *dir)
+{
+    uint16_t sig = ct_hash_sig(h);
+    uint32_t b = (uint32_t)h & t->mask;
+    unsigned mask = first_mask;
+    for (uint32_t i = 0; i < t->probe_max; i++) {
+        const struct ct_bucket *bk = &t->buckets[b];
+        unsigned m = ct_bucket_match(bk, sig) & mask;
+        while (m) {
+            unsigned s = (unsigned)__builtin_ctz(m);
+            m &= m - 1;
+            uint32_t ref = bk->ref[s];
+            if (((ref >> 1 & CT_ID_V6) != 0) != (v6 != 0))
+                continue;
+            struct ct_conn *c = ct_table_ref_conn(t, ref);
+            unsigned d = ref & 1;
+            int eq = v6 ? ct_conn_match6(t, c, d, k) : ct_conn_match4(t, c, d, k);
+            if (eq) {
+                *dir = d;
+                return c;
+            }
+        }
+        if (bk->ovf == 0)
+            break;
+        mask = ~0u;
+        b = (b + 1) & t->mask;
+    }
+    return NULL;
+}
+
+/* Places ref with hash h; returns 0 or -ENOSPC. */
+static int index_add(struct ct_table *t, uint64_t h, uint32_t ref)
+{
+    uint32_t home = (uint32_t)h & t->mask;
+    uint32_t b = home;
+    for (uint32_t i = 0; i < t->probe_max; i++) {
+        struct ct_bucket *bk = &t->buckets[b];
+        for (unsigned s = 0; s < CT_BUCKET_SLOTS; s++) {
+            if (bk->sig[s] == 0) {
+                bk->ref[s] = ref;
+                bk->sig[s] = ct_hash_sig(h);
+                /* Buckets passed over now lead on to this one. */
+                for (uint32_t j = home; j != b; j = (j + 1) & t->mask)
+                    t->buckets[j].ovf++;
+                return 0;
+            }
+        }
+        b = (b + 1) & t->mask;
+    }
+    return -ENOSPC;
+}
+
+/* Removes ref (indexed under hash h); returns 0 or -ENOENT. */
+static int index_del(struct ct_table *t, uint64_t h, uint32_t ref)
+{
+    uint32_t home = (uint32_t)h & t->mask;
+    uint32_t b = home;
+    uint16_t sig = ct_hash_sig(h);
+    for (uint32_t i = 0; i < t->probe_max; i++) {
+        struct ct_bucket *bk = &t->buckets[b];
+        for (unsigned s = 0; s < CT_BUCKET_SLOTS; s++) {
+            if (bk->sig[s] == sig && bk->ref[s] == ref) {
+                bk->sig[s] = 0;
+                bk->ref[s] = 0;
+                for (uint32_t j = home; j != b; j = (j + 1) & t->mask)
+                    t->buckets[j].ovf--;
+                return 0;
+            }
+        }
+        if (bk->ovf == 0)
+            break;
+        b = (b + 1) & t->mask;
+    }
+    return -ENOENT;
+}
+
+int ct_table_insert(struct ct_table *t, struct ct_conn *c)
+{
+    uint32_t id = ct_table_conn_id(t, c);
+    uint64_t h0 = conn_dir_hash(t, c, CT_DIR_ORIGINAL);
+    uint64_t h1 = conn_dir_hash(t, c, CT_DIR_REPLY);
+    if (index_add(t, h0, id << 1 | CT_DIR_ORIGINAL) != 0) {
+        t->stats.probe_limit++;
+        return -ENOSPC;
+    }
+    if (index_add(t, h1, id << 1 | CT_DIR_REPLY) != 0) {
+        (void)index_del(t, h0, id << 1 | CT_DIR_ORIGINAL);
+        t->stats.probe_limit++;
+        return -ENOSPC;
+    }
+    c->status |= CT_STATUS_CONFIRMED;
+    t->connections++;
+    if (t->connections > t->peak_connections)
+        t->peak_connections = t->connections;
+    t->stats.created++;
+    t->gen++;
+    return 0;
+}
+
+void ct_table_conn_remove(struct ct_table *t, struct ct_conn *c, enum ct_remove_cause cause)
+{
+    if (!(c->status & CT_STATUS_CONFIRMED) || (c->status & CT_STATUS_DYING))
+        return;
+    uint32_t id = ct_table_conn_id(t, c);
+    (void)index_del(t, conn_dir_hash(t, c, CT_DIR_ORIGINAL), id << 1 | CT_DIR_ORIGINAL);
+    (void)index_del(t, conn_dir_hash(t, c, CT_DIR_REPLY), id << 1 | CT_DIR_REPLY);
+    /* Timer wheel: the connection's timer is cancelled here once wheels exist. */
+    c->status |= CT_STATUS_DYING;
+    t->connections--;
+    t->gen++;
+    t->stats.deleted++;
+    switch (cause) {
+    case CT_RM_EXPIRED:
+        t->stats.expired++;
+        break;
+    case CT_RM_REPLACED:
+        t->stats.replaced++;
+        break;
+    case CT_RM_EARLY_DROP:
+        t->stats.early_drop++;
+        break;
+    case CT_RM_DELETE:
+        break;
+    }
+    if (t->nretired == CT_RETIRE_MAX)
+        ct_table_reclaim(t); /* never within one call: a call retires fewer */
+    t->retired[t->nretired++] = id;
+}
+
+/* ---- iteration and stats ---------------------------------------------------- */
+
+CT_EXPORT int ct_table_foreach(struct ct_table *t, int (*fn)(struct ct_conn *conn, void *arg),
+                               void *arg)
+{
+    if (!t || !fn)
+        return 0;
+    for (unsigned f = 0; f < 2; f++) {
+        const struct ct_pool *p = &t->pool[f];
+        for (uint32_t i = 0; i < p->hiwater; i++) {
+            struct ct_conn *c = ct_table_conn_at(t, i | (f ? CT_ID_V6 : 0));
+            if ((c->status & (CT_STATUS_CONFIRMED | CT_STATUS_DYING)) != CT_STATUS_CONFIRMED)
+                continue;
+            int r = fn(c, arg);
+            if (r)
+                return r;
+        }
+    }
+    return 0;
+}
+
+CT_EXPORT int ct_table_stats(const struct ct_table *t, struct ct_table_stats *s)
+{
+    if (!t || !s)
+        return -EINVAL;
+    *s = t->stats;
+    s->connections = t->connections;
+    s->peak_connections = t->peak_connections;
+    s->max_connections = t->max_connections;
+    s->buckets = t->nbuckets;
+    s->memory_bytes = t->index_bytes + t->pool[0].map_len + t->pool[1].map_len + sizeof(*t);
+    return 0;
+}
+
+CT_EXPORT int ct_conn_get_info(const struct ct_table *t, const struct ct_conn *c,
+                               struct ct_conn_info *info)
+{
+    if (!t || !c || !info)
+        return -EINVAL;
+    memset(info, 0, sizeof(*info));
+    ct_table_conn_tuple(t, c, CT_DIR_ORIGINAL, &info->tuple[0]);
+    ct_table_conn_tuple(t, c, CT_DIR_REPLY, &info->tuple[1]);
+    for (unsigned d = 0; d < 2; d++) {
+        info->packets[d] = c->packets[d];
+        info->bytes[d] = c->bytes[d];
+    }
+    info->first_seen = c->first_seen;
+    info->last_seen = c->last_seen;
+    info->expires = ct_table_conn_expires(t, c);
+    info->status = c->status & CT_STATUS_PUBLIC_MASK;
+    info->mark = c->mark;
+    info->zone[0] = info->tuple[0].zone;
+    info->zone[1] = c->zone_reply;
+    info->l3 = info->tuple[0].l3;
+    info->proto = info->tuple[0].proto;
+    info->l4state = c->l4state;
+    info->timeout = c->timeout;
+    return 0;
+}

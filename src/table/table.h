@@ -1,0 +1,351 @@
+/*
+ * Private interface of the connection table: the hash index, the entry
+ * pools, connection ids, insertion, lookup and removal.
+ *
+ * ---- Design -----------------------------------------------------------------
+ *
+ * Goal: an established packet at 10 million connections should cost about two
+ * cache misses: the bucket line of the index, then the entry's lines, which
+ * are prefetched together (the burst path overlaps these misses across the
+ * packets of a burst, after DPDK's two-phase bulk lookup).
+ *
+ * Entries. Two preallocated pools, IPv4 (struct ct_conn4, 128 bytes, 128-byte
+ * aligned: exactly two lines) and IPv6 (struct ct_conn6, 160 bytes). Each pool
+ * is one anonymous mapping with MAP_NORESERVE sized for max_connections
+ * entries (plus the few entries a burst may retire, see "Retired entries"),
+ * so only touched pages cost memory; CT_TABLE_F_PREFAULT touches every page
+ * at creation. Entries are handed out from a LIFO free list (a freed entry is
+ * still warm in cache) and, when the list is empty, from the never-used tail
+ * of the pool (a high-water mark), so creation does not have to touch the
+ * whole pool to build the list. The free list is threaded through
+ * conn->timer_next, which no timer uses while an entry is free.
+ *
+ * Connection ids. A connection is named inside the table by a 32-bit id:
+ *     id  = pool index | CT_ID_V6 (bit 30) for the IPv6 pool;
+ *     ref = id << 1 | direction        (what an index slot stores).
+ * Pool indexes stay below 2^30 (max_connections is at most 2^30), so a ref
+ * uses all 32 bits at most.
+ *
+ * Index. A power-of-two array of 64-byte buckets (one cache line each):
+ *     uint16_t sig[9]   16-bit signature of the hash (top bits), 0 = empty
+ *     uint16_t ovf      how many tuples homed at or before this bucket are
+ *                       stored after it (see probing)
+ *     uint32_t seq      reserved for the per-bucket seqlock of shared tables
+ *     uint32_t ref[9]   connection id << 1 | direction
+ *     uint32_t spare
+ * Both tuples of every connection are indexed, so a reply-direction packet is
+ * found as directly as an original one. The low bits of the hash choose the
+ * home bucket, the top 16 bits are the signature; a computed signature of 0 is
+ * replaced by 1 so that 0 can mean "empty" and a zeroed (untouched) index is
+ * an empty index. A lookup compares the 9 signatures of the home bucket (all
+ * in the one line) and reads an entry only on a signature match: with at most
+ * ~0.7 tuples per slot the chance of a false signature match per lookup is
+ * about 9 / 65536, so a hit costs the bucket line plus the entry, and a miss
+ * (a NEW packet) usually only the bucket line.
+ *
+ * Probing: bucketised linear probing with a cap. A tuple goes into the first
+ * bucket with a free slot among home, home+1, ... home+CT_PROBE_MAX-1 (wrapping);
+ * every bucket passed over gets its ovf count raised. A lookup stops at the
+ * first bucket whose ovf is 0: nothing homed at or before it lies further on.
+ * Removal lowers the counts again, so deletions need no tombstones and never
+ * lengthen later lookups. When all CT_PROBE_MAX buckets are full the insert is
+ * refused (stats.probe_limit, verdict INVALID PROBE_LIMIT). The index has
+ * 2 * max_connections / 6 buckets or more, rounded up to a power of two, so a
+ * full table fills at most 2/3 of the slots; with 9-slot buckets the chance
+ * that a bucket overflows at that load is small and the chance of running
+ * past 8 buckets is negligible for a keyed hash. (Cuckoo or two-choice
+ * schemes would bound the probe length but cost a second line on every miss
+ * and make insertion move entries, which a seqlocked shared table would pay
+ * for in retries; linear probing keeps misses and inserts on one line.)
+ *
+ * Hash: SipHash-1-3 keyed with 128 random bits per table (getrandom(), or the
+ * configured key with CT_TABLE_F_FIXED_KEY), over the compact 16-byte IPv4
+ * key or the 40-byte IPv6 key, so remote parties cannot aim connections at one
+ * bucket. Tests may replace the hash (ct_table_set_hash_hook()).
+ *
+ * Reply tuple: not stored. ct_table_reply_key4/6() is the one place that
+ * derives it (the inverse of the original, in the reply zone); NAT will keep
+ * rewritten reply tuples in a side array indexed like the pool and look there
+ * first.
+ *
+ * Cache-line budget of an established IPv4 packet: 1 bucket line (signature
+ * compare) + 2 entry lines (key compare, counters and times on line 0; TCP
+ * window state on line 1), prefetched together; nothing else of the table is
+ * touched. IPv6: 1 bucket line + 3 entry lines.
+ *
+ * Retired entries: a connection removed while a call is running (closed,
+ * replaced, expired on lookup) leaves the index at once but its entry is only
+ * put back on the free list at the start of the next call that processes
+ * packets (ct_table_reclaim()), so that a verdict's handle stays readable
+ * (status DYING) until then, as ctrack/conn.h promises, and a later packet of
+ * the same burst cannot reuse the entry under an earlier verdict.
+ *
+ * Removal: every path that ends a connection goes through
+ * ct_table_conn_remove() (unlink both tuples, retire the entry, count it), so
+ * the timer wheel and the sweep can call it too.
+ */
+#ifndef CT_TABLE_TABLE_H
+#define CT_TABLE_TABLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "common/compiler.h"
+#include "common/siphash.h"
+#include "ctrack/table.h"
+#include "proto/proto.h"
+#include "table/conn.h"
+
+#define CT_BUCKET_SLOTS 9
+#define CT_PROBE_MAX 8          /* buckets one tuple may be placed past its home, + 1 */
+#define CT_RETIRE_MAX (4 * CT_BURST_MAX)
+#define CT_ID_V6 (1u << 30)
+#define CT_ID_NONE UINT32_MAX
+
+struct ct_bucket {
+    uint16_t sig[CT_BUCKET_SLOTS];
+    uint16_t ovf;
+    uint32_t seq;
+    uint32_t ref[CT_BUCKET_SLOTS];
+    uint32_t spare;
+} CT_ALIGNED(64);
+_Static_assert(sizeof(struct ct_bucket) == 64, "a bucket is one cache line");
+
+/* One entry pool. */
+struct ct_pool {
+    uint8_t *base;
+    size_t map_len;
+    uint32_t stride;    /* sizeof(struct ct_conn4) or sizeof(struct ct_conn6) */
+    uint32_t cap;       /* entries in the mapping */
+    uint32_t hiwater;   /* entries [0, hiwater) have been handed out at least once */
+    uint32_t free_head; /* LIFO free list through conn->timer_next; CT_ID_NONE ends it */
+    uint32_t body_off;  /* offset of struct ct_conn inside the entry */
+    uint32_t pad;
+};
+
+/* Replacement hash for tests: must be a pure function of the key bytes. */
+typedef uint64_t (*ct_table_hash_fn)(const void *key, size_t len);
+
+/* Why a connection is removed (which counter besides `deleted` counts it). */
+enum ct_remove_cause {
+    CT_RM_DELETE = 0,  /* by request, or the tracker closed it */
+    CT_RM_EXPIRED,     /* timed out */
+    CT_RM_REPLACED,    /* a new connection took its tuple */
+    CT_RM_EARLY_DROP,  /* evicted to make room (not implemented yet) */
+};
+
+struct ct_table {
+    /* Read on every packet: keep together. */
+    struct ct_bucket *buckets;
+    uint32_t mask;        /* nbuckets - 1 */
+    uint32_t probe_max;   /* min(CT_PROBE_MAX, nbuckets) */
+    uint64_t k0, k1;      /* SipHash key */
+    ct_table_hash_fn hash_hook; /* NULL: SipHash-1-3 */
+    uint32_t flags;       /* CT_TABLE_F_* */
+    uint32_t max_connections;
+    uint32_t connections; /* live, in the index */
+    uint32_t peak_connections;
+    uint64_t gen;         /* bumped by every index change (burst staleness check) */
+    struct ct_pool pool[2]; /* [0] IPv4, [1] IPv6 */
+    struct ct_proto_cfg cfg; /* policy 0: the table's settings */
+
+    struct ct_table_stats stats; /* event counters; the gauges are filled on copy */
+    uint32_t nbuckets;
+    uint32_t nretired;
+    size_t index_bytes;
+    uint32_t retired[CT_RETIRE_MAX]; /* connection ids removed but not yet freed */
+    /* Later modules (timer wheel, NAT side array, shared-mode locks) add
+     * their state below. */
+};
+
+/* ---- ids and handles ---------------------------------------------------- */
+
+static inline struct ct_conn *ct_table_conn_at(const struct ct_table *t, uint32_t id)
+{
+    unsigned v6 = (id & CT_ID_V6) != 0;
+    const struct ct_pool *p = &t->pool[v6];
+    uint32_t idx = id & (CT_ID_V6 - 1);
+    return (struct ct_conn *)(void *)(p->base + (size_t)idx * p->stride + p->body_off);
+}
+
+static inline uint32_t ct_table_conn_id(const struct ct_table *t, const struct ct_conn *c)
+{
+    unsigned v6 = ct_conn_is_v6(c);
+    const struct ct_pool *p = &t->pool[v6];
+    size_t idx = (size_t)((const uint8_t *)c - p->base - p->body_off) / p->stride;
+    return (uint32_t)idx | (v6 ? CT_ID_V6 : 0);
+}
+
+static inline struct ct_conn *ct_table_ref_conn(const struct ct_table *t, uint32_t ref)
+{
+    return ct_table_conn_at(t, ref >> 1);
+}
+
+/* The policy (timeouts, TCP settings) in force for a connection. */
+static inline const struct ct_proto_cfg *ct_table_conn_cfg(const struct ct_table *t,
+                                                           const struct ct_conn *c)
+{
+    (void)c; /* conn->policy selects a timeout policy once policies exist */
+    return &t->cfg;
+}
+
+/* ns at which the connection times out: last_seen + the timeout in force. */
+static inline uint64_t ct_table_conn_expires(const struct ct_table *t, const struct ct_conn *c)
+{
+    unsigned to = c->timeout < CT_TIMEOUT_COUNT ? c->timeout : CT_TIMEOUT_GENERIC;
+    return c->last_seen + ct_table_conn_cfg(t, c)->timeout_ns[to];
+}
+
+/* ---- keys and hashing ------------------------------------------------------ */
+
+static inline void ct_key4_from_tuple(struct ct_key4 *k, const struct ct_tuple *t)
+{
+    k->src = t->src.v4;
+    k->dst = t->dst.v4;
+    k->sport = t->sport;
+    k->dport = t->dport;
+    k->zone = t->zone;
+    k->l3 = CT_L3_IPV4;
+    k->proto = t->proto;
+}
+
+static inline void ct_key4_to_tuple(struct ct_tuple *t, const struct ct_key4 *k)
+{
+    memset(t, 0, sizeof(*t));
+    t->src.v4 = k->src;
+    t->dst.v4 = k->dst;
+    t->sport = k->sport;
+    t->dport = k->dport;
+    t->zone = k->zone;
+    t->l3 = CT_L3_IPV4;
+    t->proto = k->proto;
+}
+
+static inline int ct_key4_equal(const struct ct_key4 *a, const struct ct_key4 *b)
+{
+    uint64_t a0, a1, b0, b1;
+    memcpy(&a0, a, 8);
+    memcpy(&a1, (const uint8_t *)a + 8, 8);
+    memcpy(&b0, b, 8);
+    memcpy(&b1, (const uint8_t *)b + 8, 8);
+    return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+}
+
+static inline int ct_key6_equal(const struct ct_key6 *a, const struct ct_key6 *b)
+{
+    return memcmp(a, b, sizeof(*a)) == 0;
+}
+
+static inline uint64_t ct_table_hash4(const struct ct_table *t, const struct ct_key4 *k)
+{
+    if (CT_UNLIKELY(t->hash_hook != NULL))
+        return t->hash_hook(k, sizeof(*k));
+    return ct_siphash13(t->k0, t->k1, k, sizeof(*k));
+}
+
+static inline uint64_t ct_table_hash6(const struct ct_table *t, const struct ct_key6 *k)
+{
+    if (CT_UNLIKELY(t->hash_hook != NULL))
+        return t->hash_hook(k, sizeof(*k));
+    return ct_siphash13(t->k0, t->k1, k, sizeof(*k));
+}
+
+/* Signature of a hash: its top 16 bits, never 0 (0 marks an empty slot). */
+static inline uint16_t ct_hash_sig(uint64_t h)
+{
+    uint16_t s = (uint16_t)(h >> 48);
+    return s ? s : 1;
+}
+
+static inline struct ct_bucket *ct_table_home(const struct ct_table *t, uint64_t h)
+{
+    return &t->buckets[(uint32_t)h & t->mask];
+}
+
+/* Bit i set when slot i of the bucket carries signature sig. */
+static inline unsigned ct_bucket_match(const struct ct_bucket *b, uint16_t sig)
+{
+    unsigned m = 0;
+    for (unsigned i = 0; i < CT_BUCKET_SLOTS; i++)
+        m |= (unsigned)(b->sig[i] == sig) << i;
+    return m;
+}
+
+/*
+ * The reply-direction key of a connection. Without NAT it is the inverse of
+ * the original key (addresses and ports swapped; ICMP queries: the reply
+ * type, ct_tuple_invert()) in the reply zone. This is the only place that
+ * derives it: NAT will look up its side array here first.
+ */
+void ct_table_reply_key4(const struct ct_table *t, const struct ct_conn *c, struct ct_key4 *out);
+void ct_table_reply_key6(const struct ct_table *t, const struct ct_conn *c, struct ct_key6 *out);
+
+/* Whether direction `dir` of connection c has key k. */
+static inline int ct_conn_match4(const struct ct_table *t, struct ct_conn *c, unsigned dir,
+                                 const struct ct_key4 *k)
+{
+    if (dir == CT_DIR_ORIGINAL)
+        return ct_key4_equal(ct_conn_key4(c), k);
+    struct ct_key4 r;
+    ct_table_reply_key4(t, c, &r);
+    return ct_key4_equal(&r, k);
+}
+
+static inline int ct_conn_match6(const struct ct_table *t, struct ct_conn *c, unsigned dir,
+                                 const struct ct_key6 *k)
+{
+    if (dir == CT_DIR_ORIGINAL)
+        return ct_key6_equal(ct_conn_key6(c), k);
+    struct ct_key6 r;
+    ct_table_reply_key6(t, c, &r);
+    return ct_key6_equal(&r, k);
+}
+
+/* ---- operations (table.c) ------------------------------------------------ */
+
+/*
+ * Finds the connection with key k (IPv4 key when v6 is 0, else an IPv6 key)
+ * and hash h, starting the probe at bucket `from` of the probe sequence with
+ * only the slots in `first_mask` considered in that first bucket (pass
+ * (0, all ones) for a plain lookup). Stores the direction in *dir. Does not
+ * look at expiry.
+ */
+struct ct_conn *ct_table_find(const struct ct_table *t, const void *k, unsigned v6, uint64_t h,
+                              unsigned first_mask, unsigned *dir);
+
+/* Hands out a zeroed entry of the family with its private family bit set, or NULL. */
+struct ct_conn *ct_table_conn_alloc(struct ct_table *t, unsigned v6);
+
+/* Returns an entry that was never inserted to the free list at once. */
+void ct_table_conn_free(struct ct_table *t, struct ct_conn *c);
+
+/*
+ * Indexes both tuples of c (the original key must be set) and counts it as
+ * live. Returns 0, or -ENOSPC when the probe cap stopped either insert (the
+ * index is left as it was and stats.probe_limit counted).
+ */
+int ct_table_insert(struct ct_table *t, struct ct_conn *c);
+
+/*
+ * Ends a live connection: unlinks both tuples, marks it DYING, retires the
+ * entry (freed by the next ct_table_reclaim()), counts `deleted` and the
+ * counter of the cause.
+ */
+void ct_table_conn_remove(struct ct_table *t, struct ct_conn *c, enum ct_remove_cause cause);
+
+/* Frees the entries retired since the last call. */
+void ct_table_reclaim(struct ct_table *t);
+
+/* Fills a public tuple from direction dir of c. */
+void ct_table_conn_tuple(const struct ct_table *t, const struct ct_conn *c, unsigned dir,
+                         struct ct_tuple *out);
+
+/*
+ * Test hook: replaces the table's hash (NULL restores SipHash-1-3). Only on
+ * an empty table: existing entries would be indexed under the old hash.
+ * Returns 0 or -EBUSY.
+ */
+int ct_table_set_hash_hook(struct ct_table *t, ct_table_hash_fn fn);
+
+#endif

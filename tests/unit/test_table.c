@@ -1,0 +1,547 @@
+/*
+ * Tests of the connection table: configuration checks, creation, insertion
+ * and lookup from both directions, removal, a full table, the probe cap, the
+ * same operations with a constant hash (every key collides), connection
+ * handles of both families, iteration and memory accounting.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "check.h"
+#include "ctrack/ctrack.h"
+#include "table/table.h"
+
+#define SEC 1000000000ull
+
+static struct ct_pkt pkt4(uint8_t proto, uint32_t src, uint32_t dst, uint16_t sp, uint16_t dp,
+                          uint32_t ip_len)
+{
+    struct ct_pkt p;
+    memset(&p, 0, sizeof(p));
+    p.reason = CT_REASON_NONE;
+    p.tuple.l3 = CT_L3_IPV4;
+    p.tuple.proto = proto;
+    p.tuple.src.v4 = src;
+    p.tuple.dst.v4 = dst;
+    p.tuple.sport = sp;
+    p.tuple.dport = dp;
+    p.ip_len = ip_len;
+    return p;
+}
+
+static struct ct_pkt pkt6(uint8_t proto, uint32_t src_last, uint32_t dst_last, uint16_t sp,
+                          uint16_t dp, uint32_t ip_len)
+{
+    struct ct_pkt p;
+    memset(&p, 0, sizeof(p));
+    p.reason = CT_REASON_NONE;
+    p.tuple.l3 = CT_L3_IPV6;
+    p.tuple.proto = proto;
+    p.tuple.src.b[0] = 0x20;
+    p.tuple.src.b[1] = 0x01;
+    p.tuple.src.w[3] = src_last;
+    p.tuple.dst.b[0] = 0x20;
+    p.tuple.dst.b[1] = 0x01;
+    p.tuple.dst.w[3] = dst_last;
+    p.tuple.sport = sp;
+    p.tuple.dport = dp;
+    p.ip_len = ip_len;
+    return p;
+}
+
+static struct ct_pkt reverse(const struct ct_pkt *p, uint32_t ip_len)
+{
+    struct ct_pkt r = *p;
+    r.tuple.src = p->tuple.dst;
+    r.tuple.dst = p->tuple.src;
+    r.tuple.sport = p->tuple.dport;
+    r.tuple.dport = p->tuple.sport;
+    r.ip_len = ip_len;
+    return r;
+}
+
+static struct ct_table *mk_table(uint32_t max, uint32_t flags)
+{
+    struct ct_table_config cfg;
+    ct_table_config_init(&cfg);
+    cfg.max_connections = max;
+    cfg.flags = flags | CT_TABLE_F_NO_CHECKSUM | CT_TABLE_F_FIXED_KEY;
+    cfg.hash_key[0] = 0x0706050403020100ull;
+    cfg.hash_key[1] = 0x0f0e0d0c0b0a0908ull;
+    int err = 1;
+    struct ct_table *t = ct_table_create(&cfg, &err);
+    CHECK_PTR(t);
+    CHECK_EQ_I(err, 0);
+    return t;
+}
+
+/* Processes one hand-built packet with commit. */
+static struct ct_verdict run1(struct ct_table *t, struct ct_pkt *p, uint64_t now)
+{
+    struct ct_verdict v;
+    memset(&v, 0xee, sizeof(v));
+    CHECK_EQ_I(ct_process_parsed(t, p, &v, 1, now, CT_PROCESS_COMMIT), 1);
+    return v;
+}
+
+static uint64_t const_hash(const void *key, size_t len)
+{
+    (void)key;
+    (void)len;
+    return 0x123456789abcdef0ull;
+}
+
+/* ---- configuration ------------------------------------------------------------ */
+
+static void test_config_defaults(void)
+{
+    struct ct_table_config cfg;
+    memset(&cfg, 0xab, sizeof(cfg));
+    ct_table_config_init(&cfg);
+    CHECK_EQ_U(cfg.max_connections, 65536);
+    CHECK_EQ_U(cfg.flags, 0);
+    CHECK_EQ_U(cfg.tcp_max_retrans, 3);
+    CHECK_EQ_U(cfg.timeouts[CT_TIMEOUT_UDP], 30);
+    CHECK_EQ_U(cfg.timeouts[CT_TIMEOUT_UDP_STREAM], 120);
+    CHECK_EQ_U(cfg.timeouts[CT_TIMEOUT_ICMP], 30);
+    CHECK_EQ_U(cfg.timeouts[CT_TIMEOUT_GENERIC], 600);
+    CHECK_EQ_U(cfg.timeouts[CT_TIMEOUT_TCP_ESTABLISHED], 432000);
+    for (unsigned i = 0; i < 8; i++)
+        CHECK_EQ_U(cfg.reserved[i], 0);
+    for (unsigned i = 0; i < 7; i++)
+        CHECK_EQ_U(cfg.reserved8[i], 0);
+}
+
+static void expect_einval(const struct ct_table_config *cfg)
+{
+    int err = 0;
+    struct ct_table *t = ct_table_create(cfg, &err);
+    CHECK(t == NULL);
+    CHECK_EQ_I(err, -EINVAL);
+    ct_table_destroy(t);
+}
+
+static void test_config_errors(void)
+{
+    struct ct_table_config cfg;
+    expect_einval(NULL);
+    CHECK(ct_table_create(NULL, NULL) == NULL); /* err may be NULL */
+
+    ct_table_config_init(&cfg);
+    cfg.max_connections = 0;
+    expect_einval(&cfg);
+
+    ct_table_config_init(&cfg);
+    cfg.max_connections = (1u << 30) + 1;
+    expect_einval(&cfg);
+
+    ct_table_config_init(&cfg);
+    cfg.flags = CT_TABLE_F_ALL + 1;
+    expect_einval(&cfg);
+
+    ct_table_config_init(&cfg);
+    cfg.flags = 1u << 31;
+    expect_einval(&cfg);
+
+    for (unsigned i = 0; i < 8; i++) {
+        ct_table_config_init(&cfg);
+        cfg.reserved[i] = 1;
+        expect_einval(&cfg);
+    }
+    for (unsigned i = 0; i < 7; i++) {
+        ct_table_config_init(&cfg);
+        cfg.reserved8[i] = 1;
+        expect_einval(&cfg);
+    }
+    for (unsigned i = 0; i < CT_TIMEOUT_COUNT; i++) {
+        ct_table_config_init(&cfg);
+        cfg.timeouts[i] = 0;
+        expect_einval(&cfg);
+    }
+
+    /* The largest allowed size is accepted (memory is reserved, not used). */
+    ct_table_config_init(&cfg);
+    cfg.max_connections = 1u << 30;
+    int err = 1;
+    struct ct_table *t = ct_table_create(&cfg, &err);
+    if (t) {
+        CHECK_EQ_I(err, 0);
+        ct_table_destroy(t);
+    } else {
+        CHECK_EQ_I(err, -ENOMEM); /* a machine without that much address space */
+    }
+    ct_table_destroy(NULL);
+}
+
+static void test_create_stats(void)
+{
+    struct ct_table *t = mk_table(1000, 0);
+    struct ct_table_stats s;
+    CHECK_EQ_I(ct_table_stats(t, &s), 0);
+    CHECK_EQ_I(ct_table_stats(NULL, &s), -EINVAL);
+    CHECK_EQ_I(ct_table_stats(t, NULL), -EINVAL);
+    CHECK_EQ_U(s.max_connections, 1000);
+    CHECK_EQ_U(s.connections, 0);
+    CHECK_EQ_U(s.packets, 0);
+    /* Power of two, and at least 2 * max / 6 buckets. */
+    CHECK(s.buckets >= 2000 / 6);
+    CHECK_EQ_U(s.buckets & (s.buckets - 1), 0);
+    /* Index plus both pools at least. */
+    CHECK(s.memory_bytes >= (uint64_t)s.buckets * 64 + 1000ull * 128 + 1000ull * 160);
+    ct_table_destroy(t);
+
+    /* Random keys: two tables hash the same key differently. */
+    struct ct_table_config cfg;
+    ct_table_config_init(&cfg);
+    struct ct_table *a = ct_table_create(&cfg, NULL);
+    struct ct_table *b = ct_table_create(&cfg, NULL);
+    CHECK_PTR(a);
+    CHECK_PTR(b);
+    if (a && b) {
+        struct ct_key4 k = {1, 2, 3, 4, 0, CT_L3_IPV4, 17};
+        CHECK(ct_table_hash4(a, &k) != ct_table_hash4(b, &k));
+    }
+    ct_table_destroy(a);
+    ct_table_destroy(b);
+
+    /* Prefault touches every page and still works. */
+    t = mk_table(5000, CT_TABLE_F_PREFAULT);
+    struct ct_pkt p = pkt4(17, 0x0100000a, 0x0200000a, 1000, 53, 60);
+    struct ct_verdict v = run1(t, &p, SEC);
+    CHECK_EQ_U(v.state, CT_STATE_NEW);
+    CHECK_EQ_U(v.flags, CT_VERDICT_CREATED);
+    ct_table_destroy(t);
+}
+
+/* ---- insert, lookup, delete --------------------------------------------------- */
+
+static void check_insert_lookup_delete(struct ct_table *t, unsigned n)
+{
+    struct ct_table_stats s;
+    uint64_t now = 10 * SEC;
+    for (unsigned i = 0; i < n; i++) {
+        struct ct_pkt p = (i & 1) ? pkt6(17, i, 1000 + i, (uint16_t)(1024 + i), 53, 100 + i)
+                                  : pkt4(17, 0x0a000000u + i, 0x0b000000u + i, (uint16_t)(1024 + i), 53, 100 + i);
+        struct ct_verdict v = run1(t, &p, now);
+        CHECK_EQ_U(v.state, CT_STATE_NEW);
+        CHECK_EQ_U(v.reason, CT_REASON_NONE);
+        CHECK_EQ_U(v.flags, CT_VERDICT_CREATED);
+        CHECK_PTR(v.conn);
+    }
+    CHECK_EQ_I(ct_table_stats(t, &s), 0);
+    CHECK_EQ_U(s.connections, n);
+    CHECK_EQ_U(s.created, n);
+
+    for (unsigned i = 0; i < n; i++) {
+        struct ct_pkt p = (i & 1) ? pkt6(17, i, 1000 + i, (uint16_t)(1024 + i), 53, 100 + i)
+                                  : pkt4(17, 0x0a000000u + i, 0x0b000000u + i, (uint16_t)(1024 + i), 53, 100 + i);
+        enum ct_dir d = CT_DIR_REPLY;
+        struct ct_conn *c = ct_table_lookup(t, &p.tuple, now, &d);
+        CHECK_PTR(c);
+        CHECK_EQ_U(d, CT_DIR_ORIGINAL);
+        struct ct_pkt r = reverse(&p, 40);
+        d = CT_DIR_ORIGINAL;
+        CHECK(ct_table_lookup(t, &r.tuple, now, &d) == c);
+        CHECK_EQ_U(d, CT_DIR_REPLY);
+        CHECK(ct_table_lookup(t, &r.tuple, now, NULL) == c);
+
+        struct ct_conn_info info;
+        CHECK_EQ_I(ct_conn_get_info(t, c, &info), 0);
+        CHECK(ct_tuple_equal(&info.tuple[0], &p.tuple));
+        CHECK(ct_tuple_equal(&info.tuple[1], &r.tuple));
+        CHECK_EQ_U(info.bytes[0], 100 + i);
+        CHECK_EQ_U(info.packets[0], 1);
+        CHECK_EQ_U(info.packets[1], 0);
+        CHECK_EQ_U(info.l3, (i & 1) ? CT_L3_IPV6 : CT_L3_IPV4);
+        CHECK_EQ_U(ct_conn_is_v6(c), i & 1);
+
+        /* A near miss (other port, other zone) is not found. */
+        struct ct_tuple miss = p.tuple;
+        miss.sport++;
+        CHECK(ct_table_lookup(t, &miss, now, NULL) != c);
+        miss = p.tuple;
+        miss.zone = 7;
+        CHECK(ct_table_lookup(t, &miss, now, NULL) == NULL);
+    }
+
+    /* Delete every other connection; the rest stay findable both ways. */
+    for (unsigned i = 0; i < n; i += 2) {
+        struct ct_pkt p = (i & 1) ? pkt6(17, i, 1000 + i, (uint16_t)(1024 + i), 53, 100 + i)
+                                  : pkt4(17, 0x0a000000u + i, 0x0b000000u + i, (uint16_t)(1024 + i), 53, 100 + i);
+        struct ct_conn *c = ct_table_lookup(t, &p.tuple, now, NULL);
+        CHECK_PTR(c);
+        if (c)
+            ct_table_conn_remove(t, c, CT_RM_DELETE);
+        CHECK(ct_table_lookup(t, &p.tuple, now, NULL) == NULL);
+        struct ct_pkt r = reverse(&p, 40);
+        CHECK(ct_table_lookup(t, &r.tuple, now, NULL) == NULL);
+    }
+    for (unsigned i = 1; i < n; i += 2) {
+        struct ct_pkt p = pkt6(17, i, 1000 + i, (uint16_t)(1024 + i), 53, 100 + i);
+        struct ct_pkt r = reverse(&p, 40);
+        struct ct_conn *c = ct_table_lookup(t, &p.tuple, now, NULL);
+        CHECK_PTR(c);
+        CHECK(ct_table_lookup(t, &r.tuple, now, NULL) == c);
+    }
+    CHECK_EQ_I(ct_table_stats(t, &s), 0);
+    CHECK_EQ_U(s.connections, n / 2);
+    CHECK_EQ_U(s.deleted, (n + 1) / 2);
+    CHECK_EQ_U(s.peak_connections, n);
+
+    /* Deleted tuples can be created again. */
+    for (unsigned i = 0; i < n; i += 2) {
+        struct ct_pkt p = pkt4(17, 0x0a000000u + i, 0x0b000000u + i, (uint16_t)(1024 + i), 53, 100 + i);
+        struct ct_verdict v = run1(t, &p, now + 1);
+        CHECK_EQ_U(v.flags, CT_VERDICT_CREATED);
+    }
+    CHECK_EQ_I(ct_table_stats(t, &s), 0);
+    CHECK_EQ_U(s.connections, n);
+}
+
+static void test_insert_lookup_delete(void)
+{
+    struct ct_table *t = mk_table(4096, 0);
+    check_insert_lookup_delete(t, 2000);
+    ct_table_destroy(t);
+}
+
+static void test_insert_lookup_delete_colliding(void)
+{
+    /* Every key hashes to one bucket: only CT_PROBE_MAX buckets' worth of
+     * tuples fit, each connection taking two. */
+    struct ct_table *t = mk_table(4096, 0);
+    CHECK_EQ_I(ct_table_set_hash_hook(t, const_hash), 0);
+    check_insert_lookup_delete(t, CT_PROBE_MAX * CT_BUCKET_SLOTS / 2);
+    /* The hash cannot change under live connections. */
+    CHECK_EQ_I(ct_table_set_hash_hook(t, NULL), -EBUSY);
+    ct_table_destroy(t);
+}
+
+static void test_probe_limit(void)
+{
+    struct ct_table *t = mk_table(4096, 0);
+    CHECK_EQ_I(ct_table_set_hash_hook(t, const_hash), 0);
+    unsigned fit = CT_PROBE_MAX * CT_BUCKET_SLOTS / 2;
+    unsigned i;
+    for (i = 0; i < fit + 3; i++) {
+        struct ct_pkt p = pkt4(6 + 11 * (i & 1), 0x0a000001, 0x0a000002, (uint16_t)(2000 + i), 80, 60);
+        struct ct_verdict v = run1(t, &p, SEC);
+        if (i < fit) {
+            CHECK_EQ_U(v.state, CT_STATE_NEW);
+            CHECK_EQ_U(v.flags, CT_VERDICT_CREATED);
+        } else {
+            CHECK_EQ_U(v.state, CT_STATE_INVALID);
+            CHECK_EQ_U(v.reason, CT_REASON_PROBE_LIMIT);
+            CHECK(v.conn == NULL);
+        }
+    }
+    struct ct_table_stats s;
+    CHECK_EQ_I(ct_table_stats(t, &s), 0);
+    CHECK_EQ_U(s.connections, fit);
+    CHECK_EQ_U(s.probe_limit, 3);
+    CHECK_EQ_U(s.created, fit);
+    CHECK_EQ_U(s.invalid, 3);
+    CHECK_EQ_U(s.reasons[CT_REASON_PROBE_LIMIT], 3);
+
+    /* An odd slot count: after one connection goes, a new one fits again. */
+    struct ct_pkt p0 = pkt4(6, 0x0a000001, 0x0a000002, 2000, 80, 60);
+    struct ct_conn *c = ct_table_lookup(t, &p0.tuple, SEC, NULL);
+    CHECK_PTR(c);
+    if (c)
+        ct_table_conn_remove(t, c, CT_RM_DELETE);
+    struct ct_pkt pn = pkt4(17, 0x0a000001, 0x0a000002, 9999, 80, 60);
+    struct ct_verdict v = run1(t, &pn, SEC);
+    CHECK_EQ_U(v.flags, CT_VERDICT_CREATED);
+    ct_table_destroy(t);
+}
+
+static void test_full_table(void)
+{
+    struct ct_table *t = mk_table(10, 0);
+    for (unsigned i = 0; i < 12; i++) {
+        struct ct_pkt p = (i % 3) ? pkt4(17, 0x0a000001, 0x0a000002, (uint16_t)(100 + i), 53, 60)
+                                  : pkt6(17, 1, 2, (uint16_t)(100 + i), 53, 80);
+        struct ct_verdict v = run1(t, &p, SEC);
+        if (i < 10) {
+            CHECK_EQ_U(v.state, CT_STATE_NEW);
+            CHECK_PTR(v.conn);
+        } else {
+            CHECK_EQ_U(v.state, CT_STATE_INVALID);
+            CHECK_EQ_U(v.reason, CT_REASON_TABLE_FULL);
+            CHECK(v.conn == NULL);
+        }
+    }
+    /* Established traffic still flows on a full table. */
+    struct ct_pkt p = pkt4(17, 0x0a000001, 0x0a000002, 101, 53, 60);
+    struct ct_pkt r = reverse(&p, 60);
+    struct ct_verdict v = run1(t, &r, 2 * SEC);
+    CHECK_EQ_U(v.state, CT_STATE_ESTABLISHED);
+    CHECK_EQ_U(v.dir, CT_DIR_REPLY);
+
+    /* A packet that could not create a connection anyway keeps its own reason. */
+    struct ct_pkt echo_reply = pkt4(1, 0x0a000001, 0x0a000002, 7, 0 << 8, 84);
+    echo_reply.icmp_type = 0;
+    v = run1(t, &echo_reply, 2 * SEC);
+    CHECK_EQ_U(v.reason, CT_REASON_ICMP_REPLY_NO_REQUEST);
+
+    struct ct_table_stats s;
+    CHECK_EQ_I(ct_table_stats(t, &s), 0);
+    CHECK_EQ_U(s.connections, 10);
+    CHECK_EQ_U(s.refused_full, 2);
+    CHECK_EQ_U(s.reasons[CT_REASON_TABLE_FULL], 2);
+    CHECK_EQ_U(s.early_drop, 0);
+
+    /* Without commit a full table still classifies. */
+    struct ct_pkt q = pkt4(17, 0x0a000009, 0x0a000002, 5, 53, 60);
+    CHECK_EQ_I(ct_process_parsed(t, &q, &v, 1, 3 * SEC, 0), 1);
+    CHECK_EQ_U(v.state, CT_STATE_NEW);
+    CHECK(v.conn == NULL);
+
+    /* Once a connection has expired (UDP unreplied: 30 s) and a lookup has
+     * reaped it, there is room again. */
+    struct ct_pkt old = pkt4(17, 0x0a000001, 0x0a000002, 102, 53, 60);
+    CHECK(ct_table_lookup(t, &old.tuple, 31 * SEC, NULL) == NULL);
+    struct ct_pkt n2 = pkt4(17, 0x0a000003, 0x0a000004, 1, 2, 60);
+    v = run1(t, &n2, 31 * SEC);
+    CHECK_EQ_U(v.state, CT_STATE_NEW);
+    CHECK_EQ_U(v.flags, CT_VERDICT_CREATED);
+    CHECK_EQ_I(ct_table_stats(t, &s), 0);
+    CHECK_EQ_U(s.connections, 10);
+    CHECK_EQ_U(s.expired, 1);
+    ct_table_destroy(t);
+}
+
+/* ---- handles, iteration, expiry -------------------------------------------------- */
+
+struct count_arg {
+    unsigned v4, v6;
+    int stop_at;
+};
+
+static int count_fn(struct ct_conn *c, void *arg)
+{
+    struct count_arg *a = arg;
+    if (ct_conn_is_v6(c))
+        a->v6++;
+    else
+        a->v4++;
+    if (a->stop_at && (int)(a->v4 + a->v6) == a->stop_at)
+        return 42;
+    return 0;
+}
+
+static void test_handles_foreach(void)
+{
+    struct ct_table *t = mk_table(100, 0);
+    struct ct_conn *c4 = NULL, *c6 = NULL;
+    for (unsigned i = 0; i < 7; i++) {
+        struct ct_pkt p = pkt4(47, 0x01010101u + i, 0x02020202u, 0, 0, 100);
+        struct ct_verdict v = run1(t, &p, SEC);
+        c4 = v.conn;
+    }
+    for (unsigned i = 0; i < 5; i++) {
+        struct ct_pkt p = pkt6(47, i, 9, 0, 0, 100);
+        struct ct_verdict v = run1(t, &p, SEC);
+        c6 = v.conn;
+    }
+    CHECK_PTR(c4);
+    CHECK_PTR(c6);
+    if (!c4 || !c6) {
+        ct_table_destroy(t);
+        return;
+    }
+    /* Entry alignment of each family, and ids that round-trip. */
+    CHECK_EQ_U(((uintptr_t)ct_conn_key4(c4)) % 128, 0);
+    CHECK_EQ_U(((uintptr_t)ct_conn_key6(c6)) % 32, 0);
+    CHECK(!ct_conn_is_v6(c4));
+    CHECK(ct_conn_is_v6(c6));
+    uint32_t id4 = ct_table_conn_id(t, c4), id6 = ct_table_conn_id(t, c6);
+    CHECK_EQ_U(id4, 6);
+    CHECK_EQ_U(id6, 4 | CT_ID_V6);
+    CHECK(ct_table_conn_at(t, id4) == c4);
+    CHECK(ct_table_conn_at(t, id6) == c6);
+
+    struct ct_conn_info info;
+    CHECK_EQ_I(ct_conn_get_info(t, c6, &info), 0);
+    CHECK_EQ_U(info.l3, CT_L3_IPV6);
+    CHECK_EQ_U(info.proto, 47);
+    CHECK_EQ_U(info.timeout, CT_TIMEOUT_GENERIC);
+    CHECK_EQ_U(info.expires, SEC + 600 * SEC);
+    CHECK_EQ_U(info.status, CT_STATUS_CONFIRMED);
+    CHECK_EQ_I(ct_conn_get_info(NULL, c6, &info), -EINVAL);
+    CHECK_EQ_I(ct_conn_get_info(t, NULL, &info), -EINVAL);
+    CHECK_EQ_I(ct_conn_get_info(t, c6, NULL), -EINVAL);
+
+    struct count_arg a = {0, 0, 0};
+    CHECK_EQ_I(ct_table_foreach(t, count_fn, &a), 0);
+    CHECK_EQ_U(a.v4, 7);
+    CHECK_EQ_U(a.v6, 5);
+    struct count_arg b = {0, 0, 3};
+    CHECK_EQ_I(ct_table_foreach(t, count_fn, &b), 42);
+    CHECK_EQ_U(b.v4 + b.v6, 3);
+
+    /* Removed entries are skipped, and freed ones reused LIFO. */
+    ct_table_conn_remove(t, c4, CT_RM_DELETE);
+    CHECK(c4->status & CT_STATUS_DYING); /* still readable until the next call */
+    struct count_arg c = {0, 0, 0};
+    ct_table_foreach(t, count_fn, &c);
+    CHECK_EQ_U(c.v4, 6);
+    struct ct_pkt p = pkt4(47, 0x09090909u, 0x02020202u, 0, 0, 100);
+    struct ct_verdict v = run1(t, &p, 2 * SEC);
+    CHECK(v.conn == c4);
+    ct_table_destroy(t);
+}
+
+static void test_expiry_on_lookup(void)
+{
+    struct ct_table *t = mk_table(100, 0);
+    struct ct_pkt p = pkt4(17, 0x0a000001, 0x0a000002, 5000, 53, 70);
+    struct ct_verdict v = run1(t, &p, 100 * SEC);
+    struct ct_conn *c = v.conn;
+    CHECK_PTR(c);
+    /* UDP unreplied: 30 s. One nanosecond before, it is still there. */
+    CHECK(ct_table_lookup(t, &p.tuple, 130 * SEC - 1, NULL) == c);
+    struct ct_table_stats s;
+    ct_table_stats(t, &s);
+    CHECK_EQ_U(s.expired, 0);
+    /* At expires it is gone, from both directions, and counted. */
+    struct ct_pkt r = reverse(&p, 70);
+    CHECK(ct_table_lookup(t, &r.tuple, 130 * SEC, NULL) == NULL);
+    CHECK(ct_table_lookup(t, &p.tuple, 130 * SEC, NULL) == NULL);
+    ct_table_stats(t, &s);
+    CHECK_EQ_U(s.expired, 1);
+    CHECK_EQ_U(s.deleted, 1);
+    CHECK_EQ_U(s.connections, 0);
+
+    /* A packet on an expired connection starts a fresh one. */
+    v = run1(t, &p, 200 * SEC);
+    c = v.conn;
+    v = run1(t, &p, 300 * SEC);
+    CHECK_EQ_U(v.state, CT_STATE_NEW);
+    CHECK_EQ_U(v.flags, CT_VERDICT_CREATED);
+    struct ct_conn_info info;
+    ct_conn_get_info(t, v.conn, &info);
+    CHECK_EQ_U(info.first_seen, 300 * SEC);
+    CHECK_EQ_U(info.packets[0], 1);
+    ct_table_stats(t, &s);
+    CHECK_EQ_U(s.expired, 2);
+    CHECK_EQ_U(s.created, 3);
+    CHECK_EQ_U(s.connections, 1);
+    (void)c;
+    ct_table_destroy(t);
+}
+
+int main(void)
+{
+    RUN(test_config_defaults);
+    RUN(test_config_errors);
+    RUN(test_create_stats);
+    RUN(test_insert_lookup_delete);
+    RUN(test_insert_lookup_delete_colliding);
+    RUN(test_probe_limit);
+    RUN(test_full_table);
+    RUN(test_handles_foreach);
+    RUN(test_expiry_on_lookup);
+    return check_summary();
+}
