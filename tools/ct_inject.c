@@ -1,0 +1,470 @@
+/*
+ * ct_inject: replays a capture onto a network interface so that the Linux
+ * kernel's own nf_conntrack sees it, and writes a capture of exactly what was
+ * sent, stamped with the times it was sent, for `ctrack read` to process.
+ * The kernel comparison test (tests/golden/kernel_compare.sh) uses it inside
+ * network namespaces it creates; see docs/kernel-compare.md.
+ *
+ * Usage: ct_inject [options] IFACE IN.pcap OUT.pcap
+ *
+ *   --max-gap SECONDS   longest pause between two packets (default 1); the
+ *                       capture's own gaps are kept up to this length
+ *   --min-gap MICROSEC  shortest pause between two packets (default 20)
+ *   --dry-run           send nothing; still write OUT.pcap (with the
+ *                       capture's gaps, capped, as timestamps)
+ *
+ * IN.pcap may be a classic pcap (microsecond or nanosecond, either byte
+ * order) or a pcapng file. Every IPv4 or IPv6 packet is sent as an Ethernet
+ * frame: VLAN tags are removed, link layers other than Ethernet (raw IP,
+ * loopback, Linux cooked) are replaced by an Ethernet header, and the MAC
+ * addresses are set to fixed unicast addresses (02:c7:00:00:00:01 to
+ * 02:c7:00:00:00:02) so that a bridge floods every packet to its other
+ * ports. Frames that carry neither IPv4 nor IPv6 are not sent.
+ *
+ * OUT.pcap is a nanosecond pcap of Ethernet frames: the frames as sent, each
+ * stamped with the capture's first timestamp plus the time elapsed when it
+ * was sent, so that ctrack sees the same timeline as the kernel did.
+ *
+ * This tool reads captures itself (the tools are linked with libctrack
+ * only); its reader handles just what the replay needs.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <net/if.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+
+#define MAX_FRAME 65536
+#define SEND_MAX 9014  /* Ethernet header plus the 9000-byte MTU the test sets */
+
+/* A capture being read: classic pcap or pcapng. */
+struct reader {
+    FILE *f;
+    const char *path;
+    int pcapng;
+    int swap;                /* file byte order differs from ours */
+    uint32_t link;           /* classic pcap: the file's link type */
+    uint64_t ts_div;         /* classic: 1 (ns) or 1000 (us) multiplier */
+    /* pcapng interfaces: link type and timestamp units per second. */
+    uint32_t if_link[64];
+    uint64_t if_units[64];
+    unsigned n_if;
+};
+
+/* One packet read from a capture. */
+struct packet {
+    uint8_t data[MAX_FRAME];
+    uint32_t caplen;
+    uint32_t link;
+    uint64_t ts_ns;
+    int has_ts;
+};
+
+static uint32_t rd32(const struct reader *r, const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return r->swap ? __builtin_bswap32(v) : v;
+}
+
+static uint16_t rd16(const struct reader *r, const uint8_t *p)
+{
+    uint16_t v;
+    memcpy(&v, p, 2);
+    return r->swap ? __builtin_bswap16(v) : v;
+}
+
+static _Noreturn void die(const char *what, const char *detail)
+{
+    fprintf(stderr, "ct_inject: %s: %s\n", what, detail);
+    exit(2);
+}
+
+/* Opens a capture and reads its file header. */
+static void reader_open(struct reader *r, const char *path)
+{
+    memset(r, 0, sizeof(*r));
+    r->path = path;
+    r->f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (!r->f)
+        die(path, strerror(errno));
+    uint8_t h[24];
+    if (fread(h, 1, 4, r->f) != 4)
+        die(path, "not a capture file (too short)");
+    uint32_t magic;
+    memcpy(&magic, h, 4);
+    if (magic == 0x0a0d0d0au) {
+        r->pcapng = 1;
+        /* The section header block is read as the first block. */
+        if (fseek(r->f, 0, SEEK_SET) != 0)
+            die(path, "pcapng input must be seekable");
+        return;
+    }
+    if (fread(h + 4, 1, 20, r->f) != 20)
+        die(path, "truncated pcap header");
+    switch (magic) {
+    case 0xa1b2c3d4u: r->ts_div = 1000; break;
+    case 0xa1b23c4du: r->ts_div = 1; break;
+    case 0xd4c3b2a1u: r->ts_div = 1000; r->swap = 1; break;
+    case 0x4d3cb2a1u: r->ts_div = 1; r->swap = 1; break;
+    default: die(path, "not a pcap or pcapng file");
+    }
+    r->link = rd32(r, h + 20) & 0x0fffffffu;
+}
+
+/* Reads the next packet of a classic pcap. Returns 1, or 0 at the end. */
+static int read_classic(struct reader *r, struct packet *p)
+{
+    uint8_t h[16];
+    size_t got = fread(h, 1, 16, r->f);
+    if (got == 0)
+        return 0;
+    if (got != 16)
+        die(r->path, "truncated packet header");
+    uint32_t caplen = rd32(r, h + 8);
+    if (caplen > MAX_FRAME)
+        die(r->path, "packet larger than 65536 bytes");
+    if (fread(p->data, 1, caplen, r->f) != caplen)
+        die(r->path, "truncated packet");
+    p->caplen = caplen;
+    p->link = r->link;
+    p->ts_ns = (uint64_t)rd32(r, h) * 1000000000ull + (uint64_t)rd32(r, h + 4) * r->ts_div;
+    p->has_ts = 1;
+    return 1;
+}
+
+/* Reads an interface description block body (after type and length). */
+static void read_idb(struct reader *r, const uint8_t *b, uint32_t len)
+{
+    if (r->n_if >= 64 || len < 8)
+        die(r->path, "bad or too many pcapng interfaces");
+    unsigned i = r->n_if++;
+    r->if_link[i] = rd16(r, b);
+    r->if_units[i] = 1000000;
+    uint32_t off = 8;
+    while (off + 4 <= len) {
+        uint16_t code = rd16(r, b + off), olen = rd16(r, b + off + 2);
+        if (code == 0)
+            break;
+        if (code == 9 && olen >= 1 && off + 5 <= len) {
+            uint8_t res = b[off + 4];
+            uint64_t units = 1;
+            unsigned n = res & 0x7f;
+            for (unsigned k = 0; k < n && units < (1ull << 60); k++)
+                units *= (res & 0x80) ? 2 : 10;
+            r->if_units[i] = units;
+        }
+        off += 4 + ((olen + 3u) & ~3u);
+    }
+}
+
+/* Reads the next packet of a pcapng file. Returns 1, or 0 at the end. */
+static int read_pcapng(struct reader *r, struct packet *p)
+{
+    static uint8_t b[MAX_FRAME + 4096];
+    for (;;) {
+        uint8_t h[8];
+        size_t got = fread(h, 1, 8, r->f);
+        if (got == 0)
+            return 0;
+        if (got != 8)
+            die(r->path, "truncated pcapng block");
+        uint32_t type;
+        memcpy(&type, h, 4);
+        if (type == 0x0a0d0d0au) {
+            /* Section header: learn the byte order from its magic. */
+            uint8_t m[4];
+            if (fread(m, 1, 4, r->f) != 4)
+                die(r->path, "truncated section header");
+            uint32_t bom;
+            memcpy(&bom, m, 4);
+            if (bom == 0x1a2b3c4du)
+                r->swap = 0;
+            else if (bom == 0x4d3c2b1au)
+                r->swap = 1;
+            else
+                die(r->path, "bad pcapng byte-order magic");
+            r->n_if = 0;
+            uint32_t len = rd32(r, h + 4);
+            if (len < 16 || len > sizeof(b))
+                die(r->path, "bad section header length");
+            if (fread(b, 1, len - 12, r->f) != len - 12)
+                die(r->path, "truncated section header");
+            continue;
+        }
+        type = rd32(r, h);
+        uint32_t len = rd32(r, h + 4);
+        if (len < 12 || len > sizeof(b) || (len & 3))
+            die(r->path, "bad pcapng block length");
+        if (fread(b, 1, len - 8, r->f) != len - 8)
+            die(r->path, "truncated pcapng block");
+        uint32_t body = len - 12;
+        if (type == 1) {
+            read_idb(r, b, body);
+        } else if (type == 6 && body >= 20) {
+            uint32_t ifid = rd32(r, b), caplen = rd32(r, b + 12);
+            if (ifid >= r->n_if || caplen > body - 20)
+                die(r->path, "bad enhanced packet block");
+            uint64_t ts = (uint64_t)rd32(r, b + 4) << 32 | rd32(r, b + 8);
+            uint64_t units = r->if_units[ifid];
+            p->ts_ns = units >= 1000000000ull
+                ? ts / (units / 1000000000ull)
+                : (ts / units) * 1000000000ull + (ts % units) * (1000000000ull / units);
+            p->has_ts = 1;
+            p->caplen = caplen;
+            p->link = r->if_link[ifid];
+            memcpy(p->data, b + 20, caplen);
+            return 1;
+        } else if (type == 3 && body >= 4) {
+            if (r->n_if == 0)
+                die(r->path, "simple packet block before any interface");
+            uint32_t caplen = rd32(r, b);
+            if (caplen > body - 4)
+                caplen = body - 4;
+            p->caplen = caplen;
+            p->link = r->if_link[0];
+            p->has_ts = 0;
+            memcpy(p->data, b + 4, caplen);
+            return 1;
+        }
+        /* Other blocks (statistics, name resolution, ...) are skipped. */
+    }
+}
+
+static int reader_next(struct reader *r, struct packet *p)
+{
+    return r->pcapng ? read_pcapng(r, p) : read_classic(r, p);
+}
+
+/*
+ * Finds the IP packet in a frame of the given link type. Returns the
+ * EtherType (0x0800 or 0x86dd) and sets *off, or 0 when the frame carries
+ * no IP packet this tool can send.
+ */
+static uint16_t find_ip(const uint8_t *d, uint32_t len, uint32_t link, uint32_t *off)
+{
+    uint32_t o;
+    uint16_t et;
+    switch (link) {
+    case 1: /* Ethernet, with any number of 802.1Q / 802.1ad tags */
+        if (len < 14)
+            return 0;
+        et = (uint16_t)(d[12] << 8 | d[13]);
+        o = 14;
+        while ((et == 0x8100 || et == 0x88a8 || et == 0x9100) && o + 4 <= len) {
+            et = (uint16_t)(d[o + 2] << 8 | d[o + 3]);
+            o += 4;
+        }
+        break;
+    case 0:   /* BSD loopback: family in the capturing host's order */
+    case 108: /* OpenBSD loopback: family in network order */
+        if (len < 5)
+            return 0;
+        o = 4;
+        et = (d[4] >> 4) == 4 ? 0x0800 : (d[4] >> 4) == 6 ? 0x86dd : 0;
+        break;
+    case 101: case 228: case 229: /* raw IP */
+        if (len < 1)
+            return 0;
+        o = 0;
+        et = (d[0] >> 4) == 4 ? 0x0800 : (d[0] >> 4) == 6 ? 0x86dd : 0;
+        break;
+    case 113: /* Linux cooked v1 */
+        if (len < 16)
+            return 0;
+        et = (uint16_t)(d[14] << 8 | d[15]);
+        o = 16;
+        break;
+    case 276: /* Linux cooked v2 */
+        if (len < 20)
+            return 0;
+        et = (uint16_t)(d[0] << 8 | d[1]);
+        o = 20;
+        break;
+    default:
+        return 0;
+    }
+    if (et != 0x0800 && et != 0x86dd)
+        return 0;
+    *off = o;
+    return et;
+}
+
+static void w32(uint8_t *p, uint32_t v)
+{
+    memcpy(p, &v, 4);
+}
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void sleep_until(uint64_t t)
+{
+    struct timespec ts = { .tv_sec = (time_t)(t / 1000000000ull),
+                           .tv_nsec = (long)(t % 1000000000ull) };
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+        ;
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: ct_inject [--max-gap SECONDS] [--min-gap MICROSEC] [--dry-run] "
+                    "IFACE IN.pcap OUT.pcap\n");
+    exit(2);
+}
+
+int main(int argc, char **argv)
+{
+    double max_gap_s = 1.0;
+    long min_gap_us = 20;
+    int dry = 0;
+    int i = 1;
+    for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
+        if (strcmp(argv[i], "--max-gap") == 0 && i + 1 < argc) {
+            char *end;
+            max_gap_s = strtod(argv[++i], &end);
+            if (*end || max_gap_s < 0 || max_gap_s > 600)
+                die("--max-gap", "expects seconds between 0 and 600");
+        } else if (strcmp(argv[i], "--min-gap") == 0 && i + 1 < argc) {
+            char *end;
+            min_gap_us = strtol(argv[++i], &end, 10);
+            if (*end || min_gap_us < 0 || min_gap_us > 1000000)
+                die("--min-gap", "expects microseconds between 0 and 1000000");
+        } else if (strcmp(argv[i], "--dry-run") == 0) {
+            dry = 1;
+        } else {
+            usage();
+        }
+    }
+    if (argc - i != 3)
+        usage();
+    const char *ifname = argv[i], *in_path = argv[i + 1], *out_path = argv[i + 2];
+
+    int fd = -1;
+    struct sockaddr_ll sll;
+    memset(&sll, 0, sizeof(sll));
+    if (!dry) {
+        unsigned ifindex = if_nametoindex(ifname);
+        if (ifindex == 0)
+            die(ifname, "no such interface");
+        fd = socket(AF_PACKET, SOCK_RAW, 0);
+        if (fd < 0)
+            die("AF_PACKET socket", strerror(errno));
+        sll.sll_family = AF_PACKET;
+        sll.sll_ifindex = (int)ifindex;
+        sll.sll_halen = ETH_ALEN;
+        /* Stay on one CPU so that packets reach the stack in order. */
+        int cpu = sched_getcpu();
+        if (cpu >= 0) {
+            cpu_set_t set;
+            CPU_ZERO(&set);
+            CPU_SET(cpu, &set);
+            (void)sched_setaffinity(0, sizeof(set), &set);
+        }
+    }
+
+    struct reader r;
+    reader_open(&r, in_path);
+    FILE *out = fopen(out_path, "wb");
+    if (!out)
+        die(out_path, strerror(errno));
+    uint8_t fh[24];
+    w32(fh, 0xa1b23c4du);                 /* nanosecond pcap */
+    fh[4] = 2; fh[5] = 0; fh[6] = 4; fh[7] = 0;
+    w32(fh + 8, 0);
+    w32(fh + 12, 0);
+    w32(fh + 16, MAX_FRAME);
+    w32(fh + 20, 1);                      /* Ethernet */
+    fwrite(fh, 1, sizeof(fh), out);
+
+    static struct packet pkt;
+    static uint8_t frame[MAX_FRAME + 14];
+    static const uint8_t mac_dst[6] = {0x02, 0xc7, 0, 0, 0, 0x02};
+    static const uint8_t mac_src[6] = {0x02, 0xc7, 0, 0, 0, 0x01};
+    unsigned long n_read = 0, n_sent = 0, n_not_ip = 0, n_big = 0, n_err = 0;
+    uint64_t first_ts = 0, prev_ts = 0, start = 0, target = 0, last_sent = 0;
+    uint64_t max_gap = (uint64_t)(max_gap_s * 1e9), min_gap = (uint64_t)min_gap_us * 1000u;
+
+    while (reader_next(&r, &pkt)) {
+        n_read++;
+        uint32_t off;
+        uint16_t et = find_ip(pkt.data, pkt.caplen, pkt.link, &off);
+        if (!et) {
+            n_not_ip++;
+            continue;
+        }
+        uint32_t l3len = pkt.caplen - off;
+        if (14 + l3len > SEND_MAX) {
+            n_big++;
+            continue;
+        }
+        memcpy(frame, mac_dst, 6);
+        memcpy(frame + 6, mac_src, 6);
+        frame[12] = (uint8_t)(et >> 8);
+        frame[13] = (uint8_t)et;
+        memcpy(frame + 14, pkt.data + off, l3len);
+        uint32_t flen = 14 + l3len;
+
+        /* Keep the capture's gap, within [min_gap, max_gap]. */
+        uint64_t ts = pkt.has_ts ? pkt.ts_ns : prev_ts;
+        if (n_sent == 0) {
+            first_ts = ts;
+            prev_ts = ts;
+            start = dry ? 0 : mono_ns();
+            target = start;
+        } else {
+            uint64_t gap = ts > prev_ts ? ts - prev_ts : 0;
+            if (gap > max_gap)
+                gap = max_gap;
+            if (gap < min_gap)
+                gap = min_gap;
+            target += gap;
+            prev_ts = ts;
+        }
+        uint64_t at = target;
+        if (!dry) {
+            sleep_until(target);
+            at = mono_ns();
+            if (sendto(fd, frame, flen, 0, (struct sockaddr *)&sll, sizeof(sll)) != (ssize_t)flen) {
+                fprintf(stderr, "ct_inject: packet %lu: send: %s\n", n_read, strerror(errno));
+                n_err++;
+                continue;
+            }
+        }
+        last_sent = at;
+        uint64_t t = first_ts + (at - start);
+        uint8_t ph[16];
+        w32(ph, (uint32_t)(t / 1000000000ull));
+        w32(ph + 4, (uint32_t)(t % 1000000000ull));
+        w32(ph + 8, flen);
+        w32(ph + 12, flen);
+        fwrite(ph, 1, sizeof(ph), out);
+        fwrite(frame, 1, flen, out);
+        n_sent++;
+    }
+    if (r.f != stdin)
+        fclose(r.f);
+    if (fclose(out) != 0)
+        die(out_path, strerror(errno));
+    fprintf(stderr, "ct_inject: %s: %lu frames read, %lu sent, %lu not IP, %lu too big, "
+                    "%lu send errors, %.3f s replayed\n",
+            in_path, n_read, n_sent, n_not_ip, n_big, n_err,
+            n_sent ? (double)(last_sent - start) / 1e9 : 0.0);
+    if (fd >= 0)
+        close(fd);
+    return n_err ? 1 : 0;
+}

@@ -1,0 +1,665 @@
+/*
+ * kernel_cases: writes the small, focused captures that the kernel
+ * comparison test (tests/golden/kernel_compare.sh) replays through Linux's
+ * own nf_conntrack and through `ctrack read`.
+ *
+ * Usage: kernel_cases DIR
+ *
+ * Each case is one classic pcap file (Ethernet, microsecond timestamps) in
+ * DIR, named after the behaviour it exercises. Packets are 1 ms apart unless
+ * a case needs a longer gap (UDP's two-second stream rule). Every checksum is
+ * correct unless the case is about a wrong one. The file names are printed,
+ * one per line, so that the caller can loop over them.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* One direction-independent description of a flow: addresses and ports. */
+struct flow {
+    int l3;              /* 4 or 6 */
+    uint8_t a[16];       /* the originator's address */
+    uint8_t b[16];       /* the responder's address */
+    uint16_t pa, pb;     /* ports (ICMP: unused) */
+};
+
+/* The capture being written and its clock. */
+struct cap {
+    FILE *f;
+    uint64_t t_us;       /* timestamp of the next packet, microseconds */
+    const char *name;
+};
+
+static const char *out_dir;
+static int failed;
+
+/* Adds 16-bit big-endian words of buf to a running ones' complement sum. */
+static uint32_t csum_add(uint32_t sum, const uint8_t *buf, size_t len)
+{
+    for (size_t i = 0; i + 1 < len; i += 2)
+        sum += (uint32_t)buf[i] << 8 | buf[i + 1];
+    if (len & 1)
+        sum += (uint32_t)buf[len - 1] << 8;
+    return sum;
+}
+
+/* Folds a running sum into the final 16-bit checksum. */
+static uint16_t csum_fold(uint32_t sum)
+{
+    while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
+    return (uint16_t)~sum;
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    put16(p, (uint16_t)(v >> 16));
+    put16(p + 2, (uint16_t)v);
+}
+
+static void le32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+
+static void cap_open(struct cap *c, const char *name)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s.pcap", out_dir, name);
+    c->f = fopen(path, "wb");
+    if (!c->f) {
+        fprintf(stderr, "kernel_cases: %s: %s\n", path, strerror(errno));
+        exit(1);
+    }
+    c->t_us = 1700000000ull * 1000000ull;
+    c->name = name;
+    uint8_t h[24];
+    le32(h, 0xa1b2c3d4u);
+    h[4] = 2; h[5] = 0; h[6] = 4; h[7] = 0;   /* version 2.4 */
+    le32(h + 8, 0);                          /* this zone */
+    le32(h + 12, 0);                         /* sigfigs */
+    le32(h + 16, 65535);                     /* snap length */
+    le32(h + 20, 1);                         /* LINKTYPE_ETHERNET */
+    fwrite(h, 1, sizeof(h), c->f);
+}
+
+static void cap_close(struct cap *c)
+{
+    if (fclose(c->f) != 0)
+        failed = 1;
+    printf("%s.pcap\n", c->name);
+}
+
+/* Writes one frame stamped with the capture clock, then moves it on 1 ms. */
+static void cap_frame(struct cap *c, const uint8_t *frame, size_t len)
+{
+    uint8_t h[16];
+    le32(h, (uint32_t)(c->t_us / 1000000u));
+    le32(h + 4, (uint32_t)(c->t_us % 1000000u));
+    le32(h + 8, (uint32_t)len);
+    le32(h + 12, (uint32_t)len);
+    fwrite(h, 1, sizeof(h), c->f);
+    fwrite(frame, 1, len, c->f);
+    c->t_us += 1000;
+}
+
+static void cap_wait_ms(struct cap *c, unsigned ms)
+{
+    c->t_us += (uint64_t)ms * 1000u;
+}
+
+/*
+ * Builds Ethernet + IP around an L4 segment of l4len bytes already written
+ * at frame + 14 + iphdr_len, fills the L4 checksum at csum_off (relative to
+ * the L4 header; negative: none) and writes the frame. dir 0 sends a->b.
+ */
+static void emit_ip(struct cap *c, const struct flow *fl, int dir, uint8_t proto,
+                    uint8_t *frame, size_t l4len, int csum_off, int corrupt)
+{
+    const uint8_t *src = dir ? fl->b : fl->a;
+    const uint8_t *dst = dir ? fl->a : fl->b;
+    static const uint8_t mac_a[6] = {0x02, 0, 0, 0, 0, 0x0a};
+    static const uint8_t mac_b[6] = {0x02, 0, 0, 0, 0, 0x0b};
+    memcpy(frame, dir ? mac_a : mac_b, 6);
+    memcpy(frame + 6, dir ? mac_b : mac_a, 6);
+    uint8_t *ip = frame + 14;
+    uint8_t *l4;
+    uint32_t sum;
+    size_t iplen;
+    if (fl->l3 == 4) {
+        put16(frame + 12, 0x0800);
+        iplen = 20;
+        l4 = ip + 20;
+        memset(ip, 0, 20);
+        ip[0] = 0x45;
+        put16(ip + 2, (uint16_t)(20 + l4len));
+        put16(ip + 4, 0x1234);
+        put16(ip + 6, 0x4000);           /* DF */
+        ip[8] = 64;
+        ip[9] = proto;
+        memcpy(ip + 12, src, 4);
+        memcpy(ip + 16, dst, 4);
+        put16(ip + 10, csum_fold(csum_add(0, ip, 20)));
+        sum = csum_add(0, ip + 12, 8);
+        sum += proto;
+        sum += (uint32_t)l4len;
+    } else {
+        put16(frame + 12, 0x86dd);
+        iplen = 40;
+        l4 = ip + 40;
+        memset(ip, 0, 40);
+        ip[0] = 0x60;
+        put16(ip + 4, (uint16_t)l4len);
+        ip[6] = proto;
+        ip[7] = 64;
+        memcpy(ip + 8, src, 16);
+        memcpy(ip + 24, dst, 16);
+        sum = csum_add(0, ip + 8, 32);
+        sum += (uint32_t)l4len;
+        sum += proto;
+    }
+    if (csum_off >= 0) {
+        /* ICMPv4 has no pseudo-header. */
+        if (proto == IPPROTO_ICMP)
+            sum = 0;
+        put16(l4 + csum_off, 0);
+        uint16_t ck = csum_fold(csum_add(sum, l4, l4len));
+        if (proto == IPPROTO_UDP && ck == 0)
+            ck = 0xffff;
+        if (corrupt)
+            ck ^= 0x5555;
+        put16(l4 + csum_off, ck);
+    }
+    cap_frame(c, frame, 14 + iplen + l4len);
+}
+
+static size_t l4_at(const struct flow *fl)
+{
+    return 14 + (fl->l3 == 4 ? 20u : 40u);
+}
+
+/* TCP option sets for SYNs. */
+enum { OPT_NONE = 0, OPT_SYN = 1 };
+
+/* Writes a TCP segment with `len` payload bytes (filled with 'x'). */
+static void tcp_seg(struct cap *c, const struct flow *fl, int dir, uint8_t flags,
+                    uint32_t seq, uint32_t ack, uint16_t win, size_t len,
+                    int opts, int corrupt)
+{
+    static uint8_t frame[16384];
+    uint8_t *t = frame + l4_at(fl);
+    size_t hl = opts == OPT_SYN ? 32 : 20;
+    memset(t, 0, hl);
+    put16(t, dir ? fl->pb : fl->pa);
+    put16(t + 2, dir ? fl->pa : fl->pb);
+    put32(t + 4, seq);
+    put32(t + 8, ack);
+    t[12] = (uint8_t)((hl / 4) << 4);
+    t[13] = flags;
+    put16(t + 14, win);
+    if (opts == OPT_SYN) {
+        /* MSS 1460, SACK permitted, window scale 7, then padding. */
+        uint8_t o[12] = {2, 4, 0x05, 0xb4, 4, 2, 3, 3, 7, 1, 1, 1};
+        memcpy(t + 20, o, sizeof(o));
+    }
+    memset(t + hl, 'x', len);
+    emit_ip(c, fl, dir, IPPROTO_TCP, frame, hl + len, 16, corrupt);
+}
+
+static void udp_dgram(struct cap *c, const struct flow *fl, int dir, size_t len,
+                      int corrupt, int zero_csum)
+{
+    static uint8_t frame[16384];
+    uint8_t *u = frame + l4_at(fl);
+    put16(u, dir ? fl->pb : fl->pa);
+    put16(u + 2, dir ? fl->pa : fl->pb);
+    put16(u + 4, (uint16_t)(8 + len));
+    put16(u + 6, 0);
+    memset(u + 8, 'u', len);
+    /* With zero_csum the field stays zero: "no checksum" over IPv4. */
+    emit_ip(c, fl, dir, IPPROTO_UDP, frame, 8 + len, zero_csum ? -1 : 6, corrupt);
+}
+
+/* ICMP or ICMPv6 echo request (reply = 0) or reply (reply = 1). */
+static void icmp_echo(struct cap *c, const struct flow *fl, int dir, int reply,
+                      uint16_t id, uint16_t seq)
+{
+    static uint8_t frame[2048];
+    uint8_t *m = frame + l4_at(fl);
+    int v6 = fl->l3 == 6;
+    m[0] = v6 ? (reply ? 129 : 128) : (reply ? 0 : 8);
+    m[1] = 0;
+    put16(m + 4, id);
+    put16(m + 6, seq);
+    memset(m + 8, 'p', 32);
+    emit_ip(c, fl, dir, v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP, frame, 40, 2, 0);
+}
+
+/*
+ * An ICMP error of type/code sent from `from` (an address of the flow's
+ * family) to the originator of `inner`, quoting a packet of `inner` sent in
+ * direction 0 (its IP header and the first 8 bytes of its transport header).
+ */
+static void icmp_error(struct cap *c, const struct flow *inner, uint8_t inner_proto,
+                       const uint8_t *from, uint8_t type, uint8_t code)
+{
+    static uint8_t frame[2048];
+    struct flow outer = *inner;
+    memcpy(outer.b, from, 16);
+    int v6 = inner->l3 == 6;
+    uint8_t *m = frame + l4_at(inner);
+    memset(m, 0, 8);
+    m[0] = type;
+    m[1] = code;
+    uint8_t *q = m + 8;
+    size_t qlen;
+    uint8_t l4[8];
+    put16(l4, inner->pa);
+    put16(l4 + 2, inner->pb);
+    if (inner_proto == IPPROTO_UDP) {
+        put16(l4 + 4, 8 + 16);
+        put16(l4 + 6, 0);
+    } else {
+        put32(l4 + 4, 1001);
+    }
+    if (!v6) {
+        memset(q, 0, 20);
+        q[0] = 0x45;
+        put16(q + 2, (uint16_t)(20 + (inner_proto == IPPROTO_UDP ? 24 : 20)));
+        q[8] = 64;
+        q[9] = inner_proto;
+        memcpy(q + 12, inner->a, 4);
+        memcpy(q + 16, inner->b, 4);
+        put16(q + 10, csum_fold(csum_add(0, q, 20)));
+        memcpy(q + 20, l4, 8);
+        qlen = 28;
+    } else {
+        memset(q, 0, 40);
+        q[0] = 0x60;
+        put16(q + 4, (uint16_t)(inner_proto == IPPROTO_UDP ? 24 : 20));
+        q[6] = inner_proto;
+        q[7] = 64;
+        memcpy(q + 8, inner->a, 16);
+        memcpy(q + 24, inner->b, 16);
+        memcpy(q + 40, l4, 8);
+        qlen = 48;
+    }
+    /* The error travels from `from` to the inner packet's source. */
+    emit_ip(c, &outer, 1, v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP, frame, 8 + qlen, 2, 0);
+}
+
+/* CRC32c (Castagnoli), bit by bit: SCTP's checksum. */
+static uint32_t crc32c(const uint8_t *p, size_t len)
+{
+    uint32_t crc = 0xffffffffu;
+    for (size_t i = 0; i < len; i++) {
+        crc ^= p[i];
+        for (int k = 0; k < 8; k++)
+            crc = (crc >> 1) ^ (0x82f63b78u & (0u - (crc & 1u)));
+    }
+    return ~crc;
+}
+
+/* A packet of an IP protocol that no tracker in ctrack knows. */
+static void raw_proto(struct cap *c, const struct flow *fl, int dir, uint8_t proto,
+                      const uint8_t *payload, size_t len)
+{
+    static uint8_t frame[2048];
+    memcpy(frame + l4_at(fl), payload, len);
+    emit_ip(c, fl, dir, proto, frame, len, -1, 0);
+}
+
+static struct flow flow4(const char *a, const char *b, uint16_t pa, uint16_t pb)
+{
+    struct flow f;
+    memset(&f, 0, sizeof(f));
+    f.l3 = 4;
+    inet_pton(AF_INET, a, f.a);
+    inet_pton(AF_INET, b, f.b);
+    f.pa = pa;
+    f.pb = pb;
+    return f;
+}
+
+static struct flow flow6(const char *a, const char *b, uint16_t pa, uint16_t pb)
+{
+    struct flow f;
+    memset(&f, 0, sizeof(f));
+    f.l3 = 6;
+    inet_pton(AF_INET6, a, f.a);
+    inet_pton(AF_INET6, b, f.b);
+    f.pa = pa;
+    f.pb = pb;
+    return f;
+}
+
+/* Flags, spelled as tcpdump prints them. */
+enum { F = 0x01, S = 0x02, R = 0x04, P = 0x08, A = 0x10 };
+
+/* SYN, SYN/ACK, ACK with window scaling; client ISN ci, server ISN si. */
+static void handshake(struct cap *c, const struct flow *fl, uint32_t ci, uint32_t si)
+{
+    tcp_seg(c, fl, 0, S, ci, 0, 64240, 0, OPT_SYN, 0);
+    tcp_seg(c, fl, 1, S | A, si, ci + 1, 65160, 0, OPT_SYN, 0);
+    tcp_seg(c, fl, 0, A, ci + 1, si + 1, 502, 0, OPT_NONE, 0);
+}
+
+/* Handshake, one request and one answer, each acknowledged. */
+static void exchange(struct cap *c, const struct flow *fl, uint32_t ci, uint32_t si)
+{
+    handshake(c, fl, ci, si);
+    tcp_seg(c, fl, 0, P | A, ci + 1, si + 1, 502, 100, OPT_NONE, 0);
+    tcp_seg(c, fl, 1, A, si + 1, ci + 101, 509, 0, OPT_NONE, 0);
+    tcp_seg(c, fl, 1, P | A, si + 1, ci + 101, 509, 200, OPT_NONE, 0);
+    tcp_seg(c, fl, 0, A, ci + 101, si + 201, 501, 0, OPT_NONE, 0);
+}
+
+/* Orderly close after exchange(): client FIN first. */
+static void close_fin(struct cap *c, const struct flow *fl, uint32_t ci, uint32_t si)
+{
+    tcp_seg(c, fl, 0, F | A, ci + 101, si + 201, 501, 0, OPT_NONE, 0);
+    tcp_seg(c, fl, 1, A, si + 201, ci + 102, 509, 0, OPT_NONE, 0);
+    tcp_seg(c, fl, 1, F | A, si + 201, ci + 102, 509, 0, OPT_NONE, 0);
+    tcp_seg(c, fl, 0, A, ci + 102, si + 202, 501, 0, OPT_NONE, 0);
+}
+
+static void cases_tcp(void)
+{
+    struct cap c;
+    struct flow fl;
+
+    cap_open(&c, "tcp-full-close");
+    fl = flow4("10.1.0.1", "10.2.0.1", 40001, 80);
+    exchange(&c, &fl, 1000, 5000);
+    close_fin(&c, &fl, 1000, 5000);
+    cap_close(&c);
+
+    cap_open(&c, "tcp-established");
+    fl = flow4("10.1.0.1", "10.2.0.1", 40002, 80);
+    exchange(&c, &fl, 1000, 5000);
+    cap_close(&c);
+
+    cap_open(&c, "tcp-refused");
+    fl = flow4("10.1.0.1", "10.2.0.1", 40003, 81);
+    tcp_seg(&c, &fl, 0, S, 1000, 0, 64240, 0, OPT_SYN, 0);
+    tcp_seg(&c, &fl, 1, R | A, 0, 1001, 0, 0, OPT_NONE, 0);
+    cap_close(&c);
+
+    cap_open(&c, "tcp-half-open");
+    fl = flow4("10.1.0.1", "10.2.0.1", 40004, 82);
+    tcp_seg(&c, &fl, 0, S, 1000, 0, 64240, 0, OPT_SYN, 0);
+    tcp_seg(&c, &fl, 0, S, 1000, 0, 64240, 0, OPT_SYN, 0);
+    tcp_seg(&c, &fl, 0, S, 1000, 0, 64240, 0, OPT_SYN, 0);
+    cap_close(&c);
+
+    cap_open(&c, "tcp-syn-recv");
+    fl = flow4("10.1.0.1", "10.2.0.1", 40005, 80);
+    tcp_seg(&c, &fl, 0, S, 1000, 0, 64240, 0, OPT_SYN, 0);
+    tcp_seg(&c, &fl, 1, S | A, 5000, 1001, 65160, 0, OPT_SYN, 0);
+    cap_close(&c);
+
+    cap_open(&c, "tcp-out-of-window");
+    fl = flow4("10.1.0.1", "10.2.0.1", 40006, 80);
+    exchange(&c, &fl, 1000, 5000);
+    /* Far past the receiver's window, then an ACK for data never sent. */
+    tcp_seg(&c, &fl, 0, P | A, 1000 + 50000000, 5201, 501, 10, OPT_NONE, 0);
+    tcp_seg(&c, &fl, 1, A, 5201, 1101 + 9000000, 509, 0, OPT_NONE, 0);
+    cap_close(&c);
+
+    cap_open(&c, "tcp-retransmission");
+    fl = flow4("10.1.0.1", "10.2.0.1", 40007, 80);
+    handshake(&c, &fl, 1000, 5000);
+    tcp_seg(&c, &fl, 0, P | A, 1001, 5001, 502, 100, OPT_NONE, 0);
+    tcp_seg(&c, &fl, 0, P | A, 1001, 5001, 502, 100, OPT_NONE, 0);
+    tcp_seg(&c, &fl, 0, P | A, 1001, 5001, 502, 100, OPT_NONE, 0);
+    tcp_seg(&c, &fl, 1, A, 5001, 1101, 509, 0, OPT_NONE, 0);
+    cap_close(&c);
+
+    cap_open(&c, "tcp-simultaneous-open");
+    fl = flow4("10.1.0.1", "10.2.0.1", 40008, 40009);
+    tcp_seg(&c, &fl, 0, S, 1000, 0, 64240, 0, OPT_SYN, 0);
+    tcp_seg(&c, &fl, 1, S, 5000, 0, 64240, 0, OPT_SYN, 0);
+    tcp_seg(&c, &fl, 0, S | A, 1000, 5001, 64240, 0, OPT_SYN, 0);
+    tcp_seg(&c, &fl, 1, S | A, 5000, 1001, 64240, 0, OPT_SYN, 0);
+    tcp_seg(&c, &fl, 0, A, 1001, 5001, 502, 0, OPT_NONE, 0);
+    tcp_seg(&c, &fl, 1, A, 5001, 1001, 502, 0, OPT_NONE, 0);
+    cap_close(&c);
+
+    cap_open(&c, "tcp-simultaneous-syn");
+    fl = flow4("10.1.0.1", "10.2.0.1", 40010, 40011);
+    tcp_seg(&c, &fl, 0, S, 1000, 0, 64240, 0, OPT_SYN, 0);
+    tcp_seg(&c, &fl, 1, S, 5000, 0, 64240, 0, OPT_SYN, 0);
+    cap_close(&c);
+
+    cap_open(&c, "tcp-time-wait-reuse");
+    fl = flow4("10.1.0.1", "10.2.0.1", 40012, 80);
+    exchange(&c, &fl, 1000, 5000);
+    close_fin(&c, &fl, 1000, 5000);
+    tcp_seg(&c, &fl, 0, S, 900000, 0, 64240, 0, OPT_SYN, 0);
+    tcp_seg(&c, &fl, 1, S | A, 700000, 900001, 65160, 0, OPT_SYN, 0);
+    cap_close(&c);
+
+    cap_open(&c, "tcp-midstream");
+    fl = flow4("10.1.0.1", "10.2.0.1", 40013, 80);
+    tcp_seg(&c, &fl, 0, P | A, 3000, 7000, 502, 100, OPT_NONE, 0);
+    tcp_seg(&c, &fl, 1, A, 7000, 3100, 509, 0, OPT_NONE, 0);
+    tcp_seg(&c, &fl, 1, P | A, 7000, 3100, 509, 50, OPT_NONE, 0);
+    cap_close(&c);
+
+    cap_open(&c, "tcp-midstream-oneway");
+    fl = flow4("10.1.0.1", "10.2.0.1", 40014, 80);
+    tcp_seg(&c, &fl, 0, P | A, 3000, 7000, 502, 100, OPT_NONE, 0);
+    tcp_seg(&c, &fl, 0, P | A, 3100, 7000, 502, 100, OPT_NONE, 0);
+    cap_close(&c);
+
+    cap_open(&c, "tcp-rst-established");
+    fl = flow4("10.1.0.1", "10.2.0.1", 40015, 80);
+    exchange(&c, &fl, 1000, 5000);
+    tcp_seg(&c, &fl, 1, R | A, 5201, 1101, 0, 0, OPT_NONE, 0);
+    cap_close(&c);
+
+    cap_open(&c, "tcp-rst-out-of-window");
+    fl = flow4("10.1.0.1", "10.2.0.1", 40016, 80);
+    exchange(&c, &fl, 1000, 5000);
+    tcp_seg(&c, &fl, 1, R, 5201 + 40000000, 0, 0, 0, OPT_NONE, 0);
+    cap_close(&c);
+
+    cap_open(&c, "tcp-bad-flags");
+    fl = flow4("10.1.0.1", "10.2.0.1", 40017, 80);
+    tcp_seg(&c, &fl, 0, S | F, 1000, 0, 64240, 0, OPT_NONE, 0);
+    tcp_seg(&c, &fl, 0, 0, 1000, 0, 64240, 0, OPT_NONE, 0);
+    tcp_seg(&c, &fl, 0, S | R, 1000, 0, 64240, 0, OPT_NONE, 0);
+    cap_close(&c);
+
+    cap_open(&c, "tcp-bad-checksum");
+    fl = flow4("10.1.0.1", "10.2.0.1", 40018, 80);
+    tcp_seg(&c, &fl, 0, S, 1000, 0, 64240, 0, OPT_SYN, 1);
+    fl.pa = 40019;
+    tcp_seg(&c, &fl, 0, S, 1000, 0, 64240, 0, OPT_SYN, 0);
+    cap_close(&c);
+
+    cap_open(&c, "tcp-syn-in-established");
+    fl = flow4("10.1.0.1", "10.2.0.1", 40020, 80);
+    exchange(&c, &fl, 1000, 5000);
+    tcp_seg(&c, &fl, 0, S, 123456, 0, 64240, 0, OPT_SYN, 0);
+    cap_close(&c);
+
+    cap_open(&c, "tcp-bad-synack");
+    fl = flow4("10.1.0.1", "10.2.0.1", 40021, 80);
+    tcp_seg(&c, &fl, 0, S, 1000, 0, 64240, 0, OPT_SYN, 0);
+    tcp_seg(&c, &fl, 1, S | A, 5000, 77777, 65160, 0, OPT_SYN, 0);
+    cap_close(&c);
+
+    cap_open(&c, "tcp-window-scale");
+    fl = flow4("10.1.0.1", "10.2.0.1", 40022, 80);
+    handshake(&c, &fl, 1000, 5000);
+    /* 4000 bytes fit the scaled window (509 << 7), not the raw one. */
+    tcp_seg(&c, &fl, 1, A, 5001, 1001, 509, 0, OPT_NONE, 0);
+    tcp_seg(&c, &fl, 0, P | A, 1001, 5001, 502, 4000, OPT_NONE, 0);
+    tcp_seg(&c, &fl, 1, A, 5001, 5001, 509, 0, OPT_NONE, 0);
+    cap_close(&c);
+
+    cap_open(&c, "tcp-server-close-first");
+    fl = flow4("10.1.0.1", "10.2.0.1", 40023, 80);
+    exchange(&c, &fl, 1000, 5000);
+    tcp_seg(&c, &fl, 1, F | A, 5201, 1101, 509, 0, OPT_NONE, 0);
+    tcp_seg(&c, &fl, 0, A, 1101, 5202, 501, 0, OPT_NONE, 0);
+    cap_close(&c);
+
+    cap_open(&c, "tcp-ipv6");
+    fl = flow6("2001:db8:1::1", "2001:db8:2::1", 40024, 443);
+    exchange(&c, &fl, 1000, 5000);
+    close_fin(&c, &fl, 1000, 5000);
+    fl.pa = 40025;
+    handshake(&c, &fl, 2000, 6000);
+    cap_close(&c);
+}
+
+static void cases_udp_icmp(void)
+{
+    struct cap c;
+    struct flow fl, fl2;
+    uint8_t router[16];
+
+    cap_open(&c, "udp-oneway");
+    fl = flow4("10.1.0.1", "10.2.0.1", 50001, 53);
+    udp_dgram(&c, &fl, 0, 30, 0, 0);
+    udp_dgram(&c, &fl, 0, 30, 0, 0);
+    udp_dgram(&c, &fl, 0, 40, 0, 0);
+    cap_close(&c);
+
+    cap_open(&c, "udp-request-reply");
+    fl = flow4("10.1.0.1", "10.2.0.1", 50002, 53);
+    udp_dgram(&c, &fl, 0, 30, 0, 0);
+    udp_dgram(&c, &fl, 1, 90, 0, 0);
+    cap_close(&c);
+
+    cap_open(&c, "udp-stream");
+    fl = flow4("10.1.0.1", "10.2.0.1", 50003, 5004);
+    udp_dgram(&c, &fl, 0, 100, 0, 0);
+    udp_dgram(&c, &fl, 1, 100, 0, 0);
+    udp_dgram(&c, &fl, 0, 100, 0, 0);
+    /* Still talking more than two seconds after the first packet. */
+    cap_wait_ms(&c, 2600);
+    udp_dgram(&c, &fl, 0, 100, 0, 0);
+    udp_dgram(&c, &fl, 1, 100, 0, 0);
+    cap_close(&c);
+
+    cap_open(&c, "udp-checksums");
+    fl = flow4("10.1.0.1", "10.2.0.1", 50004, 53);
+    udp_dgram(&c, &fl, 0, 30, 1, 0);
+    fl.pa = 50005;
+    udp_dgram(&c, &fl, 0, 30, 0, 1);
+    cap_close(&c);
+
+    cap_open(&c, "udp-ipv6");
+    fl = flow6("2001:db8:1::1", "2001:db8:2::1", 50006, 53);
+    udp_dgram(&c, &fl, 0, 30, 0, 0);
+    udp_dgram(&c, &fl, 1, 60, 0, 0);
+    fl.pa = 50007;
+    udp_dgram(&c, &fl, 0, 30, 0, 0);
+    cap_close(&c);
+
+    cap_open(&c, "icmp-echo");
+    fl = flow4("10.1.0.1", "10.2.0.1", 0, 0);
+    icmp_echo(&c, &fl, 0, 0, 0x1111, 1);
+    icmp_echo(&c, &fl, 1, 1, 0x1111, 1);
+    icmp_echo(&c, &fl, 0, 0, 0x2222, 1);
+    icmp_echo(&c, &fl, 0, 0, 0x2222, 2);
+    /* A reply nobody asked for. */
+    icmp_echo(&c, &fl, 1, 1, 0x3333, 1);
+    cap_close(&c);
+
+    cap_open(&c, "icmp-error-related");
+    fl = flow4("10.1.0.1", "10.2.0.1", 50008, 33434);
+    udp_dgram(&c, &fl, 0, 16, 0, 0);
+    /* Port unreachable from the destination, then TTL exceeded from a router. */
+    icmp_error(&c, &fl, IPPROTO_UDP, fl.b, 3, 3);
+    inet_pton(AF_INET, "10.9.9.9", router);
+    icmp_error(&c, &fl, IPPROTO_UDP, router, 11, 0);
+    /* An error about a connection that does not exist. */
+    fl2 = flow4("10.1.0.1", "10.2.0.1", 50009, 33435);
+    icmp_error(&c, &fl2, IPPROTO_UDP, fl2.b, 3, 3);
+    cap_close(&c);
+
+    cap_open(&c, "icmp-error-tcp");
+    fl = flow4("10.1.0.1", "10.2.0.1", 40030, 80);
+    tcp_seg(&c, &fl, 0, S, 1000, 0, 64240, 0, OPT_SYN, 0);
+    inet_pton(AF_INET, "10.9.9.9", router);
+    icmp_error(&c, &fl, IPPROTO_TCP, router, 3, 1);
+    cap_close(&c);
+
+    cap_open(&c, "icmpv6");
+    fl = flow6("2001:db8:1::1", "2001:db8:2::1", 0, 0);
+    icmp_echo(&c, &fl, 0, 0, 0x4444, 1);
+    icmp_echo(&c, &fl, 1, 1, 0x4444, 1);
+    icmp_echo(&c, &fl, 0, 0, 0x5555, 1);
+    fl2 = flow6("2001:db8:1::1", "2001:db8:2::1", 50010, 33434);
+    udp_dgram(&c, &fl2, 0, 16, 0, 0);
+    icmp_error(&c, &fl2, IPPROTO_UDP, fl2.b, 1, 4);
+    cap_close(&c);
+}
+
+static void cases_other(void)
+{
+    struct cap c;
+    struct flow fl;
+    uint8_t payload[64];
+
+    cap_open(&c, "generic-proto");
+    fl = flow4("10.1.0.1", "10.2.0.1", 0, 0);
+    memset(payload, 0x42, sizeof(payload));
+    raw_proto(&c, &fl, 0, 253, payload, 24);
+    raw_proto(&c, &fl, 1, 253, payload, 32);
+    raw_proto(&c, &fl, 0, 253, payload, 24);
+    cap_close(&c);
+
+    cap_open(&c, "gre");
+    /* GRE version 0 carrying IPv4, no key. */
+    memset(payload, 0, sizeof(payload));
+    put16(payload + 2, 0x0800);
+    raw_proto(&c, &fl, 0, IPPROTO_GRE, payload, 4 + 20);
+    raw_proto(&c, &fl, 1, IPPROTO_GRE, payload, 4 + 20);
+    cap_close(&c);
+
+    cap_open(&c, "sctp-init");
+    /* An SCTP INIT chunk with a correct CRC32c. */
+    memset(payload, 0, sizeof(payload));
+    put16(payload, 5000);
+    put16(payload + 2, 7000);
+    payload[12] = 1;                       /* INIT */
+    put16(payload + 14, 20);
+    put32(payload + 16, 0x01020304);       /* initiate tag */
+    put32(payload + 20, 65536);
+    put16(payload + 24, 1);
+    put16(payload + 26, 1);
+    put32(payload + 28, 1);
+    le32(payload + 8, crc32c(payload, 32));
+    raw_proto(&c, &fl, 0, IPPROTO_SCTP, payload, 32);
+    cap_close(&c);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: kernel_cases DIR\n");
+        return 2;
+    }
+    out_dir = argv[1];
+    cases_tcp();
+    cases_udp_icmp();
+    cases_other();
+    return failed ? 1 : 0;
+}
