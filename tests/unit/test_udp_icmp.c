@@ -1,0 +1,384 @@
+/*
+ * Tests of the UDP, ICMP/ICMPv6 and generic trackers through the packet path
+ * (ct_process_parsed() with hand-built descriptors): Linux's UDP
+ * unreplied -> replied -> assured-stream progression with its 2-second
+ * boundary, ICMP queries and replies, ICMP errors RELATED to the connection
+ * they report on, untracked ICMPv6 neighbour discovery, generic timeouts.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "check.h"
+#include "ctrack/ctrack.h"
+
+#define SEC 1000000000ull
+
+static struct ct_table *mk_table(void)
+{
+    struct ct_table_config cfg;
+    ct_table_config_init(&cfg);
+    cfg.max_connections = 1024;
+    cfg.flags = CT_TABLE_F_NO_CHECKSUM;
+    struct ct_table *t = ct_table_create(&cfg, NULL);
+    CHECK_PTR(t);
+    return t;
+}
+
+static struct ct_pkt mk(uint8_t l3, uint8_t proto, uint32_t src, uint32_t dst, uint16_t sp,
+                        uint16_t dp, uint32_t ip_len)
+{
+    struct ct_pkt p;
+    memset(&p, 0, sizeof(p));
+    p.tuple.l3 = l3;
+    p.tuple.proto = proto;
+    if (l3 == CT_L3_IPV4) {
+        p.tuple.src.v4 = src;
+        p.tuple.dst.v4 = dst;
+    } else {
+        p.tuple.src.b[0] = 0xfe;
+        p.tuple.src.b[1] = 0x80;
+        p.tuple.src.w[3] = src;
+        p.tuple.dst.b[0] = 0xfe;
+        p.tuple.dst.b[1] = 0x80;
+        p.tuple.dst.w[3] = dst;
+    }
+    p.tuple.sport = sp;
+    p.tuple.dport = dp;
+    p.ip_len = ip_len;
+    return p;
+}
+
+/* An ICMP query or reply: id as source port, type << 8 | code as destination. */
+static struct ct_pkt icmp(uint8_t l3, uint32_t src, uint32_t dst, uint8_t type, uint16_t id)
+{
+    struct ct_pkt p = mk(l3, l3 == CT_L3_IPV4 ? 1 : 58, src, dst, id, (uint16_t)(type << 8), 84);
+    p.icmp_type = type;
+    return p;
+}
+
+/* An ICMP error from `router` to `dst` embedding a packet with tuple inner. */
+static struct ct_pkt icmp_err(uint32_t router, uint32_t dst, const struct ct_tuple *inner)
+{
+    struct ct_pkt p = mk(CT_L3_IPV4, 1, router, dst, 0, 3 << 8 | 3, 56);
+    p.icmp_type = 3; /* destination unreachable */
+    p.icmp_code = 3;
+    p.icmp_is_error = 1;
+    p.inner_ok = 1;
+    p.inner = *inner;
+    return p;
+}
+
+static struct ct_verdict run(struct ct_table *t, struct ct_pkt p, uint64_t now)
+{
+    struct ct_verdict v;
+    memset(&v, 0xee, sizeof(v));
+    CHECK_EQ_I(ct_process_parsed(t, &p, &v, 1, now, CT_PROCESS_COMMIT), 1);
+    return v;
+}
+
+static struct ct_conn_info info_of(struct ct_table *t, struct ct_conn *c)
+{
+    struct ct_conn_info i;
+    memset(&i, 0, sizeof(i));
+    CHECK_EQ_I(ct_conn_get_info(t, c, &i), 0);
+    return i;
+}
+
+static void test_udp_progression(void)
+{
+    struct ct_table *t = mk_table();
+    const uint64_t t0 = 1000 * SEC;
+    struct ct_pkt out = mk(CT_L3_IPV4, 17, 0x0100000a, 0x0200000a, 40000, 53, 60);
+    struct ct_pkt back = mk(CT_L3_IPV4, 17, 0x0200000a, 0x0100000a, 53, 40000, 100);
+
+    struct ct_verdict v = run(t, out, t0);
+    struct ct_conn *c = v.conn;
+    CHECK_PTR(c);
+    CHECK_EQ_U(v.state, CT_STATE_NEW);
+    CHECK_EQ_U(v.flags, CT_VERDICT_CREATED);
+    struct ct_conn_info i = info_of(t, c);
+    CHECK_EQ_U(i.status, CT_STATUS_CONFIRMED); /* unreplied */
+    CHECK_EQ_U(i.timeout, CT_TIMEOUT_UDP);
+    CHECK_EQ_U(i.expires, t0 + 30 * SEC);
+    CHECK_EQ_U(i.first_seen, t0);
+
+    /* More from the originator, no reply yet: still NEW. */
+    v = run(t, out, t0 + SEC);
+    CHECK(v.conn == c);
+    CHECK_EQ_U(v.state, CT_STATE_NEW);
+    CHECK_EQ_U(v.flags, 0);
+    CHECK_EQ_U(v.dir, CT_DIR_ORIGINAL);
+
+    /* The reply: ESTABLISHED; SEEN_REPLY afterwards, not a stream yet. */
+    v = run(t, back, t0 + SEC + SEC / 2);
+    CHECK(v.conn == c);
+    CHECK_EQ_U(v.state, CT_STATE_ESTABLISHED);
+    CHECK_EQ_U(v.dir, CT_DIR_REPLY);
+    i = info_of(t, c);
+    CHECK_EQ_U(i.status, CT_STATUS_CONFIRMED | CT_STATUS_SEEN_REPLY);
+    CHECK_EQ_U(i.timeout, CT_TIMEOUT_UDP);
+    CHECK_EQ_U(i.expires, t0 + SEC + SEC / 2 + 30 * SEC);
+
+    /* Exactly 2 s after creation: not "more than 2 s", so not assured. */
+    v = run(t, out, t0 + 2 * SEC);
+    CHECK_EQ_U(v.state, CT_STATE_ESTABLISHED);
+    i = info_of(t, c);
+    CHECK_EQ_U(i.status & CT_STATUS_ASSURED, 0);
+    CHECK_EQ_U(i.timeout, CT_TIMEOUT_UDP);
+    CHECK_EQ_U(i.expires, t0 + 2 * SEC + 30 * SEC);
+
+    /* One nanosecond later: a stream, ASSURED, 120 s. */
+    v = run(t, back, t0 + 2 * SEC + 1);
+    CHECK_EQ_U(v.state, CT_STATE_ESTABLISHED);
+    i = info_of(t, c);
+    CHECK_EQ_U(i.status, CT_STATUS_CONFIRMED | CT_STATUS_SEEN_REPLY | CT_STATUS_ASSURED);
+    CHECK_EQ_U(i.timeout, CT_TIMEOUT_UDP_STREAM);
+    CHECK_EQ_U(i.expires, t0 + 2 * SEC + 1 + 120 * SEC);
+    CHECK_EQ_U(i.packets[0], 3);
+    CHECK_EQ_U(i.packets[1], 2);
+    CHECK_EQ_U(i.bytes[0], 180);
+    CHECK_EQ_U(i.bytes[1], 200);
+    CHECK_EQ_U(i.last_seen, t0 + 2 * SEC + 1);
+
+    /* A late first reply does not assure by itself (SEEN_REPLY is set after
+     * the tracker ran); the next packet does. */
+    struct ct_pkt o2 = mk(CT_L3_IPV4, 17, 0x0100000a, 0x0200000a, 40001, 53, 60);
+    struct ct_pkt b2 = mk(CT_L3_IPV4, 17, 0x0200000a, 0x0100000a, 53, 40001, 60);
+    c = run(t, o2, t0).conn;
+    v = run(t, b2, t0 + 5 * SEC);
+    CHECK_EQ_U(info_of(t, c).status & CT_STATUS_ASSURED, 0);
+    CHECK_EQ_U(info_of(t, c).timeout, CT_TIMEOUT_UDP);
+    v = run(t, b2, t0 + 6 * SEC);
+    CHECK_EQ_U(info_of(t, c).status & CT_STATUS_ASSURED, CT_STATUS_ASSURED);
+    CHECK_EQ_U(info_of(t, c).timeout, CT_TIMEOUT_UDP_STREAM);
+
+    /* Unreplied for 30 s: gone; the next packet starts over. */
+    struct ct_pkt o3 = mk(CT_L3_IPV4, 17, 0x0100000a, 0x0300000a, 5, 6, 60);
+    struct ct_conn *c3 = run(t, o3, t0).conn;
+    v = run(t, o3, t0 + 30 * SEC - 1);
+    CHECK(v.conn == c3);
+    CHECK_EQ_U(v.flags, 0);
+    v = run(t, o3, t0 + 59 * SEC); /* refreshed by the previous packet until t0 + 60 s - 1 */
+    CHECK(v.conn == c3);
+    CHECK_EQ_U(v.flags, 0);
+    v = run(t, o3, t0 + 89 * SEC); /* expires = last_seen + 30 s: gone at that instant */
+    CHECK_EQ_U(v.flags, CT_VERDICT_CREATED);
+    struct ct_table_stats s;
+    ct_table_stats(t, &s);
+    CHECK_EQ_U(s.expired, 1);
+    ct_table_destroy(t);
+}
+
+static void test_udp_v6_and_lite(void)
+{
+    struct ct_table *t = mk_table();
+    struct ct_pkt out = mk(CT_L3_IPV6, 136, 1, 2, 7, 9, 100);
+    struct ct_pkt back = mk(CT_L3_IPV6, 136, 2, 1, 9, 7, 100);
+    struct ct_verdict v = run(t, out, SEC);
+    CHECK_EQ_U(info_of(t, v.conn).timeout, CT_TIMEOUT_UDP);
+    v = run(t, back, 2 * SEC);
+    CHECK_EQ_U(v.state, CT_STATE_ESTABLISHED);
+    v = run(t, out, 4 * SEC);
+    CHECK_EQ_U(info_of(t, v.conn).timeout, CT_TIMEOUT_UDP_STREAM);
+    CHECK(info_of(t, v.conn).status & CT_STATUS_ASSURED);
+    ct_table_destroy(t);
+}
+
+static void test_icmp_echo(void)
+{
+    struct ct_table *t = mk_table();
+    struct ct_verdict v = run(t, icmp(CT_L3_IPV4, 0x0100000a, 0x0200000a, 8, 77), SEC);
+    struct ct_conn *c = v.conn;
+    CHECK_PTR(c);
+    CHECK_EQ_U(v.state, CT_STATE_NEW);
+    CHECK_EQ_U(v.flags, CT_VERDICT_CREATED);
+    struct ct_conn_info i = info_of(t, c);
+    CHECK_EQ_U(i.timeout, CT_TIMEOUT_ICMP);
+    CHECK_EQ_U(i.expires, 31 * SEC);
+    CHECK_EQ_U(i.tuple[1].dport, 0 << 8); /* the reply tuple carries echo reply */
+    CHECK_EQ_U(i.tuple[1].sport, 77);
+
+    v = run(t, icmp(CT_L3_IPV4, 0x0200000a, 0x0100000a, 0, 77), 2 * SEC);
+    CHECK(v.conn == c);
+    CHECK_EQ_U(v.state, CT_STATE_ESTABLISHED);
+    CHECK_EQ_U(v.dir, CT_DIR_REPLY);
+    CHECK(info_of(t, c).status & CT_STATUS_SEEN_REPLY);
+
+    /* A reply nobody asked for, another identifier. */
+    v = run(t, icmp(CT_L3_IPV4, 0x0200000a, 0x0100000a, 0, 78), 2 * SEC);
+    CHECK(v.conn == NULL);
+    CHECK_EQ_U(v.state, CT_STATE_INVALID);
+    CHECK_EQ_U(v.reason, CT_REASON_ICMP_REPLY_NO_REQUEST);
+    /* The same reply type with the request's id but from a third host. */
+    v = run(t, icmp(CT_L3_IPV4, 0x0300000a, 0x0100000a, 0, 77), 2 * SEC);
+    CHECK_EQ_U(v.reason, CT_REASON_ICMP_REPLY_NO_REQUEST);
+    /* Timestamp, information and address mask requests create; their replies alone don't. */
+    static const uint8_t req[] = {13, 15, 17}, rep[] = {14, 16, 18};
+    for (unsigned k = 0; k < 3; k++) {
+        v = run(t, icmp(CT_L3_IPV4, 0x0100000a, 0x0200000a, req[k], 5), SEC);
+        CHECK_EQ_U(v.flags, CT_VERDICT_CREATED);
+        v = run(t, icmp(CT_L3_IPV4, 0x0200000a, 0x0100000a, rep[k], 5), SEC);
+        CHECK_EQ_U(v.state, CT_STATE_ESTABLISHED);
+        v = run(t, icmp(CT_L3_IPV4, 0x0200000a, 0x0100000a, rep[k], 6), SEC);
+        CHECK_EQ_U(v.reason, CT_REASON_ICMP_REPLY_NO_REQUEST);
+    }
+    /* Types that are neither: router advertisement (9), redirect-free informational. */
+    v = run(t, icmp(CT_L3_IPV4, 0x0100000a, 0x0200000a, 9, 0), SEC);
+    CHECK_EQ_U(v.state, CT_STATE_INVALID);
+    CHECK_EQ_U(v.reason, CT_REASON_ICMP_TYPE);
+
+    struct ct_table_stats s;
+    ct_table_stats(t, &s);
+    CHECK_EQ_U(s.connections, 4);
+    CHECK_EQ_U(s.reasons[CT_REASON_ICMP_REPLY_NO_REQUEST], 5);
+    CHECK_EQ_U(s.reasons[CT_REASON_ICMP_TYPE], 1);
+    CHECK_EQ_U(s.invalid, 6);
+    ct_table_destroy(t);
+}
+
+static void test_icmpv6(void)
+{
+    struct ct_table *t = mk_table();
+    struct ct_verdict v = run(t, icmp(CT_L3_IPV6, 1, 2, 128, 9), SEC);
+    CHECK_EQ_U(v.flags, CT_VERDICT_CREATED);
+    v = run(t, icmp(CT_L3_IPV6, 2, 1, 129, 9), SEC);
+    CHECK_EQ_U(v.state, CT_STATE_ESTABLISHED);
+    CHECK_EQ_U(v.dir, CT_DIR_REPLY);
+    v = run(t, icmp(CT_L3_IPV6, 1, 2, 139, 9), SEC); /* node information query */
+    CHECK_EQ_U(v.flags, CT_VERDICT_CREATED);
+    v = run(t, icmp(CT_L3_IPV6, 2, 1, 129, 10), SEC);
+    CHECK_EQ_U(v.reason, CT_REASON_ICMP_REPLY_NO_REQUEST);
+    /* Neighbour discovery and MLD: untracked, nothing created. */
+    static const uint8_t nd[] = {130, 131, 132, 133, 134, 135, 136, 143};
+    for (unsigned k = 0; k < sizeof(nd); k++) {
+        v = run(t, icmp(CT_L3_IPV6, 1, 2, nd[k], 0), SEC);
+        CHECK_EQ_U(v.state, CT_STATE_UNTRACKED);
+        CHECK_EQ_U(v.reason, CT_REASON_ICMP6_UNTRACKED);
+        CHECK(v.conn == NULL);
+    }
+    v = run(t, icmp(CT_L3_IPV6, 1, 2, 137, 0), SEC); /* redirect: not a query */
+    CHECK_EQ_U(v.reason, CT_REASON_ICMP_TYPE);
+    /* An ICMPv4 type number over IPv6 means something else: 8 is not echo there. */
+    v = run(t, icmp(CT_L3_IPV6, 1, 2, 8, 1), SEC);
+    CHECK_EQ_U(v.reason, CT_REASON_ICMP_TYPE);
+    struct ct_table_stats s;
+    ct_table_stats(t, &s);
+    CHECK_EQ_U(s.untracked, 8);
+    CHECK_EQ_U(s.reasons[CT_REASON_ICMP6_UNTRACKED], 8);
+    CHECK_EQ_U(s.connections, 2);
+    ct_table_destroy(t);
+}
+
+static void test_icmp_errors(void)
+{
+    struct ct_table *t = mk_table();
+    struct ct_pkt out = mk(CT_L3_IPV4, 17, 0x0100000a, 0x0200000a, 40000, 53, 60);
+    struct ct_pkt back = mk(CT_L3_IPV4, 17, 0x0200000a, 0x0100000a, 53, 40000, 60);
+    struct ct_conn *c = run(t, out, SEC).conn;
+    CHECK_PTR(c);
+    struct ct_conn_info before = info_of(t, c);
+
+    /* A router tells the originator its packet could not be delivered. */
+    struct ct_verdict v = run(t, icmp_err(0x0900000a, 0x0100000a, &out.tuple), 2 * SEC);
+    CHECK(v.conn == c);
+    CHECK_EQ_U(v.state, CT_STATE_RELATED);
+    CHECK_EQ_U(v.dir, CT_DIR_REPLY);
+    CHECK_EQ_U(v.reason, CT_REASON_NONE);
+    /* The server's answer bounced: the error travels towards the server. */
+    v = run(t, icmp_err(0x0900000a, 0x0200000a, &back.tuple), 2 * SEC);
+    CHECK(v.conn == c);
+    CHECK_EQ_U(v.state, CT_STATE_RELATED);
+    CHECK_EQ_U(v.dir, CT_DIR_ORIGINAL);
+    /* Nothing about the connection changed. */
+    struct ct_conn_info after = info_of(t, c);
+    CHECK(memcmp(&before, &after, sizeof(before)) == 0);
+
+    /* An error about an unknown connection. */
+    struct ct_pkt other = mk(CT_L3_IPV4, 17, 0x0100000a, 0x0200000a, 40001, 53, 60);
+    v = run(t, icmp_err(0x0900000a, 0x0100000a, &other.tuple), 2 * SEC);
+    CHECK(v.conn == NULL);
+    CHECK_EQ_U(v.state, CT_STATE_INVALID);
+    CHECK_EQ_U(v.reason, CT_REASON_ICMP_NO_CONN);
+
+    /* An error about an echo request is related to the echo connection. */
+    struct ct_pkt echo = icmp(CT_L3_IPV4, 0x0100000a, 0x0200000a, 8, 3);
+    struct ct_conn *ce = run(t, echo, SEC).conn;
+    v = run(t, icmp_err(0x0900000a, 0x0100000a, &echo.tuple), 2 * SEC);
+    CHECK(v.conn == ce);
+    CHECK_EQ_U(v.state, CT_STATE_RELATED);
+
+    /* The parser's verdict on a broken embedded packet is kept. */
+    struct ct_pkt bad = icmp_err(0x0900000a, 0x0100000a, &out.tuple);
+    bad.reason = CT_REASON_ICMP_TRUNCATED;
+    bad.inner_ok = 0;
+    v = run(t, bad, 2 * SEC);
+    CHECK_EQ_U(v.reason, CT_REASON_ICMP_TRUNCATED);
+    /* An error without a usable embedded tuple is never matched. */
+    bad.reason = CT_REASON_NONE;
+    v = run(t, bad, 2 * SEC);
+    CHECK_EQ_U(v.state, CT_STATE_INVALID);
+    CHECK_EQ_U(v.reason, CT_REASON_ICMP_INNER_INVALID);
+
+    /* After the connection expired, its errors are no longer related. */
+    v = run(t, icmp_err(0x0900000a, 0x0100000a, &out.tuple), 31 * SEC);
+    CHECK_EQ_U(v.reason, CT_REASON_ICMP_NO_CONN);
+
+    struct ct_table_stats s;
+    ct_table_stats(t, &s);
+    CHECK_EQ_U(s.related, 3);
+    CHECK_EQ_U(s.reasons[CT_REASON_ICMP_NO_CONN], 2);
+    CHECK_EQ_U(s.expired, 1);
+    ct_table_destroy(t);
+}
+
+static void test_generic(void)
+{
+    struct ct_table *t = mk_table();
+    struct ct_pkt gre = mk(CT_L3_IPV4, 47, 0x0100000a, 0x0200000a, 0, 0, 1400);
+    struct ct_pkt back = mk(CT_L3_IPV4, 47, 0x0200000a, 0x0100000a, 0, 0, 1400);
+    struct ct_verdict v = run(t, gre, SEC);
+    struct ct_conn_info i = info_of(t, v.conn);
+    CHECK_EQ_U(i.timeout, CT_TIMEOUT_GENERIC);
+    CHECK_EQ_U(i.expires, 601 * SEC);
+    CHECK_EQ_U(i.l4state, 0);
+    v = run(t, back, 300 * SEC);
+    CHECK_EQ_U(v.state, CT_STATE_ESTABLISHED);
+    CHECK_EQ_U(v.dir, CT_DIR_REPLY);
+    v = run(t, gre, 899 * SEC);
+    CHECK_EQ_U(v.state, CT_STATE_ESTABLISHED);
+    CHECK_EQ_U(v.dir, CT_DIR_ORIGINAL);
+    CHECK_EQ_U(info_of(t, v.conn).expires, 1499 * SEC);
+    /* ICMP's protocol number over IPv6 is not ICMPv6: generic. */
+    v = run(t, mk(CT_L3_IPV6, 1, 1, 2, 0, 0, 60), SEC);
+    CHECK_EQ_U(v.flags, CT_VERDICT_CREATED);
+    CHECK_EQ_U(info_of(t, v.conn).timeout, CT_TIMEOUT_GENERIC);
+    ct_table_destroy(t);
+}
+
+static void test_custom_timeouts(void)
+{
+    struct ct_table_config cfg;
+    ct_table_config_init(&cfg);
+    cfg.flags = CT_TABLE_F_NO_CHECKSUM;
+    cfg.timeouts[CT_TIMEOUT_UDP] = 5;
+    cfg.timeouts[CT_TIMEOUT_ICMP] = 7;
+    struct ct_table *t = ct_table_create(&cfg, NULL);
+    CHECK_PTR(t);
+    struct ct_verdict v = run(t, mk(CT_L3_IPV4, 17, 1, 2, 3, 4, 60), SEC);
+    CHECK_EQ_U(info_of(t, v.conn).expires, 6 * SEC);
+    v = run(t, icmp(CT_L3_IPV4, 1, 2, 8, 1), SEC);
+    CHECK_EQ_U(info_of(t, v.conn).expires, 8 * SEC);
+    ct_table_destroy(t);
+}
+
+int main(void)
+{
+    RUN(test_udp_progression);
+    RUN(test_udp_v6_and_lite);
+    RUN(test_icmp_echo);
+    RUN(test_icmpv6);
+    RUN(test_icmp_errors);
+    RUN(test_generic);
+    RUN(test_custom_timeouts);
+    return check_summary();
+}
