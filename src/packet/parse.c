@@ -137,11 +137,14 @@ static uint16_t parse_l4(struct pctx *c, uint32_t l4, uint32_t ipend);
 static uint16_t parse_ip4(struct pctx *c, uint32_t off)
 {
     struct ct_pkt *pkt = c->pkt;
-    const uint8_t *h = ct_pkt_span(c->data, c->len, off, 20);
+    const uint8_t *h = ct_pkt_span(c->data, c->len, off, 1);
     if (!h)
         return CT_REASON_IP_TRUNCATED;
     if ((h[0] >> 4) != 4)
         return CT_REASON_IP_VERSION;
+    h = ct_pkt_span(c->data, c->len, off, 20);
+    if (!h)
+        return CT_REASON_IP_TRUNCATED;
     uint32_t hl = (h[0] & 0x0fu) * 4u;
     if (hl < 20)
         return CT_REASON_IP_HDR_LEN;
@@ -309,11 +312,14 @@ static void fill_addr6(struct ct_tuple *t, const uint8_t *h)
 static uint16_t parse_ip6(struct pctx *c, uint32_t off)
 {
     struct ct_pkt *pkt = c->pkt;
-    const uint8_t *h = ct_pkt_span(c->data, c->len, off, 40);
+    const uint8_t *h = ct_pkt_span(c->data, c->len, off, 1);
     if (!h)
         return CT_REASON_IP_TRUNCATED;
     if ((h[0] >> 4) != 6)
         return CT_REASON_IP_VERSION;
+    h = ct_pkt_span(c->data, c->len, off, 40);
+    if (!h)
+        return CT_REASON_IP_TRUNCATED;
     uint32_t plen = ct_be16(h + 4);
     uint32_t room = c->wire - off - 40; /* wire bytes after the fixed header */
     if (plen == 0 && h[6] != CT_IPPROTO_HOPOPTS)
@@ -568,9 +574,12 @@ static uint16_t parse_inner(struct pctx *c, uint32_t off, uint32_t lim, int v6)
 static uint16_t parse_icmp(struct pctx *c, uint32_t l4, uint32_t lim, int v6)
 {
     struct ct_pkt *pkt = c->pkt;
-    if (pkt->l4_len < 4)
+    /* The ICMP header is 8 bytes (RFC 792, RFC 4443); other informational
+       messages are accepted from 4 bytes (type, code, checksum). */
+    uint32_t hl = pkt->l4_len < 8 ? pkt->l4_len : 8;
+    if (hl < 4)
         return CT_REASON_L4_TRUNCATED;
-    const uint8_t *h = ct_pkt_span(c->data, lim, l4, 4);
+    const uint8_t *h = ct_pkt_span(c->data, lim, l4, hl);
     if (!h)
         return CT_REASON_L4_TRUNCATED;
     uint8_t type = h[0], code = h[1];
@@ -578,27 +587,14 @@ static uint16_t parse_icmp(struct pctx *c, uint32_t l4, uint32_t lim, int v6)
     pkt->icmp_code = code;
     int err = v6 ? icmp6_is_error(type) : icmp4_is_error(type);
     int query = v6 ? icmp6_is_query(type) : icmp4_is_query(type);
-
-    if (err || query) {
-        if (pkt->l4_len < 8)
-            return CT_REASON_L4_TRUNCATED;
-        h = ct_pkt_span(c->data, lim, l4, 8);
-        if (!h)
-            return CT_REASON_L4_TRUNCATED;
-    }
-    set_payload(pkt, l4 + (pkt->l4_len >= 8 ? 8 : pkt->l4_len), lim);
+    if ((err || query) && hl < 8)
+        return CT_REASON_L4_TRUNCATED;
+    set_payload(pkt, l4 + hl, lim);
     if (err) {
         pkt->icmp_is_error = 1;
         return parse_inner(c, l4 + 8, lim, v6);
     }
-    uint16_t id = 0;
-    if (pkt->l4_len >= 6) {
-        h = ct_pkt_span(c->data, lim, l4, 6);
-        if (!h)
-            return CT_REASON_L4_TRUNCATED;
-        id = ct_be16(h + 4);
-    }
-    pkt->tuple.sport = id;
+    pkt->tuple.sport = hl >= 6 ? ct_be16(h + 4) : 0;
     pkt->tuple.dport = (uint16_t)(type << 8 | code);
     return CT_REASON_NONE;
 }
