@@ -159,6 +159,23 @@ static const char *option_text(char **argv, int index, char *buf, size_t len)
     return arg;
 }
 
+/*
+ * 1 if `arg` is "--name=value" for a known option that takes no value and
+ * whose code is `code` (getopt_long reports that case as '?' with optopt set
+ * to the option's code).
+ */
+static int takes_no_value(const char *arg, int code)
+{
+    if (strncmp(arg, "--", 2) != 0 || !strchr(arg, '='))
+        return 0;
+    size_t n = strcspn(arg + 2, "=");
+    for (const struct option *o = read_options; o->name; o++)
+        if (o->has_arg == no_argument && o->val == code && strlen(o->name) >= n &&
+            strncmp(o->name, arg + 2, n) == 0)
+            return 1;
+    return 0;
+}
+
 int cli_read_parse(int argc, char **argv, struct cli_read_opts *opts)
 {
     memset(opts, 0, sizeof(*opts));
@@ -217,7 +234,10 @@ int cli_read_parse(int argc, char **argv, struct cli_read_opts *opts)
                       option_text(argv, optind - 1, buf, sizeof(buf)));
             return CLI_EXIT_USAGE;
         default: /* '?'; getopt_long has moved optind past the option. */
-            if (optopt != 0 && optopt < 256)
+            if (takes_no_value(argv[optind - 1], optopt))
+                cli_error("read: option '%s' takes no value (see 'ctrack read --help')",
+                          option_text(argv, optind - 1, buf, sizeof(buf)));
+            else if (optopt != 0 && optopt < 256)
                 cli_error("read: unknown option '-%c' (see 'ctrack read --help')", optopt);
             else
                 cli_error("read: unknown option '%s' (see 'ctrack read --help')",

@@ -1,0 +1,83 @@
+#!/bin/bash
+# Corpus test: `ctrack read` on every third-party capture under
+# SRCDIR/../shared/corpus (captures written by other tools, see its INDEX.md)
+# in the default format, in JSON and with --trace. Each run must exit 0,
+# print a summary that read at least one packet, one table line per connection
+# the summary counts (plus one trace line per packet with --trace), and JSON
+# lines that are objects. This
+# catches crashes, sanitizer reports and refusals on real-world files; the
+# per-capture behaviour is checked by the tests beside each capture.
+#
+# Usage: bash corpus.sh CTRACK SRCDIR BUILDDIR   (run by ctest)
+# Exit 77 (reported as skipped) when the corpus folder is not there.
+set -u
+
+ctrack=$1
+src=$2
+corpus=$src/../shared/corpus
+
+if [ ! -d "$corpus" ]; then
+    echo "corpus: skipped: no corpus folder at $corpus (it is shared outside the repository)"
+    exit 77
+fi
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+failures=0
+count=0
+
+fail() {
+    echo "FAIL: $*" >&2
+    failures=$((failures + 1))
+}
+
+while IFS= read -r -d '' cap; do
+    count=$((count + 1))
+    rel=${cap#"$corpus"/}
+    for mode in default json trace; do
+        case $mode in
+        default) args=() ;;
+        json) args=(--format json) ;;
+        trace) args=(--trace) ;;
+        esac
+        "$ctrack" read "${args[@]}" "$cap" >"$tmp/out" 2>"$tmp/err"
+        rc=$?
+        if [ "$rc" -ne 0 ]; then
+            fail "$rel ($mode): exit status $rc"
+            sed 's/^/    /' "$tmp/err" | head -20 >&2
+            continue
+        fi
+        # The summary's first line is "FILE: N packets, M connections...".
+        summary=$(head -1 "$tmp/err")
+        if ! [[ $summary =~ :\ ([0-9]+)\ packets,\ ([0-9]+)\ connections ]]; then
+            fail "$rel ($mode): no summary on stderr: $summary"
+            continue
+        fi
+        npkts=${BASH_REMATCH[1]}
+        nconns=${BASH_REMATCH[2]}
+        [ "$npkts" -gt 0 ] || fail "$rel ($mode): no packets read"
+        # Every listed connection is one line; --trace adds one line per packet.
+        want=$nconns
+        [ "$mode" = trace ] && want=$((nconns + npkts))
+        got=$(wc -l <"$tmp/out")
+        if [ "$got" -ne "$want" ]; then
+            fail "$rel ($mode): $got lines on stdout, expected $want ($summary)"
+        fi
+        if [ "$mode" = trace ] && [ "$(grep -c '^pkt=' "$tmp/out")" -ne "$npkts" ]; then
+            fail "$rel (trace): not one trace line per packet"
+        fi
+        if [ "$mode" = json ] && [ "$nconns" -gt 0 ] && grep -qv '^{.*}$' "$tmp/out"; then
+            fail "$rel (json): a line is not a JSON object: $(grep -v '^{.*}$' "$tmp/out" | head -1)"
+        fi
+    done
+done < <(find "$corpus" -type f \( -name '*.pcap' -o -name '*.pcapng' \) -print0 | sort -z)
+
+if [ "$count" -eq 0 ]; then
+    echo "corpus: skipped: no .pcap or .pcapng files under $corpus"
+    exit 77
+fi
+if [ "$failures" -ne 0 ]; then
+    echo "$failures of $((count * 3)) runs failed" >&2
+    exit 1
+fi
+echo "corpus: $count captures, 3 modes each, all passed"
