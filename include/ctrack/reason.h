@@ -43,7 +43,6 @@ extern "C" {
     X(L4_TRUNCATED, "l4-truncated", "truncated transport header")                       \
     X(L4_CHECKSUM, "l4-checksum", "bad transport checksum")                             \
     X(TCP_HDR_LEN, "tcp-hdr-len", "TCP data offset below 20 bytes or past the segment") \
-    X(TCP_OPTIONS, "tcp-options", "malformed TCP options")                              \
     X(TCP_FLAGS, "tcp-flags", "invalid combination of TCP flags")                       \
     X(UDP_LEN, "udp-len", "UDP length does not match the IP payload")                   \
     /* ---- ICMP / ICMPv6 ---- */                                                       \
