@@ -1,0 +1,947 @@
+/*
+ * ctbench: the benchmark of libctrack.
+ *
+ * For each workload (established, new, udp, mixed), address family, table
+ * size, thread count and concurrency mode it builds the traffic in memory
+ * (traffic.c), fills the table(s), runs one warm-up pass and then --runs
+ * timed passes over the packet ring, and prints one line per measurement.
+ * See docs/performance.md for how to run it and how to read the output.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ctbench.h"
+
+#define MAX_RUNS 100
+#define MAX_LIST 16
+#define MAX_THREADS 256
+#define NS_PER_S 1000000000ull
+#define EST_DT_NS 1000ull          /* established/udp traffic: 1 us per burst */
+#define START_NS (1ull * NS_PER_S) /* the clock starts at 1 s */
+#define CHURN_TIMEOUT_S 10u        /* TCP timeouts of the new and mixed workloads */
+
+enum { MODE_PERCORE = 0, MODE_SHARED = 1, MODE_COUNT };
+static const char *const mode_names[MODE_COUNT] = {"percore", "shared"};
+
+struct opts {
+    unsigned workloads;          /* bit per enum tr_workload */
+    unsigned families[2];
+    unsigned nfamilies;
+    uint32_t conns[MAX_LIST];
+    unsigned nconns;
+    unsigned threads[MAX_LIST];
+    unsigned nthreads;
+    unsigned modes;              /* bit per MODE_* */
+    unsigned runs;
+    unsigned burst;
+    unsigned payload;
+    uint32_t ring_len;
+    uint64_t seed;
+    int quick;
+    int single_run;
+    int json;
+    int checksum;
+    int pin;
+};
+
+/* ---- output: one line per record, key=value or JSON ------------------------------------ */
+
+struct line {
+    char buf[4096];
+    size_t len;
+    int json;
+    int n;
+};
+
+static void l_raw(struct line *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void l_raw(struct line *l, const char *fmt, ...)
+{
+    va_list ap;
+    if (l->len >= sizeof(l->buf))
+        return;
+    va_start(ap, fmt);
+    int k = vsnprintf(l->buf + l->len, sizeof(l->buf) - l->len, fmt, ap);
+    va_end(ap);
+    if (k > 0)
+        l->len += (size_t)k;
+    if (l->len > sizeof(l->buf))
+        l->len = sizeof(l->buf);
+}
+
+static void l_key(struct line *l, const char *k)
+{
+    if (l->json)
+        l_raw(l, "%s\"%s\":", l->n ? "," : "", k);
+    else
+        l_raw(l, "%s%s=", l->n ? " " : "", k);
+    l->n++;
+}
+
+static void l_str(struct line *l, const char *k, const char *v)
+{
+    l_key(l, k);
+    l_raw(l, l->json ? "\"%s\"" : "%s", v);
+}
+
+static void l_u64(struct line *l, const char *k, uint64_t v)
+{
+    l_key(l, k);
+    l_raw(l, "%llu", (unsigned long long)v);
+}
+
+/* A number; NaN or a negative value prints as na (JSON null). */
+static void l_num(struct line *l, const char *k, double v, int prec)
+{
+    l_key(l, k);
+    if (isnan(v) || v < 0)
+        l_raw(l, "%s", l->json ? "null" : "na");
+    else
+        l_raw(l, "%.*f", prec, v);
+}
+
+static void l_begin(struct line *l, int json, const char *kind)
+{
+    l->len = 0;
+    l->n = 0;
+    l->json = json;
+    if (json)
+        l_raw(l, "{");
+    l_str(l, "kind", kind);
+}
+
+static void l_end(struct line *l)
+{
+    if (l->json)
+        l_raw(l, "}");
+    fwrite(l->buf, 1, l->len, stdout);
+    fputc('\n', stdout);
+    fflush(stdout);
+}
+
+/* ---- one measurement: a job and its workers ------------------------------------------- */
+
+struct job;
+
+struct worker {
+    struct job *job;
+    unsigned id;
+    pthread_t th;
+    struct tr_params p;
+    struct tr_ring ring;
+    struct ct_table *table;     /* own table (per-core) or the shared one */
+    uint32_t old_fill;          /* connections of the old space to open first */
+    uint64_t now;
+    uint64_t dt;                /* clock step per burst in the timed passes */
+    uint64_t run_ns[MAX_RUNS + 1];
+    uint64_t run_instr[MAX_RUNS + 1];
+    uint64_t run_cycles[MAX_RUNS + 1];
+    uint64_t fill_bad;          /* fill packets that were INVALID or got no connection */
+    uint64_t fill_ns;
+    int err;
+    const char *err_what;
+};
+
+struct job {
+    const struct opts *o;
+    unsigned workload, family, threads, mode;
+    uint32_t conns;             /* in total, over all threads */
+    uint32_t share;             /* connections per thread */
+    unsigned nruns;             /* passes including the warm-up */
+    unsigned warmup;            /* 1 if pass 0 is a warm-up */
+    pthread_barrier_t bar;
+    struct ct_table *shared;
+    atomic_int failed;
+    struct worker *w;
+};
+
+/* The measured loop (see ctbench.h). */
+uint64_t ctbench_process_ring(struct ct_table *table, const struct tr_ring *ring,
+                              struct ct_pkt *pkts, struct ct_verdict *verdicts, uint64_t now,
+                              uint64_t dt)
+{
+    for (uint32_t b = 0; b < ring->nbursts; b++) {
+        uint32_t s = ring->bstart[b];
+        ct_process_burst(table, &ring->frames[s], pkts, verdicts, ring->bstart[b + 1] - s, now,
+                         CT_PROCESS_COMMIT);
+        now += dt;
+    }
+    return now;
+}
+
+static void fail(struct worker *w, int err, const char *what)
+{
+    if (!w->err) {
+        w->err = err;
+        w->err_what = what;
+    }
+    atomic_store(&w->job->failed, 1);
+}
+
+static void table_config(const struct job *j, struct ct_table_config *cfg, uint32_t max)
+{
+    ct_table_config_init(cfg);
+    cfg->max_connections = max;
+    if (!j->o->checksum)
+        cfg->flags |= CT_TABLE_F_NO_CHECKSUM;
+    if (j->mode == MODE_SHARED)
+        cfg->flags |= CT_TABLE_F_SHARED;
+    if (j->workload == TR_W_NEW || j->workload == TR_W_MIXED) {
+        /* Churn: connections live CHURN_TIMEOUT_S after their last packet. */
+        for (unsigned t = CT_TIMEOUT_TCP_SYN_SENT; t <= CT_TIMEOUT_TCP_UNACK; t++)
+            if (cfg->timeouts[t] > CHURN_TIMEOUT_S)
+                cfg->timeouts[t] = CHURN_TIMEOUT_S;
+    }
+}
+
+/* Opens `count` connections of a space, one burst at a time, dt apart. */
+static void fill_space(struct worker *w, unsigned space, uint8_t proto, uint32_t count,
+                       uint64_t dt, struct ct_pkt *pkts, struct ct_verdict *v)
+{
+    struct tr_fill f;
+    unsigned n;
+
+    if (count == 0)
+        return;
+    if (tr_fill_init(&f, &w->p, space, proto, count)) {
+        fail(w, -ENOMEM, "fill buffer");
+        return;
+    }
+    while ((n = tr_fill_next(&f)) != 0) {
+        int rc = ct_process_burst(w->table, f.frames, pkts, v, n, w->now, CT_PROCESS_COMMIT);
+        if (rc < 0) {
+            fail(w, rc, "ct_process_burst");
+            break;
+        }
+        for (unsigned i = 0; i < n; i++)
+            if (v[i].state == CT_STATE_INVALID || v[i].conn == NULL)
+                w->fill_bad++;
+        w->now += dt;
+    }
+    tr_fill_free(&f);
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    struct job *j = w->job;
+    const struct opts *o = j->o;
+    struct ct_pkt pkts[CT_BURST_MAX];
+    struct ct_verdict v[CT_BURST_MAX];
+    struct sys_counters ctr = {-1, -1};
+    int rc;
+
+    if (o->pin)
+        (void)sys_pin(w->id % sys_cpus());
+
+    /* 1: traffic. */
+    rc = tr_ring_build(&w->ring, &w->p);
+    if (rc)
+        fail(w, rc, "ring");
+    pthread_barrier_wait(&j->bar); /* main: RSS before the table */
+    pthread_barrier_wait(&j->bar);
+
+    /* 2: the table. */
+    if (!atomic_load(&j->failed)) {
+        struct ct_table_config cfg;
+        int err = 0;
+        if (j->mode == MODE_PERCORE) {
+            table_config(j, &cfg, j->share);
+            w->table = ct_table_create(&cfg, &err);
+            if (!w->table)
+                fail(w, err ? err : -ENOMEM, "ct_table_create");
+        } else if (w->id == 0) {
+            table_config(j, &cfg, j->conns);
+            j->shared = ct_table_create(&cfg, &err);
+            if (!j->shared)
+                fail(w, err ? err : -ENOMEM, "ct_table_create(shared)");
+        }
+    }
+    pthread_barrier_wait(&j->bar);
+    if (j->mode == MODE_SHARED)
+        w->table = j->shared;
+
+    /* 3: fill. */
+    w->now = START_NS;
+    if (!atomic_load(&j->failed)) {
+        uint64_t t0 = sys_now_ns();
+        unsigned b = w->p.burst;
+        if (w->old_fill) {
+            /* Spread the old connections over one timeout so they expire steadily. */
+            uint64_t bursts = 3 * (((uint64_t)w->old_fill + b - 1) / b);
+            uint64_t dt = (uint64_t)CHURN_TIMEOUT_S * NS_PER_S / (bursts ? bursts : 1);
+            fill_space(w, TR_SPACE_OLD, IPPROTO_TCP, w->old_fill, dt, pkts, v);
+        }
+        fill_space(w, TR_SPACE_EST, j->workload == TR_W_UDP ? IPPROTO_UDP : IPPROTO_TCP,
+                   w->p.est_conns, EST_DT_NS, pkts, v);
+        w->fill_ns = sys_now_ns() - t0;
+    }
+    pthread_barrier_wait(&j->bar); /* main: RSS and counters after the fill */
+    pthread_barrier_wait(&j->bar);
+
+    /* 4: the passes. */
+    int have_ctr = sys_counters_open(&ctr) == 0;
+    for (unsigned r = 0; r < j->nruns; r++) {
+        pthread_barrier_wait(&j->bar);
+        if (atomic_load(&j->failed))
+            continue;
+        if (have_ctr)
+            sys_counters_start(&ctr);
+        uint64_t t0 = sys_now_ns();
+        w->now = ctbench_process_ring(w->table, &w->ring, pkts, v, w->now, w->dt);
+        uint64_t t1 = sys_now_ns();
+        w->run_instr[r] = w->run_cycles[r] = UINT64_MAX;
+        if (have_ctr)
+            sys_counters_stop(&ctr, &w->run_instr[r], &w->run_cycles[r]);
+        w->run_ns[r] = t1 - t0;
+        if (r + 1 < j->nruns)
+            tr_ring_next_pass(&w->ring);
+    }
+    sys_counters_close(&ctr);
+    pthread_barrier_wait(&j->bar); /* main: counters after the passes */
+    pthread_barrier_wait(&j->bar);
+
+    if (j->mode == MODE_PERCORE)
+        ct_table_destroy(w->table);
+    w->table = NULL;
+    tr_ring_free(&w->ring);
+    return NULL;
+}
+
+/* Sums the counters of the job's table(s). */
+static void job_stats(struct job *j, struct ct_table_stats *sum)
+{
+    memset(sum, 0, sizeof(*sum));
+    for (unsigned i = 0; i < j->threads; i++) {
+        struct ct_table_stats s;
+        struct ct_table *t = j->mode == MODE_SHARED ? j->shared : j->w[i].table;
+        if (!t || ct_table_stats(t, &s) != 0)
+            continue;
+        sum->packets += s.packets;
+        sum->found += s.found;
+        sum->created += s.created;
+        sum->invalid += s.invalid;
+        sum->untracked += s.untracked;
+        sum->refused_full += s.refused_full;
+        sum->probe_limit += s.probe_limit;
+        sum->deleted += s.deleted;
+        sum->expired += s.expired;
+        sum->early_drop += s.early_drop;
+        sum->replaced += s.replaced;
+        sum->connections += s.connections;
+        sum->max_connections += s.max_connections;
+        sum->memory_bytes += s.memory_bytes;
+        if (j->mode == MODE_SHARED)
+            break;
+    }
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *v, unsigned n)
+{
+    if (n == 0)
+        return NAN;
+    qsort(v, n, sizeof(*v), cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* Results kept for the scaling ratio (total rate over the 1-thread rate). */
+struct base {
+    unsigned workload, family, mode;
+    uint32_t conns;
+    double total;
+};
+static struct base bases[256];
+static unsigned nbases;
+
+static double base_rate(const struct job *j)
+{
+    for (unsigned i = 0; i < nbases; i++)
+        if (bases[i].workload == j->workload && bases[i].family == j->family &&
+            bases[i].mode == j->mode && bases[i].conns == j->conns)
+            return bases[i].total;
+    return NAN;
+}
+
+/*
+ * Did the traffic do what it was built to do? Returns "ok" or "fail:<what>"
+ * for the first thing that went wrong, so that a figure measured on traffic
+ * the table rejected (a bug, a missing feature) is never taken at face value.
+ */
+static const char *check_result(const struct job *j, const struct ct_table_stats *s_fill,
+                                const struct ct_table_stats *s_end, uint64_t fill_bad)
+{
+    uint64_t want_fill = 0, want_new = 0, want_invalid = 0, frames = 0;
+    uint64_t runs = j->nruns;
+    uint64_t pkts = s_end->packets - s_fill->packets;
+    uint64_t invalid = s_end->invalid - s_fill->invalid;
+
+    for (unsigned t = 0; t < j->threads; t++) {
+        want_fill += j->w[t].p.est_conns + j->w[t].old_fill;
+        want_new += j->w[t].ring.new_conns * runs;
+        want_invalid += j->w[t].ring.n_invalid * runs;
+        frames += (uint64_t)j->w[t].ring.n * runs;
+    }
+    if (fill_bad)
+        return "fail:fill_bad";
+    if (s_fill->connections != want_fill)
+        return "fail:fill_count";
+    if (pkts != frames)
+        return "fail:packet_count";
+    if (s_end->refused_full != s_fill->refused_full)
+        return "fail:refused_full";
+    if (s_end->probe_limit != s_fill->probe_limit)
+        return "fail:probe_limit";
+    if (invalid != want_invalid)
+        return "fail:invalid_count";
+    if (s_end->created - s_fill->created != want_new)
+        return "fail:created_count";
+    if ((j->workload == TR_W_ESTABLISHED || j->workload == TR_W_UDP) &&
+        s_end->found - s_fill->found != pkts)
+        return "fail:not_found";
+    return "ok";
+}
+
+static void print_result(struct job *j, const struct ct_table_stats *s_fill,
+                         const struct ct_table_stats *s_end, uint64_t rss0, uint64_t rss1)
+{
+    const struct opts *o = j->o;
+    double per[MAX_RUNS], tot[MAX_RUNS], ipp[MAX_RUNS], cpp[MAX_RUNS];
+    unsigned nr = 0, ni = 0, nc = 0;
+    uint64_t fill_bad = 0, fill_ns = 0, ring_frames = 0, ring_new = 0;
+    struct line l;
+
+    for (unsigned r = j->warmup; r < j->nruns; r++, nr++) {
+        double sum = 0, isum = 0, csum = 0;
+        int iok = 1, cok = 1;
+        for (unsigned t = 0; t < j->threads; t++) {
+            struct worker *w = &j->w[t];
+            double pk = w->ring.n;
+            sum += pk / (double)w->run_ns[r] * 1e3;
+            if (w->run_instr[r] == UINT64_MAX)
+                iok = 0;
+            else
+                isum += (double)w->run_instr[r] / pk;
+            if (w->run_cycles[r] == UINT64_MAX)
+                cok = 0;
+            else
+                csum += (double)w->run_cycles[r] / pk;
+        }
+        tot[nr] = sum;
+        per[nr] = sum / j->threads;
+        if (iok)
+            ipp[ni++] = isum / j->threads;
+        if (cok)
+            cpp[nc++] = csum / j->threads;
+    }
+    for (unsigned t = 0; t < j->threads; t++) {
+        fill_bad += j->w[t].fill_bad;
+        if (j->w[t].fill_ns > fill_ns)
+            fill_ns = j->w[t].fill_ns;
+        ring_frames += j->w[t].ring.n;
+        ring_new += j->w[t].ring.new_conns;
+    }
+
+    double pmin = per[0], pmax = per[0];
+    for (unsigned r = 1; r < nr; r++) {
+        if (per[r] < pmin)
+            pmin = per[r];
+        if (per[r] > pmax)
+            pmax = per[r];
+    }
+    double pmed = median(per, nr), tmed = median(tot, nr);
+    double scaling = NAN;
+    if (j->threads == 1 && nbases < sizeof(bases) / sizeof(bases[0]))
+        bases[nbases++] = (struct base){j->workload, j->family, j->mode, j->conns, tmed};
+    else if (j->threads > 1)
+        scaling = tmed / base_rate(j);
+    uint64_t pkts = s_end->packets - s_fill->packets;
+
+    l_begin(&l, o->json, "result");
+    l_str(&l, "workload", tr_workload_name(j->workload));
+    l_u64(&l, "family", j->family);
+    l_u64(&l, "conns", j->conns);
+    l_u64(&l, "threads", j->threads);
+    l_str(&l, "mode", mode_names[j->mode]);
+    l_u64(&l, "burst", o->burst);
+    l_u64(&l, "payload", o->payload);
+    l_str(&l, "checksum", o->checksum ? "on" : "off");
+    l_u64(&l, "runs", nr);
+    l_u64(&l, "packets_per_run", j->w[0].ring.n);
+    l_num(&l, "mpps_median", pmed, 3);
+    l_num(&l, "mpps_min", pmin, 3);
+    l_num(&l, "mpps_max", pmax, 3);
+    l_num(&l, "total_mpps_median", tmed, 3);
+    l_num(&l, "scaling", scaling, 2);
+    l_num(&l, "ns_per_pkt", 1e3 / pmed, 1);
+    l_num(&l, "instr_per_pkt", ni ? median(ipp, ni) : NAN, 1);
+    l_num(&l, "cycles_per_pkt", nc ? median(cpp, nc) : NAN, 1);
+    if (ring_new)
+        l_num(&l, "mcps_median", pmed * (double)ring_new / (double)ring_frames, 3);
+    l_num(&l, "bytes_per_conn", (double)s_fill->memory_bytes / j->conns, 1);
+    l_num(&l, "rss_bytes_per_conn", rss1 >= rss0 ? (double)(rss1 - rss0) / j->conns : NAN, 1);
+    l_u64(&l, "table_bytes", s_fill->memory_bytes);
+    l_u64(&l, "table_conns_filled", s_fill->connections);
+    l_u64(&l, "table_conns_end", s_end->connections);
+    l_num(&l, "found_pct", pkts ? 100.0 * (double)(s_end->found - s_fill->found) / pkts : NAN, 2);
+    l_num(&l, "invalid_pct",
+          pkts ? 100.0 * (double)(s_end->invalid - s_fill->invalid) / pkts : NAN, 3);
+    l_u64(&l, "created", s_end->created - s_fill->created);
+    l_u64(&l, "expired", s_end->expired - s_fill->expired);
+    l_u64(&l, "early_drop", s_end->early_drop - s_fill->early_drop);
+    l_u64(&l, "refused_full", s_end->refused_full - s_fill->refused_full);
+    l_u64(&l, "probe_limit", s_end->probe_limit - s_fill->probe_limit);
+    l_num(&l, "fill_s", (double)fill_ns / 1e9, 2);
+    l_u64(&l, "fill_bad", fill_bad);
+    l_str(&l, "check", check_result(j, s_fill, s_end, fill_bad));
+    l_end(&l);
+}
+
+static void print_error(const struct opts *o, const struct job *j, const char *what, int err)
+{
+    struct line l;
+    l_begin(&l, o->json, "error");
+    l_str(&l, "workload", tr_workload_name(j->workload));
+    l_u64(&l, "family", j->family);
+    l_u64(&l, "conns", j->conns);
+    l_u64(&l, "threads", j->threads);
+    l_str(&l, "mode", mode_names[j->mode]);
+    l_str(&l, "what", what);
+    l_str(&l, "error", ct_strerror(err));
+    l_end(&l);
+}
+
+static void run_job(const struct opts *o, unsigned workload, unsigned family, uint32_t conns,
+                    unsigned threads, unsigned mode)
+{
+    struct job j;
+    struct ct_table_stats s_fill, s_end;
+    uint64_t rss0, rss1;
+
+    memset(&j, 0, sizeof(j));
+    j.o = o;
+    j.workload = workload;
+    j.family = family;
+    j.conns = conns;
+    j.threads = threads;
+    j.mode = mode;
+    j.share = (conns + threads - 1) / threads;
+    j.warmup = o->single_run ? 0 : 1;
+    j.nruns = o->runs + j.warmup;
+    atomic_init(&j.failed, 0);
+    j.w = calloc(threads, sizeof(*j.w));
+    if (!j.w || pthread_barrier_init(&j.bar, NULL, threads + 1)) {
+        free(j.w);
+        print_error(o, &j, "setup", -ENOMEM);
+        return;
+    }
+
+    for (unsigned t = 0; t < threads; t++) {
+        struct worker *w = &j.w[t];
+        uint32_t share = j.share;
+        w->job = &j;
+        w->id = t;
+        w->p = (struct tr_params){
+            .workload = workload, .family = family, .thread = t, .threads = threads,
+            .ring_len = o->ring_len, .burst = o->burst, .payload = (uint16_t)o->payload,
+            .checksum = (uint8_t)o->checksum, .seed = o->seed};
+        switch (workload) {
+        case TR_W_NEW:
+            w->old_fill = (uint32_t)(share * 0.9);
+            break;
+        case TR_W_MIXED:
+            w->p.est_conns = share / 2;
+            w->old_fill = (uint32_t)(share * 0.4);
+            break;
+        default:
+            w->p.est_conns = share;
+            break;
+        }
+        if (workload == TR_W_MIXED && w->p.est_conns == 0)
+            w->p.est_conns = 1;
+    }
+
+    unsigned started = 0;
+    for (; started < threads; started++)
+        if (pthread_create(&j.w[started].th, NULL, worker_main, &j.w[started]))
+            break;
+    if (started < threads) {
+        /* Cannot happen in practice; give up on the whole process rather than deadlock. */
+        fprintf(stderr, "ctbench: pthread_create failed\n");
+        exit(1);
+    }
+
+    pthread_barrier_wait(&j.bar); /* rings built */
+    rss0 = sys_rss_bytes();
+    pthread_barrier_wait(&j.bar);
+    pthread_barrier_wait(&j.bar); /* tables created */
+    pthread_barrier_wait(&j.bar); /* filled */
+    rss1 = sys_rss_bytes();
+    job_stats(&j, &s_fill);
+    /* The clock step of the timed passes, now that the rings are known. */
+    for (unsigned t = 0; t < threads; t++) {
+        struct worker *w = &j.w[t];
+        w->dt = EST_DT_NS;
+        if ((workload == TR_W_NEW || workload == TR_W_MIXED) && w->ring.nbursts) {
+            /* New connections arrive so that the population stays at `target`. */
+            double target = workload == TR_W_NEW ? w->old_fill : j.share * 0.4;
+            double per_burst = (double)w->ring.new_conns / w->ring.nbursts;
+            if (target < 1)
+                target = 1;
+            w->dt = (uint64_t)((double)CHURN_TIMEOUT_S * NS_PER_S * per_burst / target);
+            if (w->dt == 0)
+                w->dt = 1;
+        }
+    }
+    pthread_barrier_wait(&j.bar);
+    for (unsigned r = 0; r < j.nruns; r++)
+        pthread_barrier_wait(&j.bar);
+    pthread_barrier_wait(&j.bar); /* passes done */
+    job_stats(&j, &s_end);
+
+    if (atomic_load(&j.failed)) {
+        for (unsigned t = 0; t < threads; t++)
+            if (j.w[t].err) {
+                print_error(o, &j, j.w[t].err_what, j.w[t].err);
+                break;
+            }
+    } else {
+        print_result(&j, &s_fill, &s_end, rss0, rss1);
+    }
+    pthread_barrier_wait(&j.bar);
+    for (unsigned t = 0; t < threads; t++)
+        pthread_join(j.w[t].th, NULL);
+    if (j.shared)
+        ct_table_destroy(j.shared);
+    pthread_barrier_destroy(&j.bar);
+    free(j.w);
+}
+
+/* ---- options -------------------------------------------------------------------------------- */
+
+static void usage(FILE *f)
+{
+    fputs("usage: ctbench [--quick] [--workload established|new|udp|mixed|all[,...]]\n"
+          "               [--family 4|6|both] [--conns N[,N...]] [--threads N[,N...]]\n"
+          "               [--mode percore|shared|both] [--runs N] [--burst N] [--ring N]\n"
+          "               [--payload N] [--format kv|json] [--no-checksum] [--single-run]\n"
+          "               [--seed N] [--no-pin]\n"
+          "Counts take k, m suffixes (1k = 1000, 10m = 10000000).\n"
+          "See docs/performance.md for the workloads and every output field.\n",
+          f);
+}
+
+static int parse_count(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s)
+        return -1;
+    if (*end == 'k' || *end == 'K') {
+        v *= 1000;
+        end++;
+    } else if (*end == 'm' || *end == 'M') {
+        v *= 1000000;
+        end++;
+    }
+    if (*end)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* A comma-separated list of counts within [lo, hi]. */
+static int parse_list(const char *arg, uint64_t lo, uint64_t hi, uint64_t *out, unsigned *n)
+{
+    char buf[256];
+    snprintf(buf, sizeof(buf), "%s", arg);
+    *n = 0;
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
+         tok = strtok_r(NULL, ",", &save)) {
+        uint64_t v;
+        if (*n == MAX_LIST || parse_count(tok, &v) || v < lo || v > hi)
+            return -1;
+        out[(*n)++] = v;
+    }
+    return *n ? 0 : -1;
+}
+
+static int parse_workloads(const char *arg, unsigned *mask)
+{
+    char buf[256];
+    snprintf(buf, sizeof(buf), "%s", arg);
+    *mask = 0;
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
+         tok = strtok_r(NULL, ",", &save)) {
+        unsigned w;
+        if (strcmp(tok, "all") == 0) {
+            *mask = (1u << TR_W_COUNT) - 1;
+            continue;
+        }
+        for (w = 0; w < TR_W_COUNT; w++)
+            if (strcmp(tok, tr_workload_name(w)) == 0)
+                break;
+        if (w == TR_W_COUNT)
+            return -1;
+        *mask |= 1u << w;
+    }
+    return *mask ? 0 : -1;
+}
+
+static void default_threads(struct opts *o)
+{
+    unsigned cpus = sys_cpus();
+    o->nthreads = 0;
+    o->threads[o->nthreads++] = 1;
+    o->threads[o->nthreads++] = 2;
+    for (unsigned t = 4; t < cpus && o->nthreads < MAX_LIST - 1; t *= 2)
+        o->threads[o->nthreads++] = t;
+    if (cpus > 2 && o->threads[o->nthreads - 1] != cpus)
+        o->threads[o->nthreads++] = cpus;
+}
+
+static int parse_opts(int argc, char **argv, struct opts *o)
+{
+    enum {
+        O_QUICK = 256, O_WORKLOAD, O_FAMILY, O_CONNS, O_THREADS, O_MODE, O_RUNS, O_BURST,
+        O_RING, O_PAYLOAD, O_FORMAT, O_NOCSUM, O_SINGLE, O_SEED, O_NOPIN, O_HELP
+    };
+    static const struct option longopts[] = {
+        {"quick", no_argument, NULL, O_QUICK},
+        {"workload", required_argument, NULL, O_WORKLOAD},
+        {"family", required_argument, NULL, O_FAMILY},
+        {"conns", required_argument, NULL, O_CONNS},
+        {"threads", required_argument, NULL, O_THREADS},
+        {"mode", required_argument, NULL, O_MODE},
+        {"runs", required_argument, NULL, O_RUNS},
+        {"burst", required_argument, NULL, O_BURST},
+        {"ring", required_argument, NULL, O_RING},
+        {"payload", required_argument, NULL, O_PAYLOAD},
+        {"format", required_argument, NULL, O_FORMAT},
+        {"no-checksum", no_argument, NULL, O_NOCSUM},
+        {"single-run", no_argument, NULL, O_SINGLE},
+        {"seed", required_argument, NULL, O_SEED},
+        {"no-pin", no_argument, NULL, O_NOPIN},
+        {"help", no_argument, NULL, O_HELP},
+        {NULL, 0, NULL, 0},
+    };
+    uint64_t list[MAX_LIST], v;
+    int have_conns = 0, have_threads = 0, have_runs = 0, have_ring = 0, have_modes = 0, c;
+
+    memset(o, 0, sizeof(*o));
+    o->workloads = (1u << TR_W_COUNT) - 1;
+    o->families[0] = 4;
+    o->families[1] = 6;
+    o->nfamilies = 2;
+    o->burst = 32;
+    o->payload = 6;
+    o->seed = 0x6374626e63680001ull;
+    o->checksum = 1;
+    o->pin = 1;
+
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (c) {
+        case O_QUICK: o->quick = 1; break;
+        case O_WORKLOAD:
+            if (parse_workloads(optarg, &o->workloads))
+                return -1;
+            break;
+        case O_FAMILY:
+            if (strcmp(optarg, "4") == 0) {
+                o->families[0] = 4;
+                o->nfamilies = 1;
+            } else if (strcmp(optarg, "6") == 0) {
+                o->families[0] = 6;
+                o->nfamilies = 1;
+            } else if (strcmp(optarg, "both") == 0) {
+                o->families[0] = 4;
+                o->families[1] = 6;
+                o->nfamilies = 2;
+            } else {
+                return -1;
+            }
+            break;
+        case O_CONNS:
+            if (parse_list(optarg, 1, 1u << 24, list, &o->nconns))
+                return -1;
+            for (unsigned i = 0; i < o->nconns; i++)
+                o->conns[i] = (uint32_t)list[i];
+            have_conns = 1;
+            break;
+        case O_THREADS:
+            if (parse_list(optarg, 1, MAX_THREADS, list, &o->nthreads))
+                return -1;
+            for (unsigned i = 0; i < o->nthreads; i++)
+                o->threads[i] = (unsigned)list[i];
+            have_threads = 1;
+            break;
+        case O_MODE:
+            if (strcmp(optarg, "percore") == 0)
+                o->modes = 1u << MODE_PERCORE;
+            else if (strcmp(optarg, "shared") == 0)
+                o->modes = 1u << MODE_SHARED;
+            else if (strcmp(optarg, "both") == 0)
+                o->modes = (1u << MODE_PERCORE) | (1u << MODE_SHARED);
+            else
+                return -1;
+            have_modes = 1;
+            break;
+        case O_RUNS:
+            if (parse_count(optarg, &v) || v < 1 || v > MAX_RUNS)
+                return -1;
+            o->runs = (unsigned)v;
+            have_runs = 1;
+            break;
+        case O_BURST:
+            if (parse_count(optarg, &v) || v < 1 || v > CT_BURST_MAX)
+                return -1;
+            o->burst = (unsigned)v;
+            break;
+        case O_RING:
+            if (parse_count(optarg, &v) || v < 1 || v > (1u << 26))
+                return -1;
+            o->ring_len = (uint32_t)v;
+            have_ring = 1;
+            break;
+        case O_PAYLOAD:
+            if (parse_count(optarg, &v) || v > 1400)
+                return -1;
+            o->payload = (unsigned)v;
+            break;
+        case O_FORMAT:
+            if (strcmp(optarg, "kv") == 0)
+                o->json = 0;
+            else if (strcmp(optarg, "json") == 0)
+                o->json = 1;
+            else
+                return -1;
+            break;
+        case O_NOCSUM: o->checksum = 0; break;
+        case O_SINGLE: o->single_run = 1; break;
+        case O_SEED:
+            if (parse_count(optarg, &o->seed))
+                return -1;
+            break;
+        case O_NOPIN: o->pin = 0; break;
+        case O_HELP:
+        case 'h':
+            usage(stdout);
+            exit(0);
+        default:
+            return -1;
+        }
+    }
+    if (optind != argc)
+        return -1;
+
+    if (!have_conns) {
+        o->conns[0] = 1000;
+        o->conns[1] = 1000000;
+        o->conns[2] = 10000000;
+        o->nconns = o->quick || o->single_run ? 2 : 3;
+        if (o->single_run)
+            o->nconns = 1;
+    }
+    if (!have_threads) {
+        if (o->single_run) {
+            o->threads[0] = 1;
+            o->nthreads = 1;
+        } else {
+            default_threads(o);
+        }
+    }
+    if (!have_modes)
+        o->modes = o->single_run ? 1u << MODE_PERCORE : (1u << MODE_PERCORE) | (1u << MODE_SHARED);
+    if (!have_runs)
+        o->runs = o->single_run ? 1 : o->quick ? 3 : 5;
+    if (o->single_run)
+        o->runs = 1;
+    if (!have_ring)
+        o->ring_len = o->single_run ? 1u << 16 : o->quick ? 1u << 19 : 1u << 22;
+    return 0;
+}
+
+/* Is CT_TABLE_F_SHARED implemented? */
+static int shared_available(const struct opts *o, int *err)
+{
+    struct ct_table_config cfg;
+    ct_table_config_init(&cfg);
+    cfg.max_connections = 1024;
+    cfg.flags = CT_TABLE_F_SHARED;
+    *err = 0;
+    struct ct_table *t = ct_table_create(&cfg, err);
+    (void)o;
+    if (!t)
+        return 0;
+    ct_table_destroy(t);
+    return 1;
+}
+
+int main(int argc, char **argv)
+{
+    struct opts o;
+    struct line l;
+    char cpu[128], date[32];
+    time_t now = time(NULL);
+
+    if (parse_opts(argc, argv, &o)) {
+        usage(stderr);
+        return 2;
+    }
+    sys_cpu_model(cpu, sizeof(cpu));
+    strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+
+    l_begin(&l, o.json, "env");
+    l_str(&l, "ctrack", CTRACK_VERSION);
+    l_str(&l, "date", date);
+    l_str(&l, "cpu", cpu);
+    l_u64(&l, "cpus", sys_cpus());
+    struct sys_counters ctr;
+    l_str(&l, "hw_counters", sys_counters_open(&ctr) == 0 ? "yes" : "no");
+    sys_counters_close(&ctr);
+    l_str(&l, "quick", o.quick ? "yes" : "no");
+    l_u64(&l, "runs", o.runs);
+    l_str(&l, "warmup", o.single_run ? "no" : "yes");
+    l_u64(&l, "ring", o.ring_len);
+    l_end(&l);
+
+    if (o.modes & (1u << MODE_SHARED)) {
+        int err;
+        if (!shared_available(&o, &err)) {
+            l_begin(&l, o.json, "unavailable");
+            l_str(&l, "mode", "shared");
+            l_str(&l, "error", ct_strerror(err));
+            l_end(&l);
+            o.modes &= ~(1u << MODE_SHARED);
+        }
+    }
+
+    for (unsigned w = 0; w < TR_W_COUNT; w++) {
+        if (!(o.workloads & (1u << w)))
+            continue;
+        for (unsigned f = 0; f < o.nfamilies; f++)
+            for (unsigned c = 0; c < o.nconns; c++)
+                for (unsigned m = 0; m < MODE_COUNT; m++) {
+                    if (!(o.modes & (1u << m)))
+                        continue;
+                    for (unsigned t = 0; t < o.nthreads; t++)
+                        run_job(&o, w, o.families[f], o.conns[c], o.threads[t], m);
+                }
+    }
+    return 0;
+}
