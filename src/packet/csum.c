@@ -1,10 +1,10 @@
 /*
  * Internet checksum (RFC 1071) and transport checksum verification.
  *
- * The sum is computed eight bytes at a time: each 64-bit native load is
- * split into two 32-bit halves that are added to a 64-bit accumulator, so no
- * carry is ever lost (2^31 words would be needed to overflow it); the
- * accumulator is folded to 16 bits at the end. Because the one's complement
+ * The sum is computed eight bytes at a time: 64-bit native loads are added
+ * with end-around carry to two accumulators (carries counted apart, since a
+ * carry out of bit 63 is worth 1 modulo 2^16 - 1), which are reduced at the
+ * end of each call and folded to 16 bits by ct_csum_fold(). Because the one's complement
  * sum is independent of byte order up to a final swap (RFC 1071 section
  * 2(B)), native loads need no conversion as long as every part of a sum is
  * added the same way.
@@ -26,29 +26,53 @@ static inline uint64_t load64(const uint8_t *p)
 
 uint64_t ct_csum_add(uint64_t sum, const uint8_t *p, uint32_t n)
 {
-    uint64_t s0 = 0, s1 = 0;
+    /* Two independent add-with-carry chains; a carry out of 64 bits is
+       worth 1, since 2^64 = 1 modulo 2^16 - 1. */
+    uint64_t s0 = 0, s1 = 0, c0 = 0, c1 = 0;
     while (n >= 32) {
         uint64_t a = load64(p), b = load64(p + 8), c = load64(p + 16), d = load64(p + 24);
-        s0 += (a & 0xffffffffu) + (a >> 32) + (b & 0xffffffffu) + (b >> 32);
-        s1 += (c & 0xffffffffu) + (c >> 32) + (d & 0xffffffffu) + (d >> 32);
+        s0 += a;
+        c0 += s0 < a;
+        s1 += b;
+        c1 += s1 < b;
+        s0 += c;
+        c0 += s0 < c;
+        s1 += d;
+        c1 += s1 < d;
         p += 32;
         n -= 32;
     }
     while (n >= 8) {
         uint64_t a = load64(p);
-        s0 += (a & 0xffffffffu) + (a >> 32);
+        s0 += a;
+        c0 += s0 < a;
         p += 8;
         n -= 8;
     }
-    if (n) {
-        /* The tail, padded with zero bytes: an odd last byte is the high
-           half of its 16-bit word in network order (RFC 1071). */
-        uint8_t tail[8] = {0};
-        memcpy(tail, p, n);
-        uint64_t a = load64(tail);
-        s0 += (a & 0xffffffffu) + (a >> 32);
+    /* Reduce to a value far from overflow (2^32 = 1 modulo 2^16 - 1). */
+    s0 = (s0 & 0xffffffffu) + (s0 >> 32) + (s1 & 0xffffffffu) + (s1 >> 32) + c0 + c1;
+    /* The tail, in 4-, 2- and 1-byte steps at even offsets; a last odd byte
+       is the high half of its 16-bit word in network order, padded with
+       zero (RFC 1071). */
+    if (n & 4) {
+        uint32_t v;
+        memcpy(&v, p, 4);
+        s0 += v;
+        p += 4;
     }
-    return sum + s0 + s1;
+    if (n & 2) {
+        uint16_t v;
+        memcpy(&v, p, 2);
+        s0 += v;
+        p += 2;
+    }
+    if (n & 1) {
+        uint8_t b[2] = {p[0], 0};
+        uint16_t v;
+        memcpy(&v, b, 2);
+        s0 += v;
+    }
+    return sum + s0;
 }
 
 /* Sum of the TCP/UDP pseudo-header for IPv4 (RFC 793 section 3.1, RFC 768). */

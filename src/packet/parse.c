@@ -506,7 +506,9 @@ static uint16_t parse_inner(struct pctx *c, uint32_t off, uint32_t lim, int v6)
         if (!h)
             return CT_REASON_ICMP_TRUNCATED;
         uint32_t hl = (h[0] & 0x0fu) * 4u;
-        if ((h[0] >> 4) != 4 || hl < 20 || ct_be16(h + 2) < hl)
+        /* The quoted total length is not checked: the quote may be cut,
+           and some stacks quote it in host byte order (Linux ignores it). */
+        if ((h[0] >> 4) != 4 || hl < 20)
             return CT_REASON_ICMP_INNER_INVALID;
         if (ct_be16(h + 6) & 0x1fffu)
             return CT_REASON_ICMP_INNER_INVALID; /* no transport header to match */
