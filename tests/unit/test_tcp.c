@@ -622,6 +622,573 @@ static void test_liberal(void)
     CHECK_EQ_U(r.reason, CT_REASON_TCP_RST_WINDOW);
 }
 
+/* ---- RST ------------------------------------------------------------------------ */
+
+static void test_rst_answering_syn(void)
+{
+    cfg_default();
+    struct ct_conn *c = fresh();
+    struct ct_pkt p = seg(CT_TCP_SYN, A, 0, W, 0);
+    open_with(c, &p, NULL);
+    /* A closed port answers RST+ACK with sequence number 0. */
+    p = seg(CT_TCP_RST | CT_TCP_ACK, 0, A + 1, 0, 0);
+    struct ct_proto_result r = send(c, R, &p);
+    CHECK_EQ_U(r.action, CT_PROTO_CLOSE);
+    CHECK_EQ_U(c->l4state, CT_TCP_CLOSE);
+    CHECK_EQ_U(c->timeout, CT_TIMEOUT_TCP_CLOSE);
+    /* One acknowledging data never sent is out of window (A + 2 would pass
+     * as the answer to a keep-alive, as in Linux). */
+    c = fresh();
+    p = seg(CT_TCP_SYN, A, 0, W, 0);
+    open_with(c, &p, NULL);
+    p = seg(CT_TCP_RST | CT_TCP_ACK, 0, A + 3, 0, 0);
+    struct ct_conn4 before = entry;
+    r = send(c, R, &p);
+    /* The reply side's window data set up from this RST is undone too. */
+    CHECK(conn_same(&before.c, c));
+    CHECK_EQ_U(r.action, CT_PROTO_INVALID);
+    CHECK_EQ_U(r.reason, CT_REASON_TCP_ACK_OVER);
+    CHECK_EQ_U(c->l4state, CT_TCP_SYN_SENT);
+}
+
+static void test_rst_established(void)
+{
+    cfg_default();
+    struct ct_conn *c = fresh();
+    handshake(c, A, B);
+    /* Exactly at the sequence number the peer acknowledged: closes. */
+    struct ct_pkt p = seg(CT_TCP_RST, A + 1, 0, 0, 0);
+    struct ct_proto_result r = send(c, O, &p);
+    CHECK_EQ_U(r.action, CT_PROTO_ACCEPT);
+    CHECK_EQ_U(c->l4state, CT_TCP_CLOSE);
+    CHECK_EQ_U(c->timeout, CT_TIMEOUT_TCP_CLOSE);
+
+    /* Below it: INVALID, nothing changes. */
+    c = fresh();
+    handshake(c, A, B);
+    struct ct_conn4 before = entry;
+    p = seg(CT_TCP_RST, A, 0, 0, 0);
+    r = send(c, O, &p);
+    CHECK_EQ_U(r.action, CT_PROTO_INVALID);
+    CHECK_EQ_U(r.reason, CT_REASON_TCP_RST_WINDOW);
+    CHECK(conn_same(&before.c, c));
+    /* ... unless invalid RSTs are ignored: then it is an inexact RST. */
+    cfg.tcp_ignore_invalid_rst = 1;
+    r = send(c, O, &p);
+    CHECK_EQ_U(r.action, CT_PROTO_ACCEPT);
+    CHECK_EQ_U(c->l4state, CT_TCP_ESTABLISHED);
+    CHECK_EQ_U(c->timeout, CT_TIMEOUT_TCP_CLOSE);
+    cfg.tcp_ignore_invalid_rst = 0;
+
+    /* In window but not exact (RFC 5961): the state stays, 10 s timeout. */
+    c = fresh();
+    handshake(c, A, B);
+    p = seg(CT_TCP_RST, A + 50, 0, 0, 0);
+    r = send(c, O, &p);
+    CHECK_EQ_U(r.action, CT_PROTO_ACCEPT);
+    CHECK_EQ_U(r.reason, CT_REASON_NONE);
+    CHECK_EQ_U(c->l4state, CT_TCP_ESTABLISHED);
+    CHECK_EQ_U(c->timeout, CT_TIMEOUT_TCP_CLOSE);
+    /* The peer answers with a challenge ACK; the RST at the sequence number
+     * it asks for then closes. */
+    p = seg(CT_TCP_ACK, B + 1, A + 1, W, 0);
+    send(c, R, &p);
+    CHECK_EQ_U(c->l4state, CT_TCP_ESTABLISHED);
+    p = seg(CT_TCP_RST, A + 1, 0, 0, 0);
+    send(c, O, &p);
+    CHECK_EQ_U(c->l4state, CT_TCP_CLOSE);
+
+    /* Out of window above: INVALID. */
+    c = fresh();
+    handshake(c, A, B);
+    before = entry;
+    p = seg(CT_TCP_RST, A + 1 + 5 * W, 0, 0, 0);
+    r = send(c, O, &p);
+    CHECK_EQ_U(r.action, CT_PROTO_INVALID);
+    CHECK_EQ_U(r.reason, CT_REASON_TCP_SEQ_OVER);
+    CHECK(conn_same(&before.c, c));
+
+    /* From the reply side, exact. */
+    c = fresh();
+    handshake(c, A, B);
+    p = seg(CT_TCP_RST | CT_TCP_ACK, B + 1, A + 1, 0, 0);
+    r = send(c, R, &p);
+    CHECK_EQ_U(c->l4state, CT_TCP_CLOSE);
+}
+
+static void test_rst_after_data(void)
+{
+    cfg_default();
+    struct ct_conn *c = fresh();
+    handshake(c, A, B);
+    /* A RST right behind this side's own unacknowledged data closes. */
+    struct ct_pkt p = seg(CT_TCP_ACK | CT_TCP_PSH, A + 1, B + 1, W, 100);
+    send(c, O, &p);
+    p = seg(CT_TCP_RST | CT_TCP_ACK, A + 101, B + 1, 0, 0);
+    send(c, O, &p);
+    CHECK_EQ_U(c->l4state, CT_TCP_CLOSE);
+
+    /* Partly acknowledged data: the peer's last ACK is the bound. */
+    c = fresh();
+    handshake(c, A, B);
+    p = seg(CT_TCP_ACK | CT_TCP_PSH, A + 1, B + 1, W, 100);
+    send(c, O, &p);
+    p = seg(CT_TCP_ACK, B + 1, A + 51, W, 0);
+    send(c, R, &p);
+    struct ct_conn4 before = entry;
+    p = seg(CT_TCP_RST, A + 50, 0, 0, 0);
+    struct ct_proto_result r = send(c, O, &p);
+    CHECK_EQ_U(r.action, CT_PROTO_INVALID);
+    CHECK_EQ_U(r.reason, CT_REASON_TCP_RST_WINDOW);
+    CHECK(conn_same(&before.c, c));
+    p = seg(CT_TCP_RST, A + 51, 0, 0, 0);
+    send(c, O, &p);
+    CHECK_EQ_U(c->l4state, CT_TCP_CLOSE);
+}
+
+static void test_rst_while_closing(void)
+{
+    cfg_default();
+    struct ct_conn *c = fresh();
+    handshake(c, A, B);
+    struct ct_pkt p = seg(CT_TCP_FIN | CT_TCP_ACK, A + 1, B + 1, W, 0);
+    send(c, O, &p);
+    CHECK_EQ_U(c->l4state, CT_TCP_FIN_WAIT);
+    /* Closing: any RST is taken, window data may be stale. */
+    p = seg(CT_TCP_RST, B + 123456, 0, 0, 0);
+    struct ct_proto_result r = send(c, R, &p);
+    CHECK_EQ_U(r.action, CT_PROTO_ACCEPT);
+    CHECK_EQ_U(c->l4state, CT_TCP_CLOSE);
+    CHECK_EQ_U(c->timeout, CT_TIMEOUT_TCP_CLOSE);
+}
+
+static void test_rst_answering_ignored_syn(void)
+{
+    cfg_default();
+    struct ct_conn *c = fresh();
+    handshake(c, A, B);
+    struct ct_pkt p = seg(CT_TCP_SYN, A + 90000, 0, W, 0);
+    struct ct_proto_result r = send(c, O, &p);
+    CHECK_EQ_U(r.reason, CT_REASON_TCP_IGNORED);
+    /* The server resets the SYN it did not expect: the RST acknowledges
+     * the ignored SYN, so the window checks are skipped and it closes. */
+    p = seg(CT_TCP_RST | CT_TCP_ACK, 0, A + 90001, 0, 0);
+    r = send(c, R, &p);
+    CHECK_EQ_U(r.action, CT_PROTO_ACCEPT);
+    CHECK_EQ_U(c->l4state, CT_TCP_CLOSE);
+}
+
+static void test_rst_after_challenge_ack_in_syn_sent(void)
+{
+    cfg_default();
+    struct ct_conn *c = fresh();
+    struct ct_pkt p = seg(CT_TCP_SYN, A, 0, W, 0);
+    open_with(c, &p, NULL);
+    /* The server still holds an old connection and answers with an ACK. */
+    p = seg(CT_TCP_ACK, 777, 4242, W, 0);
+    struct ct_proto_result r = send(c, R, &p);
+    CHECK_EQ_U(r.reason, CT_REASON_TCP_IGNORED);
+    CHECK_EQ_U(c->l4state, CT_TCP_SYN_SENT);
+    /* The client resets with the sequence number that ACK asked for. */
+    p = seg(CT_TCP_RST, 4242, 0, 0, 0);
+    r = send(c, O, &p);
+    CHECK_EQ_U(r.action, CT_PROTO_ACCEPT);
+    CHECK_EQ_U(c->l4state, CT_TCP_CLOSE);
+}
+
+/* ---- reopening and resynchronisation ---------------------------------------------------- */
+
+static struct ct_pkt syn_with_options(uint8_t flags, uint32_t seq, uint32_t ack, uint8_t opts, uint8_t wscale)
+{
+    struct ct_pkt p = seg(flags, seq, ack, W, 0);
+    p.tcp_hdr_len = 32;
+    p.l4_len = 32;
+    p.tcp_opts = opts;
+    p.tcp_wscale = wscale;
+    return p;
+}
+
+static void test_reopen_after_rst_and_resync(void)
+{
+    cfg_default();
+    struct ct_conn *c = fresh();
+    handshake(c, A, B);
+    /* Our own RST, then our SYN: the connection is replaced. */
+    struct ct_pkt p = seg(CT_TCP_RST, A + 1, 0, 0, 0);
+    send(c, O, &p);
+    CHECK_EQ_U(c->l4state, CT_TCP_CLOSE);
+    p = seg(CT_TCP_SYN, A + 90000, 0, W, 0);
+    CHECK_EQ_U(send(c, O, &p).action, CT_PROTO_REPLACE);
+
+    /* The peer's RST, then our SYN: ignored, its options noted. */
+    c = fresh();
+    handshake(c, A, B);
+    p = seg(CT_TCP_RST, B + 1, 0, 0, 0);
+    send(c, R, &p);
+    CHECK_EQ_U(c->l4state, CT_TCP_CLOSE);
+    const uint32_t x = A + 90000, y = B + 70000;
+    p = syn_with_options(CT_TCP_SYN, x, 0, CT_TCPOPT_WSCALE | CT_TCPOPT_SACK_PERM, 3);
+    struct ct_proto_result r = send(c, O, &p);
+    CHECK_EQ_U(r.action, CT_PROTO_ACCEPT);
+    CHECK_EQ_U(r.reason, CT_REASON_TCP_IGNORED);
+    CHECK_EQ_U(c->l4state, CT_TCP_CLOSE);
+    CHECK_EQ_U(ct_tcp_last_index(&c->proto.tcp), CT_TCP_CLASS_SYN);
+    CHECK_EQ_U(ct_tcp_last_wscale(&c->proto.tcp), 3);
+    /* A SYN/ACK acknowledging something else stays ignored. */
+    p = syn_with_options(CT_TCP_SYN | CT_TCP_ACK, y, x + 2, CT_TCPOPT_WSCALE, 2);
+    r = send(c, R, &p);
+    CHECK_EQ_U(r.reason, CT_REASON_TCP_IGNORED);
+    CHECK_EQ_U(c->l4state, CT_TCP_CLOSE);
+    /* Re-send the SYN (the SYN/ACK above replaced the note), then the
+     * SYN/ACK that answers it: we resynchronise on the new handshake. */
+    p = syn_with_options(CT_TCP_SYN, x, 0, CT_TCPOPT_WSCALE | CT_TCPOPT_SACK_PERM, 3);
+    send(c, O, &p);
+    p = syn_with_options(CT_TCP_SYN | CT_TCP_ACK, y, x + 1, CT_TCPOPT_WSCALE, 2);
+    r = send(c, R, &p);
+    CHECK_EQ_U(r.action, CT_PROTO_ACCEPT);
+    CHECK_EQ_U(r.reason, CT_REASON_NONE);
+    CHECK_EQ_U(c->l4state, CT_TCP_SYN_RECV);
+    CHECK_EQ_U(c->proto.tcp.seen[O].td_end, x + 1);
+    CHECK_EQ_U(c->proto.tcp.seen[O].td_scale, 3);
+    CHECK(c->proto.tcp.seen[O].flags & CT_TCPF_SACK_PERM);
+    CHECK_EQ_U(c->proto.tcp.seen[R].td_end, y + 1);
+    CHECK_EQ_U(c->proto.tcp.seen[R].td_scale, 2);
+    p = seg(CT_TCP_ACK, x + 1, y + 1, 100, 0);
+    send(c, O, &p);
+    CHECK_EQ_U(c->l4state, CT_TCP_ESTABLISHED);
+    /* The window of the new handshake is scaled: 100 << 3. */
+    CHECK_EQ_U(c->proto.tcp.seen[R].td_maxend, y + 1 + (100u << 3));
+}
+
+static void test_challenge_ack_in_last_ack(void)
+{
+    cfg_default();
+    struct ct_conn *c = reach(CT_TCP_LAST_ACK);
+    /* A SYN while the last ACK is awaited (RFC 5961 challenge ACK). */
+    struct ct_pkt p = seg(CT_TCP_SYN, A + 90000, 0, W, 0);
+    struct ct_proto_result r = send(c, O, &p);
+    CHECK_EQ_U(r.reason, CT_REASON_TCP_IGNORED);
+    CHECK(ct_tcp_last_flags(&c->proto.tcp) & CT_TCP_LASTF_CHALLENGE_ACK);
+    /* The server's ACK answers the SYN, not our FIN: LAST_ACK stays. */
+    p = seg(CT_TCP_ACK, B + 2, A + 2, W, 0);
+    r = send(c, R, &p);
+    CHECK_EQ_U(r.action, CT_PROTO_ACCEPT);
+    CHECK_EQ_U(r.reason, CT_REASON_TCP_CHALLENGE_ACK);
+    CHECK_EQ_U(c->l4state, CT_TCP_LAST_ACK);
+    /* Only once. */
+    r = send(c, R, &p);
+    CHECK_EQ_U(r.reason, CT_REASON_NONE);
+    CHECK_EQ_U(c->l4state, CT_TCP_TIME_WAIT);
+}
+
+static void test_syn_retransmission_and_restart(void)
+{
+    cfg_default();
+    struct ct_conn *c = fresh();
+    struct ct_pkt p = seg(CT_TCP_SYN, A, 0, W, 0);
+    open_with(c, &p, NULL);
+    /* Retransmitted SYN: same state, timeout not renewed (left as it is). */
+    c->timeout = CT_TIMEOUT_TCP_CLOSE;
+    struct ct_proto_result r = send(c, O, &p);
+    CHECK_EQ_U(r.action, CT_PROTO_ACCEPT);
+    CHECK_EQ_U(c->l4state, CT_TCP_SYN_SENT);
+    CHECK_EQ_U(c->timeout, CT_TIMEOUT_TCP_CLOSE);
+    /* A SYN with a higher ISN restarts the original side's window. */
+    p = syn_with_options(CT_TCP_SYN, A + 500, 0, CT_TCPOPT_WSCALE, 5);
+    send(c, O, &p);
+    CHECK_EQ_U(c->proto.tcp.seen[O].td_end, A + 501);
+    CHECK_EQ_U(c->proto.tcp.seen[O].td_maxend, A + 501);
+    CHECK_EQ_U(c->proto.tcp.seen[O].td_scale, 5);
+    p = seg(CT_TCP_SYN | CT_TCP_ACK, B, A + 501, W, 0);
+    r = send(c, R, &p);
+    CHECK_EQ_U(r.reason, CT_REASON_NONE);
+    CHECK_EQ_U(c->l4state, CT_TCP_SYN_RECV);
+    /* The SYN/ACK had no window scale: scaling is off both ways. */
+    CHECK_EQ_U(c->proto.tcp.seen[O].td_scale, 0);
+    CHECK_EQ_U(c->proto.tcp.seen[R].td_scale, 0);
+}
+
+/* ---- retransmissions and timeouts -------------------------------------------------- */
+
+static void test_retransmissions(void)
+{
+    cfg_default();
+    struct ct_conn *c = fresh();
+    handshake(c, A, B);
+    struct ct_pkt p = seg(CT_TCP_ACK | CT_TCP_PSH, A + 1, B + 1, W, 100);
+    send(c, O, &p);
+    CHECK_EQ_U(ct_tcp_retrans(&c->proto.tcp), 0);
+    CHECK_EQ_U(c->timeout, CT_TIMEOUT_TCP_UNACK);
+    for (unsigned i = 1; i <= 3; i++) {
+        send(c, O, &p);
+        CHECK_EQ_U(ct_tcp_retrans(&c->proto.tcp), i);
+        CHECK_EQ_U(c->timeout, i >= 3 ? CT_TIMEOUT_TCP_RETRANS : CT_TIMEOUT_TCP_UNACK);
+    }
+    /* The counter saturates instead of wrapping. */
+    for (unsigned i = 0; i < 40; i++)
+        send(c, O, &p);
+    CHECK_EQ_U(ct_tcp_retrans(&c->proto.tcp), CT_TCP_RETRANS_MAX);
+    CHECK_EQ_U(c->timeout, CT_TIMEOUT_TCP_RETRANS);
+    /* The peer's ACK resets it. */
+    p = seg(CT_TCP_ACK, B + 1, A + 101, W, 0);
+    send(c, R, &p);
+    CHECK_EQ_U(ct_tcp_retrans(&c->proto.tcp), 0);
+    CHECK_EQ_U(c->timeout, CT_TIMEOUT_TCP_ESTABLISHED);
+
+    /* A different window is not a retransmission. */
+    p = seg(CT_TCP_ACK, B + 1, A + 101, W + 1, 0);
+    send(c, R, &p);
+    CHECK_EQ_U(ct_tcp_retrans(&c->proto.tcp), 0);
+
+    /* A lower max_retrans applies sooner; the RETRANS cap applies only to
+     * states whose own timeout is longer. */
+    cfg.tcp_max_retrans = 1;
+    send(c, R, &p);
+    CHECK_EQ_U(ct_tcp_retrans(&c->proto.tcp), 1);
+    CHECK_EQ_U(c->timeout, CT_TIMEOUT_TCP_RETRANS);
+    cfg.timeout_ns[CT_TIMEOUT_TCP_RETRANS] = 500000 * NS;
+    send(c, R, &p);
+    CHECK_EQ_U(c->timeout, CT_TIMEOUT_TCP_ESTABLISHED);
+}
+
+static void test_zero_window_timeout(void)
+{
+    cfg_default();
+    struct ct_conn *c = fresh();
+    handshake(c, A, B);
+    struct ct_pkt p = seg(CT_TCP_ACK, B + 1, A + 1, 0, 0);
+    send(c, R, &p);
+    CHECK_EQ_U(c->timeout, CT_TIMEOUT_TCP_RETRANS);
+    CHECK_EQ_U(timeout_s(c), 300);
+    p = seg(CT_TCP_ACK, B + 1, A + 1, 10, 0);
+    send(c, R, &p);
+    CHECK_EQ_U(c->timeout, CT_TIMEOUT_TCP_ESTABLISHED);
+}
+
+/* ---- loose pickup ------------------------------------------------------------------ */
+
+static void test_loose_pickup(void)
+{
+    cfg_default();
+    struct ct_conn *c = fresh();
+    struct ct_pkt p = seg(CT_TCP_ACK | CT_TCP_PSH, 700000, 900000, 2000, 50);
+    struct ct_proto_result r;
+    CHECK_EQ_U(open_with(c, &p, &r), CT_REASON_NONE);
+    CHECK_EQ_U(r.action, CT_PROTO_ACCEPT);
+    CHECK_EQ_U(c->l4state, CT_TCP_ESTABLISHED);
+    CHECK_EQ_U(c->proto.tcp.seen[O].td_end, 700050);
+    CHECK_EQ_U(c->proto.tcp.seen[O].td_maxend, 702050);
+    CHECK(c->proto.tcp.seen[O].flags & CT_TCPF_BE_LIBERAL);
+    CHECK(c->proto.tcp.seen[R].flags & CT_TCPF_SACK_PERM);
+    /* No answer yet: not the 5-day ESTABLISHED timeout. */
+    CHECK_EQ_U(timeout_s(c), 300);
+    CHECK(!(c->status & CT_STATUS_ASSURED));
+    /* The answer initialises the reply side from its own packet. */
+    p = seg(CT_TCP_ACK, 900000, 700050, 3000, 0);
+    r = send(c, R, &p);
+    CHECK_EQ_U(r.action, CT_PROTO_ACCEPT);
+    CHECK_EQ_U(c->proto.tcp.seen[R].td_end, 900000);
+    CHECK_EQ_U(c->proto.tcp.seen[R].td_maxwin, 3000);
+    CHECK(!(c->status & CT_STATUS_ASSURED));
+    CHECK_EQ_U(timeout_s(c), 300);
+    p = seg(CT_TCP_ACK, 700050, 900000, 2000, 0);
+    send(c, O, &p);
+    CHECK(c->status & CT_STATUS_ASSURED);
+    CHECK_EQ_U(c->timeout, CT_TIMEOUT_TCP_ESTABLISHED);
+    /* Picked-up connections are tracked liberally. */
+    p = seg(CT_TCP_ACK, 700050 + 100000, 900000, 2000, 0);
+    r = send(c, O, &p);
+    CHECK_EQ_U(r.action, CT_PROTO_ACCEPT);
+    CHECK_EQ_U(r.reason, CT_REASON_NONE);
+
+    /* Only SYN and ACK may start a connection. */
+    static const uint8_t no[] = {CT_TCP_SYN | CT_TCP_ACK, CT_TCP_FIN | CT_TCP_ACK, CT_TCP_RST,
+                                 CT_TCP_RST | CT_TCP_ACK};
+    for (unsigned i = 0; i < sizeof(no); i++) {
+        p = seg(no[i], 1, 1, W, 0);
+        CHECK_EQ_U(ct_tcp_new(&cfg, fresh(), &p), CT_REASON_TCP_NEW_NOT_SYN);
+    }
+    /* Loose pickup off: ACKs do not start connections; SYNs still do. */
+    cfg.tcp_loose = 0;
+    p = seg(CT_TCP_ACK, 1, 1, W, 0);
+    CHECK_EQ_U(ct_tcp_new(&cfg, fresh(), &p), CT_REASON_TCP_NEW_NOT_SYN);
+    p = seg(CT_TCP_SYN, 1, 0, W, 0);
+    CHECK_EQ_U(ct_tcp_new(&cfg, fresh(), &p), CT_REASON_NONE);
+}
+
+/* ---- window scaling, SACK, wrap-around ------------------------------------------------ */
+
+static void test_window_scaling(void)
+{
+    cfg_default();
+    struct ct_conn *c = fresh();
+    struct ct_pkt p = syn_with_options(CT_TCP_SYN, A, 0, CT_TCPOPT_WSCALE, 7);
+    open_with(c, &p, NULL);
+    CHECK_EQ_U(c->proto.tcp.seen[O].td_scale, 7);
+    p = syn_with_options(CT_TCP_SYN | CT_TCP_ACK, B, A + 1, CT_TCPOPT_WSCALE, 20);
+    send(c, R, &p);
+    /* A shift above 14 counts as 14. */
+    CHECK_EQ_U(c->proto.tcp.seen[R].td_scale, 14);
+    CHECK_EQ_U(c->proto.tcp.seen[O].td_scale, 7);
+    p = seg(CT_TCP_ACK, A + 1, B + 1, 100, 0);
+    send(c, O, &p);
+    CHECK_EQ_U(c->proto.tcp.seen[R].td_maxend, B + 1 + (100u << 7));
+    CHECK_EQ_U(c->proto.tcp.seen[O].td_maxwin, 100u << 7);
+    p = seg(CT_TCP_ACK, B + 1, A + 1, 2, 0);
+    send(c, R, &p);
+    CHECK_EQ_U(c->proto.tcp.seen[O].td_maxend, A + 1 + (2u << 14));
+    CHECK_EQ_U(c->proto.tcp.seen[R].td_maxwin, 2u << 14);
+    /* Data up to the scaled window is in, beyond it is not. */
+    p = seg(CT_TCP_ACK, A + 1 + (2u << 14), B + 1, 100, 0);
+    CHECK_EQ_U(send(c, O, &p).reason, CT_REASON_NONE);
+
+    /* Only one side offered scaling: neither window is scaled. */
+    c = fresh();
+    p = syn_with_options(CT_TCP_SYN, A, 0, CT_TCPOPT_WSCALE, 7);
+    open_with(c, &p, NULL);
+    p = syn_with_options(CT_TCP_SYN | CT_TCP_ACK, B, A + 1, CT_TCPOPT_MSS, 0);
+    send(c, R, &p);
+    CHECK_EQ_U(c->proto.tcp.seen[O].td_scale, 0);
+    CHECK_EQ_U(c->proto.tcp.seen[R].td_scale, 0);
+    p = seg(CT_TCP_ACK, A + 1, B + 1, 2000, 0);
+    send(c, O, &p);
+    CHECK_EQ_U(c->proto.tcp.seen[R].td_maxend, B + 1 + 2000);
+}
+
+/* A frame holding a TCP header with one SACK block [left, right). */
+static uint8_t sack_frame[64];
+
+static struct ct_pkt sack_segment(uint32_t seq, uint32_t ack, uint32_t left, uint32_t right)
+{
+    memset(sack_frame, 0, sizeof(sack_frame));
+    uint8_t *o = sack_frame + 20;
+    o[0] = 1;
+    o[1] = 1;
+    o[2] = 5;
+    o[3] = 10;
+    for (int i = 0; i < 4; i++) {
+        o[4 + i] = (uint8_t)(left >> (24 - 8 * i));
+        o[8 + i] = (uint8_t)(right >> (24 - 8 * i));
+    }
+    struct ct_pkt p = seg(CT_TCP_ACK, seq, ack, W, 0);
+    p.data = sack_frame;
+    p.len = 32;
+    p.l4_off = 0;
+    p.tcp_hdr_len = 32;
+    p.l4_len = 32;
+    p.tcp_opts = CT_TCPOPT_SACK;
+    return p;
+}
+
+static void sack_connection(struct ct_conn *c, int permitted)
+{
+    uint8_t opt = permitted ? CT_TCPOPT_SACK_PERM : CT_TCPOPT_MSS;
+    struct ct_pkt p = syn_with_options(CT_TCP_SYN, A, 0, opt, 0);
+    open_with(c, &p, NULL);
+    p = syn_with_options(CT_TCP_SYN | CT_TCP_ACK, B, A + 1, opt, 0);
+    send(c, R, &p);
+    p = seg(CT_TCP_ACK, A + 1, B + 1, W, 0);
+    send(c, O, &p);
+    /* The reply side sends 500 bytes. */
+    p = seg(CT_TCP_ACK, B + 1, A + 1, W, 500);
+    send(c, R, &p);
+    CHECK_EQ_U(c->proto.tcp.seen[R].td_end, B + 501);
+}
+
+static void test_sack(void)
+{
+    cfg_default();
+    struct ct_conn *c = fresh();
+    sack_connection(c, 1);
+    CHECK(c->proto.tcp.seen[O].flags & CT_TCPF_SACK_PERM);
+    /* First 100 bytes lost, the rest SACKed: the SACK edge counts as the
+     * acknowledgement for the bounds and the window. */
+    struct ct_pkt p = sack_segment(A + 1, B + 1, B + 101, B + 501);
+    struct ct_proto_result r = send(c, O, &p);
+    CHECK_EQ_U(r.reason, CT_REASON_NONE);
+    CHECK_EQ_U(c->proto.tcp.seen[R].td_maxend, B + 501 + W);
+    CHECK_EQ_U(c->proto.tcp.seen[O].td_maxwin, W + 500);
+    /* A SACK edge beyond the data sent: ACK over the upper bound. */
+    struct ct_conn4 before = entry;
+    p = sack_segment(A + 1, B + 1, B + 101, B + 502);
+    r = send(c, O, &p);
+    CHECK_EQ_U(r.action, CT_PROTO_INVALID);
+    CHECK_EQ_U(r.reason, CT_REASON_TCP_ACK_OVER);
+    CHECK(conn_same(&before.c, c));
+    /* Options cut off by the capture are not read. */
+    p.len = 25;
+    r = send(c, O, &p);
+    CHECK_EQ_U(r.reason, CT_REASON_NONE);
+    /* A malformed SACK option (length not 2 + 8n) is skipped. */
+    p = sack_segment(A + 1, B + 1, B + 101, B + 502);
+    sack_frame[23] = 9;
+    r = send(c, O, &p);
+    CHECK_EQ_U(r.reason, CT_REASON_NONE);
+
+    /* Without SACK-permitted the blocks are not looked at. */
+    c = fresh();
+    sack_connection(c, 0);
+    p = sack_segment(A + 1, B + 1, B + 101, B + 502);
+    r = send(c, O, &p);
+    CHECK_EQ_U(r.reason, CT_REASON_NONE);
+    CHECK_EQ_U(c->proto.tcp.seen[O].td_maxwin, W);
+}
+
+static void test_sequence_wraparound(void)
+{
+    cfg_default();
+    struct ct_conn *c = fresh();
+    const uint32_t a = 0xFFFFFF00u, b = 0xFFFFFFF0u;
+    handshake(c, a, b);
+    CHECK_EQ_U(c->proto.tcp.seen[R].td_end, 0xFFFFFFF1u);
+    /* 512 bytes from the original side cross 2^32. */
+    struct ct_pkt p = seg(CT_TCP_ACK, a + 1, b + 1, W, 512);
+    CHECK_EQ_U(send(c, O, &p).reason, CT_REASON_NONE);
+    CHECK_EQ_U(c->proto.tcp.seen[O].td_end, 0x101u);
+    /* The reply side acknowledges across the wrap; then sends data across it. */
+    p = seg(CT_TCP_ACK, b + 1, 0x101u, W, 100);
+    CHECK_EQ_U(send(c, R, &p).reason, CT_REASON_NONE);
+    CHECK(!(c->proto.tcp.seen[O].flags & CT_TCPF_DATA_UNACKNOWLEDGED));
+    CHECK_EQ_U(c->proto.tcp.seen[R].td_end, 0x55u);
+    CHECK_EQ_U(c->proto.tcp.seen[O].td_maxend, 0x101u + W);
+    /* Bound III across the wrap. */
+    p = seg(CT_TCP_ACK, 0x101u, 0x55u, W, 0);
+    CHECK_EQ_U(send(c, O, &p).reason, CT_REASON_NONE);
+    p = seg(CT_TCP_ACK, 0x101u, 0x56u, W, 0);
+    CHECK_EQ_U(send(c, O, &p).reason, CT_REASON_TCP_ACK_OVER);
+    /* Bound I after the wrap. */
+    p = seg(CT_TCP_ACK, 0x101u + W, 0x55u, W, 0);
+    CHECK_EQ_U(send(c, O, &p).reason, CT_REASON_NONE);
+    c = fresh();
+    handshake(c, a, b);
+    p = seg(CT_TCP_ACK, a + 1 + 2 * W + 1, b + 1, W, 0);
+    struct ct_proto_result r = send(c, O, &p);
+    CHECK_EQ_U(r.action, CT_PROTO_INVALID);
+    CHECK_EQ_U(r.reason, CT_REASON_TCP_SEQ_OVER);
+}
+
+static void test_accessors(void)
+{
+    struct ct_tcp_conn t;
+    memset(&t, 0, sizeof(t));
+    ct_tcp_set_last_dir(&t, 1);
+    ct_tcp_set_last_index(&t, CT_TCP_CLASS_NONE);
+    ct_tcp_set_retrans(&t, 99);
+    ct_tcp_set_last_wscale(&t, 14);
+    ct_tcp_set_last_flags(&t, 0xf);
+    CHECK_EQ_U(ct_tcp_last_dir(&t), 1);
+    CHECK_EQ_U(ct_tcp_last_index(&t), CT_TCP_CLASS_NONE);
+    CHECK_EQ_U(ct_tcp_retrans(&t), CT_TCP_RETRANS_MAX);
+    CHECK_EQ_U(ct_tcp_last_wscale(&t), 14);
+    CHECK_EQ_U(ct_tcp_last_flags(&t), 0xf);
+    ct_tcp_set_last_dir(&t, 0);
+    ct_tcp_set_retrans(&t, 2);
+    CHECK_EQ_U(ct_tcp_last_dir(&t), 0);
+    CHECK_EQ_U(ct_tcp_last_index(&t), CT_TCP_CLASS_NONE);
+    CHECK_EQ_U(ct_tcp_retrans(&t), 2);
+    CHECK_EQ_U(ct_tcp_last_wscale(&t), 14);
+}
+
 int main(void)
 {
     RUN(test_flag_combinations);
@@ -635,5 +1202,21 @@ int main(void)
     RUN(test_bound_seq_lower);
     RUN(test_bound_ack_lower);
     RUN(test_liberal);
+    RUN(test_rst_answering_syn);
+    RUN(test_rst_established);
+    RUN(test_rst_after_data);
+    RUN(test_rst_while_closing);
+    RUN(test_rst_answering_ignored_syn);
+    RUN(test_rst_after_challenge_ack_in_syn_sent);
+    RUN(test_reopen_after_rst_and_resync);
+    RUN(test_challenge_ack_in_last_ack);
+    RUN(test_syn_retransmission_and_restart);
+    RUN(test_retransmissions);
+    RUN(test_zero_window_timeout);
+    RUN(test_loose_pickup);
+    RUN(test_window_scaling);
+    RUN(test_sack);
+    RUN(test_sequence_wraparound);
+    RUN(test_accessors);
     return check_summary();
 }
