@@ -309,6 +309,31 @@ static void fill_addr6(struct ct_tuple *t, const uint8_t *h)
     memcpy(t->dst.b, h + 24, 16);
 }
 
+/*
+ * RFC 8200 section 4.5 and RFC 7112: the first fragment must hold the whole
+ * header chain, up to and including the upper-layer header (Linux checks
+ * the TCP, UDP and ICMPv6 headers). Returns 0 only when the fragment, fully
+ * captured, is known to fall short; a snapped capture cannot tell.
+ */
+static int first_frag_complete(const struct pctx *c, const struct walk *fw, uint32_t end)
+{
+    struct walk w = {0};
+    uint32_t lim = min_u32(c->len, end);
+    enum walk_res r = ip6_walk(c->data, lim, fw->off, fw->nh, &w);
+    if (r == WALK_TRUNC)
+        return lim < end;
+    if (r != WALK_OK)
+        return 1; /* another fragment header or a long chain: left to reassembly */
+    uint32_t need = 1;
+    if (w.nh == CT_IPPROTO_TCP)
+        need = 20;
+    else if (w.nh == CT_IPPROTO_UDP || w.nh == CT_IPPROTO_UDPLITE || w.nh == CT_IPPROTO_ICMPV6)
+        need = 8;
+    else if (w.nh == CT_IPPROTO_NONE)
+        need = 0;
+    return w.off <= end && need <= end - w.off;
+}
+
 static uint16_t parse_ip6(struct pctx *c, uint32_t off)
 {
     struct ct_pkt *pkt = c->pkt;
@@ -363,6 +388,8 @@ static uint16_t parse_ip6(struct pctx *c, uint32_t off)
         /* RFC 8200 section 4.5: a fragment that is not the last carries a
            multiple of 8 bytes; no fragment reaches past 65535 bytes. */
         if ((w.more && (pkt->l4_len & 7u)) || w.frag_off + pkt->l4_len > 65535u)
+            return CT_REASON_FRAG_INVALID;
+        if (w.frag == CT_FRAG_FIRST && !first_frag_complete(c, &w, end))
             return CT_REASON_FRAG_INVALID;
         return CT_REASON_FRAGMENT;
     }

@@ -298,7 +298,10 @@ static void prefixes(const uint8_t *f, size_t n, uint16_t link)
             CHECK_EQ_U(ct_pkt_verify_checksum(&P), 1); /* not checkable */
             if (full.inner_ok)
                 CHECK(P.inner_ok && ct_tuple_equal(&P.inner, &full.inner));
-        } else if (P.reason != full.reason && !is_trunc_reason(P.reason)) {
+        } else if (P.reason != full.reason && !is_trunc_reason(P.reason) &&
+                   !(P.reason == CT_REASON_FRAGMENT && full.reason == CT_REASON_FRAG_INVALID)) {
+            /* (A snapped first fragment whose header chain was cut cannot
+               be judged complete or not: it stays a plain fragment.) */
             CHECK_FAIL_("prefix %zu of %zu: snapped reason %s, full %s", k, n, ct_reason_name(P.reason),
                         ct_reason_name(full.reason));
         }
@@ -906,6 +909,19 @@ static void test_fragment6(void)
     CHECK(memcmp(P.tuple.dst.b, B6, 16) == 0);
     CHECK_EQ_U(P.tuple.sport, 0);
     CHECK_EQ_U(ct_pkt_verify_checksum(&P), 1);
+    /* RFC 7112: a first fragment must hold the upper-layer header. */
+    l6 = ip6_pkt(ipb, 44, 17, A6, B6, fh, 8, seg, 0);
+    expect(ipb, l6, CT_LINK_IPV6, CT_REASON_FRAG_INVALID);
+    uint8_t chain[16] = {60, 0, 0, 1, 0, 0, 0, 9, 6, 0, 1, 4, 0, 0, 0, 0};
+    memset(seg, 0, 24);
+    l6 = ip6_pkt(ipb, 44, 6, A6, B6, chain, 16, seg, 16); /* TCP header cut at 16 */
+    expect(ipb, l6, CT_LINK_IPV6, CT_REASON_FRAG_INVALID);
+    l6 = ip6_pkt(ipb, 44, 6, A6, B6, chain, 16, seg, 24);
+    expect(ipb, l6, CT_LINK_IPV6, CT_REASON_FRAGMENT);
+    CHECK_EQ_U(P.tuple.proto, 60); /* the header after the fragment header */
+    /* Snapped inside the chain: cannot tell, still a plain fragment. */
+    CHECK_EQ_U(parse(ipb, 40 + 12, CT_LINK_IPV6, (uint32_t)l6), CT_REASON_FRAGMENT);
+    l = udp_seg(seg, 1, 2, 24);
     w16(fh + 2, 0x0100); /* offset 256, last */
     l6 = ip6_pkt(ipb, 44, 17, A6, B6, fh, 8, seg, l);
     expect(ipb, l6, CT_LINK_IPV6, CT_REASON_FRAGMENT);
