@@ -1,7 +1,9 @@
 /*
  * gen_sample: writes the project's sample capture (samples/sample.pcap).
  *
- * Usage: gen_sample OUT.pcap
+ * Usage: gen_sample OUT.pcap            the sample capture
+ *        gen_sample --test-captures DIR  the link-type and checksum-offload
+ *                                        captures of tests/pcap/
  *
  * The capture is built packet by packet from constants, so every run writes
  * the same bytes on every host (all multi-byte fields are written with
@@ -102,6 +104,13 @@ static void write_bytes(const uint8_t *p, size_t n)
 
 /* ---- pcap file format ---- */
 
+/* Set while writing packets whose sender leaves the transport checksum to
+ * the NIC (checksum offload). */
+static int offload_partial;
+
+/* Link type of the file being written (LINKTYPE_* value). */
+static uint32_t link_type = 1;
+
 static void pcap_file_header(void)
 {
     uint8_t h[24];
@@ -111,7 +120,7 @@ static void pcap_file_header(void)
     put32le(h + 8, 0);       /* thiszone: UTC */
     put32le(h + 12, 0);      /* sigfigs */
     put32le(h + 16, 65535);  /* snaplen */
-    put32le(h + 20, 1);      /* LINKTYPE_ETHERNET */
+    put32le(h + 20, link_type);
     write_bytes(h, sizeof(h));
 }
 
@@ -190,29 +199,84 @@ struct pkt {
     size_t len;
 };
 
+/* LINKTYPE_* values (https://www.tcpdump.org/linktypes.html). */
+#define LT_NULL 0
+#define LT_ETHERNET 1
+#define LT_RAW 101
+#define LT_LOOP 108
+#define LT_LINUX_SLL 113
+#define LT_IPV4 228
+#define LT_IPV6 229
+#define LT_LINUX_SLL2 276
+
 /*
- * Builds Ethernet (+ optional 802.1Q tag) + IPv4/IPv6 around an L4 header
+ * Writes the link-layer header of the current link type at f and returns
+ * its length: Ethernet II with an optional 802.1Q tag; BSD loopback (the
+ * address family as a 4-byte word in the writer's byte order, here
+ * little-endian; 2 = AF_INET, 24 = AF_INET6 as NetBSD/OpenBSD number it);
+ * OpenBSD loopback (the same in network order); Linux cooked capture v1
+ * (packet type, ARPHRD_ETHER, address length, 8 address bytes, protocol) and
+ * v2 (protocol, reserved, interface index, ARPHRD_ETHER, packet type, address
+ * length, 8 address bytes); nothing for raw IP.
+ */
+static size_t link_header(uint8_t *f, const struct host *src, const struct host *dst, int vlan)
+{
+    uint16_t ethertype = src->v6 ? ETH_P_IPV6 : ETH_P_IPV4;
+    uint32_t family = src->v6 ? 24 : 2;
+    size_t off = 0;
+    switch (link_type) {
+    case LT_ETHERNET:
+        memcpy(f, dst->mac, 6);
+        memcpy(f + 6, src->mac, 6);
+        off = 12;
+        if (vlan >= 0) {
+            put16be(f + off, ETH_P_VLAN);
+            put16be(f + off + 2, (uint16_t)vlan); /* PCP 0, DEI 0, VID */
+            off += 4;
+        }
+        put16be(f + off, ethertype);
+        return off + 2;
+    case LT_NULL:
+        put32le(f, family);
+        return 4;
+    case LT_LOOP:
+        put32be(f, family);
+        return 4;
+    case LT_LINUX_SLL:
+        put16be(f, 4);      /* packet type: sent by us */
+        put16be(f + 2, 1);  /* ARPHRD_ETHER */
+        put16be(f + 4, 6);  /* address length */
+        memset(f + 6, 0, 8);
+        memcpy(f + 6, src->mac, 6);
+        put16be(f + 14, ethertype);
+        return 16;
+    case LT_LINUX_SLL2:
+        put16be(f, ethertype);
+        put16be(f + 2, 0);  /* reserved */
+        put32be(f + 4, 2);  /* interface index */
+        put16be(f + 8, 1);  /* ARPHRD_ETHER */
+        f[10] = 4;          /* packet type: sent by us */
+        f[11] = 6;          /* address length */
+        memset(f + 12, 0, 8);
+        memcpy(f + 12, src->mac, 6);
+        return 20;
+    default: /* raw IP, raw IPv4, raw IPv6 */
+        return 0;
+    }
+}
+
+/*
+ * Builds the link header (+ optional 802.1Q tag on Ethernet) + IPv4/IPv6 around an L4 header
  * and payload that are already in l4[0..l4len), fills the L4 checksum at
  * l4[csum_off] over the pseudo-header (no pseudo-header for ICMP), and pads
- * the frame to the Ethernet minimum of 60 bytes.
+ * an Ethernet frame to the minimum of 60 bytes.
  */
 static void build_ip(struct pkt *p, const struct host *src, const struct host *dst, int vlan,
                      uint8_t proto, uint16_t ip_id, uint8_t *l4, size_t l4len, size_t csum_off,
                      int bad_ip_csum)
 {
     uint8_t *f = p->b;
-    size_t off = 0;
-    memcpy(f, dst->mac, 6);
-    memcpy(f + 6, src->mac, 6);
-    off = 12;
-    if (vlan >= 0) {
-        put16be(f + off, ETH_P_VLAN);
-        put16be(f + off + 2, (uint16_t)vlan); /* PCP 0, DEI 0, VID */
-        off += 4;
-    }
-    put16be(f + off, src->v6 ? ETH_P_IPV6 : ETH_P_IPV4);
-    off += 2;
-
+    size_t off = link_header(f, src, dst, vlan);
     /* Transport checksum: pseudo-header sum, then header and payload. */
     uint32_t sum = 0;
     if (proto != PROTO_ICMP) {
@@ -237,9 +301,16 @@ static void build_ip(struct pkt *p, const struct host *src, const struct host *d
     }
     l4[csum_off] = l4[csum_off + 1] = 0;
     uint16_t c = fold(sum_bytes(sum, l4, l4len));
+    if (offload_partial && proto != PROTO_ICMP) {
+        /* What a sender with checksum offload hands its NIC (and its own
+         * capture): only the pseudo-header sum, not complemented. */
+        put16be(l4 + csum_off, (uint16_t)~fold(sum));
+        goto l4_done;
+    }
     if (proto == PROTO_UDP && c == 0)
         c = 0xffff; /* RFC 768: a computed zero is sent as all ones */
     put16be(l4 + csum_off, c);
+l4_done:;
 
     uint8_t *ip = f + off;
     if (src->v6) {
@@ -269,7 +340,7 @@ static void build_ip(struct pkt *p, const struct host *src, const struct host *d
     }
     memcpy(f + off, l4, l4len);
     off += l4len;
-    while (off < 60)
+    while (link_type == LT_ETHERNET && off < 60)
         f[off++] = 0;
     p->len = off;
 }
@@ -405,20 +476,30 @@ static void fill(uint8_t *p, size_t n, uint8_t seed)
 
 #define MS(x) ((uint64_t)(x) * 1000u)
 
-int main(int argc, char **argv)
+static void open_out(const char *path, uint32_t lt)
 {
-    if (argc != 2 || argv[1][0] == '-') {
-        fprintf(stderr, "usage: gen_sample OUT.pcap\n"
-                        "Writes the deterministic sample capture (see the comment in "
-                        "tools/gen_sample.c).\n");
-        return 2;
-    }
-    out = fopen(argv[1], "wb");
+    out = fopen(path, "wb");
     if (!out) {
-        fprintf(stderr, "gen_sample: %s: %s\n", argv[1], strerror(errno));
-        return 1;
+        fprintf(stderr, "gen_sample: %s: %s\n", path, strerror(errno));
+        exit(1);
     }
+    link_type = lt;
+    next_ip_id = 0x1000;
     pcap_file_header();
+}
+
+static void close_out(const char *path)
+{
+    if (fclose(out) != 0) {
+        fprintf(stderr, "gen_sample: %s: %s\n", path, strerror(errno));
+        exit(1);
+    }
+    out = NULL;
+}
+
+static void write_sample(const char *path)
+{
+    open_out(path, LT_ETHERNET);
 
     struct host client = v4host(192, 0, 2, 10, 0x0a);
     struct host client2 = v4host(192, 0, 2, 11, 0x0b);
@@ -535,9 +616,88 @@ int main(int argc, char **argv)
 
     udp(MS(3800), &client3, &media, -1, 5004, 5004, media_payload, sizeof(media_payload), 0);
 
-    if (fclose(out) != 0) {
-        fprintf(stderr, "gen_sample: %s: %s\n", argv[1], strerror(errno));
-        return 1;
+    close_out(path);
+}
+
+/*
+ * The link-type captures for tests/pcap/: in each, one UDP request and its
+ * answer over IPv4 (192.0.2.1:1000 <-> 198.51.100.1:2000, payloads of 10 and
+ * 20 bytes: 38 and 48 IP bytes) and, where the link type carries IPv6, one
+ * over IPv6 (2001:db8::1:1000 <-> 2001:db8:1::1:2000: 58 and 68 IP bytes).
+ */
+static void write_link_capture(const char *dir, const char *name, uint32_t lt, int with_v6)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    open_out(path, lt);
+    struct host a = v4host(192, 0, 2, 1, 0x01);
+    struct host b = v4host(198, 51, 100, 1, 0x02);
+    uint8_t q[10], r[20];
+    fill(q, sizeof(q), 0x40);
+    fill(r, sizeof(r), 0x50);
+    if (lt != LT_IPV6) {
+        udp(MS(0), &a, &b, -1, 1000, 2000, q, sizeof(q), 0);
+        udp(MS(10), &b, &a, -1, 2000, 1000, r, sizeof(r), 0);
     }
+    if (with_v6) {
+        struct host a6 = v6host(0, 1, 0x01);
+        struct host b6 = v6host(1, 1, 0x02);
+        udp(MS(20), &a6, &b6, -1, 1000, 2000, q, sizeof(q), 0);
+        udp(MS(30), &b6, &a6, -1, 2000, 1000, r, sizeof(r), 0);
+    }
+    close_out(path);
+}
+
+/*
+ * checksum_offload.pcap: a TCP handshake captured on the client, whose
+ * outgoing SYN and ACK carry only the pseudo-header sum in the checksum
+ * field (the NIC completes it); the server's SYN/ACK is correct.
+ */
+static void write_offload_capture(const char *dir)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/checksum_offload.pcap", dir);
+    open_out(path, LT_ETHERNET);
+    struct host client = v4host(192, 0, 2, 10, 0x0a);
+    struct host server = v4host(198, 51, 100, 20, 0x01);
+    uint32_t c = 100000u, s = 900000u;
+    offload_partial = 1;
+    tcp(MS(0), &client, &server, 41000, 443, c, 0, F_SYN, 64240, NULL, 0);
+    offload_partial = 0;
+    tcp(MS(5), &server, &client, 443, 41000, s, c + 1, F_SYN | F_ACK, 65160, NULL, 0);
+    offload_partial = 1;
+    tcp(MS(10), &client, &server, 41000, 443, c + 1, s + 1, F_ACK, 502, NULL, 0);
+    offload_partial = 0;
+    close_out(path);
+}
+
+static void write_test_captures(const char *dir)
+{
+    write_link_capture(dir, "link_ethernet.pcap", LT_ETHERNET, 1);
+    write_link_capture(dir, "link_null.pcap", LT_NULL, 1);
+    write_link_capture(dir, "link_loop.pcap", LT_LOOP, 1);
+    write_link_capture(dir, "link_raw.pcap", LT_RAW, 1);
+    write_link_capture(dir, "link_ipv4.pcap", LT_IPV4, 0);
+    write_link_capture(dir, "link_ipv6.pcap", LT_IPV6, 1);
+    write_link_capture(dir, "link_linux_sll.pcap", LT_LINUX_SLL, 1);
+    write_link_capture(dir, "link_linux_sll2.pcap", LT_LINUX_SLL2, 1);
+    write_offload_capture(dir);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 3 && strcmp(argv[1], "--test-captures") == 0) {
+        write_test_captures(argv[2]);
+        return 0;
+    }
+    if (argc != 2 || argv[1][0] == '-') {
+        fprintf(stderr, "usage: gen_sample OUT.pcap\n"
+                        "       gen_sample --test-captures DIR\n"
+                        "Writes the deterministic sample capture, or the link-type and\n"
+                        "checksum-offload captures of tests/pcap/ into DIR (see the comments\n"
+                        "in tools/gen_sample.c).\n");
+        return 2;
+    }
+    write_sample(argv[1]);
     return 0;
 }

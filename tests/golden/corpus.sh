@@ -12,8 +12,9 @@
 # Exit 77 (reported as skipped) when the corpus folder is not there.
 set -u
 
-ctrack=$1
-src=$2
+# Absolute paths, since the checks run from other directories.
+ctrack=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+src=$(cd "$2" && pwd)
 corpus=$src/../shared/corpus
 
 if [ ! -d "$corpus" ]; then

@@ -7,8 +7,9 @@
 # Usage: bash errors.sh CTRACK SRCDIR BUILDDIR   (run by ctest)
 set -u
 
-ctrack=$1
-src=$2
+# Absolute paths, since the checks run from other directories.
+ctrack=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+src=$(cd "$2" && pwd)
 sample=$src/samples/sample.pcap
 
 tmp=$(mktemp -d)

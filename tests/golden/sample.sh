@@ -19,8 +19,9 @@
 # the expected files are a specification, not a recording.
 set -u
 
-ctrack=$1
-src=$2
+# Absolute paths, since the checks run from other directories.
+ctrack=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+src=$(cd "$2" && pwd)
 build=$3
 golden=$src/tests/golden
 update=${CTRACK_UPDATE_GOLDEN:-0}
