@@ -17,7 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ctbench.h"
 
@@ -51,6 +53,7 @@ struct opts {
     int json;
     int checksum;
     int pin;
+    int fork;
 };
 
 /* ---- output: one line per record, key=value or JSON ------------------------------------ */
@@ -164,7 +167,8 @@ struct job {
     struct worker *w;
 };
 
-/* The measured loop (see ctbench.h). */
+/* The measured loop (see ctbench.h); never inlined, so that callgrind can find it. */
+__attribute__((noinline))
 uint64_t ctbench_process_ring(struct ct_table *table, const struct tr_ring *ring,
                               struct ct_pkt *pkts, struct ct_verdict *verdicts, uint64_t now,
                               uint64_t dt)
@@ -416,6 +420,25 @@ static const char *check_result(const struct job *j, const struct ct_table_stats
     return "ok";
 }
 
+/* Where a forked job sends its 1-thread rate back (-1: it runs in the main process). */
+static int base_fd = -1;
+
+static void add_base(unsigned workload, unsigned family, unsigned mode, uint32_t conns, double rate)
+{
+    if (nbases < sizeof(bases) / sizeof(bases[0]))
+        bases[nbases++] = (struct base){workload, family, mode, conns, rate};
+}
+
+static void report_base(const struct job *j, double rate)
+{
+    if (base_fd < 0) {
+        add_base(j->workload, j->family, j->mode, j->conns, rate);
+        return;
+    }
+    if (write(base_fd, &rate, sizeof(rate)) != (ssize_t)sizeof(rate))
+        perror("ctbench: write");
+}
+
 static void print_result(struct job *j, const struct ct_table_stats *s_fill,
                          const struct ct_table_stats *s_end, uint64_t rss0, uint64_t rss1)
 {
@@ -465,9 +488,9 @@ static void print_result(struct job *j, const struct ct_table_stats *s_fill,
     }
     double pmed = median(per, nr), tmed = median(tot, nr);
     double scaling = NAN;
-    if (j->threads == 1 && nbases < sizeof(bases) / sizeof(bases[0]))
-        bases[nbases++] = (struct base){j->workload, j->family, j->mode, j->conns, tmed};
-    else if (j->threads > 1)
+    if (j->threads == 1)
+        report_base(j, tmed);
+    else
         scaling = tmed / base_rate(j);
     uint64_t pkts = s_end->packets - s_fill->packets;
 
@@ -525,8 +548,8 @@ static void print_error(const struct opts *o, const struct job *j, const char *w
     l_end(&l);
 }
 
-static void run_job(const struct opts *o, unsigned workload, unsigned family, uint32_t conns,
-                    unsigned threads, unsigned mode)
+static void run_job_here(const struct opts *o, unsigned workload, unsigned family,
+                         uint32_t conns, unsigned threads, unsigned mode)
 {
     struct job j;
     struct ct_table_stats s_fill, s_end;
@@ -631,6 +654,57 @@ static void run_job(const struct opts *o, unsigned workload, unsigned family, ui
     free(j.w);
 }
 
+/*
+ * Runs one measurement in a child process, so that every measurement starts
+ * from a fresh heap (clean RSS figures) and a crash in the library is
+ * reported as one error line instead of ending the benchmark.
+ */
+static void run_job(const struct opts *o, unsigned workload, unsigned family, uint32_t conns,
+                    unsigned threads, unsigned mode)
+{
+    int fds[2], status = 0;
+    double rate;
+    pid_t pid;
+
+    if (!o->fork) {
+        run_job_here(o, workload, family, conns, threads, mode);
+        return;
+    }
+    fflush(stdout);
+    if (pipe(fds) != 0 || (pid = fork()) < 0) {
+        perror("ctbench: fork");
+        exit(1);
+    }
+    if (pid == 0) {
+        close(fds[0]);
+        base_fd = fds[1];
+        run_job_here(o, workload, family, conns, threads, mode);
+        fflush(stdout);
+        _exit(0);
+    }
+    close(fds[1]);
+    if (read(fds[0], &rate, sizeof(rate)) == (ssize_t)sizeof(rate))
+        add_base(workload, family, mode, conns, rate);
+    close(fds[0]);
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        struct job j;
+        char what[64];
+        memset(&j, 0, sizeof(j));
+        j.workload = workload;
+        j.family = family;
+        j.conns = conns;
+        j.threads = threads;
+        j.mode = mode;
+        if (WIFSIGNALED(status))
+            snprintf(what, sizeof(what), "crashed:signal_%d", WTERMSIG(status));
+        else
+            snprintf(what, sizeof(what), "exit_%d", WEXITSTATUS(status));
+        print_error(o, &j, what, -EIO);
+    }
+}
+
 /* ---- options -------------------------------------------------------------------------------- */
 
 static void usage(FILE *f)
@@ -639,7 +713,7 @@ static void usage(FILE *f)
           "               [--family 4|6|both] [--conns N[,N...]] [--threads N[,N...]]\n"
           "               [--mode percore|shared|both] [--runs N] [--burst N] [--ring N]\n"
           "               [--payload N] [--format kv|json] [--no-checksum] [--single-run]\n"
-          "               [--seed N] [--no-pin]\n"
+          "               [--seed N] [--no-pin] [--no-fork]\n"
           "Counts take k, m suffixes (1k = 1000, 10m = 10000000).\n"
           "See docs/performance.md for the workloads and every output field.\n",
           f);
@@ -719,7 +793,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 {
     enum {
         O_QUICK = 256, O_WORKLOAD, O_FAMILY, O_CONNS, O_THREADS, O_MODE, O_RUNS, O_BURST,
-        O_RING, O_PAYLOAD, O_FORMAT, O_NOCSUM, O_SINGLE, O_SEED, O_NOPIN, O_HELP
+        O_RING, O_PAYLOAD, O_FORMAT, O_NOCSUM, O_SINGLE, O_SEED, O_NOPIN, O_NOFORK, O_HELP
     };
     static const struct option longopts[] = {
         {"quick", no_argument, NULL, O_QUICK},
@@ -737,6 +811,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         {"single-run", no_argument, NULL, O_SINGLE},
         {"seed", required_argument, NULL, O_SEED},
         {"no-pin", no_argument, NULL, O_NOPIN},
+        {"no-fork", no_argument, NULL, O_NOFORK},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -753,6 +828,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
     o->seed = 0x6374626e63680001ull;
     o->checksum = 1;
     o->pin = 1;
+    o->fork = 1;
 
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {
@@ -838,6 +914,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
                 return -1;
             break;
         case O_NOPIN: o->pin = 0; break;
+        case O_NOFORK: o->fork = 0; break;
         case O_HELP:
         case 'h':
             usage(stdout);
@@ -857,8 +934,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         if (o->single_run)
             o->nconns = 1;
     }
+    if (o->single_run)
+        o->fork = 0; /* one process, so that valgrind sees the measured loop */
     if (!have_threads) {
-        if (o->single_run) {
+        if (o->single_run || o->quick) {
             o->threads[0] = 1;
             o->nthreads = 1;
         } else {
@@ -866,7 +945,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         }
     }
     if (!have_modes)
-        o->modes = o->single_run ? 1u << MODE_PERCORE : (1u << MODE_PERCORE) | (1u << MODE_SHARED);
+        o->modes = o->single_run || o->quick ? 1u << MODE_PERCORE
+                                             : (1u << MODE_PERCORE) | (1u << MODE_SHARED);
     if (!have_runs)
         o->runs = o->single_run ? 1 : o->quick ? 3 : 5;
     if (o->single_run)
