@@ -301,7 +301,7 @@ static void process_found(struct ct_table *t, struct ct_pkt *pkt, const struct s
 static inline struct ct_conn *lookup_live(struct ct_table *t, const struct stage *st, uint64_t now,
                                           unsigned *dir)
 {
-    struct ct_conn *c = ct_table_find(t, &st->key, st->v6, st->hash, ~0u, dir);
+    struct ct_conn *c = ct_table_find(t, &st->key, st->v6, st->hash, dir);
     if (c && CT_UNLIKELY(ct_table_conn_expires(t, c) <= now)) {
         ct_table_conn_remove(t, c, CT_RM_EXPIRED);
         c = NULL;
@@ -361,7 +361,7 @@ static inline void stage_two(const struct ct_table *t, const struct stage *st)
     const struct ct_bucket *bk = ct_table_home(t, st->hash);
     unsigned m = ct_bucket_match(bk, ct_hash_sig(st->hash));
     while (m) {
-        unsigned s = (unsigned)__builtin_ctz(m);
+        unsigned s = ct_match_slot(m);
         m &= m - 1;
         uint32_t id = bk->ref[s] >> 1;
         const struct ct_pool *p = &t->pool[(id & CT_ID_V6) != 0];

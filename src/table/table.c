@@ -318,16 +318,15 @@ static uint64_t conn_dir_hash(const struct ct_table *t, const struct ct_conn *c,
 /* ---- the index ------------------------------------------------------------- */
 
 struct ct_conn *ct_table_find(const struct ct_table *t, const void *k, unsigned v6, uint64_t h,
-                              unsigned first_mask, unsigned *dir)
+                              unsigned *dir)
 {
     uint16_t sig = ct_hash_sig(h);
     uint32_t b = (uint32_t)h & t->mask;
-    unsigned mask = first_mask;
     for (uint32_t i = 0; i < t->probe_max; i++) {
         const struct ct_bucket *bk = &t->buckets[b];
-        unsigned m = ct_bucket_match(bk, sig) & mask;
+        unsigned m = ct_bucket_match(bk, sig);
         while (m) {
-            unsigned s = (unsigned)__builtin_ctz(m);
+            unsigned s = ct_match_slot(m);
             m &= m - 1;
             uint32_t ref = bk->ref[s];
             if (((ref >> 1 & CT_ID_V6) != 0) != (v6 != 0))
@@ -342,7 +341,6 @@ struct ct_conn *ct_table_find(const struct ct_table *t, const void *k, unsigned 
         }
         if (bk->ovf == 0)
             break;
-        mask = ~0u;
         b = (b + 1) & t->mask;
     }
     return NULL;

@@ -91,6 +91,10 @@
 #include <stdint.h>
 #include <string.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "common/compiler.h"
 #include "common/siphash.h"
 #include "ctrack/table.h"
@@ -263,13 +267,29 @@ static inline struct ct_bucket *ct_table_home(const struct ct_table *t, uint64_t
     return &t->buckets[(uint32_t)h & t->mask];
 }
 
-/* Bit i set when slot i of the bucket carries signature sig. */
+/*
+ * The slots of the bucket that carry signature sig, as a mask with bit 2*i
+ * set for slot i (the layout SSE2's byte mask gives for 16-bit lanes). Walk
+ * it with ct_match_slot() and m &= m - 1.
+ */
 static inline unsigned ct_bucket_match(const struct ct_bucket *b, uint16_t sig)
 {
+#if defined(__SSE2__)
+    __m128i v = _mm_load_si128((const __m128i *)(const void *)b->sig);
+    __m128i eq = _mm_cmpeq_epi16(v, _mm_set1_epi16((short)sig));
+    unsigned m = (unsigned)_mm_movemask_epi8(eq) & 0x5555u;
+    return m | (unsigned)(b->sig[8] == sig) << 16;
+#else
     unsigned m = 0;
     for (unsigned i = 0; i < CT_BUCKET_SLOTS; i++)
-        m |= (unsigned)(b->sig[i] == sig) << i;
+        m |= (unsigned)(b->sig[i] == sig) << (2 * i);
     return m;
+#endif
+}
+
+static inline unsigned ct_match_slot(unsigned m)
+{
+    return (unsigned)__builtin_ctz(m) >> 1;
 }
 
 /*
@@ -305,14 +325,12 @@ static inline int ct_conn_match6(const struct ct_table *t, struct ct_conn *c, un
 /* ---- operations (table.c) ------------------------------------------------ */
 
 /*
- * Finds the connection with key k (IPv4 key when v6 is 0, else an IPv6 key)
- * and hash h, starting the probe at bucket `from` of the probe sequence with
- * only the slots in `first_mask` considered in that first bucket (pass
- * (0, all ones) for a plain lookup). Stores the direction in *dir. Does not
- * look at expiry.
+ * Finds the connection one of whose tuples has key k (a struct ct_key4 when
+ * v6 is 0, else a struct ct_key6) and hash h; stores that tuple's direction
+ * in *dir. Does not look at expiry.
  */
 struct ct_conn *ct_table_find(const struct ct_table *t, const void *k, unsigned v6, uint64_t h,
-                              unsigned first_mask, unsigned *dir);
+                              unsigned *dir);
 
 /* Hands out a zeroed entry of the family with its private family bit set, or NULL. */
 struct ct_conn *ct_table_conn_alloc(struct ct_table *t, unsigned v6);

@@ -325,7 +325,7 @@ static void test_probe_limit(void)
     unsigned fit = CT_PROBE_MAX * CT_BUCKET_SLOTS / 2;
     unsigned i;
     for (i = 0; i < fit + 3; i++) {
-        struct ct_pkt p = pkt4(6 + 11 * (i & 1), 0x0a000001, 0x0a000002, (uint16_t)(2000 + i), 80, 60);
+        struct ct_pkt p = pkt4(i & 1 ? 17 : 47, 0x0a000001, 0x0a000002, (uint16_t)(2000 + i), 80, 60);
         struct ct_verdict v = run1(t, &p, SEC);
         if (i < fit) {
             CHECK_EQ_U(v.state, CT_STATE_NEW);
@@ -345,7 +345,7 @@ static void test_probe_limit(void)
     CHECK_EQ_U(s.reasons[CT_REASON_PROBE_LIMIT], 3);
 
     /* An odd slot count: after one connection goes, a new one fits again. */
-    struct ct_pkt p0 = pkt4(6, 0x0a000001, 0x0a000002, 2000, 80, 60);
+    struct ct_pkt p0 = pkt4(47, 0x0a000001, 0x0a000002, 2000, 80, 60);
     struct ct_conn *c = ct_table_lookup(t, &p0.tuple, SEC, NULL);
     CHECK_PTR(c);
     if (c)
