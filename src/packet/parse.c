@@ -146,10 +146,10 @@ static uint16_t parse_ip4(struct pctx *c, uint32_t off)
     if (!h)
         return CT_REASON_IP_TRUNCATED;
     uint32_t hl = (h[0] & 0x0fu) * 4u;
-    if (hl < 20)
+    /* c->wire >= c->len >= off + 20 here. */
+    if (hl < 20 || hl > c->wire - off)
         return CT_REASON_IP_HDR_LEN;
     uint32_t tot = ct_be16(h + 2);
-    /* c->wire >= c->len >= off + 20 here. */
     if (tot < hl || tot > c->wire - off)
         return CT_REASON_IP_TOTAL_LEN;
     if (!ct_pkt_span(c->data, c->len, off, hl))

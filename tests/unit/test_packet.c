@@ -649,6 +649,10 @@ static void test_ip_hdr_len(void)
     expect(ipb, l, CT_LINK_IPV4, CT_REASON_IP_HDR_LEN);
     ipb[0] = 0x40;
     expect(ipb, l, CT_LINK_IPV4, CT_REASON_IP_HDR_LEN);
+    /* A header longer than the whole packet. */
+    ipb[0] = 0x4f;
+    rehdr4(ipb);
+    CHECK_EQ_U(parse(ipb, 56, CT_LINK_IPV4, 0), CT_REASON_IP_HDR_LEN);
 }
 
 static void test_ip_total_len(void)
