@@ -889,7 +889,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             o->burst = (unsigned)v;
             break;
         case O_RING:
-            if (parse_count(optarg, &v) || v < 1 || v > (1u << 26))
+            if (parse_count(optarg, &v) || v < 1 || v > (1u << 24))
                 return -1;
             o->ring_len = (uint32_t)v;
             have_ring = 1;
