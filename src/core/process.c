@@ -286,7 +286,10 @@ static void process_found(struct ct_table *t, struct ct_pkt *pkt, const struct s
     default:
         break;
     }
-    account(c, dir, pkt, now);
+    /* An accepted packet with a reason is one Linux lets through but ignores
+     * (TCP: "ignored" packets): it neither counts nor refreshes the timer. */
+    if (CT_LIKELY(res.reason == CT_REASON_NONE))
+        account(c, dir, pkt, now);
     if (dir == CT_DIR_REPLY)
         c->status |= CT_STATUS_SEEN_REPLY;
     uint8_t state = (dir == CT_DIR_REPLY || (c->status & CT_STATUS_SEEN_REPLY))

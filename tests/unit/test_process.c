@@ -458,11 +458,92 @@ static void test_stats_and_args(void)
     ct_table_destroy(t);
 }
 
+/* ---- tracker actions: CLOSE and REPLACE (driven by the TCP tracker) ------------- */
+
+static struct ct_pkt tcp(uint32_t src, uint32_t dst, uint16_t sp, uint16_t dp, uint8_t flags,
+                         uint32_t seq, uint32_t ack)
+{
+    struct ct_pkt p;
+    memset(&p, 0, sizeof(p));
+    p.tuple.l3 = CT_L3_IPV4;
+    p.tuple.proto = 6;
+    p.tuple.src.v4 = src;
+    p.tuple.dst.v4 = dst;
+    p.tuple.sport = sp;
+    p.tuple.dport = dp;
+    p.ip_len = 40;
+    p.l4_len = 20;
+    p.tcp_hdr_len = 20;
+    p.tcp_flags = flags;
+    p.seq = seq;
+    p.ack = ack;
+    p.win = 65535;
+    return p;
+}
+
+static struct ct_verdict run_parsed(struct ct_table *t, struct ct_pkt p, uint64_t now)
+{
+    struct ct_verdict v;
+    memset(&v, 0, sizeof(v));
+    CHECK_EQ_I(ct_process_parsed(t, &p, &v, 1, now, CT_PROCESS_COMMIT), 1);
+    return v;
+}
+
+static void test_close_and_replace(void)
+{
+    struct ct_table *t = mk_table(CT_TABLE_F_NO_CHECKSUM, 64);
+    const uint32_t A = 0x0a000001, B = 0x0a000002;
+    struct ct_table_stats s;
+
+    /* A RST before any reply ends the connection after counting the packet. */
+    struct ct_verdict v = run_parsed(t, tcp(A, B, 1111, 80, CT_TCP_SYN, 1000, 0), SEC);
+    CHECK_EQ_U(v.flags, CT_VERDICT_CREATED);
+    struct ct_conn *c = v.conn;
+    v = run_parsed(t, tcp(A, B, 1111, 80, CT_TCP_RST, 1001, 0), 2 * SEC);
+    CHECK(v.conn == c);
+    CHECK_EQ_U(v.state, CT_STATE_NEW);
+    /* The handle stays readable until the next call: DYING, packet counted. */
+    struct ct_conn_info info;
+    CHECK_EQ_I(ct_conn_get_info(t, c, &info), 0);
+    CHECK(info.status & CT_STATUS_DYING);
+    CHECK_EQ_U(info.packets[0], 2);
+    CHECK(ct_table_lookup(t, &info.tuple[0], 2 * SEC, NULL) == NULL);
+    ct_table_stats(t, &s);
+    CHECK_EQ_U(s.connections, 0);
+    CHECK_EQ_U(s.deleted, 1);
+
+    /* Handshake, then our side aborts with a RST, then a new SYN on the same
+     * ports: the old connection is replaced by a new one. */
+    v = run_parsed(t, tcp(A, B, 2222, 80, CT_TCP_SYN, 5000, 0), 3 * SEC);
+    struct ct_conn *old = v.conn;
+    CHECK_PTR(old);
+    v = run_parsed(t, tcp(B, A, 80, 2222, CT_TCP_SYN | CT_TCP_ACK, 9000, 5001), 3 * SEC);
+    CHECK_EQ_U(v.state, CT_STATE_ESTABLISHED);
+    v = run_parsed(t, tcp(A, B, 2222, 80, CT_TCP_RST, 5001, 0), 4 * SEC);
+    CHECK(v.conn == old);
+    v = run_parsed(t, tcp(A, B, 2222, 80, CT_TCP_SYN, 7000, 0), 5 * SEC);
+    CHECK_EQ_U(v.state, CT_STATE_NEW);
+    CHECK_EQ_U(v.flags, CT_VERDICT_CREATED | CT_VERDICT_REPLACED);
+    CHECK_PTR(v.conn);
+    CHECK(v.conn != old); /* the old entry is not reused within the call */
+    CHECK_EQ_I(ct_conn_get_info(t, v.conn, &info), 0);
+    CHECK_EQ_U(info.first_seen, 5 * SEC);
+    CHECK_EQ_U(info.packets[0], 1);
+    CHECK_EQ_U(info.status & CT_STATUS_SEEN_REPLY, 0);
+    ct_table_stats(t, &s);
+    CHECK_EQ_U(s.replaced, 1);
+    CHECK_EQ_U(s.connections, 1);
+    CHECK_EQ_U(s.deleted, 2);
+    CHECK_EQ_U(s.created, 3);
+    ct_table_destroy(t);
+}
+
 int main(void)
 {
     RUN(test_burst_equals_single);
     RUN(test_checksum);
     RUN(test_commit_vs_classify);
     RUN(test_stats_and_args);
+    RUN(test_close_and_replace);
     return check_summary();
 }
