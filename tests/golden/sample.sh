@@ -11,6 +11,7 @@
 #     packets with equal timestamps, so results must not depend on them);
 #   - reading the capture from standard input gives the same table;
 #   - -q prints no summary;
+#   - a timestamp going backwards is processed at the previous packet's time;
 #   - BUILDDIR/tools/gen_sample regenerates samples/sample.pcap byte for byte.
 #
 # To refresh the expectations after an intended change, run with
@@ -99,6 +100,20 @@ rc=$?
 same "$tmp/conntrack.out" "$tmp/stdin.out" "reading standard input changed the table"
 grep -q '^standard input: 27 packets' "$tmp/stdin.err" ||
     fail "summary for standard input: $(head -1 "$tmp/stdin.err")"
+
+# A packet stamped earlier than the one before it is processed at the earlier
+# packet's time (the library's clock must not go backwards), and the summary
+# says so. tests/pcap/link_ipv4.pcap has two packets at t=0 and t=0.010;
+# its second record's seconds field (offset 78) is set one second back.
+cp "$src/tests/pcap/link_ipv4.pcap" "$tmp/back.pcap"
+printf '\x7f\x00\x92\x65' | dd of="$tmp/back.pcap" bs=1 seek=78 conv=notrunc status=none
+"$ctrack" read --trace "$tmp/back.pcap" >"$tmp/back.out" 2>"$tmp/back.err"
+rc=$?
+[ "$rc" -eq 0 ] || fail "backwards timestamp: exit status $rc"
+grep -q '^pkt=2 t=1704067200\.000000000 proto=udp .* dir=reply ct=established' "$tmp/back.out" ||
+    fail "backwards timestamp: packet 2 not processed at packet 1's time: $(grep '^pkt=2' "$tmp/back.out")"
+grep -q '^note: 1 packets were stamped earlier' "$tmp/back.err" ||
+    fail "backwards timestamp: no note in the summary"
 
 # The sample is generated, deterministically.
 gen=$build/tools/gen_sample
