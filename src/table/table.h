@@ -329,8 +329,34 @@ static inline int ct_conn_match6(const struct ct_table *t, struct ct_conn *c, un
  * v6 is 0, else a struct ct_key6) and hash h; stores that tuple's direction
  * in *dir. Does not look at expiry.
  */
-struct ct_conn *ct_table_find(const struct ct_table *t, const void *k, unsigned v6, uint64_t h,
-                              unsigned *dir);
+static inline struct ct_conn *ct_table_find(const struct ct_table *t, const void *k, unsigned v6,
+                                            uint64_t h, unsigned *dir)
+{
+    uint16_t sig = ct_hash_sig(h);
+    uint32_t b = (uint32_t)h & t->mask;
+    for (uint32_t i = 0; i < t->probe_max; i++) {
+        const struct ct_bucket *bk = &t->buckets[b];
+        unsigned m = ct_bucket_match(bk, sig);
+        while (m) {
+            unsigned s = ct_match_slot(m);
+            m &= m - 1;
+            uint32_t ref = bk->ref[s];
+            if (((ref >> 1 & CT_ID_V6) != 0) != (v6 != 0))
+                continue;
+            struct ct_conn *c = ct_table_ref_conn(t, ref);
+            unsigned d = ref & 1;
+            int eq = v6 ? ct_conn_match6(t, c, d, k) : ct_conn_match4(t, c, d, k);
+            if (eq) {
+                *dir = d;
+                return c;
+            }
+        }
+        if (bk->ovf == 0)
+            break;
+        b = (b + 1) & t->mask;
+    }
+    return NULL;
+}
 
 /* Hands out a zeroed entry of the family with its private family bit set, or NULL. */
 struct ct_conn *ct_table_conn_alloc(struct ct_table *t, unsigned v6);
