@@ -34,7 +34,6 @@ extern "C" {
     X(IP_TOTAL_LEN, "ip-total-len", "IP total length shorter than the header or longer than the frame") \
     X(IP_CHECKSUM, "ip-checksum", "bad IPv4 header checksum")                           \
     X(IP_OPTIONS, "ip-options", "malformed IPv4 options")                               \
-    X(IP_ADDRESS, "ip-address", "invalid source or destination address")               \
     X(IP6_EXT_HDR, "ip6-ext-hdr", "malformed or truncated IPv6 extension header")       \
     X(IP6_EXT_CHAIN, "ip6-ext-chain", "IPv6 extension header chain too long")           \
     X(FRAGMENT, "fragment", "IP fragment (reassembly not enabled)")                     \

@@ -78,6 +78,7 @@ void ct_table_config_init(struct ct_table_config *cfg);
  * Creates a table. Returns NULL and sets *err (if err is not NULL) to:
  *   -EINVAL  cfg is NULL, max_connections is 0 or above 2^30, an unknown
  *            flag or a reserved field is set, or a timeout is 0;
+ *   -ENOTSUP CT_TABLE_F_SHARED: shared tables are not available yet;
  *   -ENOMEM  the memory could not be allocated;
  *   -EIO     no random key could be read from the system.
  */

@@ -36,6 +36,10 @@ static int config_check(const struct ct_table_config *cfg)
         return -EINVAL;
     if (cfg->flags & ~(uint32_t)CT_TABLE_F_ALL)
         return -EINVAL;
+    /* A shared table needs the bucket seqlocks and per-connection locks,
+     * which are not there yet: refuse rather than race. */
+    if (cfg->flags & CT_TABLE_F_SHARED)
+        return -ENOTSUP;
     for (unsigned i = 0; i < CT_ARRAY_SIZE(cfg->reserved8); i++)
         if (cfg->reserved8[i])
             return -EINVAL;
