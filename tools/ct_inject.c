@@ -10,6 +10,8 @@
  *   --max-gap SECONDS   longest pause between two packets (default 1); the
  *                       capture's own gaps are kept up to this length
  *   --min-gap MICROSEC  shortest pause between two packets (default 20)
+ *   --netns NAME        enter the network namespace NAME (as named by
+ *                       `ip netns`, /run/netns/NAME) before opening IFACE
  *   --dry-run           send nothing; still write OUT.pcap (with the
  *                       capture's gaps, capped, as timestamps)
  *
@@ -30,6 +32,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <net/if.h>
 #include <sched.h>
@@ -322,7 +325,7 @@ static void sleep_until(uint64_t t)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: ct_inject [--max-gap SECONDS] [--min-gap MICROSEC] [--dry-run] "
+    fprintf(stderr, "usage: ct_inject [--max-gap SECONDS] [--min-gap MICROSEC] [--netns NAME] [--dry-run] "
                     "IFACE IN.pcap OUT.pcap\n");
     exit(2);
 }
@@ -332,6 +335,7 @@ int main(int argc, char **argv)
     double max_gap_s = 1.0;
     long min_gap_us = 20;
     int dry = 0;
+    const char *netns = NULL;
     int i = 1;
     for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
         if (strcmp(argv[i], "--max-gap") == 0 && i + 1 < argc) {
@@ -344,6 +348,8 @@ int main(int argc, char **argv)
             min_gap_us = strtol(argv[++i], &end, 10);
             if (*end || min_gap_us < 0 || min_gap_us > 1000000)
                 die("--min-gap", "expects microseconds between 0 and 1000000");
+        } else if (strcmp(argv[i], "--netns") == 0 && i + 1 < argc) {
+            netns = argv[++i];
         } else if (strcmp(argv[i], "--dry-run") == 0) {
             dry = 1;
         } else {
@@ -357,6 +363,16 @@ int main(int argc, char **argv)
     int fd = -1;
     struct sockaddr_ll sll;
     memset(&sll, 0, sizeof(sll));
+    if (netns && !dry) {
+        char path[PATH_MAX];
+        snprintf(path, sizeof(path), "/run/netns/%s", netns);
+        int nfd = open(path, O_RDONLY | O_CLOEXEC);
+        if (nfd < 0)
+            die(path, strerror(errno));
+        if (setns(nfd, CLONE_NEWNET) != 0)
+            die("setns", strerror(errno));
+        close(nfd);
+    }
     if (!dry) {
         unsigned ifindex = if_nametoindex(ifname);
         if (ifindex == 0)
