@@ -54,7 +54,7 @@ cleanup() {
     [ "$own_work" = 1 ] && rm -rf "$work"
 }
 trap cleanup EXIT
-trap 'exit 1' INT TERM
+trap 'exit 1' HUP INT PIPE TERM
 
 if ! kns_setup "$prefix" || ! kns_rules "$prefix"; then
     echo "kernel-compare: namespace set-up failed"
