@@ -9,7 +9,9 @@ JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
 # Debian packages the build needs, and the command that proves each is there.
-DEB_PKGS := cmake gcc make pkg-config libpcap-dev
+# conntrack and nftables let the kernel-comparison test configure and read
+# Linux's own connection tracker in a network namespace.
+DEB_PKGS := cmake gcc make pkg-config libpcap-dev conntrack nftables
 
 .PHONY: all setup build demo test test-release test-asan test-tsan install bench clean
 
