@@ -9,7 +9,19 @@
  * the parser itself (ct_process_burst()); call it directly to inspect a
  * frame or to parse once and process later (ct_process_parsed()).
  *
- * Thread-safety: ct_pkt_parse() is reentrant.
+ * Tunnels: the parser reads one layer. The outer packet is what it parses
+ * and what the table tracks (as Linux conntrack does); when the transport
+ * payload is itself a frame (IP-in-IP, GRE, VXLAN, Geneve, Teredo, GTP-U),
+ * `encap` says so and ct_pkt_inner_frame() hands out that inner frame, to be
+ * parsed and tracked again by a caller that wants the inner connection (and
+ * that caps the nesting depth). MPLS label stacks and PPPoE sessions below
+ * the IP header are skipped, not reported as tunnels.
+ *
+ * VLANs: the zone of a frame is the caller's choice. ct_pkt_vlan_zone()
+ * derives one from the parsed tag stack for callers that want VLANs to
+ * separate connections, and ct_pkt_set_zone() applies it to a parsed packet.
+ *
+ * Thread-safety: every function here is reentrant.
  * Ownership: the descriptor points into the caller's frame (`data`); the frame
  * must outlive every use of the descriptor.
  */
@@ -56,6 +68,49 @@ enum ct_frag {
     CT_FRAG_NONE = 0,
     CT_FRAG_FIRST = 1, /* offset 0, more fragments follow */
     CT_FRAG_LATER = 2, /* offset > 0: no transport header here */
+};
+/*
+ * A fragment parses with reason CT_REASON_FRAGMENT (or FRAG_INVALID) and
+ * these fields set: l3_off, ip_len, the tuple's addresses and protocol (for
+ * IPv6 the fragment header's next header), l4_off where the fragment's data
+ * begins (IPv4: after the header; IPv6: after the fragment header, which is
+ * the 8 bytes before it) and l4_len, the length of that data. The
+ * reassembler (ctrack/defrag.h) relies on them.
+ */
+
+/*
+ * Encapsulations (ct_pkt.encap): what the transport payload of a parsed
+ * packet carries. Only packets that parsed (reason CT_REASON_NONE, not a
+ * fragment) are examined; a payload that does not look like the
+ * encapsulation it claims to be is left as plain payload (encap NONE).
+ */
+enum ct_encap {
+    CT_ENCAP_NONE = 0,
+    /* IP protocol 4 (IPv4) or 41 (IPv6) in IPv4 or IPv6: RFC 2003, RFC 2473,
+       RFC 4213. encap_link is CT_LINK_IPV4 or CT_LINK_IPV6. */
+    CT_ENCAP_IPIP = 1,
+    /* GRE, IP protocol 47: version 0 (RFC 2784, key and sequence number of
+       RFC 2890) carrying IPv4, IPv6 or Ethernet (transparent Ethernet
+       bridging, 0x6558, and ERSPAN types I, II and III, 0x88be / 0x22eb);
+       version 1 (enhanced GRE of PPTP, RFC 2637) carrying PPP with IPv4 or
+       IPv6. encap_id is the key (version 1: the call ID), else 0. */
+    CT_ENCAP_GRE = 2,
+    /* VXLAN, UDP destination port 4789 with the I flag (RFC 7348): an
+       Ethernet frame. encap_id is the VNI. */
+    CT_ENCAP_VXLAN = 3,
+    /* Geneve version 0, UDP destination port 6081 (RFC 8926), options
+       skipped: Ethernet, IPv4 or IPv6 by its protocol type. encap_id is the
+       VNI. */
+    CT_ENCAP_GENEVE = 4,
+    /* Teredo, UDP port 3544 either way (RFC 4380), authentication and
+       origin indications skipped; reported only when the payload is an IPv6
+       header whose payload length fills the datagram exactly. */
+    CT_ENCAP_TEREDO = 5,
+    /* GTP-U version 1 G-PDU (message type 255), UDP port 2152 either way
+       (3GPP TS 29.281), optional fields and extension headers skipped:
+       IPv4 or IPv6 by its first nibble (encap_link CT_LINK_RAW). encap_id is
+       the TEID. */
+    CT_ENCAP_GTPU = 6,
 };
 
 /* TCP flag bits as in the header's 13th byte. */
@@ -121,6 +176,15 @@ struct ct_pkt {
     uint16_t inner_l3_off; /* embedded IP header */
     uint16_t inner_l4_off; /* embedded transport header */
     struct ct_tuple inner; /* tuple of the embedded packet, as it was sent */
+
+    /* Encapsulation (valid with reason CT_REASON_NONE; see enum ct_encap). */
+    uint8_t encap;         /* enum ct_encap; NONE when no frame follows */
+    uint8_t nmpls;         /* MPLS labels skipped before the IP header (saturates at 255) */
+    uint16_t encap_link;   /* enum ct_link of the encapsulated frame */
+    uint16_t encap_off;    /* offset of the encapsulated frame from data */
+    uint16_t pad1;
+    uint32_t encap_len;    /* its length on the wire, from the IP, UDP and tunnel lengths */
+    uint32_t encap_id;     /* VNI, GRE key or GTP TEID (see enum ct_encap); 0 if none */
 };
 
 /*
@@ -137,6 +201,41 @@ void ct_pkt_parse(const struct ct_frame *frame, struct ct_pkt *pkt);
  * checksum of zero over IPv4, a protocol without a checksum), 0 if wrong.
  */
 int ct_pkt_verify_checksum(const struct ct_pkt *pkt);
+
+/*
+ * Fills *inner with the frame encapsulated in a parsed packet: data at
+ * pkt->data + encap_off, link encap_link, the captured bytes of the inner
+ * frame as len (none past the outer IP packet or UDP datagram) and
+ * encap_len as wire_len, the zone and mark of the outer packet. Parse it
+ * with ct_pkt_parse(); it points into the outer frame and lives as long.
+ * Returns 0, or -ENOENT when the packet did not parse or carries no
+ * encapsulated frame.
+ */
+int ct_pkt_inner_frame(const struct ct_pkt *pkt, struct ct_frame *inner);
+
+/*
+ * A zone derived from the packet's VLAN tag stack, for callers that want
+ * the same addresses and ports on different VLANs to be different
+ * connections. Tags with VLAN ID 0 (priority tags, IEEE 802.1Q) are
+ * ignored. The mapping:
+ *   - no tag:          0;
+ *   - one tag:         its VLAN ID, 1 to 4095 (exact, no collisions);
+ *   - two or more:     0x1000 + (h % 0xf000), 4096 to 65535, where h is the
+ *                      32-bit FNV-1a hash of the IDs as 16-bit big-endian
+ *                      values, outermost first.
+ * Two 12-bit IDs do not fit in 16 bits, so two different stacks of two or
+ * more tags can share a zone (about one pair in 61440); they never share
+ * one with an untagged or single-tagged packet. Callers that need exact
+ * stacks should map them to zones themselves.
+ */
+uint16_t ct_pkt_vlan_zone(const struct ct_pkt *pkt);
+
+/*
+ * Sets the zone a parsed packet is looked up in (its tuple and, for ICMP
+ * errors, the embedded tuple), for a zone chosen after parsing, such as
+ * ct_pkt_vlan_zone(); then hand the packet to ct_process_parsed().
+ */
+void ct_pkt_set_zone(struct ct_pkt *pkt, uint16_t zone);
 
 #ifdef __cplusplus
 }

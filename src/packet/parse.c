@@ -20,6 +20,7 @@
 #include "common/compiler.h"
 #include "ctrack/packet.h"
 #include "ctrack/reason.h"
+#include "packet/encap.h"
 #include "packet/packet_priv.h"
 
 enum {
@@ -28,6 +29,9 @@ enum {
     ETH_P_8021Q = 0x8100,
     ETH_P_8021AD = 0x88a8,
     ETH_P_QINQ_OLD = 0x9100,
+    ETH_P_MPLS_UC = 0x8847,
+    ETH_P_MPLS_MC = 0x8848,
+    ETH_P_PPPOE_SESS = 0x8864,
 };
 
 /* Most IPv6 extension headers walked before giving up (IP6_EXT_CHAIN). */
@@ -637,8 +641,12 @@ static uint16_t parse_l4(struct pctx *c, uint32_t l4, uint32_t ipend)
     switch (pkt->tuple.proto) {
     case CT_IPPROTO_TCP:
         return parse_tcp(c, l4, lim);
-    case CT_IPPROTO_UDP:
-        return parse_udp(c, l4, lim, 0);
+    case CT_IPPROTO_UDP: {
+        uint16_t r = parse_udp(c, l4, lim, 0);
+        if (r == CT_REASON_NONE && CT_UNLIKELY(ct_encap_udp_port(pkt->tuple.sport, pkt->tuple.dport)))
+            ct_encap_udp(c->data, c->len, l4 + 8, l4 + ct_be16(c->data + l4 + 4), pkt);
+        return r;
+    }
     case CT_IPPROTO_UDPLITE:
         return parse_udp(c, l4, lim, 1);
     case CT_IPPROTO_ICMP:
@@ -648,6 +656,15 @@ static uint16_t parse_l4(struct pctx *c, uint32_t l4, uint32_t ipend)
     case CT_IPPROTO_ICMPV6:
         if (v6)
             return parse_icmp(c, l4, lim, 1);
+        break;
+    case CT_IPPROTO_IPIP:
+        ct_encap_set(pkt, CT_ENCAP_IPIP, l4, ipend, CT_LINK_IPV4, 0);
+        break;
+    case CT_IPPROTO_IPV6:
+        ct_encap_set(pkt, CT_ENCAP_IPIP, l4, ipend, CT_LINK_IPV6, 0);
+        break;
+    case CT_IPPROTO_GRE:
+        ct_encap_gre(c->data, c->len, l4, ipend, pkt);
         break;
     default:
         break;
@@ -673,6 +690,54 @@ static uint16_t parse_ip(struct pctx *c, uint32_t off, unsigned ver)
 }
 
 /*
+ * An MPLS label stack (RFC 3032 section 2.1): 4-byte entries down to the one
+ * with the bottom-of-stack bit. The stack does not say what it carries; as
+ * Zeek and Wireshark do, the first nibble after it picks IPv4 or IPv6, and
+ * anything else (a pseudowire control word, RFC 4385) is not IP.
+ */
+static uint16_t parse_mpls(struct pctx *c, uint32_t off)
+{
+    struct ct_pkt *pkt = c->pkt;
+    for (;;) {
+        const uint8_t *e = ct_pkt_span(c->data, c->len, off, 4);
+        if (!e)
+            return CT_REASON_L2_TRUNCATED;
+        if (pkt->nmpls < 255)
+            pkt->nmpls++;
+        off += 4;
+        if (e[2] & 1u)
+            break;
+    }
+    const uint8_t *b = ct_pkt_span(c->data, c->len, off, 1);
+    if (!b)
+        return CT_REASON_L2_TRUNCATED;
+    unsigned ver = b[0] >> 4;
+    if (ver != 4 && ver != 6)
+        return CT_REASON_NOT_IP;
+    return parse_ip(c, off, ver);
+}
+
+/*
+ * A PPPoE session frame (RFC 2516 section 4): version and type 0x11, code
+ * 0, session ID, length, then a PPP protocol number (RFC 1661; 0x0021 IPv4,
+ * 0x0057 IPv6, RFC 5072). Other PPP protocols (LCP, IPCP...) are not IP.
+ */
+static uint16_t parse_pppoe(struct pctx *c, uint32_t off)
+{
+    const uint8_t *h = ct_pkt_span(c->data, c->len, off, 8);
+    if (!h)
+        return CT_REASON_L2_TRUNCATED;
+    if (h[0] != 0x11 || h[1] != 0)
+        return CT_REASON_NOT_IP;
+    uint16_t proto = ct_be16(h + 6);
+    if (proto == 0x0021)
+        return parse_ip(c, off + 8, 4);
+    if (proto == 0x0057)
+        return parse_ip(c, off + 8, 6);
+    return CT_REASON_NOT_IP;
+}
+
+/*
  * Follows an EtherType through stacked VLAN tags: 802.1Q (0x8100),
  * 802.1ad (0x88a8) and the pre-standard 0x9100, each 4 bytes of TCI and
  * inner EtherType. Records up to CT_PKT_MAX_VLANS VLAN IDs, outermost first.
@@ -694,6 +759,10 @@ static uint16_t parse_ethertype(struct pctx *c, uint32_t off, uint16_t type)
         return parse_ip(c, off, 4);
     if (type == ETH_P_IPV6)
         return parse_ip(c, off, 6);
+    if (type == ETH_P_MPLS_UC || type == ETH_P_MPLS_MC)
+        return parse_mpls(c, off);
+    if (type == ETH_P_PPPOE_SESS)
+        return parse_pppoe(c, off);
     return CT_REASON_NOT_IP;
 }
 

@@ -594,11 +594,28 @@ static void test_l2_truncated(void)
 static void test_not_ip(void)
 {
     uint8_t arp[28] = {0, 1, 8, 0, 6, 4, 0, 1};
-    static const uint16_t types[] = {0x0806, 0x88cc, 0x8847, 0x8848, 0x0600, 0x002e, 0x88e5};
+    static const uint16_t types[] = {0x0806, 0x88cc, 0x0600, 0x002e, 0x88e5};
     for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
         size_t n = eth(fr, NULL, 0, types[i], arp, sizeof(arp));
         expect(fr, n, CT_LINK_ETHERNET, CT_REASON_NOT_IP);
     }
+    /* MPLS (unicast and multicast) whose payload after the bottom of the
+       stack starts with neither 4 nor 6 (a pseudowire control word), and
+       an MPLS stack that never ends. */
+    uint8_t mpls[32] = {0x00, 0x01, 0xd1, 0x40, 0x00, 0x00, 0x00, 0x00};
+    size_t n = eth(fr, NULL, 0, 0x8847, mpls, sizeof(mpls));
+    expect(fr, n, CT_LINK_ETHERNET, CT_REASON_NOT_IP);
+    CHECK_EQ_U(P.nmpls, 1);
+    n = eth(fr, NULL, 0, 0x8848, mpls, sizeof(mpls));
+    expect(fr, n, CT_LINK_ETHERNET, CT_REASON_NOT_IP);
+    n = eth(fr, NULL, 0, 0x8847, arp, sizeof(arp));
+    expect(fr, n, CT_LINK_ETHERNET, CT_REASON_L2_TRUNCATED);
+    /* PPPoE discovery, and a PPPoE session carrying LCP. */
+    uint8_t lcp[16] = {0x11, 0x00, 0x12, 0x34, 0x00, 0x08, 0xc0, 0x21};
+    n = eth(fr, NULL, 0, 0x8863, lcp, sizeof(lcp));
+    expect(fr, n, CT_LINK_ETHERNET, CT_REASON_NOT_IP);
+    n = eth(fr, NULL, 0, 0x8864, lcp, sizeof(lcp));
+    expect(fr, n, CT_LINK_ETHERNET, CT_REASON_NOT_IP);
     uint32_t fam = 7;
     memcpy(fr, &fam, 4);
     expect(fr, 32, CT_LINK_NULL, CT_REASON_NOT_IP);
