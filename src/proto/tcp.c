@@ -22,12 +22,18 @@
  *
  * Results, as Linux's return codes map onto enum ct_proto_action:
  *   - Linux marks the packet invalid        -> CT_PROTO_INVALID, reason set,
- *                                              stored state untouched;
- *   - Linux accepts the packet but neither updates the connection nor
- *     refreshes its timer ("ignored")       -> CT_PROTO_ACCEPT with a reason
+ *                                              stored state untouched, except
+ *     that an out-of-window FIN or RST of an assured connection is noted,
+ *     and one crossing a noted one from the other side cuts conn->timeout
+ *     to UNACK (tcp_handle_invalid);
+ *   - Linux accepts the packet but neither counts it nor refreshes the
+ *     timer ("ignored")                     -> CT_PROTO_ACCEPT with a reason
  *     (TCP_IGNORED, TCP_CHALLENGE_ACK, TCP_SEQ_UNDER, TCP_ACK_UNDER,
  *     TCP_SEQ_OVER): the packet belongs to the connection, conn->timeout is
- *     not changed;
+ *     not changed. Most of them change at most the tracker's notes (the
+ *     last packet, a data end); a SYN sent again in SYN_SENT before any
+ *     reply, and the reply side's SYN of a simultaneous open, go through
+ *     the state machine and window checks like any accepted packet;
  *   - Linux repeats the lookup after killing the entry (SYN reopening a
  *     closed connection)                    -> CT_PROTO_REPLACE;
  *   - Linux kills the entry after accounting the packet (a RST before any
@@ -56,6 +62,10 @@ static inline int seq_after(uint32_t a, uint32_t b)
 
 /* The lower ACK bound never reaches back less than this many bytes. */
 #define CT_TCP_MAXACKWIN_MIN 66000u
+
+/* An out-of-window FIN or RST exchange does not shorten a timeout with less
+ * than this left (Linux: 120 s). */
+#define CT_TCP_INVALID_CLOSE_MIN_NS (UINT64_C(120) * 1000000000u)
 
 /* ---- the transition table ----------------------------------------------------- */
 
@@ -487,6 +497,39 @@ static inline unsigned tcp_pick_timeout(const struct ct_proto_cfg *cfg, const st
     return st;
 }
 
+/*
+ * A FIN or RST of an assured connection failed the window checks (Linux's
+ * handling of out-of-window FIN and RST, since 6.1). The first such packet
+ * is noted as the last packet (flag class and direction only). When the
+ * other side then sends one too, both ends are closing while our view of
+ * the sequence numbers is out of sync: the timeout is cut to UNACK's, as if
+ * data were unacknowledged, unless less than 120 s are left or the timeout
+ * in force is not longer than UNACK's. A noted packet is not replaced by a
+ * later one while the condition holds. Linux compares the time actually
+ * left; the tracker has no clock and takes the whole timeout in force.
+ */
+static void tcp_handle_invalid(const struct ct_proto_cfg *cfg, struct ct_conn *conn, unsigned d, unsigned index)
+{
+    struct ct_tcp_conn *t = &conn->proto.tcp;
+
+    if (!(conn->status & CT_STATUS_ASSURED) || (conn->status & CT_STATUS_FIXED_TIMEOUT))
+        return;
+    if (index != CT_TCP_CLASS_FIN && index != CT_TCP_CLASS_RST)
+        return;
+    const unsigned last = ct_tcp_last_index(t);
+    if (ct_tcp_last_dir(t) != d && (last == CT_TCP_CLASS_FIN || last == CT_TCP_CLASS_RST)) {
+        /* An out-of-range index reads as the generic timeout, as the table does. */
+        const uint64_t left = cfg->timeout_ns[conn->timeout < CT_TIMEOUT_COUNT ? conn->timeout : CT_TIMEOUT_GENERIC];
+        if (left < CT_TCP_INVALID_CLOSE_MIN_NS)
+            return;
+        if (left > cfg->timeout_ns[CT_TIMEOUT_TCP_UNACK])
+            conn->timeout = CT_TIMEOUT_TCP_UNACK;
+        return;
+    }
+    ct_tcp_set_last_index(t, index);
+    ct_tcp_set_last_dir(t, d);
+}
+
 /* ---- the tracker ------------------------------------------------------------------ */
 
 static inline void tcp_invalid(struct ct_proto_result *res, uint16_t reason)
@@ -708,6 +751,7 @@ void ct_tcp_packet(const struct ct_proto_cfg *cfg, struct ct_conn *conn, enum ct
             if (v == TCP_WIN_INVALID) {
                 if (have_saved)
                     *t = saved;
+                tcp_handle_invalid(cfg, conn, d, index);
                 tcp_invalid(res, why);
             } else {
                 res->reason = why;
@@ -736,8 +780,12 @@ void ct_tcp_packet(const struct ct_proto_cfg *cfg, struct ct_conn *conn, enum ct
             return;
         }
         if (index == CT_TCP_CLASS_SYN && old_state == CT_TCP_SYN_SENT) {
-            /* A retransmitted SYN does not renew the timeout, so that a
-             * reused port cannot keep the entry alive for ever. */
+            /* A SYN sent again before any reply, or the reply side's SYN
+             * of a simultaneous open (the direction does not matter): as
+             * in Linux since 5.14, its state change stands, but it is
+             * neither counted nor renews the timeout, so that a reused
+             * port cannot keep the entry alive for ever. */
+            res->reason = CT_REASON_TCP_IGNORED;
             return;
         }
         /* Picked up mid-stream and no answer yet: not the long

@@ -320,12 +320,19 @@ static void test_transition_table_walk(void)
                     CHECK_EQ_U(r.action, CT_PROTO_REPLACE);
                     CHECK(conn_same(&before.c, c));
                 } else {
-                    if (c->l4state != want || r.reason != CT_REASON_NONE)
+                    /* A SYN in SYN_SENT before any reply, from either side,
+                     * moves the state but is not counted and does not renew
+                     * the timeout (Linux 5.14 and later). */
+                    const int uncounted = cls == CT_TCP_CLASS_SYN && st == CT_TCP_SYN_SENT;
+                    const uint16_t want_reason = uncounted ? CT_REASON_TCP_IGNORED : CT_REASON_NONE;
+                    if (c->l4state != want || r.reason != want_reason)
                         fprintf(stderr, "cell dir %u class %u state %u -> %u reason %u\n", dir, cls, st,
                                 c->l4state, r.reason);
                     CHECK(r.action == CT_PROTO_ACCEPT || r.action == CT_PROTO_CLOSE);
-                    CHECK_EQ_U(r.reason, CT_REASON_NONE);
+                    CHECK_EQ_U(r.reason, want_reason);
                     CHECK_EQ_U(c->l4state, want);
+                    if (uncounted)
+                        CHECK_EQ_U(c->timeout, before.c.timeout);
                     /* Only a RST before any reply ends the connection. */
                     CHECK_EQ_U(r.action == CT_PROTO_CLOSE,
                                cls == CT_TCP_CLASS_RST && !(before.c.status & CT_STATUS_SEEN_REPLY));
@@ -451,8 +458,10 @@ static void test_simultaneous_open(void)
     struct ct_proto_result r = send(c, R, &p);
     CHECK_EQ_U(r.action, CT_PROTO_ACCEPT);
     CHECK_EQ_U(c->l4state, CT_TCP_SYN_SENT2);
-    /* As in Linux, a SYN before any reply does not renew the timeout, and
-     * the reply SYN is such a SYN: SYN_SENT's timeout stays in force. */
+    /* As in Linux, a SYN before any reply is neither counted nor renews the
+     * timeout, and the reply SYN is such a SYN: SYN_SENT's timeout stays in
+     * force. */
+    CHECK_EQ_U(r.reason, CT_REASON_TCP_IGNORED);
     CHECK_EQ_U(c->timeout, CT_TIMEOUT_TCP_SYN_SENT);
     CHECK(ct_tcp_last_flags(&c->proto.tcp) & CT_TCP_LASTF_SIMULTANEOUS_OPEN);
     /* Each side answers the other's SYN with a SYN/ACK. */
@@ -698,7 +707,9 @@ static void test_rst_established(void)
     send(c, O, &p);
     CHECK_EQ_U(c->l4state, CT_TCP_CLOSE);
 
-    /* Out of window above: INVALID. */
+    /* Out of window above: INVALID. The connection is assured, so the RST
+     * is noted as the last packet (see test_invalid_fin_rst_exchange);
+     * nothing else changes. */
     c = fresh();
     handshake(c, A, B);
     before = entry;
@@ -706,6 +717,8 @@ static void test_rst_established(void)
     r = send(c, O, &p);
     CHECK_EQ_U(r.action, CT_PROTO_INVALID);
     CHECK_EQ_U(r.reason, CT_REASON_TCP_SEQ_OVER);
+    ct_tcp_set_last_index(&before.c.proto.tcp, CT_TCP_CLASS_RST);
+    ct_tcp_set_last_dir(&before.c.proto.tcp, O);
     CHECK(conn_same(&before.c, c));
 
     /* From the reply side, exact. */
@@ -887,15 +900,21 @@ static void test_syn_retransmission_and_restart(void)
     struct ct_conn *c = fresh();
     struct ct_pkt p = seg(CT_TCP_SYN, A, 0, W, 0);
     open_with(c, &p, NULL);
-    /* Retransmitted SYN: same state, timeout not renewed (left as it is). */
+    /* Retransmitted SYN: same state, timeout not renewed (left as it is),
+     * and not counted: accepted with a reason. */
     c->timeout = CT_TIMEOUT_TCP_CLOSE;
     struct ct_proto_result r = send(c, O, &p);
     CHECK_EQ_U(r.action, CT_PROTO_ACCEPT);
+    CHECK_EQ_U(r.reason, CT_REASON_TCP_IGNORED);
     CHECK_EQ_U(c->l4state, CT_TCP_SYN_SENT);
     CHECK_EQ_U(c->timeout, CT_TIMEOUT_TCP_CLOSE);
-    /* A SYN with a higher ISN restarts the original side's window. */
+    /* A SYN with a higher ISN restarts the original side's window; it is
+     * not counted either. */
     p = syn_with_options(CT_TCP_SYN, A + 500, 0, CT_TCPOPT_WSCALE, 5);
-    send(c, O, &p);
+    r = send(c, O, &p);
+    CHECK_EQ_U(r.action, CT_PROTO_ACCEPT);
+    CHECK_EQ_U(r.reason, CT_REASON_TCP_IGNORED);
+    CHECK_EQ_U(c->timeout, CT_TIMEOUT_TCP_CLOSE);
     CHECK_EQ_U(c->proto.tcp.seen[O].td_end, A + 501);
     CHECK_EQ_U(c->proto.tcp.seen[O].td_maxend, A + 501);
     CHECK_EQ_U(c->proto.tcp.seen[O].td_scale, 5);
@@ -906,6 +925,309 @@ static void test_syn_retransmission_and_restart(void)
     /* The SYN/ACK had no window scale: scaling is off both ways. */
     CHECK_EQ_U(c->proto.tcp.seen[O].td_scale, 0);
     CHECK_EQ_U(c->proto.tcp.seen[R].td_scale, 0);
+}
+
+/* ---- packets accepted but not counted ---------------------------------------------- */
+
+/*
+ * Sends p and adds it to counted[dir] the way the packet path counts: an
+ * accepted packet with a reason (ignored) is neither counted nor refreshes
+ * the timer, an INVALID one is not counted.
+ */
+static struct ct_proto_result send_count(struct ct_conn *c, unsigned dir, const struct ct_pkt *p,
+                                         unsigned counted[2])
+{
+    struct ct_proto_result r = send(c, dir, p);
+    if (r.action != CT_PROTO_INVALID && r.action != CT_PROTO_REPLACE && r.reason == CT_REASON_NONE)
+        counted[dir]++;
+    return r;
+}
+
+/* A SYN with the options tools/kernel_cases puts in its SYNs. */
+static struct ct_pkt case_syn(uint8_t flags, uint32_t seq, uint32_t ack)
+{
+    struct ct_pkt p = syn_with_options(flags, seq, ack, CT_TCPOPT_WSCALE | CT_TCPOPT_SACK_PERM, 7);
+    p.win = 64240;
+    return p;
+}
+
+/* The kernel comparison's case tcp-half-open: Linux counts one packet. */
+static void test_half_open_counts(void)
+{
+    cfg_default();
+    unsigned counted[2] = {0, 0};
+    struct ct_conn *c = fresh();
+    struct ct_pkt p = case_syn(CT_TCP_SYN, 1000, 0);
+    CHECK_EQ_U(ct_tcp_new(&cfg, c, &p), CT_REASON_NONE);
+    struct ct_proto_result r = send_count(c, O, &p, counted);
+    CHECK_EQ_U(r.reason, CT_REASON_NONE);
+    CHECK_EQ_U(c->timeout, CT_TIMEOUT_TCP_SYN_SENT);
+    for (unsigned i = 0; i < 2; i++) {
+        c->timeout = CT_TIMEOUT_TCP_CLOSE; /* a marker: must stay */
+        r = send_count(c, O, &p, counted);
+        CHECK_EQ_U(r.action, CT_PROTO_ACCEPT);
+        CHECK_EQ_U(r.reason, CT_REASON_TCP_IGNORED);
+        CHECK_EQ_U(c->l4state, CT_TCP_SYN_SENT);
+        CHECK_EQ_U(c->timeout, CT_TIMEOUT_TCP_CLOSE);
+    }
+    CHECK_EQ_U(counted[O], 1);
+    CHECK_EQ_U(counted[R], 0);
+}
+
+/*
+ * The kernel comparison's case tcp-simultaneous-open: Linux counts the
+ * three original-direction packets but, of the reply direction, only the
+ * last ACK: the reply SYN arrives in SYN_SENT before any reply, the reply
+ * SYN/ACK in SYN_RECV is ignored.
+ */
+static void test_simultaneous_open_counts(void)
+{
+    cfg_default();
+    unsigned counted[2] = {0, 0};
+    struct ct_conn *c = fresh();
+    struct ct_pkt p = case_syn(CT_TCP_SYN, 1000, 0);
+    CHECK_EQ_U(ct_tcp_new(&cfg, c, &p), CT_REASON_NONE);
+    CHECK_EQ_U(send_count(c, O, &p, counted).reason, CT_REASON_NONE);
+    p = case_syn(CT_TCP_SYN, 5000, 0);
+    CHECK_EQ_U(send_count(c, R, &p, counted).reason, CT_REASON_TCP_IGNORED);
+    CHECK_EQ_U(c->l4state, CT_TCP_SYN_SENT2);
+    CHECK_EQ_U(c->timeout, CT_TIMEOUT_TCP_SYN_SENT);
+    CHECK_EQ_U(c->proto.tcp.seen[R].td_end, 5001);
+    p = case_syn(CT_TCP_SYN | CT_TCP_ACK, 1000, 5001);
+    CHECK_EQ_U(send_count(c, O, &p, counted).reason, CT_REASON_NONE);
+    CHECK_EQ_U(c->l4state, CT_TCP_SYN_RECV);
+    CHECK_EQ_U(c->timeout, CT_TIMEOUT_TCP_SYN_RECV);
+    p = case_syn(CT_TCP_SYN | CT_TCP_ACK, 5000, 1001);
+    CHECK_EQ_U(send_count(c, R, &p, counted).reason, CT_REASON_TCP_IGNORED);
+    CHECK_EQ_U(c->l4state, CT_TCP_SYN_RECV);
+    p = seg(CT_TCP_ACK, 1001, 5001, 502, 0);
+    CHECK_EQ_U(send_count(c, O, &p, counted).reason, CT_REASON_NONE);
+    CHECK_EQ_U(c->l4state, CT_TCP_ESTABLISHED);
+    CHECK(c->status & CT_STATUS_ASSURED);
+    p = seg(CT_TCP_ACK, 5001, 1001, 502, 0);
+    CHECK_EQ_U(send_count(c, R, &p, counted).reason, CT_REASON_NONE);
+    CHECK_EQ_U(c->l4state, CT_TCP_ESTABLISHED);
+    CHECK_EQ_U(c->timeout, CT_TIMEOUT_TCP_ESTABLISHED);
+    CHECK_EQ_U(counted[O], 3);
+    CHECK_EQ_U(counted[R], 1);
+}
+
+/*
+ * Once a reply was seen (even an ignored one), a SYN in SYN_SENT is an
+ * ordinary packet again: counted, and it renews the SYN_SENT timeout.
+ */
+static void test_syn_sent_after_reply_counts(void)
+{
+    cfg_default();
+    struct ct_conn *c = fresh();
+    struct ct_pkt p = seg(CT_TCP_SYN, A, 0, W, 0);
+    open_with(c, &p, NULL);
+    /* The server still holds an old connection and answers with an ACK. */
+    struct ct_pkt ack = seg(CT_TCP_ACK, 777, 4242, W, 0);
+    struct ct_proto_result r = send(c, R, &ack);
+    CHECK_EQ_U(r.reason, CT_REASON_TCP_IGNORED);
+    CHECK(c->status & CT_STATUS_SEEN_REPLY);
+    c->timeout = CT_TIMEOUT_TCP_CLOSE;
+    r = send(c, O, &p);
+    CHECK_EQ_U(r.action, CT_PROTO_ACCEPT);
+    CHECK_EQ_U(r.reason, CT_REASON_NONE);
+    CHECK_EQ_U(c->l4state, CT_TCP_SYN_SENT);
+    CHECK_EQ_U(c->timeout, CT_TIMEOUT_TCP_SYN_SENT);
+}
+
+/*
+ * The start of the corpus capture zeek/vlan-collisions (the same packets
+ * seen on two VLANs): the second SYN, before any reply, is not counted;
+ * the third, in ESTABLISHED, is ignored.
+ */
+static void test_duplicated_syn_counts(void)
+{
+    cfg_default();
+    unsigned counted[2] = {0, 0};
+    const uint32_t ci = 4263588410u, si = 2779762238u;
+    struct ct_conn *c = fresh();
+    struct ct_pkt syn = syn_with_options(CT_TCP_SYN, ci, 0, CT_TCPOPT_WSCALE | CT_TCPOPT_SACK_PERM, 4);
+    syn.win = 65535;
+    CHECK_EQ_U(ct_tcp_new(&cfg, c, &syn), CT_REASON_NONE);
+    CHECK_EQ_U(send_count(c, O, &syn, counted).reason, CT_REASON_NONE);
+    CHECK_EQ_U(send_count(c, O, &syn, counted).reason, CT_REASON_TCP_IGNORED);
+    struct ct_pkt p = syn_with_options(CT_TCP_SYN | CT_TCP_ACK, si, ci + 1, CT_TCPOPT_WSCALE | CT_TCPOPT_SACK_PERM, 7);
+    p.win = 14480;
+    CHECK_EQ_U(send_count(c, R, &p, counted).reason, CT_REASON_NONE);
+    p = seg(CT_TCP_ACK, ci + 1, si + 1, 8235, 0);
+    CHECK_EQ_U(send_count(c, O, &p, counted).reason, CT_REASON_NONE);
+    p = seg(CT_TCP_ACK | CT_TCP_PSH, ci + 1, si + 1, 8235, 136);
+    CHECK_EQ_U(send_count(c, O, &p, counted).reason, CT_REASON_NONE);
+    CHECK_EQ_U(c->l4state, CT_TCP_ESTABLISHED);
+    CHECK_EQ_U(c->timeout, CT_TIMEOUT_TCP_UNACK);
+    CHECK_EQ_U(send_count(c, O, &syn, counted).reason, CT_REASON_TCP_IGNORED);
+    CHECK_EQ_U(c->l4state, CT_TCP_ESTABLISHED);
+    CHECK_EQ_U(c->timeout, CT_TIMEOUT_TCP_UNACK);
+    CHECK_EQ_U(counted[O], 3);
+    CHECK_EQ_U(counted[R], 1);
+}
+
+/* ---- out-of-window FIN and RST exchange ----------------------------------------------- */
+
+/*
+ * The corpus capture zeek/communityid/tcp, whose data segments were cut by
+ * the snap length (their IP total length is past the frame: INVALID before
+ * the tracker, which never sees them). Every later ACK acknowledges data
+ * the tracker did not see, so the FIN exchange is out of window. Linux cuts
+ * the timeout of the assured connection to UNACK's 300 s when the second
+ * FIN, from the other side, fails the checks too.
+ */
+static void test_invalid_fin_exchange(void)
+{
+    cfg_default();
+    const uint32_t ci = 3201037957u, si = 2888831847u;
+    struct ct_conn *c = fresh();
+    struct ct_pkt p = syn_with_options(CT_TCP_SYN, ci, 0, CT_TCPOPT_WSCALE | CT_TCPOPT_SACK_PERM, 0);
+    p.win = 5840;
+    CHECK_EQ_U(open_with(c, &p, NULL), CT_REASON_NONE);
+    p = syn_with_options(CT_TCP_SYN | CT_TCP_ACK, si, ci + 1, CT_TCPOPT_WSCALE | CT_TCPOPT_SACK_PERM, 0);
+    p.win = 5792;
+    expect_in(c, R, &p);
+    p = seg(CT_TCP_ACK, ci + 1, si + 1, 5840, 0);
+    expect_in(c, O, &p);
+    CHECK(c->status & CT_STATUS_ASSURED);
+    CHECK_EQ_U(c->timeout, CT_TIMEOUT_TCP_ESTABLISHED);
+
+    /* ACKs of data never seen: INVALID; an ACK changes nothing. */
+    p = seg(CT_TCP_ACK, si + 1, ci + 497, 6432, 0);
+    expect_out(c, R, &p, CT_PROTO_INVALID, CT_REASON_TCP_ACK_OVER);
+    p = seg(CT_TCP_ACK, ci + 497, si + 1449, 8688, 0);
+    expect_out(c, O, &p, CT_PROTO_INVALID, CT_REASON_TCP_ACK_OVER);
+    p = seg(CT_TCP_ACK, ci + 497, si + 1732, 11584, 0);
+    expect_out(c, O, &p, CT_PROTO_INVALID, CT_REASON_TCP_ACK_OVER);
+    CHECK_EQ_U(ct_tcp_last_index(&c->proto.tcp), CT_TCP_CLASS_ACK);
+    CHECK_EQ_U(ct_tcp_last_dir(&c->proto.tcp), O);
+
+    /* The server's FIN: INVALID, noted as the last packet; the timeout
+     * stays. */
+    struct ct_conn4 before = entry;
+    p = seg(CT_TCP_FIN | CT_TCP_ACK, si + 1732, ci + 497, 6432, 0);
+    struct ct_proto_result r = send(c, R, &p);
+    CHECK_EQ_U(r.action, CT_PROTO_INVALID);
+    CHECK_EQ_U(r.reason, CT_REASON_TCP_ACK_OVER);
+    CHECK_EQ_U(c->l4state, CT_TCP_ESTABLISHED);
+    CHECK_EQ_U(c->timeout, CT_TIMEOUT_TCP_ESTABLISHED);
+    CHECK_EQ_U(ct_tcp_last_index(&c->proto.tcp), CT_TCP_CLASS_FIN);
+    CHECK_EQ_U(ct_tcp_last_dir(&c->proto.tcp), R);
+    ct_tcp_set_last_index(&before.c.proto.tcp, CT_TCP_CLASS_FIN);
+    ct_tcp_set_last_dir(&before.c.proto.tcp, R);
+    CHECK(conn_same(&before.c, c));
+
+    /* The client's FIN crosses it: INVALID, and the timeout is cut. */
+    p = seg(CT_TCP_FIN | CT_TCP_ACK, ci + 497, si + 1733, 11584, 0);
+    r = send(c, O, &p);
+    CHECK_EQ_U(r.action, CT_PROTO_INVALID);
+    CHECK_EQ_U(r.reason, CT_REASON_TCP_ACK_OVER);
+    CHECK_EQ_U(c->l4state, CT_TCP_ESTABLISHED);
+    CHECK_EQ_U(c->timeout, CT_TIMEOUT_TCP_UNACK);
+    CHECK_EQ_U(timeout_s(c), 300);
+    /* The note stays as it was. */
+    CHECK_EQ_U(ct_tcp_last_index(&c->proto.tcp), CT_TCP_CLASS_FIN);
+    CHECK_EQ_U(ct_tcp_last_dir(&c->proto.tcp), R);
+    /* The last ACK, INVALID too, changes nothing more. */
+    p = seg(CT_TCP_ACK, si + 1733, ci + 498, 6432, 0);
+    expect_out(c, R, &p, CT_PROTO_INVALID, CT_REASON_TCP_ACK_OVER);
+    CHECK_EQ_U(c->timeout, CT_TIMEOUT_TCP_UNACK);
+}
+
+/* The conditions of the cut, one at a time. */
+static void test_invalid_fin_rst_exchange(void)
+{
+    cfg_default();
+    /* A FIN and a RST from the other side, both above the window. */
+    struct ct_conn *c = fresh();
+    handshake(c, A, B);
+    struct ct_pkt fin = seg(CT_TCP_FIN | CT_TCP_ACK, A + 1 + 5 * W, B + 1, W, 0);
+    struct ct_proto_result r = send(c, O, &fin);
+    CHECK_EQ_U(r.action, CT_PROTO_INVALID);
+    CHECK_EQ_U(r.reason, CT_REASON_TCP_SEQ_OVER);
+    CHECK_EQ_U(c->timeout, CT_TIMEOUT_TCP_ESTABLISHED);
+    CHECK_EQ_U(c->l4state, CT_TCP_ESTABLISHED);
+    struct ct_pkt rst = seg(CT_TCP_RST, B + 1 + 5 * W, 0, 0, 0);
+    r = send(c, R, &rst);
+    CHECK_EQ_U(r.action, CT_PROTO_INVALID);
+    CHECK_EQ_U(c->timeout, CT_TIMEOUT_TCP_UNACK);
+    /* An accepted packet picks the timeout afresh. */
+    struct ct_pkt ack = seg(CT_TCP_ACK, A + 1, B + 1, W, 0);
+    expect_in(c, O, &ack);
+    CHECK_EQ_U(c->timeout, CT_TIMEOUT_TCP_ESTABLISHED);
+
+    /* Two from the same side: the second only renews the note. */
+    c = fresh();
+    handshake(c, A, B);
+    send(c, O, &fin);
+    send(c, O, &fin);
+    CHECK_EQ_U(c->timeout, CT_TIMEOUT_TCP_ESTABLISHED);
+    CHECK_EQ_U(ct_tcp_last_dir(&c->proto.tcp), O);
+    /* An INVALID ACK between them is not noted and breaks nothing. */
+    struct ct_pkt bad_ack = seg(CT_TCP_ACK, B + 1, A + 5000, W, 0);
+    expect_out(c, R, &bad_ack, CT_PROTO_INVALID, CT_REASON_TCP_ACK_OVER);
+    CHECK_EQ_U(ct_tcp_last_index(&c->proto.tcp), CT_TCP_CLASS_FIN);
+    struct ct_pkt rfin = seg(CT_TCP_FIN | CT_TCP_ACK, B + 1 + 5 * W, A + 1, W, 0);
+    send(c, R, &rfin);
+    CHECK_EQ_U(c->timeout, CT_TIMEOUT_TCP_UNACK);
+
+    /* Not assured (SYN_RECV): nothing is noted or cut. */
+    c = reach(CT_TCP_SYN_RECV);
+    struct ct_conn4 before = entry;
+    expect_out(c, O, &fin, CT_PROTO_INVALID, CT_REASON_TCP_SEQ_OVER);
+    CHECK(conn_same(&before.c, c));
+
+    /* A fixed timeout is never cut. */
+    c = fresh();
+    handshake(c, A, B);
+    c->status |= CT_STATUS_FIXED_TIMEOUT;
+    send(c, O, &fin);
+    send(c, R, &rfin);
+    CHECK_EQ_U(c->timeout, CT_TIMEOUT_TCP_ESTABLISHED);
+    CHECK_EQ_U(ct_tcp_last_index(&c->proto.tcp), CT_TCP_CLASS_ACK);
+
+    /* Less than 120 s in force: not cut, and the note stays the first
+     * FIN's. */
+    cfg.timeout_ns[CT_TIMEOUT_TCP_ESTABLISHED] = 100 * NS;
+    c = fresh();
+    handshake(c, A, B);
+    send(c, O, &fin);
+    send(c, R, &rfin);
+    CHECK_EQ_U(c->timeout, CT_TIMEOUT_TCP_ESTABLISHED);
+    CHECK_EQ_U(ct_tcp_last_dir(&c->proto.tcp), O);
+    /* 120 s or more, but not more than UNACK's: not cut either. */
+    cfg.timeout_ns[CT_TIMEOUT_TCP_ESTABLISHED] = 300 * NS;
+    c = fresh();
+    handshake(c, A, B);
+    send(c, O, &fin);
+    send(c, R, &rfin);
+    CHECK_EQ_U(c->timeout, CT_TIMEOUT_TCP_ESTABLISHED);
+    cfg.timeout_ns[CT_TIMEOUT_TCP_ESTABLISHED] = 301 * NS;
+    c = fresh();
+    handshake(c, A, B);
+    send(c, O, &fin);
+    send(c, R, &rfin);
+    CHECK_EQ_U(c->timeout, CT_TIMEOUT_TCP_UNACK);
+
+    /* Liberal tracking lets both through: nothing is INVALID. */
+    cfg_default();
+    cfg.tcp_liberal = 1;
+    c = fresh();
+    handshake(c, A, B);
+    CHECK_EQ_U(send(c, O, &fin).action, CT_PROTO_ACCEPT);
+    cfg.tcp_liberal = 0;
+
+    /* A RST INVALID for being below the acknowledged sequence number is
+     * refused before the window checks (Linux too): it is not noted. */
+    c = fresh();
+    handshake(c, A, B);
+    send(c, R, &rfin);
+    struct ct_pkt low_rst = seg(CT_TCP_RST, A, 0, 0, 0);
+    r = send(c, O, &low_rst);
+    CHECK_EQ_U(r.reason, CT_REASON_TCP_RST_WINDOW);
+    CHECK_EQ_U(c->timeout, CT_TIMEOUT_TCP_ESTABLISHED);
+    CHECK_EQ_U(ct_tcp_last_dir(&c->proto.tcp), R);
 }
 
 /* ---- retransmissions and timeouts -------------------------------------------------- */
@@ -1211,6 +1533,12 @@ int main(void)
     RUN(test_reopen_after_rst_and_resync);
     RUN(test_challenge_ack_in_last_ack);
     RUN(test_syn_retransmission_and_restart);
+    RUN(test_half_open_counts);
+    RUN(test_simultaneous_open_counts);
+    RUN(test_syn_sent_after_reply_counts);
+    RUN(test_duplicated_syn_counts);
+    RUN(test_invalid_fin_exchange);
+    RUN(test_invalid_fin_rst_exchange);
     RUN(test_retransmissions);
     RUN(test_zero_window_timeout);
     RUN(test_loose_pickup);
