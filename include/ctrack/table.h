@@ -68,16 +68,37 @@ struct ct_table_config {
     uint32_t timeouts[CT_TIMEOUT_COUNT]; /* seconds; ct_table_config_init() sets Linux's defaults */
     uint8_t tcp_max_retrans;    /* retransmissions before the retrans timeout applies (3) */
     uint8_t reserved8[7];
-    uint64_t reserved[8];       /* must be zero */
+    /*
+     * Expiry and the sweep (ctrack/expiry.h, docs/lifecycle.md). A field left
+     * 0 takes its default, which ct_table_config_init() also writes out.
+     */
+    uint64_t expiry_resolution_ns;   /* timer wheel tick: 1 s */
+    uint64_t sweep_min_interval_ns;  /* ct_expire() pacing, shortest interval: 10 ms */
+    uint64_t sweep_interval_step_ns; /* added per calm call: 10 ms */
+    uint64_t sweep_max_interval_ns;  /* longest interval: 60 s / 128 = 468.75 ms */
+    uint32_t sweep_budget;           /* connections per ct_expire(budget 0): 1024 */
+    uint32_t sweep_expired_pct;      /* above this share expired, come back soon: 50 */
+    uint64_t reserved[3];            /* must be zero */
 };
 
-/* Fills *cfg with the defaults (max_connections 65536, Linux timeouts). */
+/* Defaults of the expiry fields of struct ct_table_config. */
+#define CT_EXPIRY_DEFAULT_RESOLUTION_NS 1000000000ull       /* 1 s */
+#define CT_SWEEP_DEFAULT_MIN_INTERVAL_NS 10000000ull        /* 10 ms */
+#define CT_SWEEP_DEFAULT_INTERVAL_STEP_NS 10000000ull       /* 10 ms */
+#define CT_SWEEP_DEFAULT_MAX_INTERVAL_NS (60000000000ull / 128) /* 468.75 ms */
+#define CT_SWEEP_DEFAULT_BUDGET 1024u
+#define CT_SWEEP_DEFAULT_EXPIRED_PCT 50u
+
+/* Fills *cfg with the defaults (max_connections 65536, Linux timeouts, the
+ * expiry defaults above). */
 void ct_table_config_init(struct ct_table_config *cfg);
 
 /*
  * Creates a table. Returns NULL and sets *err (if err is not NULL) to:
  *   -EINVAL  cfg is NULL, max_connections is 0 or above 2^30, an unknown
- *            flag or a reserved field is set, or a timeout is 0;
+ *            flag or a reserved field is set, a timeout is 0, the sweep's
+ *            minimum interval is above its maximum, or sweep_expired_pct is
+ *            above 100;
  *   -ENOTSUP CT_TABLE_F_SHARED: shared tables are not available yet;
  *   -ENOMEM  the memory could not be allocated;
  *   -EIO     no random key could be read from the system.
@@ -165,6 +186,28 @@ struct ct_table_stats {
     uint32_t max_connections;
     uint32_t buckets;                     /* hash index buckets */
     uint64_t memory_bytes;                /* bytes allocated for index and entries */
+
+    /*
+     * Lifecycle (docs/lifecycle.md). `deleted` counts every connection that
+     * left the table; by reason: closed + expired + replaced + early_drop +
+     * flushed + drained. `expired` = sweep_expired + expired_inline.
+     */
+    uint64_t closed;                      /* ended by their tracker (TCP RST before any reply) */
+    uint64_t flushed;                     /* ended by ct_table_flush*() */
+    uint64_t drained;                     /* ended by ct_table_drain() */
+    uint64_t refused_zone;                /* NEW refused: the zone's limit was reached */
+    uint64_t expired_inline;              /* expired connections met by a lookup or the early-drop scan */
+    uint64_t early_drop_scans;            /* early-drop scans (table full on a NEW packet) */
+    uint64_t sweep_calls;                 /* ct_expire() calls */
+    uint64_t sweep_examined;              /* connections the timer wheel handed to the sweep */
+    uint64_t sweep_expired;               /* of those, expired */
+    uint64_t sweep_refiled;               /* of those, filed again at their later real deadline */
+    uint64_t sweep_backlog;               /* calls that stopped on their budget with more due */
+    uint64_t refiled_shrink;              /* re-filed by a packet that shortened the timeout */
+    uint64_t sweep_interval_ns;           /* gauge: the sweep's current pacing interval */
+    uint64_t timer_next_due;              /* gauge: the wheel's next due time, UINT64_MAX if none */
+    uint32_t timers;                      /* gauge: connections filed in the timer wheel */
+    uint32_t pad;
 };
 
 /* Copies the counters. Returns 0 or -EINVAL. */

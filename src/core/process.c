@@ -222,18 +222,32 @@ static void process_new(struct ct_table *t, struct ct_pkt *pkt, const struct sta
     }
 
     struct ct_conn *c = NULL;
-    if (t->connections < t->max_connections) {
+    uint16_t zone = st->v6 ? st->key.k6.zone : st->key.k4.zone;
+    int zone_full = ct_table_zone_full(t, zone);
+    if (CT_LIKELY(!zone_full && t->connections < t->max_connections))
         c = ct_table_conn_alloc(t, st->v6);
-    }
-    /* Early drop of an unassured connection would make room here. */
-    if (!c) {
+    if (CT_UNLIKELY(!c)) {
+        /* No room: only a packet that would create a connection may make
+         * room or be refused for lack of it; any other keeps its own reason. */
         r = classify_new(t, pkt, st, now, &l4state);
-        if (r == CT_REASON_NONE) {
-            r = CT_REASON_TABLE_FULL;
-            t->stats.refused_full++;
+        if (r != CT_REASON_NONE) {
+            verdict_reject(t, v, r, 0);
+            return;
         }
-        verdict_reject(t, v, r, 0);
-        return;
+        if (zone_full) {
+            t->stats.refused_zone++;
+            verdict_reject(t, v, CT_REASON_ZONE_LIMIT, 0);
+            return;
+        }
+        /* Linux's early drop: evict an unassured connection near this
+         * tuple's hash slot (or reap an expired one found there). */
+        if (t->connections >= t->max_connections && ct_table_early_drop(t, st->hash, now))
+            c = ct_table_conn_alloc(t, st->v6);
+        if (!c) {
+            t->stats.refused_full++;
+            verdict_reject(t, v, CT_REASON_TABLE_FULL, 0);
+            return;
+        }
     }
 
     conn_set_key(c, st);
@@ -265,12 +279,30 @@ static void process_new(struct ct_table *t, struct ct_pkt *pkt, const struct sta
         ct_table_conn_remove(t, c, CT_RM_DELETE);
 }
 
+/* Re-files c if its real deadline is now earlier than the one it had before
+ * the packet (last_seen old_last, timeout old_timeout). */
+static __attribute__((noinline)) void refile_if_earlier(struct ct_table *t, struct ct_conn *c, uint64_t old_last,
+                                          uint8_t old_timeout)
+{
+    const struct ct_proto_cfg *cfg = ct_table_conn_cfg(t, c);
+    unsigned o = old_timeout < CT_TIMEOUT_COUNT ? old_timeout : CT_TIMEOUT_GENERIC;
+    if (ct_table_conn_expires(t, c) < old_last + cfg->timeout_ns[o]) {
+        t->stats.refiled_shrink++;
+        ct_table_timer_file(t, c);
+    }
+}
+
 /* A packet whose own tuple matched the live connection c in direction dir. */
 static void process_found(struct ct_table *t, struct ct_pkt *pkt, const struct stage *st,
                           struct ct_verdict *v, struct ct_conn *c, unsigned dir, uint64_t now,
                           unsigned flags)
 {
     struct ct_proto_result res;
+    /* Lazy refresh: the deadline is last_seen + the timeout in force, and the
+     * wheel only needs a deadline no later than it. Remember both fields (on
+     * lines the packet touches anyway) to see whether it moved earlier. */
+    uint64_t old_last = c->last_seen;
+    uint8_t old_timeout = c->timeout;
     t->stats.found++;
     track_packet(ct_table_conn_cfg(t, c), c, dir, pkt, now, &res);
     switch (res.action) {
@@ -296,8 +328,14 @@ static void process_found(struct ct_table *t, struct ct_pkt *pkt, const struct s
                         ? CT_STATE_ESTABLISHED
                         : CT_STATE_NEW;
     verdict_ok(t, v, c, state, dir, c->l4state);
-    if (res.action == CT_PROTO_CLOSE)
+    if (res.action == CT_PROTO_CLOSE) {
         ct_table_conn_remove(t, c, CT_RM_DELETE);
+        return;
+    }
+    /* Only a change of the timeout in force can move the deadline earlier
+     * (last_seen never goes back); then re-file at the new deadline. */
+    if (CT_UNLIKELY(c->timeout != old_timeout))
+        refile_if_earlier(t, c, old_last, old_timeout);
 }
 
 /* Finds the live connection for a staged key; reaps it if it has expired. */
@@ -306,6 +344,9 @@ static inline struct ct_conn *lookup_live(struct ct_table *t, const struct stage
 {
     struct ct_conn *c = ct_table_find(t, &st->key, st->v6, st->hash, dir);
     if (c && CT_UNLIKELY(ct_table_conn_expires(t, c) <= now)) {
+        /* Reaping during lookup: an expired connection is removed (both
+         * tuples), never returned, however late the sweep is. */
+        t->stats.expired_inline++;
         ct_table_conn_remove(t, c, CT_RM_EXPIRED);
         c = NULL;
     }
@@ -407,6 +448,7 @@ static int process_staged(struct ct_table *t, struct ct_pkt *pkts, struct ct_ver
 
     /* Entries retired by the previous call may be reused from here on. */
     ct_table_reclaim(t);
+    t->clock = now;
     t->stats.packets += n;
 
     for (unsigned i = 0; i < n; i++)
@@ -465,6 +507,7 @@ CT_EXPORT struct ct_conn *ct_table_lookup(struct ct_table *table, const struct c
     } else {
         return NULL;
     }
+    table->clock = now;
     struct ct_conn *c = lookup_live(table, &st, now, &d);
     if (c && dir)
         *dir = d ? CT_DIR_REPLY : CT_DIR_ORIGINAL;

@@ -26,6 +26,18 @@ CT_EXPORT void ct_table_config_init(struct ct_table_config *cfg)
     for (unsigned i = 0; i < CT_TIMEOUT_COUNT; i++)
         cfg->timeouts[i] = ct_timeout_default(i);
     cfg->tcp_max_retrans = 3;
+    cfg->expiry_resolution_ns = CT_EXPIRY_DEFAULT_RESOLUTION_NS;
+    cfg->sweep_min_interval_ns = CT_SWEEP_DEFAULT_MIN_INTERVAL_NS;
+    cfg->sweep_interval_step_ns = CT_SWEEP_DEFAULT_INTERVAL_STEP_NS;
+    cfg->sweep_max_interval_ns = CT_SWEEP_DEFAULT_MAX_INTERVAL_NS;
+    cfg->sweep_budget = CT_SWEEP_DEFAULT_BUDGET;
+    cfg->sweep_expired_pct = CT_SWEEP_DEFAULT_EXPIRED_PCT;
+}
+
+/* A configured value, or its default when 0. */
+static uint64_t or_default(uint64_t v, uint64_t def)
+{
+    return v ? v : def;
 }
 
 static int config_check(const struct ct_table_config *cfg)
@@ -49,7 +61,17 @@ static int config_check(const struct ct_table_config *cfg)
     for (unsigned i = 0; i < CT_TIMEOUT_COUNT; i++)
         if (cfg->timeouts[i] == 0)
             return -EINVAL;
+    if (or_default(cfg->sweep_min_interval_ns, CT_SWEEP_DEFAULT_MIN_INTERVAL_NS) >
+        or_default(cfg->sweep_max_interval_ns, CT_SWEEP_DEFAULT_MAX_INTERVAL_NS))
+        return -EINVAL;
+    if (cfg->sweep_expired_pct > 100)
+        return -EINVAL;
     return 0;
+}
+
+static struct ct_conn *wheel_resolve(void *ctx, uint32_t id)
+{
+    return ct_table_conn_at(ctx, id);
 }
 
 /* ---- memory ---------------------------------------------------------------- */
@@ -107,6 +129,16 @@ CT_EXPORT struct ct_table *ct_table_create(const struct ct_table_config *cfg, in
     t->flags = cfg->flags;
     t->max_connections = cfg->max_connections;
     ct_proto_cfg_from_config(&t->cfg, cfg->timeouts, cfg->flags, cfg->tcp_max_retrans);
+    t->sweep.min_interval = or_default(cfg->sweep_min_interval_ns, CT_SWEEP_DEFAULT_MIN_INTERVAL_NS);
+    t->sweep.step = or_default(cfg->sweep_interval_step_ns, CT_SWEEP_DEFAULT_INTERVAL_STEP_NS);
+    t->sweep.max_interval = or_default(cfg->sweep_max_interval_ns, CT_SWEEP_DEFAULT_MAX_INTERVAL_NS);
+    t->sweep.budget = (uint32_t)or_default(cfg->sweep_budget, CT_SWEEP_DEFAULT_BUDGET);
+    t->sweep.expired_pct =
+        (uint32_t)or_default(cfg->sweep_expired_pct, CT_SWEEP_DEFAULT_EXPIRED_PCT);
+    t->sweep.interval = t->sweep.min_interval;
+    (void)ct_wheel_init(&t->wheel, 0,
+                        or_default(cfg->expiry_resolution_ns, CT_EXPIRY_DEFAULT_RESOLUTION_NS),
+                        wheel_resolve, t);
 
     if (cfg->flags & CT_TABLE_F_FIXED_KEY) {
         t->k0 = cfg->hash_key[0];
@@ -178,6 +210,8 @@ CT_EXPORT void ct_table_destroy(struct ct_table *t)
     for (unsigned i = 0; i < 2; i++)
         if (t->pool[i].base)
             munmap(t->pool[i].base, t->pool[i].map_len);
+    if (t->zones)
+        munmap(t->zones, CT_ZONES * sizeof(struct ct_zone_slot));
     free(t);
 }
 
@@ -387,17 +421,34 @@ int ct_table_insert(struct ct_table *t, struct ct_conn *c)
         t->peak_connections = t->connections;
     t->stats.created++;
     t->gen++;
+    if (CT_UNLIKELY(t->zones != NULL))
+        t->zones[ct_table_conn_zone(c)].count++;
+    ct_table_timer_file(t, c);
     return 0;
 }
 
-void ct_table_conn_remove(struct ct_table *t, struct ct_conn *c, enum ct_remove_cause cause)
+void ct_table_timer_file(struct ct_table *t, struct ct_conn *c)
 {
-    if (!(c->status & CT_STATUS_CONFIRMED) || (c->status & CT_STATUS_DYING))
-        return;
+    /* An empty wheel is re-based at the connection's time, so that its
+     * current tick is near the caller's clock (see table.h). */
+    if (CT_UNLIKELY(ct_wheel_count(&t->wheel) == 0))
+        (void)ct_wheel_init(&t->wheel, c->last_seen, t->wheel.resolution, wheel_resolve, t);
+    (void)ct_wheel_insert(&t->wheel, ct_table_conn_id(t, c), c, ct_table_conn_expires(t, c));
+}
+
+/* Everything of ending a live connection except what happens to its entry. */
+static void conn_unlink(struct ct_table *t, struct ct_conn *c, enum ct_remove_cause cause)
+{
+    /* Reported while still intact, so the callback reads the final state. */
+    if (t->destroy_fn)
+        t->destroy_fn(t->destroy_arg, t, c, (unsigned)cause, t->clock);
     uint32_t id = ct_table_conn_id(t, c);
     (void)index_del(t, conn_dir_hash(t, c, CT_DIR_ORIGINAL), id << 1 | CT_DIR_ORIGINAL);
     (void)index_del(t, conn_dir_hash(t, c, CT_DIR_REPLY), id << 1 | CT_DIR_REPLY);
-    /* Timer wheel: the connection's timer is cancelled here once wheels exist. */
+    /* Unfile before the entry can reach the free list, which reuses timer_next. */
+    ct_wheel_remove(&t->wheel, c);
+    if (CT_UNLIKELY(t->zones != NULL))
+        t->zones[ct_table_conn_zone(c)].count--;
     c->status |= CT_STATUS_DYING;
     t->connections--;
     t->gen++;
@@ -413,11 +464,71 @@ void ct_table_conn_remove(struct ct_table *t, struct ct_conn *c, enum ct_remove_
         t->stats.early_drop++;
         break;
     case CT_RM_DELETE:
+        t->stats.closed++;
+        break;
+    case CT_RM_FLUSHED:
+        t->stats.flushed++;
+        break;
+    case CT_RM_DRAINED:
+        t->stats.drained++;
         break;
     }
+}
+
+static int conn_live(const struct ct_conn *c)
+{
+    return (c->status & (CT_STATUS_CONFIRMED | CT_STATUS_DYING)) == CT_STATUS_CONFIRMED;
+}
+
+void ct_table_conn_remove(struct ct_table *t, struct ct_conn *c, enum ct_remove_cause cause)
+{
+    if (!conn_live(c))
+        return;
+    conn_unlink(t, c, cause);
     if (t->nretired == CT_RETIRE_MAX)
         ct_table_reclaim(t); /* never within one call: a call retires fewer */
-    t->retired[t->nretired++] = id;
+    t->retired[t->nretired++] = ct_table_conn_id(t, c);
+}
+
+void ct_table_conn_end(struct ct_table *t, struct ct_conn *c, enum ct_remove_cause cause)
+{
+    if (!conn_live(c))
+        return;
+    conn_unlink(t, c, cause);
+    ct_table_conn_free(t, c);
+}
+
+/* ---- early drop ------------------------------------------------------------ */
+
+int ct_table_early_drop(struct ct_table *t, uint64_t h, uint64_t now)
+{
+    uint32_t b = (uint32_t)h & t->mask;
+    uint32_t range = t->nbuckets < CT_EARLY_DROP_RANGE ? t->nbuckets : CT_EARLY_DROP_RANGE;
+    t->stats.early_drop_scans++;
+    for (uint32_t i = 0; i < range; i++, b = (b + 1) & t->mask) {
+        const struct ct_bucket *bk = &t->buckets[b];
+        struct ct_conn *victim = NULL;
+        for (unsigned s = 0; s < CT_BUCKET_SLOTS; s++) {
+            if (bk->sig[s] == 0)
+                continue;
+            struct ct_conn *c = ct_table_ref_conn(t, bk->ref[s]);
+            if (ct_table_conn_expires(t, c) <= now) {
+                /* Not an eviction: it had timed out and nothing reaped it yet. */
+                t->stats.expired_inline++;
+                ct_table_conn_remove(t, c, CT_RM_EXPIRED);
+                return 1;
+            }
+            if (c->status & CT_STATUS_ASSURED)
+                continue;
+            if (!victim || c->last_seen < victim->last_seen)
+                victim = c;
+        }
+        if (victim) {
+            ct_table_conn_remove(t, victim, CT_RM_EARLY_DROP);
+            return 1;
+        }
+    }
+    return 0;
 }
 
 /* ---- iteration and stats ---------------------------------------------------- */
@@ -431,7 +542,7 @@ CT_EXPORT int ct_table_foreach(struct ct_table *t, int (*fn)(struct ct_conn *con
         const struct ct_pool *p = &t->pool[f];
         for (uint32_t i = 0; i < p->hiwater; i++) {
             struct ct_conn *c = ct_table_conn_at(t, i | (f ? CT_ID_V6 : 0));
-            if ((c->status & (CT_STATUS_CONFIRMED | CT_STATUS_DYING)) != CT_STATUS_CONFIRMED)
+            if (!conn_live(c))
                 continue;
             int r = fn(c, arg);
             if (r)
@@ -450,7 +561,12 @@ CT_EXPORT int ct_table_stats(const struct ct_table *t, struct ct_table_stats *s)
     s->peak_connections = t->peak_connections;
     s->max_connections = t->max_connections;
     s->buckets = t->nbuckets;
-    s->memory_bytes = t->index_bytes + t->pool[0].map_len + t->pool[1].map_len + sizeof(*t);
+    s->memory_bytes = t->index_bytes + t->pool[0].map_len + t->pool[1].map_len + sizeof(*t) +
+                      (t->zones ? CT_ZONES * sizeof(struct ct_zone_slot) : 0);
+    s->sweep_interval_ns = t->sweep.interval;
+    s->timer_next_due = ct_wheel_next_due(&t->wheel);
+    s->timers = ct_wheel_count(&t->wheel);
+    s->pad = 0;
     return 0;
 }
 

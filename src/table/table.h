@@ -81,8 +81,18 @@
  * the same burst cannot reuse the entry under an earlier verdict.
  *
  * Removal: every path that ends a connection goes through
- * ct_table_conn_remove() (unlink both tuples, retire the entry, count it), so
- * the timer wheel and the sweep can call it too.
+ * ct_table_conn_remove() (report it to the destroy callback, unlink both
+ * tuples, take it off the timer wheel, retire the entry, count it) or, from
+ * calls that invalidate handles anyway (ct_expire, flush, drain),
+ * ct_table_conn_end(), which frees the entry at once.
+ *
+ * Timer wheel (src/expiry/wheel.h, docs/lifecycle.md): every live connection
+ * is filed at a deadline no later than its real one (last_seen + timeout in
+ * force). ct_table_insert() files it; a packet only moves last_seen (lazy
+ * refresh) unless it shortens the timeout in force so that the real deadline
+ * moves earlier, and then the connection is re-filed. The wheel is re-based
+ * on the first insert after it emptied, so a table created at time 0 and fed
+ * epoch timestamps does not start with a huge jump.
  */
 #ifndef CT_TABLE_TABLE_H
 #define CT_TABLE_TABLE_H
@@ -97,7 +107,9 @@
 
 #include "common/compiler.h"
 #include "common/siphash.h"
+#include "ctrack/expiry.h"
 #include "ctrack/table.h"
+#include "expiry/wheel.h"
 #include "proto/proto.h"
 #include "table/conn.h"
 
@@ -131,12 +143,39 @@ struct ct_pool {
 /* Replacement hash for tests: must be a pure function of the key bytes. */
 typedef uint64_t (*ct_table_hash_fn)(const void *key, size_t len);
 
-/* Why a connection is removed (which counter besides `deleted` counts it). */
+/*
+ * Why a connection is removed (which counter besides `deleted` counts it).
+ * The values are those of the public enum ct_end_reason that the destroy
+ * callback receives.
+ */
 enum ct_remove_cause {
-    CT_RM_DELETE = 0,  /* by request, or the tracker closed it */
-    CT_RM_EXPIRED,     /* timed out */
-    CT_RM_REPLACED,    /* a new connection took its tuple */
-    CT_RM_EARLY_DROP,  /* evicted to make room (not implemented yet) */
+    CT_RM_DELETE = CT_END_CLOSED,       /* the tracker closed it, or by request */
+    CT_RM_EXPIRED = CT_END_EXPIRED,     /* timed out */
+    CT_RM_REPLACED = CT_END_REPLACED,   /* a new connection took its tuple */
+    CT_RM_EARLY_DROP = CT_END_EVICTED,  /* evicted to make room */
+    CT_RM_FLUSHED = CT_END_FLUSHED,     /* ct_table_flush*() */
+    CT_RM_DRAINED = CT_END_DRAINED,     /* ct_table_drain() */
+};
+
+/* Per-zone limit and count (allocated on the first ct_table_set_zone_limit()). */
+struct ct_zone_slot {
+    uint32_t count; /* connections whose original direction is in the zone */
+    uint32_t limit; /* 0: unlimited */
+};
+#define CT_ZONES 65536u
+
+/* Early drop looks at most this many buckets from the new tuple's home
+ * bucket, as Linux's NF_CT_EVICTION_RANGE. */
+#define CT_EARLY_DROP_RANGE 8
+
+/* The sweep's settings and state (ct_expire(), src/expiry/expire.c). */
+struct ct_sweep {
+    uint64_t min_interval;
+    uint64_t step;
+    uint64_t max_interval;
+    uint64_t interval;     /* the pacing interval now */
+    uint32_t budget;       /* default budget */
+    uint32_t expired_pct;
 };
 
 struct ct_table {
@@ -159,8 +198,16 @@ struct ct_table {
     uint32_t nretired;
     size_t index_bytes;
     uint32_t retired[CT_RETIRE_MAX]; /* connection ids removed but not yet freed */
-    /* Later modules (timer wheel, NAT side array, shared-mode locks) add
-     * their state below. */
+
+    /* Lifecycle (src/expiry/): the timer wheel, the sweep, the destroy
+     * callback, zone limits. */
+    uint64_t clock;          /* `now` of the latest call: the time given to the destroy callback */
+    ct_destroy_fn destroy_fn;
+    void *destroy_arg;
+    struct ct_zone_slot *zones; /* NULL until a zone limit is set */
+    struct ct_sweep sweep;
+    struct ct_wheel wheel;
+    /* Later modules (NAT side array, shared-mode locks) add their state below. */
 };
 
 /* ---- ids and handles ---------------------------------------------------- */
@@ -372,11 +419,48 @@ void ct_table_conn_free(struct ct_table *t, struct ct_conn *c);
 int ct_table_insert(struct ct_table *t, struct ct_conn *c);
 
 /*
- * Ends a live connection: unlinks both tuples, marks it DYING, retires the
- * entry (freed by the next ct_table_reclaim()), counts `deleted` and the
- * counter of the cause.
+ * Ends a live connection: reports it to the destroy callback (reason =
+ * cause, time = t->clock), unlinks both tuples, takes it off the timer wheel,
+ * marks it DYING, retires the entry (freed by the next ct_table_reclaim()),
+ * counts `deleted` and the counter of the cause. A connection that is not
+ * live (unconfirmed or already DYING) is ignored.
  */
 void ct_table_conn_remove(struct ct_table *t, struct ct_conn *c, enum ct_remove_cause cause);
+
+/*
+ * As ct_table_conn_remove(), but frees the entry at once instead of retiring
+ * it: for calls that invalidate handles anyway (ct_expire, flush, drain).
+ */
+void ct_table_conn_end(struct ct_table *t, struct ct_conn *c, enum ct_remove_cause cause);
+
+/*
+ * Makes room for one connection in a full table, for a NEW tuple with hash h,
+ * at time now: looks at the home bucket of h and the CT_EARLY_DROP_RANGE - 1
+ * buckets after it, bucket by bucket. The first connection met whose deadline
+ * has passed is removed as EXPIRED; otherwise, in the first bucket holding
+ * unassured connections, the one seen longest ago is removed as EARLY_DROP.
+ * Assured connections are never evicted. Returns 1 if a connection was
+ * removed (retired), else 0.
+ */
+int ct_table_early_drop(struct ct_table *t, uint64_t h, uint64_t now);
+
+/* Files a connection in the timer wheel at its real deadline (re-files it if filed). */
+void ct_table_timer_file(struct ct_table *t, struct ct_conn *c);
+
+/* Whether zone `zone` is at its limit (zone limits set and reached). */
+static inline int ct_table_zone_full(const struct ct_table *t, uint16_t zone)
+{
+    if (CT_LIKELY(t->zones == NULL))
+        return 0;
+    const struct ct_zone_slot *z = &t->zones[zone];
+    return z->limit != 0 && z->count >= z->limit;
+}
+
+/* The zone a connection is counted in: its original direction's. */
+static inline uint16_t ct_table_conn_zone(struct ct_conn *c)
+{
+    return ct_conn_is_v6(c) ? ct_conn_key6(c)->zone : ct_conn_key4(c)->zone;
+}
 
 /* Frees the entries retired since the last call. */
 void ct_table_reclaim(struct ct_table *t);

@@ -13,6 +13,7 @@
 #include "table/table.h"
 
 #define SEC 1000000000ull
+#define CT_ARRAY_LEN(a) (unsigned)(sizeof(a) / sizeof((a)[0]))
 
 static struct ct_pkt pkt4(uint8_t proto, uint32_t src, uint32_t dst, uint16_t sp, uint16_t dp,
                           uint32_t ip_len)
@@ -107,10 +108,17 @@ static void test_config_defaults(void)
     CHECK_EQ_U(cfg.timeouts[CT_TIMEOUT_ICMP], 30);
     CHECK_EQ_U(cfg.timeouts[CT_TIMEOUT_GENERIC], 600);
     CHECK_EQ_U(cfg.timeouts[CT_TIMEOUT_TCP_ESTABLISHED], 432000);
-    for (unsigned i = 0; i < 8; i++)
+    for (unsigned i = 0; i < CT_ARRAY_LEN(cfg.reserved); i++)
         CHECK_EQ_U(cfg.reserved[i], 0);
     for (unsigned i = 0; i < 7; i++)
         CHECK_EQ_U(cfg.reserved8[i], 0);
+    /* Expiry and sweep defaults (docs/lifecycle.md). */
+    CHECK_EQ_U(cfg.expiry_resolution_ns, 1000000000ull);
+    CHECK_EQ_U(cfg.sweep_min_interval_ns, 10000000ull);
+    CHECK_EQ_U(cfg.sweep_interval_step_ns, 10000000ull);
+    CHECK_EQ_U(cfg.sweep_max_interval_ns, 468750000ull);
+    CHECK_EQ_U(cfg.sweep_budget, 1024);
+    CHECK_EQ_U(cfg.sweep_expired_pct, 50);
 }
 
 static void expect_einval(const struct ct_table_config *cfg)
@@ -144,11 +152,33 @@ static void test_config_errors(void)
     cfg.flags = 1u << 31;
     expect_einval(&cfg);
 
-    for (unsigned i = 0; i < 8; i++) {
+    for (unsigned i = 0; i < CT_ARRAY_LEN(cfg.reserved); i++) {
         ct_table_config_init(&cfg);
         cfg.reserved[i] = 1;
         expect_einval(&cfg);
     }
+    ct_table_config_init(&cfg);
+    cfg.sweep_min_interval_ns = cfg.sweep_max_interval_ns + 1;
+    expect_einval(&cfg);
+    ct_table_config_init(&cfg);
+    cfg.sweep_expired_pct = 101;
+    expect_einval(&cfg);
+    /* Zero expiry fields take their defaults. */
+    ct_table_config_init(&cfg);
+    cfg.expiry_resolution_ns = 0;
+    cfg.sweep_min_interval_ns = 0;
+    cfg.sweep_interval_step_ns = 0;
+    cfg.sweep_max_interval_ns = 0;
+    cfg.sweep_budget = 0;
+    cfg.sweep_expired_pct = 0;
+    struct ct_table *z = ct_table_create(&cfg, NULL);
+    CHECK_PTR(z);
+    if (z) {
+        CHECK_EQ_U(z->wheel.resolution, 1000000000ull);
+        CHECK_EQ_U(z->sweep.max_interval, 468750000ull);
+        CHECK_EQ_U(z->sweep.budget, 1024);
+    }
+    ct_table_destroy(z);
     for (unsigned i = 0; i < 7; i++) {
         ct_table_config_init(&cfg);
         cfg.reserved8[i] = 1;
@@ -356,33 +386,80 @@ static void test_probe_limit(void)
     ct_table_destroy(t);
 }
 
+/* Destroy callback that records the last ended connection and counts by reason. */
+struct end_log {
+    unsigned n[CT_END_COUNT];
+    struct ct_conn_info last;
+};
+
+static void log_end(void *arg, const struct ct_table *t, const struct ct_conn *c, unsigned reason,
+                    uint64_t now)
+{
+    struct end_log *l = arg;
+    (void)now;
+    if (reason < CT_END_COUNT)
+        l->n[reason]++;
+    ct_conn_get_info(t, c, &l->last);
+}
+
 static void test_full_table(void)
 {
     struct ct_table *t = mk_table(10, 0);
-    for (unsigned i = 0; i < 12; i++) {
+    struct end_log log;
+    memset(&log, 0, sizeof(log));
+    ct_table_set_destroy_cb(t, log_end, &log);
+    /* Ten UDP connections answered at once and active again after 2 s are
+     * ASSURED (UDP stream), except connection 0, which gets no reply. */
+    for (unsigned i = 0; i < 10; i++) {
         struct ct_pkt p = (i % 3) ? pkt4(17, 0x0a000001, 0x0a000002, (uint16_t)(100 + i), 53, 60)
                                   : pkt6(17, 1, 2, (uint16_t)(100 + i), 53, 80);
         struct ct_verdict v = run1(t, &p, SEC);
-        if (i < 10) {
-            CHECK_EQ_U(v.state, CT_STATE_NEW);
-            CHECK_PTR(v.conn);
-        } else {
-            CHECK_EQ_U(v.state, CT_STATE_INVALID);
-            CHECK_EQ_U(v.reason, CT_REASON_TABLE_FULL);
-            CHECK(v.conn == NULL);
-        }
+        CHECK_EQ_U(v.state, CT_STATE_NEW);
+        CHECK_PTR(v.conn);
+        if (i == 0)
+            continue;
+        struct ct_pkt r = reverse(&p, 60);
+        run1(t, &r, SEC);
+        v = run1(t, &p, 4 * SEC);
+        CHECK(v.conn && (v.conn->status & CT_STATUS_ASSURED));
+    }
+    /* Full: the first new connection evicts the one unassured connection. */
+    struct ct_pkt n1 = pkt4(17, 0x0a000005, 0x0a000006, 7, 7, 60);
+    struct ct_verdict v = run1(t, &n1, 5 * SEC);
+    CHECK_EQ_U(v.state, CT_STATE_NEW);
+    CHECK_EQ_U(v.flags, CT_VERDICT_CREATED);
+    CHECK_EQ_U(log.n[CT_END_EVICTED], 1);
+    CHECK_EQ_U(log.last.tuple[0].sport, 100);
+    CHECK(!(log.last.status & CT_STATUS_ASSURED));
+    /* That one is unassured too, but a full table of assured connections
+     * refuses everything else: ASSURED connections are never evicted. */
+    struct ct_pkt n2 = pkt4(17, 0x0a000007, 0x0a000008, 7, 7, 60);
+    v = run1(t, &n2, 5 * SEC);
+    CHECK_EQ_U(v.state, CT_STATE_NEW); /* n1 was evicted to make room */
+    CHECK_EQ_U(log.n[CT_END_EVICTED], 2);
+    CHECK_EQ_U(log.last.tuple[0].src.v4, 0x0a000005);
+    for (unsigned i = 0; i < 2; i++) {
+        struct ct_pkt q = pkt4(17, 0x0a000009, 0x0a00000a, (uint16_t)(9 + i), 7, 60);
+        struct ct_pkt r = reverse(&n2, 60);
+        run1(t, &r, 5 * SEC); /* n2 answered, then assured after 2 s */
+        v = run1(t, &n2, 8 * SEC);
+        CHECK(v.conn && (v.conn->status & CT_STATUS_ASSURED));
+        v = run1(t, &q, 8 * SEC);
+        CHECK_EQ_U(v.state, CT_STATE_INVALID);
+        CHECK_EQ_U(v.reason, CT_REASON_TABLE_FULL);
+        CHECK(v.conn == NULL);
     }
     /* Established traffic still flows on a full table. */
     struct ct_pkt p = pkt4(17, 0x0a000001, 0x0a000002, 101, 53, 60);
     struct ct_pkt r = reverse(&p, 60);
-    struct ct_verdict v = run1(t, &r, 2 * SEC);
+    v = run1(t, &r, 9 * SEC);
     CHECK_EQ_U(v.state, CT_STATE_ESTABLISHED);
     CHECK_EQ_U(v.dir, CT_DIR_REPLY);
 
     /* A packet that could not create a connection anyway keeps its own reason. */
     struct ct_pkt echo_reply = pkt4(1, 0x0a000001, 0x0a000002, 7, 0 << 8, 84);
     echo_reply.icmp_type = 0;
-    v = run1(t, &echo_reply, 2 * SEC);
+    v = run1(t, &echo_reply, 9 * SEC);
     CHECK_EQ_U(v.reason, CT_REASON_ICMP_REPLY_NO_REQUEST);
 
     struct ct_table_stats s;
@@ -390,25 +467,29 @@ static void test_full_table(void)
     CHECK_EQ_U(s.connections, 10);
     CHECK_EQ_U(s.refused_full, 2);
     CHECK_EQ_U(s.reasons[CT_REASON_TABLE_FULL], 2);
-    CHECK_EQ_U(s.early_drop, 0);
+    CHECK_EQ_U(s.early_drop, 2);
+    CHECK_EQ_U(s.early_drop_scans, 4);
 
     /* Without commit a full table still classifies. */
     struct ct_pkt q = pkt4(17, 0x0a000009, 0x0a000002, 5, 53, 60);
-    CHECK_EQ_I(ct_process_parsed(t, &q, &v, 1, 3 * SEC, 0), 1);
+    CHECK_EQ_I(ct_process_parsed(t, &q, &v, 1, 10 * SEC, 0), 1);
     CHECK_EQ_U(v.state, CT_STATE_NEW);
     CHECK(v.conn == NULL);
 
-    /* Once a connection has expired (UDP unreplied: 30 s) and a lookup has
-     * reaped it, there is room again. */
-    struct ct_pkt old = pkt4(17, 0x0a000001, 0x0a000002, 102, 53, 60);
-    CHECK(ct_table_lookup(t, &old.tuple, 31 * SEC, NULL) == NULL);
-    struct ct_pkt n2 = pkt4(17, 0x0a000003, 0x0a000004, 1, 2, 60);
-    v = run1(t, &n2, 31 * SEC);
+    /* Once a connection has expired (UDP stream: 120 s after its last
+     * packet at 4 s), a new connection finds it in the early-drop scan and
+     * takes its place: it is counted as expired, not evicted. */
+    struct ct_pkt n3 = pkt4(17, 0x0a000003, 0x0a000004, 1, 2, 60);
+    v = run1(t, &n3, 124 * SEC);
     CHECK_EQ_U(v.state, CT_STATE_NEW);
     CHECK_EQ_U(v.flags, CT_VERDICT_CREATED);
     CHECK_EQ_I(ct_table_stats(t, &s), 0);
     CHECK_EQ_U(s.connections, 10);
     CHECK_EQ_U(s.expired, 1);
+    CHECK_EQ_U(s.expired_inline, 1);
+    CHECK_EQ_U(s.early_drop, 2);
+    CHECK_EQ_U(log.n[CT_END_EXPIRED], 1);
+    CHECK_EQ_U(s.deleted, 3);
     ct_table_destroy(t);
 }
 

@@ -1,0 +1,249 @@
+/*
+ * The lifecycle calls of ctrack/expiry.h: the incremental sweep (ct_expire),
+ * drain, flush, the destroy callback and per-zone limits. The timer wheel
+ * they drive is in wheel.c; how the pieces fit is in docs/lifecycle.md.
+ *
+ * Handles: these calls free the entries they end at once (after the destroy
+ * callback), and first free the entries retired by the previous call, so a
+ * handle from an earlier call is invalid after any of them (ctrack/conn.h).
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "common/compiler.h"
+#include "ctrack/expiry.h"
+#include "expiry/wheel.h"
+#include "table/table.h"
+
+CT_EXPORT const char *ct_end_reason_name(unsigned reason)
+{
+    static const char *const names[CT_END_COUNT] = {
+        [CT_END_CLOSED] = "closed",   [CT_END_EXPIRED] = "expired", [CT_END_REPLACED] = "replaced",
+        [CT_END_EVICTED] = "evicted", [CT_END_FLUSHED] = "flushed", [CT_END_DRAINED] = "drained",
+    };
+    return reason < CT_END_COUNT ? names[reason] : "unknown";
+}
+
+CT_EXPORT int ct_table_set_destroy_cb(struct ct_table *t, ct_destroy_fn fn, void *arg)
+{
+    if (!t)
+        return -EINVAL;
+    t->destroy_fn = fn;
+    t->destroy_arg = fn ? arg : NULL;
+    return 0;
+}
+
+/* Starts a call that may end connections at `now`. */
+static void call_begin(struct ct_table *t, uint64_t now)
+{
+    ct_table_reclaim(t);
+    t->clock = now;
+}
+
+/* ---- the sweep ----------------------------------------------------------------- */
+
+struct sweep_run {
+    struct ct_table *t;
+    uint64_t now;
+    unsigned expired;
+    unsigned refiled;
+};
+
+/*
+ * Due callback of the wheel: the connection came out of its slot (the wheel
+ * has unfiled it). Expire it if its real deadline has passed, else hand the
+ * real deadline back to be filed again (lazy refresh moved it later).
+ */
+static uint64_t sweep_due(void *arg, uint32_t id, struct ct_conn *c, uint64_t tick_ns)
+{
+    struct sweep_run *r = arg;
+    uint64_t deadline = ct_table_conn_expires(r->t, c);
+    (void)id;
+    (void)tick_ns;
+    if (deadline <= r->now) {
+        r->expired++;
+        ct_table_conn_end(r->t, c, CT_RM_EXPIRED);
+        return CT_WHEEL_EXPIRED;
+    }
+    r->refiled++;
+    return deadline;
+}
+
+static uint64_t sat_add(uint64_t a, uint64_t b)
+{
+    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+CT_EXPORT uint64_t ct_expire(struct ct_table *t, uint64_t now, unsigned budget)
+{
+    if (!t)
+        return UINT64_MAX;
+    call_begin(t, now);
+    if (budget == 0)
+        budget = t->sweep.budget;
+
+    struct sweep_run r = {t, now, 0, 0};
+    int n = ct_wheel_advance(&t->wheel, now, budget, sweep_due, &r);
+    unsigned examined = n > 0 ? (unsigned)n : 0;
+    uint64_t due = ct_wheel_next_due(&t->wheel);
+    t->stats.sweep_calls++;
+    t->stats.sweep_examined += examined;
+    t->stats.sweep_expired += r.expired;
+    t->stats.sweep_refiled += r.refiled;
+
+    struct ct_sweep *sw = &t->sweep;
+    if (examined >= budget && due <= now) {
+        /* Stopped on the budget with more due: come back at once. */
+        t->stats.sweep_backlog++;
+        sw->interval = sw->min_interval;
+        return now;
+    }
+    /* gVisor's reaper: mostly expired means more is coming, so come back
+     * soon; otherwise back off step by step up to the cap. */
+    if (examined && (uint64_t)r.expired * 100 > (uint64_t)examined * sw->expired_pct)
+        sw->interval = sw->min_interval;
+    else
+        sw->interval = sw->interval + sw->step < sw->max_interval ? sw->interval + sw->step
+                                                                  : sw->max_interval;
+    uint64_t next = sat_add(now, sw->interval);
+    uint64_t soonest = sat_add(now, sw->min_interval);
+    if (due < next)
+        next = due > soonest ? due : soonest;
+    return next;
+}
+
+/* ---- drain and flush ---------------------------------------------------------------- */
+
+/*
+ * Ends every live connection for which keep() returns 0, freeing entries as
+ * it goes (the walk is by pool index, so a freed entry is never met again).
+ */
+static int walk_end(struct ct_table *t, uint64_t now, enum ct_remove_cause cause,
+                    int (*match)(void *arg, const struct ct_table *t, const struct ct_conn *c),
+                    void *arg)
+{
+    int n = 0;
+    call_begin(t, now);
+    for (unsigned f = 0; f < 2; f++) {
+        const struct ct_pool *p = &t->pool[f];
+        for (uint32_t i = 0; i < p->hiwater; i++) {
+            struct ct_conn *c = ct_table_conn_at(t, i | (f ? CT_ID_V6 : 0));
+            if ((c->status & (CT_STATUS_CONFIRMED | CT_STATUS_DYING)) != CT_STATUS_CONFIRMED)
+                continue;
+            if (match && !match(arg, t, c))
+                continue;
+            enum ct_remove_cause why = cause;
+            if (cause == CT_RM_DRAINED && ct_table_conn_expires(t, c) <= now)
+                why = CT_RM_EXPIRED; /* what the sweep would have said */
+            ct_table_conn_end(t, c, why);
+            if (n < INT32_MAX)
+                n++;
+        }
+    }
+    return n;
+}
+
+CT_EXPORT int ct_table_drain(struct ct_table *t, uint64_t now)
+{
+    if (!t)
+        return -EINVAL;
+    return walk_end(t, now, CT_RM_DRAINED, NULL, NULL);
+}
+
+static int addr_equal(const union ct_addr *a, const union ct_addr *b)
+{
+    return memcmp(a, b, sizeof(*a)) == 0;
+}
+
+static int filter_match(void *arg, const struct ct_table *t, const struct ct_conn *c)
+{
+    const struct ct_flush_filter *f = arg;
+    struct ct_tuple o;
+    ct_table_conn_tuple(t, c, CT_DIR_ORIGINAL, &o);
+    uint32_t m = f->match;
+    if ((m & CT_FLUSH_ZONE) && o.zone != f->zone)
+        return 0;
+    if ((m & CT_FLUSH_L3) && o.l3 != f->l3)
+        return 0;
+    if ((m & CT_FLUSH_PROTO) && o.proto != f->proto)
+        return 0;
+    if ((m & CT_FLUSH_SRC) && !addr_equal(&o.src, &f->src))
+        return 0;
+    if ((m & CT_FLUSH_DST) && !addr_equal(&o.dst, &f->dst))
+        return 0;
+    if ((m & CT_FLUSH_SPORT) && o.sport != f->sport)
+        return 0;
+    if ((m & CT_FLUSH_DPORT) && o.dport != f->dport)
+        return 0;
+    return 1;
+}
+
+CT_EXPORT int ct_table_flush(struct ct_table *t, const struct ct_flush_filter *filter, uint64_t now)
+{
+    if (!t)
+        return -EINVAL;
+    if (!filter)
+        return walk_end(t, now, CT_RM_FLUSHED, NULL, NULL);
+    if ((filter->match & ~(uint32_t)CT_FLUSH_ALL_FIELDS) || filter->reserved)
+        return -EINVAL;
+    if ((filter->match & (CT_FLUSH_SRC | CT_FLUSH_DST)) && !(filter->match & CT_FLUSH_L3))
+        return -EINVAL;
+    return walk_end(t, now, CT_RM_FLUSHED, filter_match, (void *)filter);
+}
+
+CT_EXPORT int ct_table_flush_if(struct ct_table *t,
+                                int (*match)(void *arg, const struct ct_table *table,
+                                             const struct ct_conn *conn),
+                                void *arg, uint64_t now)
+{
+    if (!t || !match)
+        return -EINVAL;
+    return walk_end(t, now, CT_RM_FLUSHED, match, arg);
+}
+
+/* ---- zone limits ------------------------------------------------------------------- */
+
+static int count_zone(struct ct_conn *c, void *arg)
+{
+    struct ct_zone_slot *zones = arg;
+    zones[ct_table_conn_zone(c)].count++;
+    return 0;
+}
+
+CT_EXPORT int ct_table_set_zone_limit(struct ct_table *t, uint16_t zone, uint32_t max)
+{
+    if (!t)
+        return -EINVAL;
+    if (!t->zones) {
+        /* Zeroed on demand by the kernel: only zones in use cost a page. */
+        void *p = mmap(NULL, CT_ZONES * sizeof(struct ct_zone_slot), PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (p == MAP_FAILED)
+            return -ENOMEM;
+        ct_table_foreach(t, count_zone, p);
+        t->zones = p;
+    }
+    t->zones[zone].limit = max;
+    return 0;
+}
+
+CT_EXPORT int ct_table_zone_count(const struct ct_table *t, uint16_t zone, uint32_t *count,
+                                  uint32_t *limit)
+{
+    if (!t)
+        return -EINVAL;
+    if (!t->zones) {
+        if (count)
+            *count = 0;
+        if (limit)
+            *limit = 0;
+        return -ENOENT;
+    }
+    if (count)
+        *count = t->zones[zone].count;
+    if (limit)
+        *limit = t->zones[zone].limit;
+    return 0;
+}
