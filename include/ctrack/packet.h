@@ -214,6 +214,18 @@ int ct_pkt_verify_checksum(const struct ct_pkt *pkt);
 int ct_pkt_inner_frame(const struct ct_pkt *pkt, struct ct_frame *inner);
 
 /*
+ * Decodes the payload of a parsed UDP packet as the UDP encapsulation
+ * `kind` (CT_ENCAP_VXLAN, GENEVE, TEREDO or GTPU) whatever its ports, with
+ * the same checks as on the standard ports, and fills *inner as
+ * ct_pkt_inner_frame() does. For tunnels on other ports: Teredo clients
+ * talk to relays and peers on any port, which Zeek and Suricata find by
+ * trying Teredo on every UDP packet. Returns 0, -ENOENT when the packet is
+ * not UDP or its payload is not that encapsulation, -EINVAL for another
+ * kind.
+ */
+int ct_pkt_decap(const struct ct_pkt *pkt, unsigned kind, struct ct_frame *inner);
+
+/*
  * A zone derived from the packet's VLAN tag stack, for callers that want
  * the same addresses and ports on different VLANs to be different
  * connections. Tags with VLAN ID 0 (priority tags, IEEE 802.1Q) are

@@ -294,18 +294,42 @@ static void gtpu(const uint8_t *data, uint32_t lim, uint32_t off, uint32_t end, 
     ct_encap_set(pkt, CT_ENCAP_GTPU, p, end, CT_LINK_RAW, teid);
 }
 
-void ct_encap_udp(const uint8_t *data, uint32_t caplen, uint32_t off, uint32_t end, struct ct_pkt *pkt)
+/* Decodes the UDP payload [off, end) as encapsulation `kind`. */
+static void udp_as(const uint8_t *data, uint32_t caplen, uint32_t off, uint32_t end, struct ct_pkt *pkt,
+                   unsigned kind)
 {
     uint32_t lim = min_u32(caplen, end);
-    uint16_t sp = pkt->tuple.sport, dp = pkt->tuple.dport;
-    if (dp == CT_PORT_VXLAN)
+    switch (kind) {
+    case CT_ENCAP_VXLAN:
         vxlan(data, lim, off, end, pkt);
-    else if (dp == CT_PORT_GENEVE)
+        break;
+    case CT_ENCAP_GENEVE:
         geneve(data, lim, off, end, pkt);
-    else if (dp == CT_PORT_GTPU || sp == CT_PORT_GTPU)
-        gtpu(data, lim, off, end, pkt);
-    else if (dp == CT_PORT_TEREDO || sp == CT_PORT_TEREDO)
+        break;
+    case CT_ENCAP_TEREDO:
         teredo(data, lim, off, end, pkt);
+        break;
+    case CT_ENCAP_GTPU:
+        gtpu(data, lim, off, end, pkt);
+        break;
+    default:
+        break;
+    }
+}
+
+void ct_encap_udp(const uint8_t *data, uint32_t caplen, uint32_t off, uint32_t end, struct ct_pkt *pkt)
+{
+    uint16_t sp = pkt->tuple.sport, dp = pkt->tuple.dport;
+    unsigned kind;
+    if (dp == CT_PORT_VXLAN)
+        kind = CT_ENCAP_VXLAN;
+    else if (dp == CT_PORT_GENEVE)
+        kind = CT_ENCAP_GENEVE;
+    else if (dp == CT_PORT_GTPU || sp == CT_PORT_GTPU)
+        kind = CT_ENCAP_GTPU;
+    else
+        kind = CT_ENCAP_TEREDO;
+    udp_as(data, caplen, off, end, pkt, kind);
 }
 
 /* ---- public helpers ---------------------------------------------------------------------- */
@@ -322,6 +346,25 @@ CT_EXPORT int ct_pkt_inner_frame(const struct ct_pkt *pkt, struct ct_frame *inne
     inner->zone = pkt->tuple.zone;
     inner->mark = pkt->mark;
     return 0;
+}
+
+CT_EXPORT int ct_pkt_decap(const struct ct_pkt *pkt, unsigned kind, struct ct_frame *inner)
+{
+    if (kind != CT_ENCAP_VXLAN && kind != CT_ENCAP_GENEVE && kind != CT_ENCAP_TEREDO && kind != CT_ENCAP_GTPU)
+        return -EINVAL;
+    if (pkt->reason != CT_REASON_NONE || pkt->frag != CT_FRAG_NONE || pkt->tuple.proto != CT_IPPROTO_UDP)
+        return -ENOENT;
+    if (pkt->encap == kind)
+        return ct_pkt_inner_frame(pkt, inner);
+    const uint8_t *h = ct_pkt_span(pkt->data, pkt->len, pkt->l4_off, 8);
+    if (!h || ct_be16(h + 4) < 8)
+        return -ENOENT;
+    struct ct_pkt tmp = *pkt;
+    tmp.encap = CT_ENCAP_NONE;
+    udp_as(pkt->data, pkt->len, pkt->l4_off + 8u, pkt->l4_off + (uint32_t)ct_be16(h + 4), &tmp, kind);
+    if (tmp.encap != kind)
+        return -ENOENT;
+    return ct_pkt_inner_frame(&tmp, inner);
 }
 
 CT_EXPORT uint16_t ct_pkt_vlan_zone(const struct ct_pkt *pkt)

@@ -351,23 +351,25 @@ static uint16_t parse_ip6(struct pctx *c, uint32_t off)
         return CT_REASON_IP_TRUNCATED;
     uint32_t plen = ct_be16(h + 4);
     uint32_t room = c->wire - off - 40; /* wire bytes after the fixed header */
-    if (plen == 0 && h[6] != CT_IPPROTO_HOPOPTS)
-        return CT_REASON_IP_TOTAL_LEN; /* no jumbo option possible */
     if (plen > room)
         return CT_REASON_IP_TOTAL_LEN;
+    /* A zero payload length is a jumbogram only with a hop-by-hop header
+       (RFC 2675); otherwise the packet is empty, as Linux's ipv6_rcv()
+       takes it (a Teredo bubble, RFC 4380, is one: next header 59). */
+    int jumbo = plen == 0 && h[6] == CT_IPPROTO_HOPOPTS;
 
     fill_addr6(&pkt->tuple, h);
     pkt->l3_off = (uint16_t)off;
     /* A jumbogram's length is only known once the hop-by-hop header is read;
        walk it bounded by the frame, then check. */
-    uint32_t end = off + 40 + (plen ? plen : room);
+    uint32_t end = off + 40 + (jumbo ? room : plen);
     struct walk w = {0};
     enum walk_res r = ip6_walk(c->data, min_u32(c->len, end), off + 40, h[6], &w);
     if (r == WALK_TRUNC || r == WALK_BAD)
         return CT_REASON_IP6_EXT_HDR;
     if (r == WALK_CHAIN)
         return CT_REASON_IP6_EXT_CHAIN;
-    if (plen == 0) {
+    if (jumbo) {
         /* RFC 2675: a zero payload length needs a jumbo option. */
         if (!w.has_jumbo)
             return CT_REASON_IP_TOTAL_LEN;

@@ -690,7 +690,20 @@ static void test_ip_total_len(void)
     l6 = ip6_pkt(ipb, 17, 17, A6, B6, NULL, 0, seg, l6);
     w16(ipb + 4, (uint16_t)(l6 - 40 + 1));
     expect(ipb, l6, CT_LINK_IPV6, CT_REASON_IP_TOTAL_LEN);
-    w16(ipb + 4, 0); /* zero without a jumbo option */
+    /* A zero payload length without a hop-by-hop header is an empty
+       packet (Linux's ipv6_rcv()): UDP is then truncated, and "no next
+       header" (a Teredo bubble) is a whole packet. */
+    w16(ipb + 4, 0);
+    expect(ipb, l6, CT_LINK_IPV6, CT_REASON_L4_TRUNCATED);
+    ipb[6] = 59;
+    expect(ipb, l6, CT_LINK_IPV6, CT_REASON_NONE);
+    CHECK_EQ_U(P.ip_len, 40);
+    CHECK_EQ_U(P.l4_len, 0);
+    CHECK_EQ_U(P.tuple.proto, 59);
+    /* With a hop-by-hop header, zero needs a jumbo option. */
+    uint8_t hbh[8] = {59, 0, 1, 4, 0, 0, 0, 0};
+    l6 = ip6_pkt(ipb, 0, 59, A6, B6, hbh, 8, NULL, 0);
+    w16(ipb + 4, 0);
     expect(ipb, l6, CT_LINK_IPV6, CT_REASON_IP_TOTAL_LEN);
 }
 
@@ -864,9 +877,11 @@ static void test_ipv6_esp_none(void)
     expect(ipb, l, CT_LINK_IPV6, CT_REASON_NONE);
     CHECK_EQ_U(P.tuple.proto, 59);
     CHECK_EQ_U(P.l4_len, 3);
-    /* A zero payload length without a jumbo option is wrong (RFC 2675). */
+    /* A zero payload length without a hop-by-hop header is an empty packet
+       (RFC 2675 gives zero a meaning only with a jumbo option). */
     l = ip6_pkt(ipb, 59, 59, A6, B6, NULL, 0, NULL, 0);
-    expect(ipb, l, CT_LINK_IPV6, CT_REASON_IP_TOTAL_LEN);
+    expect(ipb, l, CT_LINK_IPV6, CT_REASON_NONE);
+    CHECK_EQ_U(P.l4_len, 0);
     /* GRE over IPv4: generic, ports 0. */
     memset(seg, 0, 8);
     w16(seg + 2, 0x0800);
