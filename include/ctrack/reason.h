@@ -67,7 +67,12 @@ extern "C" {
     X(TABLE_FULL, "table-full", "connection table full")                                \
     X(ZONE_LIMIT, "zone-limit", "zone connection limit reached")                        \
     X(PROBE_LIMIT, "probe-limit", "hash probe limit reached")                           \
-    X(NOTRACK, "notrack", "not tracked by rule")
+    X(NOTRACK, "notrack", "not tracked by rule")                                        \
+    /* ---- IP reassembly (ctrack/defrag.h) ---- */                                      \
+    X(FRAG_OVERLAP, "frag-overlap", "overlapping IP fragments: the datagram is dropped (RFC 5722)") \
+    X(FRAG_DUPLICATE, "frag-duplicate", "duplicate IP fragment (dropped; the datagram is kept)") \
+    X(FRAG_TOO_MANY, "frag-too-many", "too many fragments or holes in one IP datagram")  \
+    X(FRAG_SNAPPED, "frag-snapped", "IP fragment cut short by the capture (cannot be reassembled)")
 
 enum ct_reason {
 #define CT_REASON_ENUM_(code, name, desc) CT_REASON_##code,
