@@ -518,6 +518,75 @@ static void cases_tcp(void)
     tcp_seg(&c, &fl, 0, A, 1101, 5202, 501, 0, OPT_NONE, 0);
     cap_close(&c);
 
+    /* Packets Linux accepts without counting them or renewing the timeout.
+     * The pauses of 2.9 s exceed the comparison's 2 s tolerance, so a
+     * renewed timeout would show. */
+    cap_open(&c, "tcp-syn-retransmit-late");
+    fl = flow4("10.1.0.1", "10.2.0.1", 40040, 82);
+    tcp_seg(&c, &fl, 0, S, 1000, 0, 64240, 0, OPT_SYN, 0);
+    cap_wait_ms(&c, 2900);
+    tcp_seg(&c, &fl, 0, S, 1000, 0, 64240, 0, OPT_SYN, 0);
+    cap_close(&c);
+
+    cap_open(&c, "tcp-simultaneous-syn-late");
+    fl = flow4("10.1.0.1", "10.2.0.1", 40041, 40042);
+    tcp_seg(&c, &fl, 0, S, 1000, 0, 64240, 0, OPT_SYN, 0);
+    cap_wait_ms(&c, 2900);
+    tcp_seg(&c, &fl, 1, S, 5000, 0, 64240, 0, OPT_SYN, 0);
+    cap_close(&c);
+
+    cap_open(&c, "tcp-syn-in-established-late");
+    fl = flow4("10.1.0.1", "10.2.0.1", 40043, 80);
+    exchange(&c, &fl, 1000, 5000);
+    cap_wait_ms(&c, 2900);
+    tcp_seg(&c, &fl, 0, S, 123456, 0, 64240, 0, OPT_SYN, 0);
+    cap_close(&c);
+
+    /* Once a reply was seen, even an ignored one (an ACK answering the SYN
+     * for an older connection), a SYN in SYN_SENT counts and renews. */
+    cap_open(&c, "tcp-syn-after-ignored-reply");
+    fl = flow4("10.1.0.1", "10.2.0.1", 40044, 80);
+    tcp_seg(&c, &fl, 0, S, 1000, 0, 64240, 0, OPT_SYN, 0);
+    tcp_seg(&c, &fl, 1, A, 777, 4242, 509, 0, OPT_NONE, 0);
+    cap_wait_ms(&c, 2900);
+    tcp_seg(&c, &fl, 0, S, 1000, 0, 64240, 0, OPT_SYN, 0);
+    cap_close(&c);
+
+    /* Out-of-window FIN and RST on an assured connection (ACK numbers of
+     * data never seen): a crossing pair cuts the timeout to 300 s. */
+    cap_open(&c, "tcp-invalid-fin-exchange");
+    fl = flow4("10.1.0.1", "10.2.0.1", 40045, 80);
+    exchange(&c, &fl, 1000, 5000);
+    tcp_seg(&c, &fl, 0, F | A, 1101, 5201 + 100000, 501, 0, OPT_NONE, 0);
+    tcp_seg(&c, &fl, 1, F | A, 5201, 1101 + 100000, 509, 0, OPT_NONE, 0);
+    tcp_seg(&c, &fl, 0, A, 1102, 5202 + 100000, 501, 0, OPT_NONE, 0);
+    cap_close(&c);
+
+    cap_open(&c, "tcp-invalid-fin-one-side");
+    fl = flow4("10.1.0.1", "10.2.0.1", 40046, 80);
+    exchange(&c, &fl, 1000, 5000);
+    tcp_seg(&c, &fl, 0, F | A, 1101, 5201 + 100000, 501, 0, OPT_NONE, 0);
+    tcp_seg(&c, &fl, 0, F | A, 1101, 5201 + 100000, 501, 0, OPT_NONE, 0);
+    tcp_seg(&c, &fl, 1, A, 5201, 1101 + 100000, 509, 0, OPT_NONE, 0);
+    cap_close(&c);
+
+    cap_open(&c, "tcp-invalid-fin-rst");
+    fl = flow4("10.1.0.1", "10.2.0.1", 40047, 80);
+    exchange(&c, &fl, 1000, 5000);
+    tcp_seg(&c, &fl, 0, F | A, 1101, 5201 + 100000, 501, 0, OPT_NONE, 0);
+    tcp_seg(&c, &fl, 1, R, 5201 + 40000000, 0, 0, 0, OPT_NONE, 0);
+    cap_close(&c);
+
+    /* The same exchange after a pause: Linux counts the 300 s from the
+     * second FIN. */
+    cap_open(&c, "tcp-invalid-fin-exchange-late");
+    fl = flow4("10.1.0.1", "10.2.0.1", 40048, 80);
+    exchange(&c, &fl, 1000, 5000);
+    cap_wait_ms(&c, 2900);
+    tcp_seg(&c, &fl, 0, F | A, 1101, 5201 + 100000, 501, 0, OPT_NONE, 0);
+    tcp_seg(&c, &fl, 1, F | A, 5201, 1101 + 100000, 509, 0, OPT_NONE, 0);
+    cap_close(&c);
+
     cap_open(&c, "tcp-ipv6");
     fl = flow6("2001:db8:1::1", "2001:db8:2::1", 40024, 443);
     exchange(&c, &fl, 1000, 5000);
