@@ -106,6 +106,16 @@ int ct_table_set_destroy_cb(struct ct_table *table, ct_destroy_fn fn, void *arg)
 uint64_t ct_expire(struct ct_table *table, uint64_t now, unsigned budget);
 
 /*
+ * Expires, exactly, every connection whose deadline is at or before `now`
+ * (reason EXPIRED), by walking the whole table: O(table size), unbounded.
+ * ct_expire() is the call for a packet loop; it may leave connections that
+ * timed out less than one wheel tick (expiry_resolution_ns) ago. This one is
+ * for the end of a capture, before printing the table, and for tests.
+ * Returns the number of connections expired, or -EINVAL if table is NULL.
+ */
+int ct_expire_all(struct ct_table *table, uint64_t now);
+
+/*
  * Ends every connection in the table through the destroy callback with
  * reason DRAINED (at shutdown or at the end of a capture), in no particular
  * order. Connections whose deadline is at or before `now` are ended with

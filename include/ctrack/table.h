@@ -196,7 +196,7 @@ struct ct_table_stats {
     uint64_t flushed;                     /* ended by ct_table_flush*() */
     uint64_t drained;                     /* ended by ct_table_drain() */
     uint64_t refused_zone;                /* NEW refused: the zone's limit was reached */
-    uint64_t expired_inline;              /* expired connections met by a lookup or the early-drop scan */
+    uint64_t expired_inline;              /* expired outside the sweep: by a lookup, the early-drop scan or ct_expire_all() */
     uint64_t early_drop_scans;            /* early-drop scans (table full on a NEW packet) */
     uint64_t sweep_calls;                 /* ct_expire() calls */
     uint64_t sweep_examined;              /* connections the timer wheel handed to the sweep */

@@ -17,9 +17,24 @@
  *
  * libpcap hands out each packet's bytes only until the next read, so every
  * packet of a burst is copied into a buffer of its own slot.
+ *
+ * Expiry: connections expire in capture time. Whenever the timestamp moves
+ * on (and at the first packet), the burst of the previous timestamp is
+ * handed over, then ct_expire() runs at the new time if the time it asked
+ * for has come. At the end, one unbounded ct_expire() at the last packet's
+ * time leaves exactly what a live tracker would hold then. Expiry is thus
+ * tied to timestamps, never to bursts, and --burst still changes nothing.
+ *
+ * Flow log (--at-end drain): the destroy callback copies every connection
+ * that ends. Those that end while packets of one timestamp are processed are
+ * printed after the trace lines of all the packets of that timestamp (so the
+ * output does not depend on --burst either), those the sweep ends right
+ * away; at the end the connections still alive are drained and printed in
+ * the table's order.
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <pcap/pcap.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,8 +62,46 @@ struct reader {
     uint64_t burst_now;      /* their common timestamp */
     uint64_t last_now;       /* timestamp of the latest packet read */
     uint64_t clamped;        /* packets stamped earlier than their predecessor */
+    uint64_t next_expire;    /* when ct_expire() asked to be called again */
     struct cli_counts counts;
+    /* Flow log (--at-end drain): ended connections not printed yet. */
+    struct cli_end *ends;
+    size_t nends, cap_ends;
+    int ends_oom;            /* a record could not be kept */
+    uint64_t logged;         /* flow-log lines printed */
 };
+
+/* Destroy callback: keeps a copy of every connection that ends. */
+static void on_end(void *arg, const struct ct_table *table, const struct ct_conn *conn,
+                   unsigned reason, uint64_t now)
+{
+    struct reader *r = arg;
+    if (r->nends == r->cap_ends) {
+        size_t cap = r->cap_ends ? r->cap_ends * 2 : 256;
+        struct cli_end *nv = realloc(r->ends, cap * sizeof(*nv));
+        if (!nv) {
+            r->ends_oom = 1;
+            return;
+        }
+        r->ends = nv;
+        r->cap_ends = cap;
+    }
+    struct cli_end *e = &r->ends[r->nends];
+    if (ct_conn_get_info(table, conn, &e->ci) != 0)
+        return;
+    e->reason = reason;
+    e->when = now;
+    r->nends++;
+}
+
+/* Prints the ended connections kept so far, in the order they ended. */
+static void print_ends(struct reader *r)
+{
+    for (size_t i = 0; i < r->nends; i++)
+        cli_print_end(stdout, r->opts->format, &r->ends[i]);
+    r->logged += r->nends;
+    r->nends = 0;
+}
 
 /*
  * Maps libpcap's DLT_* value (pcap_datalink() translates the file's
@@ -156,10 +209,18 @@ static int add_packet(struct reader *r, const struct pcap_pkthdr *h, const uint8
         now = r->last_now;
         r->clamped++;
     }
-    r->last_now = now;
 
-    if (r->n > 0 && now != r->burst_now && flush_burst(r) < 0)
-        return -1;
+    if (r->counts.packets == 0 || now != r->last_now) {
+        /* The timestamp moves on: finish the previous one, then expire. */
+        if (r->n > 0 && flush_burst(r) < 0)
+            return -1;
+        print_ends(r);
+        if (now >= r->next_expire) {
+            r->next_expire = ct_expire(r->table, now, 0);
+            print_ends(r);
+        }
+    }
+    r->last_now = now;
 
     struct slot *s = &r->slots[r->n];
     if (h->caplen > s->cap) {
@@ -228,6 +289,12 @@ static int cmp_conn(const void *a, const void *b)
     return memcmp(&x->tuple[CT_DIR_REPLY], &y->tuple[CT_DIR_REPLY], sizeof(x->tuple[CT_DIR_REPLY]));
 }
 
+static int cmp_end(const void *a, const void *b)
+{
+    const struct cli_end *x = a, *y = b;
+    return cmp_conn(&x->ci, &y->ci);
+}
+
 int cli_read_run(const struct cli_read_opts *opts)
 {
     const char *name = strcmp(opts->file, "-") == 0 ? "standard input" : opts->file;
@@ -249,6 +316,9 @@ int cli_read_run(const struct cli_read_opts *opts)
     struct ct_table_config cfg;
     ct_table_config_init(&cfg);
     cfg.max_connections = opts->max_connections;
+    for (unsigned i = 0; i < CT_TIMEOUT_COUNT; i++)
+        if (opts->timeouts[i])
+            cfg.timeouts[i] = opts->timeouts[i];
     if (opts->no_checksum)
         cfg.flags |= CT_TABLE_F_NO_CHECKSUM;
     int err = 0;
@@ -270,6 +340,8 @@ int cli_read_run(const struct cli_read_opts *opts)
     r->opts = opts;
     r->table = table;
     r->link = (uint16_t)link;
+    if (opts->at_end == CLI_AT_END_DRAIN)
+        ct_table_set_destroy_cb(table, on_end, r);
 
     /* The table and trace go to stdout in large blocks. */
     static char outbuf[1 << 16];
@@ -287,6 +359,17 @@ int cli_read_run(const struct cli_read_opts *opts)
     }
     if (status == CLI_EXIT_OK && flush_burst(r) < 0)
         status = CLI_EXIT_FAIL;
+    print_ends(r);
+    /* Whatever has timed out by the last packet goes now, without a budget:
+     * the table is then what a live tracker would hold at that time. */
+    uint64_t now = r->last_now;
+    if (r->counts.packets > 0) {
+        (void)ct_expire(table, now, UINT_MAX);
+        print_ends(r);
+        /* The sweep is exact to a wheel tick; the rest timed out within the
+         * last tick. They end now, listed with the drained ones. */
+        (void)ct_expire_all(table, now);
+    }
     if (status == CLI_EXIT_OK && rc == PCAP_ERROR) {
         /* A damaged or cut-off file: report it, still print what was read. */
         char msg[PCAP_ERRBUF_SIZE + 1];
@@ -299,23 +382,30 @@ int cli_read_run(const struct cli_read_opts *opts)
     }
 
     struct conn_list list = {.table = table};
-    if (ct_table_foreach(table, collect_conn, &list) != 0) {
-        cli_error("out of memory listing the connections");
-        status = CLI_EXIT_FAIL;
+    uint64_t listed = 0;
+    if (opts->at_end == CLI_AT_END_DRAIN) {
+        /* The connections still in the table end here (those that timed out
+         * within the last tick above), printed in the table's order. */
+        (void)ct_table_drain(table, now);
+        if (r->nends > 1)
+            qsort(r->ends, r->nends, sizeof(r->ends[0]), cmp_end);
+        print_ends(r);
+        listed = r->logged;
+        if (r->ends_oom) {
+            cli_error("out of memory keeping the flow log; some connections are missing");
+            status = CLI_EXIT_FAIL;
+        }
+    } else {
+        if (ct_table_foreach(table, collect_conn, &list) != 0) {
+            cli_error("out of memory listing the connections");
+            status = CLI_EXIT_FAIL;
+        }
+        if (list.n > 1)
+            qsort(list.v, list.n, sizeof(list.v[0]), cmp_conn);
+        for (size_t i = 0; i < list.n; i++)
+            cli_print_conn(stdout, opts->format, &list.v[i], now);
+        listed = list.n;
     }
-
-    /* Connections whose timeout has passed by the last packet are gone, as
-     * Linux's table dump skips expired entries; they are counted, not listed. */
-    uint64_t now = r->last_now;
-    size_t kept = 0;
-    for (size_t i = 0; i < list.n; i++)
-        if (list.v[i].expires > now)
-            list.v[kept++] = list.v[i];
-    uint64_t timed_out = list.n - kept;
-    if (kept > 1)
-        qsort(list.v, kept, sizeof(list.v[0]), cmp_conn);
-    for (size_t i = 0; i < kept; i++)
-        cli_print_conn(stdout, opts->format, &list.v[i], now);
 
     if (fflush(stdout) != 0 || ferror(stdout)) {
         cli_error("cannot write the output: %s", strerror(errno));
@@ -326,15 +416,22 @@ int cli_read_run(const struct cli_read_opts *opts)
         struct ct_table_stats st;
         memset(&st, 0, sizeof(st));
         ct_table_stats(table, &st);
-        cli_print_summary(stderr, name, &r->counts, &st, kept, timed_out);
+        cli_print_summary(stderr, name, &r->counts, &st, listed);
         if (r->clamped)
             fprintf(stderr,
                     "note: %" PRIu64 " packets were stamped earlier than the packet before "
                     "them and were processed at that packet's time\n",
                     r->clamped);
     }
+    if (opts->stats) {
+        struct ct_table_stats st;
+        memset(&st, 0, sizeof(st));
+        ct_table_stats(table, &st);
+        cli_print_stats(stderr, &st);
+    }
 
     free(list.v);
+    free(r->ends);
     for (unsigned i = 0; i < CT_BURST_MAX; i++)
         free(r->slots[i].buf);
     free(r);

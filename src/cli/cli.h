@@ -32,15 +32,31 @@ enum cli_format {
     CLI_FORMAT_JSON = 1,      /* one JSON object per line */
 };
 
+/* What `ctrack read` prints at the end of the capture (--at-end). */
+enum cli_at_end {
+    CLI_AT_END_TABLE = 0, /* the connections still alive at the last packet */
+    CLI_AT_END_DRAIN = 1, /* a flow log: every connection, with how it ended */
+};
+
 /* Options of `ctrack read`, after parsing and validation. */
 struct cli_read_opts {
     const char *file;          /* capture path, or "-" for standard input */
     enum cli_format format;
+    enum cli_at_end at_end;
     unsigned burst;            /* 1..CT_BURST_MAX */
     uint32_t max_connections;  /* 1..2^30 */
     int no_checksum;           /* CT_TABLE_F_NO_CHECKSUM */
     int trace;                 /* one line per packet before the table */
     int quiet;                 /* no summary on stderr */
+    int stats;                 /* every table counter on stderr */
+    uint32_t timeouts[CT_TIMEOUT_COUNT]; /* --timeout NAME=SECONDS; 0: the default */
+};
+
+/* One connection that ended, as the flow log (--at-end drain) prints it. */
+struct cli_end {
+    struct ct_conn_info ci;    /* its last state and counters */
+    uint64_t when;             /* the time it ended (ns) */
+    unsigned reason;           /* enum ct_end_reason */
 };
 
 /* Verdict counters the packet loop keeps (ct_state order). */
@@ -80,9 +96,20 @@ void cli_print_conn(FILE *out, enum cli_format format, const struct ct_conn_info
 void cli_print_trace(FILE *out, uint64_t n, uint64_t now, const struct ct_pkt *pkt,
                      const struct ct_verdict *v);
 
+/*
+ * One flow-log line (--at-end drain) for a connection that ended: the
+ * conntrack line in the style of `conntrack -E` DESTROY events (no timeout,
+ * no use=) with `end=REASON t=SECONDS` appended, or the JSON object of the
+ * table with "end" and "end_time" added (its timeout counted from the end).
+ */
+void cli_print_end(FILE *out, enum cli_format format, const struct cli_end *e);
+
 /* The summary on stderr: packets, connections, verdicts, reasons. */
 void cli_print_summary(FILE *out, const char *file, const struct cli_counts *counts,
-                       const struct ct_table_stats *st, uint64_t listed, uint64_t timed_out);
+                       const struct ct_table_stats *st, uint64_t listed);
+
+/* Every table counter (--stats), as `stats: ` lines on `out`. */
+void cli_print_stats(FILE *out, const struct ct_table_stats *st);
 
 /* Writes `ns` as seconds with 9 decimals ("1704067200.100000000"). */
 void cli_print_seconds(FILE *out, uint64_t ns);

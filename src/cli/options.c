@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,14 +77,26 @@ void cli_read_usage(FILE *out)
             "  --no-checksum          do not verify TCP/UDP/ICMP checksums (use for\n"
             "                         captures taken on the sending host with checksum\n"
             "                         offload, where outgoing checksums look wrong)\n"
+            "  --timeout NAME=SECS    override one timeout, 1..4294967295 seconds; NAME is\n"
+            "                         tcp_syn_sent, tcp_syn_recv, tcp_established,\n"
+            "                         tcp_fin_wait, tcp_close_wait, tcp_last_ack,\n"
+            "                         tcp_time_wait, tcp_close, tcp_syn_sent2,\n"
+            "                         tcp_retrans, tcp_unack, udp, udp_stream, icmp or\n"
+            "                         generic (repeat the option for several)\n"
+            "  --at-end WHAT          'table' (default): print the connections alive at\n"
+            "                         the last packet; 'drain': print a flow log, every\n"
+            "                         connection of the capture with how it ended\n"
+            "                         (closed, expired, replaced, evicted, drained)\n"
+            "  --stats                print every table counter on standard error\n"
             "  -q, --quiet            no summary on standard error\n"
             "  -h, --help             show this help\n"
             "  --version              show the version\n"
             "\n"
             "Output: the table on standard output, one line per connection, ordered by\n"
             "first packet; a summary (packets, connections, verdicts, invalid packets by\n"
-            "reason) on standard error. Remaining timeouts are counted from the time of\n"
-            "the last packet in the capture. See docs/cli.md for every field.\n"
+            "reason) on standard error. Connections expire in capture time while the\n"
+            "capture is read; remaining timeouts are counted from the time of the last\n"
+            "packet in the capture. See docs/cli.md for every field.\n"
             "\n"
             "Examples:\n"
             "  ctrack read samples/sample.pcap\n"
@@ -122,6 +135,35 @@ static int parse_uint(const char *name, const char *text, unsigned long lo, unsi
     return 0;
 }
 
+/*
+ * Parses "NAME=SECONDS" for --timeout into opts->timeouts. NAME is a
+ * ct_timeout_name(); SECONDS is 1..4294967295.
+ */
+static int parse_timeout(const char *text, struct cli_read_opts *opts)
+{
+    const char *eq = strchr(text, '=');
+    if (!eq || eq == text) {
+        cli_error("read: --timeout: '%s' is not NAME=SECONDS (e.g. udp=60)", text);
+        return -1;
+    }
+    size_t n = (size_t)(eq - text);
+    for (unsigned i = 0; i < CT_TIMEOUT_COUNT; i++) {
+        const char *name = ct_timeout_name(i);
+        if (strlen(name) == n && strncmp(name, text, n) == 0) {
+            unsigned long v;
+            char what[64];
+            snprintf(what, sizeof(what), "--timeout %s", name);
+            if (parse_uint(what, eq + 1, 1, UINT32_MAX, &v) < 0)
+                return -1;
+            opts->timeouts[i] = (uint32_t)v;
+            return 0;
+        }
+    }
+    cli_error("read: --timeout: unknown timeout '%.*s' (see 'ctrack read --help' for the names)",
+              (int)n, text);
+    return -1;
+}
+
 enum {
     OPT_FORMAT = 256,
     OPT_BURST,
@@ -129,10 +171,16 @@ enum {
     OPT_NO_CHECKSUM,
     OPT_TRACE,
     OPT_VERSION,
+    OPT_TIMEOUT,
+    OPT_AT_END,
+    OPT_STATS,
 };
 
 static const struct option read_options[] = {
     {"format", required_argument, NULL, OPT_FORMAT},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"at-end", required_argument, NULL, OPT_AT_END},
+    {"stats", no_argument, NULL, OPT_STATS},
     {"burst", required_argument, NULL, OPT_BURST},
     {"max-connections", required_argument, NULL, OPT_MAX_CONN},
     {"no-checksum", no_argument, NULL, OPT_NO_CHECKSUM},
@@ -215,6 +263,23 @@ int cli_read_parse(int argc, char **argv, struct cli_read_opts *opts)
             break;
         case OPT_NO_CHECKSUM:
             opts->no_checksum = 1;
+            break;
+        case OPT_TIMEOUT:
+            if (parse_timeout(optarg, opts) < 0)
+                return CLI_EXIT_USAGE;
+            break;
+        case OPT_AT_END:
+            if (strcmp(optarg, "table") == 0) {
+                opts->at_end = CLI_AT_END_TABLE;
+            } else if (strcmp(optarg, "drain") == 0) {
+                opts->at_end = CLI_AT_END_DRAIN;
+            } else {
+                cli_error("read: --at-end: unknown value '%s' (expected table or drain)", optarg);
+                return CLI_EXIT_USAGE;
+            }
+            break;
+        case OPT_STATS:
+            opts->stats = 1;
             break;
         case OPT_TRACE:
             opts->trace = 1;

@@ -65,15 +65,21 @@ static const char *tuple_text(const struct ct_tuple *t, char *buf, size_t len)
  * zone-orig=/zone-reply= follow a tuple only when the two directions live in
  * different zones, as conntrack prints them only when set.
  */
-static void print_conntrack(FILE *out, const struct ct_conn_info *ci, uint64_t now)
+static void print_conntrack(FILE *out, const struct ct_conn_info *ci, uint64_t now,
+                            const struct cli_end *end)
 {
     char buf[256];
     unsigned family;
     const char *l3 = l3_name(ci->l3, &family);
     int split_zone = ci->zone[CT_DIR_ORIGINAL] != ci->zone[CT_DIR_REPLY];
 
-    fprintf(out, "%-8s %u %-8s %u %" PRIu64 " ", l3, family, ct_proto_name(ci->proto),
-            (unsigned)ci->proto, remaining_seconds(ci, now));
+    /* A flow-log line looks like a `conntrack -E` DESTROY event: no timeout. */
+    if (end)
+        fprintf(out, "[DESTROY] %-8s %u %-8s %u ", l3, family, ct_proto_name(ci->proto),
+                (unsigned)ci->proto);
+    else
+        fprintf(out, "%-8s %u %-8s %u %" PRIu64 " ", l3, family, ct_proto_name(ci->proto),
+                (unsigned)ci->proto, remaining_seconds(ci, now));
     if (ci->proto == IPPROTO_TCP)
         fprintf(out, "%s ", ct_tcp_state_name(ci->l4state));
 
@@ -93,6 +99,13 @@ static void print_conntrack(FILE *out, const struct ct_conn_info *ci, uint64_t n
     if (ci->status & CT_STATUS_ASSURED)
         fputs("[ASSURED] ", out);
 
+    if (end) {
+        fprintf(out, "mark=%u zone=%u end=%s t=", (unsigned)ci->mark,
+                (unsigned)ci->zone[CT_DIR_ORIGINAL], ct_end_reason_name(end->reason));
+        cli_print_seconds(out, end->when);
+        fputc('\n', out);
+        return;
+    }
     /* Every connection printed is held once, by the table: use=1. */
     fprintf(out, "mark=%u zone=%u use=1\n", (unsigned)ci->mark,
             (unsigned)ci->zone[CT_DIR_ORIGINAL]);
@@ -132,7 +145,8 @@ static void print_json_dir(FILE *out, const struct ct_conn_info *ci, int dir)
  * times. Every string printed comes from fixed tables or inet_ntop(), so no
  * escaping is needed.
  */
-static void print_json(FILE *out, const struct ct_conn_info *ci, uint64_t now)
+static void print_json(FILE *out, const struct ct_conn_info *ci, uint64_t now,
+                       const struct cli_end *end)
 {
     unsigned family;
     const char *l3 = l3_name(ci->l3, &family);
@@ -162,16 +176,29 @@ static void print_json(FILE *out, const struct ct_conn_info *ci, uint64_t now)
     cli_print_seconds(out, ci->first_seen);
     fputs(",\"last_seen\":", out);
     cli_print_seconds(out, ci->last_seen);
-    fprintf(out, ",\"mark\":%u}\n", (unsigned)ci->mark);
+    fprintf(out, ",\"mark\":%u", (unsigned)ci->mark);
+    if (end) {
+        fprintf(out, ",\"end\":\"%s\",\"end_time\":", ct_end_reason_name(end->reason));
+        cli_print_seconds(out, end->when);
+    }
+    fputs("}\n", out);
 }
 
 void cli_print_conn(FILE *out, enum cli_format format, const struct ct_conn_info *ci,
                     uint64_t now)
 {
     if (format == CLI_FORMAT_JSON)
-        print_json(out, ci, now);
+        print_json(out, ci, now, NULL);
     else
-        print_conntrack(out, ci, now);
+        print_conntrack(out, ci, now, NULL);
+}
+
+void cli_print_end(FILE *out, enum cli_format format, const struct cli_end *e)
+{
+    if (format == CLI_FORMAT_JSON)
+        print_json(out, &e->ci, e->when, e);
+    else
+        print_conntrack(out, &e->ci, e->when, e);
 }
 
 static const char *dir_name(unsigned dir)
@@ -212,13 +239,10 @@ void cli_print_trace(FILE *out, uint64_t n, uint64_t now, const struct ct_pkt *p
 }
 
 void cli_print_summary(FILE *out, const char *file, const struct cli_counts *counts,
-                       const struct ct_table_stats *st, uint64_t listed, uint64_t timed_out)
+                       const struct ct_table_stats *st, uint64_t listed)
 {
-    fprintf(out, "%s: %" PRIu64 " packets, %" PRIu64 " connections", file, counts->packets,
+    fprintf(out, "%s: %" PRIu64 " packets, %" PRIu64 " connections\n", file, counts->packets,
             listed);
-    if (timed_out)
-        fprintf(out, " (%" PRIu64 " more timed out by the last packet, not listed)", timed_out);
-    fputc('\n', out);
 
     fputs("verdicts:", out);
     for (unsigned s = 0; s < sizeof(counts->verdicts) / sizeof(counts->verdicts[0]); s++)
@@ -240,4 +264,41 @@ void cli_print_summary(FILE *out, const char *file, const struct cli_counts *cou
             " refused_full=%" PRIu64 "\n",
             st->created, st->peak_connections, st->max_connections, st->expired,
             st->early_drop, st->refused_full);
+}
+
+void cli_print_stats(FILE *out, const struct ct_table_stats *st)
+{
+    fprintf(out,
+            "stats: packets=%" PRIu64 " found=%" PRIu64 " new=%" PRIu64 " not_committed=%" PRIu64
+            " invalid=%" PRIu64 " untracked=%" PRIu64 " related=%" PRIu64 "\n",
+            st->packets, st->found, st->created, st->not_committed, st->invalid, st->untracked,
+            st->related);
+    fprintf(out,
+            "stats: size=%u peak=%u max=%u buckets=%u timers=%u memory_bytes=%" PRIu64 "\n",
+            st->connections, st->peak_connections, st->max_connections, st->buckets, st->timers,
+            st->memory_bytes);
+    fprintf(out,
+            "stats: ended=%" PRIu64 " closed=%" PRIu64 " expired=%" PRIu64 " replaced=%" PRIu64
+            " evicted=%" PRIu64 " flushed=%" PRIu64 " drained=%" PRIu64 "\n",
+            st->deleted, st->closed, st->expired, st->replaced, st->early_drop, st->flushed,
+            st->drained);
+    fprintf(out,
+            "stats: refused_full=%" PRIu64 " refused_zone=%" PRIu64 " probe_limit=%" PRIu64
+            " early_drop_scans=%" PRIu64 "\n",
+            st->refused_full, st->refused_zone, st->probe_limit, st->early_drop_scans);
+    fprintf(out,
+            "stats: sweep calls=%" PRIu64 " examined=%" PRIu64 " expired=%" PRIu64
+            " refiled=%" PRIu64 " backlog=%" PRIu64 " interval_ns=%" PRIu64
+            " expired_inline=%" PRIu64 " refiled_shrink=%" PRIu64 "\n",
+            st->sweep_calls, st->sweep_examined, st->sweep_expired, st->sweep_refiled,
+            st->sweep_backlog, st->sweep_interval_ns, st->expired_inline, st->refiled_shrink);
+    fputs("stats: reasons:", out);
+    int any = 0;
+    for (unsigned r = 1; r < CT_REASON_COUNT; r++) {
+        if (st->reasons[r]) {
+            fprintf(out, " %s=%" PRIu64, ct_reason_name(r), st->reasons[r]);
+            any = 1;
+        }
+    }
+    fputs(any ? "\n" : " none\n", out);
 }

@@ -117,8 +117,10 @@ CT_EXPORT uint64_t ct_expire(struct ct_table *t, uint64_t now, unsigned budget)
 /* ---- drain and flush ---------------------------------------------------------------- */
 
 /*
- * Ends every live connection for which keep() returns 0, freeing entries as
- * it goes (the walk is by pool index, so a freed entry is never met again).
+ * Ends every live connection that match() accepts (all when match is NULL)
+ * with `cause`, freeing entries as it goes (the walk is by pool index, so a
+ * freed entry is never met again). A drain ends connections already past
+ * their deadline as EXPIRED instead.
  */
 static int walk_end(struct ct_table *t, uint64_t now, enum ct_remove_cause cause,
                     int (*match)(void *arg, const struct ct_table *t, const struct ct_conn *c),
@@ -142,6 +144,21 @@ static int walk_end(struct ct_table *t, uint64_t now, enum ct_remove_cause cause
                 n++;
         }
     }
+    return n;
+}
+
+static int is_expired(void *arg, const struct ct_table *t, const struct ct_conn *c)
+{
+    const uint64_t *now = arg;
+    return ct_table_conn_expires(t, c) <= *now;
+}
+
+CT_EXPORT int ct_expire_all(struct ct_table *t, uint64_t now)
+{
+    if (!t)
+        return -EINVAL;
+    int n = walk_end(t, now, CT_RM_EXPIRED, is_expired, &now);
+    t->stats.expired_inline += (uint64_t)n;
     return n;
 }
 

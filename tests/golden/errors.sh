@@ -77,6 +77,19 @@ expect_error max-conn-zero 2 "--max-connections: 0 is out of range" read --max-c
 expect_error max-conn-huge 2 "--max-connections: 99999999999999999999 is out of range" \
     read --max-connections 99999999999999999999 "$sample"
 expect_error format 2 "--format: unknown format 'xml'" read --format xml "$sample"
+expect_error at-end 2 "--at-end: unknown value 'log' \(expected table or drain\)" \
+    read --at-end log "$sample"
+expect_error at-end-missing 2 "option '--at-end' needs a value" read "$sample" --at-end
+expect_error stats-value 2 "option '--stats' takes no value" read --stats=1 "$sample"
+expect_error timeout-form 2 "--timeout: 'udp' is not NAME=SECONDS" read --timeout udp "$sample"
+expect_error timeout-noname 2 "--timeout: '=5' is not NAME=SECONDS" read --timeout =5 "$sample"
+expect_error timeout-name 2 "--timeout: unknown timeout 'tcp_bogus'" \
+    read --timeout tcp_bogus=5 "$sample"
+expect_error timeout-zero 2 "--timeout udp: 0 is out of range \(expected 1\.\.4294967295\)" \
+    read --timeout udp=0 "$sample"
+expect_error timeout-big 2 "--timeout tcp_established: 4294967296 is out of range" \
+    read --timeout tcp_established=4294967296 "$sample"
+expect_error timeout-text 2 "--timeout icmp: '1s' is not a number" read --timeout icmp=1s "$sample"
 expect_error no-file 2 "no capture file given" read
 expect_error two-files 2 "expected one capture file, got 2" read "$sample" "$sample"
 expect_error option-before-command 2 "unknown option '--bogus' before the command" \
@@ -99,7 +112,8 @@ fi
 rc=$?
 [ "$rc" -eq 0 ] || fail "read --help: exit status $rc"
 grep -q '^Usage: ctrack read \[OPTIONS\] FILE' "$tmp/out" || fail "read --help: no usage line"
-for opt in --format --burst --max-connections --no-checksum --trace --quiet --help --version; do
+for opt in --format --burst --max-connections --no-checksum --timeout --at-end --stats --trace \
+    --quiet --help --version; do
     grep -q -- "$opt" "$tmp/out" || fail "read --help does not mention $opt"
 done
 "$ctrack" --version >"$tmp/out" 2>&1
