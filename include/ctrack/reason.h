@@ -71,7 +71,7 @@ extern "C" {
     /* ---- IP reassembly (ctrack/defrag.h) ---- */                                      \
     X(FRAG_OVERLAP, "frag-overlap", "overlapping IP fragments: the datagram is dropped (RFC 5722)") \
     X(FRAG_DUPLICATE, "frag-duplicate", "duplicate IP fragment (dropped; the datagram is kept)") \
-    X(FRAG_TOO_MANY, "frag-too-many", "too many fragments or holes in one IP datagram")  \
+    X(FRAG_TOO_MANY, "frag-too-many", "too many fragments in one IP datagram")             \
     X(FRAG_SNAPPED, "frag-snapped", "IP fragment cut short by the capture (cannot be reassembled)")
 
 enum ct_reason {

@@ -244,7 +244,7 @@ static uint32_t oldest(const struct ct_defrag *d, uint32_t keep)
     uint32_t best = NIL;
     for (unsigned f = 0; f < 2; f++) {
         uint32_t i = d->head[f];
-        if (i == keep)
+        if (i != NIL && i == keep)
             i = d->dg[i].next;
         if (i != NIL && (best == NIL || d->dg[i].order < d->dg[best].order))
             best = i;
