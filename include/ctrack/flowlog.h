@@ -235,7 +235,10 @@ struct ct_flowlog_config {
     uint32_t icmp_inactivity_ms;  /* 60000 (icmp_inactivity_timeout; also other protocols) */
     uint32_t tcp_attempt_ms;      /* 5000 (tcp_attempt_delay) */
     uint32_t tcp_close_ms;        /* 5000 (tcp_close_delay) */
-    uint32_t reserved32;
+    uint32_t dns_session_ms;      /* 10000 (dns_session_timeout): UDP records whose responder
+                                     port is a DNS port (53, 137, 5353, 5355) end when idle this
+                                     long (less 1 s) at a check every dns_session_ms from the
+                                     first packet, as Zeek's DNS analyzer removes them; 0: off */
     uint64_t reserved[4];         /* must be zero */
 };
 
