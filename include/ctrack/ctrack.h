@@ -11,6 +11,7 @@
 
 #include "ctrack/conn.h"
 #include "ctrack/error.h"
+#include "ctrack/flowlog.h"
 #include "ctrack/expiry.h"
 #include "ctrack/packet.h"
 #include "ctrack/reason.h"
