@@ -11,8 +11,8 @@
 
 #include "ctrack/conn.h"
 #include "ctrack/error.h"
-#include "ctrack/flowlog.h"
 #include "ctrack/expiry.h"
+#include "ctrack/flowlog.h"
 #include "ctrack/packet.h"
 #include "ctrack/reason.h"
 #include "ctrack/table.h"
