@@ -7,7 +7,11 @@
  *
  * Thread-safety: in a table used by one thread, a handle stays valid until
  * that thread's next call that can expire, evict or flush connections
- * (ct_process_*, ct_expire, ct_table_flush, ct_table_drain). In a shared table
+ * (ct_process_*, ct_table_lookup, ct_expire, ct_expire_all, ct_table_flush*,
+ * ct_table_drain; see ctrack/expiry.h). A connection ended inside a
+ * ct_process_* call stays readable (status DYING) until the next such call;
+ * the handle given to the destroy callback is valid during the callback
+ * only. In a shared table
  * (CT_TABLE_F_SHARED) read a connection only from inside a callback or while
  * the table guarantees it (see ctrack/table.h).
  * Ownership: connections belong to their table; never free a handle.

@@ -153,7 +153,10 @@ int ct_process(struct ct_table *table, const struct ct_frame *frame,
 
 /*
  * Finds the live connection one of whose tuples equals *tuple. Returns it
- * and stores the tuple's direction in *dir (if dir is not NULL), or NULL.
+ * and stores the tuple's direction in *dir (if dir is not NULL), or NULL
+ * (also for a NULL argument or an unknown family). A connection whose
+ * deadline is at or before `now` is not returned: it is removed (reason
+ * EXPIRED, ctrack/expiry.h), as a packet's lookup would.
  */
 struct ct_conn *ct_table_lookup(struct ct_table *table, const struct ct_tuple *tuple,
                                 uint64_t now, enum ct_dir *dir);
