@@ -29,7 +29,7 @@
 #define NS_PER_S 1000000000ull
 #define EST_DT_NS 1000ull          /* established/udp traffic: 1 us per burst */
 #define START_NS (1ull * NS_PER_S) /* the clock starts at 1 s */
-#define CHURN_TIMEOUT_S 10u        /* TCP timeouts of the new and mixed workloads */
+#define CHURN_TIMEOUT_S 60u        /* TCP timeouts of the new and mixed workloads */
 
 enum { MODE_PERCORE = 0, MODE_SHARED = 1, MODE_COUNT };
 static const char *const mode_names[MODE_COUNT] = {"percore", "shared"};
@@ -145,6 +145,7 @@ struct worker {
     uint32_t old_fill;          /* connections of the old space to open first */
     uint64_t now;
     uint64_t dt;                /* clock step per burst in the timed passes */
+    uint64_t next_expire;       /* when ct_expire() wants to be called next */
     uint64_t run_ns[MAX_RUNS + 1];
     uint64_t run_instr[MAX_RUNS + 1];
     uint64_t run_cycles[MAX_RUNS + 1];
@@ -171,12 +172,14 @@ struct job {
 __attribute__((noinline))
 uint64_t ctbench_process_ring(struct ct_table *table, const struct tr_ring *ring,
                               struct ct_pkt *pkts, struct ct_verdict *verdicts, uint64_t now,
-                              uint64_t dt)
+                              uint64_t dt, uint64_t *next_expire)
 {
     for (uint32_t b = 0; b < ring->nbursts; b++) {
         uint32_t s = ring->bstart[b];
         ct_process_burst(table, &ring->frames[s], pkts, verdicts, ring->bstart[b + 1] - s, now,
                          CT_PROCESS_COMMIT);
+        if (now >= *next_expire)
+            *next_expire = ct_expire(table, now, 0);
         now += dt;
     }
     return now;
@@ -229,6 +232,8 @@ static void fill_space(struct worker *w, unsigned space, uint8_t proto, uint32_t
         for (unsigned i = 0; i < n; i++)
             if (v[i].state == CT_STATE_INVALID || v[i].conn == NULL)
                 w->fill_bad++;
+        if (w->now >= w->next_expire)
+            w->next_expire = ct_expire(w->table, w->now, 0);
         w->now += dt;
     }
     tr_fill_free(&f);
@@ -301,7 +306,8 @@ static void *worker_main(void *arg)
         if (have_ctr)
             sys_counters_start(&ctr);
         uint64_t t0 = sys_now_ns();
-        w->now = ctbench_process_ring(w->table, &w->ring, pkts, v, w->now, w->dt);
+        w->now = ctbench_process_ring(w->table, &w->ring, pkts, v, w->now, w->dt,
+                                      &w->next_expire);
         uint64_t t1 = sys_now_ns();
         w->run_instr[r] = w->run_cycles[r] = UINT64_MAX;
         if (have_ctr)

@@ -11,13 +11,15 @@
 
 /*
  * The measured loop: hands every burst of the ring to ct_process_burst()
- * with `now` advancing by dt per burst, and returns the time after the last
- * burst. Kept out of line under a stable name so that callgrind can count
- * exactly this (valgrind --toggle-collect=ctbench_process_ring).
+ * with `now` advancing by dt per burst, calls ct_expire() whenever the time
+ * it asked for (*next_expire) has come, as an application's poll loop would,
+ * and returns the time after the last burst. Kept out of line under a stable
+ * name so that callgrind can count exactly this
+ * (valgrind --toggle-collect=ctbench_process_ring).
  */
 uint64_t ctbench_process_ring(struct ct_table *table, const struct tr_ring *ring,
                               struct ct_pkt *pkts, struct ct_verdict *verdicts, uint64_t now,
-                              uint64_t dt);
+                              uint64_t dt, uint64_t *next_expire);
 
 /* ---- system helpers (sys.c) ---- */
 

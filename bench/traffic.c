@@ -610,29 +610,49 @@ static int emit_udp(struct builder *bd)
     return 0;
 }
 
-/* One step of a new connection's handshake: an ACK, a SYN-ACK or a new SYN. */
+/*
+ * One step of a new connection's handshake: an ACK, a SYN-ACK or a new SYN.
+ * The slot's position in the burst proposes a step (so a burst carries all
+ * three, mixed); if that step has nothing ready (or it is a SYN while more
+ * than a burst of steps is pending), a ready ACK, then a ready SYN-ACK, then
+ * a new SYN is taken instead. Pending steps are thus served
+ * before new connections start, and each step follows the previous one of its
+ * connection one or two bursts later, which keeps a handshake short on the
+ * table's clock however fast that clock runs.
+ */
 static int emit_new(struct builder *bd, int syn_allowed)
 {
     const struct tr_params *p = bd->p;
     int can_ack = fifo_ready(&bd->q_ack, bd->burst_no);
     int can_synack = fifo_ready(&bd->q_synack, bd->burst_no);
-    unsigned navail = (unsigned)can_ack + (unsigned)can_synack + (syn_allowed ? 1u : 0u);
-    unsigned pick, step;
+    unsigned want = bd->in_burst % 3; /* 0 SYN, 1 SYN-ACK, 2 ACK */
+    unsigned step;
     uint32_t k;
 
-    if (navail == 0)
-        return 1; /* nothing to emit */
-    pick = rng_below(&bd->rng, navail);
-    if (can_ack && pick == 0) {
+    if (want == 2 && can_ack)
         step = 2;
-        k = fifo_pop(&bd->q_ack).k;
-    } else if (can_synack && pick == (unsigned)can_ack) {
+    else if (want == 1 && can_synack)
         step = 1;
+    else if (want == 0 && syn_allowed &&
+             (bd->q_ack.tail - bd->q_ack.head) + (bd->q_synack.tail - bd->q_synack.head) <=
+                 p->burst)
+        step = 0; /* only while the backlog of pending steps is short */
+    else if (can_ack)
+        step = 2;
+    else if (can_synack)
+        step = 1;
+    else if (syn_allowed)
+        step = 0;
+    else
+        return 1; /* nothing to emit */
+
+    if (step == 2) {
+        k = fifo_pop(&bd->q_ack).k;
+    } else if (step == 1) {
         k = fifo_pop(&bd->q_synack).k;
         if (fifo_push(&bd->q_ack, k, bd->burst_no + 1))
             return -ENOMEM;
     } else {
-        step = 0;
         k = bd->new_next++;
         bd->r->new_conns++;
         if (fifo_push(&bd->q_synack, k, bd->burst_no + 1))
