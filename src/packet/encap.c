@@ -96,7 +96,7 @@ static uint16_t ppp_payload(const uint8_t *data, uint32_t lim, uint32_t *off)
     return 0;
 }
 
-void ct_encap_gre(const uint8_t *data, uint32_t caplen, uint32_t off, uint32_t end, struct ct_pkt *pkt)
+static void gre(const uint8_t *data, uint32_t caplen, uint32_t off, uint32_t end, struct ct_pkt *pkt)
 {
     uint32_t lim = min_u32(caplen, end);
     const uint8_t *h = ct_pkt_span(data, lim, off, 4);
@@ -317,7 +317,18 @@ static void udp_as(const uint8_t *data, uint32_t caplen, uint32_t off, uint32_t 
     }
 }
 
-void ct_encap_udp(const uint8_t *data, uint32_t caplen, uint32_t off, uint32_t end, struct ct_pkt *pkt)
+uint16_t ct_encap_ip(const uint8_t *data, uint32_t caplen, uint32_t off, uint32_t end, struct ct_pkt *pkt)
+{
+    if (pkt->tuple.proto == CT_IPPROTO_IPIP)
+        ct_encap_set(pkt, CT_ENCAP_IPIP, off, end, CT_LINK_IPV4, 0);
+    else if (pkt->tuple.proto == CT_IPPROTO_IPV6)
+        ct_encap_set(pkt, CT_ENCAP_IPIP, off, end, CT_LINK_IPV6, 0);
+    else if (pkt->tuple.proto == CT_IPPROTO_GRE)
+        gre(data, caplen, off, end, pkt);
+    return CT_REASON_NONE;
+}
+
+uint16_t ct_encap_udp(const uint8_t *data, uint32_t caplen, uint32_t off, uint32_t end, struct ct_pkt *pkt)
 {
     uint16_t sp = pkt->tuple.sport, dp = pkt->tuple.dport;
     unsigned kind;
@@ -330,6 +341,7 @@ void ct_encap_udp(const uint8_t *data, uint32_t caplen, uint32_t off, uint32_t e
     else
         kind = CT_ENCAP_TEREDO;
     udp_as(data, caplen, off, end, pkt, kind);
+    return CT_REASON_NONE;
 }
 
 /* ---- public helpers ---------------------------------------------------------------------- */

@@ -23,10 +23,14 @@ enum {
     CT_PORT_GENEVE = 6081, /* RFC 8926 */
 };
 
-/* 1 if either port may carry an encapsulation, so that ordinary UDP costs
-   one branch. */
+/* 1 if either port may carry an encapsulation. Two range checks first
+   (destination ports 2152 to 6081, source ports 2152 to 3544), so that
+   ordinary UDP costs two compares. */
 static inline int ct_encap_udp_port(uint16_t sport, uint16_t dport)
 {
+    if ((unsigned)dport - CT_PORT_GTPU > (unsigned)(CT_PORT_GENEVE - CT_PORT_GTPU) &&
+        (unsigned)sport - CT_PORT_GTPU > (unsigned)(CT_PORT_TEREDO - CT_PORT_GTPU))
+        return 0;
     return dport == CT_PORT_VXLAN || dport == CT_PORT_GENEVE || dport == CT_PORT_TEREDO ||
            sport == CT_PORT_TEREDO || dport == CT_PORT_GTPU || sport == CT_PORT_GTPU;
 }
@@ -38,10 +42,14 @@ static inline int ct_encap_udp_port(uint16_t sport, uint16_t dport)
 void ct_encap_set(struct ct_pkt *pkt, uint8_t kind, uint32_t off, uint32_t end, uint16_t link,
                   uint32_t id);
 
-/* The UDP payload from `off` to `end`, by the ports in pkt->tuple. */
-void ct_encap_udp(const uint8_t *data, uint32_t caplen, uint32_t off, uint32_t end, struct ct_pkt *pkt);
-
-/* A GRE packet (IP protocol 47) from `off` to `end`. */
-void ct_encap_gre(const uint8_t *data, uint32_t caplen, uint32_t off, uint32_t end, struct ct_pkt *pkt);
+/*
+ * The UDP payload from `off` to `end`, by the ports in pkt->tuple (call
+ * it when ct_encap_udp_port() says they may carry a tunnel); the
+ * transport payload from `off` to `end` of IP protocol 4, 41 (IP in IP) or
+ * 47 (GRE), by pkt->tuple.proto. Both return CT_REASON_NONE, so that the
+ * parser can end with a tail call to them.
+ */
+uint16_t ct_encap_udp(const uint8_t *data, uint32_t caplen, uint32_t off, uint32_t end, struct ct_pkt *pkt);
+uint16_t ct_encap_ip(const uint8_t *data, uint32_t caplen, uint32_t off, uint32_t end, struct ct_pkt *pkt);
 
 #endif

@@ -515,9 +515,16 @@ static uint16_t parse_udp(struct pctx *c, uint32_t l4, uint32_t lim, int lite)
     } else if (ulen != 0 && (ulen < 8 || ulen > pkt->l4_len)) {
         return CT_REASON_UDP_LEN;
     }
-    pkt->tuple.sport = ct_be16(h);
-    pkt->tuple.dport = ct_be16(h + 2);
+    uint16_t sp = ct_be16(h), dp = ct_be16(h + 2);
+    pkt->tuple.sport = sp;
+    pkt->tuple.dport = dp;
+    /* Tunnels over UDP: VXLAN, Geneve, Teredo, GTP-U (encap.c). The ports
+       are checked before the payload is set so that only one bit stays
+       live, and the decoder is a tail call: plain UDP pays a few compares. */
+    int tunnel = !lite && CT_UNLIKELY(ct_encap_udp_port(sp, dp));
     set_payload(pkt, l4 + 8, min_u32(lim, end));
+    if (CT_UNLIKELY(tunnel))
+        return ct_encap_udp(c->data, c->len, l4 + 8, end, pkt);
     return CT_REASON_NONE;
 }
 
@@ -643,12 +650,8 @@ static uint16_t parse_l4(struct pctx *c, uint32_t l4, uint32_t ipend)
     switch (pkt->tuple.proto) {
     case CT_IPPROTO_TCP:
         return parse_tcp(c, l4, lim);
-    case CT_IPPROTO_UDP: {
-        uint16_t r = parse_udp(c, l4, lim, 0);
-        if (r == CT_REASON_NONE && CT_UNLIKELY(ct_encap_udp_port(pkt->tuple.sport, pkt->tuple.dport)))
-            ct_encap_udp(c->data, c->len, l4 + 8, l4 + ct_be16(c->data + l4 + 4), pkt);
-        return r;
-    }
+    case CT_IPPROTO_UDP:
+        return parse_udp(c, l4, lim, 0);
     case CT_IPPROTO_UDPLITE:
         return parse_udp(c, l4, lim, 1);
     case CT_IPPROTO_ICMP:
@@ -659,19 +662,14 @@ static uint16_t parse_l4(struct pctx *c, uint32_t l4, uint32_t ipend)
         if (v6)
             return parse_icmp(c, l4, lim, 1);
         break;
-    case CT_IPPROTO_IPIP:
-        ct_encap_set(pkt, CT_ENCAP_IPIP, l4, ipend, CT_LINK_IPV4, 0);
-        break;
-    case CT_IPPROTO_IPV6:
-        ct_encap_set(pkt, CT_ENCAP_IPIP, l4, ipend, CT_LINK_IPV6, 0);
-        break;
-    case CT_IPPROTO_GRE:
-        ct_encap_gre(c->data, c->len, l4, ipend, pkt);
-        break;
     default:
         break;
     }
     set_payload(pkt, l4, lim);
+    /* IP in IP and GRE (encap.c), as a tail call. */
+    if (CT_UNLIKELY(pkt->tuple.proto == CT_IPPROTO_IPIP || pkt->tuple.proto == CT_IPPROTO_IPV6 ||
+                    pkt->tuple.proto == CT_IPPROTO_GRE))
+        return ct_encap_ip(c->data, c->len, l4, ipend, pkt);
     return CT_REASON_NONE;
 }
 
