@@ -10,6 +10,7 @@
 #define CTRACK_CTRACK_H
 
 #include "ctrack/conn.h"
+#include "ctrack/defrag.h"
 #include "ctrack/error.h"
 #include "ctrack/expiry.h"
 #include "ctrack/flowlog.h"
