@@ -994,6 +994,8 @@ static struct fl_slot *get_slot(struct ct_flowlog *fl, uint32_t slot)
 /* When the record ends under Zeek's timers; *why gets the reason. */
 static uint64_t slot_deadline(const struct ct_flowlog *fl, const struct fl_slot *s, uint8_t *why)
 {
+    if (why)
+        *why = CT_FLOW_END_IDLE;
     if (!s->open || (fl->cfg.flags & CT_FLOWLOG_F_NO_ZEEK_TIMERS))
         return UINT64_MAX;
     uint32_t ms;
