@@ -54,6 +54,7 @@ struct opts {
     int checksum;
     int pin;
     int fork;
+    int verify;
 };
 
 /* ---- output: one line per record, key=value or JSON ------------------------------------ */
@@ -147,10 +148,12 @@ struct worker {
     uint64_t dt;                /* clock step per burst in the timed passes */
     uint64_t next_expire;       /* when ct_expire() wants to be called next */
     uint64_t run_ns[MAX_RUNS + 1];
+    uint64_t run_cpu_ns[MAX_RUNS + 1]; /* CPU time of the thread in the loop */
     uint64_t run_instr[MAX_RUNS + 1];
     uint64_t run_cycles[MAX_RUNS + 1];
     uint64_t fill_bad;          /* fill packets that were INVALID or got no connection */
     uint64_t fill_ns;
+    uint64_t verify_bad;        /* --verify: verdicts that differ from the frame's kind */
     int err;
     const char *err_what;
 };
@@ -183,6 +186,38 @@ uint64_t ctbench_process_ring(struct ct_table *table, const struct tr_ring *ring
         now += dt;
     }
     return now;
+}
+
+/*
+ * --verify: the same pass, burst by burst, comparing every verdict with what
+ * its frame was generated to be. Prints the first mismatches to stderr and
+ * returns how many there were. Not timed.
+ */
+static uint64_t verify_ring(struct worker *w, struct ct_pkt *pkts, struct ct_verdict *v)
+{
+    const struct tr_ring *ring = &w->ring;
+    uint64_t bad = 0;
+
+    for (uint32_t b = 0; b < ring->nbursts; b++) {
+        uint32_t s = ring->bstart[b], n = ring->bstart[b + 1] - s;
+        ct_process_burst(w->table, &ring->frames[s], pkts, v, n, w->now, CT_PROCESS_COMMIT);
+        for (uint32_t i = 0; i < n; i++) {
+            unsigned x = ring->expect[s + i];
+            int invalid = v[i].state == CT_STATE_INVALID;
+            if (invalid == (x != TR_X_OK))
+                continue;
+            if (bad++ < 3)
+                fprintf(stderr,
+                        "ctbench: verify: thread %u pass %u frame %u (%s): state %s reason %s "
+                        "l4state %u\n",
+                        w->id, ring->pass, s + i, tr_expect_name(x), ct_state_name(v[i].state),
+                        ct_reason_name(v[i].reason), v[i].l4state);
+        }
+        if (w->now >= w->next_expire)
+            w->next_expire = ct_expire(w->table, w->now, 0);
+        w->now += w->dt;
+    }
+    return bad;
 }
 
 static void fail(struct worker *w, int err, const char *what)
@@ -305,10 +340,18 @@ static void *worker_main(void *arg)
             continue;
         if (have_ctr)
             sys_counters_start(&ctr);
+        if (o->verify) {
+            w->verify_bad += verify_ring(w, pkts, v);
+            if (r + 1 < j->nruns)
+                tr_ring_next_pass(&w->ring);
+            continue;
+        }
+        uint64_t c0 = sys_thread_cpu_ns();
         uint64_t t0 = sys_now_ns();
         w->now = ctbench_process_ring(w->table, &w->ring, pkts, v, w->now, w->dt,
                                       &w->next_expire);
         uint64_t t1 = sys_now_ns();
+        w->run_cpu_ns[r] = sys_thread_cpu_ns() - c0;
         w->run_instr[r] = w->run_cycles[r] = UINT64_MAX;
         if (have_ctr)
             sys_counters_stop(&ctr, &w->run_instr[r], &w->run_cycles[r]);
@@ -416,8 +459,12 @@ static const char *check_result(const struct job *j, const struct ct_table_stats
         return "fail:refused_full";
     if (s_end->probe_limit != s_fill->probe_limit)
         return "fail:probe_limit";
-    if (invalid != want_invalid)
-        return "fail:invalid_count";
+    if (invalid != want_invalid) {
+        static char msg[80];
+        snprintf(msg, sizeof(msg), "fail:invalid_count:%llu/%llu", (unsigned long long)invalid,
+                 (unsigned long long)want_invalid);
+        return msg;
+    }
     if (s_end->created - s_fill->created != want_new)
         return "fail:created_count";
     if ((j->workload == TR_W_ESTABLISHED || j->workload == TR_W_UDP) &&
@@ -450,17 +497,22 @@ static void print_result(struct job *j, const struct ct_table_stats *s_fill,
 {
     const struct opts *o = j->o;
     double per[MAX_RUNS], tot[MAX_RUNS], ipp[MAX_RUNS], cpp[MAX_RUNS];
+    double per_cpu[MAX_RUNS], share_min = 1.0;
     unsigned nr = 0, ni = 0, nc = 0;
     uint64_t fill_bad = 0, fill_ns = 0, ring_frames = 0, ring_new = 0;
     struct line l;
 
     for (unsigned r = j->warmup; r < j->nruns; r++, nr++) {
-        double sum = 0, isum = 0, csum = 0;
+        double sum = 0, isum = 0, csum = 0, cpusum = 0;
         int iok = 1, cok = 1;
         for (unsigned t = 0; t < j->threads; t++) {
             struct worker *w = &j->w[t];
             double pk = w->ring.n;
+            double share = (double)w->run_cpu_ns[r] / (double)w->run_ns[r];
             sum += pk / (double)w->run_ns[r] * 1e3;
+            cpusum += pk / (double)(w->run_cpu_ns[r] ? w->run_cpu_ns[r] : 1) * 1e3;
+            if (share < share_min)
+                share_min = share;
             if (w->run_instr[r] == UINT64_MAX)
                 iok = 0;
             else
@@ -472,6 +524,7 @@ static void print_result(struct job *j, const struct ct_table_stats *s_fill,
         }
         tot[nr] = sum;
         per[nr] = sum / j->threads;
+        per_cpu[nr] = cpusum / j->threads;
         if (iok)
             ipp[ni++] = isum / j->threads;
         if (cok)
@@ -517,6 +570,8 @@ static void print_result(struct job *j, const struct ct_table_stats *s_fill,
     l_num(&l, "total_mpps_median", tmed, 3);
     l_num(&l, "scaling", scaling, 2);
     l_num(&l, "ns_per_pkt", 1e3 / pmed, 1);
+    l_num(&l, "mpps_cpu_median", median(per_cpu, nr), 3);
+    l_num(&l, "cpu_share_min", share_min, 3);
     l_num(&l, "instr_per_pkt", ni ? median(ipp, ni) : NAN, 1);
     l_num(&l, "cycles_per_pkt", nc ? median(cpp, nc) : NAN, 1);
     if (ring_new)
@@ -534,8 +589,33 @@ static void print_result(struct job *j, const struct ct_table_stats *s_fill,
     l_u64(&l, "early_drop", s_end->early_drop - s_fill->early_drop);
     l_u64(&l, "refused_full", s_end->refused_full - s_fill->refused_full);
     l_u64(&l, "probe_limit", s_end->probe_limit - s_fill->probe_limit);
+    l_u64(&l, "fill_probe_limit", s_fill->probe_limit);
     l_num(&l, "fill_s", (double)fill_ns / 1e9, 2);
     l_u64(&l, "fill_bad", fill_bad);
+    l_str(&l, "check", check_result(j, s_fill, s_end, fill_bad));
+    l_end(&l);
+}
+
+static void print_verify(struct job *j, const struct ct_table_stats *s_fill,
+                         const struct ct_table_stats *s_end)
+{
+    uint64_t bad = 0, fill_bad = 0, frames = 0;
+    struct line l;
+
+    for (unsigned t = 0; t < j->threads; t++) {
+        bad += j->w[t].verify_bad;
+        fill_bad += j->w[t].fill_bad;
+        frames += (uint64_t)j->w[t].ring.n * j->nruns;
+    }
+    l_begin(&l, j->o->json, "verify");
+    l_str(&l, "workload", tr_workload_name(j->workload));
+    l_u64(&l, "family", j->family);
+    l_u64(&l, "conns", j->conns);
+    l_u64(&l, "threads", j->threads);
+    l_str(&l, "mode", mode_names[j->mode]);
+    l_u64(&l, "frames", frames);
+    l_u64(&l, "mismatches", bad);
+    l_u64(&l, "table_conns_end", s_end->connections);
     l_str(&l, "check", check_result(j, s_fill, s_end, fill_bad));
     l_end(&l);
 }
@@ -588,17 +668,30 @@ static void run_job_here(const struct opts *o, unsigned workload, unsigned famil
             .workload = workload, .family = family, .thread = t, .threads = threads,
             .ring_len = o->ring_len, .burst = o->burst, .payload = (uint16_t)o->payload,
             .checksum = (uint8_t)o->checksum, .seed = o->seed};
+        /*
+         * Churn population: 0.9 (new) or 0.6 (mixed) of the share, less two
+         * bursts, since connections are opened a burst at a time and a small
+         * table would otherwise overflow between two sweeps. Mixed keeps 0.3
+         * of the share established: with the churn clock, each of them then
+         * sees a valid segment every 2 % of a timeout on average, so none
+         * times out between its packets.
+         */
+        double churn = 0;
         switch (workload) {
         case TR_W_NEW:
-            w->old_fill = (uint32_t)(share * 0.9);
+            churn = share * 0.9;
             break;
         case TR_W_MIXED:
-            w->p.est_conns = share / 2;
-            w->old_fill = (uint32_t)(share * 0.4);
+            w->p.est_conns = (uint32_t)(share * 0.3);
+            churn = share * 0.6;
             break;
         default:
             w->p.est_conns = share;
             break;
+        }
+        if (churn > 0) {
+            double lumps = churn - 2.0 * o->burst;
+            w->old_fill = (uint32_t)(lumps > churn / 2 ? lumps : churn / 2);
         }
         if (workload == TR_W_MIXED && w->p.est_conns == 0)
             w->p.est_conns = 1;
@@ -626,12 +719,23 @@ static void run_job_here(const struct opts *o, unsigned workload, unsigned famil
         struct worker *w = &j.w[t];
         w->dt = EST_DT_NS;
         if ((workload == TR_W_NEW || workload == TR_W_MIXED) && w->ring.nbursts) {
-            /* New connections arrive so that the population stays at `target`. */
-            double target = workload == TR_W_NEW ? w->old_fill : j.share * 0.4;
+            /*
+             * New connections arrive so that the churn population stays at
+             * `target`. A connection lives from its SYN to its ACK (up to a
+             * few bursts), then the timeout, then up to one wheel tick (1 s)
+             * until the sweep finds it: the clock step solves
+             * target = rate * (timeout + 1 s + 4 * dt), rate = per_burst / dt,
+             * with one burst of connections kept in reserve, since the fill
+             * and the ring's first burst open connections a burst at a time.
+             */
+            double target = w->old_fill;
             double per_burst = (double)w->ring.new_conns / w->ring.nbursts;
-            if (target < 1)
-                target = 1;
-            w->dt = (uint64_t)((double)CHURN_TIMEOUT_S * NS_PER_S * per_burst / target);
+            double denom = target - 4 * per_burst - o->burst;
+            if (denom < target / 4)
+                denom = target / 4;
+            if (denom < 1)
+                denom = 1;
+            w->dt = (uint64_t)((double)(CHURN_TIMEOUT_S + 1) * NS_PER_S * per_burst / denom);
             if (w->dt == 0)
                 w->dt = 1;
         }
@@ -649,7 +753,10 @@ static void run_job_here(const struct opts *o, unsigned workload, unsigned famil
                 break;
             }
     } else {
-        print_result(&j, &s_fill, &s_end, rss0, rss1);
+        if (o->verify)
+            print_verify(&j, &s_fill, &s_end);
+        else
+            print_result(&j, &s_fill, &s_end, rss0, rss1);
     }
     pthread_barrier_wait(&j.bar);
     for (unsigned t = 0; t < threads; t++)
@@ -719,7 +826,7 @@ static void usage(FILE *f)
           "               [--family 4|6|both] [--conns N[,N...]] [--threads N[,N...]]\n"
           "               [--mode percore|shared|both] [--runs N] [--burst N] [--ring N]\n"
           "               [--payload N] [--format kv|json] [--no-checksum] [--single-run]\n"
-          "               [--seed N] [--no-pin] [--no-fork]\n"
+          "               [--seed N] [--no-pin] [--no-fork] [--verify]\n"
           "Counts take k, m suffixes (1k = 1000, 10m = 10000000).\n"
           "See docs/performance.md for the workloads and every output field.\n",
           f);
@@ -799,7 +906,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 {
     enum {
         O_QUICK = 256, O_WORKLOAD, O_FAMILY, O_CONNS, O_THREADS, O_MODE, O_RUNS, O_BURST,
-        O_RING, O_PAYLOAD, O_FORMAT, O_NOCSUM, O_SINGLE, O_SEED, O_NOPIN, O_NOFORK, O_HELP
+        O_RING, O_PAYLOAD, O_FORMAT, O_NOCSUM, O_SINGLE, O_SEED, O_NOPIN, O_NOFORK, O_VERIFY, O_HELP
     };
     static const struct option longopts[] = {
         {"quick", no_argument, NULL, O_QUICK},
@@ -818,6 +925,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         {"seed", required_argument, NULL, O_SEED},
         {"no-pin", no_argument, NULL, O_NOPIN},
         {"no-fork", no_argument, NULL, O_NOFORK},
+        {"verify", no_argument, NULL, O_VERIFY},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -921,6 +1029,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             break;
         case O_NOPIN: o->pin = 0; break;
         case O_NOFORK: o->fork = 0; break;
+        case O_VERIFY: o->verify = 1; break;
         case O_HELP:
         case 'h':
             usage(stdout);

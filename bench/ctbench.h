@@ -38,6 +38,9 @@ int sys_pin(unsigned cpu);
 /* Monotonic nanoseconds. */
 uint64_t sys_now_ns(void);
 
+/* CPU time of the calling thread, in nanoseconds. */
+uint64_t sys_thread_cpu_ns(void);
+
 /*
  * Hardware counters of the calling thread: user-space instructions and
  * cycles. sys_counters_open() returns 0 when at least the instruction

@@ -32,6 +32,12 @@ const char *tr_workload_name(unsigned w)
     return w < TR_W_COUNT ? names[w] : "unknown";
 }
 
+const char *tr_expect_name(unsigned x)
+{
+    static const char *const names[] = {"ok", "bad-flags", "out-of-window", "bad-checksum"};
+    return x < sizeof(names) / sizeof(names[0]) ? names[x] : "unknown";
+}
+
 /* ---- random numbers and hashing ------------------------------------------------ */
 
 struct rng {
@@ -508,6 +514,7 @@ static void emit_end(struct builder *bd, unsigned len, uint8_t rw, uint32_t conn
     set_frame(&r->frames[j], r->buf + bd->off, len);
     r->rw_kind[j] = rw;
     r->rw_conn[j] = conn;
+    r->expect[j] = TR_X_OK;
     bd->off += (len + SLOT_ALIGN - 1) / SLOT_ALIGN * SLOT_ALIGN;
     bd->in_burst++;
 }
@@ -554,11 +561,26 @@ static void emit_est_tcp(struct builder *bd)
     }
 }
 
-/* One INVALID frame on an established connection (mixed workload). */
+/*
+ * One INVALID frame on an established connection (mixed workload). INVALID
+ * packets do not refresh a connection's timer, so they go to a connection
+ * that already had a valid segment in this ring (and so has one in every
+ * run); a connection seeing only INVALID frames would time out and its next
+ * frame would open it again mid-stream. When none is found quickly, a valid
+ * segment is emitted instead.
+ */
 static void emit_invalid(struct builder *bd)
 {
     const struct tr_params *p = bd->p;
     uint32_t k = pick_conn(bd);
+    for (int tries = 0; !bd->phase[k] && bd->c_off[k] == 0; tries++) {
+        bd->nchosen--;
+        if (tries == 8) {
+            emit_est_tcp(bd);
+            return;
+        }
+        k = pick_conn(bd);
+    }
     uint32_t g = est_g(bd, k);
     uint32_t ci = isn(TR_SPACE_EST, g, 0) + 1, si = isn(TR_SPACE_EST, g, 1) + 1;
     unsigned kinds = p->checksum ? 3 : 2;
@@ -583,6 +605,7 @@ static void emit_invalid(struct builder *bd)
         put16(c, (uint16_t)(get16(c) ^ 0x5a5a)); /* wrong transport checksum */
     }
     emit_end(bd, len, rw, k);
+    bd->r->expect[bd->r->n - 1] = (uint8_t)(TR_X_BAD_FLAGS + kind);
     bd->r->n_invalid++;
 }
 
@@ -732,12 +755,13 @@ int tr_ring_build(struct tr_ring *r, const struct tr_params *p)
     r->buf = aligned_alloc(4096, (r->buf_len + 4095) / 4096 * 4096);
     r->frames = malloc(sizeof(*r->frames) * cap);
     r->rw_kind = malloc(cap);
+    r->expect = malloc(cap);
     r->rw_conn = malloc(sizeof(uint32_t) * cap);
     r->bstart = malloc(sizeof(uint32_t) * (cap + 1));
     r->c_total = calloc(p->est_conns ? p->est_conns : 1, sizeof(uint32_t));
     bd.phase = calloc(p->est_conns ? p->est_conns : 1, 1);
     bd.c_off = r->c_total;
-    if (!r->buf || !r->frames || !r->rw_kind || !r->rw_conn || !r->bstart || !r->c_total ||
+    if (!r->buf || !r->frames || !r->rw_kind || !r->expect || !r->rw_conn || !r->bstart || !r->c_total ||
         !bd.phase) {
         rc = -ENOMEM;
         goto out;
@@ -816,6 +840,7 @@ void tr_ring_free(struct tr_ring *r)
     free(r->buf);
     free(r->frames);
     free(r->rw_kind);
+    free(r->expect);
     free(r->rw_conn);
     free(r->bstart);
     free(r->c_total);

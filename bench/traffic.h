@@ -74,6 +74,16 @@ enum tr_rewrite {
     TR_RW_ADDR_S2C = 4, /* new-space frame from the server */
 };
 
+/* What a frame was generated to be. */
+enum tr_expect {
+    TR_X_OK = 0,            /* tracked: NEW, ESTABLISHED */
+    TR_X_BAD_FLAGS = 1,     /* INVALID: SYN+FIN */
+    TR_X_OUT_OF_WINDOW = 2, /* INVALID: sequence 2^30 past the window */
+    TR_X_BAD_CHECKSUM = 3,  /* INVALID: wrong TCP checksum */
+};
+
+const char *tr_expect_name(unsigned x);
+
 /*
  * A precomputed ring of frames, processed burst by burst: burst b is
  * frames[bstart[b]] .. frames[bstart[b + 1] - 1]. Bursts are `burst` frames
@@ -85,6 +95,7 @@ struct tr_ring {
     struct ct_frame *frames;
     uint8_t *rw_kind;         /* enum tr_rewrite per frame */
     uint32_t *rw_conn;        /* local connection index per frame (TR_RW_SEQ/ACK) */
+    uint8_t *expect;          /* enum tr_expect per frame (for --verify) */
     uint32_t *c_total;        /* bytes the client sends per connection per pass */
     uint32_t *bstart;         /* nbursts + 1 burst starts */
     uint32_t nbursts;
