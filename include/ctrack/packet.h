@@ -195,6 +195,18 @@ struct ct_pkt {
  */
 void ct_pkt_parse(const struct ct_frame *frame, struct ct_pkt *pkt);
 
+/* Parsing options (ct_pkt_parse_flags()). */
+enum {
+    /* Accept an IPv4 header whose checksum is wrong, as a capture tool that
+       does not validate checksums would (Zeek's -C, Suricata's -k none).
+       Linux drops such packets before conntrack; this is for reading
+       captures, not for a dataplane. */
+    CT_PARSE_F_NO_IP_CHECKSUM = 1u << 0,
+};
+
+/* ct_pkt_parse() with CT_PARSE_F_* options; ct_pkt_parse() passes 0. */
+void ct_pkt_parse_flags(const struct ct_frame *frame, struct ct_pkt *pkt, unsigned flags);
+
 /*
  * Verifies the transport checksum of a parsed packet (TCP, UDP, ICMP,
  * ICMPv6). Returns 1 if it is correct or not checkable (fragments, a UDP

@@ -31,6 +31,21 @@
  * output does not depend on --burst either), those the sweep ends right
  * away; at the end the connections still alive are drained and printed in
  * the table's order.
+ *
+ * Parsing, reassembly and tunnels: the loop parses each frame itself
+ * (ct_pkt_parse_flags(), so that --no-checksum can accept a bad IPv4 header
+ * checksum) and hands the parsed packets to ct_process_parsed(). A fragment
+ * goes to the reassembler first (unless --no-defrag), as Linux's
+ * nf_defrag runs before conntrack: a held fragment is not seen by the table,
+ * a dropped one counts as INVALID with the reassembler's reason, and a
+ * complete datagram is parsed and tracked in place of the fragment that
+ * completed it. With --tunnels (the default for flow records) the frame
+ * inside an IP-in-IP, GRE, VXLAN, Geneve, Teredo (on any UDP port, as Zeek
+ * finds it) or GTP-U packet is parsed and tracked right after its outer
+ * packet, up to four layers deep. Every resulting packet of one capture
+ * packet goes into the same burst, in order: outer first.
+ *
+ * Flow records (--format zeek, --flows): see flows.c.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -41,8 +56,36 @@
 #include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "cli/flows.h"
 
 #define NS_PER_SEC UINT64_C(1000000000)
+
+/* Tunnel layers decapsulated below a capture packet. */
+#define MAX_DEPTH 4
+/* Parsed packets one capture packet can add to a burst: itself and its layers. */
+#define MAX_PER_FRAME (1 + MAX_DEPTH)
+
+/* What became of one parsed packet of the burst. */
+enum ent_kind {
+    ENT_TABLE = 0,   /* handed to the table */
+    ENT_HELD = 1,    /* a fragment kept for reassembly */
+    ENT_DROPPED = 2, /* a fragment the reassembler dropped: INVALID for `reason` */
+};
+
+/* One parsed packet of the burst, in capture order (outer before inner). */
+struct ent {
+    uint64_t pktno;     /* capture packet number, from 1 */
+    uint8_t kind;       /* enum ent_kind */
+    uint8_t depth;      /* tunnel layer, 0 for the captured packet */
+    uint8_t carrier;    /* an IP-level tunnel (GRE, IP-in-IP) whose inner packet follows */
+    uint8_t reassembled;/* a datagram put together from fragments */
+    uint16_t reason;    /* ENT_DROPPED: why */
+    int16_t parent;     /* entry of the outer packet, or -1 */
+    uint8_t encap;      /* the parent's encapsulation (enum ct_encap) */
+    uint32_t slot;      /* flow slot (flow records) */
+    uint8_t *rbuf;      /* reassembled datagram bytes (owned) */
+    size_t rcap;
+};
 
 /* One packet of the burst being gathered. */
 struct slot {
@@ -53,12 +96,16 @@ struct slot {
 struct reader {
     const struct cli_read_opts *opts;
     struct ct_table *table;
+    struct ct_defrag *defrag;  /* NULL with --no-defrag */
+    struct cli_flows *flows;   /* flow records, or NULL */
+    unsigned parse_flags;      /* CT_PARSE_F_* */
     uint16_t link;
     struct slot slots[CT_BURST_MAX];
-    struct ct_frame frames[CT_BURST_MAX];
     struct ct_pkt pkts[CT_BURST_MAX];
     struct ct_verdict verdicts[CT_BURST_MAX];
-    unsigned n;              /* packets gathered in the current burst */
+    struct ent ents[CT_BURST_MAX];
+    unsigned nframes;        /* capture packets in the current burst */
+    unsigned n;              /* parsed packets in the current burst */
     uint64_t burst_now;      /* their common timestamp */
     uint64_t last_now;       /* timestamp of the latest packet read */
     uint64_t clamped;        /* packets stamped earlier than their predecessor */
@@ -176,27 +223,159 @@ static pcap_t *open_capture(const char *file)
     return p;
 }
 
+static const char *encap_name(unsigned e)
+{
+    static const char *const names[] = {"none", "ipip", "gre", "vxlan", "geneve", "teredo",
+                                        "gtpu"};
+    return e < sizeof(names) / sizeof(names[0]) ? names[e] : "unknown";
+}
+
 /* Hands the gathered burst to the library and accounts for its verdicts. */
 static int flush_burst(struct reader *r)
 {
     if (r->n == 0)
         return 0;
-    int rc = ct_process_burst(r->table, r->frames, r->pkts, r->verdicts, r->n, r->burst_now,
-                              CT_PROCESS_COMMIT);
-    if (rc < 0) {
-        cli_error("internal error: ct_process_burst: %s", ct_strerror(rc));
-        return -1;
+    /* Runs of packets for the table go in one call each; held and dropped
+     * fragments between them are not the table's. All share one `now`. */
+    for (unsigned i = 0; i < r->n;) {
+        if (r->ents[i].kind != ENT_TABLE) {
+            memset(&r->verdicts[i], 0, sizeof(r->verdicts[i]));
+            i++;
+            continue;
+        }
+        unsigned j = i;
+        while (j < r->n && r->ents[j].kind == ENT_TABLE)
+            j++;
+        int rc = ct_process_parsed(r->table, &r->pkts[i], &r->verdicts[i], j - i, r->burst_now,
+                                   CT_PROCESS_COMMIT);
+        if (rc < 0) {
+            cli_error("internal error: ct_process_parsed: %s", ct_strerror(rc));
+            return -1;
+        }
+        i = j;
     }
     for (unsigned i = 0; i < r->n; i++) {
-        const struct ct_verdict *v = &r->verdicts[i];
+        struct ent *e = &r->ents[i];
+        struct ct_verdict *v = &r->verdicts[i];
+        const struct ct_pkt *pkt = &r->pkts[i];
+        char extra[64];
+        extra[0] = '\0';
+        if (e->depth)
+            snprintf(extra, sizeof(extra), "encap=%s", encap_name(e->encap));
+        if (e->reassembled)
+            snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra), "%sreassembled",
+                     extra[0] ? " " : "");
+        if (e->kind == ENT_HELD) {
+            r->counts.frag_held++;
+            if (r->opts->trace)
+                cli_print_trace_held(stdout, e->pktno, r->burst_now, pkt, extra);
+            continue;
+        }
+        if (e->kind == ENT_DROPPED) {
+            v->state = CT_STATE_INVALID;
+            v->reason = e->reason;
+            r->counts.reasons[e->reason]++;
+        }
         if (v->state < sizeof(r->counts.verdicts) / sizeof(r->counts.verdicts[0]))
             r->counts.verdicts[v->state]++;
         if (r->opts->trace)
-            cli_print_trace(stdout, r->counts.packets - r->n + i + 1, r->burst_now, &r->pkts[i],
-                            v);
+            cli_print_trace(stdout, e->pktno, r->burst_now, pkt, v, extra);
+        if (r->flows && e->kind == ENT_TABLE && pkt->reason == CT_REASON_NONE) {
+            uint32_t parent = e->parent >= 0 ? r->ents[e->parent].slot : CLI_FLOW_NONE;
+            e->slot = cli_flows_packet(r->flows, pkt, v, r->burst_now, parent, e->carrier);
+        }
     }
     r->n = 0;
+    r->nframes = 0;
     return 0;
+}
+
+/* Makes room for `len` bytes in an entry's reassembly buffer. */
+static uint8_t *ent_buf(struct ent *e, size_t len)
+{
+    if (len > e->rcap) {
+        size_t cap = len < 2048 ? 2048 : len;
+        uint8_t *nb = realloc(e->rbuf, cap);
+        if (!nb)
+            return NULL;
+        e->rbuf = nb;
+        e->rcap = cap;
+    }
+    return e->rbuf;
+}
+
+/*
+ * Parses `frame` into the next entry of the burst, reassembles it if it is
+ * a fragment, and follows its tunnel layers. Returns 0 or -1 (out of memory).
+ */
+static int add_frame(struct reader *r, const struct ct_frame *frame, uint64_t pktno,
+                     unsigned depth, int parent, uint8_t encap)
+{
+    const struct cli_read_opts *o = r->opts;
+    unsigned i = r->n++;
+    struct ent *e = &r->ents[i];
+    struct ct_pkt *pkt = &r->pkts[i];
+    e->pktno = pktno;
+    e->kind = ENT_TABLE;
+    e->depth = (uint8_t)depth;
+    e->carrier = 0;
+    e->reassembled = 0;
+    e->reason = 0;
+    e->parent = (int16_t)parent;
+    e->encap = encap;
+    e->slot = CLI_FLOW_NONE;
+    ct_pkt_parse_flags(frame, pkt, r->parse_flags);
+    if (o->vlan_key && pkt->nvlan)
+        ct_pkt_set_zone(pkt, ct_pkt_vlan_zone(pkt));
+
+    if (pkt->frag != CT_FRAG_NONE && r->defrag) {
+        struct ct_frame whole;
+        uint16_t reason = 0;
+        int rc = ct_defrag_add(r->defrag, pkt, r->burst_now, &whole, &reason);
+        if (rc == CT_DEFRAG_HELD) {
+            e->kind = ENT_HELD;
+            return 0;
+        }
+        if (rc != CT_DEFRAG_DONE) {
+            e->kind = ENT_DROPPED;
+            e->reason = rc == CT_DEFRAG_DROPPED ? reason : CT_REASON_FRAG_INVALID;
+            return 0;
+        }
+        /* The datagram's bytes live until the next ct_defrag_add(): copy. */
+        uint8_t *b = ent_buf(e, whole.len);
+        if (!b) {
+            cli_error("out of memory keeping a %u-byte datagram", (unsigned)whole.len);
+            return -1;
+        }
+        memcpy(b, whole.data, whole.len);
+        whole.data = b;
+        ct_pkt_parse_flags(&whole, pkt, r->parse_flags);
+        e->reassembled = 1;
+        r->counts.frag_done++;
+    }
+
+    if (!o->tunnels || depth >= MAX_DEPTH || pkt->reason != CT_REASON_NONE ||
+        pkt->frag != CT_FRAG_NONE)
+        return 0;
+    struct ct_frame inner;
+    uint8_t kind = pkt->encap;
+    int found = ct_pkt_inner_frame(pkt, &inner) == 0;
+    if (!found && pkt->tuple.proto == 17 &&
+        ct_pkt_decap(pkt, CT_ENCAP_TEREDO, &inner) == 0) {
+        /* Teredo on any port: clients talk to relays and peers on other
+           ports, and Zeek tries Teredo on every UDP packet. */
+        found = 1;
+        kind = CT_ENCAP_TEREDO;
+    }
+    if (!found)
+        return 0;
+    /* A tunnel packet with a bad checksum carries nothing (Zeek, Suricata
+       and a decapsulating host drop it). */
+    if (!o->no_checksum && !ct_pkt_verify_checksum(pkt))
+        return 0;
+    if (kind == CT_ENCAP_IPIP || kind == CT_ENCAP_GRE)
+        e->carrier = 1;
+    return add_frame(r, &inner, pktno, depth + 1, (int)i, kind);
 }
 
 /* Adds one packet to the burst, flushing first if its timestamp differs. */
@@ -219,10 +398,15 @@ static int add_packet(struct reader *r, const struct pcap_pkthdr *h, const uint8
             r->next_expire = ct_expire(r->table, now, 0);
             print_ends(r);
         }
+        if (r->flows)
+            cli_flows_advance(r->flows, now);
+    } else if (r->nframes >= r->opts->burst || r->n + MAX_PER_FRAME > CT_BURST_MAX) {
+        if (flush_burst(r) < 0)
+            return -1;
     }
     r->last_now = now;
 
-    struct slot *s = &r->slots[r->n];
+    struct slot *s = &r->slots[r->nframes];
     if (h->caplen > s->cap) {
         size_t cap = h->caplen < 2048 ? 2048 : h->caplen;
         uint8_t *nb = realloc(s->buf, cap);
@@ -236,20 +420,21 @@ static int add_packet(struct reader *r, const struct pcap_pkthdr *h, const uint8
     if (h->caplen)
         memcpy(s->buf, data, h->caplen);
 
-    struct ct_frame *f = &r->frames[r->n];
-    memset(f, 0, sizeof(*f));
-    f->data = s->buf;
-    f->len = h->caplen;
+    struct ct_frame f;
+    memset(&f, 0, sizeof(f));
+    f.data = s->buf;
+    f.len = h->caplen;
     /* A record whose wire length is below its captured length is damaged;
      * treat it as not cut short rather than pass an impossible length. */
-    f->wire_len = h->len < h->caplen ? h->caplen : h->len;
-    f->link = r->link;
+    f.wire_len = h->len < h->caplen ? h->caplen : h->len;
+    f.link = r->link;
     r->burst_now = now;
-    r->n++;
+    r->nframes++;
     r->counts.packets++;
-
-    if (r->n >= r->opts->burst)
-        return flush_burst(r);
+    unsigned before = r->n;
+    if (add_frame(r, &f, r->counts.packets, 0, -1, CT_ENCAP_NONE) < 0)
+        return -1;
+    r->counts.inner += r->n - before - 1;
     return 0;
 }
 
@@ -293,6 +478,57 @@ static int cmp_end(const void *a, const void *b)
 {
     const struct cli_end *x = a, *y = b;
     return cmp_conn(&x->ci, &y->ci);
+}
+
+/* Flow-record output: one Zeek TSV line or one JSON object per record. */
+struct flow_writer {
+    const struct cli_read_opts *opts;
+    uint64_t open_time;
+    int header_done;
+};
+
+static void write_header(struct flow_writer *w)
+{
+    if (w->header_done || w->opts->format != CLI_FORMAT_ZEEK)
+        return;
+    char buf[2048];
+    int n = ct_flowlog_zeek_header(w->opts->zeek_columns, w->open_time, buf, sizeof(buf));
+    if (n > 0)
+        fwrite(buf, 1, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1, stdout);
+    w->header_done = 1;
+}
+
+static void write_flow(void *arg, const struct ct_flow_record *rec)
+{
+    struct flow_writer *w = arg;
+    char buf[2048];
+    int n;
+    write_header(w);
+    if (w->opts->format == CLI_FORMAT_ZEEK)
+        n = ct_flow_record_format_zeek(rec, w->opts->zeek_columns, buf, sizeof(buf));
+    else
+        n = ct_flow_record_format_json(rec, w->opts->zeek_columns, buf, sizeof(buf));
+    if (n > 0)
+        fwrite(buf, 1, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1, stdout);
+}
+
+/* The flowlog configuration the options ask for. */
+static void flow_config(const struct cli_read_opts *opts, struct ct_flowlog_config *fc)
+{
+    ct_flowlog_config_init(fc);
+    fc->capacity = opts->max_connections;
+    fc->uid_seed = 1;
+    fc->community_id_seed = opts->community_id_seed;
+    if (opts->report_gaps)
+        fc->flags |= CT_FLOWLOG_F_REPORT_GAPS_FOR_PARTIAL;
+    if (opts->no_local_nets)
+        fc->flags |= CT_FLOWLOG_F_NO_LOCAL_NETS;
+    uint32_t *ms[CLI_FT_COUNT] = {&fc->tcp_inactivity_ms, &fc->udp_inactivity_ms,
+                                  &fc->icmp_inactivity_ms, &fc->tcp_attempt_ms,
+                                  &fc->tcp_close_ms, &fc->dns_session_ms};
+    for (unsigned i = 0; i < CLI_FT_COUNT; i++)
+        if (opts->flow_timeouts[i] >= 0)
+            *ms[i] = (uint32_t)opts->flow_timeouts[i];
 }
 
 int cli_read_run(const struct cli_read_opts *opts)
@@ -340,8 +576,42 @@ int cli_read_run(const struct cli_read_opts *opts)
     r->opts = opts;
     r->table = table;
     r->link = (uint16_t)link;
-    if (opts->at_end == CLI_AT_END_DRAIN)
+    r->parse_flags = opts->no_checksum ? CT_PARSE_F_NO_IP_CHECKSUM : 0;
+    if (opts->at_end == CLI_AT_END_DRAIN && !opts->flows)
         ct_table_set_destroy_cb(table, on_end, r);
+    if (!opts->no_defrag) {
+        struct ct_defrag_config dc;
+        ct_defrag_config_init(&dc);
+        r->defrag = ct_defrag_create(&dc, &err);
+        if (!r->defrag) {
+            cli_error("cannot create the reassembler: %s", ct_strerror(err));
+            free(r);
+            ct_table_destroy(table);
+            pcap_close(p);
+            return CLI_EXIT_FAIL;
+        }
+    }
+    static struct flow_writer fw;
+    static struct cli_flow_out fout;
+    fw.opts = opts;
+    fout.write = write_flow;
+    fout.arg = &fw;
+    fout.json = opts->format == CLI_FORMAT_JSON;
+    if (opts->flows) {
+        struct ct_flowlog_config fc;
+        flow_config(opts, &fc);
+        r->flows = cli_flows_create(&fc, table, &fout, &err);
+        if (!r->flows) {
+            cli_error("cannot create the flow log for %" PRIu32 " connections: %s%s",
+                      opts->max_connections, ct_strerror(err),
+                      err == -ENOMEM ? " (try a smaller --max-connections)" : "");
+            ct_defrag_destroy(r->defrag);
+            free(r);
+            ct_table_destroy(table);
+            pcap_close(p);
+            return CLI_EXIT_FAIL;
+        }
+    }
 
     /* The table and trace go to stdout in large blocks. */
     static char outbuf[1 << 16];
@@ -352,6 +622,11 @@ int cli_read_run(const struct cli_read_opts *opts)
     const u_char *data;
     int rc;
     while ((rc = pcap_next_ex(p, &h, &data)) == 1) {
+        if (r->counts.packets == 0 && r->flows) {
+            fw.open_time = (uint64_t)(h->ts.tv_sec > 0 ? h->ts.tv_sec : 0) * NS_PER_SEC +
+                           (uint64_t)(h->ts.tv_usec > 0 ? h->ts.tv_usec : 0);
+            write_header(&fw);
+        }
         if (add_packet(r, h, data) < 0) {
             status = CLI_EXIT_FAIL;
             break;
@@ -383,7 +658,21 @@ int cli_read_run(const struct cli_read_opts *opts)
 
     struct conn_list list = {.table = table};
     uint64_t listed = 0;
-    if (opts->at_end == CLI_AT_END_DRAIN) {
+    if (r->flows) {
+        write_header(&fw);
+        if (cli_flows_finish(r->flows, now) != 0) {
+            cli_error("out of memory ending the flow records");
+            status = CLI_EXIT_FAIL;
+        }
+        listed = cli_flows_written(r->flows);
+        if (opts->format == CLI_FORMAT_ZEEK) {
+            char buf[128];
+            int n = ct_flowlog_zeek_footer(r->counts.packets ? now : fw.open_time, buf,
+                                           sizeof(buf));
+            if (n > 0 && (size_t)n < sizeof(buf))
+                fputs(buf, stdout);
+        }
+    } else if (opts->at_end == CLI_AT_END_DRAIN) {
         /* The connections still in the table end here (those that timed out
          * within the last tick above), printed in the table's order. */
         (void)ct_table_drain(table, now);
@@ -417,6 +706,24 @@ int cli_read_run(const struct cli_read_opts *opts)
         memset(&st, 0, sizeof(st));
         ct_table_stats(table, &st);
         cli_print_summary(stderr, name, &r->counts, &st, listed);
+        if (r->defrag) {
+            struct ct_defrag_stats ds;
+            ct_defrag_stats(r->defrag, &ds);
+            if (ds.fragments)
+                fprintf(stderr,
+                        "defrag: fragments=%" PRIu64 " reassembled=%" PRIu64 " timed_out=%" PRIu64
+                        " evicted=%" PRIu64 " dropped=%" PRIu64 " pending=%u\n",
+                        ds.fragments, ds.reassembled, ds.timed_out, ds.evicted,
+                        ds.overlaps + ds.duplicates + ds.invalid + ds.too_many + ds.snapped,
+                        ds.datagrams);
+        }
+        if (r->counts.inner)
+            fprintf(stderr, "tunnels: %" PRIu64 " inner packets tracked\n", r->counts.inner);
+        if (r->flows && cli_flows_slots_full(r->flows))
+            fprintf(stderr,
+                    "note: %" PRIu64 " packets of new connections were not logged: all %" PRIu32
+                    " flow slots were in use (raise --max-connections)\n",
+                    cli_flows_slots_full(r->flows), opts->max_connections);
         if (r->clamped)
             fprintf(stderr,
                     "note: %" PRIu64 " packets were stamped earlier than the packet before "
@@ -432,6 +739,10 @@ int cli_read_run(const struct cli_read_opts *opts)
 
     free(list.v);
     free(r->ends);
+    for (unsigned i = 0; i < CT_BURST_MAX; i++)
+        free(r->ents[i].rbuf);
+    cli_flows_destroy(r->flows);
+    ct_defrag_destroy(r->defrag);
     for (unsigned i = 0; i < CT_BURST_MAX; i++)
         free(r->slots[i].buf);
     free(r);

@@ -30,6 +30,18 @@
 enum cli_format {
     CLI_FORMAT_CONNTRACK = 0, /* `conntrack -L -o extended` lines */
     CLI_FORMAT_JSON = 1,      /* one JSON object per line */
+    CLI_FORMAT_ZEEK = 2,      /* flow records as Zeek's conn.log (TSV) */
+};
+
+/* Zeek timers settable with --flow-timeout (struct ct_flowlog_config). */
+enum cli_flow_timer {
+    CLI_FT_TCP_INACTIVITY = 0,
+    CLI_FT_UDP_INACTIVITY,
+    CLI_FT_ICMP_INACTIVITY,
+    CLI_FT_TCP_ATTEMPT,
+    CLI_FT_TCP_CLOSE,
+    CLI_FT_DNS_SESSION,
+    CLI_FT_COUNT
 };
 
 /* What `ctrack read` prints at the end of the capture (--at-end). */
@@ -50,6 +62,19 @@ struct cli_read_opts {
     int quiet;                 /* no summary on stderr */
     int stats;                 /* every table counter on stderr */
     uint32_t timeouts[CT_TIMEOUT_COUNT]; /* --timeout NAME=SECONDS; 0: the default */
+    /* Flow records (--format zeek, --flows). */
+    int flows;                 /* print flow records instead of the table */
+    int at_end_set;            /* --at-end was given */
+    int format_set;            /* --format was given */
+    unsigned zeek_columns;     /* CT_ZEEK_F_*: --ip-proto, --community-id */
+    uint16_t community_id_seed;
+    int report_gaps;           /* --report-gaps-for-partial */
+    int no_local_nets;         /* --no-local-nets */
+    int64_t flow_timeouts[CLI_FT_COUNT]; /* ms; -1: Zeek's default */
+    /* Packet handling. */
+    int vlan_key;              /* --vlan-key: the VLAN stack is part of the key (zone) */
+    int no_defrag;             /* --no-defrag: fragments go to the table as they are */
+    int tunnels;               /* --tunnels / --no-tunnels; -1: on with flows, else off */
 };
 
 /* One connection that ended, as the flow log (--at-end drain) prints it. */
@@ -63,6 +88,10 @@ struct cli_end {
 struct cli_counts {
     uint64_t packets;          /* packets read from the capture */
     uint64_t verdicts[5];      /* indexed by enum ct_state */
+    uint64_t inner;            /* packets decapsulated from tunnels (also in verdicts) */
+    uint64_t frag_held;        /* fragments kept for reassembly */
+    uint64_t frag_done;        /* datagrams reassembled (in verdicts) */
+    uint64_t reasons[CT_REASON_COUNT]; /* INVALID verdicts the CLI gave itself (dropped fragments) */
 };
 
 /*
@@ -94,7 +123,11 @@ void cli_print_conn(FILE *out, enum cli_format format, const struct ct_conn_info
  * TCP state after it, and the reason for INVALID/UNTRACKED.
  */
 void cli_print_trace(FILE *out, uint64_t n, uint64_t now, const struct ct_pkt *pkt,
-                     const struct ct_verdict *v);
+                     const struct ct_verdict *v, const char *extra);
+
+/* A trace line for a fragment held for reassembly (no verdict): "ct=-". */
+void cli_print_trace_held(FILE *out, uint64_t n, uint64_t now, const struct ct_pkt *pkt,
+                          const char *extra);
 
 /*
  * One flow-log line (--at-end drain) for a connection that ended: the

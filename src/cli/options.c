@@ -65,7 +65,24 @@ void cli_read_usage(FILE *out)
             "Options:\n"
             "  --format FMT           table format: 'conntrack' (default; the lines of\n"
             "                         'conntrack -L -o extended') or 'json' (one object\n"
-            "                         per connection per line)\n"
+            "                         per connection per line); 'zeek': flow records as\n"
+            "                         Zeek's conn.log instead of the table\n"
+            "  --flows                flow records instead of the table, one per\n"
+            "                         connection as Zeek defines it, when it ends: TSV\n"
+            "                         conn.log (default) or, with --format json, JSON\n"
+            "  --ip-proto             flow records: add the ip_proto column\n"
+            "  --community-id         flow records: add the community_id column\n"
+            "  --community-id-seed N  Community ID seed, 0..65535 (default 0)\n"
+            "  --flow-timeout NAME=S  one of Zeek's timers, 1..4294967 s: tcp_inactivity\n"
+            "                         (300), udp_inactivity (60), icmp_inactivity (60),\n"
+            "                         tcp_attempt (5), tcp_close (5), dns_session (10;\n"
+            "                         0 turns it off)\n"
+            "  --report-gaps-for-partial  count content gaps of partial TCP connections\n"
+            "  --no-local-nets        local_orig/local_resp unset instead of private nets\n"
+            "  --vlan-key             VLAN tags are part of the connection key (zone)\n"
+            "  --no-defrag            no IP reassembly: fragments are INVALID (fragment)\n"
+            "  --tunnels, --no-tunnels  track connections inside IP-in-IP, GRE, VXLAN,\n"
+            "                         Geneve, Teredo, GTP-U (default: on for flows)\n"
             "  --trace                print one line per packet before the table: number,\n"
             "                         time, tuple, direction, ct state, TCP state, reason\n"
             "  --burst N              packets per library call, 1..%u (default %u); packets\n"
@@ -74,9 +91,10 @@ void cli_read_usage(FILE *out)
             "  --max-connections N    table size, 1..%u (default %u); when full,\n"
             "                         unassured connections are dropped first, then new\n"
             "                         ones are refused (counted in the summary)\n"
-            "  --no-checksum          do not verify TCP/UDP/ICMP checksums (use for\n"
-            "                         captures taken on the sending host with checksum\n"
-            "                         offload, where outgoing checksums look wrong)\n"
+            "  --no-checksum          do not verify TCP/UDP/ICMP or IPv4 header checksums\n"
+            "                         (use for captures taken on the sending host with\n"
+            "                         checksum offload, where outgoing checksums look\n"
+            "                         wrong; Zeek's -C)\n"
             "  --timeout NAME=SECS    override one timeout, 1..4294967295 seconds; NAME is\n"
             "                         tcp_syn_sent, tcp_syn_recv, tcp_established,\n"
             "                         tcp_fin_wait, tcp_close_wait, tcp_last_ack,\n"
@@ -101,6 +119,7 @@ void cli_read_usage(FILE *out)
             "Examples:\n"
             "  ctrack read samples/sample.pcap\n"
             "  ctrack read --format json --no-checksum capture.pcapng\n"
+            "  ctrack read --format zeek --community-id capture.pcap > conn.log\n"
             "  tcpdump -w - -i eth0 -c 1000 | ctrack read --trace -\n"
             "\n"
             "Exit status: 0 success, 1 damaged capture or output error, 2 usage or input error.\n",
@@ -164,6 +183,39 @@ static int parse_timeout(const char *text, struct cli_read_opts *opts)
     return -1;
 }
 
+/*
+ * Parses "NAME=SECONDS" for --flow-timeout into opts->flow_timeouts (ms).
+ * dns_session accepts 0 (off); the others start at 1.
+ */
+static int parse_flow_timeout(const char *text, struct cli_read_opts *opts)
+{
+    static const char *const names[CLI_FT_COUNT] = {"tcp_inactivity", "udp_inactivity",
+                                                    "icmp_inactivity", "tcp_attempt",
+                                                    "tcp_close", "dns_session"};
+    const char *eq = strchr(text, '=');
+    if (!eq || eq == text) {
+        cli_error("read: --flow-timeout: '%s' is not NAME=SECONDS (e.g. udp_inactivity=120)",
+                  text);
+        return -1;
+    }
+    size_t n = (size_t)(eq - text);
+    for (unsigned i = 0; i < CLI_FT_COUNT; i++) {
+        if (strlen(names[i]) == n && strncmp(names[i], text, n) == 0) {
+            unsigned long v;
+            char what[64];
+            snprintf(what, sizeof(what), "--flow-timeout %s", names[i]);
+            if (parse_uint(what, eq + 1, i == CLI_FT_DNS_SESSION ? 0 : 1, 4294967, &v) < 0)
+                return -1;
+            opts->flow_timeouts[i] = (int64_t)v * 1000;
+            return 0;
+        }
+    }
+    cli_error("read: --flow-timeout: unknown timer '%.*s' (tcp_inactivity, udp_inactivity, "
+              "icmp_inactivity, tcp_attempt, tcp_close, dns_session)",
+              (int)n, text);
+    return -1;
+}
+
 enum {
     OPT_FORMAT = 256,
     OPT_BURST,
@@ -174,6 +226,17 @@ enum {
     OPT_TIMEOUT,
     OPT_AT_END,
     OPT_STATS,
+    OPT_FLOWS,
+    OPT_IP_PROTO,
+    OPT_COMMUNITY_ID,
+    OPT_COMMUNITY_ID_SEED,
+    OPT_FLOW_TIMEOUT,
+    OPT_REPORT_GAPS,
+    OPT_NO_LOCAL_NETS,
+    OPT_VLAN_KEY,
+    OPT_NO_DEFRAG,
+    OPT_TUNNELS,
+    OPT_NO_TUNNELS,
 };
 
 static const struct option read_options[] = {
@@ -188,6 +251,17 @@ static const struct option read_options[] = {
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
+    {"flows", no_argument, NULL, OPT_FLOWS},
+    {"ip-proto", no_argument, NULL, OPT_IP_PROTO},
+    {"community-id", no_argument, NULL, OPT_COMMUNITY_ID},
+    {"community-id-seed", required_argument, NULL, OPT_COMMUNITY_ID_SEED},
+    {"flow-timeout", required_argument, NULL, OPT_FLOW_TIMEOUT},
+    {"report-gaps-for-partial", no_argument, NULL, OPT_REPORT_GAPS},
+    {"no-local-nets", no_argument, NULL, OPT_NO_LOCAL_NETS},
+    {"vlan-key", no_argument, NULL, OPT_VLAN_KEY},
+    {"no-defrag", no_argument, NULL, OPT_NO_DEFRAG},
+    {"tunnels", no_argument, NULL, OPT_TUNNELS},
+    {"no-tunnels", no_argument, NULL, OPT_NO_TUNNELS},
     {NULL, 0, NULL, 0},
 };
 
@@ -230,6 +304,9 @@ int cli_read_parse(int argc, char **argv, struct cli_read_opts *opts)
     opts->format = CLI_FORMAT_CONNTRACK;
     opts->burst = CLI_DEFAULT_BURST;
     opts->max_connections = CLI_DEFAULT_MAX_CONNECTIONS;
+    opts->tunnels = -1;
+    for (unsigned i = 0; i < CLI_FT_COUNT; i++)
+        opts->flow_timeouts[i] = -1;
 
     opterr = 0;
     optind = 1;
@@ -245,11 +322,51 @@ int cli_read_parse(int argc, char **argv, struct cli_read_opts *opts)
                 opts->format = CLI_FORMAT_CONNTRACK;
             } else if (strcmp(optarg, "json") == 0) {
                 opts->format = CLI_FORMAT_JSON;
+            } else if (strcmp(optarg, "zeek") == 0) {
+                opts->format = CLI_FORMAT_ZEEK;
+                opts->flows = 1;
             } else {
-                cli_error("read: --format: unknown format '%s' (expected conntrack or json)",
+                cli_error("read: --format: unknown format '%s' (expected conntrack, json or zeek)",
                           optarg);
                 return CLI_EXIT_USAGE;
             }
+            opts->format_set = 1;
+            break;
+        case OPT_FLOWS:
+            opts->flows = 1;
+            break;
+        case OPT_IP_PROTO:
+            opts->zeek_columns |= CT_ZEEK_F_IP_PROTO;
+            break;
+        case OPT_COMMUNITY_ID:
+            opts->zeek_columns |= CT_ZEEK_F_COMMUNITY_ID;
+            break;
+        case OPT_COMMUNITY_ID_SEED:
+            if (parse_uint("--community-id-seed", optarg, 0, 65535, &v) < 0)
+                return CLI_EXIT_USAGE;
+            opts->community_id_seed = (uint16_t)v;
+            break;
+        case OPT_FLOW_TIMEOUT:
+            if (parse_flow_timeout(optarg, opts) < 0)
+                return CLI_EXIT_USAGE;
+            break;
+        case OPT_REPORT_GAPS:
+            opts->report_gaps = 1;
+            break;
+        case OPT_NO_LOCAL_NETS:
+            opts->no_local_nets = 1;
+            break;
+        case OPT_VLAN_KEY:
+            opts->vlan_key = 1;
+            break;
+        case OPT_NO_DEFRAG:
+            opts->no_defrag = 1;
+            break;
+        case OPT_TUNNELS:
+            opts->tunnels = 1;
+            break;
+        case OPT_NO_TUNNELS:
+            opts->tunnels = 0;
             break;
         case OPT_BURST:
             if (parse_uint("--burst", optarg, 1, CT_BURST_MAX, &v) < 0)
@@ -269,6 +386,7 @@ int cli_read_parse(int argc, char **argv, struct cli_read_opts *opts)
                 return CLI_EXIT_USAGE;
             break;
         case OPT_AT_END:
+            opts->at_end_set = 1;
             if (strcmp(optarg, "table") == 0) {
                 opts->at_end = CLI_AT_END_TABLE;
             } else if (strcmp(optarg, "drain") == 0) {
@@ -326,5 +444,25 @@ int cli_read_parse(int argc, char **argv, struct cli_read_opts *opts)
         return CLI_EXIT_USAGE;
     }
     opts->file = argv[optind];
+
+    if (opts->flows) {
+        if (opts->format_set && opts->format == CLI_FORMAT_CONNTRACK) {
+            cli_error("read: --flows prints flow records: use --format zeek or --format json");
+            return CLI_EXIT_USAGE;
+        }
+        if (opts->at_end_set) {
+            cli_error("read: --at-end applies to the table, not to flow records (--flows, "
+                      "--format zeek)");
+            return CLI_EXIT_USAGE;
+        }
+        if (!opts->format_set)
+            opts->format = CLI_FORMAT_ZEEK;
+    } else if (opts->zeek_columns || opts->report_gaps || opts->no_local_nets) {
+        cli_error("read: --ip-proto, --community-id, --report-gaps-for-partial and "
+                  "--no-local-nets apply to flow records (--flows, --format zeek)");
+        return CLI_EXIT_USAGE;
+    }
+    if (opts->tunnels < 0)
+        opts->tunnels = opts->flows;
     return -1;
 }

@@ -214,7 +214,7 @@ static const char *dir_name(unsigned dir)
  * connection; l4 is "-" unless the packet is TCP and has a connection state.
  */
 void cli_print_trace(FILE *out, uint64_t n, uint64_t now, const struct ct_pkt *pkt,
-                     const struct ct_verdict *v)
+                     const struct ct_verdict *v, const char *extra)
 {
     char buf[256];
     int parsed = pkt->reason == CT_REASON_NONE;
@@ -235,6 +235,27 @@ void cli_print_trace(FILE *out, uint64_t n, uint64_t now, const struct ct_pkt *p
 
     if (v->state == CT_STATE_INVALID || v->state == CT_STATE_UNTRACKED)
         fprintf(out, " reason=%s", ct_reason_name(v->reason));
+    if (extra && extra[0])
+        fprintf(out, " %s", extra);
+    fputc('\n', out);
+}
+
+/*
+ * A fragment the reassembler keeps: the table does not see it, so there is
+ * no direction or ct state ("ct=-"); "defrag=held" says where it went.
+ */
+void cli_print_trace_held(FILE *out, uint64_t n, uint64_t now, const struct ct_pkt *pkt,
+                          const char *extra)
+{
+    char buf[256];
+    fprintf(out, "pkt=%" PRIu64 " t=", n);
+    cli_print_seconds(out, now);
+    struct ct_tuple t = pkt->tuple;
+    t.sport = t.dport = 0;
+    fprintf(out, " proto=%s %s dir=- ct=- l4=- defrag=held", ct_proto_name(t.proto),
+            tuple_text(&t, buf, sizeof(buf)));
+    if (extra && extra[0])
+        fprintf(out, " %s", extra);
     fputc('\n', out);
 }
 
@@ -249,11 +270,13 @@ void cli_print_summary(FILE *out, const char *file, const struct cli_counts *cou
         fprintf(out, " %s=%" PRIu64, ct_state_name(s), counts->verdicts[s]);
     fputc('\n', out);
 
+    /* The table's reasons plus fragments the reassembler dropped before it. */
     fputs("reasons:", out);
     int any = 0;
     for (unsigned r = 1; r < CT_REASON_COUNT; r++) {
-        if (st->reasons[r]) {
-            fprintf(out, " %s=%" PRIu64, ct_reason_name(r), st->reasons[r]);
+        uint64_t c = st->reasons[r] + counts->reasons[r];
+        if (c) {
+            fprintf(out, " %s=%" PRIu64, ct_reason_name(r), c);
             any = 1;
         }
     }

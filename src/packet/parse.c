@@ -42,6 +42,7 @@ struct pctx {
     const uint8_t *data;
     uint32_t len;  /* captured bytes */
     uint32_t wire; /* bytes on the wire (>= len) */
+    unsigned flags; /* CT_PARSE_F_* */
     struct ct_pkt *pkt;
 };
 
@@ -158,7 +159,7 @@ static uint16_t parse_ip4(struct pctx *c, uint32_t off)
         return CT_REASON_IP_TOTAL_LEN;
     if (!ct_pkt_span(c->data, c->len, off, hl))
         return CT_REASON_IP_TRUNCATED; /* inside the packet but not captured */
-    if (ct_csum_fold(ct_csum_add(0, h, hl)) != 0xffff)
+    if (!(c->flags & CT_PARSE_F_NO_IP_CHECKSUM) && ct_csum_fold(ct_csum_add(0, h, hl)) != 0xffff)
         return CT_REASON_IP_CHECKSUM;
     if (hl > 20 && !ip4_options_ok(h + 20, hl - 20))
         return CT_REASON_IP_OPTIONS;
@@ -776,10 +777,14 @@ static unsigned null_family_version(uint32_t fam)
     return 0;
 }
 
-CT_EXPORT void ct_pkt_parse(const struct ct_frame *frame, struct ct_pkt *pkt)
+/* The body of both entry points, inlined into each so that the common one
+   pays nothing for the options. */
+static inline __attribute__((always_inline)) void parse_frame(const struct ct_frame *frame,
+                                                              struct ct_pkt *pkt, unsigned flags)
 {
     memset(pkt, 0, sizeof(*pkt));
     struct pctx c;
+    c.flags = flags;
     c.data = frame->data;
     c.len = frame->data ? frame->len : 0;
     c.wire = frame->wire_len > c.len ? frame->wire_len : c.len;
@@ -845,4 +850,14 @@ CT_EXPORT void ct_pkt_parse(const struct ct_frame *frame, struct ct_pkt *pkt)
         break;
     }
     pkt->reason = r;
+}
+
+CT_EXPORT void ct_pkt_parse(const struct ct_frame *frame, struct ct_pkt *pkt)
+{
+    parse_frame(frame, pkt, 0);
+}
+
+CT_EXPORT void ct_pkt_parse_flags(const struct ct_frame *frame, struct ct_pkt *pkt, unsigned flags)
+{
+    parse_frame(frame, pkt, flags);
 }

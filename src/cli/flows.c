@@ -1,0 +1,458 @@
+/*
+ * Flow records for `ctrack read --format zeek` and `--flows --format json`:
+ * one record per connection as Zeek's conn.log defines it, written when the
+ * connection ends under Zeek's rules or at the end of the capture.
+ *
+ * Keying. Zeek's idea of a connection is not conntrack's, so the records
+ * are not tied to conntrack's connections. Zeek makes a connection of every
+ * TCP, UDP and ICMP packet (and of other protocols): a lone RST, a SYN-ACK
+ * first, an ICMP error, neighbour discovery, all of which conntrack calls
+ * INVALID or RELATED to another connection; it keys ICMP by the message type
+ * and its counterpart (echo request 8 with reply 0) where conntrack keys it
+ * by the identifier; and it ends connections by its own timers where
+ * conntrack's differ. So this module keeps its own index from Zeek's key
+ * (addresses, ports or ICMP types, protocol, and the zone, which holds the
+ * VLAN stack with --vlan-key) to a slot of a struct ct_flowlog. Every packet
+ * that parsed is accounted in the slot of its key, with conntrack's verdict
+ * for the ct facts (state, TCP state, a bad transport checksum). The slot's
+ * direction is that of its first packet: a packet from the first packet's
+ * sender is ORIGINAL for the flowlog.
+ *
+ * Memory is fixed at creation: `capacity` slots (the flowlog's and this
+ * index's), an open-addressing index of twice as many cells, and a heap of
+ * deadlines. Nothing is allocated per packet. When every slot is taken, a
+ * packet of a new key is not logged and is counted (`slots_full`).
+ *
+ * Expiry: after each packet the slot's deadline under Zeek's timers
+ * (ct_flowlog_deadline()) is compared with the earliest time the slot is
+ * queued at in a binary heap; only an earlier deadline pushes an entry (a
+ * TCP close). When the capture's clock reaches an entry, the slot's real
+ * deadline is read again: past, the record is written and the slot freed;
+ * later (more packets came), the entry is queued again at the new time. So
+ * a slot is pushed about once per timeout period, not once per packet.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/flows.h"
+
+#define NO_SLOT UINT32_MAX
+
+struct heap_ent {
+    uint64_t when;
+    uint32_t slot;
+    uint32_t gen;
+};
+
+struct slot_meta {
+    struct ct_tuple key;  /* canonical Zeek key: (src, sport) <= (dst, dport) */
+    uint64_t queued;      /* earliest heap entry for this slot; UINT64_MAX none */
+    uint32_t gen;         /* bumped when the slot is freed (stale heap entries) */
+    uint32_t cell;        /* index cell holding this slot */
+    uint8_t first_is_src; /* the first packet came from key.src */
+    uint8_t hidden;       /* a GRE / IP-in-IP tunnel: not written, as Zeek */
+    uint8_t used;
+    uint8_t pad;
+    uint32_t next_free;
+};
+
+struct cli_flows {
+    struct ct_flowlog *fl;
+    const struct cli_flow_out *out;
+    struct slot_meta *meta;
+    uint32_t *cells;      /* slot + 1, 0 = empty */
+    uint32_t *cell_hash;
+    uint32_t mask;
+    uint32_t capacity;
+    uint32_t free_head;   /* recycled slots */
+    uint32_t fresh;       /* slots below this have been used once */
+    uint32_t used;
+    struct heap_ent *heap;
+    size_t nheap, heap_cap;
+    uint64_t slots_full;
+    uint64_t written;
+    struct ct_table *table;
+};
+
+/* ---- Zeek's key ------------------------------------------------------------ */
+
+static uint16_t icmp_counterpart(uint8_t l3, uint8_t type, uint8_t code)
+{
+    static const uint8_t v4[][2] = {{8, 0}, {0, 8}, {13, 14}, {14, 13}, {15, 16},
+                                    {16, 15}, {10, 9}, {9, 10}, {17, 18}, {18, 17}};
+    static const uint8_t v6[][2] = {{128, 129}, {129, 128}, {130, 131}, {131, 130},
+                                    {133, 134}, {134, 133}, {135, 136}, {136, 135},
+                                    {139, 140}, {140, 139}, {144, 145}, {145, 144}};
+    if (l3 == CT_L3_IPV4) {
+        for (unsigned i = 0; i < sizeof(v4) / sizeof(v4[0]); i++)
+            if (v4[i][0] == type)
+                return v4[i][1];
+    } else {
+        for (unsigned i = 0; i < sizeof(v6) / sizeof(v6[0]); i++)
+            if (v6[i][0] == type)
+                return v6[i][1];
+    }
+    return code;
+}
+
+/* The packet's key as sent (src -> dst); ICMP ports are (type, counterpart). */
+static void packet_key(const struct ct_pkt *p, struct ct_tuple *k)
+{
+    *k = p->tuple;
+    uint8_t pr = k->proto;
+    if ((pr == 1 && k->l3 == CT_L3_IPV4) || (pr == 58 && k->l3 == CT_L3_IPV6)) {
+        k->sport = p->icmp_type;
+        k->dport = icmp_counterpart(k->l3, p->icmp_type, p->icmp_code);
+    } else if (pr != 6 && pr != 17 && pr != 132 && pr != 33 && pr != 136) {
+        k->sport = k->dport = 0;
+    }
+}
+
+/* Orders the two endpoints; returns 1 if the packet's source came first. */
+static int canonical(struct ct_tuple *k)
+{
+    int c = memcmp(&k->src, &k->dst, sizeof(k->src));
+    if (c < 0 || (c == 0 && k->sport <= k->dport))
+        return 1;
+    union ct_addr a = k->src;
+    k->src = k->dst;
+    k->dst = a;
+    uint16_t p = k->sport;
+    k->sport = k->dport;
+    k->dport = p;
+    return 0;
+}
+
+static uint32_t key_hash(const struct ct_tuple *k)
+{
+    uint64_t w[5];
+    memcpy(w, k, sizeof(w));
+    uint64_t h = 0x9e3779b97f4a7c15ull;
+    for (unsigned i = 0; i < 5; i++) {
+        h ^= w[i];
+        h *= 0xbf58476d1ce4e5b9ull;
+        h ^= h >> 31;
+    }
+    h *= 0x94d049bb133111ebull;
+    return (uint32_t)(h ^ (h >> 32));
+}
+
+/* ---- index --------------------------------------------------------------------- */
+
+static uint32_t find(const struct cli_flows *f, const struct ct_tuple *k, uint32_t h)
+{
+    for (uint32_t i = h & f->mask;; i = (i + 1) & f->mask) {
+        uint32_t c = f->cells[i];
+        if (c == 0)
+            return NO_SLOT;
+        if (f->cell_hash[i] == h && memcmp(&f->meta[c - 1].key, k, sizeof(*k)) == 0)
+            return c - 1;
+    }
+}
+
+static void insert(struct cli_flows *f, uint32_t slot, uint32_t h)
+{
+    uint32_t i = h & f->mask;
+    while (f->cells[i] != 0)
+        i = (i + 1) & f->mask;
+    f->cells[i] = slot + 1;
+    f->cell_hash[i] = h;
+    f->meta[slot].cell = i;
+}
+
+/* Removes the slot's cell, shifting later cells of the run back (linear
+   probing without tombstones). */
+static void erase(struct cli_flows *f, uint32_t slot)
+{
+    uint32_t i = f->meta[slot].cell;
+    f->cells[i] = 0;
+    for (uint32_t j = (i + 1) & f->mask; f->cells[j] != 0; j = (j + 1) & f->mask) {
+        uint32_t home = f->cell_hash[j] & f->mask;
+        /* The cell at j may move to the hole at i if its home is not in (i, j]. */
+        int move = (i <= j) ? (home <= i || home > j) : (home <= i && home > j);
+        if (move) {
+            f->cells[i] = f->cells[j];
+            f->cell_hash[i] = f->cell_hash[j];
+            f->meta[f->cells[i] - 1].cell = i;
+            f->cells[j] = 0;
+            i = j;
+        }
+    }
+}
+
+/* ---- heap ---------------------------------------------------------------------- */
+
+static int heap_push(struct cli_flows *f, uint64_t when, uint32_t slot)
+{
+    if (f->nheap == f->heap_cap) {
+        size_t cap = f->heap_cap ? f->heap_cap * 2 : 1024;
+        struct heap_ent *nh = realloc(f->heap, cap * sizeof(*nh));
+        if (!nh)
+            return -ENOMEM;
+        f->heap = nh;
+        f->heap_cap = cap;
+    }
+    size_t i = f->nheap++;
+    struct heap_ent e = {when, slot, f->meta[slot].gen};
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (f->heap[p].when <= when)
+            break;
+        f->heap[i] = f->heap[p];
+        i = p;
+    }
+    f->heap[i] = e;
+    f->meta[slot].queued = when;
+    return 0;
+}
+
+static struct heap_ent heap_pop(struct cli_flows *f)
+{
+    struct heap_ent top = f->heap[0];
+    struct heap_ent last = f->heap[--f->nheap];
+    size_t n = f->nheap, i = 0;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= n)
+            break;
+        if (c + 1 < n && f->heap[c + 1].when < f->heap[c].when)
+            c++;
+        if (f->heap[c].when >= last.when)
+            break;
+        f->heap[i] = f->heap[c];
+        i = c;
+    }
+    if (n)
+        f->heap[i] = last;
+    return top;
+}
+
+/* ---- records --------------------------------------------------------------------- */
+
+static void free_slot(struct cli_flows *f, uint32_t slot)
+{
+    struct slot_meta *m = &f->meta[slot];
+    erase(f, slot);
+    m->used = 0;
+    m->gen++;
+    m->queued = UINT64_MAX;
+    m->next_free = f->free_head;
+    f->free_head = slot;
+    f->used--;
+}
+
+/* Adds conntrack's facts for TCP and UDP records whose connection is still
+   in the table (ICMP records are keyed by type, not by conntrack's id). */
+static const struct ct_conn_info *ct_info(struct cli_flows *f, const struct ct_flow_record *r,
+                                          uint64_t now, struct ct_conn_info *ci)
+{
+    if (!f->out->json || !f->table || (r->ip_proto != 6 && r->ip_proto != 17))
+        return NULL;
+    struct ct_conn *c = ct_table_lookup(f->table, &r->id, now, NULL);
+    if (!c || ct_conn_get_info(f->table, c, ci) != 0)
+        return NULL;
+    return ci;
+}
+
+static void write_record(struct cli_flows *f, uint32_t slot, const struct ct_flow_record *r)
+{
+    if (f->meta[slot].hidden)
+        return;
+    f->out->write(f->out->arg, r);
+    f->written++;
+}
+
+/* Ends records whose Zeek deadline is at or before `now`. */
+void cli_flows_advance(struct cli_flows *f, uint64_t now)
+{
+    struct ct_flow_record rec;
+    while (f->nheap > 0 && f->heap[0].when <= now) {
+        struct heap_ent e = heap_pop(f);
+        struct slot_meta *m = &f->meta[e.slot];
+        if (!m->used || e.gen != m->gen || e.when != m->queued)
+            continue; /* stale: freed since, or queued again earlier */
+        uint64_t d = ct_flowlog_deadline(f->fl, e.slot);
+        if (d <= now) {
+            if (ct_flowlog_expire(f->fl, e.slot, now, &rec) == 1) {
+                struct ct_conn_info ci;
+                const struct ct_conn_info *pi = ct_info(f, &rec, now, &ci);
+                if (pi) {
+                    /* Re-close to attach conntrack's facts: expire already
+                       ended it, so add them by hand. */
+                    rec.has_ct_info = 1;
+                    rec.ct_status = pi->status;
+                    rec.mark = pi->mark;
+                    rec.ct_timeout = pi->timeout;
+                    rec.l4state = pi->l4state;
+                    for (unsigned i = 0; i < 2; i++) {
+                        rec.ct_packets[i] = pi->packets[i];
+                        rec.ct_bytes[i] = pi->bytes[i];
+                    }
+                }
+                write_record(f, e.slot, &rec);
+            }
+            free_slot(f, e.slot);
+        } else if (d != UINT64_MAX) {
+            m->queued = UINT64_MAX;
+            (void)heap_push(f, d, e.slot);
+        } else {
+            m->queued = UINT64_MAX;
+        }
+    }
+}
+
+uint32_t cli_flows_packet(struct cli_flows *f, const struct ct_pkt *pkt,
+                          const struct ct_verdict *v, uint64_t now, uint32_t parent, int hidden)
+{
+    struct ct_tuple k;
+    packet_key(pkt, &k);
+    int from_src = canonical(&k);
+    uint32_t h = key_hash(&k);
+    uint32_t slot = find(f, &k, h);
+    struct ct_verdict fv = *v;
+    struct ct_flow_record ended;
+    int rc;
+    if (slot == NO_SLOT) {
+        if (f->free_head != NO_SLOT) {
+            slot = f->free_head;
+            f->free_head = f->meta[slot].next_free;
+        } else if (f->fresh < f->capacity) {
+            slot = f->fresh++;
+        } else {
+            f->slots_full++;
+            return NO_SLOT;
+        }
+        struct slot_meta *m = &f->meta[slot];
+        f->used++;
+        m->key = k;
+        m->used = 1;
+        m->first_is_src = (uint8_t)from_src;
+        m->hidden = (uint8_t)(hidden != 0);
+        m->queued = UINT64_MAX;
+        insert(f, slot, h);
+        fv.dir = CT_DIR_ORIGINAL;
+        rc = ct_flowlog_open(f->fl, slot, pkt, &fv, now, &ended);
+    } else {
+        fv.dir = (f->meta[slot].first_is_src == from_src) ? CT_DIR_ORIGINAL : CT_DIR_REPLY;
+        rc = ct_flowlog_packet(f->fl, slot, pkt, &fv, now, &ended);
+    }
+    if (rc == 1)
+        write_record(f, slot, &ended);
+    if (rc < 0)
+        return NO_SLOT;
+    if (parent != NO_SLOT)
+        (void)ct_flowlog_add_parent(f->fl, slot, parent);
+    uint64_t d = ct_flowlog_deadline(f->fl, slot);
+    if (d < f->meta[slot].queued)
+        (void)heap_push(f, d, slot);
+    return slot;
+}
+
+struct fin_ent {
+    struct ct_flow_record rec;
+    uint32_t slot;
+};
+
+static int cmp_fin(const void *a, const void *b)
+{
+    const struct fin_ent *x = a, *y = b;
+    if (x->rec.ts != y->rec.ts)
+        return x->rec.ts < y->rec.ts ? -1 : 1;
+    return strcmp(x->rec.uid, y->rec.uid);
+}
+
+int cli_flows_finish(struct cli_flows *f, uint64_t now)
+{
+    cli_flows_advance(f, now);
+    size_t n = 0;
+    struct fin_ent *v = f->used ? malloc(f->used * sizeof(*v)) : NULL;
+    if (f->used && !v)
+        return -ENOMEM;
+    for (uint32_t s = 0; s < f->fresh && n < f->used; s++) {
+        if (!f->meta[s].used)
+            continue;
+        struct ct_conn_info ci;
+        struct ct_flow_record peek;
+        const struct ct_conn_info *pi = NULL;
+        if (ct_flowlog_peek(f->fl, s, &peek) == 1)
+            pi = ct_info(f, &peek, now, &ci);
+        if (ct_flowlog_close(f->fl, s, pi, CT_FLOW_END_SHUTDOWN, now, &v[n].rec) == 1) {
+            v[n].slot = s;
+            n++;
+        }
+    }
+    if (n > 1)
+        qsort(v, n, sizeof(*v), cmp_fin);
+    for (size_t i = 0; i < n; i++)
+        write_record(f, v[i].slot, &v[i].rec);
+    for (uint32_t s = 0; s < f->fresh && f->used; s++)
+        if (f->meta[s].used)
+            free_slot(f, s);
+    free(v);
+    return 0;
+}
+
+uint64_t cli_flows_written(const struct cli_flows *f)
+{
+    return f->written;
+}
+
+uint64_t cli_flows_slots_full(const struct cli_flows *f)
+{
+    return f->slots_full;
+}
+
+struct cli_flows *cli_flows_create(const struct ct_flowlog_config *cfg, struct ct_table *table,
+                                   const struct cli_flow_out *out, int *err)
+{
+    struct cli_flows *f = calloc(1, sizeof(*f));
+    if (!f) {
+        *err = -ENOMEM;
+        return NULL;
+    }
+    f->fl = ct_flowlog_create(cfg, err);
+    if (!f->fl) {
+        free(f);
+        return NULL;
+    }
+    f->capacity = cfg->capacity;
+    f->out = out;
+    f->table = table;
+    uint32_t cells = 16;
+    while (cells < 2 * (uint64_t)cfg->capacity)
+        cells *= 2;
+    f->mask = cells - 1;
+    f->meta = calloc(cfg->capacity, sizeof(*f->meta));
+    f->cells = calloc(cells, sizeof(*f->cells));
+    f->cell_hash = calloc(cells, sizeof(*f->cell_hash));
+    if (!f->meta || !f->cells || !f->cell_hash) {
+        cli_flows_destroy(f);
+        *err = -ENOMEM;
+        return NULL;
+    }
+    /* Slots are handed out in order, then recycled: memory (calloc'd, so
+       committed on first touch) is touched only as far as the peak number
+       of connections. */
+    f->free_head = NO_SLOT;
+    *err = 0;
+    return f;
+}
+
+struct ct_flowlog *cli_flows_log(struct cli_flows *f)
+{
+    return f->fl;
+}
+
+void cli_flows_destroy(struct cli_flows *f)
+{
+    if (!f)
+        return;
+    ct_flowlog_destroy(f->fl);
+    free(f->meta);
+    free(f->cells);
+    free(f->cell_hash);
+    free(f->heap);
+    free(f);
+}
