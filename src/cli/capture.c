@@ -325,6 +325,14 @@ static int add_frame(struct reader *r, const struct ct_frame *frame, uint64_t pk
     e->encap = encap;
     e->slot = CLI_FLOW_NONE;
     ct_pkt_parse_flags(frame, pkt, r->parse_flags);
+    if (encap == CT_ENCAP_TEREDO && pkt->reason == CT_REASON_NONE &&
+        pkt->tuple.proto == 59 /* no next header */ && pkt->ip_len == 40) {
+        /* A Teredo bubble (RFC 4380 section 2.8): an empty IPv6 packet that
+           only keeps NAT mappings open. It carries no connection; Zeek does
+           not log one either. */
+        r->n--;
+        return 0;
+    }
     if (o->vlan_key && pkt->nvlan)
         ct_pkt_set_zone(pkt, ct_pkt_vlan_zone(pkt));
 
@@ -523,6 +531,8 @@ static void flow_config(const struct cli_read_opts *opts, struct ct_flowlog_conf
         fc->flags |= CT_FLOWLOG_F_REPORT_GAPS_FOR_PARTIAL;
     if (opts->no_local_nets)
         fc->flags |= CT_FLOWLOG_F_NO_LOCAL_NETS;
+    if (opts->no_zeek_timers)
+        fc->flags |= CT_FLOWLOG_F_NO_ZEEK_TIMERS;
     uint32_t *ms[CLI_FT_COUNT] = {&fc->tcp_inactivity_ms, &fc->udp_inactivity_ms,
                                   &fc->icmp_inactivity_ms, &fc->tcp_attempt_ms,
                                   &fc->tcp_close_ms, &fc->dns_session_ms};

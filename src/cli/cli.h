@@ -70,6 +70,7 @@ struct cli_read_opts {
     uint16_t community_id_seed;
     int report_gaps;           /* --report-gaps-for-partial */
     int no_local_nets;         /* --no-local-nets */
+    int no_zeek_timers;        /* --no-zeek-timers: records end only at the end */
     int64_t flow_timeouts[CLI_FT_COUNT]; /* ms; -1: Zeek's default */
     /* Packet handling. */
     int vlan_key;              /* --vlan-key: the VLAN stack is part of the key (zone) */

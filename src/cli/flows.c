@@ -54,7 +54,7 @@ struct slot_meta {
     uint8_t first_is_src; /* the first packet came from key.src */
     uint8_t hidden;       /* a GRE / IP-in-IP tunnel: not written, as Zeek */
     uint8_t used;
-    uint8_t pad;
+    uint8_t l4state;      /* conntrack's TCP state after the last packet that had a connection */
     uint32_t next_free;
 };
 
@@ -331,13 +331,20 @@ uint32_t cli_flows_packet(struct cli_flows *f, const struct ct_pkt *pkt,
         m->first_is_src = (uint8_t)from_src;
         m->hidden = (uint8_t)(hidden != 0);
         m->queued = UINT64_MAX;
+        m->l4state = 0;
         insert(f, slot, h);
         fv.dir = CT_DIR_ORIGINAL;
         rc = ct_flowlog_open(f->fl, slot, pkt, &fv, now, &ended);
     } else {
         fv.dir = (f->meta[slot].first_is_src == from_src) ? CT_DIR_ORIGINAL : CT_DIR_REPLY;
+        /* A packet conntrack matched to no connection (INVALID, a late RST)
+           says nothing about the connection's TCP state: keep the last one. */
+        if (!v->conn)
+            fv.l4state = f->meta[slot].l4state;
         rc = ct_flowlog_packet(f->fl, slot, pkt, &fv, now, &ended);
     }
+    if (v->conn)
+        f->meta[slot].l4state = v->l4state;
     if (rc == 1)
         write_record(f, slot, &ended);
     if (rc < 0)

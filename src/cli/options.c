@@ -78,6 +78,8 @@ void cli_read_usage(FILE *out)
             "                         tcp_attempt (5), tcp_close (5), dns_session (10;\n"
             "                         0 turns it off)\n"
             "  --report-gaps-for-partial  count content gaps of partial TCP connections\n"
+            "  --no-zeek-timers       flow records end only at the end of the capture\n"
+            "                         (one per connection key), not by Zeek's timers\n"
             "  --no-local-nets        local_orig/local_resp unset instead of private nets\n"
             "  --vlan-key             VLAN tags are part of the connection key (zone)\n"
             "  --no-defrag            no IP reassembly: fragments are INVALID (fragment)\n"
@@ -233,6 +235,7 @@ enum {
     OPT_FLOW_TIMEOUT,
     OPT_REPORT_GAPS,
     OPT_NO_LOCAL_NETS,
+    OPT_NO_ZEEK_TIMERS,
     OPT_VLAN_KEY,
     OPT_NO_DEFRAG,
     OPT_TUNNELS,
@@ -258,6 +261,7 @@ static const struct option read_options[] = {
     {"flow-timeout", required_argument, NULL, OPT_FLOW_TIMEOUT},
     {"report-gaps-for-partial", no_argument, NULL, OPT_REPORT_GAPS},
     {"no-local-nets", no_argument, NULL, OPT_NO_LOCAL_NETS},
+    {"no-zeek-timers", no_argument, NULL, OPT_NO_ZEEK_TIMERS},
     {"vlan-key", no_argument, NULL, OPT_VLAN_KEY},
     {"no-defrag", no_argument, NULL, OPT_NO_DEFRAG},
     {"tunnels", no_argument, NULL, OPT_TUNNELS},
@@ -355,6 +359,9 @@ int cli_read_parse(int argc, char **argv, struct cli_read_opts *opts)
             break;
         case OPT_NO_LOCAL_NETS:
             opts->no_local_nets = 1;
+            break;
+        case OPT_NO_ZEEK_TIMERS:
+            opts->no_zeek_timers = 1;
             break;
         case OPT_VLAN_KEY:
             opts->vlan_key = 1;
@@ -457,9 +464,11 @@ int cli_read_parse(int argc, char **argv, struct cli_read_opts *opts)
         }
         if (!opts->format_set)
             opts->format = CLI_FORMAT_ZEEK;
-    } else if (opts->zeek_columns || opts->report_gaps || opts->no_local_nets) {
-        cli_error("read: --ip-proto, --community-id, --report-gaps-for-partial and "
-                  "--no-local-nets apply to flow records (--flows, --format zeek)");
+    } else if (opts->zeek_columns || opts->report_gaps || opts->no_local_nets ||
+               opts->no_zeek_timers) {
+        cli_error("read: --ip-proto, --community-id, --report-gaps-for-partial, "
+                  "--no-local-nets and --no-zeek-timers apply to flow records (--flows, "
+                  "--format zeek)");
         return CLI_EXIT_USAGE;
     }
     if (opts->tunnels < 0)
