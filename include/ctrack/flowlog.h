@@ -220,7 +220,10 @@ enum {
     /* Never end a record by Zeek's timers or port reuse: only ct_flowlog_close()
        ends records (one record per conntrack connection). */
     CT_FLOWLOG_F_NO_ZEEK_TIMERS = 1u << 3,
-    CT_FLOWLOG_F_ALL = (1u << 4) - 1,
+    /* Leave ct_flow_record.community_id empty (""): saves a SHA-1 per record
+       when the Community ID is not written. */
+    CT_FLOWLOG_F_NO_COMMUNITY_ID = 1u << 4,
+    CT_FLOWLOG_F_ALL = (1u << 5) - 1,
 };
 
 struct ct_flowlog_config {

@@ -46,24 +46,32 @@ struct heap_ent {
     uint32_t gen;
 };
 
+/* An index cell: 8 bytes, so that the index stays small and a probe
+   touches one cache line; the key lives with the slot. */
+struct cell {
+    uint32_t slot1;       /* slot + 1; 0 = empty */
+    uint32_t hash;
+};
+
 struct slot_meta {
     struct ct_tuple key;  /* canonical Zeek key: (src, sport) <= (dst, dport) */
+    uint8_t first_is_src; /* the first packet came from key.src */
+    uint8_t l4state;      /* conntrack's TCP state after the last packet that had a connection */
+    uint8_t pad0[6];
     uint64_t queued;      /* earliest heap entry for this slot; UINT64_MAX none */
     uint32_t gen;         /* bumped when the slot is freed (stale heap entries) */
     uint32_t cell;        /* index cell holding this slot */
-    uint8_t first_is_src; /* the first packet came from key.src */
+    uint32_t next_free;
     uint8_t hidden;       /* a GRE / IP-in-IP tunnel: not written, as Zeek */
     uint8_t used;
-    uint8_t l4state;      /* conntrack's TCP state after the last packet that had a connection */
-    uint32_t next_free;
+    uint8_t pad[2];
 };
 
 struct cli_flows {
     struct ct_flowlog *fl;
     const struct cli_flow_out *out;
     struct slot_meta *meta;
-    uint32_t *cells;      /* slot + 1, 0 = empty */
-    uint32_t *cell_hash;
+    struct cell *cells;
     uint32_t mask;
     uint32_t capacity;
     uint32_t free_head;   /* recycled slots */
@@ -141,25 +149,29 @@ static uint32_t key_hash(const struct ct_tuple *k)
 
 /* ---- index --------------------------------------------------------------------- */
 
-static uint32_t find(const struct cli_flows *f, const struct ct_tuple *k, uint32_t h)
+static struct cell *find(const struct cli_flows *f, const struct ct_tuple *k, uint32_t h)
 {
     for (uint32_t i = h & f->mask;; i = (i + 1) & f->mask) {
-        uint32_t c = f->cells[i];
-        if (c == 0)
-            return NO_SLOT;
-        if (f->cell_hash[i] == h && memcmp(&f->meta[c - 1].key, k, sizeof(*k)) == 0)
-            return c - 1;
+        struct cell *c = &f->cells[i];
+        if (c->slot1 == 0)
+            return NULL;
+        if (c->hash == h && memcmp(&f->meta[c->slot1 - 1].key, k, sizeof(*k)) == 0)
+            return c;
     }
 }
 
-static void insert(struct cli_flows *f, uint32_t slot, uint32_t h)
+static struct cell *insert(struct cli_flows *f, uint32_t slot, const struct ct_tuple *k,
+                           uint32_t h)
 {
     uint32_t i = h & f->mask;
-    while (f->cells[i] != 0)
+    while (f->cells[i].slot1 != 0)
         i = (i + 1) & f->mask;
-    f->cells[i] = slot + 1;
-    f->cell_hash[i] = h;
+    struct cell *c = &f->cells[i];
+    f->meta[slot].key = *k;
+    c->slot1 = slot + 1;
+    c->hash = h;
     f->meta[slot].cell = i;
+    return c;
 }
 
 /* Removes the slot's cell, shifting later cells of the run back (linear
@@ -167,16 +179,15 @@ static void insert(struct cli_flows *f, uint32_t slot, uint32_t h)
 static void erase(struct cli_flows *f, uint32_t slot)
 {
     uint32_t i = f->meta[slot].cell;
-    f->cells[i] = 0;
-    for (uint32_t j = (i + 1) & f->mask; f->cells[j] != 0; j = (j + 1) & f->mask) {
-        uint32_t home = f->cell_hash[j] & f->mask;
+    f->cells[i].slot1 = 0;
+    for (uint32_t j = (i + 1) & f->mask; f->cells[j].slot1 != 0; j = (j + 1) & f->mask) {
+        uint32_t home = f->cells[j].hash & f->mask;
         /* The cell at j may move to the hole at i if its home is not in (i, j]. */
         int move = (i <= j) ? (home <= i || home > j) : (home <= i && home > j);
         if (move) {
             f->cells[i] = f->cells[j];
-            f->cell_hash[i] = f->cell_hash[j];
-            f->meta[f->cells[i] - 1].cell = i;
-            f->cells[j] = 0;
+            f->meta[f->cells[i].slot1 - 1].cell = i;
+            f->cells[j].slot1 = 0;
             i = j;
         }
     }
@@ -303,6 +314,14 @@ void cli_flows_advance(struct cli_flows *f, uint64_t now)
     }
 }
 
+void cli_flows_prefetch(const struct cli_flows *f, const struct ct_pkt *pkt)
+{
+    struct ct_tuple k;
+    packet_key(pkt, &k);
+    canonical(&k);
+    __builtin_prefetch(&f->cells[key_hash(&k) & f->mask]);
+}
+
 uint32_t cli_flows_packet(struct cli_flows *f, const struct ct_pkt *pkt,
                           const struct ct_verdict *v, uint64_t now, uint32_t parent, int hidden)
 {
@@ -310,11 +329,12 @@ uint32_t cli_flows_packet(struct cli_flows *f, const struct ct_pkt *pkt,
     packet_key(pkt, &k);
     int from_src = canonical(&k);
     uint32_t h = key_hash(&k);
-    uint32_t slot = find(f, &k, h);
+    struct cell *c = find(f, &k, h);
+    uint32_t slot;
     struct ct_verdict fv = *v;
     struct ct_flow_record ended;
     int rc;
-    if (slot == NO_SLOT) {
+    if (!c) {
         if (f->free_head != NO_SLOT) {
             slot = f->free_head;
             f->free_head = f->meta[slot].next_free;
@@ -326,16 +346,16 @@ uint32_t cli_flows_packet(struct cli_flows *f, const struct ct_pkt *pkt,
         }
         struct slot_meta *m = &f->meta[slot];
         f->used++;
-        m->key = k;
         m->used = 1;
-        m->first_is_src = (uint8_t)from_src;
         m->hidden = (uint8_t)(hidden != 0);
         m->queued = UINT64_MAX;
+        (void)insert(f, slot, &k, h);
+        m->first_is_src = (uint8_t)from_src;
         m->l4state = 0;
-        insert(f, slot, h);
         fv.dir = CT_DIR_ORIGINAL;
         rc = ct_flowlog_open(f->fl, slot, pkt, &fv, now, &ended);
     } else {
+        slot = c->slot1 - 1;
         fv.dir = (f->meta[slot].first_is_src == from_src) ? CT_DIR_ORIGINAL : CT_DIR_REPLY;
         /* A packet conntrack matched to no connection (INVALID, a late RST)
            says nothing about the connection's TCP state: keep the last one. */
@@ -433,8 +453,7 @@ struct cli_flows *cli_flows_create(const struct ct_flowlog_config *cfg, struct c
     f->mask = cells - 1;
     f->meta = calloc(cfg->capacity, sizeof(*f->meta));
     f->cells = calloc(cells, sizeof(*f->cells));
-    f->cell_hash = calloc(cells, sizeof(*f->cell_hash));
-    if (!f->meta || !f->cells || !f->cell_hash) {
+    if (!f->meta || !f->cells) {
         cli_flows_destroy(f);
         *err = -ENOMEM;
         return NULL;
@@ -459,7 +478,6 @@ void cli_flows_destroy(struct cli_flows *f)
     ct_flowlog_destroy(f->fl);
     free(f->meta);
     free(f->cells);
-    free(f->cell_hash);
     free(f->heap);
     free(f);
 }

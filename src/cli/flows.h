@@ -44,6 +44,10 @@ struct ct_flowlog *cli_flows_log(struct cli_flows *f);
 uint32_t cli_flows_packet(struct cli_flows *f, const struct ct_pkt *pkt,
                           const struct ct_verdict *v, uint64_t now, uint32_t parent, int hidden);
 
+/* Starts loading the index cell of a packet's key, so that the lookup in
+   cli_flows_packet() after the table's work finds it in the cache. */
+void cli_flows_prefetch(const struct cli_flows *f, const struct ct_pkt *pkt);
+
 /* Writes and frees the records whose Zeek deadline is at or before now. */
 void cli_flows_advance(struct cli_flows *f, uint64_t now);
 

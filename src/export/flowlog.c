@@ -979,8 +979,9 @@ static void fill_record(const struct ct_flowlog *fl, const struct fl_slot *s,
     struct ct_tuple t = s->id;
     if (s->proto == CT_ZEEK_PROTO_ICMP)
         t.dport = (uint16_t)(s->id.sport << 8 | (s->id.dport & 0xff));
-    ct_community_id_v1(&t, fl->cfg.community_id_seed, 0, r->community_id,
-                       sizeof(r->community_id));
+    if (!(fl->cfg.flags & CT_FLOWLOG_F_NO_COMMUNITY_ID))
+        ct_community_id_v1(&t, fl->cfg.community_id_seed, 0, r->community_id,
+                           sizeof(r->community_id));
     r->ct_state = s->ct_state;
     r->l4state = s->l4state;
     r->zone[0] = r->zone[1] = s->id.zone;
