@@ -279,14 +279,23 @@ static void process_new(struct ct_table *t, struct ct_pkt *pkt, const struct sta
         ct_table_conn_remove(t, c, CT_RM_DELETE);
 }
 
-/* Re-files c if its real deadline is now earlier than the one it had before
- * the packet (last_seen old_last, timeout old_timeout). */
-static __attribute__((noinline)) void refile_if_earlier(struct ct_table *t, struct ct_conn *c, uint64_t old_last,
-                                          uint8_t old_timeout)
+/*
+ * Re-files c if its real deadline may now be earlier than the deadline it is
+ * filed at. Before the packet that deadline was at most the old real
+ * deadline (last_seen old_last, timeout old_timeout) and at most now +
+ * timer_cap (table.h, ct_table_file_deadline()), so only a real deadline
+ * below both needs a new filing.
+ */
+static __attribute__((noinline)) void refile_if_earlier(struct ct_table *t, struct ct_conn *c,
+                                                        uint64_t old_last, uint8_t old_timeout,
+                                                        uint64_t now)
 {
     const struct ct_proto_cfg *cfg = ct_table_conn_cfg(t, c);
     unsigned o = old_timeout < CT_TIMEOUT_COUNT ? old_timeout : CT_TIMEOUT_GENERIC;
-    if (ct_table_conn_expires(t, c) < old_last + cfg->timeout_ns[o]) {
+    uint64_t bound = old_last + cfg->timeout_ns[o];
+    if (now + t->timer_cap < bound)
+        bound = now + t->timer_cap;
+    if (ct_table_conn_expires(t, c) < bound) {
         t->stats.refiled_shrink++;
         ct_table_timer_file(t, c);
     }
@@ -307,7 +316,14 @@ static void process_found(struct ct_table *t, struct ct_pkt *pkt, const struct s
     track_packet(ct_table_conn_cfg(t, c), c, dir, pkt, now, &res);
     switch (res.action) {
     case CT_PROTO_INVALID:
-        /* As Linux: an invalid packet leaves the connection as it was. */
+        /* As Linux: an invalid packet leaves the connection as it was, except
+         * that the TCP tracker may cut the timeout (an out-of-window FIN/RST
+         * exchange); Linux's nf_ct_refresh() then counts the new timeout from
+         * this packet, so take now as the base and re-file if needed. */
+        if (CT_UNLIKELY(c->timeout != old_timeout)) {
+            c->last_seen = now;
+            refile_if_earlier(t, c, old_last, old_timeout, now);
+        }
         verdict_reject(t, v, res.reason != CT_REASON_NONE ? res.reason : CT_REASON_TCP_INVALID_STATE,
                        c->l4state);
         return;
@@ -335,7 +351,7 @@ static void process_found(struct ct_table *t, struct ct_pkt *pkt, const struct s
     /* Only a change of the timeout in force can move the deadline earlier
      * (last_seen never goes back); then re-file at the new deadline. */
     if (CT_UNLIKELY(c->timeout != old_timeout))
-        refile_if_earlier(t, c, old_last, old_timeout);
+        refile_if_earlier(t, c, old_last, old_timeout, now);
 }
 
 /* Finds the live connection for a staged key; reaps it if it has expired. */

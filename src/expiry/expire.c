@@ -68,7 +68,7 @@ static uint64_t sweep_due(void *arg, uint32_t id, struct ct_conn *c, uint64_t ti
         return CT_WHEEL_EXPIRED;
     }
     r->refiled++;
-    return deadline;
+    return ct_table_file_deadline(r->t, c, r->now);
 }
 
 static uint64_t sat_add(uint64_t a, uint64_t b)

@@ -129,6 +129,9 @@ CT_EXPORT struct ct_table *ct_table_create(const struct ct_table_config *cfg, in
     t->flags = cfg->flags;
     t->max_connections = cfg->max_connections;
     ct_proto_cfg_from_config(&t->cfg, cfg->timeouts, cfg->flags, cfg->tcp_max_retrans);
+    t->timer_cap = t->cfg.timeout_ns[CT_TIMEOUT_TCP_UNACK] < t->cfg.timeout_ns[CT_TIMEOUT_TCP_RETRANS]
+                       ? t->cfg.timeout_ns[CT_TIMEOUT_TCP_UNACK]
+                       : t->cfg.timeout_ns[CT_TIMEOUT_TCP_RETRANS];
     t->sweep.min_interval = or_default(cfg->sweep_min_interval_ns, CT_SWEEP_DEFAULT_MIN_INTERVAL_NS);
     t->sweep.step = or_default(cfg->sweep_interval_step_ns, CT_SWEEP_DEFAULT_INTERVAL_STEP_NS);
     t->sweep.max_interval = or_default(cfg->sweep_max_interval_ns, CT_SWEEP_DEFAULT_MAX_INTERVAL_NS);
@@ -160,15 +163,23 @@ CT_EXPORT struct ct_table *ct_table_create(const struct ct_table_config *cfg, in
         t->k1 = key[1];
     }
 
-    /* Index: at least 2 * max / 6 buckets (2/3 of the slots at most in use). */
-    uint64_t want = ((uint64_t)cfg->max_connections * 2 + 5) / 6;
-    uint64_t nb = 1;
-    while (nb < want)
-        nb <<= 1;
+    /* The NH key: ten 32-bit words drawn from the 128-bit secret with
+     * SipHash-1-3 as a keyed generator, so the configured key still decides
+     * every bucket. */
+    for (unsigned i = 0; i < 5; i++) {
+        uint64_t ctr = i, w = ct_siphash13(t->k0, t->k1, &ctr, sizeof(ctr));
+        t->nh[2 * i] = (uint32_t)w;
+        t->nh[2 * i + 1] = (uint32_t)(w >> 32);
+    }
+
+    /* Index: enough buckets that a full table fills CT_INDEX_LOAD_PCT of the
+     * slots (two tuples per connection); any count, not a power of two. */
+    uint64_t want = ((uint64_t)cfg->max_connections * 2 * 100 + CT_BUCKET_SLOTS * CT_INDEX_LOAD_PCT - 1) /
+                    (CT_BUCKET_SLOTS * CT_INDEX_LOAD_PCT);
+    uint64_t nb = want ? want : 1;
     t->nbuckets = (uint32_t)nb;
-    t->mask = (uint32_t)nb - 1;
     t->probe_max = nb < CT_PROBE_MAX ? (uint32_t)nb : CT_PROBE_MAX;
-    t->index_bytes = (size_t)nb * sizeof(struct ct_bucket);
+    t->index_bytes = round_up((size_t)nb * sizeof(struct ct_bucket), 4096);
     prefault = (cfg->flags & CT_TABLE_F_PREFAULT) != 0;
 
     /* Pools: room for the live connections plus the entries a call may retire. */
@@ -358,7 +369,7 @@ static uint64_t conn_dir_hash(const struct ct_table *t, const struct ct_conn *c,
 /* Places ref with hash h; returns 0 or -ENOSPC. */
 static int index_add(struct ct_table *t, uint64_t h, uint32_t ref)
 {
-    uint32_t home = (uint32_t)h & t->mask;
+    uint32_t home = ct_table_bucket_of(t, h);
     uint32_t b = home;
     for (uint32_t i = 0; i < t->probe_max; i++) {
         struct ct_bucket *bk = &t->buckets[b];
@@ -367,12 +378,12 @@ static int index_add(struct ct_table *t, uint64_t h, uint32_t ref)
                 bk->ref[s] = ref;
                 bk->sig[s] = ct_hash_sig(h);
                 /* Buckets passed over now lead on to this one. */
-                for (uint32_t j = home; j != b; j = (j + 1) & t->mask)
+                for (uint32_t j = home; j != b; j = ct_table_next_bucket(t, j))
                     t->buckets[j].ovf++;
                 return 0;
             }
         }
-        b = (b + 1) & t->mask;
+        b = ct_table_next_bucket(t, b);
     }
     return -ENOSPC;
 }
@@ -380,7 +391,7 @@ static int index_add(struct ct_table *t, uint64_t h, uint32_t ref)
 /* Removes ref (indexed under hash h); returns 0 or -ENOENT. */
 static int index_del(struct ct_table *t, uint64_t h, uint32_t ref)
 {
-    uint32_t home = (uint32_t)h & t->mask;
+    uint32_t home = ct_table_bucket_of(t, h);
     uint32_t b = home;
     uint16_t sig = ct_hash_sig(h);
     for (uint32_t i = 0; i < t->probe_max; i++) {
@@ -389,14 +400,14 @@ static int index_del(struct ct_table *t, uint64_t h, uint32_t ref)
             if (bk->sig[s] == sig && bk->ref[s] == ref) {
                 bk->sig[s] = 0;
                 bk->ref[s] = 0;
-                for (uint32_t j = home; j != b; j = (j + 1) & t->mask)
+                for (uint32_t j = home; j != b; j = ct_table_next_bucket(t, j))
                     t->buckets[j].ovf--;
                 return 0;
             }
         }
         if (bk->ovf == 0)
             break;
-        b = (b + 1) & t->mask;
+        b = ct_table_next_bucket(t, b);
     }
     return -ENOENT;
 }
@@ -433,7 +444,8 @@ void ct_table_timer_file(struct ct_table *t, struct ct_conn *c)
      * current tick is near the caller's clock (see table.h). */
     if (CT_UNLIKELY(ct_wheel_count(&t->wheel) == 0))
         (void)ct_wheel_init(&t->wheel, c->last_seen, t->wheel.resolution, wheel_resolve, t);
-    (void)ct_wheel_insert(&t->wheel, ct_table_conn_id(t, c), c, ct_table_conn_expires(t, c));
+    (void)ct_wheel_insert(&t->wheel, ct_table_conn_id(t, c), c,
+                          ct_table_file_deadline(t, c, c->last_seen));
 }
 
 /* Everything of ending a live connection except what happens to its entry. */
@@ -502,10 +514,10 @@ void ct_table_conn_end(struct ct_table *t, struct ct_conn *c, enum ct_remove_cau
 
 int ct_table_early_drop(struct ct_table *t, uint64_t h, uint64_t now)
 {
-    uint32_t b = (uint32_t)h & t->mask;
+    uint32_t b = ct_table_bucket_of(t, h);
     uint32_t range = t->nbuckets < CT_EARLY_DROP_RANGE ? t->nbuckets : CT_EARLY_DROP_RANGE;
     t->stats.early_drop_scans++;
-    for (uint32_t i = 0; i < range; i++, b = (b + 1) & t->mask) {
+    for (uint32_t i = 0; i < range; i++, b = ct_table_next_bucket(t, b)) {
         const struct ct_bucket *bk = &t->buckets[b];
         struct ct_conn *victim = NULL;
         for (unsigned s = 0; s < CT_BUCKET_SLOTS; s++) {

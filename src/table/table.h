@@ -26,7 +26,7 @@
  * Pool indexes stay below 2^30 (max_connections is at most 2^30), so a ref
  * uses all 32 bits at most.
  *
- * Index. A power-of-two array of 64-byte buckets (one cache line each):
+ * Index. An array of nbuckets 64-byte buckets (one cache line each):
  *     uint16_t sig[9]   16-bit signature of the hash (top bits), 0 = empty
  *     uint16_t ovf      how many tuples homed at or before this bucket are
  *                       stored after it (see probing)
@@ -34,12 +34,13 @@
  *     uint32_t ref[9]   connection id << 1 | direction
  *     uint32_t spare
  * Both tuples of every connection are indexed, so a reply-direction packet is
- * found as directly as an original one. The low bits of the hash choose the
- * home bucket, the top 16 bits are the signature; a computed signature of 0 is
+ * found as directly as an original one. The top 32 bits of the hash choose
+ * the home bucket (multiply-shift range reduction, so nbuckets is any
+ * count), the low 16 bits are the signature; a computed signature of 0 is
  * replaced by 1 so that 0 can mean "empty" and a zeroed (untouched) index is
  * an empty index. A lookup compares the 9 signatures of the home bucket (all
  * in the one line) and reads an entry only on a signature match: with at most
- * ~0.7 tuples per slot the chance of a false signature match per lookup is
+ * 0.75 tuples per slot the chance of a false signature match per lookup is
  * about 9 / 65536, so a hit costs the bucket line plus the entry, and a miss
  * (a NEW packet) usually only the bucket line.
  *
@@ -50,18 +51,41 @@
  * Removal lowers the counts again, so deletions need no tombstones and never
  * lengthen later lookups. When all CT_PROBE_MAX buckets are full the insert is
  * refused (stats.probe_limit, verdict INVALID PROBE_LIMIT). The index has
- * 2 * max_connections / 6 buckets or more, rounded up to a power of two, so a
- * full table fills at most 2/3 of the slots; with 9-slot buckets the chance
- * that a bucket overflows at that load is small and the chance of running
- * past 8 buckets is negligible for a keyed hash. (Cuckoo or two-choice
- * schemes would bound the probe length but cost a second line on every miss
- * and make insertion move entries, which a seqlocked shared table would pay
- * for in retries; linear probing keeps misses and inserts on one line.)
+ * ceil(2 * max_connections / (9 * 0.75)) buckets (CT_INDEX_LOAD_PCT), so a
+ * full table fills 75 % of the slots: 19 bytes of index per connection
+ * (the power-of-two sizing before cost 27 to 34). Linear probing at that
+ * load has runs longer than the old cap of 8 buckets (a simulation of 10 M
+ * connections with random hashes: 4,000 inserts refused at a cap of 8, 4 at
+ * 24, none at 32; at 85 % load still 60,000 at 8), hence CT_PROBE_MAX 32. A
+ * lookup walks only while ovf says something homed earlier lies further on:
+ * about 95 % of tuples sit in their home bucket, and the next bucket is the
+ * adjacent line, which the hardware prefetcher streams. (Cuckoo or
+ * two-choice schemes would bound the probe length but cost a second line on
+ * every miss and make insertion move entries, which a seqlocked shared
+ * table would pay for in retries; linear probing keeps misses and inserts on
+ * one line.)
  *
- * Hash: SipHash-1-3 keyed with 128 random bits per table (getrandom(), or the
- * configured key with CT_TABLE_F_FIXED_KEY), over the compact 16-byte IPv4
- * key or the 40-byte IPv6 key, so remote parties cannot aim connections at one
- * bucket. Tests may replace the hash (ct_table_set_hash_hook()).
+ * Hash: NH (the UMAC hash) over the compact 16-byte IPv4 key or the 40-byte
+ * IPv6 key, keyed with 32-bit words derived from 128 random bits per table
+ * (getrandom(), or the configured key with CT_TABLE_F_FIXED_KEY), then an
+ * invertible 64-bit mix (ct_table_hash4(), below). Flood resistance, argued
+ * honestly: for any two distinct keys the chance over the secret that their
+ * 64-bit hashes collide is at most 2^-32 (NH is 2^-32-almost-universal and
+ * the mix is a bijection), and no output is ever shown outside the table, so
+ * a remote party who cannot read the secret cannot aim connections at one
+ * bucket except by guessing. NH is not a pseudo-random function as SipHash
+ * is: an attacker who could observe many hash values (timing of bucket
+ * overflows) might learn about the key, and bucket-level collisions are not
+ * bounded by the 2^-32 figure. What bounds the damage is the probe cap: a
+ * lookup never reads more than CT_PROBE_MAX bucket lines, and a flood that
+ * did concentrate tuples would get inserts refused (PROBE_LIMIT), not a
+ * quadratic slowdown. The reason to leave SipHash-1-3: it cost about 100
+ * instructions per packet (16 bytes: two compression and three finalisation
+ * rounds), NH plus the mix about 15 (callgrind, established IPv4 traffic:
+ * 1226 -> 1075 instructions per packet with the timer change below). The
+ * hash is computed once per packet (stage 1) and serves the bucket, the
+ * signature and stage 3's re-check. Tests may replace the hash
+ * (ct_table_set_hash_hook()).
  *
  * Reply tuple: not stored. ct_table_reply_key4/6() is the one place that
  * derives it (the inverse of the original, in the reply zone); NAT will keep
@@ -114,7 +138,8 @@
 #include "table/conn.h"
 
 #define CT_BUCKET_SLOTS 9
-#define CT_PROBE_MAX 8          /* buckets one tuple may be placed past its home, + 1 */
+#define CT_PROBE_MAX 32         /* buckets one tuple may be placed past its home, + 1 */
+#define CT_INDEX_LOAD_PCT 75    /* share of index slots in use when the table is full */
 #define CT_RETIRE_MAX (4 * CT_BURST_MAX)
 #define CT_ID_V6 (1u << 30)
 #define CT_ID_NONE UINT32_MAX
@@ -181,10 +206,10 @@ struct ct_sweep {
 struct ct_table {
     /* Read on every packet: keep together. */
     struct ct_bucket *buckets;
-    uint32_t mask;        /* nbuckets - 1 */
+    uint32_t nbuckets;    /* any count >= 1 (not a power of two) */
     uint32_t probe_max;   /* min(CT_PROBE_MAX, nbuckets) */
-    uint64_t k0, k1;      /* SipHash key */
-    ct_table_hash_fn hash_hook; /* NULL: SipHash-1-3 */
+    uint32_t nh[10];      /* NH key words, derived from (k0, k1) */
+    ct_table_hash_fn hash_hook; /* NULL: the keyed NH hash */
     uint32_t flags;       /* CT_TABLE_F_* */
     uint32_t max_connections;
     uint32_t connections; /* live, in the index */
@@ -194,7 +219,8 @@ struct ct_table {
     struct ct_proto_cfg cfg; /* policy 0: the table's settings */
 
     struct ct_table_stats stats; /* event counters; the gauges are filled on copy */
-    uint32_t nbuckets;
+    uint64_t k0, k1;      /* the table's 128-bit secret (SipHash key of the NH key) */
+    uint64_t timer_cap;   /* filing horizon: see ct_table_timer_file() */
     uint32_t nretired;
     size_t index_bytes;
     uint32_t retired[CT_RETIRE_MAX]; /* connection ids removed but not yet freed */
@@ -248,6 +274,30 @@ static inline uint64_t ct_table_conn_expires(const struct ct_table *t, const str
     return c->last_seen + ct_table_conn_cfg(t, c)->timeout_ns[to];
 }
 
+/*
+ * The deadline a connection is filed at in the timer wheel when filed at time
+ * `now`: its real deadline, but never more than timer_cap (the shorter of the
+ * UNACK and RETRANS timeouts, 300 s by default) after now. The cap is what
+ * lets established TCP traffic leave the wheel alone: a data segment cuts
+ * the timeout in force from ESTABLISHED (5 days) to UNACK (300 s) and its
+ * ACK puts it back, and with the cap the filed deadline is already no later
+ * than either. The price is that the sweep meets each long-lived connection
+ * once per timer_cap and files it again (1/300 of the connections per
+ * second), instead of once per 5 days.
+ *
+ * Invariant: filed deadline <= min(real deadline, now + timer_cap) at every
+ * `now` after the filing (the clock never goes back). A packet therefore
+ * needs to re-file only when its new real deadline is below that bound
+ * (process.c, refile_if_earlier()).
+ */
+static inline uint64_t ct_table_file_deadline(const struct ct_table *t, const struct ct_conn *c,
+                                              uint64_t now)
+{
+    uint64_t real = ct_table_conn_expires(t, c);
+    uint64_t cap = now + t->timer_cap;
+    return real < cap ? real : cap;
+}
+
 /* ---- keys and hashing ------------------------------------------------------ */
 
 static inline void ct_key4_from_tuple(struct ct_key4 *k, const struct ct_tuple *t)
@@ -288,30 +338,79 @@ static inline int ct_key6_equal(const struct ct_key6 *a, const struct ct_key6 *b
     return memcmp(a, b, sizeof(*a)) == 0;
 }
 
+/*
+ * NH (Black, Halevi, Krawczyk, Krovetz, Rogaway, "UMAC: Fast and Secure
+ * Message Authentication", CRYPTO 1999) over the key as 32-bit words:
+ *     NH(M) = sum over pairs of ((m[2i] + k[2i]) mod 2^32) * ((m[2i+1] + k[2i+1]) mod 2^32)
+ * taken mod 2^64. For any two distinct keys of the same length, the chance
+ * over the secret k that their NH values collide is at most 2^-32. The sum is
+ * then passed through MurmurHash3's 64-bit finaliser (Appleby; an invertible
+ * mix, so it keeps that bound on full collisions) so that every output bit
+ * depends on every input bit: the bucket comes from the top 32 bits, the
+ * signature from the low 16.
+ */
+static inline uint64_t ct_hash_mix(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
+    return h;
+}
+
+static inline uint64_t ct_nh_pair(uint64_t w, uint32_t ka, uint32_t kb)
+{
+    return (uint64_t)(uint32_t)((uint32_t)w + ka) * (uint64_t)(uint32_t)((uint32_t)(w >> 32) + kb);
+}
+
 static inline uint64_t ct_table_hash4(const struct ct_table *t, const struct ct_key4 *k)
 {
     if (CT_UNLIKELY(t->hash_hook != NULL))
         return t->hash_hook(k, sizeof(*k));
-    return ct_siphash13(t->k0, t->k1, k, sizeof(*k));
+    uint64_t a, b;
+    memcpy(&a, k, 8);
+    memcpy(&b, (const uint8_t *)k + 8, 8);
+    return ct_hash_mix(ct_nh_pair(a, t->nh[0], t->nh[1]) + ct_nh_pair(b, t->nh[2], t->nh[3]));
 }
 
 static inline uint64_t ct_table_hash6(const struct ct_table *t, const struct ct_key6 *k)
 {
     if (CT_UNLIKELY(t->hash_hook != NULL))
         return t->hash_hook(k, sizeof(*k));
-    return ct_siphash13(t->k0, t->k1, k, sizeof(*k));
+    uint64_t h = 0;
+    for (unsigned i = 0; i < 5; i++) {
+        uint64_t w;
+        memcpy(&w, (const uint8_t *)k + 8 * i, 8);
+        h += ct_nh_pair(w, t->nh[2 * i], t->nh[2 * i + 1]);
+    }
+    return ct_hash_mix(h);
 }
 
-/* Signature of a hash: its top 16 bits, never 0 (0 marks an empty slot). */
+/* Signature of a hash: its low 16 bits, never 0 (0 marks an empty slot). */
 static inline uint16_t ct_hash_sig(uint64_t h)
 {
-    uint16_t s = (uint16_t)(h >> 48);
+    uint16_t s = (uint16_t)h;
     return s ? s : 1;
+}
+
+/* Home bucket of a hash: Lemire's multiply-shift range reduction ("A fast
+ * alternative to the modulo reduction", 2016) of its top 32 bits, so the
+ * bucket count need not be a power of two. */
+static inline uint32_t ct_table_bucket_of(const struct ct_table *t, uint64_t h)
+{
+    return (uint32_t)(((h >> 32) * (uint64_t)t->nbuckets) >> 32);
+}
+
+/* The bucket after b, wrapping. */
+static inline uint32_t ct_table_next_bucket(const struct ct_table *t, uint32_t b)
+{
+    return b + 1 == t->nbuckets ? 0 : b + 1;
 }
 
 static inline struct ct_bucket *ct_table_home(const struct ct_table *t, uint64_t h)
 {
-    return &t->buckets[(uint32_t)h & t->mask];
+    return &t->buckets[ct_table_bucket_of(t, h)];
 }
 
 /*
@@ -380,7 +479,7 @@ static inline struct ct_conn *ct_table_find(const struct ct_table *t, const void
                                             uint64_t h, unsigned *dir)
 {
     uint16_t sig = ct_hash_sig(h);
-    uint32_t b = (uint32_t)h & t->mask;
+    uint32_t b = ct_table_bucket_of(t, h);
     for (uint32_t i = 0; i < t->probe_max; i++) {
         const struct ct_bucket *bk = &t->buckets[b];
         unsigned m = ct_bucket_match(bk, sig);
@@ -400,7 +499,7 @@ static inline struct ct_conn *ct_table_find(const struct ct_table *t, const void
         }
         if (bk->ovf == 0)
             break;
-        b = (b + 1) & t->mask;
+        b = ct_table_next_bucket(t, b);
     }
     return NULL;
 }

@@ -94,7 +94,7 @@ grep -q '^reasons: not-ip=1 ip-checksum=1 icmp-reply-no-request=1 tcp-new-not-sy
     >/dev/null 2>"$tmp/stats"
 grep -q '^stats: ended=7 closed=1 expired=6 replaced=0 evicted=0 flushed=0 drained=0$' "$tmp/stats" ||
     fail "--stats: ended line: $(grep 'ended=' "$tmp/stats")"
-grep -q '^stats: size=4 peak=5 max=1048576 buckets=524288 timers=4 ' "$tmp/stats" ||
+grep -q '^stats: size=4 peak=5 max=1048576 buckets=[0-9]* timers=4 ' "$tmp/stats" ||
     fail "--stats: size line: $(grep 'size=' "$tmp/stats")"
 grep -q '^stats: sweep calls=[0-9]* examined=[0-9]* expired=[0-9]* refiled=[0-9]* backlog=0 ' "$tmp/stats" ||
     fail "--stats: sweep line: $(grep 'sweep' "$tmp/stats")"

@@ -378,6 +378,66 @@ static void test_lazy_refresh_and_shrink(void)
     ct_table_destroy(t);
 }
 
+/*
+ * Data and ACKs on an established connection switch the timeout in force
+ * between ESTABLISHED (5 days) and UNACK (300 s) on every segment; with the
+ * filing horizon (table.h, ct_table_file_deadline) none of them touches the
+ * timer wheel, and unacknowledged data still expires at its UNACK deadline.
+ */
+static void test_data_ack_no_refile(void)
+{
+    struct ct_table *t = mk(64, NULL);
+    struct end_log log;
+    memset(&log, 0, sizeof(log));
+    ct_table_set_destroy_cb(t, on_end, &log);
+    uint64_t at = 10 * SEC;
+    struct ct_conn *c = build(t, CT_TIMEOUT_TCP_ESTABLISHED, 7100, at);
+    CHECK_PTR(c);
+    if (!c) {
+        ct_table_destroy(t);
+        return;
+    }
+    struct ct_table_stats s0, s;
+    ct_table_stats(t, &s0);
+    uint32_t prev = c->timer_prev, next = c->timer_next;
+    uint32_t seq = 1001, ack = 5001;
+    uint64_t now = at + SEC;
+    struct ct_conn_info info;
+    for (unsigned i = 0; i < 200; i++, now += 100 * MS) {
+        struct ct_verdict v;
+        if (i & 1) {
+            v = run1(t, tcp(B4, A4, 80, 7100, CT_TCP_ACK, ack, seq, 0), now);
+        } else {
+            v = run1(t, tcp(A4, B4, 7100, 80, CT_TCP_ACK | CT_TCP_PSH, seq, ack, 100), now);
+            seq += 100;
+            ct_conn_get_info(t, c, &info);
+            CHECK_EQ_U(info.timeout, CT_TIMEOUT_TCP_UNACK);
+        }
+        CHECK_EQ_U(v.state, CT_STATE_ESTABLISHED);
+    }
+    ct_conn_get_info(t, c, &info);
+    CHECK_EQ_U(info.timeout, CT_TIMEOUT_TCP_ESTABLISHED);
+    ct_table_stats(t, &s);
+    CHECK_EQ_U(s.refiled_shrink, s0.refiled_shrink);
+    CHECK_EQ_U(c->timer_prev, prev);
+    CHECK_EQ_U(c->timer_next, next);
+
+    /* Data left unacknowledged: the sweep ends the connection at the first
+     * tick at or after its UNACK deadline, not 5 days later. */
+    uint64_t last = now;
+    run1(t, tcp(A4, B4, 7100, 80, CT_TCP_ACK | CT_TCP_PSH, seq, ack, 100), last);
+    uint64_t deadline = last + 300 * SEC, next_call = 0;
+    for (uint64_t x = last; x < deadline; x += 10 * SEC)
+        if (x >= next_call)
+            next_call = ct_expire(t, x, 0);
+    CHECK_EQ_U(ended(&log), 0);
+    ct_expire(t, tick_ceil(deadline, SEC), 0);
+    CHECK_EQ_U(log.by_reason[CT_END_EXPIRED], 1);
+    ct_table_stats(t, &s);
+    CHECK_EQ_U(s.expired_inline, 0);
+    ct_table_destroy(t);
+}
+
 /* ---- the sweep's pacing ------------------------------------------------------------------- */
 
 /* n UDP connections at `at` with ports from sp. */
@@ -900,6 +960,7 @@ int main(void)
 {
     RUN(test_every_timeout);
     RUN(test_lazy_refresh_and_shrink);
+    RUN(test_data_ack_no_refile);
     RUN(test_sweep_pacing);
     RUN(test_half_open_flood);
     RUN(test_zone_limits);

@@ -214,9 +214,11 @@ static void test_create_stats(void)
     CHECK_EQ_U(s.max_connections, 1000);
     CHECK_EQ_U(s.connections, 0);
     CHECK_EQ_U(s.packets, 0);
-    /* Power of two, and at least 2 * max / 6 buckets. */
-    CHECK(s.buckets >= 2000 / 6);
-    CHECK_EQ_U(s.buckets & (s.buckets - 1), 0);
+    /* Enough buckets that a full table uses CT_INDEX_LOAD_PCT of the slots
+     * (two tuples per connection), and not a slot's worth more: any count,
+     * not a power of two. */
+    CHECK(s.buckets * CT_BUCKET_SLOTS * CT_INDEX_LOAD_PCT >= 2000u * 100u);
+    CHECK((s.buckets - 1) * CT_BUCKET_SLOTS * CT_INDEX_LOAD_PCT < 2000u * 100u);
     /* Index plus both pools at least. */
     CHECK(s.memory_bytes >= (uint64_t)s.buckets * 64 + 1000ull * 128 + 1000ull * 160);
     ct_table_destroy(t);
