@@ -11,7 +11,8 @@
 # Usage: bash bench/flowlog_compare.sh [PACKETS] [BUILD]
 #   PACKETS  size of the generated capture (default 3000000)
 #   BUILD    build folder holding ctrack and tools/gen_bigcap (default build)
-#   RUNS=N   runs per tool (default 3); FLOWCMP_DIR=DIR where the capture goes
+#   RUNS=N   runs per tool (default 3); FLOWCMP_DIR=DIR where the capture goes;
+#   TOOLS="ctrack softflowd ..." only these tools (default all)
 #
 # Run as root, it installs the missing Debian packages with apt-get
 # (DEBIAN_FRONTEND=noninteractive): argus-server, nfdump, softflowd,
@@ -93,6 +94,14 @@ fi
 if command -v tshark >/dev/null; then
     order+=(tshark)
     cmd[tshark]="tshark -q -r $cap -z conv,tcp -z conv,udp"
+fi
+
+if [ -n "${TOOLS:-}" ]; then
+    keep=()
+    for t in "${order[@]}"; do
+        [[ " $TOOLS " == *" $t "* ]] && keep+=("$t")
+    done
+    order=("${keep[@]}")
 fi
 
 echo "capture: $packets packets, $(du -m "$cap" | cut -f1) MB; $runs runs each, median wall time"
