@@ -24,7 +24,11 @@
 # the kernel from the moment its table was dumped, a little later; so the
 # kernel's value may be up to `slack` seconds lower (and 1 higher, for
 # rounding). Packets the kernel dropped before conntrack saw them (malformed
-# IP headers) count as INVALID, as ctrack calls them.
+# IP headers) count as INVALID, as ctrack calls them. Fragments are the
+# exception: both sides reassemble them, and a fragment that does not
+# complete a datagram reaches neither conntrack nor ctrack's table, so it is
+# no verdict on either side (ctrack's "defrag:" summary line says how many
+# fragments there were and how many datagrams they made).
 
 function key(   k, i) {
     k = $1 " " $2 " " $3 " " $4
@@ -44,6 +48,13 @@ FILENAME == ARGV[3] && $1 == "packets" { cnt[counter] = $2 }
 FILENAME == ARGV[4] && / sent,/ { for (i = 1; i < NF; i++) if ($(i + 1) == "sent,") sent = $i }
 FILENAME == ARGV[5] && /^verdicts: / { sub(/^verdicts: /, ""); cverd = $0 }
 FILENAME == ARGV[5] && /^exit=/ { cexit = substr($0, 6) }
+FILENAME == ARGV[5] && /^defrag: / {
+    for (i = 2; i <= NF; i++) {
+        split($i, kv, "=")
+        if (kv[1] == "fragments") frags = kv[2]
+        if (kv[1] == "reassembled") whole = kv[2]
+    }
+}
 END {
     if (cexit != "0")
         print name " ctrack-failed exit=" cexit
@@ -60,7 +71,7 @@ END {
     }
     kverd = sprintf("new=%d established=%d related=%d invalid=%d untracked=%d",
                     cnt["new"], cnt["established"], cnt["related"],
-                    cnt["invalid"] + sent - cnt["seen"], cnt["untracked"])
+                    cnt["invalid"] + sent - cnt["seen"] - (frags - whole), cnt["untracked"])
     if (kverd != cverd)
         print name " verdicts kernel " kverd " ctrack " (cverd == "" ? "none" : cverd)
 }
