@@ -4,6 +4,7 @@
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
+TSA_BUILD  ?= build-tsa
 PREFIX     ?= /usr/local
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
@@ -13,7 +14,7 @@ CMAKE_FLAGS ?=
 # Linux's own connection tracker in a network namespace.
 DEB_PKGS := cmake gcc make pkg-config libpcap-dev conntrack nftables
 
-.PHONY: all setup build demo test test-release test-asan test-tsan install bench clean
+.PHONY: all setup build demo test test-release test-asan test-tsan test-tsa install bench clean
 
 all: build
 
@@ -29,7 +30,7 @@ build: setup $(BUILD)/CMakeCache.txt
 demo: build
 	./$(BUILD)/ctrack read samples/sample.pcap
 
-test: setup test-release test-asan
+test: setup test-release test-asan test-tsan test-tsa
 	@echo "all test builds passed"
 
 test-release: build
@@ -43,8 +44,13 @@ test-asan: setup
 
 test-tsan: setup
 	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCTRACK_SANITIZE=thread $(CMAKE_FLAGS)
-	cmake --build $(TSAN_BUILD) -j $(JOBS)
+	cmake --build $(TSAN_BUILD) -j $(JOBS) --target test_shared
 	cd $(TSAN_BUILD) && TSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure -L concurrency
+
+# clang's -Wthread-safety analysis over the library (warnings are errors).
+test-tsa: setup
+	CC=clang cmake -S . -B $(TSA_BUILD) -DCMAKE_BUILD_TYPE=Debug -DCTRACK_THREAD_SAFETY=ON $(CMAKE_FLAGS)
+	cmake --build $(TSA_BUILD) -j $(JOBS) --target ctrack_static
 
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)
@@ -53,4 +59,4 @@ bench: build
 	./$(BUILD)/ctbench
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(TSA_BUILD)

@@ -26,6 +26,21 @@
  * ct_tuple_steer_hash()). Read-only calls (ct_table_stats, ct_conn_get_info)
  * may run concurrently with nothing else on such a table.
  *
+ * Shared tables (CT_TABLE_F_SHARED): any number of threads (at most 64
+ * registered at once) may call ct_process_burst/parsed, ct_process,
+ * ct_table_lookup and ct_table_stats at the same time, and one thread at a
+ * time ct_expire alongside them. Lookups take no lock; a connection's state
+ * is updated under its own lock; the index is changed under per-bucket locks.
+ * A thread registers on its first call; a thread that stops using the table
+ * (or exits) while others go on must call ct_table_thread_offline() first,
+ * or entries freed by other threads are never reused. A verdict's handle
+ * stays valid (not reused) until the same thread's next call on the table,
+ * but other threads may update the connection meanwhile: read it from the
+ * destroy callback or accept a snapshot that may be mid-update.
+ * ct_table_foreach, ct_expire_all, ct_table_flush*, ct_table_drain,
+ * ct_table_set_* and ct_table_destroy need the table to themselves (no other
+ * call running). Zone limits are not available on shared tables (-ENOTSUP).
+ *
  * Ownership: the table owns every connection; the caller owns frames,
  * descriptors and verdict arrays. ct_table_destroy() frees everything and
  * invalidates every handle.
@@ -99,7 +114,6 @@ void ct_table_config_init(struct ct_table_config *cfg);
  *            flag or a reserved field is set, a timeout is 0, the sweep's
  *            minimum interval is above its maximum, or sweep_expired_pct is
  *            above 100;
- *   -ENOTSUP CT_TABLE_F_SHARED: shared tables are not available yet;
  *   -ENOMEM  the memory could not be allocated;
  *   -EIO     no random key could be read from the system.
  */
@@ -107,6 +121,14 @@ struct ct_table *ct_table_create(const struct ct_table_config *cfg, int *err);
 
 /* Frees the table and everything in it. NULL is ignored. */
 void ct_table_destroy(struct ct_table *table);
+
+/*
+ * Shared tables: the calling thread stops using the table (it holds no handle
+ * from it any more), so reclamation no longer waits for it; its next call
+ * registers it again. Returns 0 (also for a table that is not shared), or
+ * -EINVAL if table is NULL.
+ */
+int ct_table_thread_offline(struct ct_table *table);
 
 /* Processing flags. */
 enum {
@@ -135,7 +157,8 @@ enum {
  * verdicts[i]. With CT_PROCESS_COMMIT a packet that may start a connection
  * creates one; without it the verdict is NEW with conn NULL.
  * Returns the number of packets processed (n), or -EINVAL (NULL argument or
- * n > CT_BURST_MAX).
+ * n > CT_BURST_MAX), or -EAGAIN (shared table: 64 threads already
+ * registered).
  */
 int ct_process_burst(struct ct_table *table, const struct ct_frame *frames,
                      struct ct_pkt *pkts, struct ct_verdict *verdicts,

@@ -28,6 +28,7 @@
 #include "common/compiler.h"
 #include "ctrack/table.h"
 #include "proto/proto.h"
+#include "table/shared.h"
 #include "table/table.h"
 
 enum {
@@ -72,12 +73,12 @@ static void verdict_reject(struct ct_table *t, struct ct_verdict *v, uint16_t re
     v->reason = reason;
     if (reason_untracked(reason)) {
         v->state = CT_STATE_UNTRACKED;
-        t->stats.untracked++;
+        CT_STAT_INC(t, untracked);
     } else {
         v->state = CT_STATE_INVALID;
-        t->stats.invalid++;
+        CT_STAT_INC(t, invalid);
     }
-    t->stats.reasons[reason < CT_REASON_COUNT ? reason : CT_REASON_NONE]++;
+    CT_STAT_INC(t, reasons[reason < CT_REASON_COUNT ? reason : CT_REASON_NONE]);
 }
 
 static void verdict_ok(struct ct_table *t, struct ct_verdict *v, struct ct_conn *c, uint8_t state,
@@ -88,7 +89,7 @@ static void verdict_ok(struct ct_table *t, struct ct_verdict *v, struct ct_conn 
     v->dir = (uint8_t)dir;
     v->l4state = l4state;
     v->reason = CT_REASON_NONE;
-    t->stats.reasons[CT_REASON_NONE]++;
+    CT_STAT_INC(t, reasons[CT_REASON_NONE]);
 }
 
 /* ---- tracker dispatch -------------------------------------------------------- */
@@ -202,9 +203,40 @@ static uint16_t classify_new(const struct ct_table *t, const struct ct_pkt *pkt,
     return CT_REASON_NONE;
 }
 
-/* A packet that matched no live connection (or replaced one). */
-static void process_new(struct ct_table *t, struct ct_pkt *pkt, const struct stage *st,
-                        struct ct_verdict *v, uint64_t now, unsigned flags, uint8_t vflags)
+/*
+ * An entry for a new connection, or NULL when the table is full. A shared
+ * table counts the connection at once (an atomic reservation), so that
+ * threads creating at the same time never take it past max_connections.
+ */
+static inline struct ct_conn *new_alloc(struct ct_table *t, unsigned v6)
+{
+    if (CT_LIKELY(!t->sh))
+        return t->connections < t->max_connections ? ct_table_conn_alloc(t, v6) : NULL;
+    if (__atomic_add_fetch(&t->connections, 1, __ATOMIC_RELAXED) > t->max_connections) {
+        __atomic_sub_fetch(&t->connections, 1, __ATOMIC_RELAXED);
+        return NULL;
+    }
+    struct ct_conn *c = ct_table_conn_alloc(t, v6);
+    if (!c)
+        __atomic_sub_fetch(&t->connections, 1, __ATOMIC_RELAXED);
+    return c;
+}
+
+/* Gives back an entry from new_alloc() that was never inserted. */
+static inline void new_free(struct ct_table *t, struct ct_conn *c)
+{
+    ct_table_conn_free(t, c);
+    if (t->sh)
+        __atomic_sub_fetch(&t->connections, 1, __ATOMIC_RELAXED);
+}
+
+/*
+ * A packet that matched no live connection (or replaced one). Returns 0, or
+ * 1 in a shared table when another thread created the connection first
+ * (nothing was changed: look the packet up again).
+ */
+static int process_new(struct ct_table *t, struct ct_pkt *pkt, const struct stage *st,
+                       struct ct_verdict *v, uint64_t now, unsigned flags, uint8_t vflags)
 {
     uint8_t l4state = 0;
     uint16_t r;
@@ -213,40 +245,41 @@ static void process_new(struct ct_table *t, struct ct_pkt *pkt, const struct sta
         r = classify_new(t, pkt, st, now, &l4state);
         if (r != CT_REASON_NONE) {
             verdict_reject(t, v, r, 0);
-            return;
+            return 0;
         }
         verdict_ok(t, v, NULL, CT_STATE_NEW, CT_DIR_ORIGINAL, l4state);
         v->flags = vflags;
-        t->stats.not_committed++;
-        return;
+        CT_STAT_INC(t, not_committed);
+        return 0;
     }
 
     struct ct_conn *c = NULL;
     uint16_t zone = st->v6 ? st->key.k6.zone : st->key.k4.zone;
     int zone_full = ct_table_zone_full(t, zone);
-    if (CT_LIKELY(!zone_full && t->connections < t->max_connections))
-        c = ct_table_conn_alloc(t, st->v6);
+    if (CT_LIKELY(!zone_full))
+        c = new_alloc(t, st->v6);
     if (CT_UNLIKELY(!c)) {
         /* No room: only a packet that would create a connection may make
          * room or be refused for lack of it; any other keeps its own reason. */
         r = classify_new(t, pkt, st, now, &l4state);
         if (r != CT_REASON_NONE) {
             verdict_reject(t, v, r, 0);
-            return;
+            return 0;
         }
         if (zone_full) {
-            t->stats.refused_zone++;
+            CT_STAT_INC(t, refused_zone);
             verdict_reject(t, v, CT_REASON_ZONE_LIMIT, 0);
-            return;
+            return 0;
         }
         /* Linux's early drop: evict an unassured connection near this
          * tuple's hash slot (or reap an expired one found there). */
-        if (t->connections >= t->max_connections && ct_table_early_drop(t, st->hash, now))
-            c = ct_table_conn_alloc(t, st->v6);
+        if (__atomic_load_n(&t->connections, __ATOMIC_RELAXED) >= t->max_connections &&
+            ct_table_early_drop(t, st->hash, now))
+            c = new_alloc(t, st->v6);
         if (!c) {
-            t->stats.refused_full++;
+            CT_STAT_INC(t, refused_full);
             verdict_reject(t, v, CT_REASON_TABLE_FULL, 0);
-            return;
+            return 0;
         }
     }
 
@@ -256,27 +289,45 @@ static void process_new(struct ct_table *t, struct ct_pkt *pkt, const struct sta
     const struct ct_proto_cfg *cfg = ct_table_conn_cfg(t, c);
     r = track_new(cfg, c, pkt);
     if (r != CT_REASON_NONE) {
-        ct_table_conn_free(t, c);
+        new_free(t, c);
         verdict_reject(t, v, r, 0);
-        return;
+        return 0;
     }
     struct ct_proto_result res;
     track_packet(cfg, c, CT_DIR_ORIGINAL, pkt, now, &res);
     if (res.action == CT_PROTO_INVALID) {
-        ct_table_conn_free(t, c);
+        new_free(t, c);
         verdict_reject(t, v, res.reason != CT_REASON_NONE ? res.reason : CT_REASON_TCP_INVALID_STATE, 0);
-        return;
+        return 0;
     }
-    if (ct_table_insert(t, c) != 0) {
-        ct_table_conn_free(t, c);
+    if (CT_UNLIKELY(t->sh != NULL)) {
+        /* Shared: lock it before it becomes visible; the locked re-check
+         * inside the insert catches a creation that raced with ours. */
+        struct ct_conn *other;
+        unsigned odir;
+        ct_conn_lock(c);
+        int ir = ct_table_insert_shared(t, c, &other, &odir);
+        if (ir != 0) {
+            ct_conn_unlock(c);
+            new_free(t, c);
+            if (ir == -EEXIST)
+                return 1;
+            verdict_reject(t, v, CT_REASON_PROBE_LIMIT, 0);
+            return 0;
+        }
+    } else if (ct_table_insert(t, c) != 0) {
+        new_free(t, c);
         verdict_reject(t, v, CT_REASON_PROBE_LIMIT, 0);
-        return;
+        return 0;
     }
     account(c, CT_DIR_ORIGINAL, pkt, now);
     verdict_ok(t, v, c, CT_STATE_NEW, CT_DIR_ORIGINAL, c->l4state);
     v->flags = (uint8_t)(vflags | CT_VERDICT_CREATED);
     if (res.action == CT_PROTO_CLOSE)
         ct_table_conn_remove(t, c, CT_RM_DELETE);
+    if (t->sh)
+        ct_conn_unlock(c);
+    return 0;
 }
 
 /*
@@ -296,10 +347,19 @@ static __attribute__((noinline)) void refile_if_earlier(struct ct_table *t, stru
     if (now + t->timer_cap < bound)
         bound = now + t->timer_cap;
     if (ct_table_conn_expires(t, c) < bound) {
-        t->stats.refiled_shrink++;
-        ct_table_timer_file(t, c);
+        CT_STAT_INC(t, refiled_shrink);
+        if (t->sh) {
+            ct_spin_lock(&t->sh->wheel_lock);
+            ct_table_timer_file(t, c);
+            ct_spin_unlock(&t->sh->wheel_lock);
+        } else {
+            ct_table_timer_file(t, c);
+        }
     }
 }
+
+static int shared_found(struct ct_table *t, struct ct_pkt *pkt, const struct stage *st,
+                        struct ct_verdict *v, uint64_t now, unsigned flags);
 
 /* A packet whose own tuple matched the live connection c in direction dir. */
 static void process_found(struct ct_table *t, struct ct_pkt *pkt, const struct stage *st,
@@ -312,7 +372,7 @@ static void process_found(struct ct_table *t, struct ct_pkt *pkt, const struct s
      * lines the packet touches anyway) to see whether it moved earlier. */
     uint64_t old_last = c->last_seen;
     uint8_t old_timeout = c->timeout;
-    t->stats.found++;
+    CT_STAT_INC(t, found);
     track_packet(ct_table_conn_cfg(t, c), c, dir, pkt, now, &res);
     switch (res.action) {
     case CT_PROTO_INVALID:
@@ -329,7 +389,12 @@ static void process_found(struct ct_table *t, struct ct_pkt *pkt, const struct s
         return;
     case CT_PROTO_REPLACE:
         ct_table_conn_remove(t, c, CT_RM_REPLACED);
-        process_new(t, pkt, st, v, now, flags, CT_VERDICT_REPLACED);
+        /* Shared: a thread that beat us to the new connection made it; the
+         * packet is then that connection's (its verdict as the caller's
+         * retry would give). */
+        while (process_new(t, pkt, st, v, now, flags, CT_VERDICT_REPLACED))
+            if (shared_found(t, pkt, st, v, now, flags))
+                break;
         return;
     default:
         break;
@@ -362,7 +427,7 @@ static inline struct ct_conn *lookup_live(struct ct_table *t, const struct stage
     if (c && CT_UNLIKELY(ct_table_conn_expires(t, c) <= now)) {
         /* Reaping during lookup: an expired connection is removed (both
          * tuples), never returned, however late the sweep is. */
-        t->stats.expired_inline++;
+        CT_STAT_INC(t, expired_inline);
         ct_table_conn_remove(t, c, CT_RM_EXPIRED);
         c = NULL;
     }
@@ -443,18 +508,100 @@ static inline void stage_three(struct ct_table *t, struct ct_pkt *pkt, struct ct
         if (CT_LIKELY(c != NULL))
             process_found(t, pkt, st, v, c, dir, now, flags);
         else
-            process_new(t, pkt, st, v, now, flags, 0);
+            (void)process_new(t, pkt, st, v, now, flags, 0);
         return;
     }
     /* ICMP error: RELATED to the connection of the embedded packet, which
      * travelled the other way (Linux's IP_CT_RELATED / RELATED_REPLY). The
      * connection's state, counters and times are left alone. */
     if (c) {
-        t->stats.related++;
+        CT_STAT_INC(t, related);
         verdict_ok(t, v, c, CT_STATE_RELATED, dir ^ 1u, c->l4state);
     } else {
         verdict_reject(t, v, CT_REASON_ICMP_NO_CONN, 0);
     }
+}
+
+/* ---- shared tables (protocol: table/shared.h) ----------------------------------------- */
+
+/*
+ * Finds the live connection of a staged key without locks and returns it
+ * locked, or NULL. A connection that ended meanwhile is a miss; one past its
+ * deadline is reaped (under its lock) and is a miss.
+ */
+static struct ct_conn *shared_lookup_locked(struct ct_table *t, const struct stage *st,
+                                            uint64_t now, unsigned *dir)
+{
+    struct ct_conn *c = ct_shared_find(t, &st->key, st->v6, st->hash, dir);
+    if (!c)
+        return NULL;
+    ct_conn_lock(c);
+    if ((c->status & (CT_STATUS_CONFIRMED | CT_STATUS_DYING)) != CT_STATUS_CONFIRMED) {
+        ct_conn_unlock(c);
+        return NULL;
+    }
+    if (CT_UNLIKELY(ct_table_conn_expires(t, c) <= now)) {
+        CT_STAT_INC(t, expired_inline);
+        ct_table_conn_remove(t, c, CT_RM_EXPIRED);
+        ct_conn_unlock(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* Processes the packet on its connection if there is one: returns 1, else 0. */
+static int shared_found(struct ct_table *t, struct ct_pkt *pkt, const struct stage *st,
+                        struct ct_verdict *v, uint64_t now, unsigned flags)
+{
+    unsigned dir = 0;
+    struct ct_conn *c = shared_lookup_locked(t, st, now, &dir);
+    if (!c)
+        return 0;
+    process_found(t, pkt, st, v, c, dir, now, flags);
+    ct_conn_unlock(c);
+    return 1;
+}
+
+static void stage_three_shared(struct ct_table *t, struct ct_pkt *pkt, struct ct_verdict *v,
+                               const struct stage *st, uint64_t now, unsigned flags)
+{
+    if (CT_UNLIKELY(st->kind == LK_ERROR)) {
+        unsigned dir = 0;
+        struct ct_conn *c = shared_lookup_locked(t, st, now, &dir);
+        if (c) {
+            CT_STAT_INC(t, related);
+            verdict_ok(t, v, c, CT_STATE_RELATED, dir ^ 1u, c->l4state);
+            ct_conn_unlock(c);
+        } else {
+            verdict_reject(t, v, CT_REASON_ICMP_NO_CONN, 0);
+        }
+        return;
+    }
+    /* A lost creation race (process_new returns 1) means the connection now
+     * exists: the next round finds it. */
+    while (!shared_found(t, pkt, st, v, now, flags))
+        if (!process_new(t, pkt, st, v, now, flags, 0))
+            break;
+}
+
+static int process_staged_shared(struct ct_table *t, struct ct_pkt *pkts,
+                                 struct ct_verdict *verdicts, unsigned n, uint64_t now,
+                                 unsigned flags)
+{
+    struct stage st[CT_BURST_MAX];
+    if (!ct_shared_enter(t))
+        return -EAGAIN;
+    __atomic_store_n(&t->clock, now, __ATOMIC_RELAXED);
+    CT_STAT_ADD(t, packets, n);
+    for (unsigned i = 0; i < n; i++)
+        stage_one(t, &pkts[i], &verdicts[i], &st[i]);
+    for (unsigned i = 0; i < n; i++)
+        if (st[i].kind != LK_DONE)
+            ct_shared_prefetch(t, st[i].hash);
+    for (unsigned i = 0; i < n; i++)
+        if (st[i].kind != LK_DONE)
+            stage_three_shared(t, &pkts[i], &verdicts[i], &st[i], now, flags);
+    return (int)n;
 }
 
 static int process_staged(struct ct_table *t, struct ct_pkt *pkts, struct ct_verdict *verdicts,
@@ -462,10 +609,12 @@ static int process_staged(struct ct_table *t, struct ct_pkt *pkts, struct ct_ver
 {
     struct stage st[CT_BURST_MAX];
 
+    if (t->sh)
+        return process_staged_shared(t, pkts, verdicts, n, now, flags);
     /* Entries retired by the previous call may be reused from here on. */
     ct_table_reclaim(t);
     t->clock = now;
-    t->stats.packets += n;
+    CT_STAT_ADD(t, packets, n);
 
     for (unsigned i = 0; i < n; i++)
         stage_one(t, &pkts[i], &verdicts[i], &st[i]);
@@ -523,8 +672,18 @@ CT_EXPORT struct ct_conn *ct_table_lookup(struct ct_table *table, const struct c
     } else {
         return NULL;
     }
-    table->clock = now;
-    struct ct_conn *c = lookup_live(table, &st, now, &d);
+    struct ct_conn *c;
+    if (table->sh) {
+        if (!ct_shared_enter(table))
+            return NULL;
+        __atomic_store_n(&table->clock, now, __ATOMIC_RELAXED);
+        c = shared_lookup_locked(table, &st, now, &d);
+        if (c)
+            ct_conn_unlock(c);
+    } else {
+        table->clock = now;
+        c = lookup_live(table, &st, now, &d);
+    }
     if (c && dir)
         *dir = d ? CT_DIR_REPLY : CT_DIR_ORIGINAL;
     return c;

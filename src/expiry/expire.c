@@ -15,6 +15,7 @@
 #include "common/compiler.h"
 #include "ctrack/expiry.h"
 #include "expiry/wheel.h"
+#include "table/shared.h"
 #include "table/table.h"
 
 CT_EXPORT const char *ct_end_reason_name(unsigned reason)
@@ -35,11 +36,18 @@ CT_EXPORT int ct_table_set_destroy_cb(struct ct_table *t, ct_destroy_fn fn, void
     return 0;
 }
 
-/* Starts a call that may end connections at `now`. */
-static void call_begin(struct ct_table *t, uint64_t now)
+/* Starts a call that may end connections at `now`. Returns 0, or -EAGAIN
+ * when a shared table has no thread slot left for the caller. */
+static int call_begin(struct ct_table *t, uint64_t now)
 {
-    ct_table_reclaim(t);
-    t->clock = now;
+    if (t->sh) {
+        if (!ct_shared_enter(t))
+            return -EAGAIN;
+    } else {
+        ct_table_reclaim(t);
+    }
+    __atomic_store_n(&t->clock, now, __ATOMIC_RELAXED);
+    return 0;
 }
 
 /* ---- the sweep ----------------------------------------------------------------- */
@@ -56,6 +64,61 @@ struct sweep_run {
  * has unfiled it). Expire it if its real deadline has passed, else hand the
  * real deadline back to be filed again (lazy refresh moved it later).
  */
+/* Shared tables: the wheel is locked while it hands connections out, and a
+ * connection may only be locked with the wheel unlocked (lock order, see
+ * table/shared.h), so the due callback only collects them. */
+#define SWEEP_CHUNK 256
+struct sweep_collect {
+    uint32_t n;
+    uint32_t id[SWEEP_CHUNK];
+};
+
+static uint64_t sweep_collect_due(void *arg, uint32_t id, struct ct_conn *c, uint64_t tick_ns)
+{
+    struct sweep_collect *col = arg;
+    (void)c;
+    (void)tick_ns;
+    col->id[col->n++] = id;
+    return CT_WHEEL_EXPIRED; /* unfiled for now: filed again or ended below */
+}
+
+/* ct_expire() on a shared table: up to budget connections, SWEEP_CHUNK at a time. */
+static int sweep_shared(struct ct_table *t, struct sweep_run *r, unsigned budget)
+{
+    int total = 0;
+    while ((unsigned)total < budget) {
+        struct sweep_collect col;
+        col.n = 0;
+        unsigned want = budget - (unsigned)total < SWEEP_CHUNK ? budget - (unsigned)total : SWEEP_CHUNK;
+        ct_spin_lock(&t->sh->wheel_lock);
+        int n = ct_wheel_advance(&t->wheel, r->now, want, sweep_collect_due, &col);
+        ct_spin_unlock(&t->sh->wheel_lock);
+        if (n <= 0)
+            break;
+        total += n;
+        for (uint32_t i = 0; i < col.n; i++) {
+            struct ct_conn *c = ct_table_conn_at(t, col.id[i]);
+            ct_conn_lock(c);
+            if ((c->status & (CT_STATUS_CONFIRMED | CT_STATUS_DYING)) == CT_STATUS_CONFIRMED) {
+                if (ct_table_conn_expires(t, c) <= r->now) {
+                    r->expired++;
+                    ct_table_conn_end(t, c, CT_RM_EXPIRED);
+                } else {
+                    r->refiled++;
+                    ct_spin_lock(&t->sh->wheel_lock);
+                    (void)ct_wheel_insert(&t->wheel, col.id[i], c,
+                                          ct_table_file_deadline(t, c, r->now));
+                    ct_spin_unlock(&t->sh->wheel_lock);
+                }
+            }
+            ct_conn_unlock(c);
+        }
+        if ((unsigned)n < want)
+            break;
+    }
+    return total;
+}
+
 static uint64_t sweep_due(void *arg, uint32_t id, struct ct_conn *c, uint64_t tick_ns)
 {
     struct sweep_run *r = arg;
@@ -80,23 +143,33 @@ CT_EXPORT uint64_t ct_expire(struct ct_table *t, uint64_t now, unsigned budget)
 {
     if (!t)
         return UINT64_MAX;
-    call_begin(t, now);
+    if (call_begin(t, now))
+        return now;
     if (budget == 0)
         budget = t->sweep.budget;
 
     struct sweep_run r = {t, now, 0, 0};
-    int n = ct_wheel_advance(&t->wheel, now, budget, sweep_due, &r);
+    int n;
+    uint64_t due;
+    if (t->sh) {
+        n = sweep_shared(t, &r, budget);
+        ct_spin_lock(&t->sh->wheel_lock);
+        due = ct_wheel_next_due(&t->wheel);
+        ct_spin_unlock(&t->sh->wheel_lock);
+    } else {
+        n = ct_wheel_advance(&t->wheel, now, budget, sweep_due, &r);
+        due = ct_wheel_next_due(&t->wheel);
+    }
     unsigned examined = n > 0 ? (unsigned)n : 0;
-    uint64_t due = ct_wheel_next_due(&t->wheel);
-    t->stats.sweep_calls++;
-    t->stats.sweep_examined += examined;
-    t->stats.sweep_expired += r.expired;
-    t->stats.sweep_refiled += r.refiled;
+    CT_STAT_INC(t, sweep_calls);
+    CT_STAT_ADD(t, sweep_examined, examined);
+    CT_STAT_ADD(t, sweep_expired, r.expired);
+    CT_STAT_ADD(t, sweep_refiled, r.refiled);
 
     struct ct_sweep *sw = &t->sweep;
     if (examined >= budget && due <= now) {
         /* Stopped on the budget with more due: come back at once. */
-        t->stats.sweep_backlog++;
+        CT_STAT_INC(t, sweep_backlog);
         sw->interval = sw->min_interval;
         return now;
     }
@@ -127,7 +200,8 @@ static int walk_end(struct ct_table *t, uint64_t now, enum ct_remove_cause cause
                     void *arg)
 {
     int n = 0;
-    call_begin(t, now);
+    if (call_begin(t, now))
+        return 0;
     for (unsigned f = 0; f < 2; f++) {
         const struct ct_pool *p = &t->pool[f];
         for (uint32_t i = 0; i < p->hiwater; i++) {
@@ -158,7 +232,7 @@ CT_EXPORT int ct_expire_all(struct ct_table *t, uint64_t now)
     if (!t)
         return -EINVAL;
     int n = walk_end(t, now, CT_RM_EXPIRED, is_expired, &now);
-    t->stats.expired_inline += (uint64_t)n;
+    CT_STAT_ADD(t, expired_inline, (uint64_t)n);
     return n;
 }
 
@@ -231,6 +305,8 @@ static int count_zone(struct ct_conn *c, void *arg)
 
 CT_EXPORT int ct_table_set_zone_limit(struct ct_table *t, uint16_t zone, uint32_t max)
 {
+    if (t && t->sh)
+        return -ENOTSUP; /* the counts would need atomics on every insert */
     if (!t)
         return -EINVAL;
     if (!t->zones) {

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "ctrack/table.h"
+#include "table/shared.h"
 #include "table/table.h"
 
 #define CT_MAX_CONNECTIONS_LIMIT (1u << 30)
@@ -48,10 +49,6 @@ static int config_check(const struct ct_table_config *cfg)
         return -EINVAL;
     if (cfg->flags & ~(uint32_t)CT_TABLE_F_ALL)
         return -EINVAL;
-    /* A shared table needs the bucket seqlocks and per-connection locks,
-     * which are not there yet: refuse rather than race. */
-    if (cfg->flags & CT_TABLE_F_SHARED)
-        return -ENOTSUP;
     for (unsigned i = 0; i < CT_ARRAY_SIZE(cfg->reserved8); i++)
         if (cfg->reserved8[i])
             return -EINVAL;
@@ -184,6 +181,13 @@ CT_EXPORT struct ct_table *ct_table_create(const struct ct_table_config *cfg, in
 
     /* Pools: room for the live connections plus the entries a call may retire. */
     uint64_t cap = (uint64_t)cfg->max_connections + CT_RETIRE_MAX;
+    if (cfg->flags & CT_TABLE_F_SHARED) {
+        /* Room for what the threads' limbo lists hold back (shared.h). */
+        cap += 4 * CT_SHARED_LIMBO;
+        e = ct_shared_create(t);
+        if (e)
+            goto fail;
+    }
     if (cap > CT_MAX_CONNECTIONS_LIMIT)
         cap = CT_MAX_CONNECTIONS_LIMIT;
     pool_init(&t->pool[0], (uint32_t)cap, sizeof(struct ct_conn4), offsetof(struct ct_conn4, c));
@@ -223,6 +227,8 @@ CT_EXPORT void ct_table_destroy(struct ct_table *t)
             munmap(t->pool[i].base, t->pool[i].map_len);
     if (t->zones)
         munmap(t->zones, CT_ZONES * sizeof(struct ct_zone_slot));
+    if (t->sh)
+        ct_shared_destroy(t);
     free(t);
 }
 
@@ -236,7 +242,7 @@ int ct_table_set_hash_hook(struct ct_table *t, ct_table_hash_fn fn)
 
 /* ---- entries --------------------------------------------------------------- */
 
-struct ct_conn *ct_table_conn_alloc(struct ct_table *t, unsigned v6)
+static struct ct_conn *conn_alloc_locked(struct ct_table *t, unsigned v6)
 {
     struct ct_pool *p = &t->pool[v6 != 0];
     uint32_t idx;
@@ -258,7 +264,28 @@ struct ct_conn *ct_table_conn_alloc(struct ct_table *t, unsigned v6)
     return c;
 }
 
+struct ct_conn *ct_table_conn_alloc(struct ct_table *t, unsigned v6)
+{
+    if (CT_LIKELY(!t->sh))
+        return conn_alloc_locked(t, v6);
+    ct_spin_lock(&t->sh->pool_lock);
+    struct ct_conn *c = conn_alloc_locked(t, v6);
+    ct_spin_unlock(&t->sh->pool_lock);
+    return c;
+}
+
 void ct_table_conn_free(struct ct_table *t, struct ct_conn *c)
+{
+    if (CT_LIKELY(!t->sh)) {
+        ct_table_conn_free_locked(t, c);
+        return;
+    }
+    ct_spin_lock(&t->sh->pool_lock);
+    ct_table_conn_free_locked(t, c);
+    ct_spin_unlock(&t->sh->pool_lock);
+}
+
+void ct_table_conn_free_locked(struct ct_table *t, struct ct_conn *c)
 {
     unsigned v6 = ct_conn_is_v6(c);
     struct ct_pool *p = &t->pool[v6];
@@ -418,23 +445,47 @@ int ct_table_insert(struct ct_table *t, struct ct_conn *c)
     uint64_t h0 = conn_dir_hash(t, c, CT_DIR_ORIGINAL);
     uint64_t h1 = conn_dir_hash(t, c, CT_DIR_REPLY);
     if (index_add(t, h0, id << 1 | CT_DIR_ORIGINAL) != 0) {
-        t->stats.probe_limit++;
+        CT_STAT_INC(t, probe_limit);
         return -ENOSPC;
     }
     if (index_add(t, h1, id << 1 | CT_DIR_REPLY) != 0) {
         (void)index_del(t, h0, id << 1 | CT_DIR_ORIGINAL);
-        t->stats.probe_limit++;
+        CT_STAT_INC(t, probe_limit);
         return -ENOSPC;
     }
     c->status |= CT_STATUS_CONFIRMED;
     t->connections++;
     if (t->connections > t->peak_connections)
         t->peak_connections = t->connections;
-    t->stats.created++;
+    CT_STAT_INC(t, created);
     t->gen++;
     if (CT_UNLIKELY(t->zones != NULL))
         t->zones[ct_table_conn_zone(c)].count++;
     ct_table_timer_file(t, c);
+    return 0;
+}
+
+int ct_table_insert_shared(struct ct_table *t, struct ct_conn *c, struct ct_conn **existing,
+                           unsigned *existing_dir)
+{
+    c->status |= CT_STATUS_CONFIRMED; /* readers look only under the connection lock we hold */
+    int r = ct_shared_index_insert(t, c, existing, existing_dir);
+    if (r) {
+        c->status &= (uint16_t)~CT_STATUS_CONFIRMED;
+        if (r == -ENOSPC)
+            CT_STAT_INC(t, probe_limit);
+        return r;
+    }
+    /* The caller counted it in t->connections when it took the entry. */
+    uint32_t n = __atomic_load_n(&t->connections, __ATOMIC_RELAXED);
+    uint32_t peak = __atomic_load_n(&t->peak_connections, __ATOMIC_RELAXED);
+    while (n > peak && !__atomic_compare_exchange_n(&t->peak_connections, &peak, n, 1,
+                                                    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        ;
+    CT_STAT_INC(t, created);
+    ct_spin_lock(&t->sh->wheel_lock);
+    ct_table_timer_file(t, c);
+    ct_spin_unlock(&t->sh->wheel_lock);
     return 0;
 }
 
@@ -448,12 +499,9 @@ void ct_table_timer_file(struct ct_table *t, struct ct_conn *c)
                           ct_table_file_deadline(t, c, c->last_seen));
 }
 
-/* Everything of ending a live connection except what happens to its entry. */
-static void conn_unlink(struct ct_table *t, struct ct_conn *c, enum ct_remove_cause cause)
+/* A table of one thread: unlink both tuples, unfile, count. */
+static void conn_unlink_index(struct ct_table *t, struct ct_conn *c)
 {
-    /* Reported while still intact, so the callback reads the final state. */
-    if (t->destroy_fn)
-        t->destroy_fn(t->destroy_arg, t, c, (unsigned)cause, t->clock);
     uint32_t id = ct_table_conn_id(t, c);
     (void)index_del(t, conn_dir_hash(t, c, CT_DIR_ORIGINAL), id << 1 | CT_DIR_ORIGINAL);
     (void)index_del(t, conn_dir_hash(t, c, CT_DIR_REPLY), id << 1 | CT_DIR_REPLY);
@@ -464,25 +512,45 @@ static void conn_unlink(struct ct_table *t, struct ct_conn *c, enum ct_remove_ca
     c->status |= CT_STATUS_DYING;
     t->connections--;
     t->gen++;
-    t->stats.deleted++;
+}
+
+/* Everything of ending a live connection except what happens to its entry. */
+static void conn_unlink(struct ct_table *t, struct ct_conn *c, enum ct_remove_cause cause)
+{
+    /* Reported while still intact, so the callback reads the final state. */
+    if (t->destroy_fn)
+        t->destroy_fn(t->destroy_arg, t, c, (unsigned)cause,
+                      __atomic_load_n(&t->clock, __ATOMIC_RELAXED));
+    if (t->sh) {
+        /* Shared: the caller holds c's lock; buckets, then the wheel. */
+        ct_shared_index_remove(t, c);
+        ct_spin_lock(&t->sh->wheel_lock);
+        ct_wheel_remove(&t->wheel, c);
+        ct_spin_unlock(&t->sh->wheel_lock);
+        c->status |= CT_STATUS_DYING;
+        __atomic_sub_fetch(&t->connections, 1, __ATOMIC_RELAXED);
+    } else {
+        conn_unlink_index(t, c);
+    }
+    CT_STAT_INC(t, deleted);
     switch (cause) {
     case CT_RM_EXPIRED:
-        t->stats.expired++;
+        CT_STAT_INC(t, expired);
         break;
     case CT_RM_REPLACED:
-        t->stats.replaced++;
+        CT_STAT_INC(t, replaced);
         break;
     case CT_RM_EARLY_DROP:
-        t->stats.early_drop++;
+        CT_STAT_INC(t, early_drop);
         break;
     case CT_RM_DELETE:
-        t->stats.closed++;
+        CT_STAT_INC(t, closed);
         break;
     case CT_RM_FLUSHED:
-        t->stats.flushed++;
+        CT_STAT_INC(t, flushed);
         break;
     case CT_RM_DRAINED:
-        t->stats.drained++;
+        CT_STAT_INC(t, drained);
         break;
     }
 }
@@ -497,6 +565,10 @@ void ct_table_conn_remove(struct ct_table *t, struct ct_conn *c, enum ct_remove_
     if (!conn_live(c))
         return;
     conn_unlink(t, c, cause);
+    if (t->sh) {
+        ct_shared_retire(t, c);
+        return;
+    }
     if (t->nretired == CT_RETIRE_MAX)
         ct_table_reclaim(t); /* never within one call: a call retires fewer */
     t->retired[t->nretired++] = ct_table_conn_id(t, c);
@@ -507,16 +579,55 @@ void ct_table_conn_end(struct ct_table *t, struct ct_conn *c, enum ct_remove_cau
     if (!conn_live(c))
         return;
     conn_unlink(t, c, cause);
-    ct_table_conn_free(t, c);
+    if (t->sh)
+        ct_shared_retire(t, c); /* other threads may still read it */
+    else
+        ct_table_conn_free(t, c);
 }
 
 /* ---- early drop ------------------------------------------------------------ */
+
+/*
+ * Early drop in a shared table: the same choice, but a connection is only
+ * looked at once its lock was taken without waiting (the caller may hold
+ * another connection's lock, and lock order forbids waiting), and the first
+ * unassured one is taken rather than the oldest.
+ */
+static int early_drop_shared(struct ct_table *t, uint32_t b, uint32_t range, uint64_t now)
+{
+    for (uint32_t i = 0; i < range; i++, b = ct_table_next_bucket(t, b)) {
+        uint32_t refs[CT_BUCKET_SLOTS];
+        unsigned nref = ct_shared_bucket_refs(t, b, refs);
+        for (unsigned s = 0; s < nref; s++) {
+            struct ct_conn *c = ct_table_ref_conn(t, refs[s]);
+            if (!ct_conn_trylock(c))
+                continue;
+            int done = 0;
+            if (conn_live(c)) {
+                if (ct_table_conn_expires(t, c) <= now) {
+                    CT_STAT_INC(t, expired_inline);
+                    ct_table_conn_remove(t, c, CT_RM_EXPIRED);
+                    done = 1;
+                } else if (!(c->status & CT_STATUS_ASSURED)) {
+                    ct_table_conn_remove(t, c, CT_RM_EARLY_DROP);
+                    done = 1;
+                }
+            }
+            ct_conn_unlock(c);
+            if (done)
+                return 1;
+        }
+    }
+    return 0;
+}
 
 int ct_table_early_drop(struct ct_table *t, uint64_t h, uint64_t now)
 {
     uint32_t b = ct_table_bucket_of(t, h);
     uint32_t range = t->nbuckets < CT_EARLY_DROP_RANGE ? t->nbuckets : CT_EARLY_DROP_RANGE;
-    t->stats.early_drop_scans++;
+    CT_STAT_INC(t, early_drop_scans);
+    if (t->sh)
+        return early_drop_shared(t, b, range, now);
     for (uint32_t i = 0; i < range; i++, b = ct_table_next_bucket(t, b)) {
         const struct ct_bucket *bk = &t->buckets[b];
         struct ct_conn *victim = NULL;
@@ -526,7 +637,7 @@ int ct_table_early_drop(struct ct_table *t, uint64_t h, uint64_t now)
             struct ct_conn *c = ct_table_ref_conn(t, bk->ref[s]);
             if (ct_table_conn_expires(t, c) <= now) {
                 /* Not an eviction: it had timed out and nothing reaped it yet. */
-                t->stats.expired_inline++;
+                CT_STAT_INC(t, expired_inline);
                 ct_table_conn_remove(t, c, CT_RM_EXPIRED);
                 return 1;
             }
@@ -564,20 +675,34 @@ CT_EXPORT int ct_table_foreach(struct ct_table *t, int (*fn)(struct ct_conn *con
     return 0;
 }
 
+/* The timer gauges; a shared table's caller holds wheel_lock. */
+static void wheel_gauges(const struct ct_table *t, struct ct_table_stats *s)
+{
+    s->sweep_interval_ns = t->sweep.interval;
+    s->timer_next_due = ct_wheel_next_due(&t->wheel);
+    s->timers = ct_wheel_count(&t->wheel);
+}
+
 CT_EXPORT int ct_table_stats(const struct ct_table *t, struct ct_table_stats *s)
 {
     if (!t || !s)
         return -EINVAL;
     *s = t->stats;
-    s->connections = t->connections;
-    s->peak_connections = t->peak_connections;
+    if (t->sh)
+        ct_shared_stats_sum(t, s);
+    s->connections = __atomic_load_n(&t->connections, __ATOMIC_RELAXED);
+    s->peak_connections = __atomic_load_n(&t->peak_connections, __ATOMIC_RELAXED);
     s->max_connections = t->max_connections;
     s->buckets = t->nbuckets;
     s->memory_bytes = t->index_bytes + t->pool[0].map_len + t->pool[1].map_len + sizeof(*t) +
                       (t->zones ? CT_ZONES * sizeof(struct ct_zone_slot) : 0);
-    s->sweep_interval_ns = t->sweep.interval;
-    s->timer_next_due = ct_wheel_next_due(&t->wheel);
-    s->timers = ct_wheel_count(&t->wheel);
+    if (t->sh) {
+        ct_spin_lock(&t->sh->wheel_lock);
+        wheel_gauges(t, s);
+        ct_spin_unlock(&t->sh->wheel_lock);
+    } else {
+        wheel_gauges(t, s);
+    }
     s->pad = 0;
     return 0;
 }

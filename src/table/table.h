@@ -233,8 +233,77 @@ struct ct_table {
     struct ct_zone_slot *zones; /* NULL until a zone limit is set */
     struct ct_sweep sweep;
     struct ct_wheel wheel;
-    /* Later modules (NAT side array, shared-mode locks) add their state below. */
+    /* Shared tables (CT_TABLE_F_SHARED): thread slots, epochs, global locks
+     * (table/shared.h); NULL for a table owned by one thread. */
+    struct ct_shared *sh;
+    /* Later modules (NAT side array) add their state below. */
 };
+
+/* ---- shared tables (shared.c; protocol in shared.h) ------------------------ */
+
+struct ct_tslot;
+struct ct_tls_cache {
+    uint64_t id;           /* ct_shared.id of the table the slot belongs to */
+    struct ct_tslot *slot;
+};
+extern _Thread_local struct ct_tls_cache ct_tls;
+
+int ct_shared_create(struct ct_table *t);
+void ct_shared_destroy(struct ct_table *t);
+/* Registers the calling thread if needed and marks the start of a call (its
+ * quiescent state); frees what it retired that nobody can see any more.
+ * Returns its slot, or NULL when CT_SHARED_THREADS threads are registered. */
+struct ct_tslot *ct_shared_enter(struct ct_table *t);
+/* Puts an unlinked entry on the calling thread's limbo list. */
+void ct_shared_retire(struct ct_table *t, struct ct_conn *c);
+void ct_shared_stats_sum(const struct ct_table *t, struct ct_table_stats *out);
+struct ct_conn *ct_shared_find(const struct ct_table *t, const void *k, unsigned v6, uint64_t h,
+                               unsigned *dir);
+void ct_shared_prefetch(const struct ct_table *t, uint64_t h);
+/* The refs in bucket b, from a consistent (seq-validated) copy; returns how many. */
+unsigned ct_shared_bucket_refs(const struct ct_table *t, uint32_t b, uint32_t *refs);
+/* Indexes both tuples under bucket locks. Returns 0, -ENOSPC, or -EEXIST with
+ * *existing (and the packet's direction in it) when another thread created
+ * the connection first. */
+int ct_shared_index_insert(struct ct_table *t, struct ct_conn *c, struct ct_conn **existing,
+                           unsigned *existing_dir);
+void ct_shared_index_remove(struct ct_table *t, struct ct_conn *c);
+
+/* The per-thread counters of a shared table sit at the start of the slot. */
+static inline struct ct_table_stats *ct_table_st(struct ct_table *t)
+{
+    if (CT_LIKELY(t->sh == NULL))
+        return &t->stats;
+    return (struct ct_table_stats *)(void *)((uint8_t *)ct_tls.slot + CT_CACHE_LINE);
+}
+
+/* Counter updates: relaxed atomics, so ct_table_stats() may read a shared
+ * table's shards while their threads count (a plain load and store on x86). */
+#define CT_STAT_ADD(t, field, n)                                                               \
+    do {                                                                                       \
+        struct ct_table_stats *st_ = ct_table_st(t);                                           \
+        __atomic_store_n(&st_->field, __atomic_load_n(&st_->field, __ATOMIC_RELAXED) + (n),     \
+                         __ATOMIC_RELAXED);                                                    \
+    } while (0)
+#define CT_STAT_INC(t, field) CT_STAT_ADD(t, field, 1)
+
+/* Per-connection lock of shared tables: a byte spinlock in flags8. */
+static inline void ct_conn_lock(struct ct_conn *c)
+{
+    while (__atomic_exchange_n(&c->flags8, (uint8_t)1, __ATOMIC_ACQUIRE))
+        while (__atomic_load_n(&c->flags8, __ATOMIC_RELAXED))
+            __builtin_ia32_pause();
+}
+
+static inline int ct_conn_trylock(struct ct_conn *c)
+{
+    return __atomic_exchange_n(&c->flags8, (uint8_t)1, __ATOMIC_ACQUIRE) == 0;
+}
+
+static inline void ct_conn_unlock(struct ct_conn *c)
+{
+    __atomic_store_n(&c->flags8, (uint8_t)0, __ATOMIC_RELEASE);
+}
 
 /* ---- ids and handles ---------------------------------------------------- */
 
@@ -509,6 +578,8 @@ struct ct_conn *ct_table_conn_alloc(struct ct_table *t, unsigned v6);
 
 /* Returns an entry that was never inserted to the free list at once. */
 void ct_table_conn_free(struct ct_table *t, struct ct_conn *c);
+/* As ct_table_conn_free(), for a caller that holds a shared table's pool_lock. */
+void ct_table_conn_free_locked(struct ct_table *t, struct ct_conn *c);
 
 /*
  * Indexes both tuples of c (the original key must be set) and counts it as
@@ -516,6 +587,16 @@ void ct_table_conn_free(struct ct_table *t, struct ct_conn *c);
  * index is left as it was and stats.probe_limit counted).
  */
 int ct_table_insert(struct ct_table *t, struct ct_conn *c);
+
+/*
+ * Shared tables: as ct_table_insert(), under bucket locks, with c's lock held
+ * by the caller, who has already counted c in t->connections (process.c,
+ * new_alloc()); files c in the wheel under wheel_lock. Returns 0, -ENOSPC,
+ * or -EEXIST when another thread created the connection first (*existing,
+ * and in *existing_dir the direction of c's original tuple in it).
+ */
+int ct_table_insert_shared(struct ct_table *t, struct ct_conn *c, struct ct_conn **existing,
+                           unsigned *existing_dir);
 
 /*
  * Ends a live connection: reports it to the destroy callback (reason =

@@ -1,0 +1,531 @@
+/*
+ * Shared tables: thread registration, quiescent-state reclamation, the
+ * lock-free bucket reader and the bucket-locking writers. The protocol and
+ * the lock order are in shared.h.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "table/shared.h"
+#include "table/table.h"
+
+/* The calling thread's slot in the shared table it used last. */
+_Thread_local struct ct_tls_cache ct_tls;
+
+/* Per-thread token: the address of a thread-local object is unique among
+ * live threads. */
+static _Thread_local char tls_token;
+
+static uint64_t next_table_id = 1;
+
+int ct_shared_create(struct ct_table *t)
+{
+    struct ct_shared *sh = aligned_alloc(CT_CACHE_LINE, sizeof(*sh));
+    if (!sh)
+        return -ENOMEM;
+    memset(sh, 0, sizeof(*sh));
+    sh->id = __atomic_fetch_add(&next_table_id, 1, __ATOMIC_RELAXED);
+    sh->epoch = 1;
+    for (unsigned i = 0; i < CT_SHARED_THREADS; i++)
+        sh->slot[i].qs = CT_QS_OFFLINE;
+    t->sh = sh;
+    return 0;
+}
+
+void ct_shared_destroy(struct ct_table *t)
+{
+    free(t->sh);
+    t->sh = NULL;
+}
+
+/* Finds or claims the calling thread's slot; NULL when all are taken. */
+static struct ct_tslot *slot_register(struct ct_table *t)
+{
+    struct ct_shared *sh = t->sh;
+    uintptr_t me = (uintptr_t)&tls_token;
+    uint32_t n = __atomic_load_n(&sh->nslots, __ATOMIC_ACQUIRE);
+    struct ct_tslot *s = NULL;
+    for (uint32_t i = 0; i < n && !s; i++)
+        if (__atomic_load_n(&sh->slot[i].owner, __ATOMIC_ACQUIRE) == me)
+            s = &sh->slot[i];
+    for (uint32_t i = 0; i < CT_SHARED_THREADS && !s; i++) {
+        uintptr_t free_owner = 0;
+        if (__atomic_compare_exchange_n(&sh->slot[i].owner, &free_owner, me, 0, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_RELAXED)) {
+            s = &sh->slot[i];
+            /* Make the slot visible to scans before it can hold an epoch. */
+            uint32_t cur = __atomic_load_n(&sh->nslots, __ATOMIC_RELAXED);
+            while (cur < i + 1 && !__atomic_compare_exchange_n(&sh->nslots, &cur, i + 1, 0,
+                                                               __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+                ;
+        }
+    }
+    if (s) {
+        ct_tls.id = sh->id;
+        ct_tls.slot = s;
+    }
+    return s;
+}
+
+/* Frees the calling thread's retired entries that no thread can still see,
+ * and advances the epoch when every online thread has seen the current one. */
+static void limbo_reclaim(struct ct_table *t, struct ct_tslot *me)
+{
+    struct ct_shared *sh = t->sh;
+    uint64_t e = __atomic_load_n(&sh->epoch, __ATOMIC_SEQ_CST);
+    uint64_t min = CT_QS_OFFLINE;
+    uint32_t n = __atomic_load_n(&sh->nslots, __ATOMIC_ACQUIRE);
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t q = __atomic_load_n(&sh->slot[i].qs, __ATOMIC_ACQUIRE);
+        if (q < min)
+            min = q;
+    }
+    if (min >= e) {
+        uint64_t exp = e;
+        (void)__atomic_compare_exchange_n(&sh->epoch, &exp, e + 1, 0, __ATOMIC_SEQ_CST,
+                                          __ATOMIC_RELAXED);
+    }
+    uint32_t keep = 0, nfree = 0;
+    uint32_t ids[CT_SHARED_LIMBO];
+    for (uint32_t i = 0; i < me->nlimbo; i++) {
+        if (me->limbo[i].epoch < min)
+            ids[nfree++] = me->limbo[i].id;
+        else
+            me->limbo[keep++] = me->limbo[i];
+    }
+    me->nlimbo = keep;
+    if (nfree) {
+        ct_spin_lock(&sh->pool_lock);
+        for (uint32_t i = 0; i < nfree; i++)
+            ct_table_conn_free_locked(t, ct_table_conn_at(t, ids[i]));
+        ct_spin_unlock(&sh->pool_lock);
+    }
+}
+
+struct ct_tslot *ct_shared_enter(struct ct_table *t)
+{
+    struct ct_tslot *me = ct_shared_self(t);
+    if (CT_UNLIKELY(!me)) {
+        me = slot_register(t);
+        if (!me)
+            return NULL;
+    }
+    /* The quiescent state: publish the epoch, then read the index. The
+     * exchange is a full barrier (a locked instruction on x86), so no read
+     * of the index moves before the publication. (No explicit fences: GCC's
+     * ThreadSanitizer does not model them.) */
+    (void)__atomic_exchange_n(&me->qs, __atomic_load_n(&t->sh->epoch, __ATOMIC_SEQ_CST),
+                              __ATOMIC_SEQ_CST);
+    if (me->nlimbo)
+        limbo_reclaim(t, me);
+    /* A limbo that stays nearly full means another registered thread has
+     * stopped calling: wait for it rather than lose track of entries. */
+    while (CT_UNLIKELY(me->nlimbo > CT_SHARED_LIMBO - CT_RETIRE_MAX)) {
+        __builtin_ia32_pause();
+        __atomic_store_n(&me->qs, __atomic_load_n(&t->sh->epoch, __ATOMIC_SEQ_CST), __ATOMIC_SEQ_CST);
+        limbo_reclaim(t, me);
+    }
+    return me;
+}
+
+void ct_shared_retire(struct ct_table *t, struct ct_conn *c)
+{
+    struct ct_tslot *me = ct_tls.slot;
+    /* Read the epoch with a read-modify-write: a full barrier after the
+     * unlinking stores. */
+    me->limbo[me->nlimbo].epoch = __atomic_fetch_add(&t->sh->epoch, 0, __ATOMIC_SEQ_CST);
+    me->limbo[me->nlimbo].id = ct_table_conn_id(t, c);
+    me->nlimbo++;
+}
+
+CT_EXPORT int ct_table_thread_offline(struct ct_table *t)
+{
+    if (!t)
+        return -EINVAL;
+    if (!t->sh)
+        return 0;
+    struct ct_tslot *me = ct_shared_self(t);
+    if (!me)
+        return 0;
+    /* The retired entries stay in the slot; whoever claims it next frees them. */
+    __atomic_store_n(&me->qs, CT_QS_OFFLINE, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&me->owner, (uintptr_t)0, __ATOMIC_RELEASE);
+    ct_tls.id = 0;
+    ct_tls.slot = NULL;
+    return 0;
+}
+
+void ct_shared_stats_sum(const struct ct_table *t, struct ct_table_stats *out)
+{
+    const struct ct_shared *sh = t->sh;
+    uint64_t *o = (uint64_t *)(void *)out;
+    size_t nw = offsetof(struct ct_table_stats, connections) / sizeof(uint64_t);
+    uint32_t n = __atomic_load_n(&sh->nslots, __ATOMIC_ACQUIRE);
+    for (uint32_t i = 0; i < n; i++) {
+        const uint64_t *s = (const uint64_t *)(const void *)&sh->slot[i].stats;
+        for (size_t w = 0; w < nw; w++)
+            o[w] += __atomic_load_n(&s[w], __ATOMIC_RELAXED);
+        for (size_t w = offsetof(struct ct_table_stats, closed) / sizeof(uint64_t);
+             w <= offsetof(struct ct_table_stats, refiled_shrink) / sizeof(uint64_t); w++)
+            o[w] += __atomic_load_n(&s[w], __ATOMIC_RELAXED);
+    }
+}
+
+/* ---- the lock-free reader ------------------------------------------------------- */
+
+/* A consistent copy of one bucket (see shared.h). */
+struct bucket_snap {
+    uint16_t sig[CT_BUCKET_SLOTS];
+    uint16_t ovf;
+    uint32_t ref[CT_BUCKET_SLOTS];
+};
+
+static void bucket_snapshot(const struct ct_bucket *bk, struct bucket_snap *s)
+{
+    for (;;) {
+        uint32_t s1 = __atomic_load_n(&bk->seq, __ATOMIC_ACQUIRE);
+        if (s1 & 1) {
+            __builtin_ia32_pause();
+            continue;
+        }
+        /* Acquire loads keep the second read of seq after them (plain
+         * loads on x86; no fence, which GCC's ThreadSanitizer lacks). */
+        for (unsigned i = 0; i < CT_BUCKET_SLOTS; i++) {
+            s->sig[i] = __atomic_load_n(&bk->sig[i], __ATOMIC_ACQUIRE);
+            s->ref[i] = __atomic_load_n(&bk->ref[i], __ATOMIC_ACQUIRE);
+        }
+        s->ovf = __atomic_load_n(&bk->ovf, __ATOMIC_ACQUIRE);
+        if (__atomic_load_n(&bk->seq, __ATOMIC_RELAXED) == s1)
+            return;
+    }
+}
+
+struct ct_conn *ct_shared_find(const struct ct_table *t, const void *k, unsigned v6, uint64_t h,
+                               unsigned *dir)
+{
+    uint16_t sig = ct_hash_sig(h);
+    uint32_t b = ct_table_bucket_of(t, h);
+    struct bucket_snap s;
+    for (uint32_t i = 0; i < t->probe_max; i++) {
+        bucket_snapshot(&t->buckets[b], &s);
+        for (unsigned j = 0; j < CT_BUCKET_SLOTS; j++) {
+            if (s.sig[j] != sig)
+                continue;
+            uint32_t ref = s.ref[j];
+            if (((ref >> 1 & CT_ID_V6) != 0) != (v6 != 0))
+                continue;
+            /* The key of a published entry does not change until the entry
+             * is reused, which reclamation holds back while this call runs. */
+            struct ct_conn *c = ct_table_ref_conn(t, ref);
+            unsigned d = ref & 1;
+            if (v6 ? ct_conn_match6(t, c, d, k) : ct_conn_match4(t, c, d, k)) {
+                *dir = d;
+                return c;
+            }
+        }
+        if (s.ovf == 0)
+            break;
+        b = ct_table_next_bucket(t, b);
+    }
+    return NULL;
+}
+
+unsigned ct_shared_bucket_refs(const struct ct_table *t, uint32_t b, uint32_t *refs)
+{
+    struct bucket_snap s;
+    unsigned n = 0;
+    bucket_snapshot(&t->buckets[b], &s);
+    for (unsigned j = 0; j < CT_BUCKET_SLOTS; j++)
+        if (s.sig[j])
+            refs[n++] = s.ref[j];
+    return n;
+}
+
+/* Signatures and refs for stage 2's prefetch: relaxed loads, no validation. */
+void ct_shared_prefetch(const struct ct_table *t, uint64_t h)
+{
+    const struct ct_bucket *bk = ct_table_home(t, h);
+    uint16_t sig = ct_hash_sig(h);
+    for (unsigned j = 0; j < CT_BUCKET_SLOTS; j++) {
+        if (__atomic_load_n(&bk->sig[j], __ATOMIC_RELAXED) != sig)
+            continue;
+        uint32_t id = __atomic_load_n(&bk->ref[j], __ATOMIC_RELAXED) >> 1;
+        const struct ct_pool *p = &t->pool[(id & CT_ID_V6) != 0];
+        const uint8_t *e = p->base + (size_t)(id & (CT_ID_V6 - 1)) * p->stride;
+        CT_PREFETCH_W(e);
+        CT_PREFETCH_W(e + 64);
+    }
+}
+
+/* ---- bucket-locking writers ----------------------------------------------------- */
+
+/* A set of buckets to lock, kept sorted by index without duplicates. */
+struct lockset {
+    uint32_t n;
+    uint32_t b[2 * CT_PROBE_MAX];
+};
+
+static void lockset_add(struct lockset *ls, uint32_t b)
+{
+    uint32_t i = 0;
+    while (i < ls->n && ls->b[i] < b)
+        i++;
+    if (i < ls->n && ls->b[i] == b)
+        return;
+    memmove(&ls->b[i + 1], &ls->b[i], (ls->n - i) * sizeof(ls->b[0]));
+    ls->b[i] = b;
+    ls->n++;
+}
+
+static int lockset_has(const struct lockset *ls, uint32_t b)
+{
+    for (uint32_t i = 0; i < ls->n; i++)
+        if (ls->b[i] == b)
+            return 1;
+    return 0;
+}
+
+static void bucket_lock(struct ct_bucket *bk) CT_NO_TSA
+{
+    for (;;) {
+        uint32_t s = __atomic_load_n(&bk->seq, __ATOMIC_RELAXED);
+        if (!(s & 1) && __atomic_compare_exchange_n(&bk->seq, &s, s + 1, 1, __ATOMIC_ACQUIRE,
+                                                    __ATOMIC_RELAXED))
+            break;
+        __builtin_ia32_pause();
+    }
+    /* The slot stores are release stores (slot_put, slot_clear), so none of
+     * them becomes visible before the odd seq. */
+}
+
+static void bucket_unlock(struct ct_bucket *bk) CT_NO_TSA
+{
+    __atomic_store_n(&bk->seq, __atomic_load_n(&bk->seq, __ATOMIC_RELAXED) + 1, __ATOMIC_RELEASE);
+}
+
+/* Locks every bucket of the set in ascending index order (seed 001). */
+static void lockset_lock(struct ct_table *t, const struct lockset *ls)
+{
+    for (uint32_t i = 0; i < ls->n; i++)
+        bucket_lock(&t->buckets[ls->b[i]]);
+}
+
+static void lockset_unlock(struct ct_table *t, const struct lockset *ls)
+{
+    for (uint32_t i = ls->n; i-- > 0;)
+        bucket_unlock(&t->buckets[ls->b[i]]);
+}
+
+static uint16_t ld16(const uint16_t *p)
+{
+    return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+/*
+ * The run a tuple with hash h needs: from its home to the later of the end
+ * of its ovf chain and the first bucket with a free slot (insert), or to the
+ * bucket holding `ref` (ref != 0: removal). Adds the run to ls; returns 0, or
+ * -ENOSPC when the run would pass the probe cap. An insert that must retry
+ * asks for `extra` buckets beyond the run's end.
+ */
+static int run_add(const struct ct_table *t, uint64_t h, uint32_t ref, struct lockset *ls,
+                   uint32_t extra)
+{
+    uint32_t b = ct_table_bucket_of(t, h);
+    int chain_open = 1, need_free = ref == 0, found = 0;
+    for (uint32_t i = 0; i < t->probe_max; i++) {
+        const struct ct_bucket *bk = &t->buckets[b];
+        lockset_add(ls, b);
+        if (ref) {
+            for (unsigned s = 0; s < CT_BUCKET_SLOTS; s++)
+                if (__atomic_load_n(&bk->ref[s], __ATOMIC_RELAXED) == ref && ld16(&bk->sig[s]))
+                    found = 1;
+            if (found)
+                return 0;
+        } else if (need_free) {
+            for (unsigned s = 0; s < CT_BUCKET_SLOTS; s++)
+                if (ld16(&bk->sig[s]) == 0)
+                    need_free = 0;
+        }
+        if (ld16(&bk->ovf) == 0)
+            chain_open = 0;
+        if (!chain_open && !need_free && !ref && extra-- == 0)
+            return 0;
+        b = ct_table_next_bucket(t, b);
+    }
+    return ref || !need_free ? 0 : -ENOSPC;
+}
+
+/* Whether every bucket of the run (as run_add would compute it now, with the
+ * buckets locked) is in ls. */
+static int run_covered(const struct ct_table *t, uint64_t h, uint32_t ref, const struct lockset *ls)
+{
+    struct lockset now = {0, {0}};
+    (void)run_add(t, h, ref, &now, 0);
+    for (uint32_t i = 0; i < now.n; i++)
+        if (!lockset_has(ls, now.b[i]))
+            return 0;
+    return 1;
+}
+
+static void slot_put(struct ct_table *t, uint64_t h, uint32_t ref)
+{
+    uint32_t home = ct_table_bucket_of(t, h), b = home;
+    for (uint32_t i = 0; i < t->probe_max; i++) {
+        struct ct_bucket *bk = &t->buckets[b];
+        for (unsigned s = 0; s < CT_BUCKET_SLOTS; s++) {
+            if (ld16(&bk->sig[s]) == 0) {
+                __atomic_store_n(&bk->ref[s], ref, __ATOMIC_RELEASE);
+                __atomic_store_n(&bk->sig[s], ct_hash_sig(h), __ATOMIC_RELEASE);
+                for (uint32_t j = home; j != b; j = ct_table_next_bucket(t, j))
+                    __atomic_store_n(&t->buckets[j].ovf, (uint16_t)(ld16(&t->buckets[j].ovf) + 1),
+                                     __ATOMIC_RELEASE);
+                return;
+            }
+        }
+        b = ct_table_next_bucket(t, b);
+    }
+}
+
+static void slot_clear(struct ct_table *t, uint64_t h, uint32_t ref)
+{
+    uint32_t home = ct_table_bucket_of(t, h), b = home;
+    for (uint32_t i = 0; i < t->probe_max; i++) {
+        struct ct_bucket *bk = &t->buckets[b];
+        for (unsigned s = 0; s < CT_BUCKET_SLOTS; s++) {
+            if (ld16(&bk->sig[s]) != 0 && __atomic_load_n(&bk->ref[s], __ATOMIC_RELAXED) == ref) {
+                __atomic_store_n(&bk->sig[s], (uint16_t)0, __ATOMIC_RELEASE);
+                __atomic_store_n(&bk->ref[s], 0u, __ATOMIC_RELEASE);
+                for (uint32_t j = home; j != b; j = ct_table_next_bucket(t, j))
+                    __atomic_store_n(&t->buckets[j].ovf, (uint16_t)(ld16(&t->buckets[j].ovf) - 1),
+                                     __ATOMIC_RELEASE);
+                return;
+            }
+        }
+        b = ct_table_next_bucket(t, b);
+    }
+}
+
+/* Finds key k (hash h) among locked buckets; the caller holds the run. */
+static struct ct_conn *find_locked(const struct ct_table *t, const void *k, unsigned v6, uint64_t h,
+                                   unsigned *dir)
+{
+    uint16_t sig = ct_hash_sig(h);
+    uint32_t b = ct_table_bucket_of(t, h);
+    for (uint32_t i = 0; i < t->probe_max; i++) {
+        const struct ct_bucket *bk = &t->buckets[b];
+        for (unsigned s = 0; s < CT_BUCKET_SLOTS; s++) {
+            if (ld16(&bk->sig[s]) != sig)
+                continue;
+            uint32_t ref = __atomic_load_n(&bk->ref[s], __ATOMIC_RELAXED);
+            if (((ref >> 1 & CT_ID_V6) != 0) != (v6 != 0))
+                continue;
+            struct ct_conn *c = ct_table_ref_conn(t, ref);
+            unsigned d = ref & 1;
+            if (v6 ? ct_conn_match6(t, c, d, k) : ct_conn_match4(t, c, d, k)) {
+                *dir = d;
+                return c;
+            }
+        }
+        if (ld16(&bk->ovf) == 0)
+            break;
+        b = ct_table_next_bucket(t, b);
+    }
+    return NULL;
+}
+
+int ct_shared_index_insert(struct ct_table *t, struct ct_conn *c, struct ct_conn **existing,
+                           unsigned *existing_dir)
+{
+    uint32_t id = ct_table_conn_id(t, c);
+    unsigned v6 = ct_conn_is_v6(c);
+    union {
+        struct ct_key4 k4;
+        struct ct_key6 k6;
+    } key[2];
+    uint64_t h[2];
+    if (v6) {
+        key[0].k6 = *ct_conn_key6(c);
+        ct_table_reply_key6(t, c, &key[1].k6);
+        h[0] = ct_table_hash6(t, &key[0].k6);
+        h[1] = ct_table_hash6(t, &key[1].k6);
+    } else {
+        key[0].k4 = *ct_conn_key4(c);
+        ct_table_reply_key4(t, c, &key[1].k4);
+        h[0] = ct_table_hash4(t, &key[0].k4);
+        h[1] = ct_table_hash4(t, &key[1].k4);
+    }
+    *existing = NULL;
+    for (uint32_t extra = 0;; extra++) {
+        struct lockset ls = {0, {0}};
+        if (run_add(t, h[0], 0, &ls, extra) || run_add(t, h[1], 0, &ls, extra))
+            return -ENOSPC;
+        lockset_lock(t, &ls);
+        if (!run_covered(t, h[0], 0, &ls) || !run_covered(t, h[1], 0, &ls)) {
+            lockset_unlock(t, &ls);
+            continue; /* a run grew before we held it */
+        }
+        /* The locked re-check: has another thread created this connection? */
+        for (unsigned d = 0; d < 2; d++) {
+            unsigned dd;
+            struct ct_conn *o = find_locked(t, &key[d], v6, h[d], &dd);
+            if (o) {
+                *existing = o;
+                *existing_dir = dd ^ d;
+                lockset_unlock(t, &ls);
+                return -EEXIST;
+            }
+        }
+        /* Put the original tuple, then check that the reply's run still
+         * ends at a free slot inside the locked set (the first put may have
+         * taken the slot it was counting on). */
+        slot_put(t, h[0], id << 1 | CT_DIR_ORIGINAL);
+        struct lockset tmp = {0, {0}};
+        int full = run_add(t, h[1], 0, &tmp, 0);
+        if (full || !run_covered(t, h[1], 0, &ls)) {
+            slot_clear(t, h[0], id << 1 | CT_DIR_ORIGINAL);
+            lockset_unlock(t, &ls);
+            if (full || extra >= t->probe_max)
+                return -ENOSPC;
+            continue;
+        }
+        slot_put(t, h[1], id << 1 | CT_DIR_REPLY);
+        lockset_unlock(t, &ls);
+        return 0;
+    }
+}
+
+void ct_shared_index_remove(struct ct_table *t, struct ct_conn *c)
+{
+    uint32_t id = ct_table_conn_id(t, c);
+    uint64_t h[2];
+    if (ct_conn_is_v6(c)) {
+        struct ct_key6 k;
+        k = *ct_conn_key6(c);
+        h[0] = ct_table_hash6(t, &k);
+        ct_table_reply_key6(t, c, &k);
+        h[1] = ct_table_hash6(t, &k);
+    } else {
+        struct ct_key4 k;
+        k = *ct_conn_key4(c);
+        h[0] = ct_table_hash4(t, &k);
+        ct_table_reply_key4(t, c, &k);
+        h[1] = ct_table_hash4(t, &k);
+    }
+    for (;;) {
+        struct lockset ls = {0, {0}};
+        (void)run_add(t, h[0], id << 1 | CT_DIR_ORIGINAL, &ls, 0);
+        (void)run_add(t, h[1], id << 1 | CT_DIR_REPLY, &ls, 0);
+        lockset_lock(t, &ls);
+        if (!run_covered(t, h[0], id << 1 | CT_DIR_ORIGINAL, &ls) ||
+            !run_covered(t, h[1], id << 1 | CT_DIR_REPLY, &ls)) {
+            lockset_unlock(t, &ls);
+            continue;
+        }
+        slot_clear(t, h[0], id << 1 | CT_DIR_ORIGINAL);
+        slot_clear(t, h[1], id << 1 | CT_DIR_REPLY);
+        lockset_unlock(t, &ls);
+        return;
+    }
+}
