@@ -139,12 +139,29 @@ static uint64_t sat_add(uint64_t a, uint64_t b)
     return a > UINT64_MAX - b ? UINT64_MAX : a + b;
 }
 
+static uint64_t expire_locked(struct ct_table *t, uint64_t now, unsigned budget);
+
 CT_EXPORT uint64_t ct_expire(struct ct_table *t, uint64_t now, unsigned budget)
 {
     if (!t)
         return UINT64_MAX;
     if (call_begin(t, now))
         return now;
+    if (t->sh) {
+        /* One sweeper at a time; a thread that finds the sweep busy leaves
+         * it to the other (the sweep state is the sweeper's alone). */
+        if (!ct_spin_trylock(&t->sh->sweep_lock))
+            return now + t->sweep.min_interval;
+        uint64_t next = expire_locked(t, now, budget);
+        ct_spin_unlock(&t->sh->sweep_lock);
+        return next;
+    }
+    return expire_locked(t, now, budget);
+}
+
+/* ct_expire() once the caller may sweep. */
+static uint64_t expire_locked(struct ct_table *t, uint64_t now, unsigned budget)
+{
     if (budget == 0)
         budget = t->sweep.budget;
 

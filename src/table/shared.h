@@ -100,6 +100,12 @@ static inline void ct_spin_lock(struct ct_spinlock *l) CT_ACQUIRE(*l) CT_NO_TSA
             __builtin_ia32_pause();
 }
 
+static inline int ct_spin_trylock(struct ct_spinlock *l) CT_TRY_ACQUIRE(1, *l) CT_NO_TSA
+{
+    return __atomic_load_n(&l->v, __ATOMIC_RELAXED) == 0 &&
+           __atomic_exchange_n(&l->v, 1u, __ATOMIC_ACQUIRE) == 0;
+}
+
 static inline void ct_spin_unlock(struct ct_spinlock *l) CT_RELEASE(*l) CT_NO_TSA
 {
     __atomic_store_n(&l->v, 0u, __ATOMIC_RELEASE);
@@ -129,7 +135,8 @@ struct ct_shared {
     uint64_t epoch CT_ALIGNED(64); /* atomic: the global epoch */
     uint32_t nslots;              /* atomic: slots ever used (scan bound) */
     struct ct_spinlock pool_lock CT_ALIGNED(64); /* entry pools: free lists, high-water marks */
-    struct ct_spinlock wheel_lock CT_ALIGNED(64); /* the timer wheel and the sweep state */
+    struct ct_spinlock wheel_lock CT_ALIGNED(64); /* the timer wheel */
+    struct ct_spinlock sweep_lock;  /* ct_expire(): try-locked, one sweeper at a time */
     struct ct_tslot slot[CT_SHARED_THREADS];
 };
 
