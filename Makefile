@@ -12,7 +12,8 @@ CMAKE_FLAGS ?=
 # Debian packages the build needs, and the command that proves each is there.
 # conntrack and nftables let the kernel-comparison test configure and read
 # Linux's own connection tracker in a network namespace.
-DEB_PKGS := cmake gcc make pkg-config libpcap-dev conntrack nftables
+# clang runs the -Wthread-safety analysis of the shared-table locks (test-tsa).
+DEB_PKGS := cmake gcc make pkg-config libpcap-dev conntrack nftables clang
 
 .PHONY: all setup build demo test test-release test-asan test-tsan test-tsa install bench clean
 
