@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "support/frames.h"
 #include "ctrack/defrag.h"
 #include "ctrack/packet.h"
 #include "ctrack/reason.h"
@@ -21,45 +22,10 @@
 
 #define SEC 1000000000ull
 
-static void w16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
+static const uint8_t A6[16] = IPV6_DOC_ADDR(1);
+static const uint8_t B6[16] = IPV6_DOC_ADDR(2);
 
-static void w32(uint8_t *p, uint32_t v)
-{
-    w16(p, (uint16_t)(v >> 16));
-    w16(p + 2, (uint16_t)v);
-}
-
-static uint16_t r16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t rsum(uint32_t s, const uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i + 1 < n; i += 2)
-        s += (uint32_t)p[i] << 8 | p[i + 1];
-    if (n & 1)
-        s += (uint32_t)p[n - 1] << 8;
-    return s;
-}
-
-static uint16_t rfold(uint32_t s)
-{
-    while (s >> 16)
-        s = (s & 0xffff) + (s >> 16);
-    return (uint16_t)(~s & 0xffff);
-}
-
-#define IP(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (uint32_t)(d))
-
-static const uint8_t A6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
-static const uint8_t B6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
-
-/* ---- whole datagrams ---------------------------------------------------------------------- */
+/* ---- whole datagrams (headers and checksums from support/frames.h) ---------------------------- */
 
 /*
  * IPv4 / UDP sport -> dport with `plen` payload bytes (a pattern seeded by
@@ -68,24 +34,13 @@ static const uint8_t B6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0
 static size_t dgram4(uint8_t *o, uint32_t src, uint32_t dst, uint16_t id, uint16_t sport, uint16_t dport, size_t plen,
                      unsigned seed)
 {
-    memset(o, 0, 28);
-    o[0] = 0x45;
-    w16(o + 2, (uint16_t)(28 + plen));
-    w16(o + 4, id);
-    o[8] = 64;
-    o[9] = 17;
-    w32(o + 12, src);
-    w32(o + 16, dst);
-    w16(o + 20, sport);
-    w16(o + 22, dport);
-    w16(o + 24, (uint16_t)(8 + plen));
+    size_t hl = ipv4_header(o, 17, src, dst, id, NULL, 0, 8 + plen);
+    uint8_t *u = o + hl;
+    udp_header(u, sport, dport, plen);
     for (size_t i = 0; i < plen; i++)
-        o[28 + i] = (uint8_t)(seed + i * 13 + (i >> 8));
-    uint32_t s = rsum(0, o + 12, 8) + 17 + (uint32_t)(8 + plen);
-    uint16_t c = rfold(rsum(s, o + 20, 8 + plen));
-    w16(o + 26, c ? c : 0xffff);
-    w16(o + 10, rfold(rsum(0, o, 20)));
-    return 28 + plen;
+        u[8 + i] = (uint8_t)(seed + i * 13 + (i >> 8));
+    ipv4_fill_transport_checksum(o);
+    return hl + 8 + plen;
 }
 
 /* IPv6 with `ext` (elen bytes of extension headers, chained, the last
@@ -93,26 +48,15 @@ static size_t dgram4(uint8_t *o, uint32_t src, uint32_t dst, uint16_t id, uint16
 static size_t dgram6(uint8_t *o, uint8_t nh, const uint8_t *ext, size_t elen, uint16_t sport, uint16_t dport,
                      size_t plen, unsigned seed)
 {
-    memset(o, 0, 40);
-    o[0] = 0x60;
-    w16(o + 4, (uint16_t)(elen + 8 + plen));
-    o[6] = nh;
-    o[7] = 64;
-    memcpy(o + 8, A6, 16);
-    memcpy(o + 24, B6, 16);
+    size_t hl = ipv6_header(o, nh, A6, B6, elen + 8 + plen);
     if (elen)
-        memcpy(o + 40, ext, elen);
-    uint8_t *u = o + 40 + elen;
-    w16(u, sport);
-    w16(u + 2, dport);
-    w16(u + 4, (uint16_t)(8 + plen));
-    w16(u + 6, 0);
+        memcpy(o + hl, ext, elen);
+    uint8_t *u = o + hl + elen;
+    udp_header(u, sport, dport, plen);
     for (size_t i = 0; i < plen; i++)
         u[8 + i] = (uint8_t)(seed + i * 7 + (i >> 8));
-    uint32_t s = rsum(0, o + 8, 32) + 17 + (uint32_t)(8 + plen);
-    uint16_t c = rfold(rsum(s, u, 8 + plen));
-    w16(u + 6, c ? c : 0xffff);
-    return 40 + elen + 8 + plen;
+    ipv6_fill_transport_checksum(o, hl + elen, 17, NULL);
+    return hl + elen + 8 + plen;
 }
 
 /* ---- fragmenting ----------------------------------------------------------------------------- */
@@ -123,10 +67,9 @@ static size_t frag4(uint8_t *o, const uint8_t *d, size_t off, size_t len, int mo
     size_t hl = (d[0] & 15u) * 4u;
     memcpy(o, d, hl);
     memcpy(o + hl, d + hl + off, len);
-    w16(o + 2, (uint16_t)(hl + len));
-    w16(o + 6, (uint16_t)((r16(d + 6) & 0x4000) | (more ? 0x2000 : 0) | (off / 8)));
-    w16(o + 10, 0);
-    w16(o + 10, rfold(rsum(0, o, hl)));
+    put_be16(o + 2, (uint16_t)(hl + len));
+    put_be16(o + 6, (uint16_t)((get_be16(d + 6) & 0x4000) | (more ? 0x2000 : 0) | (off / 8)));
+    ipv4_refresh_checksum(o);
     return hl + len;
 }
 
@@ -139,17 +82,17 @@ static size_t frag4(uint8_t *o, const uint8_t *d, size_t off, size_t len, int mo
 static size_t frag6(uint8_t *o, const uint8_t *d, size_t ul, size_t nh_off, size_t off, size_t len, int more,
                     uint32_t id)
 {
-    size_t dlen = 40 + r16(d + 4);
+    size_t dlen = 40 + get_be16(d + 4);
     (void)dlen;
     memcpy(o, d, ul);
     o[nh_off] = 44;
     uint8_t *fh = o + ul;
     fh[0] = d[nh_off];
     fh[1] = 0;
-    w16(fh + 2, (uint16_t)(off | (more ? 1u : 0u)));
-    w32(fh + 4, id);
+    put_be16(fh + 2, (uint16_t)(off | (more ? 1u : 0u)));
+    put_be32(fh + 4, id);
     memcpy(fh + 8, d + ul + off, len);
-    w16(o + 4, (uint16_t)(ul - 40 + 8 + len));
+    put_be16(o + 4, (uint16_t)(ul - 40 + 8 + len));
     return ul + 8 + len;
 }
 
@@ -254,7 +197,7 @@ static void test_config(void)
 static void test_not_fragment(void)
 {
     D = mk(0, 0, 0);
-    size_t n = dgram4(dg, IP(1, 1, 1, 1), IP(2, 2, 2, 2), 7, 1000, 53, 100, 1);
+    size_t n = dgram4(dg, IPV4_ADDR(1, 1, 1, 1), IPV4_ADDR(2, 2, 2, 2), 7, 1000, 53, 100, 1);
     CHECK_EQ_I(feed(dg, n, 0), -EINVAL);
     CHECK_EQ_U(REASON, CT_REASON_NONE);
     /* A frame that did not parse as far as a fragment. */
@@ -266,7 +209,7 @@ static void test_not_fragment(void)
 static void test_in_order4(void)
 {
     D = mk(0, 0, 0);
-    size_t n = dgram4(dg, IP(10, 0, 0, 1), IP(10, 0, 0, 2), 0x1234, 4000, 53, 3000, 3);
+    size_t n = dgram4(dg, IPV4_ADDR(10, 0, 0, 1), IPV4_ADDR(10, 0, 0, 2), 0x1234, 4000, 53, 3000, 3);
     size_t pl = n - 20;
     size_t f = frag4(fb, dg, 0, 1480, 1);
     CHECK_EQ_I(feed(fb, f, 1 * SEC), CT_DEFRAG_HELD);
@@ -298,16 +241,15 @@ static void test_orders4(void)
     D = mk(0, 0, 0);
     /* A header with options (record route, 8 bytes + end of list): the
        reassembled header is the first fragment's. */
-    size_t n = dgram4(dg, IP(10, 0, 0, 1), IP(10, 0, 0, 2), 99, 1, 2, 200, 5);
+    size_t n = dgram4(dg, IPV4_ADDR(10, 0, 0, 1), IPV4_ADDR(10, 0, 0, 2), 99, 1, 2, 200, 5);
     static uint8_t opt[300];
     memcpy(opt, dg, 20);
     uint8_t rr[8] = {7, 7, 4, 0, 0, 0, 0, 0};
     memcpy(opt + 20, rr, 8);
     memcpy(opt + 28, dg + 20, n - 20);
     opt[0] = 0x47;
-    w16(opt + 2, (uint16_t)(n + 8));
-    w16(opt + 10, 0);
-    w16(opt + 10, rfold(rsum(0, opt, 28)));
+    put_be16(opt + 2, (uint16_t)(n + 8));
+    ipv4_refresh_checksum(opt);
     n += 8;
     size_t offs[4] = {0, 56, 112, 168}, lens[4] = {56, 56, 56, n - 28 - 168};
     static const int perms[][4] = {{0, 1, 2, 3}, {3, 2, 1, 0}, {1, 3, 0, 2}, {2, 0, 3, 1}, {3, 0, 1, 2}};
@@ -384,7 +326,7 @@ static void test_ipv6(void)
 static void test_duplicates(void)
 {
     D = mk(0, 0, 0);
-    size_t n = dgram4(dg, IP(10, 0, 0, 1), IP(10, 0, 0, 2), 1, 1, 2, 300, 17);
+    size_t n = dgram4(dg, IPV4_ADDR(10, 0, 0, 1), IPV4_ADDR(10, 0, 0, 2), 1, 1, 2, 300, 17);
     size_t f = frag4(fb, dg, 0, 160, 1);
     CHECK_EQ_I(feed(fb, f, 0), CT_DEFRAG_HELD);
     /* The same fragment again, then with other data: a duplicate either
@@ -417,7 +359,7 @@ static void test_duplicates(void)
 static void test_overlap(void)
 {
     D = mk(0, 0, 0);
-    size_t n = dgram4(dg, IP(10, 0, 0, 1), IP(10, 0, 0, 2), 2, 1, 2, 300, 19);
+    size_t n = dgram4(dg, IPV4_ADDR(10, 0, 0, 1), IPV4_ADDR(10, 0, 0, 2), 2, 1, 2, 300, 19);
     size_t f = frag4(fb, dg, 0, 160, 1);
     CHECK_EQ_I(feed(fb, f, 0), CT_DEFRAG_HELD);
     f = frag4(fb, dg, 152, 64, 1); /* starts inside the first */
@@ -449,7 +391,7 @@ static void test_overlap(void)
 static void test_lengths(void)
 {
     D = mk(0, 0, 0);
-    size_t n = dgram4(dg, IP(10, 0, 0, 1), IP(10, 0, 0, 2), 3, 1, 2, 300, 29);
+    size_t n = dgram4(dg, IPV4_ADDR(10, 0, 0, 1), IPV4_ADDR(10, 0, 0, 2), 3, 1, 2, 300, 29);
     (void)n;
     /* Two last fragments with different ends. */
     size_t f = frag4(fb, dg, 200, 40, 0);
@@ -479,20 +421,13 @@ static void test_lengths(void)
     CHECK_EQ_U(stats().datagrams, 0);
     /* Longer than an IPv4 packet can be: 20 header bytes + 65535. */
     static uint8_t big[65600];
-    size_t bn = dgram4(big, IP(10, 0, 0, 1), IP(10, 0, 0, 2), 4, 1, 2, 1000, 31);
+    size_t bn = dgram4(big, IPV4_ADDR(10, 0, 0, 1), IPV4_ADDR(10, 0, 0, 2), 4, 1, 2, 1000, 31);
     (void)bn;
     f = frag4(fb, big, 0, 64, 1);
     CHECK_EQ_I(feed(fb, f, 0), CT_DEFRAG_HELD);
     memset(fb, 0, 40);
-    fb[0] = 0x45;
-    w16(fb + 2, 27);
-    w16(fb + 4, 4);
-    fb[8] = 64;
-    fb[9] = 17;
-    w32(fb + 12, IP(10, 0, 0, 1));
-    w32(fb + 16, IP(10, 0, 0, 2));
-    w16(fb + 6, 65528 / 8); /* last fragment, 7 bytes at 65528: ends at 65535 */
-    w16(fb + 10, rfold(rsum(0, fb, 20)));
+    ipv4_header(fb, 17, IPV4_ADDR(10, 0, 0, 1), IPV4_ADDR(10, 0, 0, 2), 4, NULL, 0, 7);
+    ipv4_set_frag(fb, 65528 / 8); /* last fragment, 7 bytes at 65528: ends at 65535 */
     CHECK_EQ_I(feed(fb, 27, 0), CT_DEFRAG_DROPPED);
     CHECK_EQ_U(REASON, CT_REASON_FRAG_INVALID);
     CHECK_EQ_U(stats().datagrams, 0);
@@ -504,7 +439,7 @@ static void test_lengths(void)
 static void test_parser_invalid(void)
 {
     D = mk(0, 0, 0);
-    dgram4(dg, IP(10, 0, 0, 1), IP(10, 0, 0, 2), 5, 1, 2, 300, 37);
+    dgram4(dg, IPV4_ADDR(10, 0, 0, 1), IPV4_ADDR(10, 0, 0, 2), 5, 1, 2, 300, 37);
     size_t f = frag4(fb, dg, 0, 100, 1); /* not a multiple of 8 */
     CHECK_EQ_I(feed(fb, f, 0), CT_DEFRAG_DROPPED);
     CHECK_EQ_U(REASON, CT_REASON_FRAG_INVALID);
@@ -524,7 +459,7 @@ static void test_parser_invalid(void)
 static void test_too_many(void)
 {
     D = mk(0, 4, 0);
-    size_t n = dgram4(dg, IP(10, 0, 0, 1), IP(10, 0, 0, 2), 6, 1, 2, 100, 43);
+    size_t n = dgram4(dg, IPV4_ADDR(10, 0, 0, 1), IPV4_ADDR(10, 0, 0, 2), 6, 1, 2, 100, 43);
     (void)n;
     for (int i = 0; i < 4; i++) {
         size_t f = frag4(fb, dg, (size_t)i * 16, 16, 1);
@@ -537,7 +472,7 @@ static void test_too_many(void)
     CHECK_EQ_U(st.too_many, 1);
     CHECK_EQ_U(st.datagrams, 0);
     /* Four are enough for a datagram in four pieces. */
-    n = dgram4(dg, IP(10, 0, 0, 1), IP(10, 0, 0, 2), 7, 1, 2, 100, 43);
+    n = dgram4(dg, IPV4_ADDR(10, 0, 0, 1), IPV4_ADDR(10, 0, 0, 2), 7, 1, 2, 100, 43);
     for (int i = 0; i < 4; i++) {
         f = frag4(fb, dg, (size_t)i * 32, i < 3 ? 32 : n - 20 - 96, i < 3);
         CHECK_EQ_I(feed(fb, f, 0), i < 3 ? CT_DEFRAG_HELD : CT_DEFRAG_DONE);
@@ -549,7 +484,7 @@ static void test_too_many(void)
 static void test_timeout(void)
 {
     D = mk(0, 0, 0);
-    size_t n4 = dgram4(dg, IP(10, 0, 0, 1), IP(10, 0, 0, 2), 8, 1, 2, 100, 47);
+    size_t n4 = dgram4(dg, IPV4_ADDR(10, 0, 0, 1), IPV4_ADDR(10, 0, 0, 2), 8, 1, 2, 100, 47);
     size_t f = frag4(fb, dg, 0, 64, 1);
     CHECK_EQ_I(feed(fb, f, 100 * SEC), CT_DEFRAG_HELD);
     static uint8_t d6[400];
@@ -594,8 +529,8 @@ static void test_eviction(void)
     /* 66 pages: room for one 40 KB datagram, not two. */
     D = mk(0, 0, CT_DEFRAG_MIN_BYTES);
     static uint8_t d1[50000], d2[50000];
-    size_t n1 = dgram4(d1, IP(10, 0, 0, 1), IP(10, 0, 0, 2), 1, 1, 2, 40000, 59);
-    size_t n2 = dgram4(d2, IP(10, 0, 0, 1), IP(10, 0, 0, 2), 2, 1, 2, 40000, 61);
+    size_t n1 = dgram4(d1, IPV4_ADDR(10, 0, 0, 1), IPV4_ADDR(10, 0, 0, 2), 1, 1, 2, 40000, 59);
+    size_t n2 = dgram4(d2, IPV4_ADDR(10, 0, 0, 1), IPV4_ADDR(10, 0, 0, 2), 2, 1, 2, 40000, 61);
     size_t f;
     for (size_t off = 0; off < 32000; off += 1480) {
         f = frag4(fb, d1, off, 1480, 1);
@@ -619,7 +554,7 @@ static void test_eviction(void)
 
     /* Two datagrams at most: a third evicts the oldest. */
     D = mk(2, 0, 0);
-    size_t n = dgram4(dg, IP(10, 0, 0, 1), IP(10, 0, 0, 2), 10, 1, 2, 100, 67);
+    size_t n = dgram4(dg, IPV4_ADDR(10, 0, 0, 1), IPV4_ADDR(10, 0, 0, 2), 10, 1, 2, 100, 67);
     for (uint16_t id = 10; id < 13; id++) {
         dg[4] = 0;
         dg[5] = (uint8_t)id;
@@ -644,7 +579,7 @@ static void test_eviction(void)
 static void test_keys(void)
 {
     D = mk(0, 0, 0);
-    size_t n = dgram4(dg, IP(10, 0, 0, 1), IP(10, 0, 0, 2), 20, 1, 2, 100, 71);
+    size_t n = dgram4(dg, IPV4_ADDR(10, 0, 0, 1), IPV4_ADDR(10, 0, 0, 2), 20, 1, 2, 100, 71);
     size_t f = frag4(fb, dg, 0, 64, 1);
     CHECK_EQ_I(feed_link(fb, f, CT_LINK_RAW, 1, 0), CT_DEFRAG_HELD);
     /* The rest in another zone, with another protocol, from another
@@ -652,13 +587,11 @@ static void test_keys(void)
     f = frag4(fb, dg, 64, n - 20 - 64, 0);
     CHECK_EQ_I(feed_link(fb, f, CT_LINK_RAW, 2, 0), CT_DEFRAG_HELD);
     fb[9] = 6;
-    w16(fb + 10, 0);
-    w16(fb + 10, rfold(rsum(0, fb, 20)));
+    ipv4_refresh_checksum(fb);
     CHECK_EQ_I(feed_link(fb, f, CT_LINK_RAW, 1, 0), CT_DEFRAG_HELD);
     f = frag4(fb, dg, 64, n - 20 - 64, 0);
     fb[15] = 9;
-    w16(fb + 10, 0);
-    w16(fb + 10, rfold(rsum(0, fb, 20)));
+    ipv4_refresh_checksum(fb);
     CHECK_EQ_I(feed_link(fb, f, CT_LINK_RAW, 1, 0), CT_DEFRAG_HELD);
     CHECK_EQ_U(stats().datagrams, 4);
     f = frag4(fb, dg, 64, n - 20 - 64, 0);
@@ -686,7 +619,7 @@ static void test_keys(void)
 static void test_snapped(void)
 {
     D = mk(0, 0, 0);
-    dgram4(dg, IP(10, 0, 0, 1), IP(10, 0, 0, 2), 30, 1, 2, 100, 73);
+    dgram4(dg, IPV4_ADDR(10, 0, 0, 1), IPV4_ADDR(10, 0, 0, 2), 30, 1, 2, 100, 73);
     size_t f = frag4(fb, dg, 0, 64, 1);
     struct ct_frame fr = {.data = fb, .len = (uint32_t)f - 4, .wire_len = (uint32_t)f, .link = CT_LINK_IPV4};
     struct ct_pkt p;
@@ -715,7 +648,7 @@ static void test_shuffle(void)
         size_t plen = 100 + (size_t)((s >> 33) % 3000);
         int v6 = i & 1;
         olen[i] = v6 ? dgram6(orig[i], 17, NULL, 0, (uint16_t)i, 9, plen, (unsigned)i)
-                     : dgram4(orig[i], IP(10, 0, 0, 1), IP(10, 0, 0, 2), (uint16_t)i, (uint16_t)i, 9, plen,
+                     : dgram4(orig[i], IPV4_ADDR(10, 0, 0, 1), IPV4_ADDR(10, 0, 0, 2), (uint16_t)i, (uint16_t)i, 9, plen,
                               (unsigned)i);
         size_t hl = v6 ? 40 : 20, fl = olen[i] - hl;
         for (size_t off = 0; off < fl;) {
@@ -792,7 +725,7 @@ static void test_random(void)
     D = mk(16, 32, CT_DEFRAG_MIN_BYTES * 2);
     uint64_t s = 99;
     static uint8_t base[2000];
-    size_t bn = dgram4(base, IP(10, 0, 0, 1), IP(10, 0, 0, 2), 1, 1, 2, 1400, 3);
+    size_t bn = dgram4(base, IPV4_ADDR(10, 0, 0, 1), IPV4_ADDR(10, 0, 0, 2), 1, 1, 2, 1400, 3);
     static uint8_t b6[2000];
     uint8_t ext[8] = {17, 0, 1, 4, 0, 0, 0, 0};
     size_t b6n = dgram6(b6, 60, ext, 8, 1, 2, 1400, 3);
@@ -809,8 +742,7 @@ static void test_random(void)
                 len = bn - 20;
             f = frag4(fb, base, off, len, more);
             fb[5] = (uint8_t)((s >> 24) & 7); /* identification */
-            w16(fb + 10, 0);
-            w16(fb + 10, rfold(rsum(0, fb, 20)));
+            ipv4_refresh_checksum(fb);
         } else {
             size_t fl = b6n - 40;
             if (off + len > fl)
@@ -856,30 +788,18 @@ static void test_gtp_outer_fragments(void)
     static uint8_t inner[2000], outer[2100];
     size_t in = 20 + 20 + 1600;
     memset(inner, 0, in);
-    inner[0] = 0x45;
-    w16(inner + 2, (uint16_t)in);
-    inner[8] = 64;
-    inner[9] = 6;
-    w32(inner + 12, IP(10, 1, 1, 1));
-    w32(inner + 16, IP(10, 2, 2, 2));
-    w16(inner + 10, rfold(rsum(0, inner, 20)));
-    w16(inner + 20, 1923);
-    w16(inner + 22, 80);
-    inner[32] = 5 << 4;
-    inner[33] = CT_TCP_ACK | CT_TCP_PSH;
+    size_t ihl = ipv4_header(inner, 6, IPV4_ADDR(10, 1, 1, 1), IPV4_ADDR(10, 2, 2, 2), 0, NULL, 0, in - 20);
+    tcp_header(inner + ihl, 1923, 80, 0, 0, CT_TCP_ACK | CT_TCP_PSH, 0, NULL, 0);
     /* GTP-U header (G-PDU, TEID 0x1234) + inner, in UDP 2152 -> 2152. */
     uint8_t gtp[8] = {0x30, 0xff, 0, 0, 0, 0, 0x12, 0x34};
-    w16(gtp + 2, (uint16_t)in);
+    put_be16(gtp + 2, (uint16_t)in);
     static uint8_t udp_pl[2000];
     memcpy(udp_pl, gtp, 8);
     memcpy(udp_pl + 8, inner, in);
-    size_t n = dgram4(outer, IP(192, 0, 2, 1), IP(192, 0, 2, 2), 0x4d2, 2152, 2152, 8 + in, 0);
+    size_t n = dgram4(outer, IPV4_ADDR(192, 0, 2, 1), IPV4_ADDR(192, 0, 2, 2), 0x4d2, 2152, 2152, 8 + in, 0);
     memcpy(outer + 28, udp_pl, 8 + in);
     /* Recompute the UDP checksum over the real payload. */
-    w16(outer + 26, 0);
-    uint32_t cs = rsum(0, outer + 12, 8) + 17 + (uint32_t)(n - 20);
-    uint16_t c = rfold(rsum(cs, outer + 20, n - 20));
-    w16(outer + 26, c ? c : 0xffff);
+    ipv4_fill_transport_checksum(outer);
     /* Fragments in Ethernet frames; the first carries 1480 bytes. */
     static uint8_t eth[1600];
     static const uint8_t mac[14] = {0, 0, 0x0c, 7, 0xac, 0xe8, 0x88, 0xe0, 0xf3, 0xc8, 0xbf, 0xf0, 0x08, 0x00};
@@ -902,7 +822,7 @@ static void test_gtp_outer_fragments(void)
     CHECK_EQ_U(q.reason, CT_REASON_NONE);
     CHECK_EQ_U(q.tuple.sport, 1923);
     CHECK_EQ_U(q.tuple.dport, 80);
-    CHECK_EQ_U(ntohl(q.tuple.dst.v4), IP(10, 2, 2, 2));
+    CHECK_EQ_U(ntohl(q.tuple.dst.v4), IPV4_ADDR(10, 2, 2, 2));
     CHECK_EQ_U(q.payload_len, 1600);
     ct_defrag_destroy(D);
 }

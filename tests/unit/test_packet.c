@@ -1,10 +1,10 @@
 /*
  * Tests of ct_pkt_parse() and ct_pkt_verify_checksum() on hand-built frames.
  *
- * Frames are assembled field by field below; checksums are computed with a
- * plain byte-wise RFC 1071 reference (not the library's), so a correct frame
- * and a corrupted one check the library's fast sum against an independent
- * one. Every frame is also re-parsed at every prefix length from an exactly
+ * Frames are assembled field by field (tests/support/frames.h); checksums
+ * are computed with a plain byte-wise RFC 1071 reference (not the
+ * library's), so a correct frame and a corrupted one check the library's
+ * fast sum against an independent one. Every frame is also re-parsed at every prefix length from an exactly
  * sized heap copy (ASan catches any read past the end), once as a truncated
  * packet and once as a snapped capture.
  */
@@ -14,45 +14,13 @@
 #include <string.h>
 
 #include "check.h"
+#include "support/frames.h"
 #include "ctrack/packet.h"
 #include "ctrack/reason.h"
 #include "ctrack/tuple.h"
 #include "packet/packet_priv.h"
 
-/* ---- reference checksum and builders ------------------------------------------ */
-
-static uint32_t rsum(uint32_t s, const uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i + 1 < n; i += 2)
-        s += (uint32_t)p[i] << 8 | p[i + 1];
-    if (n & 1)
-        s += (uint32_t)p[n - 1] << 8;
-    return s;
-}
-
-static uint16_t rfold(uint32_t s)
-{
-    while (s >> 16)
-        s = (s & 0xffff) + (s >> 16);
-    return (uint16_t)(~s & 0xffff);
-}
-
-static void w16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static void w32(uint8_t *p, uint32_t v)
-{
-    w16(p, (uint16_t)(v >> 16));
-    w16(p + 2, (uint16_t)v);
-}
-
-static uint16_t r16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] << 8 | p[1]);
-}
+/* ---- builders (support/frames.h has the headers and the reference checksum) ---- */
 
 static void fill_payload(uint8_t *p, size_t n)
 {
@@ -64,175 +32,53 @@ static void fill_payload(uint8_t *p, size_t n)
 static size_t tcp_seg(uint8_t *o, uint16_t sp, uint16_t dp, uint32_t seq, uint32_t ack, uint8_t flags,
                       uint16_t win, const uint8_t *opt, size_t olen, size_t plen)
 {
-    memset(o, 0, 20);
-    w16(o, sp);
-    w16(o + 2, dp);
-    w32(o + 4, seq);
-    w32(o + 8, ack);
-    o[12] = (uint8_t)(((20 + olen) / 4) << 4);
-    o[13] = flags;
-    w16(o + 14, win);
-    if (olen)
-        memcpy(o + 20, opt, olen);
-    fill_payload(o + 20 + olen, plen);
-    return 20 + olen + plen;
+    size_t hl = tcp_header(o, sp, dp, seq, ack, flags, win, opt, olen);
+    fill_payload(o + hl, plen);
+    return hl + plen;
 }
 
 static size_t udp_seg(uint8_t *o, uint16_t sp, uint16_t dp, size_t plen)
 {
-    memset(o, 0, 8);
-    w16(o, sp);
-    w16(o + 2, dp);
-    w16(o + 4, (uint16_t)(8 + plen));
-    fill_payload(o + 8, plen);
-    return 8 + plen;
+    size_t hl = udp_header(o, sp, dp, plen);
+    fill_payload(o + hl, plen);
+    return hl + plen;
 }
 
 static size_t icmp_seg(uint8_t *o, uint8_t type, uint8_t code, uint16_t id, uint16_t seq, const uint8_t *body,
                        size_t blen)
 {
-    memset(o, 0, 8);
-    o[0] = type;
-    o[1] = code;
-    w16(o + 4, id);
-    w16(o + 6, seq);
+    size_t hl = icmp_header(o, type, code, id, seq);
     if (blen)
-        memcpy(o + 8, body, blen);
-    return 8 + blen;
-}
-
-static int l4_csum_at(uint8_t proto, int v6)
-{
-    switch (proto) {
-    case 6: return 16;
-    case 17: case 136: return 6;
-    case 1: return v6 ? -1 : 2;
-    case 58: return v6 ? 2 : -1;
-    default: return -1;
-    }
-}
-
-/* Writes the correct transport checksum into an IPv4 packet. */
-static void fix4(uint8_t *ip)
-{
-    size_t hl = (ip[0] & 15u) * 4u, tot = r16(ip + 2);
-    uint8_t proto = ip[9];
-    uint8_t *l4 = ip + hl;
-    size_t l4len = tot - hl;
-    int at = l4_csum_at(proto, 0);
-    if (at < 0 || (r16(ip + 6) & 0x3fff))
-        return;
-    size_t cover = l4len, plen = l4len;
-    if (proto == 17)
-        cover = plen = r16(l4 + 4);
-    if (proto == 136 && r16(l4 + 4))
-        cover = r16(l4 + 4);
-    w16(l4 + at, 0);
-    uint32_t s = 0;
-    if (proto != 1) {
-        s = rsum(s, ip + 12, 8);
-        s += proto;
-        s += (uint32_t)plen;
-    }
-    uint16_t c = rfold(rsum(s, l4, cover));
-    if (c == 0 && proto == 17)
-        c = 0xffff;
-    w16(l4 + at, c);
+        memcpy(o + hl, body, blen);
+    return hl + blen;
 }
 
 /* IPv4 header (+ options) around an L4 segment, with both checksums. */
 static size_t ip4_pkt(uint8_t *o, uint8_t proto, uint32_t src, uint32_t dst, const uint8_t *opt, size_t olen,
                       const uint8_t *l4, size_t l4len)
 {
-    size_t hl = 20 + olen;
-    memset(o, 0, 20);
-    o[0] = (uint8_t)(0x40 | hl / 4);
-    w16(o + 2, (uint16_t)(hl + l4len));
-    w16(o + 4, 0x1234);
-    o[8] = 64;
-    o[9] = proto;
-    w32(o + 12, src);
-    w32(o + 16, dst);
-    if (olen)
-        memcpy(o + 20, opt, olen);
+    size_t hl = ipv4_header(o, proto, src, dst, 0x1234, opt, olen, l4len);
     memmove(o + hl, l4, l4len);
-    fix4(o);
-    w16(o + 10, rfold(rsum(0, o, hl)));
+    ipv4_fill_transport_checksum(o);
     return hl + l4len;
 }
 
-/* Recomputes the IPv4 header checksum after a test changed the header. */
-static void rehdr4(uint8_t *ip)
-{
-    size_t hl = (ip[0] & 15u) * 4u;
-    w16(ip + 10, 0);
-    w16(ip + 10, rfold(rsum(0, ip, hl)));
-}
-
-static const uint8_t A6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
-static const uint8_t B6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
-static const uint8_t C6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3};
-
-/* Writes the transport checksum of an IPv6 packet whose L4 header is at
-   `l4off` with protocol `proto`; `dst` is the pseudo-header destination. */
-static void fix6(uint8_t *ip, size_t l4off, uint8_t proto, const uint8_t *dst)
-{
-    size_t end = 40 + r16(ip + 4);
-    uint8_t *l4 = ip + l4off;
-    size_t l4len = end - l4off;
-    int at = l4_csum_at(proto, 1);
-    if (at < 0)
-        return;
-    size_t cover = l4len, plen = l4len;
-    if (proto == 17)
-        cover = plen = r16(l4 + 4);
-    if (proto == 136 && r16(l4 + 4))
-        cover = r16(l4 + 4);
-    w16(l4 + at, 0);
-    uint32_t s = rsum(0, ip + 8, 16);
-    s = rsum(s, dst ? dst : ip + 24, 16);
-    s += (uint32_t)(plen >> 16) + (uint32_t)(plen & 0xffff) + proto;
-    uint16_t c = rfold(rsum(s, l4, cover));
-    if (c == 0 && proto == 17)
-        c = 0xffff;
-    w16(l4 + at, c);
-}
+static const uint8_t A6[16] = IPV6_DOC_ADDR(1);
+static const uint8_t B6[16] = IPV6_DOC_ADDR(2);
+static const uint8_t C6[16] = IPV6_DOC_ADDR(3);
 
 /* IPv6 header, extension headers (already chained, the last one naming
    `proto`), L4 segment; `nh` is the first next-header value. */
 static size_t ip6_pkt(uint8_t *o, uint8_t nh, uint8_t proto, const uint8_t *src, const uint8_t *dst,
                       const uint8_t *ext, size_t elen, const uint8_t *l4, size_t l4len)
 {
-    memset(o, 0, 40);
-    o[0] = 0x60;
-    w16(o + 4, (uint16_t)(elen + l4len));
-    o[6] = nh;
-    o[7] = 64;
-    memcpy(o + 8, src, 16);
-    memcpy(o + 24, dst, 16);
+    size_t hl = ipv6_header(o, nh, src, dst, elen + l4len);
     if (elen)
-        memcpy(o + 40, ext, elen);
+        memcpy(o + hl, ext, elen);
     if (l4len)
-        memmove(o + 40 + elen, l4, l4len);
-    fix6(o, 40 + elen, proto, NULL);
-    return 40 + elen + l4len;
-}
-
-/* Ethernet II with `ntag` tags (TPID, TCI pairs), then the EtherType. */
-static size_t eth(uint8_t *o, const uint16_t *tags, int ntag, uint16_t type, const uint8_t *pl, size_t plen)
-{
-    static const uint8_t macs[12] = {2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2};
-    memcpy(o, macs, 12);
-    size_t off = 12;
-    for (int i = 0; i < ntag; i++) {
-        w16(o + off, tags[2 * i]);
-        w16(o + off + 2, tags[2 * i + 1]);
-        off += 4;
-    }
-    w16(o + off, type);
-    off += 2;
-    memmove(o + off, pl, plen);
-    return off + plen;
+        memmove(o + hl + elen, l4, l4len);
+    ipv6_fill_transport_checksum(o, hl + elen, proto, NULL);
+    return hl + elen + l4len;
 }
 
 /* ---- parsing helpers ------------------------------------------------------------- */
@@ -321,23 +167,21 @@ static void expect(const uint8_t *f, size_t n, uint16_t link, unsigned reason)
         check_bounds(&P, n);
 }
 
-#define IP(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (uint32_t)(d))
-
 static uint8_t seg[4096], ipb[4096], fr[4096];
 
 /* Ethernet / IPv4 / TCP with the given options. */
 static size_t frame4_tcp(const uint8_t *opt, size_t olen, size_t plen)
 {
     size_t l = tcp_seg(seg, 1234, 80, 1000, 2000, CT_TCP_SYN | CT_TCP_ACK, 29200, opt, olen, plen);
-    l = ip4_pkt(ipb, 6, IP(10, 0, 0, 1), IP(10, 0, 0, 2), NULL, 0, seg, l);
-    return eth(fr, NULL, 0, 0x0800, ipb, l);
+    l = ip4_pkt(ipb, 6, IPV4_ADDR(10, 0, 0, 1), IPV4_ADDR(10, 0, 0, 2), NULL, 0, seg, l);
+    return eth_frame(fr, NULL, 0, 0x0800, ipb, l);
 }
 
 static size_t frame4_udp(size_t plen)
 {
     size_t l = udp_seg(seg, 5353, 53, plen);
-    l = ip4_pkt(ipb, 17, IP(192, 168, 1, 1), IP(192, 168, 1, 2), NULL, 0, seg, l);
-    return eth(fr, NULL, 0, 0x0800, ipb, l);
+    l = ip4_pkt(ipb, 17, IPV4_ADDR(192, 168, 1, 1), IPV4_ADDR(192, 168, 1, 2), NULL, 0, seg, l);
+    return eth_frame(fr, NULL, 0, 0x0800, ipb, l);
 }
 
 /* ---- happy paths -------------------------------------------------------------- */
@@ -351,8 +195,8 @@ static void test_eth_ipv4_tcp(void)
     expect(fr, n, CT_LINK_ETHERNET, CT_REASON_NONE);
     CHECK_EQ_U(P.tuple.l3, CT_L3_IPV4);
     CHECK_EQ_U(P.tuple.proto, 6);
-    CHECK_EQ_U(ntohl(P.tuple.src.v4), IP(10, 0, 0, 1));
-    CHECK_EQ_U(ntohl(P.tuple.dst.v4), IP(10, 0, 0, 2));
+    CHECK_EQ_U(ntohl(P.tuple.src.v4), IPV4_ADDR(10, 0, 0, 1));
+    CHECK_EQ_U(ntohl(P.tuple.dst.v4), IPV4_ADDR(10, 0, 0, 2));
     CHECK_EQ_U(P.tuple.sport, 1234);
     CHECK_EQ_U(P.tuple.dport, 80);
     CHECK_EQ_U(P.tuple.zone, 7);
@@ -439,8 +283,8 @@ static void test_ethernet_padding(void)
     CHECK_EQ_U(ct_pkt_verify_checksum(&P), 1);
 
     size_t l = tcp_seg(seg, 1, 2, 3, 4, CT_TCP_ACK, 5, NULL, 0, 0);
-    l = ip4_pkt(ipb, 6, IP(1, 1, 1, 1), IP(2, 2, 2, 2), NULL, 0, seg, l);
-    n = eth(fr, NULL, 0, 0x0800, ipb, l);
+    l = ip4_pkt(ipb, 6, IPV4_ADDR(1, 1, 1, 1), IPV4_ADDR(2, 2, 2, 2), NULL, 0, seg, l);
+    n = eth_frame(fr, NULL, 0, 0x0800, ipb, l);
     memset(fr + n, 0xff, 60 - n);
     expect(fr, 60, CT_LINK_ETHERNET, CT_REASON_NONE);
     CHECK_EQ_U(P.payload_len, 0);
@@ -471,10 +315,10 @@ static void test_snapped(void)
 static void test_vlan_stacks(void)
 {
     size_t l = udp_seg(seg, 1, 2, 3);
-    l = ip4_pkt(ipb, 17, IP(1, 2, 3, 4), IP(5, 6, 7, 8), NULL, 0, seg, l);
+    l = ip4_pkt(ipb, 17, IPV4_ADDR(1, 2, 3, 4), IPV4_ADDR(5, 6, 7, 8), NULL, 0, seg, l);
     static const uint16_t tags[] = {0x88a8, 0x2064, 0x8100, 0x00c8, 0x9100, 0xe12c, 0x8100, 0x0fff};
     for (int nt = 1; nt <= 4; nt++) {
-        size_t n = eth(fr, tags, nt, 0x0800, ipb, l);
+        size_t n = eth_frame(fr, tags, nt, 0x0800, ipb, l);
         expect(fr, n, CT_LINK_ETHERNET, CT_REASON_NONE);
         CHECK_EQ_U(P.nvlan, nt);
         CHECK_EQ_U(P.l3_off, 14 + 4 * nt);
@@ -486,50 +330,50 @@ static void test_vlan_stacks(void)
     CHECK_EQ_U(P.vlan[2], 300);
     CHECK_EQ_U(P.vlan[3], 4095);
     /* A VLAN-tagged non-IP frame is NOT_IP. */
-    size_t n = eth(fr, tags, 2, 0x0806, ipb, 28);
+    size_t n = eth_frame(fr, tags, 2, 0x0806, ipb, 28);
     expect(fr, n, CT_LINK_ETHERNET, CT_REASON_NOT_IP);
 }
 
 static void test_vlan_too_deep(void)
 {
     size_t l = udp_seg(seg, 1, 2, 3);
-    l = ip4_pkt(ipb, 17, IP(1, 2, 3, 4), IP(5, 6, 7, 8), NULL, 0, seg, l);
+    l = ip4_pkt(ipb, 17, IPV4_ADDR(1, 2, 3, 4), IPV4_ADDR(5, 6, 7, 8), NULL, 0, seg, l);
     static const uint16_t tags[] = {0x8100, 1, 0x8100, 2, 0x8100, 3, 0x8100, 4, 0x8100, 5};
-    size_t n = eth(fr, tags, 5, 0x0800, ipb, l);
+    size_t n = eth_frame(fr, tags, 5, 0x0800, ipb, l);
     expect(fr, n, CT_LINK_ETHERNET, CT_REASON_VLAN_TOO_DEEP);
 }
 
 static void test_link_types(void)
 {
     size_t l = udp_seg(seg, 40000, 443, 4);
-    l = ip4_pkt(ipb, 17, IP(10, 1, 1, 1), IP(10, 2, 2, 2), NULL, 0, seg, l);
+    l = ip4_pkt(ipb, 17, IPV4_ADDR(10, 1, 1, 1), IPV4_ADDR(10, 2, 2, 2), NULL, 0, seg, l);
     uint8_t s6[256];
     size_t l6 = tcp_seg(seg, 5000, 22, 1, 0, CT_TCP_SYN, 100, NULL, 0, 0);
     l6 = ip6_pkt(s6, 6, 6, A6, B6, NULL, 0, seg, l6);
 
     /* Linux cooked v1: 16-byte header, protocol at offset 14. */
     memset(fr, 0, 16);
-    w16(fr + 2, 1);
-    w16(fr + 14, 0x0800);
+    put_be16(fr + 2, 1);
+    put_be16(fr + 14, 0x0800);
     memcpy(fr + 16, ipb, l);
     expect(fr, 16 + l, CT_LINK_LINUX_SLL, CT_REASON_NONE);
     CHECK_EQ_U(P.l3_off, 16);
     CHECK_EQ_U(P.tuple.dport, 443);
-    w16(fr + 14, 0x86dd);
+    put_be16(fr + 14, 0x86dd);
     memcpy(fr + 16, s6, l6);
     expect(fr, 16 + l6, CT_LINK_LINUX_SLL, CT_REASON_NONE);
     CHECK_EQ_U(P.tuple.l3, CT_L3_IPV6);
-    w16(fr + 14, 0x0806);
+    put_be16(fr + 14, 0x0806);
     expect(fr, 16 + 28, CT_LINK_LINUX_SLL, CT_REASON_NOT_IP);
 
     /* Linux cooked v2: 20-byte header, protocol first. */
     memset(fr, 0, 20);
-    w16(fr, 0x0800);
+    put_be16(fr, 0x0800);
     memcpy(fr + 20, ipb, l);
     expect(fr, 20 + l, CT_LINK_LINUX_SLL2, CT_REASON_NONE);
     CHECK_EQ_U(P.l3_off, 20);
     CHECK_EQ_U(P.tuple.sport, 40000);
-    w16(fr, 0x86dd);
+    put_be16(fr, 0x86dd);
     memcpy(fr + 20, s6, l6);
     expect(fr, 20 + l6, CT_LINK_LINUX_SLL2, CT_REASON_NONE);
     CHECK_EQ_U(P.tuple.dport, 22);
@@ -553,7 +397,7 @@ static void test_link_types(void)
     fam = __builtin_bswap32(2);
     memcpy(fr, &fam, 4);
     expect(fr, 4 + l, CT_LINK_NULL, CT_REASON_NONE);
-    w32(fr, 2);
+    put_be32(fr, 2);
     expect(fr, 4 + l, CT_LINK_LOOP, CT_REASON_NONE);
     memcpy(fr + 4, s6, l6);
     for (uint32_t f6 = 24; f6 <= 30; f6 += 2) {
@@ -562,10 +406,10 @@ static void test_link_types(void)
         memcpy(fr, &f6, 4);
         expect(fr, 4 + l6, CT_LINK_NULL, CT_REASON_NONE);
         CHECK_EQ_U(P.tuple.l3, CT_L3_IPV6);
-        w32(fr, f6);
+        put_be32(fr, f6);
         expect(fr, 4 + l6, CT_LINK_LOOP, CT_REASON_NONE);
     }
-    w32(fr, 7);
+    put_be32(fr, 7);
     expect(fr, 4 + l6, CT_LINK_LOOP, CT_REASON_NOT_IP);
 }
 
@@ -581,7 +425,7 @@ static void test_l2_truncated(void)
     size_t n = frame4_udp(1);
     expect(fr, 13, CT_LINK_ETHERNET, CT_REASON_L2_TRUNCATED);
     static const uint16_t tags[] = {0x8100, 1, 0x8100, 2};
-    n = eth(fr, tags, 2, 0x0800, ipb, 28);
+    n = eth_frame(fr, tags, 2, 0x0800, ipb, 28);
     expect(fr, 19, CT_LINK_ETHERNET, CT_REASON_L2_TRUNCATED);
     memset(fr, 0, 20);
     expect(fr, 15, CT_LINK_LINUX_SLL, CT_REASON_L2_TRUNCATED);
@@ -596,25 +440,25 @@ static void test_not_ip(void)
     uint8_t arp[28] = {0, 1, 8, 0, 6, 4, 0, 1};
     static const uint16_t types[] = {0x0806, 0x88cc, 0x0600, 0x002e, 0x88e5};
     for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
-        size_t n = eth(fr, NULL, 0, types[i], arp, sizeof(arp));
+        size_t n = eth_frame(fr, NULL, 0, types[i], arp, sizeof(arp));
         expect(fr, n, CT_LINK_ETHERNET, CT_REASON_NOT_IP);
     }
     /* MPLS (unicast and multicast) whose payload after the bottom of the
        stack starts with neither 4 nor 6 (a pseudowire control word), and
        an MPLS stack that never ends. */
     uint8_t mpls[32] = {0x00, 0x01, 0xd1, 0x40, 0x00, 0x00, 0x00, 0x00};
-    size_t n = eth(fr, NULL, 0, 0x8847, mpls, sizeof(mpls));
+    size_t n = eth_frame(fr, NULL, 0, 0x8847, mpls, sizeof(mpls));
     expect(fr, n, CT_LINK_ETHERNET, CT_REASON_NOT_IP);
     CHECK_EQ_U(P.nmpls, 1);
-    n = eth(fr, NULL, 0, 0x8848, mpls, sizeof(mpls));
+    n = eth_frame(fr, NULL, 0, 0x8848, mpls, sizeof(mpls));
     expect(fr, n, CT_LINK_ETHERNET, CT_REASON_NOT_IP);
-    n = eth(fr, NULL, 0, 0x8847, arp, sizeof(arp));
+    n = eth_frame(fr, NULL, 0, 0x8847, arp, sizeof(arp));
     expect(fr, n, CT_LINK_ETHERNET, CT_REASON_L2_TRUNCATED);
     /* PPPoE discovery, and a PPPoE session carrying LCP. */
     uint8_t lcp[16] = {0x11, 0x00, 0x12, 0x34, 0x00, 0x08, 0xc0, 0x21};
-    n = eth(fr, NULL, 0, 0x8863, lcp, sizeof(lcp));
+    n = eth_frame(fr, NULL, 0, 0x8863, lcp, sizeof(lcp));
     expect(fr, n, CT_LINK_ETHERNET, CT_REASON_NOT_IP);
-    n = eth(fr, NULL, 0, 0x8864, lcp, sizeof(lcp));
+    n = eth_frame(fr, NULL, 0, 0x8864, lcp, sizeof(lcp));
     expect(fr, n, CT_LINK_ETHERNET, CT_REASON_NOT_IP);
     uint32_t fam = 7;
     memcpy(fr, &fam, 4);
@@ -633,7 +477,7 @@ static void test_ip_truncated(void)
     /* Options inside the packet but cut by the capture. */
     uint8_t opt[8] = {1, 1, 1, 1, 1, 1, 1, 0};
     l = udp_seg(seg, 1, 2, 0);
-    l = ip4_pkt(ipb, 17, IP(1, 1, 1, 1), IP(2, 2, 2, 2), opt, 8, seg, l);
+    l = ip4_pkt(ipb, 17, IPV4_ADDR(1, 1, 1, 1), IPV4_ADDR(2, 2, 2, 2), opt, 8, seg, l);
     CHECK_EQ_U(parse(ipb, 24, CT_LINK_IPV4, (uint32_t)l), CT_REASON_IP_TRUNCATED);
     (void)n;
 }
@@ -641,7 +485,7 @@ static void test_ip_truncated(void)
 static void test_ip_version(void)
 {
     size_t l6 = ip6_pkt(ipb, 59, 59, A6, B6, NULL, 0, (const uint8_t *)"pad", 3);
-    size_t n = eth(fr, NULL, 0, 0x0800, ipb, l6);
+    size_t n = eth_frame(fr, NULL, 0, 0x0800, ipb, l6);
     expect(fr, n, CT_LINK_ETHERNET, CT_REASON_IP_VERSION);
     expect(ipb, l6, CT_LINK_IPV4, CT_REASON_IP_VERSION);
     uint32_t fam = 2;
@@ -649,8 +493,8 @@ static void test_ip_version(void)
     memcpy(fr + 4, ipb, l6);
     expect(fr, 4 + l6, CT_LINK_NULL, CT_REASON_IP_VERSION);
     size_t l = udp_seg(seg, 1, 2, 0);
-    l = ip4_pkt(ipb, 17, IP(1, 1, 1, 1), IP(2, 2, 2, 2), NULL, 0, seg, l);
-    n = eth(fr, NULL, 0, 0x86dd, ipb, l);
+    l = ip4_pkt(ipb, 17, IPV4_ADDR(1, 1, 1, 1), IPV4_ADDR(2, 2, 2, 2), NULL, 0, seg, l);
+    n = eth_frame(fr, NULL, 0, 0x86dd, ipb, l);
     expect(fr, n, CT_LINK_ETHERNET, CT_REASON_IP_VERSION);
     expect(ipb, l, CT_LINK_IPV6, CT_REASON_IP_VERSION);
     ipb[0] = 0x55;
@@ -660,27 +504,27 @@ static void test_ip_version(void)
 static void test_ip_hdr_len(void)
 {
     size_t l = udp_seg(seg, 1, 2, 20);
-    l = ip4_pkt(ipb, 17, IP(1, 1, 1, 1), IP(2, 2, 2, 2), NULL, 0, seg, l);
+    l = ip4_pkt(ipb, 17, IPV4_ADDR(1, 1, 1, 1), IPV4_ADDR(2, 2, 2, 2), NULL, 0, seg, l);
     ipb[0] = 0x44;
-    rehdr4(ipb);
+    ipv4_refresh_checksum(ipb);
     expect(ipb, l, CT_LINK_IPV4, CT_REASON_IP_HDR_LEN);
     ipb[0] = 0x40;
     expect(ipb, l, CT_LINK_IPV4, CT_REASON_IP_HDR_LEN);
     /* A header longer than the whole packet. */
     ipb[0] = 0x4f;
-    rehdr4(ipb);
+    ipv4_refresh_checksum(ipb);
     CHECK_EQ_U(parse(ipb, 56, CT_LINK_IPV4, 0), CT_REASON_IP_HDR_LEN);
 }
 
 static void test_ip_total_len(void)
 {
     size_t l = udp_seg(seg, 1, 2, 4);
-    l = ip4_pkt(ipb, 17, IP(1, 1, 1, 1), IP(2, 2, 2, 2), NULL, 0, seg, l);
-    w16(ipb + 2, 19);
-    rehdr4(ipb);
+    l = ip4_pkt(ipb, 17, IPV4_ADDR(1, 1, 1, 1), IPV4_ADDR(2, 2, 2, 2), NULL, 0, seg, l);
+    put_be16(ipb + 2, 19);
+    ipv4_refresh_checksum(ipb);
     expect(ipb, l, CT_LINK_IPV4, CT_REASON_IP_TOTAL_LEN);
-    w16(ipb + 2, (uint16_t)(l + 1));
-    rehdr4(ipb);
+    put_be16(ipb + 2, (uint16_t)(l + 1));
+    ipv4_refresh_checksum(ipb);
     expect(ipb, l, CT_LINK_IPV4, CT_REASON_IP_TOTAL_LEN);
     /* Longer than the captured bytes but not than the wire: a snapped capture. */
     CHECK_EQ_U(parse(ipb, l, CT_LINK_IPV4, (uint32_t)l + 1), CT_REASON_NONE);
@@ -688,12 +532,12 @@ static void test_ip_total_len(void)
 
     size_t l6 = udp_seg(seg, 1, 2, 4);
     l6 = ip6_pkt(ipb, 17, 17, A6, B6, NULL, 0, seg, l6);
-    w16(ipb + 4, (uint16_t)(l6 - 40 + 1));
+    put_be16(ipb + 4, (uint16_t)(l6 - 40 + 1));
     expect(ipb, l6, CT_LINK_IPV6, CT_REASON_IP_TOTAL_LEN);
     /* A zero payload length without a hop-by-hop header is an empty
        packet (Linux's ipv6_rcv()): UDP is then truncated, and "no next
        header" (a Teredo bubble) is a whole packet. */
-    w16(ipb + 4, 0);
+    put_be16(ipb + 4, 0);
     expect(ipb, l6, CT_LINK_IPV6, CT_REASON_L4_TRUNCATED);
     ipb[6] = 59;
     expect(ipb, l6, CT_LINK_IPV6, CT_REASON_NONE);
@@ -703,14 +547,14 @@ static void test_ip_total_len(void)
     /* With a hop-by-hop header, zero needs a jumbo option. */
     uint8_t hbh[8] = {59, 0, 1, 4, 0, 0, 0, 0};
     l6 = ip6_pkt(ipb, 0, 59, A6, B6, hbh, 8, NULL, 0);
-    w16(ipb + 4, 0);
+    put_be16(ipb + 4, 0);
     expect(ipb, l6, CT_LINK_IPV6, CT_REASON_IP_TOTAL_LEN);
 }
 
 static void test_ip_checksum(void)
 {
     size_t l = udp_seg(seg, 1, 2, 4);
-    l = ip4_pkt(ipb, 17, IP(1, 1, 1, 1), IP(2, 2, 2, 2), NULL, 0, seg, l);
+    l = ip4_pkt(ipb, 17, IPV4_ADDR(1, 1, 1, 1), IPV4_ADDR(2, 2, 2, 2), NULL, 0, seg, l);
     expect(ipb, l, CT_LINK_IPV4, CT_REASON_NONE);
     ipb[8] = 63; /* TTL changed, checksum not updated */
     expect(ipb, l, CT_LINK_IPV4, CT_REASON_IP_CHECKSUM);
@@ -722,7 +566,7 @@ static void test_ip_checksum(void)
 static size_t ip4_with_opts(const uint8_t *opt, size_t olen)
 {
     size_t l = udp_seg(seg, 7, 8, 3);
-    return ip4_pkt(ipb, 17, IP(1, 1, 1, 1), IP(2, 2, 2, 2), opt, olen, seg, l);
+    return ip4_pkt(ipb, 17, IPV4_ADDR(1, 1, 1, 1), IPV4_ADDR(2, 2, 2, 2), opt, olen, seg, l);
 }
 
 static void test_ip_options(void)
@@ -757,40 +601,40 @@ static void test_ip_options(void)
 static void test_fragment4(void)
 {
     size_t l = udp_seg(seg, 1, 2, 24);
-    l = ip4_pkt(ipb, 17, IP(1, 1, 1, 1), IP(2, 2, 2, 2), NULL, 0, seg, l);
-    w16(ipb + 6, 0x2000); /* MF, offset 0; 32 bytes */
-    rehdr4(ipb);
+    l = ip4_pkt(ipb, 17, IPV4_ADDR(1, 1, 1, 1), IPV4_ADDR(2, 2, 2, 2), NULL, 0, seg, l);
+    put_be16(ipb + 6, 0x2000); /* MF, offset 0; 32 bytes */
+    ipv4_refresh_checksum(ipb);
     expect(ipb, l, CT_LINK_IPV4, CT_REASON_FRAGMENT);
     CHECK_EQ_U(P.frag, CT_FRAG_FIRST);
     CHECK_EQ_U(P.tuple.proto, 17);
-    CHECK_EQ_U(ntohl(P.tuple.src.v4), IP(1, 1, 1, 1));
+    CHECK_EQ_U(ntohl(P.tuple.src.v4), IPV4_ADDR(1, 1, 1, 1));
     CHECK_EQ_U(P.tuple.sport, 0);
     CHECK_EQ_U(ct_pkt_verify_checksum(&P), 1);
-    w16(ipb + 6, 0x0010); /* last fragment at offset 128 */
-    rehdr4(ipb);
+    put_be16(ipb + 6, 0x0010); /* last fragment at offset 128 */
+    ipv4_refresh_checksum(ipb);
     expect(ipb, l, CT_LINK_IPV4, CT_REASON_FRAGMENT);
     CHECK_EQ_U(P.frag, CT_FRAG_LATER);
     CHECK_EQ_U(P.tuple.proto, 17);
-    w16(ipb + 6, 0x4000); /* DF alone is not a fragment */
-    rehdr4(ipb);
+    put_be16(ipb + 6, 0x4000); /* DF alone is not a fragment */
+    ipv4_refresh_checksum(ipb);
     expect(ipb, l, CT_LINK_IPV4, CT_REASON_NONE);
 }
 
 static void test_frag_invalid(void)
 {
     size_t l = udp_seg(seg, 1, 2, 23); /* 31 bytes: not a multiple of 8 */
-    l = ip4_pkt(ipb, 17, IP(1, 1, 1, 1), IP(2, 2, 2, 2), NULL, 0, seg, l);
-    w16(ipb + 6, 0x2001);
-    rehdr4(ipb);
+    l = ip4_pkt(ipb, 17, IPV4_ADDR(1, 1, 1, 1), IPV4_ADDR(2, 2, 2, 2), NULL, 0, seg, l);
+    put_be16(ipb + 6, 0x2001);
+    ipv4_refresh_checksum(ipb);
     expect(ipb, l, CT_LINK_IPV4, CT_REASON_FRAG_INVALID);
-    w16(ipb + 6, 0x1fff); /* last fragment ending past 65535 */
-    rehdr4(ipb);
+    put_be16(ipb + 6, 0x1fff); /* last fragment ending past 65535 */
+    ipv4_refresh_checksum(ipb);
     expect(ipb, l, CT_LINK_IPV4, CT_REASON_FRAG_INVALID);
 
     uint8_t fh[8] = {17, 0, 0, 1, 0, 0, 0, 9}; /* M set, offset 0 */
     size_t l6 = ip6_pkt(ipb, 44, 17, A6, B6, fh, 8, seg, 31);
     expect(ipb, l6, CT_LINK_IPV6, CT_REASON_FRAG_INVALID);
-    w16(fh + 2, 0xfff8); /* offset 65528, last */
+    put_be16(fh + 2, 0xfff8); /* offset 65528, last */
     l6 = ip6_pkt(ipb, 44, 17, A6, B6, fh, 8, seg, 31);
     expect(ipb, l6, CT_LINK_IPV6, CT_REASON_FRAG_INVALID);
 }
@@ -802,7 +646,7 @@ static void test_ipv6_tcp(void)
     uint8_t o[4] = {2, 4, 0x05, 0xa0};
     size_t l = tcp_seg(seg, 33000, 443, 7, 0, CT_TCP_SYN, 64800, o, 4, 0);
     l = ip6_pkt(ipb, 6, 6, A6, B6, NULL, 0, seg, l);
-    size_t n = eth(fr, NULL, 0, 0x86dd, ipb, l);
+    size_t n = eth_frame(fr, NULL, 0, 0x86dd, ipb, l);
     expect(fr, n, CT_LINK_ETHERNET, CT_REASON_NONE);
     CHECK_EQ_U(P.tuple.l3, CT_L3_IPV6);
     CHECK(memcmp(P.tuple.src.b, A6, 16) == 0);
@@ -884,8 +728,8 @@ static void test_ipv6_esp_none(void)
     CHECK_EQ_U(P.l4_len, 0);
     /* GRE over IPv4: generic, ports 0. */
     memset(seg, 0, 8);
-    w16(seg + 2, 0x0800);
-    l = ip4_pkt(ipb, 47, IP(1, 1, 1, 1), IP(2, 2, 2, 2), NULL, 0, seg, 8);
+    put_be16(seg + 2, 0x0800);
+    l = ip4_pkt(ipb, 47, IPV4_ADDR(1, 1, 1, 1), IPV4_ADDR(2, 2, 2, 2), NULL, 0, seg, 8);
     expect(ipb, l, CT_LINK_IPV4, CT_REASON_NONE);
     CHECK_EQ_U(P.tuple.proto, 47);
     CHECK_EQ_U(P.tuple.sport, 0);
@@ -959,12 +803,12 @@ static void test_fragment6(void)
     /* Snapped inside the chain: cannot tell, still a plain fragment. */
     CHECK_EQ_U(parse(ipb, 40 + 12, CT_LINK_IPV6, (uint32_t)l6), CT_REASON_FRAGMENT);
     l = udp_seg(seg, 1, 2, 24);
-    w16(fh + 2, 0x0100); /* offset 256, last */
+    put_be16(fh + 2, 0x0100); /* offset 256, last */
     l6 = ip6_pkt(ipb, 44, 17, A6, B6, fh, 8, seg, l);
     expect(ipb, l6, CT_LINK_IPV6, CT_REASON_FRAGMENT);
     CHECK_EQ_U(P.frag, CT_FRAG_LATER);
     /* An atomic fragment (offset 0, M clear) is a whole packet (RFC 6946). */
-    w16(fh + 2, 0);
+    put_be16(fh + 2, 0);
     l6 = ip6_pkt(ipb, 44, 17, A6, B6, fh, 8, seg, l);
     expect(ipb, l6, CT_LINK_IPV6, CT_REASON_NONE);
     CHECK_EQ_U(P.frag, CT_FRAG_NONE);
@@ -984,7 +828,7 @@ static void test_ipv6_jumbo(void)
     memcpy(big + 8, A6, 16);
     memcpy(big + 24, B6, 16);
     uint8_t hbh[8] = {59, 0, 0xc2, 4, 0, 0, 0, 0};
-    w32(hbh + 4, (uint32_t)plen);
+    put_be32(hbh + 4, (uint32_t)plen);
     memcpy(big + 40, hbh, 8);
     CHECK_EQ_U(parse(big, 40 + plen, CT_LINK_IPV6, 0), CT_REASON_NONE);
     CHECK_EQ_U(P.ip_len, 40 + plen);
@@ -992,7 +836,7 @@ static void test_ipv6_jumbo(void)
     CHECK_EQ_U(P.tuple.proto, 59);
     CHECK_EQ_U(P.payload_len, 65535); /* saturated */
     CHECK_EQ_U(parse(big, 40 + plen - 1, CT_LINK_IPV6, 0), CT_REASON_IP_TOTAL_LEN);
-    w32(big + 44, 65535); /* jumbo length must exceed 65535 */
+    put_be32(big + 44, 65535); /* jumbo length must exceed 65535 */
     CHECK_EQ_U(parse(big, 40 + plen, CT_LINK_IPV6, 0), CT_REASON_IP6_EXT_HDR);
 }
 
@@ -1002,16 +846,16 @@ static void test_l4_truncated(void)
 {
     /* IP payload too short for each transport header. */
     memset(seg, 0, 32);
-    size_t l = ip4_pkt(ipb, 6, IP(1, 1, 1, 1), IP(2, 2, 2, 2), NULL, 0, seg, 19);
+    size_t l = ip4_pkt(ipb, 6, IPV4_ADDR(1, 1, 1, 1), IPV4_ADDR(2, 2, 2, 2), NULL, 0, seg, 19);
     expect(ipb, l, CT_LINK_IPV4, CT_REASON_L4_TRUNCATED);
-    l = ip4_pkt(ipb, 17, IP(1, 1, 1, 1), IP(2, 2, 2, 2), NULL, 0, seg, 7);
+    l = ip4_pkt(ipb, 17, IPV4_ADDR(1, 1, 1, 1), IPV4_ADDR(2, 2, 2, 2), NULL, 0, seg, 7);
     expect(ipb, l, CT_LINK_IPV4, CT_REASON_L4_TRUNCATED);
-    l = ip4_pkt(ipb, 136, IP(1, 1, 1, 1), IP(2, 2, 2, 2), NULL, 0, seg, 7);
+    l = ip4_pkt(ipb, 136, IPV4_ADDR(1, 1, 1, 1), IPV4_ADDR(2, 2, 2, 2), NULL, 0, seg, 7);
     expect(ipb, l, CT_LINK_IPV4, CT_REASON_L4_TRUNCATED);
-    l = ip4_pkt(ipb, 1, IP(1, 1, 1, 1), IP(2, 2, 2, 2), NULL, 0, seg, 3);
+    l = ip4_pkt(ipb, 1, IPV4_ADDR(1, 1, 1, 1), IPV4_ADDR(2, 2, 2, 2), NULL, 0, seg, 3);
     expect(ipb, l, CT_LINK_IPV4, CT_REASON_L4_TRUNCATED);
     seg[0] = 8; /* echo request needs 8 bytes */
-    l = ip4_pkt(ipb, 1, IP(1, 1, 1, 1), IP(2, 2, 2, 2), NULL, 0, seg, 7);
+    l = ip4_pkt(ipb, 1, IPV4_ADDR(1, 1, 1, 1), IPV4_ADDR(2, 2, 2, 2), NULL, 0, seg, 7);
     expect(ipb, l, CT_LINK_IPV4, CT_REASON_L4_TRUNCATED);
     seg[0] = 128;
     l = ip6_pkt(ipb, 58, 58, A6, B6, NULL, 0, seg, 6);
@@ -1022,15 +866,15 @@ static void test_tcp_hdr_len(void)
 {
     size_t l = tcp_seg(seg, 1, 2, 3, 4, CT_TCP_ACK, 5, NULL, 0, 8);
     seg[12] = 4 << 4;
-    l = ip4_pkt(ipb, 6, IP(1, 1, 1, 1), IP(2, 2, 2, 2), NULL, 0, seg, l);
+    l = ip4_pkt(ipb, 6, IPV4_ADDR(1, 1, 1, 1), IPV4_ADDR(2, 2, 2, 2), NULL, 0, seg, l);
     expect(ipb, l, CT_LINK_IPV4, CT_REASON_TCP_HDR_LEN);
     l = tcp_seg(seg, 1, 2, 3, 4, CT_TCP_ACK, 5, NULL, 0, 8);
     seg[12] = 8 << 4; /* 32 bytes of header in a 28-byte segment */
-    l = ip4_pkt(ipb, 6, IP(1, 1, 1, 1), IP(2, 2, 2, 2), NULL, 0, seg, l);
+    l = ip4_pkt(ipb, 6, IPV4_ADDR(1, 1, 1, 1), IPV4_ADDR(2, 2, 2, 2), NULL, 0, seg, l);
     expect(ipb, l, CT_LINK_IPV4, CT_REASON_TCP_HDR_LEN);
     /* Flags are not judged here: SYN+FIN+RST parses. */
     l = tcp_seg(seg, 1, 2, 3, 4, CT_TCP_SYN | CT_TCP_FIN | CT_TCP_RST, 5, NULL, 0, 0);
-    l = ip4_pkt(ipb, 6, IP(1, 1, 1, 1), IP(2, 2, 2, 2), NULL, 0, seg, l);
+    l = ip4_pkt(ipb, 6, IPV4_ADDR(1, 1, 1, 1), IPV4_ADDR(2, 2, 2, 2), NULL, 0, seg, l);
     expect(ipb, l, CT_LINK_IPV4, CT_REASON_NONE);
     CHECK_EQ_U(P.tcp_flags, 0x07);
 }
@@ -1038,33 +882,33 @@ static void test_tcp_hdr_len(void)
 static void test_udp_len(void)
 {
     size_t l = udp_seg(seg, 1, 2, 10);
-    w16(seg + 4, 7);
-    size_t n = ip4_pkt(ipb, 17, IP(1, 1, 1, 1), IP(2, 2, 2, 2), NULL, 0, seg, l);
+    put_be16(seg + 4, 7);
+    size_t n = ip4_pkt(ipb, 17, IPV4_ADDR(1, 1, 1, 1), IPV4_ADDR(2, 2, 2, 2), NULL, 0, seg, l);
     expect(ipb, n, CT_LINK_IPV4, CT_REASON_UDP_LEN);
     l = udp_seg(seg, 1, 2, 10);
-    w16(seg + 4, 19);
-    n = ip4_pkt(ipb, 17, IP(1, 1, 1, 1), IP(2, 2, 2, 2), NULL, 0, seg, l);
+    put_be16(seg + 4, 19);
+    n = ip4_pkt(ipb, 17, IPV4_ADDR(1, 1, 1, 1), IPV4_ADDR(2, 2, 2, 2), NULL, 0, seg, l);
     expect(ipb, n, CT_LINK_IPV4, CT_REASON_UDP_LEN);
     /* Shorter than the IP payload is accepted; the rest is not payload. */
     l = udp_seg(seg, 1, 2, 10);
-    w16(seg + 4, 12);
-    n = ip4_pkt(ipb, 17, IP(1, 1, 1, 1), IP(2, 2, 2, 2), NULL, 0, seg, l);
+    put_be16(seg + 4, 12);
+    n = ip4_pkt(ipb, 17, IPV4_ADDR(1, 1, 1, 1), IPV4_ADDR(2, 2, 2, 2), NULL, 0, seg, l);
     expect(ipb, n, CT_LINK_IPV4, CT_REASON_NONE);
     CHECK_EQ_U(P.payload_len, 4);
     CHECK_EQ_U(P.l4_len, 18);
     CHECK_EQ_U(ct_pkt_verify_checksum(&P), 1);
     /* UDP-Lite: coverage 0 (all) or 8..payload. */
     l = udp_seg(seg, 1, 2, 10);
-    w16(seg + 4, 0);
-    n = ip4_pkt(ipb, 136, IP(1, 1, 1, 1), IP(2, 2, 2, 2), NULL, 0, seg, l);
+    put_be16(seg + 4, 0);
+    n = ip4_pkt(ipb, 136, IPV4_ADDR(1, 1, 1, 1), IPV4_ADDR(2, 2, 2, 2), NULL, 0, seg, l);
     expect(ipb, n, CT_LINK_IPV4, CT_REASON_NONE);
     CHECK_EQ_U(P.payload_len, 10);
     CHECK_EQ_U(ct_pkt_verify_checksum(&P), 1);
-    w16(seg + 4, 4);
-    n = ip4_pkt(ipb, 136, IP(1, 1, 1, 1), IP(2, 2, 2, 2), NULL, 0, seg, l);
+    put_be16(seg + 4, 4);
+    n = ip4_pkt(ipb, 136, IPV4_ADDR(1, 1, 1, 1), IPV4_ADDR(2, 2, 2, 2), NULL, 0, seg, l);
     expect(ipb, n, CT_LINK_IPV4, CT_REASON_UDP_LEN);
-    w16(seg + 4, 19);
-    n = ip4_pkt(ipb, 136, IP(1, 1, 1, 1), IP(2, 2, 2, 2), NULL, 0, seg, l);
+    put_be16(seg + 4, 19);
+    n = ip4_pkt(ipb, 136, IPV4_ADDR(1, 1, 1, 1), IPV4_ADDR(2, 2, 2, 2), NULL, 0, seg, l);
     expect(ipb, n, CT_LINK_IPV4, CT_REASON_UDP_LEN);
 }
 
@@ -1075,7 +919,7 @@ static void test_icmp_queries(void)
     static const uint8_t q4[] = {8, 0, 13, 14, 15, 16, 17, 18};
     for (size_t i = 0; i < sizeof(q4); i++) {
         size_t l = icmp_seg(seg, q4[i], 0, 0x1234, 1, (const uint8_t *)"abcd", 4);
-        l = ip4_pkt(ipb, 1, IP(1, 1, 1, 1), IP(2, 2, 2, 2), NULL, 0, seg, l);
+        l = ip4_pkt(ipb, 1, IPV4_ADDR(1, 1, 1, 1), IPV4_ADDR(2, 2, 2, 2), NULL, 0, seg, l);
         expect(ipb, l, CT_LINK_IPV4, CT_REASON_NONE);
         CHECK_EQ_U(P.icmp_type, q4[i]);
         CHECK_EQ_U(P.tuple.sport, 0x1234);
@@ -1096,7 +940,7 @@ static void test_icmp_queries(void)
     }
     /* Another informational type: same layout; 4-byte message has id 0. */
     size_t l = icmp_seg(seg, 9, 0, 0x0102, 0, NULL, 0);
-    l = ip4_pkt(ipb, 1, IP(1, 1, 1, 1), IP(2, 2, 2, 2), NULL, 0, seg, l);
+    l = ip4_pkt(ipb, 1, IPV4_ADDR(1, 1, 1, 1), IPV4_ADDR(2, 2, 2, 2), NULL, 0, seg, l);
     expect(ipb, l, CT_LINK_IPV4, CT_REASON_NONE);
     CHECK_EQ_U(P.tuple.sport, 0x0102);
     CHECK_EQ_U(P.tuple.dport, 9 << 8);
@@ -1119,8 +963,8 @@ static size_t icmp4_error(uint8_t type, const uint8_t *inner, size_t ilen)
     uint8_t body[600];
     memcpy(body, inner, ilen);
     size_t l = icmp_seg(seg, type, 3, 0, 0, body, ilen);
-    l = ip4_pkt(ipb, 1, IP(10, 0, 0, 9), IP(10, 0, 0, 2), NULL, 0, seg, l);
-    return eth(fr, NULL, 0, 0x0800, ipb, l);
+    l = ip4_pkt(ipb, 1, IPV4_ADDR(10, 0, 0, 9), IPV4_ADDR(10, 0, 0, 2), NULL, 0, seg, l);
+    return eth_frame(fr, NULL, 0, 0x0800, ipb, l);
 }
 
 static uint8_t inner[600];
@@ -1129,7 +973,7 @@ static size_t inner4_udp(void)
 {
     uint8_t u[32];
     size_t l = udp_seg(u, 5000, 53, 20);
-    return ip4_pkt(inner, 17, IP(10, 0, 0, 2), IP(10, 0, 0, 9), NULL, 0, u, l);
+    return ip4_pkt(inner, 17, IPV4_ADDR(10, 0, 0, 2), IPV4_ADDR(10, 0, 0, 9), NULL, 0, u, l);
 }
 
 static void test_icmp_error(void)
@@ -1148,8 +992,8 @@ static void test_icmp_error(void)
     CHECK_EQ_U(P.inner_l4_off, 14 + 20 + 8 + 20);
     CHECK_EQ_U(P.inner.l3, CT_L3_IPV4);
     CHECK_EQ_U(P.inner.proto, 17);
-    CHECK_EQ_U(ntohl(P.inner.src.v4), IP(10, 0, 0, 2));
-    CHECK_EQ_U(ntohl(P.inner.dst.v4), IP(10, 0, 0, 9));
+    CHECK_EQ_U(ntohl(P.inner.src.v4), IPV4_ADDR(10, 0, 0, 2));
+    CHECK_EQ_U(ntohl(P.inner.dst.v4), IPV4_ADDR(10, 0, 0, 9));
     CHECK_EQ_U(P.inner.sport, 5000);
     CHECK_EQ_U(P.inner.dport, 53);
     CHECK_EQ_U(P.inner.zone, 7);
@@ -1162,7 +1006,7 @@ static void test_icmp_error(void)
     /* An error about an echo request: the inner tuple is the query's. */
     uint8_t e[16];
     size_t el = icmp_seg(e, 8, 0, 0x4242, 1, NULL, 0);
-    il = ip4_pkt(inner, 1, IP(10, 0, 0, 2), IP(10, 0, 0, 9), NULL, 0, e, el);
+    il = ip4_pkt(inner, 1, IPV4_ADDR(10, 0, 0, 2), IPV4_ADDR(10, 0, 0, 9), NULL, 0, e, el);
     n = icmp4_error(3, inner, il);
     expect(fr, n, CT_LINK_ETHERNET, CT_REASON_NONE);
     CHECK_EQ_U(P.inner.proto, 1);
@@ -1177,7 +1021,7 @@ static void test_icmp_error(void)
     memcpy(body, i6, i6l);
     size_t l = icmp_seg(seg, 2, 0, 0, 1280, body, i6l);
     l = ip6_pkt(ipb, 58, 58, A6, B6, NULL, 0, seg, l);
-    n = eth(fr, NULL, 0, 0x86dd, ipb, l);
+    n = eth_frame(fr, NULL, 0, 0x86dd, ipb, l);
     expect(fr, n, CT_LINK_ETHERNET, CT_REASON_NONE);
     CHECK_EQ_U(P.icmp_is_error, 1);
     CHECK_EQ_U(P.inner_ok, 1);
@@ -1218,7 +1062,7 @@ static void test_icmp_nested(void)
 {
     uint8_t e[64];
     size_t el = icmp_seg(e, 3, 1, 0, 0, NULL, 0);
-    size_t il = ip4_pkt(inner, 1, IP(10, 0, 0, 2), IP(10, 0, 0, 9), NULL, 0, e, el);
+    size_t il = ip4_pkt(inner, 1, IPV4_ADDR(10, 0, 0, 2), IPV4_ADDR(10, 0, 0, 9), NULL, 0, e, el);
     size_t n = icmp4_error(11, inner, il);
     expect(fr, n, CT_LINK_ETHERNET, CT_REASON_ICMP_NESTED);
     uint8_t i6[64];
@@ -1240,7 +1084,7 @@ static void test_icmp_inner_invalid(void)
     n = icmp4_error(3, inner, 28);
     expect(fr, n, CT_LINK_ETHERNET, CT_REASON_ICMP_INNER_INVALID);
     inner4_udp();
-    w16(inner + 6, 0x0004); /* a later fragment: no transport header */
+    put_be16(inner + 6, 0x0004); /* a later fragment: no transport header */
     n = icmp4_error(3, inner, 28);
     expect(fr, n, CT_LINK_ETHERNET, CT_REASON_ICMP_INNER_INVALID);
     /* IPv6 inner with a malformed option. */
@@ -1265,12 +1109,12 @@ static void csum_case(uint8_t proto, int v6, size_t plen)
     default: l = icmp_seg(seg, v6 ? 128 : 8, 0, 9, 1, NULL, 0); fill_payload(seg + 8, plen); l += plen; break;
     }
     if (proto == 136)
-        w16(seg + 4, 0);
+        put_be16(seg + 4, 0);
     size_t n = v6 ? ip6_pkt(ipb, proto, proto, A6, B6, NULL, 0, seg, l)
-                  : ip4_pkt(ipb, proto, IP(172, 16, 0, 1), IP(172, 16, 9, 200), NULL, 0, seg, l);
+                  : ip4_pkt(ipb, proto, IPV4_ADDR(172, 16, 0, 1), IPV4_ADDR(172, 16, 9, 200), NULL, 0, seg, l);
     /* An odd number of VLAN tags puts the IP header at an odd 32-bit offset. */
     static const uint16_t tag[] = {0x8100, 5};
-    size_t f = eth(fr, tag, 1, v6 ? 0x86dd : 0x0800, ipb, n);
+    size_t f = eth_frame(fr, tag, 1, v6 ? 0x86dd : 0x0800, ipb, n);
     CHECK_EQ_U(parse(fr, f, CT_LINK_ETHERNET, 0), CT_REASON_NONE);
     if (ct_pkt_verify_checksum(&P) != 1)
         CHECK_FAIL_("proto %u v6 %d len %zu: correct checksum rejected", proto, v6, plen);
@@ -1302,19 +1146,19 @@ static void test_checksum_special(void)
 {
     /* UDP checksum 0: not sent over IPv4 (fine), forbidden over IPv6. */
     size_t l = udp_seg(seg, 1, 2, 5);
-    size_t n = ip4_pkt(ipb, 17, IP(1, 1, 1, 1), IP(2, 2, 2, 2), NULL, 0, seg, l);
-    w16(ipb + 20 + 6, 0);
+    size_t n = ip4_pkt(ipb, 17, IPV4_ADDR(1, 1, 1, 1), IPV4_ADDR(2, 2, 2, 2), NULL, 0, seg, l);
+    put_be16(ipb + 20 + 6, 0);
     CHECK_EQ_U(parse(ipb, n, CT_LINK_IPV4, 0), CT_REASON_NONE);
     CHECK_EQ_U(ct_pkt_verify_checksum(&P), 1);
     n = ip6_pkt(ipb, 17, 17, A6, B6, NULL, 0, seg, l);
-    w16(ipb + 40 + 6, 0);
+    put_be16(ipb + 40 + 6, 0);
     CHECK_EQ_U(parse(ipb, n, CT_LINK_IPV6, 0), CT_REASON_NONE);
     CHECK_EQ_U(ct_pkt_verify_checksum(&P), 0);
 
     /* UDP-Lite partial coverage: bytes past the coverage are not checked. */
     l = udp_seg(seg, 1, 2, 20);
-    w16(seg + 4, 12);
-    n = ip4_pkt(ipb, 136, IP(1, 1, 1, 1), IP(2, 2, 2, 2), NULL, 0, seg, l);
+    put_be16(seg + 4, 12);
+    n = ip4_pkt(ipb, 136, IPV4_ADDR(1, 1, 1, 1), IPV4_ADDR(2, 2, 2, 2), NULL, 0, seg, l);
     CHECK_EQ_U(parse(ipb, n, CT_LINK_IPV4, 0), CT_REASON_NONE);
     CHECK_EQ_U(ct_pkt_verify_checksum(&P), 1);
     ipb[n - 1] ^= 0xff;
@@ -1324,8 +1168,8 @@ static void test_checksum_special(void)
     CHECK_EQ_U(parse(ipb, n, CT_LINK_IPV4, 0), CT_REASON_NONE);
     CHECK_EQ_U(ct_pkt_verify_checksum(&P), 0);
     /* UDP-Lite checksum 0 is never valid. */
-    n = ip4_pkt(ipb, 136, IP(1, 1, 1, 1), IP(2, 2, 2, 2), NULL, 0, seg, l);
-    w16(ipb + 20 + 6, 0);
+    n = ip4_pkt(ipb, 136, IPV4_ADDR(1, 1, 1, 1), IPV4_ADDR(2, 2, 2, 2), NULL, 0, seg, l);
+    put_be16(ipb + 20 + 6, 0);
     CHECK_EQ_U(parse(ipb, n, CT_LINK_IPV4, 0), CT_REASON_NONE);
     CHECK_EQ_U(ct_pkt_verify_checksum(&P), 0);
 
@@ -1336,17 +1180,17 @@ static void test_checksum_special(void)
     memcpy(rh + 24, C6, 16);
     l = tcp_seg(seg, 1, 2, 3, 4, CT_TCP_ACK, 5, NULL, 0, 3);
     n = ip6_pkt(ipb, 43, 6, A6, B6, rh, 40, seg, l);
-    fix6(ipb, 80, 6, C6);
+    ipv6_fill_transport_checksum(ipb, 80, 6, C6);
     CHECK_EQ_U(parse(ipb, n, CT_LINK_IPV6, 0), CT_REASON_NONE);
     CHECK_EQ_U(P.l4_off, 80);
     CHECK_EQ_U(ct_pkt_verify_checksum(&P), 1);
-    fix6(ipb, 80, 6, NULL); /* checksum over the current destination: wrong */
+    ipv6_fill_transport_checksum(ipb, 80, 6, NULL); /* checksum over the current destination: wrong */
     CHECK_EQ_U(parse(ipb, n, CT_LINK_IPV6, 0), CT_REASON_NONE);
     CHECK_EQ_U(ct_pkt_verify_checksum(&P), 0);
 
     /* Fragments and snapped captures are not checkable. */
     l = udp_seg(seg, 1, 2, 200);
-    n = ip4_pkt(ipb, 17, IP(1, 1, 1, 1), IP(2, 2, 2, 2), NULL, 0, seg, l);
+    n = ip4_pkt(ipb, 17, IPV4_ADDR(1, 1, 1, 1), IPV4_ADDR(2, 2, 2, 2), NULL, 0, seg, l);
     ipb[n - 1] ^= 1;
     CHECK_EQ_U(parse(ipb, 60, CT_LINK_IPV4, (uint32_t)n), CT_REASON_NONE);
     CHECK_EQ_U(ct_pkt_verify_checksum(&P), 1);
@@ -1371,7 +1215,7 @@ static void test_csum_fast_vs_reference(void)
     for (size_t align = 0; align < 8; align++) {
         for (size_t n = 0; n <= 300; n++) {
             const uint8_t *p = buf + align;
-            uint16_t want = rfold(rsum(0, p, n));
+            uint16_t want = inet_fold(inet_sum(0, p, n));
             uint16_t got = (uint16_t)~ct_csum_fold(ct_csum_add(0, p, (uint32_t)n));
             /* The library sums native words: compare in network order. */
             uint16_t got_be = ntohs(got);
@@ -1410,17 +1254,17 @@ static void test_random_frames(void)
         size_t l3 = link == CT_LINK_ETHERNET ? 14 : link == CT_LINK_LINUX_SLL2 ? 20 : 0;
         int v6 = (i / 5) & 1;
         if (l3) {
-            w16(b + (link == CT_LINK_ETHERNET ? 12 : 0), v6 ? 0x86dd : 0x0800);
+            put_be16(b + (link == CT_LINK_ETHERNET ? 12 : 0), v6 ? 0x86dd : 0x0800);
         }
         if (!v6 && len >= l3 + 20) {
             b[l3] = 0x45;
-            w16(b + l3 + 2, (uint16_t)(len - l3));
-            w16(b + l3 + 6, 0);
+            put_be16(b + l3 + 2, (uint16_t)(len - l3));
+            put_be16(b + l3 + 6, 0);
             b[l3 + 9] = (uint8_t)((int[]){1, 6, 17, 136, 47})[(i / 10) % 5];
-            rehdr4(b + l3);
+            ipv4_refresh_checksum(b + l3);
         } else if (v6 && len >= l3 + 40) {
             b[l3] = 0x60;
-            w16(b + l3 + 4, (uint16_t)(len - l3 - 40));
+            put_be16(b + l3 + 4, (uint16_t)(len - l3 - 40));
             b[l3 + 6] = (uint8_t)((int[]){58, 6, 17, 0, 60, 43, 44, 51})[(i / 10) % 8];
         }
         parse(b, len, link, 0);

@@ -19,113 +19,38 @@
 #include <string.h>
 
 #include "check.h"
+#include "support/frames.h"
 #include "ctrack/defrag.h"
 #include "ctrack/packet.h"
 #include "ctrack/reason.h"
 #include "ctrack/tuple.h"
 
-/* ---- builders ------------------------------------------------------------------------ */
-
-static void w16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static void w32(uint8_t *p, uint32_t v)
-{
-    w16(p, (uint16_t)(v >> 16));
-    w16(p + 2, (uint16_t)v);
-}
-
-static uint16_t csum(const uint8_t *p, size_t n)
-{
-    uint32_t s = 0;
-    for (size_t i = 0; i + 1 < n; i += 2)
-        s += (uint32_t)p[i] << 8 | p[i + 1];
-    if (n & 1)
-        s += (uint32_t)p[n - 1] << 8;
-    while (s >> 16)
-        s = (s & 0xffff) + (s >> 16);
-    return (uint16_t)~s;
-}
+/* ---- builders (the headers are support/frames.h's) ---------------------------------------- */
 
 #define CT_ARRAY_SIZE_(a) (sizeof(a) / sizeof((a)[0]))
-#define IP(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (uint32_t)(d))
 
-static const uint8_t A6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
-static const uint8_t B6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
+static const uint8_t A6[16] = IPV6_DOC_ADDR(1);
+static const uint8_t B6[16] = IPV6_DOC_ADDR(2);
 
-/* Each builder writes at `o` and returns the length; payloads may not
-   overlap `o`. */
-static size_t eth(uint8_t *o, const uint16_t *tags, int ntag, uint16_t type, const uint8_t *pl, size_t plen)
-{
-    static const uint8_t macs[12] = {2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2};
-    memcpy(o, macs, 12);
-    size_t off = 12;
-    for (int i = 0; i < ntag; i++) {
-        w16(o + off, tags[2 * i]);
-        w16(o + off + 2, tags[2 * i + 1]);
-        off += 4;
-    }
-    w16(o + off, type);
-    if (plen)
-        memcpy(o + off + 2, pl, plen);
-    return off + 2 + plen;
-}
-
+/* Each builder writes at `o` and returns the length. Transport checksums
+   are left zero: the parser does not check them. */
 static size_t ip4(uint8_t *o, uint8_t proto, uint32_t src, uint32_t dst, const uint8_t *pl, size_t plen)
 {
-    memset(o, 0, 20);
-    o[0] = 0x45;
-    w16(o + 2, (uint16_t)(20 + plen));
-    w16(o + 4, 0x4242);
-    o[8] = 64;
-    o[9] = proto;
-    w32(o + 12, src);
-    w32(o + 16, dst);
-    w16(o + 10, csum(o, 20));
-    if (plen)
-        memcpy(o + 20, pl, plen);
-    return 20 + plen;
+    return ipv4_packet(o, proto, src, dst, 0x4242, pl, plen);
 }
 
-static size_t ip6(uint8_t *o, uint8_t nh, const uint8_t *src, const uint8_t *dst, const uint8_t *pl, size_t plen)
-{
-    memset(o, 0, 40);
-    o[0] = 0x60;
-    w16(o + 4, (uint16_t)plen);
-    o[6] = nh;
-    o[7] = 64;
-    memcpy(o + 8, src, 16);
-    memcpy(o + 24, dst, 16);
-    if (plen)
-        memcpy(o + 40, pl, plen);
-    return 40 + plen;
-}
-
-/* UDP with a zero checksum (none, RFC 768; the parser does not check). */
+/* UDP with a zero checksum (none, RFC 768). */
 static size_t udp(uint8_t *o, uint16_t sp, uint16_t dp, const uint8_t *pl, size_t plen)
 {
-    w16(o, sp);
-    w16(o + 2, dp);
-    w16(o + 4, (uint16_t)(8 + plen));
-    w16(o + 6, 0);
+    size_t hl = udp_header(o, sp, dp, plen);
     if (plen)
-        memcpy(o + 8, pl, plen);
-    return 8 + plen;
+        memcpy(o + hl, pl, plen);
+    return hl + plen;
 }
 
 static size_t tcp(uint8_t *o, uint16_t sp, uint16_t dp, uint8_t flags)
 {
-    memset(o, 0, 20);
-    w16(o, sp);
-    w16(o + 2, dp);
-    w32(o + 4, 1000);
-    o[12] = 5 << 4;
-    o[13] = flags;
-    w16(o + 14, 8192);
-    return 20;
+    return tcp_header(o, sp, dp, 1000, 0, flags, 8192, NULL, 0);
 }
 
 /* Concatenates a header and a payload. */
@@ -146,10 +71,10 @@ static void make_inner(void)
 {
     uint8_t l4[32];
     size_t n = tcp(l4, 1234, 80, CT_TCP_SYN);
-    in4_len = ip4(in4, 6, IP(10, 0, 0, 1), IP(10, 0, 0, 2), l4, n);
+    in4_len = ip4(in4, 6, IPV4_ADDR(10, 0, 0, 1), IPV4_ADDR(10, 0, 0, 2), l4, n);
     n = udp(l4, 5000, 53, (const uint8_t *)"query", 5);
-    in6_len = ip6(in6, 17, A6, B6, l4, n);
-    ineth_len = eth(ineth, NULL, 0, 0x0800, in4, in4_len);
+    in6_len = ipv6_packet(in6, 17, A6, B6, l4, n);
+    ineth_len = eth_frame(ineth, NULL, 0, 0x0800, in4, in4_len);
 }
 
 /* ---- parsing helpers ---------------------------------------------------------------------- */
@@ -235,8 +160,8 @@ static void check_inner_tcp4(const struct ct_pkt *p)
     CHECK_EQ_U(p->reason, CT_REASON_NONE);
     CHECK_EQ_U(p->tuple.l3, CT_L3_IPV4);
     CHECK_EQ_U(p->tuple.proto, 6);
-    CHECK_EQ_U(ntohl(p->tuple.src.v4), IP(10, 0, 0, 1));
-    CHECK_EQ_U(ntohl(p->tuple.dst.v4), IP(10, 0, 0, 2));
+    CHECK_EQ_U(ntohl(p->tuple.src.v4), IPV4_ADDR(10, 0, 0, 1));
+    CHECK_EQ_U(ntohl(p->tuple.dst.v4), IPV4_ADDR(10, 0, 0, 2));
     CHECK_EQ_U(p->tuple.sport, 1234);
     CHECK_EQ_U(p->tuple.dport, 80);
     CHECK_EQ_U(p->tcp_flags, CT_TCP_SYN);
@@ -260,16 +185,16 @@ static uint8_t b1[2048], b2[2048], b3[2048], fr[2048];
 static size_t over_udp4(uint16_t sp, uint16_t dp, const uint8_t *pl, size_t plen)
 {
     size_t n = udp(b1, sp, dp, pl, plen);
-    n = ip4(b2, 17, IP(1, 1, 1, 1), IP(2, 2, 2, 2), b1, n);
-    return eth(fr, NULL, 0, 0x0800, b2, n);
+    n = ip4(b2, 17, IPV4_ADDR(1, 1, 1, 1), IPV4_ADDR(2, 2, 2, 2), b1, n);
+    return eth_frame(fr, NULL, 0, 0x0800, b2, n);
 }
 
 /* Ethernet / IPv4 / GRE header `gh` / payload. */
 static size_t over_gre(const uint8_t *gh, size_t ghl, const uint8_t *pl, size_t plen)
 {
     size_t n = cat(b1, gh, ghl, pl, plen);
-    n = ip4(b2, 47, IP(1, 1, 1, 1), IP(2, 2, 2, 2), b1, n);
-    return eth(fr, NULL, 0, 0x0800, b2, n);
+    n = ip4(b2, 47, IPV4_ADDR(1, 1, 1, 1), IPV4_ADDR(2, 2, 2, 2), b1, n);
+    return eth_frame(fr, NULL, 0, 0x0800, b2, n);
 }
 
 /* ---- MPLS, PPPoE, VLAN zones ------------------------------------------------------------- */
@@ -280,7 +205,7 @@ static void test_mpls(void)
     /* One label, bottom of stack, IPv4 (RFC 3032). */
     uint8_t lab[16] = {0x00, 0x01, 0xd1, 0x40, 0x00, 0x02, 0xe1, 0x40};
     size_t n = cat(b1, lab + 4, 4, in4, in4_len);
-    n = eth(fr, NULL, 0, 0x8847, b1, n);
+    n = eth_frame(fr, NULL, 0, 0x8847, b1, n);
     expect_layers(fr, n, CT_LINK_ETHERNET);
     check_inner_tcp4(&PK[0]);
     CHECK_EQ_U(PK[0].nmpls, 1);
@@ -289,24 +214,24 @@ static void test_mpls(void)
     /* Two labels (the first without the S bit), IPv6, multicast type. */
     uint8_t two[8] = {0x00, 0x01, 0xd0, 0x40, 0x00, 0x02, 0xe1, 0x40};
     n = cat(b1, two, 8, in6, in6_len);
-    n = eth(fr, NULL, 0, 0x8848, b1, n);
+    n = eth_frame(fr, NULL, 0, 0x8848, b1, n);
     expect_layers(fr, n, CT_LINK_ETHERNET);
     check_inner_udp6(&PK[0]);
     CHECK_EQ_U(PK[0].nmpls, 2);
     /* VLAN, then MPLS, as in Zeek's mixed-vlan-mpls capture. */
     uint16_t tag[2] = {0x8100, 100};
     n = cat(b1, lab + 4, 4, in4, in4_len);
-    n = eth(fr, tag, 1, 0x8847, b1, n);
+    n = eth_frame(fr, tag, 1, 0x8847, b1, n);
     expect_layers(fr, n, CT_LINK_ETHERNET);
     check_inner_tcp4(&PK[0]);
     CHECK_EQ_U(PK[0].nvlan, 1);
     CHECK_EQ_U(PK[0].vlan[0], 100);
     CHECK_EQ_U(PK[0].nmpls, 1);
     /* The stack ends at the end of the frame. */
-    n = eth(fr, NULL, 0, 0x8847, two, 4);
+    n = eth_frame(fr, NULL, 0, 0x8847, two, 4);
     parse_all(fr, n, CT_LINK_ETHERNET);
     CHECK_EQ_U(PK[0].reason, CT_REASON_L2_TRUNCATED);
-    n = eth(fr, NULL, 0, 0x8847, lab + 4, 4);
+    n = eth_frame(fr, NULL, 0, 0x8847, lab + 4, 4);
     parse_all(fr, n, CT_LINK_ETHERNET);
     CHECK_EQ_U(PK[0].reason, CT_REASON_L2_TRUNCATED);
     /* A long stack: the count saturates, the packet still parses. */
@@ -318,7 +243,7 @@ static void test_mpls(void)
     }
     n = cat(b1, deep, 1200, in4, in4_len);
     static uint8_t big[1400];
-    n = eth(big, NULL, 0, 0x8847, b1, n);
+    n = eth_frame(big, NULL, 0, 0x8847, b1, n);
     parse_all(big, n, CT_LINK_ETHERNET);
     CHECK_EQ_U(PK[0].reason, CT_REASON_NONE);
     CHECK_EQ_U(PK[0].nmpls, 255);
@@ -328,20 +253,20 @@ static void test_pppoe(void)
 {
     make_inner();
     uint8_t h[8] = {0x11, 0x00, 0x12, 0x34, 0, 0, 0x00, 0x21};
-    w16(h + 4, (uint16_t)(2 + in4_len));
+    put_be16(h + 4, (uint16_t)(2 + in4_len));
     size_t n = cat(b1, h, 8, in4, in4_len);
-    n = eth(fr, NULL, 0, 0x8864, b1, n);
+    n = eth_frame(fr, NULL, 0, 0x8864, b1, n);
     expect_layers(fr, n, CT_LINK_ETHERNET);
     check_inner_tcp4(&PK[0]);
     CHECK_EQ_U(PK[0].l3_off, 22);
     h[7] = 0x57;
     n = cat(b1, h, 8, in6, in6_len);
-    n = eth(fr, NULL, 0, 0x8864, b1, n);
+    n = eth_frame(fr, NULL, 0, 0x8864, b1, n);
     expect_layers(fr, n, CT_LINK_ETHERNET);
     check_inner_udp6(&PK[0]);
     h[1] = 0x09; /* a discovery code on the session type: not data */
     n = cat(b1, h, 8, in6, in6_len);
-    n = eth(fr, NULL, 0, 0x8864, b1, n);
+    n = eth_frame(fr, NULL, 0, 0x8864, b1, n);
     parse_all(fr, n, CT_LINK_ETHERNET);
     CHECK_EQ_U(PK[0].reason, CT_REASON_NOT_IP);
 }
@@ -349,7 +274,7 @@ static void test_pppoe(void)
 static uint16_t zone_of(const uint16_t *tags, int ntag)
 {
     make_inner();
-    size_t n = eth(fr, tags, ntag, 0x0800, in4, in4_len);
+    size_t n = eth_frame(fr, tags, ntag, 0x0800, in4, in4_len);
     parse_all(fr, n, CT_LINK_ETHERNET);
     CHECK_EQ_U(PK[0].reason, CT_REASON_NONE);
     return ct_pkt_vlan_zone(&PK[0]);
@@ -398,7 +323,7 @@ static void test_vlan_zone(void)
 
     /* ct_pkt_set_zone() changes the tuple's zone and the embedded one. */
     make_inner();
-    size_t n = eth(fr, qinq, 2, 0x0800, in4, in4_len);
+    size_t n = eth_frame(fr, qinq, 2, 0x0800, in4, in4_len);
     parse_all(fr, n, CT_LINK_ETHERNET);
     CHECK_EQ_U(PK[0].tuple.zone, 3);
     ct_pkt_set_zone(&PK[0], ct_pkt_vlan_zone(&PK[0]));
@@ -412,8 +337,8 @@ static void test_ipip(void)
 {
     make_inner();
     /* IPv4 in IPv4 (RFC 2003). */
-    size_t n = ip4(b2, 4, IP(1, 1, 1, 1), IP(2, 2, 2, 2), in4, in4_len);
-    n = eth(fr, NULL, 0, 0x0800, b2, n);
+    size_t n = ip4(b2, 4, IPV4_ADDR(1, 1, 1, 1), IPV4_ADDR(2, 2, 2, 2), in4, in4_len);
+    n = eth_frame(fr, NULL, 0, 0x0800, b2, n);
     expect_layers(fr, n, CT_LINK_ETHERNET);
     CHECK_EQ_U(PK[0].reason, CT_REASON_NONE);
     CHECK_EQ_U(PK[0].tuple.proto, 4);
@@ -426,26 +351,26 @@ static void test_ipip(void)
     CHECK_EQ_U(PK[1].tuple.zone, 3);
     CHECK_EQ_U(PK[1].mark, 77);
     /* IPv6 in IPv4 (RFC 4213), IPv4 in IPv6 and IPv6 in IPv6 (RFC 2473). */
-    n = ip4(b2, 41, IP(1, 1, 1, 1), IP(2, 2, 2, 2), in6, in6_len);
+    n = ip4(b2, 41, IPV4_ADDR(1, 1, 1, 1), IPV4_ADDR(2, 2, 2, 2), in6, in6_len);
     expect_layers(b2, n, CT_LINK_IPV4);
     CHECK_EQ_U(PK[0].encap_link, CT_LINK_IPV6);
     CHECK_EQ_U(DEPTH, 1);
     check_inner_udp6(&PK[1]);
-    n = ip6(b2, 4, B6, A6, in4, in4_len);
+    n = ipv6_packet(b2, 4, B6, A6, in4, in4_len);
     expect_layers(b2, n, CT_LINK_IPV6);
     CHECK_EQ_U(PK[0].encap, CT_ENCAP_IPIP);
     CHECK_EQ_U(PK[0].encap_off, 40);
     check_inner_tcp4(&PK[1]);
-    n = ip6(b2, 41, B6, A6, in6, in6_len);
+    n = ipv6_packet(b2, 41, B6, A6, in6, in6_len);
     expect_layers(b2, n, CT_LINK_IPV6);
     check_inner_udp6(&PK[1]);
     /* Protocol 4 carrying IPv6: the inner parse says so. */
-    n = ip4(b2, 4, IP(1, 1, 1, 1), IP(2, 2, 2, 2), in6, in6_len);
+    n = ip4(b2, 4, IPV4_ADDR(1, 1, 1, 1), IPV4_ADDR(2, 2, 2, 2), in6, in6_len);
     expect_layers(b2, n, CT_LINK_IPV4);
     CHECK_EQ_U(DEPTH, 1);
     CHECK_EQ_U(PK[1].reason, CT_REASON_IP_VERSION);
     /* Ethernet padding after the outer packet is not part of the inner one. */
-    n = ip4(b2, 4, IP(1, 1, 1, 1), IP(2, 2, 2, 2), in4, in4_len);
+    n = ip4(b2, 4, IPV4_ADDR(1, 1, 1, 1), IPV4_ADDR(2, 2, 2, 2), in4, in4_len);
     memset(b2 + n, 0xee, 10);
     parse_all(b2, n + 10, CT_LINK_IPV4);
     struct ct_frame in;
@@ -454,7 +379,7 @@ static void test_ipip(void)
     /* An outer fragment carries no inner frame until reassembled. */
     b2[6] = 0x20; /* MF */
     b2[10] = b2[11] = 0;
-    w16(b2 + 10, csum(b2, 20));
+    put_be16(b2 + 10, inet_csum(b2, 20));
     parse_all(b2, n, CT_LINK_IPV4);
     CHECK_EQ_U(PK[0].reason, CT_REASON_FRAGMENT);
     CHECK_EQ_U(PK[0].encap, CT_ENCAP_NONE);
@@ -552,7 +477,7 @@ static void test_gre_pptp(void)
        sequence number; PPP address/control and protocol 0x0021. */
     uint8_t ppp[4] = {0xff, 0x03, 0x00, 0x21};
     uint8_t h[12] = {0x30, 0x01, 0x88, 0x0b, 0, 0, 0, 77, 0, 0, 0, 1};
-    w16(h + 4, (uint16_t)(4 + in4_len));
+    put_be16(h + 4, (uint16_t)(4 + in4_len));
     size_t pl = cat(g, ppp, 4, in4, in4_len);
     size_t n = over_gre(h, 12, g, pl);
     expect_layers(fr, n, CT_LINK_ETHERNET);
@@ -565,7 +490,7 @@ static void test_gre_pptp(void)
        an acknowledgment number too (A flag). */
     uint8_t ha[16] = {0x30, 0x81, 0x88, 0x0b, 0, 0, 0, 77, 0, 0, 0, 2, 0, 0, 0, 1};
     uint8_t p6[1] = {0x57};
-    w16(ha + 4, (uint16_t)(1 + in6_len));
+    put_be16(ha + 4, (uint16_t)(1 + in6_len));
     pl = cat(g, p6, 1, in6, in6_len);
     n = over_gre(ha, 16, g, pl);
     expect_layers(fr, n, CT_LINK_ETHERNET);
@@ -580,16 +505,16 @@ static void test_gre_pptp(void)
     CHECK_EQ_U(PK[0].reason, CT_REASON_NONE);
     CHECK_EQ_U(PK[0].encap, CT_ENCAP_NONE);
     uint8_t lcp[8] = {0xff, 0x03, 0xc0, 0x21, 1, 1, 0, 4};
-    w16(h + 4, 8);
+    put_be16(h + 4, 8);
     n = over_gre(h, 12, lcp, 8);
     parse_all(fr, n, CT_LINK_ETHERNET);
     CHECK_EQ_U(PK[0].encap, CT_ENCAP_NONE);
-    w16(h + 4, (uint16_t)(4 + in4_len + 1));
+    put_be16(h + 4, (uint16_t)(4 + in4_len + 1));
     pl = cat(g, ppp, 4, in4, in4_len);
     n = over_gre(h, 12, g, pl);
     parse_all(fr, n, CT_LINK_ETHERNET);
     CHECK_EQ_U(PK[0].encap, CT_ENCAP_NONE);
-    w16(h + 4, (uint16_t)(4 + in4_len));
+    put_be16(h + 4, (uint16_t)(4 + in4_len));
     h[0] = 0x10;
     n = over_gre(h, 12, g, pl);
     parse_all(fr, n, CT_LINK_ETHERNET);
@@ -728,7 +653,7 @@ static void test_teredo(void)
     check_inner_udp6(&PK[1]);
     /* A bubble: an IPv6 header alone, next header 59. */
     uint8_t bub[40];
-    ip6(bub, 59, A6, B6, NULL, 0);
+    ipv6_packet(bub, 59, A6, B6, NULL, 0);
     n = over_udp4(3797, 3544, bub, 40);
     expect_layers(fr, n, CT_LINK_ETHERNET);
     CHECK_EQ_U(PK[0].encap, CT_ENCAP_TEREDO);
@@ -776,7 +701,7 @@ static void test_gtpu(void)
     make_inner();
     /* Version 1, PT 1, no optional fields, G-PDU, TEID 0x01020304. */
     uint8_t g[32] = {0x30, 0xff, 0, 0, 1, 2, 3, 4};
-    w16(g + 2, (uint16_t)in4_len);
+    put_be16(g + 2, (uint16_t)in4_len);
     size_t pl = cat(b3, g, 8, in4, in4_len);
     size_t n = over_udp4(2152, 2152, b3, pl);
     expect_layers(fr, n, CT_LINK_ETHERNET);
@@ -787,7 +712,7 @@ static void test_gtpu(void)
     check_inner_tcp4(&PK[1]);
     /* From port 2152 to another; IPv6 inside; a sequence number (S). */
     uint8_t gs[12] = {0x32, 0xff, 0, 0, 0, 0, 0, 9, 0x12, 0x34, 0, 0};
-    w16(gs + 2, (uint16_t)(4 + in6_len));
+    put_be16(gs + 2, (uint16_t)(4 + in6_len));
     pl = cat(b3, gs, 12, in6, in6_len);
     n = over_udp4(2152, 40000, b3, pl);
     expect_layers(fr, n, CT_LINK_ETHERNET);
@@ -796,7 +721,7 @@ static void test_gtpu(void)
     /* Extension headers (E): a PDU session container (type 0x85, 1 word)
        then a 2-word one of type 0x40, then none. */
     uint8_t ge[24] = {0x34, 0xff, 0, 0, 0, 0, 0, 9, 0, 0, 0, 0x85, 1, 0x10, 0x05, 0x40, 2, 1, 2, 3, 4, 5, 6, 0};
-    w16(ge + 2, (uint16_t)(16 + in4_len));
+    put_be16(ge + 2, (uint16_t)(16 + in4_len));
     pl = cat(b3, ge, 24, in4, in4_len);
     n = over_udp4(2152, 2152, b3, pl);
     expect_layers(fr, n, CT_LINK_ETHERNET);
@@ -833,23 +758,23 @@ static void test_nesting(void)
     /* IPv6/UDP inside Ethernet inside VXLAN inside IPv4/UDP inside
        Ethernet (TEB) inside GRE (key 5) inside IPv4 inside Ethernet/VLAN. */
     static uint8_t l1[512], l2[512];
-    size_t n = eth(l1, NULL, 0, 0x86dd, in6, in6_len);
+    size_t n = eth_frame(l1, NULL, 0, 0x86dd, in6, in6_len);
     uint8_t vx[8] = {0x08, 0, 0, 0, 0, 0, 9, 0};
     n = cat(l2, vx, 8, l1, n);
     n = udp(l1, 5555, 4789, l2, n);
-    n = ip4(l2, 17, IP(172, 16, 0, 1), IP(172, 16, 0, 2), l1, n);
-    n = eth(l1, NULL, 0, 0x0800, l2, n);
+    n = ip4(l2, 17, IPV4_ADDR(172, 16, 0, 1), IPV4_ADDR(172, 16, 0, 2), l1, n);
+    n = eth_frame(l1, NULL, 0, 0x0800, l2, n);
     uint8_t gre[8] = {0x20, 0x00, 0x65, 0x58, 0, 0, 0, 5};
     n = cat(l2, gre, 8, l1, n);
-    n = ip4(l1, 47, IP(192, 0, 2, 1), IP(192, 0, 2, 2), l2, n);
+    n = ip4(l1, 47, IPV4_ADDR(192, 0, 2, 1), IPV4_ADDR(192, 0, 2, 2), l2, n);
     uint16_t tag[2] = {0x8100, 30};
-    n = eth(fr, tag, 1, 0x0800, l1, n);
+    n = eth_frame(fr, tag, 1, 0x0800, l1, n);
     expect_layers(fr, n, CT_LINK_ETHERNET);
     CHECK_EQ_U(DEPTH, 2);
     CHECK_EQ_U(PK[0].encap, CT_ENCAP_GRE);
     CHECK_EQ_U(PK[0].encap_id, 5);
     CHECK_EQ_U(PK[1].encap, CT_ENCAP_VXLAN);
-    CHECK_EQ_U(ntohl(PK[1].tuple.src.v4), IP(172, 16, 0, 1));
+    CHECK_EQ_U(ntohl(PK[1].tuple.src.v4), IPV4_ADDR(172, 16, 0, 1));
     CHECK_EQ_U(PK[1].encap_id, 9);
     CHECK_EQ_U(PK[2].encap, CT_ENCAP_NONE);
     check_inner_udp6(&PK[2]);
@@ -860,7 +785,7 @@ static void test_nesting(void)
     size_t dn = in4_len;
     memcpy(deep[0], in4, in4_len);
     for (int i = 0; i < 6; i++) {
-        dn = ip4(deep[(i + 1) & 1], 4, IP(1, 1, 1, (uint8_t)i), IP(2, 2, 2, 2), deep[i & 1], dn);
+        dn = ip4(deep[(i + 1) & 1], 4, IPV4_ADDR(1, 1, 1, (uint8_t)i), IPV4_ADDR(2, 2, 2, 2), deep[i & 1], dn);
     }
     parse_all(deep[0], dn, CT_LINK_IPV4);
     CHECK_EQ_U(DEPTH, MAX_DEPTH);
@@ -874,8 +799,8 @@ static void test_snapped_inner(void)
        not captured. */
     uint8_t l4[64], l3[96], l2[128];
     size_t n = udp(l4, 7, 9, (const uint8_t *)"0123456789abcdefghij", 20);
-    n = ip4(l3, 17, IP(10, 0, 0, 1), IP(10, 0, 0, 2), l4, n);
-    size_t in_len = eth(l2, NULL, 0, 0x0800, l3, n);
+    n = ip4(l3, 17, IPV4_ADDR(10, 0, 0, 1), IPV4_ADDR(10, 0, 0, 2), l4, n);
+    size_t in_len = eth_frame(l2, NULL, 0, 0x0800, l3, n);
     uint8_t v[8] = {0x08, 0, 0, 0, 0, 0, 1, 0};
     size_t pl = cat(b3, v, 8, l2, in_len);
     n = over_udp4(1, 4789, b3, pl);
@@ -1185,7 +1110,7 @@ static void test_mutations(void)
     lens[2] = over_udp4(3544, 1, b3, pl);
     memcpy(frames[2], fr, lens[2]);
     uint8_t ge[24] = {0x34, 0xff, 0, 0, 0, 0, 0, 9, 0, 0, 0, 0x85, 1, 0x10, 0x05, 0x40, 2, 1, 2, 3, 4, 5, 6, 0};
-    w16(ge + 2, (uint16_t)(16 + in4_len));
+    put_be16(ge + 2, (uint16_t)(16 + in4_len));
     pl = cat(b3, ge, 24, in4, in4_len);
     lens[3] = over_udp4(2152, 2152, b3, pl);
     memcpy(frames[3], fr, lens[3]);
@@ -1194,7 +1119,7 @@ static void test_mutations(void)
     memcpy(frames[4], fr, lens[4]);
     uint8_t h[12] = {0x30, 0x01, 0x88, 0x0b, 0, 0, 0, 77, 0, 0, 0, 1};
     uint8_t ppp[4] = {0xff, 0x03, 0x00, 0x21};
-    w16(h + 4, (uint16_t)(4 + in4_len));
+    put_be16(h + 4, (uint16_t)(4 + in4_len));
     pl = cat(b3, ppp, 4, in4, in4_len);
     lens[5] = over_gre(h, 12, b3, pl);
     memcpy(frames[5], fr, lens[5]);
@@ -1203,7 +1128,7 @@ static void test_mutations(void)
     memcpy(frames[6], fr, lens[6]);
     uint8_t two[8] = {0x00, 0x01, 0xd0, 0x40, 0x00, 0x02, 0xe1, 0x40};
     pl = cat(b3, two, 8, in6, in6_len);
-    lens[7] = eth(frames[7], NULL, 0, 0x8847, b3, pl);
+    lens[7] = eth_frame(frames[7], NULL, 0, 0x8847, b3, pl);
 
     /* Every frame at every prefix first. */
     for (int i = 0; i < 8; i++)
