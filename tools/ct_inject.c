@@ -27,8 +27,9 @@
  * stamped with the capture's first timestamp plus the time elapsed when it
  * was sent, so that ctrack sees the same timeline as the kernel did.
  *
- * This tool reads captures itself (the tools are linked with libctrack
- * only); its reader handles just what the replay needs.
+ * This tool reads and writes captures itself (the tools are linked with
+ * libctrack only), with the tests' reader and writer
+ * (tests/support/pcapfile.h).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -47,206 +48,15 @@
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 
+#include "../tests/support/pcapfile.h"
+
 #define MAX_FRAME 65536
 #define SEND_MAX 9014  /* Ethernet header plus the 9000-byte MTU the test sets */
-
-/* A capture being read: classic pcap or pcapng. */
-struct reader {
-    FILE *f;
-    const char *path;
-    int pcapng;
-    int swap;                /* file byte order differs from ours */
-    uint32_t link;           /* classic pcap: the file's link type */
-    uint64_t ts_div;         /* classic: 1 (ns) or 1000 (us) multiplier */
-    /* pcapng interfaces: link type and timestamp units per second. */
-    uint32_t if_link[64];
-    uint64_t if_units[64];
-    unsigned n_if;
-};
-
-/* One packet read from a capture. */
-struct packet {
-    uint8_t data[MAX_FRAME];
-    uint32_t caplen;
-    uint32_t link;
-    uint64_t ts_ns;
-    int has_ts;
-};
-
-static uint32_t rd32(const struct reader *r, const uint8_t *p)
-{
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return r->swap ? __builtin_bswap32(v) : v;
-}
-
-static uint16_t rd16(const struct reader *r, const uint8_t *p)
-{
-    uint16_t v;
-    memcpy(&v, p, 2);
-    return r->swap ? __builtin_bswap16(v) : v;
-}
 
 static _Noreturn void die(const char *what, const char *detail)
 {
     fprintf(stderr, "ct_inject: %s: %s\n", what, detail);
     exit(2);
-}
-
-/* Opens a capture and reads its file header. */
-static void reader_open(struct reader *r, const char *path)
-{
-    memset(r, 0, sizeof(*r));
-    r->path = path;
-    r->f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-    if (!r->f)
-        die(path, strerror(errno));
-    uint8_t h[24];
-    if (fread(h, 1, 4, r->f) != 4)
-        die(path, "not a capture file (too short)");
-    uint32_t magic;
-    memcpy(&magic, h, 4);
-    if (magic == 0x0a0d0d0au) {
-        r->pcapng = 1;
-        /* The section header block is read as the first block. */
-        if (fseek(r->f, 0, SEEK_SET) != 0)
-            die(path, "pcapng input must be seekable");
-        return;
-    }
-    if (fread(h + 4, 1, 20, r->f) != 20)
-        die(path, "truncated pcap header");
-    switch (magic) {
-    case 0xa1b2c3d4u: r->ts_div = 1000; break;
-    case 0xa1b23c4du: r->ts_div = 1; break;
-    case 0xd4c3b2a1u: r->ts_div = 1000; r->swap = 1; break;
-    case 0x4d3cb2a1u: r->ts_div = 1; r->swap = 1; break;
-    default: die(path, "not a pcap or pcapng file");
-    }
-    r->link = rd32(r, h + 20) & 0x0fffffffu;
-}
-
-/* Reads the next packet of a classic pcap. Returns 1, or 0 at the end. */
-static int read_classic(struct reader *r, struct packet *p)
-{
-    uint8_t h[16];
-    size_t got = fread(h, 1, 16, r->f);
-    if (got == 0)
-        return 0;
-    if (got != 16)
-        die(r->path, "truncated packet header");
-    uint32_t caplen = rd32(r, h + 8);
-    if (caplen > MAX_FRAME)
-        die(r->path, "packet larger than 65536 bytes");
-    if (fread(p->data, 1, caplen, r->f) != caplen)
-        die(r->path, "truncated packet");
-    p->caplen = caplen;
-    p->link = r->link;
-    p->ts_ns = (uint64_t)rd32(r, h) * 1000000000ull + (uint64_t)rd32(r, h + 4) * r->ts_div;
-    p->has_ts = 1;
-    return 1;
-}
-
-/* Reads an interface description block body (after type and length). */
-static void read_idb(struct reader *r, const uint8_t *b, uint32_t len)
-{
-    if (r->n_if >= 64 || len < 8)
-        die(r->path, "bad or too many pcapng interfaces");
-    unsigned i = r->n_if++;
-    r->if_link[i] = rd16(r, b);
-    r->if_units[i] = 1000000;
-    uint32_t off = 8;
-    while (off + 4 <= len) {
-        uint16_t code = rd16(r, b + off), olen = rd16(r, b + off + 2);
-        if (code == 0)
-            break;
-        if (code == 9 && olen >= 1 && off + 5 <= len) {
-            uint8_t res = b[off + 4];
-            uint64_t units = 1;
-            unsigned n = res & 0x7f;
-            for (unsigned k = 0; k < n && units < (1ull << 60); k++)
-                units *= (res & 0x80) ? 2 : 10;
-            r->if_units[i] = units;
-        }
-        off += 4 + ((olen + 3u) & ~3u);
-    }
-}
-
-/* Reads the next packet of a pcapng file. Returns 1, or 0 at the end. */
-static int read_pcapng(struct reader *r, struct packet *p)
-{
-    static uint8_t b[MAX_FRAME + 4096];
-    for (;;) {
-        uint8_t h[8];
-        size_t got = fread(h, 1, 8, r->f);
-        if (got == 0)
-            return 0;
-        if (got != 8)
-            die(r->path, "truncated pcapng block");
-        uint32_t type;
-        memcpy(&type, h, 4);
-        if (type == 0x0a0d0d0au) {
-            /* Section header: learn the byte order from its magic. */
-            uint8_t m[4];
-            if (fread(m, 1, 4, r->f) != 4)
-                die(r->path, "truncated section header");
-            uint32_t bom;
-            memcpy(&bom, m, 4);
-            if (bom == 0x1a2b3c4du)
-                r->swap = 0;
-            else if (bom == 0x4d3c2b1au)
-                r->swap = 1;
-            else
-                die(r->path, "bad pcapng byte-order magic");
-            r->n_if = 0;
-            uint32_t len = rd32(r, h + 4);
-            if (len < 16 || len > sizeof(b))
-                die(r->path, "bad section header length");
-            if (fread(b, 1, len - 12, r->f) != len - 12)
-                die(r->path, "truncated section header");
-            continue;
-        }
-        type = rd32(r, h);
-        uint32_t len = rd32(r, h + 4);
-        if (len < 12 || len > sizeof(b) || (len & 3))
-            die(r->path, "bad pcapng block length");
-        if (fread(b, 1, len - 8, r->f) != len - 8)
-            die(r->path, "truncated pcapng block");
-        uint32_t body = len - 12;
-        if (type == 1) {
-            read_idb(r, b, body);
-        } else if (type == 6 && body >= 20) {
-            uint32_t ifid = rd32(r, b), caplen = rd32(r, b + 12);
-            if (ifid >= r->n_if || caplen > body - 20)
-                die(r->path, "bad enhanced packet block");
-            uint64_t ts = (uint64_t)rd32(r, b + 4) << 32 | rd32(r, b + 8);
-            uint64_t units = r->if_units[ifid];
-            p->ts_ns = units >= 1000000000ull
-                ? ts / (units / 1000000000ull)
-                : (ts / units) * 1000000000ull + (ts % units) * (1000000000ull / units);
-            p->has_ts = 1;
-            p->caplen = caplen;
-            p->link = r->if_link[ifid];
-            memcpy(p->data, b + 20, caplen);
-            return 1;
-        } else if (type == 3 && body >= 4) {
-            if (r->n_if == 0)
-                die(r->path, "simple packet block before any interface");
-            uint32_t caplen = rd32(r, b);
-            if (caplen > body - 4)
-                caplen = body - 4;
-            p->caplen = caplen;
-            p->link = r->if_link[0];
-            p->has_ts = 0;
-            memcpy(p->data, b + 4, caplen);
-            return 1;
-        }
-        /* Other blocks (statistics, name resolution, ...) are skipped. */
-    }
-}
-
-static int reader_next(struct reader *r, struct packet *p)
-{
-    return r->pcapng ? read_pcapng(r, p) : read_classic(r, p);
 }
 
 /*
@@ -301,11 +111,6 @@ static uint16_t find_ip(const uint8_t *d, uint32_t len, uint32_t link, uint32_t 
         return 0;
     *off = o;
     return et;
-}
-
-static void w32(uint8_t *p, uint32_t v)
-{
-    memcpy(p, &v, 4);
 }
 
 static uint64_t mono_ns(void)
@@ -393,21 +198,18 @@ int main(int argc, char **argv)
         }
     }
 
-    struct reader r;
-    reader_open(&r, in_path);
+    FILE *in = strcmp(in_path, "-") == 0 ? stdin : fopen(in_path, "rb");
+    if (!in)
+        die(in_path, strerror(errno));
+    struct pcap_reader r;
+    if (pcap_reader_open(&r, in) != 0)
+        die(in_path, r.error);
     FILE *out = fopen(out_path, "wb");
     if (!out)
         die(out_path, strerror(errno));
-    uint8_t fh[24];
-    w32(fh, 0xa1b23c4du);                 /* nanosecond pcap */
-    fh[4] = 2; fh[5] = 0; fh[6] = 4; fh[7] = 0;
-    w32(fh + 8, 0);
-    w32(fh + 12, 0);
-    w32(fh + 16, MAX_FRAME);
-    w32(fh + 20, 1);                      /* Ethernet */
-    fwrite(fh, 1, sizeof(fh), out);
+    (void)pcap_write_header(out, PCAP_MAGIC_NSEC, MAX_FRAME, 1 /* Ethernet */);
 
-    static struct packet pkt;
+    struct pcap_packet pkt;
     static uint8_t frame[MAX_FRAME + 14];
     static const uint8_t mac_dst[6] = {0x02, 0xc7, 0, 0, 0, 0x02};
     static const uint8_t mac_src[6] = {0x02, 0xc7, 0, 0, 0, 0x01};
@@ -415,7 +217,8 @@ int main(int argc, char **argv)
     uint64_t first_ts = 0, prev_ts = 0, start = 0, target = 0, last_sent = 0;
     uint64_t max_gap = (uint64_t)(max_gap_s * 1e9), min_gap = (uint64_t)min_gap_us * 1000u;
 
-    while (reader_next(&r, &pkt)) {
+    int got;
+    while ((got = pcap_reader_next(&r, &pkt)) == 1) {
         n_read++;
         uint32_t off;
         uint16_t et = find_ip(pkt.data, pkt.caplen, pkt.link, &off);
@@ -463,17 +266,15 @@ int main(int argc, char **argv)
         }
         last_sent = at;
         uint64_t t = first_ts + (at - start);
-        uint8_t ph[16];
-        w32(ph, (uint32_t)(t / 1000000000ull));
-        w32(ph + 4, (uint32_t)(t % 1000000000ull));
-        w32(ph + 8, flen);
-        w32(ph + 12, flen);
-        fwrite(ph, 1, sizeof(ph), out);
-        fwrite(frame, 1, flen, out);
+        (void)pcap_write_record(out, (uint32_t)(t / 1000000000ull), (uint32_t)(t % 1000000000ull), frame, flen,
+                                flen);
         n_sent++;
     }
-    if (r.f != stdin)
-        fclose(r.f);
+    if (got < 0)
+        die(in_path, r.error);
+    pcap_reader_close(&r);
+    if (in != stdin)
+        fclose(in);
     if (fclose(out) != 0)
         die(out_path, strerror(errno));
     fprintf(stderr, "ct_inject: %s: %lu frames read, %lu sent, %lu not IP, %lu too big, "

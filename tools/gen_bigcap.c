@@ -20,6 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../tests/support/frames.h"
+#include "../tests/support/pcapfile.h"
+
 #define OPEN_MAX 2048
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
@@ -56,71 +59,19 @@ struct conn {
 
 static uint8_t frame[1600];
 
-static uint32_t sum16(const uint8_t *p, size_t n, uint32_t s)
-{
-    for (size_t i = 0; i + 1 < n; i += 2)
-        s += (uint32_t)(p[i] << 8 | p[i + 1]);
-    if (n & 1)
-        s += (uint32_t)(p[n - 1] << 8);
-    return s;
-}
-
-static uint16_t fold(uint32_t s)
-{
-    while (s >> 16)
-        s = (s & 0xffff) + (s >> 16);
-    return (uint16_t)~s;
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    put16(p, (uint16_t)(v >> 16));
-    put16(p + 2, (uint16_t)v);
-}
-
-/* Builds Ethernet + IPv4 + the L4 header and payload; returns the frame length. */
+/* Builds Ethernet + IPv4 (DF) + the L4 header and payload, with every
+   checksum; returns the frame length. */
 static size_t build(uint32_t src, uint32_t dst, uint8_t proto, const uint8_t *l4, size_t l4len,
                     uint16_t ipid)
 {
-    uint8_t *e = frame;
-    memset(e, 0, 14);
-    e[0] = 0x02;
-    e[5] = (uint8_t)dst;
-    e[6] = 0x02;
-    e[11] = (uint8_t)src;
-    e[12] = 0x08;
-    uint8_t *ip = e + 14;
-    memset(ip, 0, 20);
-    ip[0] = 0x45;
-    put16(ip + 2, (uint16_t)(20 + l4len));
-    put16(ip + 4, ipid);
-    ip[6] = 0x40;
-    ip[8] = 64;
-    ip[9] = proto;
-    put32(ip + 12, src);
-    put32(ip + 16, dst);
-    put16(ip + 10, fold(sum16(ip, 20, 0)));
-    uint8_t *t = ip + 20;
-    memcpy(t, l4, l4len);
-    if (proto == 6 || proto == 17) {
-        uint32_t s = sum16(ip + 12, 8, 0) + proto + (uint32_t)l4len;
-        unsigned off = proto == 6 ? 16 : 6;
-        t[off] = t[off + 1] = 0;
-        uint16_t c = fold(sum16(t, l4len, s));
-        if (proto == 17 && c == 0)
-            c = 0xffff;
-        put16(t + off, c);
-    } else {
-        t[2] = t[3] = 0;
-        put16(t + 2, fold(sum16(t, l4len, 0)));
-    }
-    return 14 + 20 + l4len;
+    const uint8_t dmac[6] = {0x02, 0, 0, 0, 0, (uint8_t)dst}, smac[6] = {0x02, 0, 0, 0, 0, (uint8_t)src};
+    size_t off = eth_header(frame, dmac, smac, NULL, 0, 0x0800);
+    uint8_t *ip = frame + off;
+    size_t hl = ipv4_header(ip, proto, src, dst, ipid, NULL, 0, l4len);
+    ipv4_set_frag(ip, 0x4000);
+    memcpy(ip + hl, l4, l4len);
+    ipv4_fill_transport_checksum(ip);
+    return off + hl + l4len;
 }
 
 static uint8_t l4buf[1600];
@@ -129,14 +80,8 @@ static size_t tcp(const struct conn *c, int from_client, uint8_t flags, uint32_t
                   size_t len, uint16_t ipid)
 {
     uint8_t *t = l4buf;
-    memset(t, 0, 20);
-    put16(t, from_client ? c->cport : c->sport);
-    put16(t + 2, from_client ? c->sport : c->cport);
-    put32(t + 4, seq);
-    put32(t + 8, ack);
-    t[12] = 5 << 4;
-    t[13] = flags;
-    put16(t + 14, 65535);
+    tcp_header(t, from_client ? c->cport : c->sport, from_client ? c->sport : c->cport, seq, ack, flags, 65535,
+               NULL, 0);
     memset(t + 20, 'x', len);
     return build(from_client ? c->cip : c->sip, from_client ? c->sip : c->cip, 6, t, 20 + len,
                  ipid);
@@ -145,9 +90,7 @@ static size_t tcp(const struct conn *c, int from_client, uint8_t flags, uint32_t
 static size_t udp(const struct conn *c, int from_client, size_t len, uint16_t ipid)
 {
     uint8_t *u = l4buf;
-    put16(u, from_client ? c->cport : c->sport);
-    put16(u + 2, from_client ? c->sport : c->cport);
-    put16(u + 4, (uint16_t)(8 + len));
+    udp_header(u, from_client ? c->cport : c->sport, from_client ? c->sport : c->cport, len);
     memset(u + 8, 'q', len);
     return build(from_client ? c->cip : c->sip, from_client ? c->sip : c->cip, 17, u, 8 + len,
                  ipid);
@@ -156,10 +99,7 @@ static size_t udp(const struct conn *c, int from_client, size_t len, uint16_t ip
 static size_t icmp(const struct conn *c, int request, uint16_t seq, uint16_t ipid)
 {
     uint8_t *m = l4buf;
-    m[0] = request ? 8 : 0;
-    m[1] = 0;
-    put16(m + 4, c->id);
-    put16(m + 6, seq);
+    icmp_header(m, request ? 8 : 0, 0, c->id, seq);
     memset(m + 8, 'p', 56);
     return build(request ? c->cip : c->sip, request ? c->sip : c->cip, 1, m, 64, ipid);
 }
@@ -239,15 +179,7 @@ int main(int argc, char **argv)
     }
     static char obuf[1 << 20];
     setvbuf(f, obuf, _IOFBF, sizeof(obuf));
-    uint8_t gh[24] = {0};
-    uint32_t magic = 0xa1b2c3d4, snap = 65535, link = 1;
-    uint16_t vmaj = 2, vmin = 4;
-    memcpy(gh, &magic, 4);
-    memcpy(gh + 4, &vmaj, 2);
-    memcpy(gh + 6, &vmin, 2);
-    memcpy(gh + 16, &snap, 4);
-    memcpy(gh + 20, &link, 4);
-    fwrite(gh, 1, sizeof(gh), f);
+    (void)pcap_write_header(f, PCAP_MAGIC_USEC, 65535, 1 /* Ethernet */);
 
     static struct conn open[OPEN_MAX];
     uint32_t nconn = 0;
@@ -263,10 +195,8 @@ int main(int argc, char **argv)
             continue;
         }
         t_us += rnd_range(1, 50);
-        uint32_t rec[4] = {(uint32_t)(t_us / 1000000), (uint32_t)(t_us % 1000000), (uint32_t)len,
-                           (uint32_t)len};
-        fwrite(rec, 1, sizeof(rec), f);
-        fwrite(frame, 1, len, f);
+        (void)pcap_write_record(f, (uint32_t)(t_us / 1000000), (uint32_t)(t_us % 1000000), frame, (uint32_t)len,
+                                (uint32_t)len);
         n++;
     }
     if (fclose(f) != 0) {

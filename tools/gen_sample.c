@@ -45,6 +45,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../tests/support/frames.h"
+#include "../tests/support/pcapfile.h"
+
 #define BASE_SEC 1704067200u /* 2024-01-01 00:00:00 UTC */
 
 #define ETH_P_IPV4 0x0800
@@ -64,44 +67,6 @@
 
 static FILE *out;
 
-/* ---- byte order helpers: the file and the packets have fixed layouts ---- */
-
-static void put16be(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static void put32be(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-static void put32le(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-
-static void put16le(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static void write_bytes(const uint8_t *p, size_t n)
-{
-    if (fwrite(p, 1, n, out) != n) {
-        fprintf(stderr, "gen_sample: write failed: %s\n", strerror(errno));
-        exit(1);
-    }
-}
-
 /* ---- pcap file format ---- */
 
 /* Set while writing packets whose sender leaves the transport checksum to
@@ -111,47 +76,25 @@ static int offload_partial;
 /* Link type of the file being written (LINKTYPE_* value). */
 static uint32_t link_type = 1;
 
+static void write_failed(void)
+{
+    fprintf(stderr, "gen_sample: write failed: %s\n", strerror(errno));
+    exit(1);
+}
+
+/* Microsecond-resolution pcap, snapshot length 65535, the current link type. */
 static void pcap_file_header(void)
 {
-    uint8_t h[24];
-    put32le(h, 0xa1b2c3d4u); /* microsecond-resolution pcap */
-    put16le(h + 4, 2);       /* version 2.4 */
-    put16le(h + 6, 4);
-    put32le(h + 8, 0);       /* thiszone: UTC */
-    put32le(h + 12, 0);      /* sigfigs */
-    put32le(h + 16, 65535);  /* snaplen */
-    put32le(h + 20, link_type);
-    write_bytes(h, sizeof(h));
+    if (pcap_write_header(out, PCAP_MAGIC_USEC, 65535, link_type) != 0)
+        write_failed();
 }
 
 /* Writes one record; `usec` is microseconds after BASE_SEC. */
 static void pcap_record(uint64_t usec, const uint8_t *frame, size_t len)
 {
-    uint8_t h[16];
-    put32le(h, (uint32_t)(BASE_SEC + usec / 1000000u));
-    put32le(h + 4, (uint32_t)(usec % 1000000u));
-    put32le(h + 8, (uint32_t)len);
-    put32le(h + 12, (uint32_t)len);
-    write_bytes(h, sizeof(h));
-    write_bytes(frame, len);
-}
-
-/* ---- RFC 1071 one's-complement checksum ---- */
-
-static uint32_t sum_bytes(uint32_t sum, const uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i + 1 < n; i += 2)
-        sum += (uint32_t)p[i] << 8 | p[i + 1];
-    if (n & 1)
-        sum += (uint32_t)p[n - 1] << 8;
-    return sum;
-}
-
-static uint16_t fold(uint32_t sum)
-{
-    while (sum >> 16)
-        sum = (sum & 0xffff) + (sum >> 16);
-    return (uint16_t)~sum;
+    if (pcap_write_record(out, (uint32_t)(BASE_SEC + usec / 1000000u), (uint32_t)(usec % 1000000u), frame,
+                          (uint32_t)len, (uint32_t)len) != 0)
+        write_failed();
 }
 
 /* ---- hosts ---- */
@@ -185,10 +128,10 @@ static struct host v6host(uint16_t g2, uint16_t last, uint8_t mac_last)
     memcpy(h.mac, MAC_GW, 6);
     h.mac[5] = mac_last;
     h.v6 = 1;
-    put16be(h.addr, 0x2001);
-    put16be(h.addr + 2, 0x0db8);
-    put16be(h.addr + 4, g2);
-    put16be(h.addr + 14, last);
+    put_be16(h.addr, 0x2001);
+    put_be16(h.addr + 2, 0x0db8);
+    put_be16(h.addr + 4, g2);
+    put_be16(h.addr + 14, last);
     return h;
 }
 
@@ -223,38 +166,30 @@ static size_t link_header(uint8_t *f, const struct host *src, const struct host 
 {
     uint16_t ethertype = src->v6 ? ETH_P_IPV6 : ETH_P_IPV4;
     uint32_t family = src->v6 ? 24 : 2;
-    size_t off = 0;
     switch (link_type) {
-    case LT_ETHERNET:
-        memcpy(f, dst->mac, 6);
-        memcpy(f + 6, src->mac, 6);
-        off = 12;
-        if (vlan >= 0) {
-            put16be(f + off, ETH_P_VLAN);
-            put16be(f + off + 2, (uint16_t)vlan); /* PCP 0, DEI 0, VID */
-            off += 4;
-        }
-        put16be(f + off, ethertype);
-        return off + 2;
+    case LT_ETHERNET: {
+        const uint16_t tag[2] = {ETH_P_VLAN, (uint16_t)(vlan >= 0 ? vlan : 0)}; /* PCP 0, DEI 0, VID */
+        return eth_header(f, dst->mac, src->mac, tag, vlan >= 0 ? 1 : 0, ethertype);
+    }
     case LT_NULL:
-        put32le(f, family);
+        put_le32(f, family);
         return 4;
     case LT_LOOP:
-        put32be(f, family);
+        put_be32(f, family);
         return 4;
     case LT_LINUX_SLL:
-        put16be(f, 4);      /* packet type: sent by us */
-        put16be(f + 2, 1);  /* ARPHRD_ETHER */
-        put16be(f + 4, 6);  /* address length */
+        put_be16(f, 4);      /* packet type: sent by us */
+        put_be16(f + 2, 1);  /* ARPHRD_ETHER */
+        put_be16(f + 4, 6);  /* address length */
         memset(f + 6, 0, 8);
         memcpy(f + 6, src->mac, 6);
-        put16be(f + 14, ethertype);
+        put_be16(f + 14, ethertype);
         return 16;
     case LT_LINUX_SLL2:
-        put16be(f, ethertype);
-        put16be(f + 2, 0);  /* reserved */
-        put32be(f + 4, 2);  /* interface index */
-        put16be(f + 8, 1);  /* ARPHRD_ETHER */
+        put_be16(f, ethertype);
+        put_be16(f + 2, 0);  /* reserved */
+        put_be32(f + 4, 2);  /* interface index */
+        put_be16(f + 8, 1);  /* ARPHRD_ETHER */
         f[10] = 4;          /* packet type: sent by us */
         f[11] = 6;          /* address length */
         memset(f + 12, 0, 8);
@@ -277,66 +212,31 @@ static void build_ip(struct pkt *p, const struct host *src, const struct host *d
 {
     uint8_t *f = p->b;
     size_t off = link_header(f, src, dst, vlan);
-    /* Transport checksum: pseudo-header sum, then header and payload. */
+    /* Transport checksum: pseudo-header sum (none for ICMP), then header and payload. */
     uint32_t sum = 0;
-    if (proto != PROTO_ICMP) {
-        uint8_t ph[40];
-        if (src->v6) {
-            /* RFC 8200 8.1: src, dst, 32-bit length, 3 zero bytes, next header. */
-            memcpy(ph, src->addr, 16);
-            memcpy(ph + 16, dst->addr, 16);
-            put32be(ph + 32, (uint32_t)l4len);
-            ph[36] = ph[37] = ph[38] = 0;
-            ph[39] = proto;
-            sum = sum_bytes(0, ph, 40);
-        } else {
-            /* RFC 768 / RFC 9293: src, dst, zero, protocol, length. */
-            memcpy(ph, src->addr, 4);
-            memcpy(ph + 4, dst->addr, 4);
-            ph[8] = 0;
-            ph[9] = proto;
-            put16be(ph + 10, (uint16_t)l4len);
-            sum = sum_bytes(0, ph, 12);
-        }
-    }
+    if (proto != PROTO_ICMP)
+        sum = src->v6 ? inet_pseudo6(src->addr, dst->addr, proto, (uint32_t)l4len)
+                      : inet_pseudo4(src->addr, dst->addr, proto, (uint32_t)l4len);
     l4[csum_off] = l4[csum_off + 1] = 0;
-    uint16_t c = fold(sum_bytes(sum, l4, l4len));
+    uint16_t c = inet_fold(inet_sum(sum, l4, l4len));
     if (offload_partial && proto != PROTO_ICMP) {
         /* What a sender with checksum offload hands its NIC (and its own
          * capture): only the pseudo-header sum, not complemented. */
-        put16be(l4 + csum_off, (uint16_t)~fold(sum));
-        goto l4_done;
-    }
-    if (proto == PROTO_UDP && c == 0)
+        c = (uint16_t)~inet_fold(sum);
+    } else if (proto == PROTO_UDP && c == 0) {
         c = 0xffff; /* RFC 768: a computed zero is sent as all ones */
-    put16be(l4 + csum_off, c);
-l4_done:;
+    }
+    put_be16(l4 + csum_off, c);
 
     uint8_t *ip = f + off;
     if (src->v6) {
-        put32be(ip, 0x60000000u); /* version 6, class 0, flow 0 */
-        put16be(ip + 4, (uint16_t)l4len);
-        ip[6] = proto;
-        ip[7] = 64;
-        memcpy(ip + 8, src->addr, 16);
-        memcpy(ip + 24, dst->addr, 16);
-        off += 40;
+        off += ipv6_header(ip, proto, src->addr, dst->addr, l4len);
     } else {
-        ip[0] = 0x45;
-        ip[1] = 0;
-        put16be(ip + 2, (uint16_t)(20 + l4len));
-        put16be(ip + 4, ip_id);
-        put16be(ip + 6, proto == PROTO_TCP ? 0x4000 : 0); /* DF for TCP */
-        ip[8] = 64;
-        ip[9] = proto;
-        ip[10] = ip[11] = 0;
-        memcpy(ip + 12, src->addr, 4);
-        memcpy(ip + 16, dst->addr, 4);
-        uint16_t hc = fold(sum_bytes(0, ip, 20));
+        off += ipv4_header(ip, proto, get_be32(src->addr), get_be32(dst->addr), ip_id, NULL, 0, l4len);
+        if (proto == PROTO_TCP)
+            ipv4_set_frag(ip, 0x4000); /* DF for TCP */
         if (bad_ip_csum)
-            hc = (uint16_t)(hc ^ 0x5a5a);
-        put16be(ip + 10, hc);
-        off += 20;
+            put_be16(ip + 10, get_be16(ip + 10) ^ 0x5a5a);
     }
     memcpy(f + off, l4, l4len);
     off += l4len;
@@ -350,7 +250,7 @@ static size_t syn_options(uint8_t *o, uint16_t mss, uint8_t wscale)
 {
     o[0] = 2; /* MSS */
     o[1] = 4;
-    put16be(o + 2, mss);
+    put_be16(o + 2, mss);
     o[4] = 1; /* NOP */
     o[5] = 3; /* window scale */
     o[6] = 3;
@@ -368,19 +268,9 @@ static void tcp(uint64_t usec, const struct host *src, const struct host *dst, u
                 uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags, uint16_t win,
                 const uint8_t *payload, size_t plen)
 {
-    uint8_t l4[1500];
-    size_t hl = 20;
-    if (flags & F_SYN)
-        hl += syn_options(l4 + 20, 1460, 7);
-    put16be(l4, sport);
-    put16be(l4 + 2, dport);
-    put32be(l4 + 4, seq);
-    put32be(l4 + 8, ack);
-    l4[12] = (uint8_t)((hl / 4) << 4);
-    l4[13] = flags;
-    put16be(l4 + 14, win);
-    put16be(l4 + 16, 0);
-    put16be(l4 + 18, 0); /* urgent pointer */
+    uint8_t l4[1500], opt[12];
+    size_t olen = (flags & F_SYN) ? syn_options(opt, 1460, 7) : 0;
+    size_t hl = tcp_header(l4, sport, dport, seq, ack, flags, win, opt, olen);
     if (plen)
         memcpy(l4 + hl, payload, plen);
     struct pkt p;
@@ -393,9 +283,7 @@ static void udp(uint64_t usec, const struct host *src, const struct host *dst, i
                 int bad_ip_csum)
 {
     uint8_t l4[1500];
-    put16be(l4, sport);
-    put16be(l4 + 2, dport);
-    put16be(l4 + 4, (uint16_t)(8 + plen));
+    udp_header(l4, sport, dport, plen);
     memcpy(l4 + 8, payload, plen);
     struct pkt p;
     build_ip(&p, src, dst, vlan, PROTO_UDP, next_ip_id++, l4, 8 + plen, 6, bad_ip_csum);
@@ -406,10 +294,7 @@ static void icmp_echo(uint64_t usec, const struct host *src, const struct host *
                       uint8_t type, uint16_t id, uint16_t seq)
 {
     uint8_t l4[64];
-    l4[0] = type;
-    l4[1] = 0;
-    put16be(l4 + 4, id);
-    put16be(l4 + 6, seq);
+    icmp_header(l4, type, 0, id, seq);
     for (size_t i = 8; i < sizeof(l4); i++)
         l4[i] = (uint8_t)(0x10 + i - 8); /* ping's fill pattern */
     struct pkt p;
@@ -419,17 +304,15 @@ static void icmp_echo(uint64_t usec, const struct host *src, const struct host *
 
 static void arp_request(uint64_t usec, const struct host *sender, const uint8_t target_ip[4])
 {
+    static const uint8_t broadcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
     uint8_t f[60];
     memset(f, 0, sizeof(f));
-    memset(f, 0xff, 6); /* broadcast */
-    memcpy(f + 6, sender->mac, 6);
-    put16be(f + 12, ETH_P_ARP);
-    uint8_t *a = f + 14;
-    put16be(a, 1);          /* hardware: Ethernet */
-    put16be(a + 2, 0x0800); /* protocol: IPv4 */
+    uint8_t *a = f + eth_header(f, broadcast, sender->mac, NULL, 0, ETH_P_ARP);
+    put_be16(a, 1);          /* hardware: Ethernet */
+    put_be16(a + 2, 0x0800); /* protocol: IPv4 */
     a[4] = 6;
     a[5] = 4;
-    put16be(a + 6, 1);      /* request */
+    put_be16(a + 6, 1);      /* request */
     memcpy(a + 8, sender->mac, 6);
     memcpy(a + 14, sender->addr, 4);
     memcpy(a + 24, target_ip, 4); /* target MAC left zero */
@@ -443,24 +326,24 @@ static size_t dns_message(uint8_t *m, uint16_t id, uint16_t qtype, const uint8_t
     static const uint8_t qname[] = {3, 'w', 'w', 'w', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e',
                                     3, 'c', 'o', 'm', 0};
     size_t n = 0;
-    put16be(m, id);
-    put16be(m + 2, rdata ? 0x8180 : 0x0100); /* response+RD+RA, or query with RD */
-    put16be(m + 4, 1);                       /* one question */
-    put16be(m + 6, rdata ? 1 : 0);
-    put16be(m + 8, 0);
-    put16be(m + 10, 0);
+    put_be16(m, id);
+    put_be16(m + 2, rdata ? 0x8180 : 0x0100); /* response+RD+RA, or query with RD */
+    put_be16(m + 4, 1);                       /* one question */
+    put_be16(m + 6, rdata ? 1 : 0);
+    put_be16(m + 8, 0);
+    put_be16(m + 10, 0);
     n = 12;
     memcpy(m + n, qname, sizeof(qname));
     n += sizeof(qname);
-    put16be(m + n, qtype);
-    put16be(m + n + 2, 1); /* class IN */
+    put_be16(m + n, qtype);
+    put_be16(m + n + 2, 1); /* class IN */
     n += 4;
     if (rdata) {
-        put16be(m + n, 0xc00c); /* name: pointer to the question */
-        put16be(m + n + 2, qtype);
-        put16be(m + n + 4, 1);
-        put32be(m + n + 6, 300); /* TTL */
-        put16be(m + n + 10, rdlen);
+        put_be16(m + n, 0xc00c); /* name: pointer to the question */
+        put_be16(m + n + 2, qtype);
+        put_be16(m + n + 4, 1);
+        put_be32(m + n + 6, 300); /* TTL */
+        put_be16(m + n + 10, rdlen);
         memcpy(m + n + 12, rdata, rdlen);
         n += 12 + rdlen;
     }
@@ -600,17 +483,17 @@ static void write_sample(const char *path)
     uint8_t ntp_req[48], ntp_resp[48];
     memset(ntp_req, 0, sizeof(ntp_req));
     ntp_req[0] = 0x23;                     /* LI 0, version 4, mode 3 (client) */
-    put32be(ntp_req + 40, 0xe93c2a80u);    /* transmit timestamp, seconds */
+    put_be32(ntp_req + 40, 0xe93c2a80u);    /* transmit timestamp, seconds */
     memset(ntp_resp, 0, sizeof(ntp_resp));
     ntp_resp[0] = 0x24;                    /* LI 0, version 4, mode 4 (server) */
     ntp_resp[1] = 2;                       /* stratum */
     ntp_resp[2] = 6;                       /* poll */
     ntp_resp[3] = 0xe9;                    /* precision */
     memcpy(ntp_resp + 12, tls.addr, 4);    /* reference id: the upstream server */
-    put32be(ntp_resp + 16, 0xe93c2a00u);   /* reference timestamp */
-    put32be(ntp_resp + 24, 0xe93c2a80u);   /* origin: the client's transmit time */
-    put32be(ntp_resp + 32, 0xe93c2a80u);   /* receive */
-    put32be(ntp_resp + 40, 0xe93c2a80u);   /* transmit */
+    put_be32(ntp_resp + 16, 0xe93c2a00u);   /* reference timestamp */
+    put_be32(ntp_resp + 24, 0xe93c2a80u);   /* origin: the client's transmit time */
+    put_be32(ntp_resp + 32, 0xe93c2a80u);   /* receive */
+    put_be32(ntp_resp + 40, 0xe93c2a80u);   /* transmit */
     udp(MS(3200), &client4, &ntp, 100, 40100, 123, ntp_req, sizeof(ntp_req), 0);
     udp(MS(3200), &ntp, &client4, 100, 123, 40100, ntp_resp, sizeof(ntp_resp), 0);
 

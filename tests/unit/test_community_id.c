@@ -14,6 +14,7 @@
 #include "check.h"
 #include "ctrack/flowlog.h"
 #include "export/sha1.h"
+#include "support/corpus.h"
 
 static void hexdigest(const uint8_t d[20], char out[41])
 {
@@ -160,29 +161,6 @@ static void test_errors(void)
     CHECK_EQ_I(ct_community_id_v1(&t, 0, CT_COMMUNITY_ID_HEX, buf, 42), -ENOSPC);
     t.l3 = 5;
     CHECK_EQ_I(ct_community_id_v1(&t, 0, 0, buf, sizeof(buf)), -EINVAL);
-}
-
-/* The corpus folder: $CTRACK_CORPUS, else ../shared/corpus beside the source tree. */
-static void corpus_dir(char *out, size_t len)
-{
-    const char *env = getenv("CTRACK_CORPUS");
-    if (env && *env) {
-        snprintf(out, len, "%s", env);
-        return;
-    }
-    /* __FILE__ is .../tests/unit/test_community_id.c; strip three components. */
-    char src[1024];
-    snprintf(src, sizeof(src), "%s", __FILE__);
-    for (int i = 0; i < 3; i++) {
-        char *slash = strrchr(src, '/');
-        if (!slash) {
-            src[0] = '.';
-            src[1] = '\0';
-            break;
-        }
-        *slash = '\0';
-    }
-    snprintf(out, len, "%s/../shared/corpus", src);
 }
 
 /* Parses "orig_h=A, orig_p=P/x, resp_h=B, resp_p=Q/x, proto=N" and the ID after "], ". */

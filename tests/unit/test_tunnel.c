@@ -19,7 +19,9 @@
 #include <string.h>
 
 #include "check.h"
+#include "support/corpus.h"
 #include "support/frames.h"
+#include "support/pcapfile.h"
 #include "ctrack/defrag.h"
 #include "ctrack/packet.h"
 #include "ctrack/reason.h"
@@ -926,50 +928,7 @@ static void test_corpus_frames(void)
 
 /* ---- whole captures from the corpus, when present ------------------------------------------------ */
 
-static char corpus_dir[1024];
-
-static int find_corpus(void)
-{
-    const char *env = getenv("CTRACK_CORPUS");
-    if (env) {
-        snprintf(corpus_dir, sizeof(corpus_dir), "%s", env);
-        return 1;
-    }
-    /* The repository's sibling folder shared/corpus (as tests/golden use). */
-    const char *src = __FILE__;
-    const char *cut = strstr(src, "tests/unit/test_tunnel.c");
-    if (!cut || cut - src > 900)
-        return 0;
-    snprintf(corpus_dir, sizeof(corpus_dir), "%.*s../shared/corpus", (int)(cut - src), src);
-    char probe[1100];
-    snprintf(probe, sizeof(probe), "%s/INDEX.md", corpus_dir);
-    FILE *fp = fopen(probe, "r");
-    if (!fp)
-        return 0;
-    fclose(fp);
-    return 1;
-}
-
-/* Reads a little-endian classic pcap into a heap buffer. */
-static uint8_t *read_pcap(const char *rel, size_t *len)
-{
-    char path[1200];
-    snprintf(path, sizeof(path), "%s/%s", corpus_dir, rel);
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
-        CHECK_FAIL_("cannot open %s", path);
-        return NULL;
-    }
-    static uint8_t buf[1 << 20];
-    size_t n = fread(buf, 1, sizeof(buf), fp);
-    fclose(fp);
-    if (n < 24 || buf[0] != 0xd4 || buf[1] != 0xc3) {
-        CHECK_FAIL_("%s is not a little-endian pcap", path);
-        return NULL;
-    }
-    *len = n;
-    return buf;
-}
+static char CORPUS[1024];
 
 /* Counts, over a capture, the innermost packets whose tuple (as text)
    equals `want`, following tunnels (and Teredo on any port if asked) and
@@ -1010,31 +969,36 @@ static void walk(struct ct_defrag *d, const struct ct_frame *f, uint64_t now, in
 static struct tally run_capture(const char *rel, int teredo_any, const char *want, const char *want_reply)
 {
     struct tally t = {0};
-    size_t len;
-    uint8_t *buf = read_pcap(rel, &len);
-    if (!buf)
+    char path[1200];
+    snprintf(path, sizeof(path), "%s/%s", CORPUS, rel);
+    FILE *fp = fopen(path, "rb");
+    if (!fp) {
+        CHECK_FAIL_("cannot open %s", path);
         return t;
+    }
+    struct pcap_reader r;
+    struct ct_defrag *d = NULL;
+    if (pcap_reader_open(&r, fp) != 0) {
+        CHECK_FAIL_("%s: %s", path, r.error);
+        goto out;
+    }
     struct ct_defrag_config dc;
     ct_defrag_config_init(&dc);
     int err;
-    struct ct_defrag *d = ct_defrag_create(&dc, &err);
+    d = ct_defrag_create(&dc, &err);
     CHECK_PTR(d);
     if (!d)
-        return t;
-    size_t off = 24;
-    while (off + 16 <= len) {
-        uint32_t h[4];
-        memcpy(h, buf + off, 16);
-        off += 16;
-        if (h[2] > len - off)
-            break;
-        struct ct_frame f = {.data = buf + off, .len = h[2], .wire_len = h[3], .link = CT_LINK_ETHERNET};
-        walk(d, &f, (uint64_t)h[0] * 1000000000u + (uint64_t)h[1] * 1000u, 0, teredo_any, want, want_reply,
-             &t);
+        goto out;
+    struct pcap_packet pk;
+    while (pcap_reader_next(&r, &pk) == 1) {
+        struct ct_frame f = {.data = pk.data, .len = pk.caplen, .wire_len = pk.wirelen, .link = CT_LINK_ETHERNET};
+        walk(d, &f, pk.ts_ns, 0, teredo_any, want, want_reply, &t);
         t.frames++;
-        off += h[2];
     }
+out:
     ct_defrag_destroy(d);
+    pcap_reader_close(&r);
+    fclose(fp);
     return t;
 }
 
@@ -1044,7 +1008,7 @@ static struct tally run_capture(const char *rel, int teredo_any, const char *wan
  */
 static void test_corpus_captures(void)
 {
-    if (!find_corpus()) {
+    if (!corpus_dir(CORPUS, sizeof(CORPUS))) {
         printf("test_corpus_captures: skipped (no corpus folder)\n");
         return;
     }

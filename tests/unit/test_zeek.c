@@ -18,117 +18,9 @@
 #include "check.h"
 #include "ctrack/ctrack.h"
 #include "ctrack/flowlog.h"
-
-
-
-/* ---- capture reading ---------------------------------------------------- */
-
-struct cap {
-    uint8_t *data;
-    size_t len, off;
-    int pcapng, swap, nsec;
-    uint64_t tsres; /* pcapng: timestamp units per second */
-};
-
-static uint32_t cap_u32(const struct cap *c, const uint8_t *p)
-{
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return c->swap ? __builtin_bswap32(v) : v;
-}
-
-static int cap_open(struct cap *c, const char *path)
-{
-    memset(c, 0, sizeof(*c));
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return -1;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    c->data = malloc((size_t)n + 1);
-    c->len = fread(c->data, 1, (size_t)n, f);
-    fclose(f);
-    if (c->len < 24)
-        return -1;
-    uint32_t magic;
-    memcpy(&magic, c->data, 4);
-    if (magic == 0x0a0d0d0a) {
-        c->pcapng = 1;
-        uint32_t bom;
-        memcpy(&bom, c->data + 8, 4);
-        c->swap = bom != 0x1a2b3c4d;
-        c->tsres = 1000000;
-        c->off = 0;
-        return 0;
-    }
-    if (magic == 0xa1b2c3d4 || magic == 0xa1b23c4d) {
-        c->nsec = magic == 0xa1b23c4d;
-    } else if (magic == 0xd4c3b2a1 || magic == 0x4d3cb2a1) {
-        c->swap = 1;
-        c->nsec = magic == 0x4d3cb2a1;
-    } else {
-        return -1;
-    }
-    c->off = 24;
-    return 0;
-}
-
-/* Next packet: 1 with *data, *caplen, *wirelen, *ts (ns); 0 at the end. */
-static int cap_next(struct cap *c, const uint8_t **data, uint32_t *caplen, uint32_t *wirelen,
-                    uint64_t *ts)
-{
-    while (c->off + 12 <= c->len) {
-        if (!c->pcapng) {
-            if (c->off + 16 > c->len)
-                return 0;
-            const uint8_t *h = c->data + c->off;
-            uint64_t sec = cap_u32(c, h), frac = cap_u32(c, h + 4);
-            *caplen = cap_u32(c, h + 8);
-            *wirelen = cap_u32(c, h + 12);
-            *data = h + 16;
-            *ts = sec * 1000000000ull + (c->nsec ? frac : frac * 1000);
-            c->off += 16 + *caplen;
-            return c->off <= c->len;
-        }
-        const uint8_t *b = c->data + c->off;
-        uint32_t type = cap_u32(c, b), blen = cap_u32(c, b + 4);
-        if (blen < 12 || c->off + blen > c->len)
-            return 0;
-        c->off += blen;
-        if (type == 1) {
-            /* Interface description: look for if_tsresol (option 9). */
-            size_t o = 16;
-            while (o + 4 <= blen - 4) {
-                uint16_t code, olen;
-                memcpy(&code, b + o, 2);
-                memcpy(&olen, b + o + 2, 2);
-                if (c->swap) {
-                    code = __builtin_bswap16(code);
-                    olen = __builtin_bswap16(olen);
-                }
-                if (code == 0)
-                    break;
-                if (code == 9 && olen >= 1) {
-                    uint8_t r = b[o + 4];
-                    uint64_t res = 1;
-                    for (unsigned i = 0; i < (r & 0x7f); i++)
-                        res *= (r & 0x80) ? 2 : 10;
-                    c->tsres = res;
-                }
-                o += 4 + ((olen + 3u) & ~3u);
-            }
-        } else if (type == 6) {
-            uint64_t t = ((uint64_t)cap_u32(c, b + 12) << 32) | cap_u32(c, b + 16);
-            *caplen = cap_u32(c, b + 20);
-            *wirelen = cap_u32(c, b + 24);
-            *data = b + 28;
-            *ts = t / c->tsres * 1000000000ull + (t % c->tsres) * 1000000000ull / c->tsres;
-            return 1;
-        }
-    }
-    return 0;
-}
+#include "support/corpus.h"
+#include "support/frames.h"
+#include "support/pcapfile.h"
 
 /* ---- flows ----------------------------------------------------------------- */
 
@@ -200,9 +92,13 @@ static void rp_emit(struct replay *r, const struct ct_flow_record *rec)
 /* Replays a capture; check_csum marks packets with a bad checksum as Zeek sees them. */
 static int rp_run(struct replay *r, const char *path, unsigned flags, int check_csum)
 {
-    struct cap c;
-    if (cap_open(&c, path) != 0) {
-        free(c.data);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    struct pcap_reader c;
+    if (pcap_reader_open(&c, f) != 0) {
+        pcap_reader_close(&c);
+        fclose(f);
         return -1;
     }
     struct ct_flowlog_config cfg;
@@ -213,15 +109,17 @@ static int rp_run(struct replay *r, const char *path, unsigned flags, int check_
     int err;
     r->fl = ct_flowlog_create(&cfg, &err);
     if (!r->fl) {
-        free(c.data);
+        pcap_reader_close(&c);
+        fclose(f);
         return -1;
     }
-    const uint8_t *data;
-    uint32_t caplen, wirelen;
-    uint64_t ts;
+    struct pcap_packet pk;
     struct ct_flow_record ended;
-    while (cap_next(&c, &data, &caplen, &wirelen, &ts)) {
-        struct ct_frame fr = {data, caplen, wirelen, CT_LINK_ETHERNET, 0, 0};
+    while (pcap_reader_next(&c, &pk) == 1) {
+        const uint8_t *data = pk.data;
+        uint32_t caplen = pk.caplen;
+        uint64_t ts = pk.ts_ns;
+        struct ct_frame fr = {data, caplen, pk.wirelen, CT_LINK_ETHERNET, 0, 0};
         struct ct_pkt p;
         ct_pkt_parse(&fr, &p);
         if (p.reason == CT_REASON_IP_CHECKSUM && !check_csum && caplen <= sizeof(r->frame)) {
@@ -229,21 +127,10 @@ static int rp_run(struct replay *r, const char *path, unsigned flags, int check_
                checksum in a copy so that the packet parses. */
             memcpy(r->frame, data, caplen);
             unsigned off = 12;
-            while (off + 2 <= caplen &&
-                   (r->frame[off] << 8 | r->frame[off + 1]) != 0x0800 &&
-                   ((r->frame[off] << 8 | r->frame[off + 1]) == 0x8100 ||
-                    (r->frame[off] << 8 | r->frame[off + 1]) == 0x88a8))
+            while (off + 2 <= caplen && get_be16(r->frame + off) != 0x0800 &&
+                   (get_be16(r->frame + off) == 0x8100 || get_be16(r->frame + off) == 0x88a8))
                 off += 4;
-            uint8_t *ip = r->frame + off + 2;
-            unsigned hl = (ip[0] & 15u) * 4;
-            uint32_t sum = 0;
-            ip[10] = ip[11] = 0;
-            for (unsigned k = 0; k + 1 < hl; k += 2)
-                sum += (uint32_t)(ip[k] << 8 | ip[k + 1]);
-            while (sum >> 16)
-                sum = (sum & 0xffff) + (sum >> 16);
-            ip[10] = (uint8_t)(~sum >> 8);
-            ip[11] = (uint8_t)~sum;
+            ipv4_refresh_checksum(r->frame + off + 2);
             fr.data = r->frame;
             ct_pkt_parse(&fr, &p);
         }
@@ -290,7 +177,8 @@ static int rp_run(struct replay *r, const char *path, unsigned flags, int check_
             rp_emit(r, &ended);
     ct_flowlog_destroy(r->fl);
     r->fl = NULL;
-    free(c.data);
+    pcap_reader_close(&c);
+    fclose(f);
     return 0;
 }
 
@@ -1034,27 +922,6 @@ static void test_api_errors(void)
 }
 
 /* ---- the corpus ----------------------------------------------------------------- */
-
-static void corpus_dir(char *out, size_t len)
-{
-    const char *env = getenv("CTRACK_CORPUS");
-    if (env && *env) {
-        snprintf(out, len, "%s", env);
-        return;
-    }
-    /* __FILE__ is .../tests/unit/test_zeek.c; the corpus is beside the tree. */
-    char src[1024];
-    snprintf(src, sizeof(src), "%s", __FILE__);
-    for (int i = 0; i < 3; i++) {
-        char *slash = strrchr(src, '/');
-        if (!slash) {
-            strcpy(src, ".");
-            break;
-        }
-        *slash = '\0';
-    }
-    snprintf(out, len, "%s/../shared/corpus", src);
-}
 
 struct corpus_case {
     const char *pcap;
