@@ -5,37 +5,12 @@
 #include <string.h>
 
 #include "check.h"
+#include "support/tuples.h"
 #include "ctrack/tuple.h"
-
-static struct ct_tuple v4(const char *src, const char *dst, uint8_t proto, uint16_t sp, uint16_t dp)
-{
-    struct ct_tuple t;
-    memset(&t, 0, sizeof(t));
-    t.l3 = CT_L3_IPV4;
-    t.proto = proto;
-    inet_pton(AF_INET, src, t.src.b);
-    inet_pton(AF_INET, dst, t.dst.b);
-    t.sport = sp;
-    t.dport = dp;
-    return t;
-}
-
-static struct ct_tuple v6(const char *src, const char *dst, uint8_t proto, uint16_t sp, uint16_t dp)
-{
-    struct ct_tuple t;
-    memset(&t, 0, sizeof(t));
-    t.l3 = CT_L3_IPV6;
-    t.proto = proto;
-    inet_pton(AF_INET6, src, t.src.b);
-    inet_pton(AF_INET6, dst, t.dst.b);
-    t.sport = sp;
-    t.dport = dp;
-    return t;
-}
 
 static void test_invert_ports(void)
 {
-    struct ct_tuple t = v4("10.0.0.1", "10.0.0.2", 6, 1234, 80), r, rr;
+    struct ct_tuple t = tuple_v4("10.0.0.1", "10.0.0.2", 6, 1234, 80), r, rr;
     t.zone = 5;
     CHECK_EQ_I(ct_tuple_invert(&t, &r), 0);
     CHECK_EQ_U(r.src.v4, t.dst.v4);
@@ -49,7 +24,7 @@ static void test_invert_ports(void)
     CHECK(ct_tuple_equal(&rr, &t));
     CHECK(!ct_tuple_equal(&r, &t));
 
-    struct ct_tuple u = v6("2001:db8::1", "fe80::2", 17, 5353, 53);
+    struct ct_tuple u = tuple_v6("2001:db8::1", "fe80::2", 17, 5353, 53);
     CHECK_EQ_I(ct_tuple_invert(&u, &r), 0);
     CHECK(memcmp(r.src.b, u.dst.b, 16) == 0);
     CHECK(memcmp(r.dst.b, u.src.b, 16) == 0);
@@ -61,7 +36,7 @@ static void test_invert_ports(void)
     CHECK_EQ_U(r.sport, 53);
     CHECK(memcmp(r.src.b, u.dst.b, 16) == 0);
     /* Generic protocols keep zero ports. */
-    struct ct_tuple g = v4("1.1.1.1", "2.2.2.2", 47, 0, 0);
+    struct ct_tuple g = tuple_v4("1.1.1.1", "2.2.2.2", 47, 0, 0);
     CHECK_EQ_I(ct_tuple_invert(&g, &r), 0);
     CHECK_EQ_U(r.sport, 0);
     CHECK_EQ_U(r.dport, 0);
@@ -74,7 +49,7 @@ static void test_invert_icmp(void)
     for (size_t i = 0; i < 4; i++) {
         for (int way = 0; way < 2; way++) {
             uint8_t a = pairs4[i][way], b = pairs4[i][!way];
-            struct ct_tuple t = v4("192.0.2.1", "192.0.2.2", 1, 0x4321, (uint16_t)(a << 8 | 3)), r, rr;
+            struct ct_tuple t = tuple_v4("192.0.2.1", "192.0.2.2", 1, 0x4321, (uint16_t)(a << 8 | 3)), r, rr;
             CHECK_EQ_I(ct_tuple_invert(&t, &r), 0);
             CHECK_EQ_U(r.dport >> 8, b);
             CHECK_EQ_U(r.dport & 0xff, 3);
@@ -88,7 +63,7 @@ static void test_invert_icmp(void)
     for (size_t i = 0; i < 2; i++) {
         for (int way = 0; way < 2; way++) {
             uint8_t a = pairs6[i][way], b = pairs6[i][!way];
-            struct ct_tuple t = v6("2001:db8::1", "2001:db8::2", 58, 9, (uint16_t)(a << 8)), r, rr;
+            struct ct_tuple t = tuple_v6("2001:db8::1", "2001:db8::2", 58, 9, (uint16_t)(a << 8)), r, rr;
             CHECK_EQ_I(ct_tuple_invert(&t, &r), 0);
             CHECK_EQ_U(r.dport, (unsigned)b << 8);
             CHECK_EQ_U(r.sport, 9);
@@ -99,18 +74,18 @@ static void test_invert_icmp(void)
     /* Types without a reply form. */
     static const uint8_t bad4[] = {3, 4, 5, 9, 10, 11, 12, 19, 42, 255};
     for (size_t i = 0; i < sizeof(bad4); i++) {
-        struct ct_tuple t = v4("1.1.1.1", "2.2.2.2", 1, 1, (uint16_t)(bad4[i] << 8)), r;
+        struct ct_tuple t = tuple_v4("1.1.1.1", "2.2.2.2", 1, 1, (uint16_t)(bad4[i] << 8)), r;
         memset(&r, 0xaa, sizeof(r));
         CHECK_EQ_I(ct_tuple_invert(&t, &r), -EINVAL);
     }
     static const uint8_t bad6[] = {1, 2, 3, 4, 130, 133, 135, 136, 141, 0};
     for (size_t i = 0; i < sizeof(bad6); i++) {
-        struct ct_tuple t = v6("::1", "::2", 58, 1, (uint16_t)(bad6[i] << 8)), r;
+        struct ct_tuple t = tuple_v6("::1", "::2", 58, 1, (uint16_t)(bad6[i] << 8)), r;
         CHECK_EQ_I(ct_tuple_invert(&t, &r), -EINVAL);
     }
     /* An IPv6 tuple with protocol 1 (ICMP for IPv4) is not an ICMP query:
        its ports are just swapped. */
-    struct ct_tuple t = v6("::1", "::2", 1, 7, 3 << 8), r;
+    struct ct_tuple t = tuple_v6("::1", "::2", 1, 7, 3 << 8), r;
     CHECK_EQ_I(ct_tuple_invert(&t, &r), 0);
     CHECK_EQ_U(r.sport, 3 << 8);
     CHECK_EQ_U(r.dport, 7);
@@ -118,7 +93,7 @@ static void test_invert_icmp(void)
 
 static void test_equal(void)
 {
-    struct ct_tuple a = v4("10.0.0.1", "10.0.0.2", 6, 1, 2), b = a;
+    struct ct_tuple a = tuple_v4("10.0.0.1", "10.0.0.2", 6, 1, 2), b = a;
     CHECK(ct_tuple_equal(&a, &b));
     b.sport = 3;
     CHECK(!ct_tuple_equal(&a, &b));
@@ -145,37 +120,37 @@ static void test_equal(void)
 static void test_format(void)
 {
     char buf[160];
-    struct ct_tuple t = v4("10.0.0.1", "10.0.0.2", 6, 1234, 80);
+    struct ct_tuple t = tuple_v4("10.0.0.1", "10.0.0.2", 6, 1234, 80);
     int n = ct_tuple_format(&t, buf, sizeof(buf));
     CHECK_STR(buf, "src=10.0.0.1 dst=10.0.0.2 sport=1234 dport=80");
     CHECK_EQ_I(n, (int)strlen(buf));
-    t = v4("192.168.1.10", "8.8.8.8", 17, 40000, 53);
+    t = tuple_v4("192.168.1.10", "8.8.8.8", 17, 40000, 53);
     ct_tuple_format(&t, buf, sizeof(buf));
     CHECK_STR(buf, "src=192.168.1.10 dst=8.8.8.8 sport=40000 dport=53");
-    t = v4("1.2.3.4", "5.6.7.8", 136, 1, 65535);
+    t = tuple_v4("1.2.3.4", "5.6.7.8", 136, 1, 65535);
     ct_tuple_format(&t, buf, sizeof(buf));
     CHECK_STR(buf, "src=1.2.3.4 dst=5.6.7.8 sport=1 dport=65535");
-    t = v4("10.0.0.1", "10.0.0.2", 1, 1234, 8 << 8);
+    t = tuple_v4("10.0.0.1", "10.0.0.2", 1, 1234, 8 << 8);
     ct_tuple_format(&t, buf, sizeof(buf));
     CHECK_STR(buf, "src=10.0.0.1 dst=10.0.0.2 type=8 code=0 id=1234");
-    t = v4("10.0.0.1", "10.0.0.2", 1, 0, 3 << 8 | 3);
+    t = tuple_v4("10.0.0.1", "10.0.0.2", 1, 0, 3 << 8 | 3);
     ct_tuple_format(&t, buf, sizeof(buf));
     CHECK_STR(buf, "src=10.0.0.1 dst=10.0.0.2 type=3 code=3 id=0");
-    t = v6("2001:db8::1", "2001:db8::2", 58, 7, 128 << 8);
+    t = tuple_v6("2001:db8::1", "2001:db8::2", 58, 7, 128 << 8);
     ct_tuple_format(&t, buf, sizeof(buf));
     CHECK_STR(buf, "src=2001:db8::1 dst=2001:db8::2 type=128 code=0 id=7");
-    t = v6("fe80::1:2", "::ffff:10.0.0.1", 6, 22, 50000);
+    t = tuple_v6("fe80::1:2", "::ffff:10.0.0.1", 6, 22, 50000);
     ct_tuple_format(&t, buf, sizeof(buf));
     CHECK_STR(buf, "src=fe80::1:2 dst=::ffff:10.0.0.1 sport=22 dport=50000");
-    t = v4("10.0.0.1", "10.0.0.2", 47, 0, 0);
+    t = tuple_v4("10.0.0.1", "10.0.0.2", 47, 0, 0);
     ct_tuple_format(&t, buf, sizeof(buf));
     CHECK_STR(buf, "src=10.0.0.1 dst=10.0.0.2");
-    t = v6("2001:db8::1", "2001:db8::2", 50, 0, 0);
+    t = tuple_v6("2001:db8::1", "2001:db8::2", 50, 0, 0);
     ct_tuple_format(&t, buf, sizeof(buf));
     CHECK_STR(buf, "src=2001:db8::1 dst=2001:db8::2");
 
     /* Like snprintf: short buffers are NUL-terminated, the full length is returned. */
-    t = v4("10.0.0.1", "10.0.0.2", 6, 1234, 80);
+    t = tuple_v4("10.0.0.1", "10.0.0.2", 6, 1234, 80);
     char small[10];
     memset(small, 'x', sizeof(small));
     n = ct_tuple_format(&t, small, sizeof(small));
@@ -298,7 +273,7 @@ static void test_steer_balance(void)
 {
     unsigned bins[16] = {0}, pbins[16] = {0};
     const unsigned n = 65536;
-    struct ct_tuple base = v4("10.1.2.3", "93.184.216.34", 6, 0, 443);
+    struct ct_tuple base = tuple_v4("10.1.2.3", "93.184.216.34", 6, 0, 443);
     for (unsigned i = 0; i < n; i++) {
         struct ct_tuple t = random_tuple((int)i);
         bins[ct_tuple_steer_hash(&t, 0x5eed) % 16]++;
