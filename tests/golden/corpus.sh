@@ -13,11 +13,7 @@
 #
 # Usage: bash corpus.sh CTRACK SRCDIR BUILDDIR   (run by ctest)
 # Exit 77 (reported as skipped) when the corpus folder is not there.
-set -u
-
-# Absolute paths, since the checks run from other directories.
-ctrack=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-src=$(cd "$2" && pwd)
+. "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 corpus=$src/../shared/corpus
 
 if [ ! -d "$corpus" ]; then
@@ -25,15 +21,7 @@ if [ ! -d "$corpus" ]; then
     exit 77
 fi
 
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-failures=0
 count=0
-
-fail() {
-    echo "FAIL: $*" >&2
-    failures=$((failures + 1))
-}
 
 while IFS= read -r -d '' cap; do
     count=$((count + 1))

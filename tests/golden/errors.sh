@@ -5,21 +5,8 @@
 # status 1 after printing what it could read. Never a crash (status >= 128).
 #
 # Usage: bash errors.sh CTRACK SRCDIR BUILDDIR   (run by ctest)
-set -u
-
-# Absolute paths, since the checks run from other directories.
-ctrack=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-src=$(cd "$2" && pwd)
+. "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 sample=$src/samples/sample.pcap
-
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-failures=0
-
-fail() {
-    echo "FAIL: $*" >&2
-    failures=$((failures + 1))
-}
 
 # expect_error NAME STATUS PATTERN ARGS...: runs ctrack ARGS, checks the exit
 # status, that stdout is empty and that stderr is exactly one line matching
@@ -125,8 +112,4 @@ rc=$?
 [ "$rc" -eq 2 ] && grep -q '^Usage: ctrack COMMAND' "$tmp/err" ||
     fail "no arguments: status $rc, stderr $(head -1 "$tmp/err")"
 
-if [ "$failures" -ne 0 ]; then
-    echo "$failures check(s) failed" >&2
-    exit 1
-fi
-echo "errors: all checks passed"
+finish "errors: all checks passed"

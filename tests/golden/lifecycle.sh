@@ -23,21 +23,7 @@
 #
 # Refresh with CTRACK_UPDATE_GOLDEN=1 and review `git diff tests/golden/`
 # line by line: the expected files are a specification, not a recording.
-set -u
-
-ctrack=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-src=$(cd "$2" && pwd)
-golden=$src/tests/golden
-update=${CTRACK_UPDATE_GOLDEN:-0}
-
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-failures=0
-
-fail() {
-    echo "FAIL: $*" >&2
-    failures=$((failures + 1))
-}
+. "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 
 # check NAME ARGS...: runs ctrack read ARGS samples/sample.pcap from SRCDIR,
 # compares stdout with lifecycle.NAME.expected, and checks that --burst 1 and
@@ -100,8 +86,4 @@ grep -q '^stats: sweep calls=[0-9]* examined=[0-9]* expired=[0-9]* refiled=[0-9]
     fail "--stats: sweep line: $(grep 'sweep' "$tmp/stats")"
 [ "$(grep -c '^stats: ' "$tmp/stats")" -eq 6 ] || fail "--stats: expected 6 lines"
 
-if [ "$failures" -ne 0 ]; then
-    echo "$failures check(s) failed" >&2
-    exit 1
-fi
-echo "lifecycle: all checks passed"
+finish "lifecycle: all checks passed"

@@ -14,24 +14,9 @@
 #
 # The captures not named tcp_* are written by BUILDDIR/tools/gen_sample
 # --test-captures; this test also checks that they are reproduced byte for byte.
-set -u
-
-# Absolute paths, since the checks run from other directories.
-ctrack=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-src=$(cd "$2" && pwd)
-build=$3
+. "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 dir=$src/tests/pcap
-update=${CTRACK_UPDATE_GOLDEN:-0}
-
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-failures=0
 checked=0
-
-fail() {
-    echo "FAIL: $*" >&2
-    failures=$((failures + 1))
-}
 
 # check CAPTURE EXPECTED [OPTION]
 check() {
@@ -73,7 +58,7 @@ done
 
 # The generated captures are reproducible.
 gen=$build/tools/gen_sample
-if [ -x "$gen" ]; then
+if built "$gen"; then
     mkdir "$tmp/gen"
     if "$gen" --test-captures "$tmp/gen"; then
         for f in "$tmp/gen"/*; do
@@ -83,12 +68,6 @@ if [ -x "$gen" ]; then
     else
         fail "gen_sample --test-captures failed"
     fi
-else
-    fail "$gen was not built"
 fi
 
-if [ "$failures" -ne 0 ]; then
-    echo "$failures check(s) failed" >&2
-    exit 1
-fi
-echo "pcaps: $checked runs matched"
+finish "pcaps: $checked runs matched"

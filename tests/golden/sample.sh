@@ -18,23 +18,7 @@
 # CTRACK_UPDATE_GOLDEN=1 (from ctest: CTRACK_UPDATE_GOLDEN=1 ctest -R golden_sample),
 # then review every changed line with `git diff tests/golden/` before committing:
 # the expected files are a specification, not a recording.
-set -u
-
-# Absolute paths, since the checks run from other directories.
-ctrack=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-src=$(cd "$2" && pwd)
-build=$3
-golden=$src/tests/golden
-update=${CTRACK_UPDATE_GOLDEN:-0}
-
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-failures=0
-
-fail() {
-    echo "FAIL: $*" >&2
-    failures=$((failures + 1))
-}
+. "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 
 # Runs ctrack from the source directory so that the file name in the summary
 # is the relative path samples/sample.pcap. Output goes to $tmp/NAME.out/.err.
@@ -117,19 +101,13 @@ grep -q '^note: 1 packets were stamped earlier' "$tmp/back.err" ||
 
 # The sample is generated, deterministically.
 gen=$build/tools/gen_sample
-if [ -x "$gen" ]; then
+if built "$gen"; then
     if "$gen" "$tmp/regen.pcap"; then
         cmp -s "$tmp/regen.pcap" "$src/samples/sample.pcap" ||
             fail "gen_sample output differs from samples/sample.pcap (regenerate and commit it)"
     else
         fail "gen_sample failed"
     fi
-else
-    fail "$gen was not built"
 fi
 
-if [ "$failures" -ne 0 ]; then
-    echo "$failures check(s) failed" >&2
-    exit 1
-fi
-echo "sample: all checks passed"
+finish "sample: all checks passed"
