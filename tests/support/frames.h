@@ -20,6 +20,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 /* ---- byte order --------------------------------------------------------------------- */
@@ -64,6 +65,19 @@ static inline void put_le32(uint8_t *p, uint32_t v)
 /* The initializer of the IPv6 address 2001:db8::`last` (RFC 3849), for
    `static const uint8_t A6[16] = IPV6_DOC_ADDR(1);`. */
 #define IPV6_DOC_ADDR(last) {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (last)}
+
+/* Writes the bytes a string of hexadecimal digit pairs spells (a frame
+   copied from a capture) to `o`; returns how many. */
+static inline size_t hex_bytes(const char *s, uint8_t *o)
+{
+    size_t n = 0;
+    for (; s[0] && s[1]; s += 2) {
+        unsigned v;
+        sscanf(s, "%2x", &v);
+        o[n++] = (uint8_t)v;
+    }
+    return n;
+}
 
 /* ---- the Internet checksum (RFC 1071) --------------------------------------------------- */
 

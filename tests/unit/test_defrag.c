@@ -827,17 +827,6 @@ static void test_gtp_outer_fragments(void)
     ct_defrag_destroy(D);
 }
 
-static size_t unhex(const char *s, uint8_t *o)
-{
-    size_t n = 0;
-    for (; s[0] && s[1]; s += 2) {
-        unsigned v;
-        sscanf(s, "%2x", &v);
-        o[n++] = (uint8_t)v;
-    }
-    return n;
-}
-
 /*
  * suricata-verify defrag/bug-6887 (Suricata, MIT licence): a TCP SYN in
  * three IPv4 fragments of 8 bytes, in Ethernet with VLAN 6. Suricata's
@@ -855,11 +844,11 @@ static void test_suricata_6887(void)
     uint8_t f[64], want[64];
     int r = 0;
     for (int k = 0; k < 3; k++) {
-        size_t n = unhex(frames[k], f);
+        size_t n = hex_bytes(frames[k], f);
         r = feed_link(f, n, CT_LINK_ETHERNET, 6, 0);
     }
     CHECK_EQ_I(r, CT_DEFRAG_DONE);
-    size_t wn = unhex("4500002c00010000400674c6010101010202020230391f90000000010000000060022000190c000003030e00", want);
+    size_t wn = hex_bytes("4500002c00010000400674c6010101010202020230391f90000000010000000060022000190c000003030e00", want);
     check_out(want, wn);
     struct ct_pkt p;
     ct_pkt_parse(&OUT, &p);

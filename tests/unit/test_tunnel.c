@@ -827,17 +827,6 @@ static void test_snapped_inner(void)
 
 /* ---- frames from the corpus ------------------------------------------------------------------ */
 
-static size_t unhex(const char *s, uint8_t *o)
-{
-    size_t n = 0;
-    for (; s[0] && s[1]; s += 2) {
-        unsigned v;
-        sscanf(s, "%2x", &v);
-        o[n++] = (uint8_t)v;
-    }
-    return n;
-}
-
 static void tuple_is(const struct ct_pkt *p, const char *text)
 {
     char buf[256];
@@ -850,7 +839,7 @@ static void test_corpus_frames(void)
     static uint8_t f[2048];
     size_t n;
     /* zeek/tunnels/vxlan.pcap frame 3 (Zeek, BSD): VXLAN VNI 123, ICMP echo. */
-    n = unhex("080027f21d8c080027ae4d62080045000086d999400040116f65c0a8380bc0a8380cbc0612b500720000080000"
+    n = hex_bytes("080027f21d8c080027ae4d62080045000086d999400040116f65c0a8380bc0a8380cbc0612b500720000080000"
               "0000007b004a7f013ba271ba092b6ef8be0800450000542f4f40004001f7570a0000010a00000208004c8a0d3d"
               "0001a38c7c5700000000b5800a0000000000101112131415161718191a1b1c1d1e1f20212223242526272829"
               "2a2b2c2d2e2f3031323334353637",
@@ -861,7 +850,7 @@ static void test_corpus_frames(void)
     CHECK_EQ_U(DEPTH, 1);
     tuple_is(&PK[1], "src=10.0.0.1 dst=10.0.0.2 type=8 code=0 id=3389");
     /* zeek/tunnels/gre-sample.pcap frame 1: GRE v0 carrying IPv4 ICMP. */
-    n = unhex("00c0ca14b05200022d564afd08004500006c00004000ff2f1e41ac1b0142423b6d890000080045000054000040"
+    n = hex_bytes("00c0ca14b05200022d564afd08004500006c00004000ff2f1e41ac1b0142423b6d890000080045000054000040"
               "004001da90423b6fbeac1c0203080046c9cb6801007072e63e97190c0008090a0b0c0d0e0f10111213141516"
               "1718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f3031323334353637",
               f);
@@ -870,7 +859,7 @@ static void test_corpus_frames(void)
     tuple_is(&PK[0], "src=172.27.1.66 dst=66.59.109.137");
     tuple_is(&PK[1], "src=66.59.111.190 dst=172.28.2.3 type=8 code=0 id=52072");
     /* suricata-verify geneve-decoder.pcap frame 3 (Suricata, MIT). */
-    n = unhex("080027f21d8c080027ae4d620800450000869ba940004011ad55c0a8380bc0a8380c8b5717c10072000000006558"
+    n = hex_bytes("080027f21d8c080027ae4d620800450000869ba940004011ad55c0a8380bc0a8380c8b5717c10072000000006558"
               "00007b004a7f013ba271ba092b6ef8be080045000054f3ef4000400132b70a0000010a000002080051450d8a"
               "00014d9d7c570000000002680e0000000000101112131415161718191a1b1c1d1e1f20212223242526272829"
               "2a2b2c2d2e2f3031323334353637",
@@ -880,7 +869,7 @@ static void test_corpus_frames(void)
     CHECK_EQ_U(PK[0].encap_id, 0x7b);
     tuple_is(&PK[1], "src=10.0.0.1 dst=10.0.0.2 type=8 code=0 id=3466");
     /* zeek/tunnels/Teredo.pcap frame 30: client to server, ICMPv6 echo. */
-    n = unhex("001d5adccff10016cf419c2008004500005087dc000080111081c0a8021041379e500ed50dd8003ca6ad600000"
+    n = hex_bytes("001d5adccff10016cf419c2008004500005087dc000080111081c0a8021041379e500ed50dd8003ca6ad600000"
               "00000c3a152001000041379e508000f12ab9c82815200148600000200100000000000000688000c57cd373b6"
               "9b53aa0126",
               f);
@@ -888,7 +877,7 @@ static void test_corpus_frames(void)
     CHECK_EQ_U(PK[0].encap, CT_ENCAP_TEREDO);
     tuple_is(&PK[1], "src=2001:0:4137:9e50:8000:f12a:b9c8:2815 dst=2001:4860:0:2001::68 type=128 code=0 id=54131");
     /* Frame 31: server to client, origin indication, a bubble. */
-    n = unhex("0016cf419c20001d5adccff108004500004c12c500007011959c41379e50c0a802100dd80ed50038d4990000"
+    n = hex_bytes("0016cf419c20001d5adccff108004500004c12c500007011959c41379e50c0a802100dd80ed50038d4990000"
               "7f7bac55fed96000000000003b00fe80000000000000708dfe834114a5122001000041379e508000f12ab9c8"
               "2815",
               f);
@@ -898,7 +887,7 @@ static void test_corpus_frames(void)
     CHECK_EQ_U(PK[1].tuple.proto, 59);
     /* zeek/tunnels/gtp/gtp1_gn_normal_incl_fragmentation.pcap frame 1:
        GTP-U G-PDU with a TCP SYN inside. */
-    n = unhex("00000c07ace888e0f3c8bff0080045000058000000003d111da0ef729b6f3f5e95b50868086800440b2a30ff"
+    n = hex_bytes("00000c07ace888e0f3c8bff0080045000058000000003d111da0ef729b6f3f5e95b50868086800440b2a30ff"
               "00348c61be3645000034526540008006b0300a832fb94f656e8d07830050cd6c69b7000000008002ffff37f2"
               "0000020405b40103030101010402",
               f);
@@ -908,7 +897,7 @@ static void test_corpus_frames(void)
     tuple_is(&PK[1], "src=10.131.47.185 dst=79.101.110.141 sport=1923 dport=80");
     CHECK_EQ_U(PK[1].tcp_flags, CT_TCP_SYN);
     /* zeek/mixed-vlan-mpls.pcap frame 1: one MPLS label, TCP SYN. */
-    n = unhex("003096e6fc3900309605283888470001ddff45c0002c00000000ff06a4e70a0102010a2200012af90017983"
+    n = hex_bytes("003096e6fc3900309605283888470001ddff45c0002c00000000ff06a4e70a0102010a2200012af90017983"
               "20ffb0000000060021020a240000002040218",
               f);
     expect_layers(f, n, CT_LINK_ETHERNET);
@@ -916,7 +905,7 @@ static void test_corpus_frames(void)
     CHECK_EQ_U(PK[0].nmpls, 1);
     tuple_is(&PK[0], "src=10.1.2.1 dst=10.34.0.1 sport=11001 dport=23");
     /* zeek/q-in-q.pcap frame 1: two 802.1Q tags, 13 then 10. */
-    n = unhex("ffffffffffff00c0e4012ced8100000d8100000a08004500002e479600004011749eac133325ac13333fbac0ba"
+    n = hex_bytes("ffffffffffff00c0e4012ced8100000d8100000a08004500002e479600004011749eac133325ac13333fbac0ba"
               "c0001ab9da810b00120120ffff00ff10080a1b591a1b59",
               f);
     expect_layers(f, n, CT_LINK_ETHERNET);
