@@ -47,6 +47,10 @@
 #include "proto/proto.h"
 #include "proto/tcp_conn.h"
 
+/* The window check and the tail of ct_tcp_packet() are inlined into both the
+ * general path and the established fast path, which passes constants. */
+#define CT_TCP_INLINE inline __attribute__((always_inline))
+
 /* ---- sequence arithmetic ---------------------------------------------------- */
 
 /* a precedes b in sequence space (RFC 793 section 3.3, modulo 2^32). */
@@ -160,10 +164,15 @@ static inline unsigned tcp_flag_class(uint8_t flags)
  * seq + segment length, where SYN and FIN each occupy one sequence number.
  * The length comes from the IP lengths, not from the captured bytes.
  */
+static inline uint32_t tcp_segment_end_f(const struct ct_pkt *pkt, uint8_t flags)
+{
+    return pkt->seq + (pkt->l4_len - pkt->tcp_hdr_len) + ((flags & CT_TCP_SYN) ? 1u : 0u) +
+           ((flags & CT_TCP_FIN) ? 1u : 0u);
+}
+
 static inline uint32_t tcp_segment_end(const struct ct_pkt *pkt)
 {
-    return pkt->seq + (pkt->l4_len - pkt->tcp_hdr_len) + ((pkt->tcp_flags & CT_TCP_SYN) ? 1u : 0u) +
-           ((pkt->tcp_flags & CT_TCP_FIN) ? 1u : 0u);
+    return tcp_segment_end_f(pkt, pkt->tcp_flags);
 }
 
 /*
@@ -322,22 +331,23 @@ static void tcp_init_sender(struct ct_tcp_dir *sender, struct ct_tcp_dir *receiv
  * (Linux's tcp_in_window). `state` is the state stored before this packet.
  * *saved receives a copy of the TCP data before the first change made ahead
  * of the checks (sender initialisation), so that an INVALID packet can be
- * undone; *have_saved says whether it was taken.
+ * undone; *have_saved says whether it was taken. `flags` is pkt->tcp_flags,
+ * passed in so that the established fast path (ct_tcp_packet) gets a copy
+ * with the SYN, FIN and RST branches folded away.
  */
-static unsigned tcp_in_window(const struct ct_proto_cfg *cfg, struct ct_conn *conn, unsigned dir, unsigned index,
-                              const struct ct_pkt *pkt, uint16_t *why, struct ct_tcp_conn *saved,
-                              int *have_saved)
+static CT_TCP_INLINE unsigned tcp_in_window(const struct ct_proto_cfg *cfg, struct ct_conn *conn, unsigned dir,
+                                             unsigned index, const struct ct_pkt *pkt, const uint8_t flags,
+                                             uint16_t *why, struct ct_tcp_conn *saved, int *have_saved)
 {
     struct ct_tcp_conn *t = &conn->proto.tcp;
     struct ct_tcp_dir *sender = &t->seen[dir];
     struct ct_tcp_dir *receiver = &t->seen[!dir];
     const unsigned state = conn->l4state;
-    const uint8_t flags = pkt->tcp_flags;
     uint32_t seq = pkt->seq;
     uint32_t ack = pkt->ack;
     uint32_t sack = ack;
     uint32_t win = pkt->win;
-    uint32_t end = tcp_segment_end(pkt);
+    uint32_t end = tcp_segment_end_f(pkt, flags);
     uint32_t swin;
 
     if (CT_UNLIKELY((receiver->flags & CT_TCPF_SACK_PERM) && (pkt->tcp_opts & CT_TCPOPT_SACK)))
@@ -572,6 +582,77 @@ uint16_t ct_tcp_new(const struct ct_proto_cfg *cfg, struct ct_conn *conn, const 
     return CT_REASON_NONE;
 }
 
+/*
+ * The part of ct_tcp_packet() after the state machine: the window checks
+ * (unless check_window is 0), the new state, the timeout and the status.
+ * `flags` is pkt->tcp_flags.
+ */
+static CT_TCP_INLINE void tcp_finish(const struct ct_proto_cfg *cfg, struct ct_conn *conn, const unsigned d,
+                                     const struct ct_pkt *pkt, struct ct_proto_result *res, const uint8_t flags,
+                                     const unsigned old_state, unsigned new_state, const unsigned index,
+                                     const int check_window, const int simultaneous_open,
+                                     struct ct_tcp_conn *saved, int *have_saved)
+{
+    struct ct_tcp_conn *t = &conn->proto.tcp;
+
+    if (check_window) {
+        uint16_t why = CT_REASON_NONE;
+        unsigned v = tcp_in_window(cfg, conn, d, index, pkt, flags, &why, saved, have_saved);
+        if (CT_UNLIKELY(v != TCP_WIN_ACCEPT)) {
+            if (v == TCP_WIN_INVALID) {
+                if (*have_saved)
+                    *t = *saved;
+                tcp_handle_invalid(cfg, conn, d, index);
+                tcp_invalid(res, why);
+            } else {
+                res->reason = why;
+            }
+            return;
+        }
+    }
+
+    /* In window from here on. */
+    ct_tcp_set_last_index(t, index);
+    ct_tcp_set_last_dir(t, d);
+    if (simultaneous_open)
+        ct_tcp_set_last_flags(t, ct_tcp_last_flags(t) | CT_TCP_LASTF_SIMULTANEOUS_OPEN);
+    conn->l4state = (uint8_t)new_state;
+    if (old_state != new_state && new_state == CT_TCP_FIN_WAIT)
+        t->seen[d].flags |= CT_TCPF_CLOSE_INIT;
+
+    unsigned timeout = tcp_pick_timeout(cfg, t, new_state, index);
+
+    if (!(conn->status & CT_STATUS_SEEN_REPLY)) {
+        if (flags & CT_TCP_RST) {
+            /* The only answer so far is a RST (or the opener gave up):
+             * there is no connection to keep. */
+            conn->timeout = (uint8_t)timeout;
+            res->action = CT_PROTO_CLOSE;
+            return;
+        }
+        if (index == CT_TCP_CLASS_SYN && old_state == CT_TCP_SYN_SENT) {
+            /* A SYN sent again before any reply, or the reply side's SYN
+             * of a simultaneous open (the direction does not matter): as
+             * in Linux since 5.14, its state change stands, but it is
+             * neither counted nor renews the timeout, so that a reused
+             * port cannot keep the entry alive for ever. */
+            res->reason = CT_REASON_TCP_IGNORED;
+            return;
+        }
+        /* Picked up mid-stream and no answer yet: not the long
+         * ESTABLISHED timeout. */
+        if (new_state == CT_TCP_ESTABLISHED && cfg->timeout_ns[timeout] > cfg->timeout_ns[CT_TIMEOUT_TCP_UNACK])
+            timeout = CT_TIMEOUT_TCP_UNACK;
+    } else if (!(conn->status & CT_STATUS_ASSURED) &&
+               (old_state == CT_TCP_SYN_RECV || old_state == CT_TCP_ESTABLISHED) &&
+               new_state == CT_TCP_ESTABLISHED) {
+        /* The handshake completed (or a picked-up connection was
+         * answered): the connection is assured. */
+        conn->status |= CT_STATUS_ASSURED;
+    }
+    conn->timeout = (uint8_t)timeout;
+}
+
 void ct_tcp_packet(const struct ct_proto_cfg *cfg, struct ct_conn *conn, enum ct_dir dir,
                    const struct ct_pkt *pkt, struct ct_proto_result *res)
 {
@@ -586,6 +667,26 @@ void ct_tcp_packet(const struct ct_proto_cfg *cfg, struct ct_conn *conn, enum ct
     res->action = CT_PROTO_ACCEPT;
     res->reason = CT_REASON_NONE;
     res->pad = 0;
+
+    /*
+     * Fast path: a segment of class ACK (ACK set; SYN, FIN and RST clear) in
+     * ESTABLISHED, which is nearly every packet of a connection. Its flags
+     * are a valid combination (ACK, or ACK with URG), and the transition
+     * table maps it to ESTABLISHED in both directions with no special case,
+     * so only the header length is left to check before the common tail,
+     * inlined here with the flag bits known.
+     */
+    const uint8_t fl = pkt->tcp_flags;
+    if (CT_LIKELY(conn->l4state == CT_TCP_ESTABLISHED &&
+                  (fl & (CT_TCP_FIN | CT_TCP_SYN | CT_TCP_RST | CT_TCP_ACK)) == CT_TCP_ACK)) {
+        if (CT_UNLIKELY(pkt->tcp_hdr_len < 20 || pkt->l4_len < pkt->tcp_hdr_len)) {
+            tcp_invalid(res, CT_REASON_TCP_HDR_LEN);
+            return;
+        }
+        tcp_finish(cfg, conn, d, pkt, res, (uint8_t)((fl & ~(unsigned)(CT_TCP_FIN | CT_TCP_SYN | CT_TCP_RST)) | CT_TCP_ACK),
+                   CT_TCP_ESTABLISHED, CT_TCP_ESTABLISHED, CT_TCP_CLASS_ACK, 1, 0, &saved, &have_saved);
+        return;
+    }
 
     why = tcp_check_header(pkt);
     if (CT_UNLIKELY(why != CT_REASON_NONE)) {
@@ -744,60 +845,7 @@ void ct_tcp_packet(const struct ct_proto_cfg *cfg, struct ct_conn *conn, enum ct
         break;
     }
 
-    if (check_window) {
-        why = CT_REASON_NONE;
-        unsigned v = tcp_in_window(cfg, conn, d, index, pkt, &why, &saved, &have_saved);
-        if (CT_UNLIKELY(v != TCP_WIN_ACCEPT)) {
-            if (v == TCP_WIN_INVALID) {
-                if (have_saved)
-                    *t = saved;
-                tcp_handle_invalid(cfg, conn, d, index);
-                tcp_invalid(res, why);
-            } else {
-                res->reason = why;
-            }
-            return;
-        }
-    }
-
-    /* In window from here on. */
-    ct_tcp_set_last_index(t, index);
-    ct_tcp_set_last_dir(t, d);
-    if (simultaneous_open)
-        ct_tcp_set_last_flags(t, ct_tcp_last_flags(t) | CT_TCP_LASTF_SIMULTANEOUS_OPEN);
-    conn->l4state = (uint8_t)new_state;
-    if (old_state != new_state && new_state == CT_TCP_FIN_WAIT)
-        t->seen[d].flags |= CT_TCPF_CLOSE_INIT;
-
-    unsigned timeout = tcp_pick_timeout(cfg, t, new_state, index);
-
-    if (!(conn->status & CT_STATUS_SEEN_REPLY)) {
-        if (pkt->tcp_flags & CT_TCP_RST) {
-            /* The only answer so far is a RST (or the opener gave up):
-             * there is no connection to keep. */
-            conn->timeout = (uint8_t)timeout;
-            res->action = CT_PROTO_CLOSE;
-            return;
-        }
-        if (index == CT_TCP_CLASS_SYN && old_state == CT_TCP_SYN_SENT) {
-            /* A SYN sent again before any reply, or the reply side's SYN
-             * of a simultaneous open (the direction does not matter): as
-             * in Linux since 5.14, its state change stands, but it is
-             * neither counted nor renews the timeout, so that a reused
-             * port cannot keep the entry alive for ever. */
-            res->reason = CT_REASON_TCP_IGNORED;
-            return;
-        }
-        /* Picked up mid-stream and no answer yet: not the long
-         * ESTABLISHED timeout. */
-        if (new_state == CT_TCP_ESTABLISHED && cfg->timeout_ns[timeout] > cfg->timeout_ns[CT_TIMEOUT_TCP_UNACK])
-            timeout = CT_TIMEOUT_TCP_UNACK;
-    } else if (!(conn->status & CT_STATUS_ASSURED) &&
-               (old_state == CT_TCP_SYN_RECV || old_state == CT_TCP_ESTABLISHED) &&
-               new_state == CT_TCP_ESTABLISHED) {
-        /* The handshake completed (or a picked-up connection was
-         * answered): the connection is assured. */
-        conn->status |= CT_STATUS_ASSURED;
-    }
-    conn->timeout = (uint8_t)timeout;
+    tcp_finish(cfg, conn, d, pkt, res, pkt->tcp_flags, old_state, new_state, index, check_window,
+               simultaneous_open, &saved, &have_saved);
 }
+
