@@ -2,12 +2,11 @@
  * Internet checksum (RFC 1071) and transport checksum verification.
  *
  * The sum is computed eight bytes at a time: 64-bit native loads are added
- * with end-around carry to two accumulators (carries counted apart, since a
- * carry out of bit 63 is worth 1 modulo 2^16 - 1), which are reduced at the
- * end of each call and folded to 16 bits by ct_csum_fold(). Because the one's complement
- * sum is independent of byte order up to a final swap (RFC 1071 section
- * 2(B)), native loads need no conversion as long as every part of a sum is
- * added the same way.
+ * with end-around carry (an add and an add-with-carry of 0 per word, since
+ * 2^64 = 1 modulo 2^16 - 1), reduced at the end of each call and folded to
+ * 16 bits by ct_csum_fold(). Because the one's complement sum is independent
+ * of byte order up to a final swap (RFC 1071 section 2(B)), native loads need
+ * no conversion as long as every part of a sum is added the same way.
  */
 #include <stdint.h>
 #include <string.h>
@@ -24,64 +23,76 @@ static inline uint64_t load64(const uint8_t *p)
     return v;
 }
 
-uint64_t ct_csum_add(uint64_t sum, const uint8_t *p, uint32_t n)
+/* s + a with end-around carry: never 0 unless both are. */
+static inline uint64_t add_eac(uint64_t s, uint64_t a)
 {
-    /* Two independent add-with-carry chains; a carry out of 64 bits is
-       worth 1, since 2^64 = 1 modulo 2^16 - 1. */
-    uint64_t s0 = 0, s1 = 0, c0 = 0, c1 = 0;
+    uint64_t r;
+    unsigned carry = __builtin_add_overflow(s, a, &r);
+    return r + carry;
+}
+
+/*
+ * The sum of n bytes at p, as a value below 2^35 congruent to their one's
+ * complement sum modulo 2^16 - 1 (0 only when every byte is 0). Inlined into
+ * the transport checksum below, which for a TCP segment with a small payload
+ * is a handful of words.
+ */
+static inline __attribute__((always_inline)) uint64_t csum_bytes(const uint8_t *p, uint32_t n)
+{
+    /* One chain with end-around carry (add, then add-with-carry of 0): a
+       carry out of 64 bits is worth 1, since 2^64 = 1 modulo 2^16 - 1. */
+    uint64_t s = 0;
     while (n >= 32) {
-        uint64_t a = load64(p), b = load64(p + 8), c = load64(p + 16), d = load64(p + 24);
-        s0 += a;
-        c0 += s0 < a;
-        s1 += b;
-        c1 += s1 < b;
-        s0 += c;
-        c0 += s0 < c;
-        s1 += d;
-        c1 += s1 < d;
+        s = add_eac(s, load64(p));
+        s = add_eac(s, load64(p + 8));
+        s = add_eac(s, load64(p + 16));
+        s = add_eac(s, load64(p + 24));
         p += 32;
         n -= 32;
     }
     while (n >= 8) {
-        uint64_t a = load64(p);
-        s0 += a;
-        c0 += s0 < a;
+        s = add_eac(s, load64(p));
         p += 8;
         n -= 8;
     }
     /* Reduce to a value far from overflow (2^32 = 1 modulo 2^16 - 1). */
-    s0 = (s0 & 0xffffffffu) + (s0 >> 32) + (s1 & 0xffffffffu) + (s1 >> 32) + c0 + c1;
+    s = (s & 0xffffffffu) + (s >> 32);
     /* The tail, in 4-, 2- and 1-byte steps at even offsets; a last odd byte
        is the high half of its 16-bit word in network order, padded with
        zero (RFC 1071). */
     if (n & 4) {
         uint32_t v;
         memcpy(&v, p, 4);
-        s0 += v;
+        s += v;
         p += 4;
     }
     if (n & 2) {
         uint16_t v;
         memcpy(&v, p, 2);
-        s0 += v;
+        s += v;
         p += 2;
     }
     if (n & 1) {
         uint8_t b[2] = {p[0], 0};
         uint16_t v;
         memcpy(&v, b, 2);
-        s0 += v;
+        s += v;
     }
-    return sum + s0;
+    return s;
+}
+
+uint64_t ct_csum_add(uint64_t sum, const uint8_t *p, uint32_t n)
+{
+    return sum + csum_bytes(p, n);
 }
 
 /* Sum of the TCP/UDP pseudo-header for IPv4 (RFC 793 section 3.1, RFC 768). */
-static uint64_t pseudo4(const struct ct_pkt *pkt, uint8_t proto, uint32_t len)
+static inline uint64_t pseudo4(const struct ct_pkt *pkt, uint8_t proto, uint32_t len)
 {
-    uint64_t s = 0;
-    s = ct_csum_add(s, pkt->tuple.src.b, 4);
-    s = ct_csum_add(s, pkt->tuple.dst.b, 4);
-    return ct_csum_add_be32(s, (uint32_t)proto << 16 | (len & 0xffff));
+    uint32_t src, dst;
+    memcpy(&src, pkt->tuple.src.b, 4);
+    memcpy(&dst, pkt->tuple.dst.b, 4);
+    return ct_csum_add_be32((uint64_t)src + dst, (uint32_t)proto << 16 | (len & 0xffff));
 }
 
 /*
@@ -205,6 +216,6 @@ CT_EXPORT int ct_pkt_verify_checksum(const struct ct_pkt *pkt)
             sum = pseudo4(pkt, proto, plen);
         }
     }
-    sum = ct_csum_add(sum, l4, cover);
+    sum += csum_bytes(l4, cover);
     return ct_csum_fold(sum) == 0xffff;
 }
