@@ -310,24 +310,15 @@ static int is_icmp_query_proto(uint8_t l3, uint8_t proto)
     return (l3 == CT_L3_IPV4 && proto == 1) || (l3 == CT_L3_IPV6 && proto == 58);
 }
 
-void ct_table_reply_key4(const struct ct_table *t, const struct ct_conn *c, struct ct_key4 *out)
+void ct_table_reply_key4_icmp(const struct ct_table *t, const struct ct_conn *c, struct ct_key4 *out)
 {
     const struct ct_key4 *k = ct_conn_key4((struct ct_conn *)c);
-    (void)t; /* NAT: the side array of rewritten reply tuples is consulted here. */
-    if (CT_UNLIKELY(k->proto == 1)) {
-        struct ct_tuple o, r;
-        ct_key4_to_tuple(&o, k);
-        if (ct_tuple_invert(&o, &r) != 0)
-            r = o; /* cannot happen for a tracked query; keep a defined key */
-        ct_key4_from_tuple(out, &r);
-    } else {
-        out->src = k->dst;
-        out->dst = k->src;
-        out->sport = k->dport;
-        out->dport = k->sport;
-        out->l3 = CT_L3_IPV4;
-        out->proto = k->proto;
-    }
+    struct ct_tuple o, r;
+    (void)t;
+    ct_key4_to_tuple(&o, k);
+    if (ct_tuple_invert(&o, &r) != 0)
+        r = o; /* cannot happen for a tracked query; keep a defined key */
+    ct_key4_from_tuple(out, &r);
     out->zone = c->zone_reply;
 }
 

@@ -513,8 +513,27 @@ static inline unsigned ct_match_slot(unsigned m)
  * type, ct_tuple_invert()) in the reply zone. This is the only place that
  * derives it: NAT will look up its side array here first.
  */
-void ct_table_reply_key4(const struct ct_table *t, const struct ct_conn *c, struct ct_key4 *out);
 void ct_table_reply_key6(const struct ct_table *t, const struct ct_conn *c, struct ct_key6 *out);
+/* The ICMP case of ct_table_reply_key4() (out of line: ct_tuple_invert()). */
+void ct_table_reply_key4_icmp(const struct ct_table *t, const struct ct_conn *c, struct ct_key4 *out);
+
+/* Inline, since every reply-direction IPv4 lookup derives the key to compare. */
+static inline void ct_table_reply_key4(const struct ct_table *t, const struct ct_conn *c, struct ct_key4 *out)
+{
+    const struct ct_key4 *k = ct_conn_key4((struct ct_conn *)c);
+    /* NAT: the side array of rewritten reply tuples is consulted here. */
+    if (CT_UNLIKELY(k->proto == 1)) {
+        ct_table_reply_key4_icmp(t, c, out);
+        return;
+    }
+    out->src = k->dst;
+    out->dst = k->src;
+    out->sport = k->dport;
+    out->dport = k->sport;
+    out->l3 = CT_L3_IPV4;
+    out->proto = k->proto;
+    out->zone = c->zone_reply;
+}
 
 /* Whether direction `dir` of connection c has key k. */
 static inline int ct_conn_match4(const struct ct_table *t, struct ct_conn *c, unsigned dir,
@@ -544,11 +563,21 @@ static inline int ct_conn_match6(const struct ct_table *t, struct ct_conn *c, un
  * v6 is 0, else a struct ct_key6) and hash h; stores that tuple's direction
  * in *dir. Does not look at expiry.
  */
+static inline struct ct_conn *ct_table_find_at(const struct ct_table *t, const void *k, unsigned v6,
+                                               uint64_t h, uint32_t b, unsigned *dir);
+
 static inline struct ct_conn *ct_table_find(const struct ct_table *t, const void *k, unsigned v6,
                                             uint64_t h, unsigned *dir)
 {
+    return ct_table_find_at(t, k, v6, h, ct_table_bucket_of(t, h), dir);
+}
+
+/* As ct_table_find(), with the home bucket b = ct_table_bucket_of(t, h)
+ * already computed (the burst path computes it once per packet). */
+static inline struct ct_conn *ct_table_find_at(const struct ct_table *t, const void *k, unsigned v6,
+                                               uint64_t h, uint32_t b, unsigned *dir)
+{
     uint16_t sig = ct_hash_sig(h);
-    uint32_t b = ct_table_bucket_of(t, h);
     for (uint32_t i = 0; i < t->probe_max; i++) {
         const struct ct_bucket *bk = &t->buckets[b];
         unsigned m = ct_bucket_match(bk, sig);
