@@ -80,11 +80,45 @@ enum ct_tcp_state {
 const char *ct_tcp_state_name(unsigned state);
 
 /*
+ * SCTP association states, numbered and named as Linux nf_conntrack does
+ * (enum sctp_conntrack). Linux 6.3 merged HEARTBEAT_ACKED into ESTABLISHED;
+ * its number (9) is not used.
+ */
+enum ct_sctp_state {
+    CT_SCTP_NONE = 0,
+    CT_SCTP_CLOSED = 1,
+    CT_SCTP_COOKIE_WAIT = 2,
+    CT_SCTP_COOKIE_ECHOED = 3,
+    CT_SCTP_ESTABLISHED = 4,
+    CT_SCTP_SHUTDOWN_SENT = 5,
+    CT_SCTP_SHUTDOWN_RECD = 6,
+    CT_SCTP_SHUTDOWN_ACK_SENT = 7,
+    CT_SCTP_HEARTBEAT_SENT = 8,
+    CT_SCTP_STATE_COUNT = 9,
+};
+
+/* "NONE", "CLOSED", ... "HEARTBEAT_SENT"; "UNKNOWN" out of range. */
+const char *ct_sctp_state_name(unsigned state);
+
+/*
+ * The name of a connection's protocol state as conntrack prints it after
+ * the timeout column: ct_tcp_state_name() for TCP (6), ct_sctp_state_name()
+ * for SCTP (132); NULL for protocols without states, for which conntrack
+ * prints nothing there.
+ */
+const char *ct_proto_state_name(uint8_t proto, unsigned state);
+
+/*
  * Timeouts, one per protocol state or condition. Defaults are Linux's
  * (seconds): TCP SYN_SENT 120, SYN_RECV 60, ESTABLISHED 432000 (5 days),
  * FIN_WAIT 120, CLOSE_WAIT 60, LAST_ACK 30, TIME_WAIT 120, CLOSE 10,
  * SYN_SENT2 120, max-retransmissions 300, unacknowledged data 300;
- * UDP 30, UDP stream (assured) 120; ICMP 30; other protocols 600.
+ * UDP 30, UDP stream (assured) 120; ICMP 30; other protocols 600;
+ * GRE 30, GRE stream (both directions seen) 180; SCTP CLOSED 10,
+ * COOKIE_WAIT 3, COOKIE_ECHOED 3, ESTABLISHED 210, SHUTDOWN_SENT 3,
+ * SHUTDOWN_RECD 3, SHUTDOWN_ACK_SENT 3, HEARTBEAT_SENT 30. The GRE and SCTP
+ * values were added after GENERIC, so the earlier numbers did not change
+ * (struct ct_table_config grew with them).
  */
 enum ct_timeout {
     CT_TIMEOUT_TCP_SYN_SENT = 0,
@@ -102,6 +136,16 @@ enum ct_timeout {
     CT_TIMEOUT_UDP_STREAM,
     CT_TIMEOUT_ICMP,
     CT_TIMEOUT_GENERIC,
+    CT_TIMEOUT_GRE,
+    CT_TIMEOUT_GRE_STREAM,
+    CT_TIMEOUT_SCTP_CLOSED,
+    CT_TIMEOUT_SCTP_COOKIE_WAIT,
+    CT_TIMEOUT_SCTP_COOKIE_ECHOED,
+    CT_TIMEOUT_SCTP_ESTABLISHED,
+    CT_TIMEOUT_SCTP_SHUTDOWN_SENT,
+    CT_TIMEOUT_SCTP_SHUTDOWN_RECD,
+    CT_TIMEOUT_SCTP_SHUTDOWN_ACK_SENT,
+    CT_TIMEOUT_SCTP_HEARTBEAT_SENT,
     CT_TIMEOUT_COUNT
 };
 
@@ -124,7 +168,7 @@ struct ct_conn_info {
     uint16_t zone[2];           /* zone per direction */
     uint8_t l3;                 /* enum ct_l3 */
     uint8_t proto;              /* IP protocol number */
-    uint8_t l4state;            /* TCP: enum ct_tcp_state; else 0 */
+    uint8_t l4state;            /* TCP: enum ct_tcp_state; SCTP: enum ct_sctp_state; else 0 */
     uint8_t timeout;            /* enum ct_timeout in force */
     uint8_t pad[2];
 };

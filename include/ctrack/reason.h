@@ -72,7 +72,14 @@ extern "C" {
     X(FRAG_OVERLAP, "frag-overlap", "overlapping IP fragments: the datagram is dropped (RFC 5722)") \
     X(FRAG_DUPLICATE, "frag-duplicate", "duplicate IP fragment (dropped; the datagram is kept)") \
     X(FRAG_TOO_MANY, "frag-too-many", "too many fragments in one IP datagram")             \
-    X(FRAG_SNAPPED, "frag-snapped", "IP fragment cut short by the capture (cannot be reassembled)")
+    X(FRAG_SNAPPED, "frag-snapped", "IP fragment cut short by the capture (cannot be reassembled)") \
+    /* ---- GRE and SCTP tracking (added last so that earlier codes keep their numbers) ---- */ \
+    X(GRE_PROTO, "gre-proto", "GRE version 1 (PPTP) packet not carrying PPP")                \
+    X(SCTP_CHUNKS, "sctp-chunks", "malformed SCTP chunk list (none, a zero length, INIT, INIT ACK or SHUTDOWN COMPLETE not alone, COOKIE ECHO or COOKIE ACK not first)") \
+    X(SCTP_NEW, "sctp-new", "SCTP packet cannot start an association")                      \
+    X(SCTP_VTAG, "sctp-vtag", "SCTP verification tag does not match the association")        \
+    X(SCTP_INVALID_STATE, "sctp-invalid-state", "SCTP chunk invalid in the association state") \
+    X(SCTP_IGNORED, "sctp-ignored", "SCTP packet let through without refreshing the association (INIT retransmission, HEARTBEAT with another path's tag)")
 
 enum ct_reason {
 #define CT_REASON_ENUM_(code, name, desc) CT_REASON_##code,

@@ -77,6 +77,24 @@ CT_EXPORT const char *ct_tcp_state_name(unsigned state)
     return state < CT_TCP_STATE_COUNT ? names[state] : "UNKNOWN";
 }
 
+CT_EXPORT const char *ct_sctp_state_name(unsigned state)
+{
+    static const char *const names[CT_SCTP_STATE_COUNT] = {
+        "NONE",          "CLOSED",        "COOKIE_WAIT",       "COOKIE_ECHOED",  "ESTABLISHED",
+        "SHUTDOWN_SENT", "SHUTDOWN_RECD", "SHUTDOWN_ACK_SENT", "HEARTBEAT_SENT",
+    };
+    return state < CT_SCTP_STATE_COUNT ? names[state] : "UNKNOWN";
+}
+
+CT_EXPORT const char *ct_proto_state_name(uint8_t proto, unsigned state)
+{
+    if (proto == 6)
+        return ct_tcp_state_name(state);
+    if (proto == 132)
+        return ct_sctp_state_name(state);
+    return NULL;
+}
+
 static const struct {
     const char *name;
     uint32_t seconds;
@@ -96,6 +114,16 @@ static const struct {
     [CT_TIMEOUT_UDP_STREAM] = {"udp_stream", 120},
     [CT_TIMEOUT_ICMP] = {"icmp", 30},
     [CT_TIMEOUT_GENERIC] = {"generic", 600},
+    [CT_TIMEOUT_GRE] = {"gre", 30},
+    [CT_TIMEOUT_GRE_STREAM] = {"gre_stream", 180},
+    [CT_TIMEOUT_SCTP_CLOSED] = {"sctp_closed", 10},
+    [CT_TIMEOUT_SCTP_COOKIE_WAIT] = {"sctp_cookie_wait", 3},
+    [CT_TIMEOUT_SCTP_COOKIE_ECHOED] = {"sctp_cookie_echoed", 3},
+    [CT_TIMEOUT_SCTP_ESTABLISHED] = {"sctp_established", 210},
+    [CT_TIMEOUT_SCTP_SHUTDOWN_SENT] = {"sctp_shutdown_sent", 3},
+    [CT_TIMEOUT_SCTP_SHUTDOWN_RECD] = {"sctp_shutdown_recd", 3},
+    [CT_TIMEOUT_SCTP_SHUTDOWN_ACK_SENT] = {"sctp_shutdown_ack_sent", 3},
+    [CT_TIMEOUT_SCTP_HEARTBEAT_SENT] = {"sctp_heartbeat_sent", 30},
 };
 
 CT_EXPORT const char *ct_timeout_name(unsigned timeout)
