@@ -71,10 +71,13 @@ CT_EXPORT int ct_tuple_equal(const struct ct_tuple *a, const struct ct_tuple *b)
     return memcmp(a, b, sizeof(*a)) == 0;
 }
 
-/* Protocols whose tuple carries ports, printed as sport=/dport=. */
+/* Protocols whose tuple carries ports, printed as sport=/dport=. DCCP is
+   not one: Linux 6.16 removed its DCCP tracker, so the kernel keys DCCP
+   like any other protocol, by addresses only. */
 static int tuple_has_ports(const struct ct_tuple *t)
 {
-    return t->proto == CT_IPPROTO_TCP || t->proto == CT_IPPROTO_UDP || t->proto == CT_IPPROTO_UDPLITE;
+    return t->proto == CT_IPPROTO_TCP || t->proto == CT_IPPROTO_UDP || t->proto == CT_IPPROTO_UDPLITE ||
+           t->proto == CT_IPPROTO_SCTP;
 }
 
 CT_EXPORT int ct_tuple_format(const struct ct_tuple *t, char *buf, size_t len)
@@ -95,6 +98,11 @@ CT_EXPORT int ct_tuple_format(const struct ct_tuple *t, char *buf, size_t len)
                         (unsigned)(t->dport & 0xffu), (unsigned)t->sport);
     if (tuple_has_ports(t))
         return snprintf(buf, len, "src=%s dst=%s sport=%u dport=%u", src, dst, (unsigned)t->sport,
+                        (unsigned)t->dport);
+    /* GRE: the keys (PPTP call IDs, RFC 2637) are the "ports", printed in
+       hexadecimal as conntrack prints them, zero for GRE version 0. */
+    if (t->proto == CT_IPPROTO_GRE)
+        return snprintf(buf, len, "src=%s dst=%s srckey=0x%x dstkey=0x%x", src, dst, (unsigned)t->sport,
                         (unsigned)t->dport);
     return snprintf(buf, len, "src=%s dst=%s", src, dst);
 }

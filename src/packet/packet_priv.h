@@ -87,4 +87,18 @@ static inline uint16_t ct_csum_fold(uint64_t sum)
     return (uint16_t)sum;
 }
 
+/*
+ * CRC32c (RFC 9260 appendix A) over `n` bytes, continuing from `crc` (start
+ * with 0xffffffff, complement the end result). src/packet/crc32c.c.
+ */
+uint32_t ct_crc32c_update(uint32_t crc, const uint8_t *p, uint32_t n);
+
+struct ct_pkt;
+
+/*
+ * 1 if a parsed SCTP packet's CRC32c checksum is right or cannot be
+ * checked (not parsed, a fragment, cut by the capture), 0 if it is wrong.
+ */
+int ct_sctp_checksum_ok(const struct ct_pkt *pkt);
+
 #endif

@@ -530,6 +530,62 @@ static uint16_t parse_udp(struct pctx *c, uint32_t l4, uint32_t lim, int lite)
 }
 
 /*
+ * SCTP (RFC 9260 section 3.1): the common header is 12 bytes, source and
+ * destination ports first. A shorter packet is INVALID, as Linux's SCTP
+ * tracker calls it. The chunks are the tracker's business (proto/sctp.c).
+ * DCCP (RFC 4340) is not read: Linux 6.16 removed its DCCP tracker, so the
+ * kernel keys DCCP by addresses only, like any other protocol.
+ */
+static uint16_t parse_sctp(struct pctx *c, uint32_t l4, uint32_t lim)
+{
+    struct ct_pkt *pkt = c->pkt;
+    if (pkt->l4_len < 12)
+        return CT_REASON_L4_TRUNCATED;
+    const uint8_t *h = ct_pkt_span(c->data, lim, l4, 12);
+    if (!h)
+        return CT_REASON_L4_TRUNCATED;
+    pkt->tuple.sport = ct_be16(h);
+    pkt->tuple.dport = ct_be16(h + 2);
+    set_payload(pkt, l4 + 12, lim);
+    return CT_REASON_NONE;
+}
+
+/* GRE's PPP protocol type, carried by enhanced GRE (RFC 2637 section 4.1). */
+#define GRE_PROTO_PPP 0x880bu
+
+/*
+ * The keys of a GRE packet as Linux's GRE tracker takes them: version 0
+ * (RFC 2784, RFC 2890) has none, its key field notwithstanding. Version 1,
+ * PPTP's enhanced GRE (RFC 2637 section 4.1), carries its call ID at bytes
+ * 6-7, which becomes the destination key (the source key would come from a
+ * PPTP helper, which ctrack does not have). A header too short to hold the
+ * version, or a version 1 header too short to hold the call ID, leaves the
+ * keys zero, as in Linux; a version 1 packet whose protocol type is not PPP
+ * has no tuple there and is INVALID (gre-proto). `t` gets the keys; `len`
+ * is the length of the GRE packet from the IP header, `lim` bounds the
+ * reads. Returns CT_REASON_NONE, CT_REASON_GRE_PROTO, or -1 when the bytes
+ * that decide were not captured.
+ */
+static int gre_keys(const uint8_t *data, uint32_t lim, uint32_t off, uint32_t len, struct ct_tuple *t)
+{
+    if (len < 4)
+        return CT_REASON_NONE;
+    const uint8_t *h = ct_pkt_span(data, lim, off, 4);
+    if (!h)
+        return -1;
+    if ((ct_be16(h) & 0x7u) != 1 || len < 8)
+        return CT_REASON_NONE;
+    h = ct_pkt_span(data, lim, off, 8);
+    if (!h)
+        return -1;
+    if (ct_be16(h + 2) != GRE_PROTO_PPP)
+        return CT_REASON_GRE_PROTO;
+    t->sport = 0;
+    t->dport = ct_be16(h + 6);
+    return CT_REASON_NONE;
+}
+
+/*
  * The packet embedded in an ICMP or ICMPv6 error (RFC 792: its IP header and
  * at least the first 8 bytes of its data; RFC 4443 2.4: as much as fits).
  * Fills pkt->inner with its tuple as it was sent. `lim` bounds the reads to
@@ -604,6 +660,19 @@ static uint16_t parse_inner(struct pctx *c, uint32_t off, uint32_t lim, int v6)
     } else if (th) {
         t->sport = ct_be16(th);
         t->dport = ct_be16(th + 2);
+    } else if (proto == CT_IPPROTO_SCTP) {
+        /* The ports are all Linux reads of a quoted SCTP header. */
+        th = ct_pkt_span(c->data, lim, l4, 4);
+        if (!th)
+            return CT_REASON_ICMP_TRUNCATED;
+        t->sport = ct_be16(th);
+        t->dport = ct_be16(th + 2);
+    } else if (proto == CT_IPPROTO_GRE) {
+        /* Keys from what was quoted: a quote too short for them leaves them
+           zero, as Linux reads it; a quoted version 1 packet without PPP
+           has no tuple. */
+        if (gre_keys(c->data, lim, l4, lim > l4 ? lim - l4 : 0, t) == CT_REASON_GRE_PROTO)
+            return CT_REASON_ICMP_INNER_INVALID;
     }
     pkt->inner_ok = 1;
     return CT_REASON_NONE;
@@ -663,6 +732,14 @@ static uint16_t parse_l4(struct pctx *c, uint32_t l4, uint32_t ipend)
         if (v6)
             return parse_icmp(c, l4, lim, 1);
         break;
+    case CT_IPPROTO_SCTP:
+        return parse_sctp(c, l4, lim);
+    case CT_IPPROTO_GRE: {
+        int r = gre_keys(c->data, lim, l4, pkt->l4_len, &pkt->tuple);
+        if (r != CT_REASON_NONE)
+            return r < 0 ? CT_REASON_L4_TRUNCATED : (uint16_t)r;
+        break;
+    }
     default:
         break;
     }
