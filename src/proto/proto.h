@@ -1,6 +1,6 @@
 /*
  * Private interface between the table's packet path and the per-protocol
- * trackers (TCP, UDP, ICMP/ICMPv6, generic).
+ * trackers (TCP, UDP, ICMP/ICMPv6, GRE, SCTP, generic).
  *
  * For a packet without a connection the path calls <proto>_new(): may this
  * packet start a connection? It initialises the protocol part of the entry
@@ -16,6 +16,7 @@
 #ifndef CT_PROTO_PROTO_H
 #define CT_PROTO_PROTO_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "ctrack/conn.h"
@@ -70,6 +71,54 @@ void ct_udp_packet(const struct ct_proto_cfg *cfg, struct ct_conn *conn, enum ct
 uint16_t ct_icmp_new(const struct ct_proto_cfg *cfg, struct ct_conn *conn, const struct ct_pkt *pkt);
 void ct_icmp_packet(const struct ct_proto_cfg *cfg, struct ct_conn *conn, enum ct_dir dir,
                     const struct ct_pkt *pkt, struct ct_proto_result *res);
+
+/*
+ * GRE (src/proto/gre.c), both versions: the keys are in the tuple (the
+ * parser puts a version 1 packet's call ID in tuple.dport).
+ */
+uint16_t ct_gre_new(const struct ct_proto_cfg *cfg, struct ct_conn *conn, const struct ct_pkt *pkt);
+void ct_gre_packet(const struct ct_proto_cfg *cfg, struct ct_conn *conn, enum ct_dir dir,
+                   const struct ct_pkt *pkt, struct ct_proto_result *res);
+
+/*
+ * SCTP (src/proto/sctp.c). The association's state is l4state (enum
+ * ct_sctp_state); the verification tags live in conn->proto.raw as a
+ * struct ct_sctp_conn. ct_sctp_new() returns CT_REASON_NONE if the packet
+ * may start an association (and initialises that state), else the INVALID
+ * reason; ct_sctp_packet() walks the chunks for a packet in direction
+ * `dir`. The first packet of a connection is the one seen while
+ * CT_STATUS_CONFIRMED is clear, as in Linux (nf_ct_is_confirmed()).
+ */
+uint16_t ct_sctp_new(const struct ct_proto_cfg *cfg, struct ct_conn *conn, const struct ct_pkt *pkt);
+void ct_sctp_packet(const struct ct_proto_cfg *cfg, struct ct_conn *conn, enum ct_dir dir,
+                    const struct ct_pkt *pkt, struct ct_proto_result *res);
+
+/* Per-association SCTP data, in the 44-byte protocol area of an entry. */
+struct ct_sctp_conn {
+    uint32_t vtag[2];  /* verification tag expected on packets in each direction
+                          (host order), 0 while unknown (RFC 9260 section 8.5) */
+    uint8_t init_seen; /* bit d: an INIT was seen in direction d */
+    uint8_t flags;     /* CT_SCTPF_* */
+    uint8_t pad[2];
+};
+_Static_assert(sizeof(struct ct_sctp_conn) <= sizeof(((struct ct_conn *)0)->proto.raw),
+               "struct ct_sctp_conn must fit the protocol area");
+_Static_assert(offsetof(struct ct_conn, proto) % _Alignof(struct ct_sctp_conn) == 0,
+               "the protocol area is aligned for struct ct_sctp_conn");
+
+enum {
+    /* A HEARTBEAT carried a tag other than the one known for its direction
+       (another path of a multihomed association); its HEARTBEAT ACK from
+       the other side may then bring new tags. */
+    CT_SCTPF_HB_VTAG_FAILED = 0x01,
+    /* The direction of that HEARTBEAT: set for the reply direction. */
+    CT_SCTPF_HB_DIR_REPLY = 0x02,
+};
+
+static inline struct ct_sctp_conn *ct_sctp_of(struct ct_conn *conn)
+{
+    return (struct ct_sctp_conn *)(void *)conn->proto.raw;
+}
 
 /* Any other protocol (src/proto/generic.c). */
 uint16_t ct_generic_new(const struct ct_proto_cfg *cfg, struct ct_conn *conn, const struct ct_pkt *pkt);
