@@ -720,6 +720,296 @@ static void cases_other(void)
     cap_close(&c);
 }
 
+/* ---- GRE and SCTP -------------------------------------------------------------- */
+
+/* SCTP chunk types (RFC 9260 section 3.2). */
+enum {
+    SCTP_DATA = 0,
+    SCTP_INIT = 1,
+    SCTP_INIT_ACK = 2,
+    SCTP_SACK = 3,
+    SCTP_HEARTBEAT = 4,
+    SCTP_HEARTBEAT_ACK = 5,
+    SCTP_ABORT = 6,
+    SCTP_SHUTDOWN = 7,
+    SCTP_SHUTDOWN_ACK = 8,
+    SCTP_COOKIE_ECHO = 10,
+    SCTP_COOKIE_ACK = 11,
+    SCTP_SHUTDOWN_COMPLETE = 14,
+};
+
+/*
+ * Appends one chunk of `type` to buf at *len: INIT and INIT ACK carry the
+ * Initiate Tag `tag` (RFC 9260 sections 3.3.2, 3.3.3), DATA four payload
+ * bytes, SACK, HEARTBEAT (an information parameter), SHUTDOWN and COOKIE
+ * ECHO the smallest bodies their sections allow; `flags` is the chunk's
+ * flags byte (the T bit of ABORT and SHUTDOWN COMPLETE is 0x01).
+ */
+static void sctp_chunk(uint8_t *buf, size_t *len, uint8_t type, uint8_t flags, uint32_t tag)
+{
+    uint8_t *ch = buf + *len;
+    size_t n = 4;
+    memset(ch, 0, 20);
+    ch[0] = type;
+    ch[1] = flags;
+    switch (type) {
+    case SCTP_INIT:
+    case SCTP_INIT_ACK:
+        put32(ch + 4, tag);
+        put32(ch + 8, 65536);   /* advertised receiver window */
+        put16(ch + 12, 1);      /* outbound streams */
+        put16(ch + 14, 1);      /* inbound streams */
+        put32(ch + 16, 1);      /* initial TSN */
+        n = 20;
+        break;
+    case SCTP_DATA:
+        ch[1] = (uint8_t)(flags | 0x03); /* unfragmented */
+        put32(ch + 4, tag);     /* TSN */
+        memcpy(ch + 16, "data", 4);
+        n = 20;
+        break;
+    case SCTP_SACK:
+        put32(ch + 4, tag);     /* cumulative TSN */
+        put32(ch + 8, 65536);
+        n = 16;
+        break;
+    case SCTP_HEARTBEAT:
+    case SCTP_HEARTBEAT_ACK:
+        put16(ch + 4, 1);       /* heartbeat information */
+        put16(ch + 6, 8);
+        put32(ch + 8, 0x12345678);
+        n = 12;
+        break;
+    case SCTP_SHUTDOWN:
+        put32(ch + 4, tag);     /* cumulative TSN */
+        n = 8;
+        break;
+    case SCTP_COOKIE_ECHO:
+        put32(ch + 4, 0xc00c1e00u);
+        n = 8;
+        break;
+    default:
+        break;
+    }
+    put16(ch + 2, (uint16_t)n);
+    *len += n;
+}
+
+/*
+ * Sends an SCTP packet of the flow in direction dir: the common header with
+ * verification tag `vtag`, the `clen` bytes of chunks, and a CRC32c
+ * (RFC 9260 appendix A, least significant byte first), spoiled if `corrupt`.
+ */
+static void sctp_send(struct cap *c, const struct flow *fl, int dir, uint32_t vtag,
+                      const uint8_t *chunks, size_t clen, int corrupt)
+{
+    uint8_t pkt[512];
+    put16(pkt, dir ? fl->pb : fl->pa);
+    put16(pkt + 2, dir ? fl->pa : fl->pb);
+    put32(pkt + 4, vtag);
+    memset(pkt + 8, 0, 4);
+    memcpy(pkt + 12, chunks, clen);
+    uint32_t crc = crc32c(pkt, 12 + clen);
+    le32(pkt + 8, corrupt ? crc ^ 0x5555u : crc);
+    raw_proto(c, fl, dir, IPPROTO_SCTP, pkt, 12 + clen);
+}
+
+/* One chunk in one packet. */
+static void sctp1(struct cap *c, const struct flow *fl, int dir, uint32_t vtag, uint8_t type,
+                  uint8_t flags, uint32_t tag)
+{
+    uint8_t ch[64];
+    size_t n = 0;
+    sctp_chunk(ch, &n, type, flags, tag);
+    sctp_send(c, fl, dir, vtag, ch, n, 0);
+}
+
+/* The tags of the cases' associations: the originator's and the responder's. */
+#define TAG_A 0x0a0a0a0au
+#define TAG_B 0x0b0b0b0bu
+
+/* The four-way handshake (RFC 9260 section 5.1): ESTABLISHED and ASSURED. */
+static void sctp_handshake(struct cap *c, const struct flow *fl)
+{
+    sctp1(c, fl, 0, 0, SCTP_INIT, 0, TAG_A);
+    sctp1(c, fl, 1, TAG_A, SCTP_INIT_ACK, 0, TAG_B);
+    sctp1(c, fl, 0, TAG_B, SCTP_COOKIE_ECHO, 0, 0);
+    sctp1(c, fl, 1, TAG_A, SCTP_COOKIE_ACK, 0, 0);
+}
+
+/*
+ * A GRE packet (RFC 2784): version 0 with protocol type `ptype`, or version
+ * 1, the enhanced GRE of PPTP (RFC 2637 section 4.1), with the key bit, the
+ * payload length and call ID `call`; `plen` payload bytes follow.
+ */
+static void gre_send(struct cap *c, const struct flow *fl, int dir, int v1, uint16_t ptype,
+                     uint16_t call, size_t plen)
+{
+    uint8_t pkt[256];
+    size_t hl = v1 ? 8 : 4;
+    memset(pkt, 0, sizeof(pkt));
+    put16(pkt, v1 ? 0x2001 : 0x0000);
+    put16(pkt + 2, ptype);
+    if (v1) {
+        put16(pkt + 4, (uint16_t)plen);
+        put16(pkt + 6, call);
+    }
+    memset(pkt + hl, 0x7e, plen);
+    raw_proto(c, fl, dir, IPPROTO_GRE, pkt, hl + plen);
+}
+
+static void cases_gre_sctp(void)
+{
+    struct cap c;
+    struct flow fl;
+    uint8_t ch[128];
+    size_t n;
+
+    /* GRE: both directions, then a third packet that makes it a stream
+       (ASSURED, 180 s), keyed by addresses only in version 0. */
+    cap_open(&c, "gre-stream");
+    fl = flow4("10.1.0.1", "10.2.0.1", 0, 0);
+    gre_send(&c, &fl, 0, 0, 0x0800, 0, 24);
+    gre_send(&c, &fl, 1, 0, 0x0800, 0, 24);
+    gre_send(&c, &fl, 0, 0, 0x0800, 0, 24);
+    gre_send(&c, &fl, 1, 0, 0x86dd, 0, 44);
+    cap_close(&c);
+
+    /* PPTP's GRE: each side sends with the peer's call ID, so without the
+       PPTP helper each direction is its own connection (dstkey = call ID);
+       a version 1 packet not carrying PPP is INVALID. */
+    cap_open(&c, "gre-pptp");
+    fl = flow4("10.1.0.3", "10.2.0.3", 0, 0);
+    gre_send(&c, &fl, 0, 1, 0x880b, 0x1234, 20);
+    gre_send(&c, &fl, 1, 1, 0x880b, 0x5678, 20);
+    gre_send(&c, &fl, 0, 1, 0x880b, 0x1234, 30);
+    gre_send(&c, &fl, 0, 1, 0x0800, 0x1234, 20);
+    cap_close(&c);
+
+    cap_open(&c, "gre-ipv6");
+    fl = flow6("2001:db8:1::1", "2001:db8:2::1", 0, 0);
+    gre_send(&c, &fl, 0, 0, 0x86dd, 0, 40);
+    gre_send(&c, &fl, 1, 0, 0x86dd, 0, 40);
+    cap_close(&c);
+
+    /* SCTP: handshake with DATA bundled after the COOKIE ECHO, data, SACK,
+       a heartbeat: ESTABLISHED, ASSURED, 210 s. */
+    cap_open(&c, "sctp-assoc");
+    fl = flow4("10.1.0.1", "10.2.0.1", 5001, 7001);
+    sctp1(&c, &fl, 0, 0, SCTP_INIT, 0, TAG_A);
+    sctp1(&c, &fl, 1, TAG_A, SCTP_INIT_ACK, 0, TAG_B);
+    n = 0;
+    sctp_chunk(ch, &n, SCTP_COOKIE_ECHO, 0, 0);
+    sctp_chunk(ch, &n, SCTP_DATA, 0, 1);
+    sctp_send(&c, &fl, 0, TAG_B, ch, n, 0);
+    n = 0;
+    sctp_chunk(ch, &n, SCTP_COOKIE_ACK, 0, 0);
+    sctp_chunk(ch, &n, SCTP_SACK, 0, 1);
+    sctp_send(&c, &fl, 1, TAG_A, ch, n, 0);
+    sctp1(&c, &fl, 0, TAG_B, SCTP_DATA, 0, 2);
+    sctp1(&c, &fl, 1, TAG_A, SCTP_SACK, 0, 2);
+    sctp1(&c, &fl, 1, TAG_A, SCTP_HEARTBEAT, 0, 0);
+    sctp1(&c, &fl, 0, TAG_B, SCTP_HEARTBEAT_ACK, 0, 0);
+    cap_close(&c);
+
+    /* Graceful close (RFC 9260 section 9.2): SHUTDOWN, SHUTDOWN ACK,
+       SHUTDOWN COMPLETE: CLOSED, 10 s. A second association stops at
+       SHUTDOWN_ACK_SENT (3 s). */
+    cap_open(&c, "sctp-shutdown");
+    fl = flow4("10.1.0.1", "10.2.0.1", 5002, 7001);
+    sctp_handshake(&c, &fl);
+    sctp1(&c, &fl, 0, TAG_B, SCTP_DATA, 0, 1);
+    sctp1(&c, &fl, 0, TAG_B, SCTP_SHUTDOWN, 0, 1);
+    sctp1(&c, &fl, 1, TAG_A, SCTP_SHUTDOWN_ACK, 0, 0);
+    sctp1(&c, &fl, 0, TAG_B, SCTP_SHUTDOWN_COMPLETE, 0, 0);
+    fl.pa = 5003;
+    sctp_handshake(&c, &fl);
+    sctp1(&c, &fl, 1, TAG_A, SCTP_SHUTDOWN, 0, 1);
+    sctp1(&c, &fl, 0, TAG_B, SCTP_SHUTDOWN_ACK, 0, 0);
+    cap_close(&c);
+
+    /* ABORT (section 9.1): with the sender's own tag, and with the T bit
+       and the tag it reflects; then an ABORT with a wrong tag (INVALID). */
+    cap_open(&c, "sctp-abort");
+    fl = flow4("10.1.0.1", "10.2.0.1", 5004, 7001);
+    sctp_handshake(&c, &fl);
+    sctp1(&c, &fl, 1, TAG_A, SCTP_ABORT, 0, 0);
+    fl.pa = 5005;
+    sctp_handshake(&c, &fl);
+    sctp1(&c, &fl, 0, 0x0c0c0c0cu, SCTP_ABORT, 0, 0);
+    sctp1(&c, &fl, 0, TAG_A, SCTP_ABORT, 0x01, 0);
+    fl.pa = 5006;
+    sctp_handshake(&c, &fl);
+    sctp1(&c, &fl, 1, TAG_B, SCTP_ABORT, 0, 0);
+    cap_close(&c);
+
+    /* What is INVALID: a wrong tag on DATA, an INIT bundled with DATA, a
+       zero-length chunk, a COOKIE ECHO after another chunk, a bad CRC32c,
+       and packets that cannot start an association (out-of-the-blue
+       ABORT, DATA, an INIT with a non-zero tag). */
+    cap_open(&c, "sctp-invalid");
+    fl = flow4("10.1.0.1", "10.2.0.1", 5007, 7001);
+    sctp_handshake(&c, &fl);
+    sctp1(&c, &fl, 0, TAG_A, SCTP_DATA, 0, 1);
+    n = 0;
+    sctp_chunk(ch, &n, SCTP_INIT, 0, TAG_A);
+    sctp_chunk(ch, &n, SCTP_DATA, 0, 1);
+    sctp_send(&c, &fl, 0, 0, ch, n, 0);
+    n = 0;
+    sctp_chunk(ch, &n, SCTP_DATA, 0, 1);
+    sctp_chunk(ch, &n, SCTP_SACK, 0, 1);
+    put16(ch + 22, 0);
+    sctp_send(&c, &fl, 0, TAG_B, ch, n, 0);
+    n = 0;
+    sctp_chunk(ch, &n, SCTP_SACK, 0, 1);
+    sctp_chunk(ch, &n, SCTP_COOKIE_ECHO, 0, 0);
+    sctp_send(&c, &fl, 0, TAG_B, ch, n, 0);
+    n = 0;
+    sctp_chunk(ch, &n, SCTP_DATA, 0, 3);
+    sctp_send(&c, &fl, 0, TAG_B, ch, n, 1);
+    sctp1(&c, &fl, 1, TAG_A, SCTP_SACK, 0, 3);
+    fl.pa = 5008;
+    sctp1(&c, &fl, 0, 0, SCTP_ABORT, 0, 0);
+    sctp1(&c, &fl, 0, TAG_B, SCTP_DATA, 0, 1);
+    sctp1(&c, &fl, 0, TAG_B, SCTP_INIT, 0, TAG_A);
+    cap_close(&c);
+
+    /* An INIT retransmitted in CLOSED after 2.5 s is let through but does
+       not count or renew the 10 s timeout; the answer then does. */
+    cap_open(&c, "sctp-init-retransmit");
+    fl = flow4("10.1.0.1", "10.2.0.1", 5009, 7001);
+    sctp1(&c, &fl, 0, 0, SCTP_INIT, 0, TAG_A);
+    cap_wait_ms(&c, 2500);
+    sctp1(&c, &fl, 0, 0, SCTP_INIT, 0, TAG_A);
+    cap_close(&c);
+
+    /* A second path seen first by its HEARTBEAT (HEARTBEAT_SENT, 30 s),
+       then its HEARTBEAT ACK: ESTABLISHED and ASSURED; DATA follows. A
+       HEARTBEAT with another tag is let through uncounted. */
+    cap_open(&c, "sctp-heartbeat-path");
+    fl = flow4("10.1.0.2", "10.2.0.2", 5010, 7001);
+    sctp1(&c, &fl, 0, TAG_B, SCTP_HEARTBEAT, 0, 0);
+    sctp1(&c, &fl, 1, TAG_A, SCTP_HEARTBEAT_ACK, 0, 0);
+    sctp1(&c, &fl, 0, TAG_B, SCTP_DATA, 0, 1);
+    sctp1(&c, &fl, 0, 0x0c0c0c0cu, SCTP_HEARTBEAT, 0, 0);
+    fl.pa = 5011;
+    sctp1(&c, &fl, 0, TAG_B, SCTP_HEARTBEAT, 0, 0);
+    cap_close(&c);
+
+    /* The same association over IPv6, and an ICMPv6 error about it. */
+    cap_open(&c, "sctp-ipv6");
+    fl = flow6("2001:db8:1::1", "2001:db8:2::1", 5012, 7001);
+    sctp_handshake(&c, &fl);
+    sctp1(&c, &fl, 0, TAG_B, SCTP_DATA, 0, 1);
+    cap_close(&c);
+
+    cap_open(&c, "icmp-error-sctp");
+    fl = flow4("10.1.0.1", "10.2.0.1", 5013, 7001);
+    sctp1(&c, &fl, 0, 0, SCTP_INIT, 0, TAG_A);
+    icmp_error(&c, &fl, IPPROTO_SCTP, fl.b, 3, 3);
+    cap_close(&c);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -730,5 +1020,6 @@ int main(int argc, char **argv)
     cases_tcp();
     cases_udp_icmp();
     cases_other();
+    cases_gre_sctp();
     return failed ? 1 : 0;
 }
