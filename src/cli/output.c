@@ -80,8 +80,9 @@ static void print_conntrack(FILE *out, const struct ct_conn_info *ci, uint64_t n
     else
         fprintf(out, "%-8s %u %-8s %u %" PRIu64 " ", l3, family, ct_proto_name(ci->proto),
                 (unsigned)ci->proto, remaining_seconds(ci, now));
-    if (ci->proto == IPPROTO_TCP)
-        fprintf(out, "%s ", ct_tcp_state_name(ci->l4state));
+    const char *l4name = ct_proto_state_name(ci->proto, ci->l4state);
+    if (l4name)
+        fprintf(out, "%s ", l4name);
 
     fputs(tuple_text(&ci->tuple[CT_DIR_ORIGINAL], buf, sizeof(buf)), out);
     if (split_zone)
@@ -150,13 +151,14 @@ static void print_json(FILE *out, const struct ct_conn_info *ci, uint64_t now,
 {
     unsigned family;
     const char *l3 = l3_name(ci->l3, &family);
+    const char *l4name = ct_proto_state_name(ci->proto, ci->l4state);
 
     fprintf(out, "{\"l3\":\"%s\",\"proto\":\"%s\",\"protonum\":%u,\"timeout\":%" PRIu64
             ",\"timeout_kind\":\"%s\",",
             l3, ct_proto_name(ci->proto), (unsigned)ci->proto, remaining_seconds(ci, now),
             ct_timeout_name(ci->timeout));
-    if (ci->proto == IPPROTO_TCP)
-        fprintf(out, "\"state\":\"%s\",", ct_tcp_state_name(ci->l4state));
+    if (l4name)
+        fprintf(out, "\"state\":\"%s\",", l4name);
     else
         fputs("\"state\":null,", out);
 

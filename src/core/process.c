@@ -35,7 +35,9 @@ enum {
     CT_IPPROTO_ICMP = 1,
     CT_IPPROTO_TCP = 6,
     CT_IPPROTO_UDP = 17,
+    CT_IPPROTO_GRE = 47,
     CT_IPPROTO_ICMPV6 = 58,
+    CT_IPPROTO_SCTP = 132,
     CT_IPPROTO_UDPLITE = 136,
 };
 
@@ -103,6 +105,10 @@ static uint16_t track_new(const struct ct_proto_cfg *cfg, struct ct_conn *c, con
     case CT_IPPROTO_UDP:
     case CT_IPPROTO_UDPLITE:
         return ct_udp_new(cfg, c, pkt);
+    case CT_IPPROTO_GRE:
+        return ct_gre_new(cfg, c, pkt);
+    case CT_IPPROTO_SCTP:
+        return ct_sctp_new(cfg, c, pkt);
     case CT_IPPROTO_ICMP:
         if (pkt->tuple.l3 == CT_L3_IPV4)
             return ct_icmp_new(cfg, c, pkt);
@@ -131,6 +137,12 @@ static inline __attribute__((always_inline)) void track_packet(const struct ct_p
     case CT_IPPROTO_UDP:
     case CT_IPPROTO_UDPLITE:
         ct_udp_packet(cfg, c, d, pkt, now, res);
+        return;
+    case CT_IPPROTO_GRE:
+        ct_gre_packet(cfg, c, d, pkt, res);
+        return;
+    case CT_IPPROTO_SCTP:
+        ct_sctp_packet(cfg, c, d, pkt, res);
         return;
     case CT_IPPROTO_ICMP:
         if (pkt->tuple.l3 == CT_L3_IPV4) {

@@ -198,6 +198,8 @@ CT_EXPORT int ct_pkt_verify_checksum(const struct ct_pkt *pkt)
         if (!v6)
             return 1;
         break;
+    case CT_IPPROTO_SCTP:
+        return ct_sctp_checksum_ok(pkt); /* CRC32c, RFC 9260 section 6.8 */
     default:
         return 1;
     }
