@@ -34,7 +34,9 @@ static inline int corpus_dir(char *out, size_t len)
         snprintf(out, len, "%s/../shared/corpus", src);
     }
     char probe[1200];
-    snprintf(probe, sizeof(probe), "%s/INDEX.md", out);
+    int n = snprintf(probe, sizeof(probe), "%s/INDEX.md", out);
+    if (n < 0 || (size_t)n >= sizeof(probe))
+        return 0;
     FILE *f = fopen(probe, "r");
     if (!f)
         return 0;

@@ -519,12 +519,12 @@ static void test_handles_foreach(void)
     struct ct_table *t = mk_table(100, 0);
     struct ct_conn *c4 = NULL, *c6 = NULL;
     for (unsigned i = 0; i < 7; i++) {
-        struct ct_pkt p = pkt4(47, 0x01010101u + i, 0x02020202u, 0, 0, 100);
+        struct ct_pkt p = pkt4(253, 0x01010101u + i, 0x02020202u, 0, 0, 100);
         struct ct_verdict v = run1(t, &p, SEC);
         c4 = v.conn;
     }
     for (unsigned i = 0; i < 5; i++) {
-        struct ct_pkt p = pkt6(47, i, 9, 0, 0, 100);
+        struct ct_pkt p = pkt6(253, i, 9, 0, 0, 100);
         struct ct_verdict v = run1(t, &p, SEC);
         c6 = v.conn;
     }
@@ -548,7 +548,7 @@ static void test_handles_foreach(void)
     struct ct_conn_info info;
     CHECK_EQ_I(ct_conn_get_info(t, c6, &info), 0);
     CHECK_EQ_U(info.l3, CT_L3_IPV6);
-    CHECK_EQ_U(info.proto, 47);
+    CHECK_EQ_U(info.proto, 253);
     CHECK_EQ_U(info.timeout, CT_TIMEOUT_GENERIC);
     CHECK_EQ_U(info.expires, SEC + 600 * SEC);
     CHECK_EQ_U(info.status, CT_STATUS_CONFIRMED);

@@ -856,7 +856,7 @@ static void test_corpus_frames(void)
               f);
     expect_layers(f, n, CT_LINK_ETHERNET);
     CHECK_EQ_U(PK[0].encap, CT_ENCAP_GRE);
-    tuple_is(&PK[0], "src=172.27.1.66 dst=66.59.109.137");
+    tuple_is(&PK[0], "src=172.27.1.66 dst=66.59.109.137 srckey=0x0 dstkey=0x0");
     tuple_is(&PK[1], "src=66.59.111.190 dst=172.28.2.3 type=8 code=0 id=52072");
     /* suricata-verify geneve-decoder.pcap frame 3 (Suricata, MIT). */
     n = hex_bytes("080027f21d8c080027ae4d620800450000869ba940004011ad55c0a8380bc0a8380c8b5717c10072000000006558"

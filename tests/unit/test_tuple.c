@@ -142,9 +142,13 @@ static void test_format(void)
     t = tuple_v6("fe80::1:2", "::ffff:10.0.0.1", 6, 22, 50000);
     ct_tuple_format(&t, buf, sizeof(buf));
     CHECK_STR(buf, "src=fe80::1:2 dst=::ffff:10.0.0.1 sport=22 dport=50000");
-    t = tuple_v4("10.0.0.1", "10.0.0.2", 47, 0, 0);
+    t = tuple_v4("10.0.0.1", "10.0.0.2", 253, 0, 0);
     ct_tuple_format(&t, buf, sizeof(buf));
     CHECK_STR(buf, "src=10.0.0.1 dst=10.0.0.2");
+    /* GRE prints its keys as conntrack does (version 0: both zero). */
+    t = tuple_v4("10.0.0.1", "10.0.0.2", 47, 0, 0);
+    ct_tuple_format(&t, buf, sizeof(buf));
+    CHECK_STR(buf, "src=10.0.0.1 dst=10.0.0.2 srckey=0x0 dstkey=0x0");
     t = tuple_v6("2001:db8::1", "2001:db8::2", 50, 0, 0);
     ct_tuple_format(&t, buf, sizeof(buf));
     CHECK_STR(buf, "src=2001:db8::1 dst=2001:db8::2");

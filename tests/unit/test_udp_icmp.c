@@ -334,9 +334,10 @@ static void test_icmp_errors(void)
 static void test_generic(void)
 {
     struct ct_table *t = mk_table();
-    struct ct_pkt gre = mk(CT_L3_IPV4, 47, 0x0100000a, 0x0200000a, 0, 0, 1400);
-    struct ct_pkt back = mk(CT_L3_IPV4, 47, 0x0200000a, 0x0100000a, 0, 0, 1400);
-    struct ct_verdict v = run(t, gre, SEC);
+    /* 253: reserved for experimentation (RFC 3692), no tracker of its own. */
+    struct ct_pkt fwd = mk(CT_L3_IPV4, 253, 0x0100000a, 0x0200000a, 0, 0, 1400);
+    struct ct_pkt back = mk(CT_L3_IPV4, 253, 0x0200000a, 0x0100000a, 0, 0, 1400);
+    struct ct_verdict v = run(t, fwd, SEC);
     struct ct_conn_info i = info_of(t, v.conn);
     CHECK_EQ_U(i.timeout, CT_TIMEOUT_GENERIC);
     CHECK_EQ_U(i.expires, 601 * SEC);
@@ -344,7 +345,7 @@ static void test_generic(void)
     v = run(t, back, 300 * SEC);
     CHECK_EQ_U(v.state, CT_STATE_ESTABLISHED);
     CHECK_EQ_U(v.dir, CT_DIR_REPLY);
-    v = run(t, gre, 899 * SEC);
+    v = run(t, fwd, 899 * SEC);
     CHECK_EQ_U(v.state, CT_STATE_ESTABLISHED);
     CHECK_EQ_U(v.dir, CT_DIR_ORIGINAL);
     CHECK_EQ_U(info_of(t, v.conn).expires, 1499 * SEC);
