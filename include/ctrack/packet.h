@@ -208,9 +208,10 @@ enum {
 void ct_pkt_parse_flags(const struct ct_frame *frame, struct ct_pkt *pkt, unsigned flags);
 
 /*
- * Verifies the transport checksum of a parsed packet (TCP, UDP, ICMP,
- * ICMPv6). Returns 1 if it is correct or not checkable (fragments, a UDP
- * checksum of zero over IPv4, a protocol without a checksum), 0 if wrong.
+ * Verifies the transport checksum of a parsed packet (TCP, UDP, UDP-Lite,
+ * ICMP, ICMPv6, and SCTP's CRC32c). Returns 1 if it is correct or not
+ * checkable (fragments, a UDP checksum of zero over IPv4, a protocol without
+ * a checksum), 0 if wrong.
  */
 int ct_pkt_verify_checksum(const struct ct_pkt *pkt);
 

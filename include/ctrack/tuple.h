@@ -4,7 +4,9 @@
  * Usage: a tuple names a flow direction: zone, L3 family, L4 protocol,
  * addresses and ports. For ICMP and ICMPv6 queries the source "port" is the
  * identifier and the destination "port" is (type << 8 | code), as Linux
- * nf_conntrack does; for protocols without ports both are zero.
+ * nf_conntrack does; GRE keeps its keys there (version 1, PPTP: the call ID
+ * in dport; version 0: both zero), SCTP its ports; for protocols without
+ * ports both are zero.
  * A connection has an original tuple (as its first packet was seen) and a
  * reply tuple (what an answer looks like, after NAT if any).
  *
