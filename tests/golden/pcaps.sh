@@ -12,8 +12,11 @@
 # Captures without any expected file are listed but not failed (they may belong
 # to a test that reads them another way).
 #
-# The captures not named tcp_* are written by BUILDDIR/tools/gen_sample
-# --test-captures; this test also checks that they are reproduced byte for byte.
+# The captures in tests/pcap/ are written by BUILDDIR/tools/gen_sample
+# --test-captures, those in tests/pcap/cases/ by BUILDDIR/tools/kernel_cases
+# (the focused cases the kernel comparison also replays through Linux); this
+# test checks that both are reproduced byte for byte, and that every capture
+# gives the same output with --burst 1 and --burst 64 as with the default.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 dir=$src/tests/pcap
 checked=0
@@ -23,8 +26,16 @@ check() {
     local cap=$1 want=$2 opt=${3:-}
     local args=(read --trace -q)
     [ -n "$opt" ] && args+=("--$opt")
-    (cd "$dir" && "$ctrack" "${args[@]}" "$(basename "$cap")") >"$tmp/out" 2>"$tmp/err"
+    (cd "$(dirname "$cap")" && "$ctrack" "${args[@]}" "$(basename "$cap")") >"$tmp/out" 2>"$tmp/err"
     local rc=$?
+    # Results never depend on how packets are grouped into bursts.
+    local b
+    for b in 1 64; do
+        (cd "$(dirname "$cap")" && "$ctrack" "${args[@]}" --burst "$b" "$(basename "$cap")") \
+            >"$tmp/out.b" 2>/dev/null
+        cmp -s "$tmp/out" "$tmp/out.b" ||
+            fail "$(basename "$cap") ${opt:+--$opt }: --burst $b changes the output"
+    done
     checked=$((checked + 1))
     if [ "$rc" -ne 0 ]; then
         fail "$(basename "$cap") ${opt:+--$opt }: exit status $rc: $(head -1 "$tmp/err")"
@@ -40,7 +51,7 @@ check() {
 }
 
 shopt -s nullglob
-for cap in "$dir"/*.pcap "$dir"/*.pcapng; do
+for cap in "$dir"/*.pcap "$dir"/*.pcapng "$dir"/cases/*.pcap; do
     base=${cap%.*}
     found=0
     if [ -f "$base.expected" ]; then
@@ -67,6 +78,22 @@ if built "$gen"; then
         done
     else
         fail "gen_sample --test-captures failed"
+    fi
+fi
+
+# The focused cases are reproducible.
+cases=$build/tools/kernel_cases
+if built "$cases"; then
+    mkdir "$tmp/cases"
+    if "$cases" "$tmp/cases" >/dev/null; then
+        for f in "$tmp/cases"/*; do
+            cmp -s "$f" "$dir/cases/$(basename "$f")" ||
+                fail "kernel_cases: $(basename "$f") differs from tests/pcap/cases/"
+        done
+        [ "$(ls "$tmp/cases" | wc -l)" = "$(ls "$dir/cases"/*.pcap | wc -l)" ] ||
+            fail "kernel_cases writes a different set of captures than tests/pcap/cases/ holds"
+    else
+        fail "kernel_cases failed"
     fi
 fi
 
