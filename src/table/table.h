@@ -56,7 +56,13 @@
  * (the power-of-two sizing before cost 27 to 34). Linear probing at that
  * load has runs longer than the old cap of 8 buckets (a simulation of 10 M
  * connections with random hashes: 4,000 inserts refused at a cap of 8, 4 at
- * 24, none at 32; at 85 % load still 60,000 at 8), hence CT_PROBE_MAX 32. A
+ * 24, none at 32; at 85 % load still 60,000 at 8). 32 is still too close:
+ * the longest run of linear probing grows as ln(n) / (a - 1 - ln a) slots at
+ * load a (Knuth; Pittel 1987), about 390 slots or 43 buckets for 2 million
+ * tuples at a = 0.75 and 450 slots for 20 million, and ctbench's 1 M IPv6
+ * fill did hit a cap of 32 now and then. CT_PROBE_MAX is 128 buckets, a
+ * margin of 2.5 over the expected longest run at 10 M connections; the cap
+ * only bounds what a flood could do, since lookups stop at ovf 0. A
  * lookup walks only while ovf says something homed earlier lies further on:
  * about 95 % of tuples sit in their home bucket, and the next bucket is the
  * adjacent line, which the hardware prefetcher streams. (Cuckoo or
@@ -138,7 +144,7 @@
 #include "table/conn.h"
 
 #define CT_BUCKET_SLOTS 9
-#define CT_PROBE_MAX 32         /* buckets one tuple may be placed past its home, + 1 */
+#define CT_PROBE_MAX 128        /* buckets one tuple may be placed past its home, + 1 */
 #define CT_INDEX_LOAD_PCT 75    /* share of index slots in use when the table is full */
 #define CT_RETIRE_MAX (4 * CT_BURST_MAX)
 #define CT_ID_V6 (1u << 30)
