@@ -20,8 +20,8 @@ if ! "$bench" --quick >"$out" 2>&1; then
     exit 1
 fi
 cat "$out"
-lines=$(grep -c '^workload=' "$out")
-bad=$(grep '^workload=' "$out" | grep -vc ' check=ok')
+lines=$(grep -c '^kind=result ' "$out")
+bad=$(grep '^kind=result ' "$out" | grep -vc ' check=ok')
 if [ "$lines" -eq 0 ]; then
     echo "bench-quick: no measurement lines"
     exit 1
