@@ -32,8 +32,18 @@
  * time ct_expire alongside them. Lookups take no lock; a connection's state
  * is updated under its own lock; the index is changed under per-bucket locks.
  * A thread registers on its first call; a thread that stops using the table
- * (or exits) while others go on must call ct_table_thread_offline() first,
- * or entries freed by other threads are never reused. A verdict's handle
+ * (or exits, or waits for a long time) while others go on must call
+ * ct_table_thread_offline() first: freed entries are reused only once every
+ * registered thread has passed a call since they were freed (quiescent-state
+ * reclamation), and a thread whose list of entries awaiting reuse fills up
+ * WAITS in its next call until that happens.
+ *
+ * Shared tables are EXPERIMENTAL in this release. Known problems, measured
+ * with ctbench's two-thread connection-setup workload: a thread that idles
+ * while registered stalls the others as described above, and a thread that
+ * goes offline and comes back has been seen to stall too (under
+ * investigation). The TSan stress test (tests/unit/test_shared.c) is clean;
+ * per-core tables (one table per thread) have no such caveat. A verdict's handle
  * stays valid (not reused) until the same thread's next call on the table,
  * but other threads may update the connection meanwhile: read it from the
  * destroy callback or accept a snapshot that may be mid-update.
