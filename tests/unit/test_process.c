@@ -9,39 +9,12 @@
 #include <string.h>
 
 #include "check.h"
+#include "support/frames.h"
 #include "ctrack/ctrack.h"
 
 #define SEC 1000000000ull
 
 /* ---- frame builders (raw IP link; checksums per RFC 1071) ---------------------- */
-
-static uint32_t sum16(uint32_t s, const uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i + 1 < n; i += 2)
-        s += (uint32_t)(p[i] << 8 | p[i + 1]);
-    if (n & 1)
-        s += (uint32_t)p[n - 1] << 8;
-    return s;
-}
-
-static uint16_t fold(uint32_t s)
-{
-    while (s >> 16)
-        s = (s & 0xffff) + (s >> 16);
-    return (uint16_t)~s;
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    put16(p, (uint16_t)(v >> 16));
-    put16(p + 2, (uint16_t)v);
-}
 
 /* IPv4 header + l4 bytes (whose checksum field at csum_off gets filled). */
 static size_t ip4(uint8_t *b, uint8_t proto, uint32_t src, uint32_t dst, const uint8_t *l4,
@@ -49,26 +22,26 @@ static size_t ip4(uint8_t *b, uint8_t proto, uint32_t src, uint32_t dst, const u
 {
     memset(b, 0, 20);
     b[0] = 0x45;
-    put16(b + 2, (uint16_t)(20 + l4len));
+    put_be16(b + 2, (uint16_t)(20 + l4len));
     b[8] = 64;
     b[9] = proto;
-    put32(b + 12, src);
-    put32(b + 16, dst);
-    put16(b + 10, fold(sum16(0, b, 20)));
+    put_be32(b + 12, src);
+    put_be32(b + 16, dst);
+    put_be16(b + 10, inet_fold(inet_sum(0, b, 20)));
     memcpy(b + 20, l4, l4len);
     if (csum_off >= 0) {
         uint8_t *h = b + 20;
-        put16(h + csum_off, 0);
+        put_be16(h + csum_off, 0);
         uint32_t s = 0;
         if (pseudo) {
-            s = sum16(s, b + 12, 8);
+            s = inet_sum(s, b + 12, 8);
             s += proto;
             s += (uint32_t)l4len;
         }
-        uint16_t c = fold(sum16(s, h, l4len));
+        uint16_t c = inet_fold(inet_sum(s, h, l4len));
         if (proto == 17 && c == 0)
             c = 0xffff;
-        put16(h + csum_off, c);
+        put_be16(h + csum_off, c);
     }
     return 20 + l4len;
 }
@@ -77,9 +50,9 @@ static size_t udp4(uint8_t *b, uint32_t src, uint32_t dst, uint16_t sp, uint16_t
 {
     uint8_t l4[64];
     memset(l4, 0, sizeof(l4));
-    put16(l4, sp);
-    put16(l4 + 2, dp);
-    put16(l4 + 4, (uint16_t)(8 + pay));
+    put_be16(l4, sp);
+    put_be16(l4 + 2, dp);
+    put_be16(l4 + 4, (uint16_t)(8 + pay));
     for (size_t i = 0; i < pay; i++)
         l4[8 + i] = (uint8_t)(i * 13 + sp);
     return ip4(b, 17, src, dst, l4, 8 + pay, 6, 1);
@@ -88,8 +61,8 @@ static size_t udp4(uint8_t *b, uint32_t src, uint32_t dst, uint16_t sp, uint16_t
 static size_t icmp4(uint8_t *b, uint32_t src, uint32_t dst, uint8_t type, uint16_t id)
 {
     uint8_t l4[16] = {type, 0, 0, 0};
-    put16(l4 + 4, id);
-    put16(l4 + 6, 1);
+    put_be16(l4 + 4, id);
+    put_be16(l4 + 6, 1);
     return ip4(b, 1, src, dst, l4, 16, 2, 0);
 }
 
@@ -107,7 +80,7 @@ static size_t udp6(uint8_t *b, uint8_t src_last, uint8_t dst_last, uint16_t sp, 
 {
     memset(b, 0, 48 + pay);
     b[0] = 0x60;
-    put16(b + 4, (uint16_t)(8 + pay));
+    put_be16(b + 4, (uint16_t)(8 + pay));
     b[6] = 17;
     b[7] = 64;
     b[8] = 0x20;
@@ -117,16 +90,16 @@ static size_t udp6(uint8_t *b, uint8_t src_last, uint8_t dst_last, uint16_t sp, 
     b[25] = 0x01;
     b[39] = dst_last;
     uint8_t *h = b + 40;
-    put16(h, sp);
-    put16(h + 2, dp);
-    put16(h + 4, (uint16_t)(8 + pay));
+    put_be16(h, sp);
+    put_be16(h + 2, dp);
+    put_be16(h + 4, (uint16_t)(8 + pay));
     for (size_t i = 0; i < pay; i++)
         h[8 + i] = (uint8_t)(i + dp);
-    uint32_t s = sum16(0, b + 8, 32);
+    uint32_t s = inet_sum(0, b + 8, 32);
     s += 17;
     s += (uint32_t)(8 + pay);
-    uint16_t c = fold(sum16(s, h, 8 + pay));
-    put16(h + 6, c ? c : 0xffff);
+    uint16_t c = inet_fold(inet_sum(s, h, 8 + pay));
+    put_be16(h + 6, c ? c : 0xffff);
     return 48 + pay;
 }
 
