@@ -10,6 +10,11 @@
  * a case needs a longer gap (UDP's two-second stream rule). Every checksum is
  * correct unless the case is about a wrong one. The file names are printed,
  * one per line, so that the caller can loop over them.
+ *
+ * Frames, checksums and the pcap format come from tests/support/frames.h and
+ * tests/support/pcapfile.h, shared with the unit tests and the other tools;
+ * the captures in tests/pcap/cases/ are these bytes, so a change to either
+ * header that moves a byte shows in the golden test (tests/golden/pcaps.sh).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -17,6 +22,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "../tests/support/frames.h"
+#include "../tests/support/pcapfile.h"
 
 /* One direction-independent description of a flow: addresses and ports. */
 struct flow {
@@ -36,44 +44,6 @@ struct cap {
 static const char *out_dir;
 static int failed;
 
-/* Adds 16-bit big-endian words of buf to a running ones' complement sum. */
-static uint32_t csum_add(uint32_t sum, const uint8_t *buf, size_t len)
-{
-    for (size_t i = 0; i + 1 < len; i += 2)
-        sum += (uint32_t)buf[i] << 8 | buf[i + 1];
-    if (len & 1)
-        sum += (uint32_t)buf[len - 1] << 8;
-    return sum;
-}
-
-/* Folds a running sum into the final 16-bit checksum. */
-static uint16_t csum_fold(uint32_t sum)
-{
-    while (sum >> 16)
-        sum = (sum & 0xffff) + (sum >> 16);
-    return (uint16_t)~sum;
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    put16(p, (uint16_t)(v >> 16));
-    put16(p + 2, (uint16_t)v);
-}
-
-static void le32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-
 static void cap_open(struct cap *c, const char *name)
 {
     char path[4096];
@@ -85,14 +55,8 @@ static void cap_open(struct cap *c, const char *name)
     }
     c->t_us = 1700000000ull * 1000000ull;
     c->name = name;
-    uint8_t h[24];
-    le32(h, 0xa1b2c3d4u);
-    h[4] = 2; h[5] = 0; h[6] = 4; h[7] = 0;   /* version 2.4 */
-    le32(h + 8, 0);                          /* this zone */
-    le32(h + 12, 0);                         /* sigfigs */
-    le32(h + 16, 65535);                     /* snap length */
-    le32(h + 20, 1);                         /* LINKTYPE_ETHERNET */
-    fwrite(h, 1, sizeof(h), c->f);
+    if (pcap_write_header(c->f, PCAP_MAGIC_USEC, 65535, 1 /* LINKTYPE_ETHERNET */) != 0)
+        failed = 1;
 }
 
 static void cap_close(struct cap *c)
@@ -105,13 +69,9 @@ static void cap_close(struct cap *c)
 /* Writes one frame stamped with the capture clock, then moves it on 1 ms. */
 static void cap_frame(struct cap *c, const uint8_t *frame, size_t len)
 {
-    uint8_t h[16];
-    le32(h, (uint32_t)(c->t_us / 1000000u));
-    le32(h + 4, (uint32_t)(c->t_us % 1000000u));
-    le32(h + 8, (uint32_t)len);
-    le32(h + 12, (uint32_t)len);
-    fwrite(h, 1, sizeof(h), c->f);
-    fwrite(frame, 1, len, c->f);
+    if (pcap_write_record(c->f, (uint32_t)(c->t_us / 1000000u), (uint32_t)(c->t_us % 1000000u), frame,
+                          (uint32_t)len, (uint32_t)len) != 0)
+        failed = 1;
     c->t_us += 1000;
 }
 
@@ -121,68 +81,37 @@ static void cap_wait_ms(struct cap *c, unsigned ms)
 }
 
 /*
- * Builds Ethernet + IP around an L4 segment of l4len bytes already written
- * at frame + 14 + iphdr_len, fills the L4 checksum at csum_off (relative to
- * the L4 header; negative: none) and writes the frame. dir 0 sends a->b.
+ * Builds Ethernet + IP (IPv4: identification 0x1234, DF) around an L4
+ * segment of l4len bytes already written at frame + l4_at(fl), fills its
+ * transport checksum (TCP, UDP, ICMP, ICMPv6; none for other protocols)
+ * unless `no_csum`, spoils it if `corrupt`, and writes the frame. dir 0
+ * sends a->b.
  */
 static void emit_ip(struct cap *c, const struct flow *fl, int dir, uint8_t proto,
-                    uint8_t *frame, size_t l4len, int csum_off, int corrupt)
+                    uint8_t *frame, size_t l4len, int no_csum, int corrupt)
 {
-    const uint8_t *src = dir ? fl->b : fl->a;
-    const uint8_t *dst = dir ? fl->a : fl->b;
     static const uint8_t mac_a[6] = {0x02, 0, 0, 0, 0, 0x0a};
     static const uint8_t mac_b[6] = {0x02, 0, 0, 0, 0, 0x0b};
-    memcpy(frame, dir ? mac_a : mac_b, 6);
-    memcpy(frame + 6, dir ? mac_b : mac_a, 6);
-    uint8_t *ip = frame + 14;
-    uint8_t *l4;
-    uint32_t sum;
-    size_t iplen;
-    if (fl->l3 == 4) {
-        put16(frame + 12, 0x0800);
-        iplen = 20;
-        l4 = ip + 20;
-        memset(ip, 0, 20);
-        ip[0] = 0x45;
-        put16(ip + 2, (uint16_t)(20 + l4len));
-        put16(ip + 4, 0x1234);
-        put16(ip + 6, 0x4000);           /* DF */
-        ip[8] = 64;
-        ip[9] = proto;
-        memcpy(ip + 12, src, 4);
-        memcpy(ip + 16, dst, 4);
-        put16(ip + 10, csum_fold(csum_add(0, ip, 20)));
-        sum = csum_add(0, ip + 12, 8);
-        sum += proto;
-        sum += (uint32_t)l4len;
+    const uint8_t *src = dir ? fl->b : fl->a;
+    const uint8_t *dst = dir ? fl->a : fl->b;
+    int v6 = fl->l3 == 6;
+    size_t off = eth_header(frame, dir ? mac_a : mac_b, dir ? mac_b : mac_a, NULL, 0, v6 ? 0x86dd : 0x0800);
+    uint8_t *ip = frame + off;
+    if (v6) {
+        off += ipv6_header(ip, proto, src, dst, l4len);
+        if (!no_csum)
+            ipv6_fill_transport_checksum(ip, 40, proto, NULL);
     } else {
-        put16(frame + 12, 0x86dd);
-        iplen = 40;
-        l4 = ip + 40;
-        memset(ip, 0, 40);
-        ip[0] = 0x60;
-        put16(ip + 4, (uint16_t)l4len);
-        ip[6] = proto;
-        ip[7] = 64;
-        memcpy(ip + 8, src, 16);
-        memcpy(ip + 24, dst, 16);
-        sum = csum_add(0, ip + 8, 32);
-        sum += (uint32_t)l4len;
-        sum += proto;
+        off += ipv4_header(ip, proto, get_be32(src), get_be32(dst), 0x1234, NULL, 0, l4len);
+        ipv4_set_frag(ip, 0x4000);
+        if (!no_csum)
+            ipv4_fill_transport_checksum(ip);
     }
-    if (csum_off >= 0) {
-        /* ICMPv4 has no pseudo-header. */
-        if (proto == IPPROTO_ICMP)
-            sum = 0;
-        put16(l4 + csum_off, 0);
-        uint16_t ck = csum_fold(csum_add(sum, l4, l4len));
-        if (proto == IPPROTO_UDP && ck == 0)
-            ck = 0xffff;
-        if (corrupt)
-            ck ^= 0x5555;
-        put16(l4 + csum_off, ck);
+    if (corrupt) {
+        uint8_t *ck = frame + off + transport_checksum_offset(proto, v6);
+        put_be16(ck, get_be16(ck) ^ 0x5555);
     }
-    cap_frame(c, frame, 14 + iplen + l4len);
+    cap_frame(c, frame, off + l4len);
 }
 
 static size_t l4_at(const struct flow *fl)
@@ -198,38 +127,25 @@ static void tcp_seg(struct cap *c, const struct flow *fl, int dir, uint8_t flags
                     uint32_t seq, uint32_t ack, uint16_t win, size_t len,
                     int opts, int corrupt)
 {
+    /* MSS 1460, SACK permitted, window scale 7, then padding. */
+    static const uint8_t syn_opts[12] = {2, 4, 0x05, 0xb4, 4, 2, 3, 3, 7, 1, 1, 1};
     static uint8_t frame[16384];
     uint8_t *t = frame + l4_at(fl);
-    size_t hl = opts == OPT_SYN ? 32 : 20;
-    memset(t, 0, hl);
-    put16(t, dir ? fl->pb : fl->pa);
-    put16(t + 2, dir ? fl->pa : fl->pb);
-    put32(t + 4, seq);
-    put32(t + 8, ack);
-    t[12] = (uint8_t)((hl / 4) << 4);
-    t[13] = flags;
-    put16(t + 14, win);
-    if (opts == OPT_SYN) {
-        /* MSS 1460, SACK permitted, window scale 7, then padding. */
-        uint8_t o[12] = {2, 4, 0x05, 0xb4, 4, 2, 3, 3, 7, 1, 1, 1};
-        memcpy(t + 20, o, sizeof(o));
-    }
+    size_t hl = tcp_header(t, dir ? fl->pb : fl->pa, dir ? fl->pa : fl->pb, seq, ack, flags, win, syn_opts,
+                           opts == OPT_SYN ? sizeof(syn_opts) : 0);
     memset(t + hl, 'x', len);
-    emit_ip(c, fl, dir, IPPROTO_TCP, frame, hl + len, 16, corrupt);
+    emit_ip(c, fl, dir, IPPROTO_TCP, frame, hl + len, 0, corrupt);
 }
 
+/* With zero_csum the checksum field stays zero: "no checksum" over IPv4. */
 static void udp_dgram(struct cap *c, const struct flow *fl, int dir, size_t len,
                       int corrupt, int zero_csum)
 {
     static uint8_t frame[16384];
     uint8_t *u = frame + l4_at(fl);
-    put16(u, dir ? fl->pb : fl->pa);
-    put16(u + 2, dir ? fl->pa : fl->pb);
-    put16(u + 4, (uint16_t)(8 + len));
-    put16(u + 6, 0);
-    memset(u + 8, 'u', len);
-    /* With zero_csum the field stays zero: "no checksum" over IPv4. */
-    emit_ip(c, fl, dir, IPPROTO_UDP, frame, 8 + len, zero_csum ? -1 : 6, corrupt);
+    size_t hl = udp_header(u, dir ? fl->pb : fl->pa, dir ? fl->pa : fl->pb, len);
+    memset(u + hl, 'u', len);
+    emit_ip(c, fl, dir, IPPROTO_UDP, frame, hl + len, zero_csum, corrupt);
 }
 
 /* ICMP or ICMPv6 echo request (reply = 0) or reply (reply = 1). */
@@ -239,12 +155,9 @@ static void icmp_echo(struct cap *c, const struct flow *fl, int dir, int reply,
     static uint8_t frame[2048];
     uint8_t *m = frame + l4_at(fl);
     int v6 = fl->l3 == 6;
-    m[0] = v6 ? (reply ? 129 : 128) : (reply ? 0 : 8);
-    m[1] = 0;
-    put16(m + 4, id);
-    put16(m + 6, seq);
-    memset(m + 8, 'p', 32);
-    emit_ip(c, fl, dir, v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP, frame, 40, 2, 0);
+    size_t hl = icmp_header(m, v6 ? (reply ? 129 : 128) : (reply ? 0 : 8), 0, id, seq);
+    memset(m + hl, 'p', 32);
+    emit_ip(c, fl, dir, v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP, frame, hl + 32, 0, 0);
 }
 
 /*
@@ -258,46 +171,25 @@ static void icmp_error(struct cap *c, const struct flow *inner, uint8_t inner_pr
     static uint8_t frame[2048];
     struct flow outer = *inner;
     memcpy(outer.b, from, 16);
-    int v6 = inner->l3 == 6;
     uint8_t *m = frame + l4_at(inner);
-    memset(m, 0, 8);
-    m[0] = type;
-    m[1] = code;
-    uint8_t *q = m + 8;
-    size_t qlen;
-    uint8_t l4[8];
-    put16(l4, inner->pa);
-    put16(l4 + 2, inner->pb);
+    size_t hl = icmp_header(m, type, code, 0, 0);
+    /* The quoted packet: UDP with 16 payload bytes, or a bare TCP or SCTP header. */
+    uint8_t *q = m + hl;
+    size_t inner_l4len = inner_proto == IPPROTO_UDP ? 24 : 20;
+    size_t qh = inner->l3 == 6
+                    ? ipv6_header(q, inner_proto, inner->a, inner->b, inner_l4len)
+                    : ipv4_header(q, inner_proto, get_be32(inner->a), get_be32(inner->b), 0, NULL, 0, inner_l4len);
+    uint8_t *l4 = q + qh;
     if (inner_proto == IPPROTO_UDP) {
-        put16(l4 + 4, 8 + 16);
-        put16(l4 + 6, 0);
+        udp_header(l4, inner->pa, inner->pb, inner_l4len - 8);
     } else {
-        put32(l4 + 4, 1001);
-    }
-    if (!v6) {
-        memset(q, 0, 20);
-        q[0] = 0x45;
-        put16(q + 2, (uint16_t)(20 + (inner_proto == IPPROTO_UDP ? 24 : 20)));
-        q[8] = 64;
-        q[9] = inner_proto;
-        memcpy(q + 12, inner->a, 4);
-        memcpy(q + 16, inner->b, 4);
-        put16(q + 10, csum_fold(csum_add(0, q, 20)));
-        memcpy(q + 20, l4, 8);
-        qlen = 28;
-    } else {
-        memset(q, 0, 40);
-        q[0] = 0x60;
-        put16(q + 4, (uint16_t)(inner_proto == IPPROTO_UDP ? 24 : 20));
-        q[6] = inner_proto;
-        q[7] = 64;
-        memcpy(q + 8, inner->a, 16);
-        memcpy(q + 24, inner->b, 16);
-        memcpy(q + 40, l4, 8);
-        qlen = 48;
+        /* Ports, then TCP's sequence number or SCTP's verification tag. */
+        put_be16(l4, inner->pa);
+        put_be16(l4 + 2, inner->pb);
+        put_be32(l4 + 4, 1001);
     }
     /* The error travels from `from` to the inner packet's source. */
-    emit_ip(c, &outer, 1, v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP, frame, 8 + qlen, 2, 0);
+    emit_ip(c, &outer, 1, inner->l3 == 6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP, frame, hl + qh + 8, 0, 0);
 }
 
 /* CRC32c (Castagnoli), bit by bit: SCTP's checksum. */
@@ -312,13 +204,14 @@ static uint32_t crc32c(const uint8_t *p, size_t len)
     return ~crc;
 }
 
-/* A packet of an IP protocol that no tracker in ctrack knows. */
+/* A packet of IP protocol `proto` carrying `payload` as it is: no checksum
+   is filled in (GRE has none here, SCTP's CRC32c is the caller's). */
 static void raw_proto(struct cap *c, const struct flow *fl, int dir, uint8_t proto,
                       const uint8_t *payload, size_t len)
 {
     static uint8_t frame[2048];
     memcpy(frame + l4_at(fl), payload, len);
-    emit_ip(c, fl, dir, proto, frame, len, -1, 0);
+    emit_ip(c, fl, dir, proto, frame, len, 1, 0);
 }
 
 static struct flow flow4(const char *a, const char *b, uint16_t pa, uint16_t pb)
@@ -698,7 +591,7 @@ static void cases_other(void)
     cap_open(&c, "gre");
     /* GRE version 0 carrying IPv4, no key. */
     memset(payload, 0, sizeof(payload));
-    put16(payload + 2, 0x0800);
+    put_be16(payload + 2, 0x0800);
     raw_proto(&c, &fl, 0, IPPROTO_GRE, payload, 4 + 20);
     raw_proto(&c, &fl, 1, IPPROTO_GRE, payload, 4 + 20);
     cap_close(&c);
@@ -706,16 +599,16 @@ static void cases_other(void)
     cap_open(&c, "sctp-init");
     /* An SCTP INIT chunk with a correct CRC32c. */
     memset(payload, 0, sizeof(payload));
-    put16(payload, 5000);
-    put16(payload + 2, 7000);
+    put_be16(payload, 5000);
+    put_be16(payload + 2, 7000);
     payload[12] = 1;                       /* INIT */
-    put16(payload + 14, 20);
-    put32(payload + 16, 0x01020304);       /* initiate tag */
-    put32(payload + 20, 65536);
-    put16(payload + 24, 1);
-    put16(payload + 26, 1);
-    put32(payload + 28, 1);
-    le32(payload + 8, crc32c(payload, 32));
+    put_be16(payload + 14, 20);
+    put_be32(payload + 16, 0x01020304);       /* initiate tag */
+    put_be32(payload + 20, 65536);
+    put_be16(payload + 24, 1);
+    put_be16(payload + 26, 1);
+    put_be32(payload + 28, 1);
+    put_le32(payload + 8, crc32c(payload, 32));
     raw_proto(&c, &fl, 0, IPPROTO_SCTP, payload, 32);
     cap_close(&c);
 }
@@ -755,43 +648,43 @@ static void sctp_chunk(uint8_t *buf, size_t *len, uint8_t type, uint8_t flags, u
     switch (type) {
     case SCTP_INIT:
     case SCTP_INIT_ACK:
-        put32(ch + 4, tag);
-        put32(ch + 8, 65536);   /* advertised receiver window */
-        put16(ch + 12, 1);      /* outbound streams */
-        put16(ch + 14, 1);      /* inbound streams */
-        put32(ch + 16, 1);      /* initial TSN */
+        put_be32(ch + 4, tag);
+        put_be32(ch + 8, 65536);   /* advertised receiver window */
+        put_be16(ch + 12, 1);      /* outbound streams */
+        put_be16(ch + 14, 1);      /* inbound streams */
+        put_be32(ch + 16, 1);      /* initial TSN */
         n = 20;
         break;
     case SCTP_DATA:
         ch[1] = (uint8_t)(flags | 0x03); /* unfragmented */
-        put32(ch + 4, tag);     /* TSN */
+        put_be32(ch + 4, tag);     /* TSN */
         memcpy(ch + 16, "data", 4);
         n = 20;
         break;
     case SCTP_SACK:
-        put32(ch + 4, tag);     /* cumulative TSN */
-        put32(ch + 8, 65536);
+        put_be32(ch + 4, tag);     /* cumulative TSN */
+        put_be32(ch + 8, 65536);
         n = 16;
         break;
     case SCTP_HEARTBEAT:
     case SCTP_HEARTBEAT_ACK:
-        put16(ch + 4, 1);       /* heartbeat information */
-        put16(ch + 6, 8);
-        put32(ch + 8, 0x12345678);
+        put_be16(ch + 4, 1);       /* heartbeat information */
+        put_be16(ch + 6, 8);
+        put_be32(ch + 8, 0x12345678);
         n = 12;
         break;
     case SCTP_SHUTDOWN:
-        put32(ch + 4, tag);     /* cumulative TSN */
+        put_be32(ch + 4, tag);     /* cumulative TSN */
         n = 8;
         break;
     case SCTP_COOKIE_ECHO:
-        put32(ch + 4, 0xc00c1e00u);
+        put_be32(ch + 4, 0xc00c1e00u);
         n = 8;
         break;
     default:
         break;
     }
-    put16(ch + 2, (uint16_t)n);
+    put_be16(ch + 2, (uint16_t)n);
     *len += n;
 }
 
@@ -804,13 +697,13 @@ static void sctp_send(struct cap *c, const struct flow *fl, int dir, uint32_t vt
                       const uint8_t *chunks, size_t clen, int corrupt)
 {
     uint8_t pkt[512];
-    put16(pkt, dir ? fl->pb : fl->pa);
-    put16(pkt + 2, dir ? fl->pa : fl->pb);
-    put32(pkt + 4, vtag);
+    put_be16(pkt, dir ? fl->pb : fl->pa);
+    put_be16(pkt + 2, dir ? fl->pa : fl->pb);
+    put_be32(pkt + 4, vtag);
     memset(pkt + 8, 0, 4);
     memcpy(pkt + 12, chunks, clen);
     uint32_t crc = crc32c(pkt, 12 + clen);
-    le32(pkt + 8, corrupt ? crc ^ 0x5555u : crc);
+    put_le32(pkt + 8, corrupt ? crc ^ 0x5555u : crc);
     raw_proto(c, fl, dir, IPPROTO_SCTP, pkt, 12 + clen);
 }
 
@@ -848,11 +741,11 @@ static void gre_send(struct cap *c, const struct flow *fl, int dir, int v1, uint
     uint8_t pkt[256];
     size_t hl = v1 ? 8 : 4;
     memset(pkt, 0, sizeof(pkt));
-    put16(pkt, v1 ? 0x2001 : 0x0000);
-    put16(pkt + 2, ptype);
+    put_be16(pkt, v1 ? 0x2001 : 0x0000);
+    put_be16(pkt + 2, ptype);
     if (v1) {
-        put16(pkt + 4, (uint16_t)plen);
-        put16(pkt + 6, call);
+        put_be16(pkt + 4, (uint16_t)plen);
+        put_be16(pkt + 6, call);
     }
     memset(pkt + hl, 0x7e, plen);
     raw_proto(c, fl, dir, IPPROTO_GRE, pkt, hl + plen);
@@ -958,7 +851,7 @@ static void cases_gre_sctp(void)
     n = 0;
     sctp_chunk(ch, &n, SCTP_DATA, 0, 1);
     sctp_chunk(ch, &n, SCTP_SACK, 0, 1);
-    put16(ch + 22, 0);
+    put_be16(ch + 22, 0);
     sctp_send(&c, &fl, 0, TAG_B, ch, n, 0);
     n = 0;
     sctp_chunk(ch, &n, SCTP_SACK, 0, 1);
