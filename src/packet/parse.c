@@ -869,6 +869,7 @@ static inline __attribute__((always_inline)) void parse_frame(const struct ct_fr
     pkt->data = c.data;
     pkt->len = c.len;
     pkt->snapped = c.len < c.wire;
+    pkt->frame_flags = (uint8_t)frame->flags;
     pkt->mark = frame->mark;
     pkt->tuple.zone = frame->zone;
     pkt->inner.zone = frame->zone;

@@ -1,5 +1,6 @@
 /*
- * The Internet checksum of src/packet/csum.c and packet_priv.h.
+ * The Internet checksum of src/packet/csum.c and packet_priv.h, and the
+ * NIC checksum flag of a frame (CT_FRAME_F_L4_CSUM_GOOD) through the table.
  *
  * The sum is compared, on random bytes of every length from 0 to 2000 at
  * every start alignment within 16 bytes, with two references: the one-chain
@@ -325,6 +326,130 @@ static void test_verify(void)
     CHECK_EQ_I(verify(f, n), 0);
 }
 
+/* ---- the NIC's verdict: CT_FRAME_F_L4_CSUM_GOOD ------------------------------------------ */
+
+static struct ct_table *mk_table(void)
+{
+    struct ct_table_config cfg;
+    ct_table_config_init(&cfg);
+    cfg.max_connections = 64;
+    struct ct_table *t = ct_table_create(&cfg, NULL);
+    CHECK_PTR(t);
+    return t;
+}
+
+/* A TCP SYN (or a UDP datagram) whose transport checksum is wrong, in
+   Ethernet (the parser's fast path) or as raw IP (its general parser). */
+static size_t bad_frame(uint8_t *f, int v6, int udp, int raw, uint16_t sport)
+{
+    uint8_t l4[40];
+    size_t l = udp ? udp_header(l4, sport, 53, 4) : tcp_header(l4, sport, 80, 1000, 0, CT_TCP_SYN, 8192, NULL, 0);
+    memset(l4 + l, 0x61, 4);
+    l += udp ? 4 : 0;
+    uint8_t ip[128];
+    size_t n;
+    if (!v6) {
+        n = ipv4_packet(ip, udp ? 17 : 6, IPV4_ADDR(10, 0, 0, 1), IPV4_ADDR(10, 0, 0, 2), 1, l4, l);
+        ipv4_fill_transport_checksum(ip);
+    } else {
+        n = ipv6_packet(ip, udp ? 17 : 6, A6, B6, l4, l);
+        ipv6_fill_transport_checksum(ip, 40, udp ? 17 : 6, NULL);
+    }
+    ip[(v6 ? 40 : 20) + (udp ? 6 : 16)] ^= 0x21; /* the checksum field */
+    if (raw) {
+        memcpy(f, ip, n);
+        return n;
+    }
+    return eth_frame(f, NULL, 0, v6 ? 0x86dd : 0x0800, ip, n);
+}
+
+static void test_offload_flag(void)
+{
+    uint8_t f[200];
+    for (int v6 = 0; v6 <= 1; v6++)
+        for (int udp = 0; udp <= 1; udp++)
+            for (int raw = 0; raw <= 1; raw++) {
+                struct ct_table *t = mk_table();
+                uint16_t sport = (uint16_t)(1000 + v6 * 4 + udp * 2 + raw);
+                size_t n = bad_frame(f, v6, udp, raw, sport);
+                struct ct_frame fr = {.data = f, .len = (uint32_t)n,
+                                      .link = raw ? (v6 ? CT_LINK_IPV6 : CT_LINK_IPV4) : CT_LINK_ETHERNET};
+                struct ct_pkt p;
+                struct ct_verdict v;
+                /* Without the flag: the table sums and finds it wrong. */
+                CHECK_EQ_I(ct_process(t, &fr, &p, &v, SEC, CT_PROCESS_COMMIT), 0);
+                CHECK_EQ_U(p.reason, CT_REASON_NONE);
+                CHECK_EQ_U(p.frame_flags, 0);
+                CHECK_EQ_U(v.state, CT_STATE_INVALID);
+                CHECK_EQ_U(v.reason, CT_REASON_L4_CHECKSUM);
+                CHECK(v.conn == NULL);
+                /* With it: tracked, and the parser copied the flag. */
+                fr.flags = CT_FRAME_F_L4_CSUM_GOOD;
+                CHECK_EQ_I(ct_process(t, &fr, &p, &v, SEC, CT_PROCESS_COMMIT), 0);
+                CHECK_EQ_U(p.frame_flags, CT_FRAME_F_L4_CSUM_GOOD);
+                CHECK_EQ_U(v.state, CT_STATE_NEW);
+                CHECK_EQ_U(v.reason, CT_REASON_NONE);
+                CHECK_EQ_U(v.flags, CT_VERDICT_CREATED);
+                CHECK_PTR(v.conn);
+                /* ct_pkt_verify_checksum() still sums. */
+                CHECK_EQ_I(ct_pkt_verify_checksum(&p), 0);
+                struct ct_table_stats s;
+                ct_table_stats(t, &s);
+                CHECK_EQ_U(s.reasons[CT_REASON_L4_CHECKSUM], 1);
+                CHECK_EQ_U(s.connections, 1);
+                ct_table_destroy(t);
+            }
+
+    /* Parsed first, the flag set on the descriptor (ct_process_parsed()). */
+    struct ct_table *t = mk_table();
+    size_t n = bad_frame(f, 0, 0, 0, 4000);
+    struct ct_frame fr = {.data = f, .len = (uint32_t)n, .link = CT_LINK_ETHERNET};
+    struct ct_pkt p[2];
+    struct ct_verdict v[2];
+    ct_pkt_parse(&fr, &p[0]);
+    p[1] = p[0];
+    p[1].frame_flags |= CT_FRAME_F_L4_CSUM_GOOD;
+    CHECK_EQ_I(ct_process_parsed(t, p, v, 2, SEC, CT_PROCESS_COMMIT), 2);
+    CHECK_EQ_U(v[0].reason, CT_REASON_L4_CHECKSUM);
+    CHECK_EQ_U(v[1].state, CT_STATE_NEW);
+    CHECK_EQ_U(v[1].flags, CT_VERDICT_CREATED);
+    ct_table_destroy(t);
+
+    /* The IPv4 header checksum is still the parser's to check. */
+    t = mk_table();
+    n = bad_frame(f, 0, 0, 0, 4001);
+    f[14 + 10] ^= 0x01;
+    fr.len = (uint32_t)n;
+    fr.flags = CT_FRAME_F_L4_CSUM_GOOD;
+    CHECK_EQ_I(ct_process(t, &fr, &p[0], &v[0], SEC, CT_PROCESS_COMMIT), 0);
+    CHECK_EQ_U(v[0].state, CT_STATE_INVALID);
+    CHECK_EQ_U(v[0].reason, CT_REASON_IP_CHECKSUM);
+    ct_table_destroy(t);
+
+    /* Frames handed out by the library carry no flag: an inner frame's
+       checksum is not the one the NIC checked. */
+    uint8_t vx[256];
+    uint8_t inner[128];
+    size_t in = bad_frame(inner, 0, 1, 0, 4002);
+    uint8_t l4[200];
+    size_t l = udp_header(l4, 50000, 4789, 8 + in);
+    l4[l] = 0x08; /* VXLAN: I flag, VNI 0 */
+    memset(l4 + l + 1, 0, 7);
+    memcpy(l4 + l + 8, inner, in);
+    uint8_t ip[256];
+    size_t ipn = ipv4_packet(ip, 17, IPV4_ADDR(10, 9, 9, 1), IPV4_ADDR(10, 9, 9, 2), 1, l4, l + 8 + in);
+    ipv4_fill_transport_checksum(ip);
+    n = eth_frame(vx, NULL, 0, 0x0800, ip, ipn);
+    struct ct_frame outer = {.data = vx, .len = (uint32_t)n, .link = CT_LINK_ETHERNET,
+                             .flags = CT_FRAME_F_L4_CSUM_GOOD};
+    struct ct_frame innerf;
+    memset(&innerf, 0x77, sizeof(innerf));
+    ct_pkt_parse(&outer, &p[0]);
+    CHECK_EQ_U(p[0].encap, CT_ENCAP_VXLAN);
+    CHECK_EQ_I(ct_pkt_inner_frame(&p[0], &innerf), 0);
+    CHECK_EQ_U(innerf.flags, 0);
+}
+
 int main(void)
 {
     RUN(test_sum_every_length);
@@ -332,5 +457,6 @@ int main(void)
     RUN(test_fold);
     RUN(test_ip4_header);
     RUN(test_verify);
+    RUN(test_offload_flag);
     return check_summary();
 }
