@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "ctrack/packet.h"
+
 /* IP protocol numbers (IANA "Assigned Internet Protocol Numbers"). */
 enum {
     CT_IPPROTO_HOPOPTS = 0,
@@ -129,12 +131,21 @@ static inline int ct_ip4_hdr20_csum_ok(const uint8_t *h)
 }
 
 /*
+ * The parser in two halves, for the test that proves them equal
+ * (tests/unit/test_parse_fast.c); ct_pkt_parse_flags() is the fast path,
+ * then the general parser when the fast path declines. The fast path
+ * returns 1 when it parsed the frame (*pkt is complete), 0 when the frame
+ * is not one it takes (*pkt is then partly written, and the general parser
+ * starts over).
+ */
+int ct_pkt_parse_fast(const struct ct_frame *frame, struct ct_pkt *pkt, unsigned flags);
+void ct_pkt_parse_general(const struct ct_frame *frame, struct ct_pkt *pkt, unsigned flags);
+
+/*
  * CRC32c (RFC 9260 appendix A) over `n` bytes, continuing from `crc` (start
  * with 0xffffffff, complement the end result). src/packet/crc32c.c.
  */
 uint32_t ct_crc32c_update(uint32_t crc, const uint8_t *p, uint32_t n);
-
-struct ct_pkt;
 
 /*
  * 1 if a parsed SCTP packet's CRC32c checksum is right or cannot be
