@@ -118,16 +118,17 @@ static inline uint16_t ct_csum_fold(uint64_t sum)
  */
 static inline int ct_ip4_hdr20_csum_ok(const uint8_t *h)
 {
-    uint64_t a, b, s;
+    uint64_t a, b, s, t;
     uint32_t c;
     memcpy(&a, h, 8);
     memcpy(&b, h + 8, 8);
     memcpy(&c, h + 16, 4);
-    s = a + b;
-    s += s < b; /* 2^64 = 1 modulo 0xffff */
-    s += c;
+    /* A carry out of 64 bits is worth 1 (2^64 = 1 modulo 0xffff); adding
+       it back cannot carry again, as the sum that carried is small. */
+    s = a + (uint64_t)c;
     s += s < c;
-    return ct_csum_fold(s) == 0xffff;
+    unsigned carry = __builtin_add_overflow(s, b, &t);
+    return ct_csum_fold(t + carry) == 0xffff;
 }
 
 /*
