@@ -2,6 +2,14 @@
  * ct_pkt_parse(): one pass from the link-layer header to the transport
  * header.
  *
+ * Two tiers: parse_fast() (at the end of the file) takes plain Ethernet,
+ * at most one 802.1Q tag, IPv4 without options or fragmentation or IPv6
+ * without extension headers, and TCP or UDP; everything else, and every
+ * frame it is not sure of, goes to ct_pkt_parse_general(), which knows
+ * every link type, header and option below. Both write the same
+ * descriptor for the frames the fast path takes
+ * (tests/unit/test_parse_fast.c).
+ *
  * Every read goes through ct_pkt_span() against a limit that never exceeds
  * the captured length, so a frame cut anywhere yields a reason, never an
  * out-of-bounds read. Lengths carried in the IP header are checked against
