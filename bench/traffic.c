@@ -354,6 +354,7 @@ static void set_frame(struct ct_frame *fr, const uint8_t *data, unsigned len)
     fr->link = CT_LINK_ETHERNET;
     fr->zone = 0;
     fr->mark = 0;
+    fr->flags = 0;
 }
 
 static size_t slot_max(unsigned family, uint16_t payload)

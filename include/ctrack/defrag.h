@@ -23,7 +23,8 @@
  *     }
  *
  * The reassembled frame is a raw IP packet (link CT_LINK_IPV4 or
- * CT_LINK_IPV6) with the zone of the fragments and the mark of the last one:
+ * CT_LINK_IPV6) with the zone of the fragments, the mark of the last one
+ * and flags 0 (its transport checksum is checked when it is tracked):
  * IPv4 with the total length set, MF and the offset cleared (DF kept from
  * the first fragment) and the header checksum recomputed; IPv6 with the
  * fragment header removed, the next header it named written into the

@@ -48,7 +48,12 @@ enum ct_link {
     CT_LINK_LINUX_SLL2 = 276,  /* Linux cooked capture v2 */
 };
 
-/* A frame handed to the tracker. */
+/*
+ * A frame handed to the tracker. Zero it before filling it in (a designated
+ * initializer does), so that the fields a caller does not know about, such
+ * as `flags`, are 0. 32 bytes on LP64 targets, the last 4 of them padding;
+ * `flags` took what was 24 bytes to 32.
+ */
 struct ct_frame {
     const uint8_t *data; /* first byte of the link-layer header */
     uint32_t len;        /* bytes available at data (captured length) */
@@ -59,6 +64,21 @@ struct ct_frame {
     uint16_t link;       /* enum ct_link */
     uint16_t zone;       /* zone to look the packet up in (default 0) */
     uint32_t mark;       /* packet mark, as skb->mark */
+    uint32_t flags;      /* CT_FRAME_F_*: what the receiving NIC checked; 0 if nothing */
+};
+
+/* Frame flags (ct_frame.flags). All of them fit in ct_pkt.frame_flags. */
+enum {
+    /*
+     * The NIC verified the transport checksum and found it good: DPDK's
+     * RTE_MBUF_F_RX_L4_CKSUM_GOOD, Linux's CHECKSUM_UNNECESSARY. The table
+     * then does not check it again (CT_REASON_L4_CHECKSUM is never given to
+     * the packet), as Linux's nf_ip_checksum() and nf_ip6_checksum() return
+     * "good" for CHECKSUM_UNNECESSARY without summing. The IPv4 header
+     * checksum is still checked by the parser. ct_pkt_verify_checksum()
+     * itself ignores the flag: it always sums.
+     */
+    CT_FRAME_F_L4_CSUM_GOOD = 1u << 0,
 };
 
 #define CT_PKT_MAX_VLANS 4
@@ -145,7 +165,8 @@ struct ct_pkt {
     uint8_t frag;          /* enum ct_frag */
     uint8_t nvlan;         /* number of VLAN tags (outermost first) */
     uint8_t snapped;       /* 1 if the capture cut the packet short */
-    uint8_t pad0[3];
+    uint8_t frame_flags;   /* CT_FRAME_F_* of the frame, copied by the parser */
+    uint8_t pad0[2];
     uint16_t vlan[CT_PKT_MAX_VLANS]; /* VLAN IDs */
     uint32_t mark;
 
@@ -190,7 +211,7 @@ struct ct_pkt {
 /*
  * Parses the frame into *pkt. Always fills pkt->reason: CT_REASON_NONE, or
  * the reason the frame is INVALID (or UNTRACKED: CT_REASON_NOT_IP). The
- * zone and mark are copied from the frame. Does not verify transport
+ * zone, mark and flags are copied from the frame. Does not verify transport
  * checksums (see ct_pkt_verify_checksum()).
  */
 void ct_pkt_parse(const struct ct_frame *frame, struct ct_pkt *pkt);
@@ -219,8 +240,10 @@ int ct_pkt_verify_checksum(const struct ct_pkt *pkt);
  * Fills *inner with the frame encapsulated in a parsed packet: data at
  * pkt->data + encap_off, link encap_link, the captured bytes of the inner
  * frame as len (none past the outer IP packet or UDP datagram) and
- * encap_len as wire_len, the zone and mark of the outer packet. Parse it
- * with ct_pkt_parse(); it points into the outer frame and lives as long.
+ * encap_len as wire_len, the zone and mark of the outer packet, and flags
+ * 0 (a NIC's verdict on the outer checksum says nothing of the inner one).
+ * Parse it with ct_pkt_parse(); it points into the outer frame and lives as
+ * long.
  * Returns 0, or -ENOENT when the packet did not parse or carries no
  * encapsulated frame.
  */

@@ -468,7 +468,8 @@ static inline void stage_one(struct ct_table *t, struct ct_pkt *pkt, struct ct_v
         verdict_reject(t, v, CT_REASON_FRAGMENT, 0);
         return;
     }
-    if (!(t->flags & CT_TABLE_F_NO_CHECKSUM) && CT_UNLIKELY(!ct_pkt_verify_checksum(pkt))) {
+    if (!(t->flags & CT_TABLE_F_NO_CHECKSUM) && !(pkt->frame_flags & CT_FRAME_F_L4_CSUM_GOOD) &&
+        CT_UNLIKELY(!ct_pkt_verify_checksum(pkt))) {
         verdict_reject(t, v, CT_REASON_L4_CHECKSUM, 0);
         return;
     }

@@ -517,6 +517,7 @@ static void build(struct ct_defrag *d, uint32_t i, const struct ct_pkt *pkt, str
     out->wire_len = total;
     out->zone = g->key.zone;
     out->mark = pkt->mark;
+    out->flags = 0; /* NICs do not verify the checksum of a fragmented datagram */
 }
 
 /* Drops datagram `i` for `reason`, counting it. */

@@ -1,12 +1,17 @@
 /*
  * Internet checksum (RFC 1071) and transport checksum verification.
  *
- * The sum is computed eight bytes at a time: 64-bit native loads are added
- * with end-around carry (an add and an add-with-carry of 0 per word, since
- * 2^64 = 1 modulo 2^16 - 1), reduced at the end of each call and folded to
- * 16 bits by ct_csum_fold(). Because the one's complement sum is independent
- * of byte order up to a final swap (RFC 1071 section 2(B)), native loads need
- * no conversion as long as every part of a sum is added the same way.
+ * The sum is computed eight bytes at a time: 64-bit native loads added with
+ * end-around carry (an add and an add-with-carry of 0 per word, since
+ * 2^64 = 1 modulo 2^16 - 1: RFC 1071 section 2(C), deferred carries), in
+ * two independent chains over 64-byte blocks (section 2(D), unrolling).
+ * Because the one's complement sum is independent of byte order up to a
+ * final swap (RFC 1071 section 2(B)), native loads need no conversion as
+ * long as every part of a sum is added the same way. The last 1 to 7 bytes
+ * are one more 8-byte load that ends at the last byte, its bytes already
+ * counted masked off; when it starts at an odd offset, a rotation by 8
+ * bits (a multiplication by 2^8, a byte swap modulo 2^16 - 1) puts each
+ * byte back in its half of a 16-bit word.
  */
 #include <stdint.h>
 #include <string.h>
@@ -32,34 +37,26 @@ static inline uint64_t add_eac(uint64_t s, uint64_t a)
 }
 
 /*
- * The sum of n bytes at p, as a value below 2^35 congruent to their one's
- * complement sum modulo 2^16 - 1 (0 only when every byte is 0). Inlined into
- * the transport checksum below, which for a TCP segment with a small payload
- * is a handful of words.
+ * The last `r` (0 to 7) bytes of the 64-bit word `w` loaded from memory,
+ * moved to where its first r bytes would be: the bytes they hold start at
+ * an even offset of the buffer, so that each lands in its own half of a
+ * 16-bit word. None for r = 0 (two shifts, never one by 64).
  */
-static inline __attribute__((always_inline)) uint64_t csum_bytes(const uint8_t *p, uint32_t n)
+static inline uint64_t last_bytes(uint64_t w, uint32_t r)
 {
-    /* One chain with end-around carry (add, then add-with-carry of 0): a
-       carry out of 64 bits is worth 1, since 2^64 = 1 modulo 2^16 - 1. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    return (w << 1) << (63 - 8 * r);
+#else
+    return (w >> 1) >> (63 - 8 * r);
+#endif
+}
+
+/* Fewer than 8 bytes: 4-, 2- and 1-byte steps; a last odd byte is the
+   high half of its 16-bit word in network order, padded with zero
+   (RFC 1071). */
+static inline uint64_t csum_short(const uint8_t *p, uint32_t n)
+{
     uint64_t s = 0;
-    while (n >= 32) {
-        s = add_eac(s, load64(p));
-        s = add_eac(s, load64(p + 8));
-        s = add_eac(s, load64(p + 16));
-        s = add_eac(s, load64(p + 24));
-        p += 32;
-        n -= 32;
-    }
-    while (n >= 8) {
-        s = add_eac(s, load64(p));
-        p += 8;
-        n -= 8;
-    }
-    /* Reduce to a value far from overflow (2^32 = 1 modulo 2^16 - 1). */
-    s = (s & 0xffffffffu) + (s >> 32);
-    /* The tail, in 4-, 2- and 1-byte steps at even offsets; a last odd byte
-       is the high half of its 16-bit word in network order, padded with
-       zero (RFC 1071). */
     if (n & 4) {
         uint32_t v;
         memcpy(&v, p, 4);
@@ -81,9 +78,57 @@ static inline __attribute__((always_inline)) uint64_t csum_bytes(const uint8_t *
     return s;
 }
 
+/*
+ * The sum of n bytes at p added to `s` with end-around carry: congruent to
+ * their one's complement sum plus s modulo 2^16 - 1, and 0 only when s and
+ * every byte are 0. Reads nothing outside the n bytes. Inlined into the
+ * transport checksum below, which for a TCP segment with a small payload
+ * is a handful of words.
+ */
+static inline __attribute__((always_inline)) uint64_t csum_bytes(uint64_t s, const uint8_t *p, uint32_t n)
+{
+    if (CT_UNLIKELY(n < 8))
+        return add_eac(s, csum_short(p, n));
+    const uint8_t *end = p + n;
+    uint64_t t = 0;
+    while (n >= 64) {
+        s = add_eac(s, load64(p));
+        t = add_eac(t, load64(p + 8));
+        s = add_eac(s, load64(p + 16));
+        t = add_eac(t, load64(p + 24));
+        s = add_eac(s, load64(p + 32));
+        t = add_eac(t, load64(p + 40));
+        s = add_eac(s, load64(p + 48));
+        t = add_eac(t, load64(p + 56));
+        p += 64;
+        n -= 64;
+    }
+    if (n & 32) {
+        s = add_eac(s, load64(p));
+        t = add_eac(t, load64(p + 8));
+        s = add_eac(s, load64(p + 16));
+        t = add_eac(t, load64(p + 24));
+        p += 32;
+    }
+    if (n & 16) {
+        s = add_eac(s, load64(p));
+        t = add_eac(t, load64(p + 8));
+        p += 16;
+    }
+    if (n & 8)
+        s = add_eac(s, load64(p));
+    /* The last n % 8 bytes: the 8 bytes that end at `end` lie inside the
+       buffer (n >= 8 at the start). */
+    t = add_eac(t, last_bytes(load64(end - 8), n & 7u));
+    return add_eac(s, t);
+}
+
 uint64_t ct_csum_add(uint64_t sum, const uint8_t *p, uint32_t n)
 {
-    return sum + csum_bytes(p, n);
+    uint64_t s = csum_bytes(0, p, n);
+    /* Below 2^33, so that callers can add sums without overflow
+       (2^32 = 1 modulo 2^16 - 1). */
+    return sum + (s & 0xffffffffu) + (s >> 32);
 }
 
 /* Sum of the TCP/UDP pseudo-header for IPv4 (RFC 793 section 3.1, RFC 768). */
@@ -155,10 +200,10 @@ static int pseudo6(const struct ct_pkt *pkt, uint8_t proto, uint32_t len, uint64
     return 0;
 }
 
-CT_EXPORT int ct_pkt_verify_checksum(const struct ct_pkt *pkt)
+/* Every protocol and IPv6 header chain; the caller has checked reason,
+   fragment and snapped. */
+static __attribute__((noinline)) int verify_general(const struct ct_pkt *pkt)
 {
-    if (pkt->reason != CT_REASON_NONE || pkt->frag != CT_FRAG_NONE || pkt->snapped)
-        return 1;
     const int v6 = pkt->tuple.l3 == CT_L3_IPV6;
     const uint8_t proto = pkt->tuple.proto;
     const uint8_t *l4;
@@ -218,6 +263,52 @@ CT_EXPORT int ct_pkt_verify_checksum(const struct ct_pkt *pkt)
             sum = pseudo4(pkt, proto, plen);
         }
     }
-    sum += csum_bytes(l4, cover);
-    return ct_csum_fold(sum) == 0xffff;
+    return ct_csum_fold(csum_bytes(sum, l4, cover)) == 0xffff;
+}
+
+/*
+ * TCP and UDP over IPv4, or over IPv6 without extension headers: the
+ * pseudo-header (RFC 9293 section 3.1, RFC 768, RFC 8200 section 8.1) from
+ * the tuple's addresses, then the segment. Everything else goes to
+ * verify_general().
+ */
+CT_EXPORT int ct_pkt_verify_checksum(const struct ct_pkt *pkt)
+{
+    if (pkt->reason != CT_REASON_NONE || pkt->frag != CT_FRAG_NONE || pkt->snapped)
+        return 1;
+    const uint8_t proto = pkt->tuple.proto;
+    const int v6 = pkt->tuple.l3 == CT_L3_IPV6;
+    if ((proto != CT_IPPROTO_TCP && proto != CT_IPPROTO_UDP) || (v6 && pkt->l4_off != pkt->l3_off + 40u))
+        return verify_general(pkt);
+    /* Both headers are at least 8 bytes; the UDP length (checked against
+       the IP length by the parser) is what the UDP checksum covers. */
+    const uint32_t room = pkt->len > pkt->l4_off ? pkt->len - pkt->l4_off : 0;
+    if (room < 8)
+        return 1;
+    const uint8_t *l4 = pkt->data + pkt->l4_off;
+    uint32_t cover = pkt->l4_len;
+    if (proto == CT_IPPROTO_UDP) {
+        if (ct_be16(l4 + 6) == 0)
+            return !v6; /* RFC 768: none sent (IPv4); RFC 8200 8.1: mandatory (IPv6) */
+        cover = ct_be16(l4 + 4);
+        if (cover > pkt->l4_len)
+            return 1;
+    }
+    if (cover > room)
+        return 1;
+    uint64_t sum;
+    if (!v6) {
+        uint32_t a;
+        memcpy(&a, pkt->tuple.src.b, 4);
+        sum = a;
+        memcpy(&a, pkt->tuple.dst.b, 4);
+        sum += a;
+        sum = ct_csum_add_be32(sum, (uint32_t)proto << 16 | (cover & 0xffffu));
+    } else {
+        sum = add_eac(load64(pkt->tuple.src.b), load64(pkt->tuple.src.b + 8));
+        sum = add_eac(sum, load64(pkt->tuple.dst.b));
+        sum = add_eac(sum, load64(pkt->tuple.dst.b + 8));
+        sum = add_eac(sum, (uint64_t)ct_csum_add_be32(0, cover) + ct_csum_add_be32(0, proto));
+    }
+    return ct_csum_fold(csum_bytes(sum, l4, cover)) == 0xffff;
 }

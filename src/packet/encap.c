@@ -357,6 +357,7 @@ CT_EXPORT int ct_pkt_inner_frame(const struct ct_pkt *pkt, struct ct_frame *inne
     inner->link = pkt->encap_link;
     inner->zone = pkt->tuple.zone;
     inner->mark = pkt->mark;
+    inner->flags = 0; /* what the NIC checked was the outer packet */
     return 0;
 }
 

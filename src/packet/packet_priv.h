@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "ctrack/packet.h"
+
 /* IP protocol numbers (IANA "Assigned Internet Protocol Numbers"). */
 enum {
     CT_IPPROTO_HOPOPTS = 0,
@@ -46,14 +48,27 @@ static inline const uint8_t *ct_pkt_span(const uint8_t *data, uint32_t lim, uint
     return data + off;
 }
 
+/* Big-endian loads, as one load and a byte swap where that is what they are. */
 static inline uint16_t ct_be16(const uint8_t *p)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint16_t v;
+    memcpy(&v, p, 2);
+    return __builtin_bswap16(v);
+#else
     return (uint16_t)((unsigned)p[0] << 8 | p[1]);
+#endif
 }
 
 static inline uint32_t ct_be32(const uint8_t *p)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return __builtin_bswap32(v);
+#else
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+#endif
 }
 
 /*
@@ -71,29 +86,67 @@ uint64_t ct_csum_add(uint64_t sum, const uint8_t *p, uint32_t n);
 /* Adds the 32-bit value `v` as if it were stored big-endian in the data. */
 static inline uint64_t ct_csum_add_be32(uint64_t sum, uint32_t v)
 {
-    uint8_t b[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
-    uint32_t w;
-    memcpy(&w, b, 4);
-    return sum + w;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    return sum + __builtin_bswap32(v);
+#else
+    return sum + v;
+#endif
 }
 
+/*
+ * Folds with end-around carry (RFC 1071 section 4.1): adding a value to
+ * itself rotated by half its width leaves the one's complement sum of its
+ * two halves in the upper half, carry included. 64 to 32 bits, then 32 to
+ * 16. A sum of 0 folds to 0, any other sum to its residue modulo 0xffff
+ * in 1..0xffff.
+ */
 static inline uint16_t ct_csum_fold(uint64_t sum)
 {
-    sum = (sum & 0xffffffffu) + (sum >> 32);
-    sum = (sum & 0xffffffffu) + (sum >> 32);
-    sum = (sum & 0xffffu) + (sum >> 16);
-    sum = (sum & 0xffffu) + (sum >> 16);
-    sum = (sum & 0xffffu) + (sum >> 16);
-    return (uint16_t)sum;
+    sum += sum >> 32 | sum << 32;
+    uint32_t s = (uint32_t)(sum >> 32);
+    s += s >> 16 | s << 16;
+    return (uint16_t)(s >> 16);
 }
+
+/*
+ * 1 if the 20-byte IPv4 header at `h` (no options) has a correct header
+ * checksum (RFC 791): its five 32-bit words, checksum field included, sum
+ * to 0xffff in one's complement. RFC 1071 section 2(B): the words are
+ * added as native loads, whatever the byte order, and 0xffff reads the same
+ * either way; two 64-bit loads and one 32-bit load, two end-around-carry
+ * additions, one fold.
+ */
+static inline int ct_ip4_hdr20_csum_ok(const uint8_t *h)
+{
+    uint64_t a, b, s, t;
+    uint32_t c;
+    memcpy(&a, h, 8);
+    memcpy(&b, h + 8, 8);
+    memcpy(&c, h + 16, 4);
+    /* A carry out of 64 bits is worth 1 (2^64 = 1 modulo 0xffff); adding
+       it back cannot carry again, as the sum that carried is small. */
+    s = a + (uint64_t)c;
+    s += s < c;
+    unsigned carry = __builtin_add_overflow(s, b, &t);
+    return ct_csum_fold(t + carry) == 0xffff;
+}
+
+/*
+ * The parser in two halves, for the test that proves them equal
+ * (tests/unit/test_parse_fast.c); ct_pkt_parse_flags() is the fast path,
+ * then the general parser when the fast path declines. The fast path
+ * returns 1 when it parsed the frame (*pkt is complete), 0 when the frame
+ * is not one it takes (*pkt is then partly written, and the general parser
+ * starts over).
+ */
+int ct_pkt_parse_fast(const struct ct_frame *frame, struct ct_pkt *pkt, unsigned flags);
+void ct_pkt_parse_general(const struct ct_frame *frame, struct ct_pkt *pkt, unsigned flags);
 
 /*
  * CRC32c (RFC 9260 appendix A) over `n` bytes, continuing from `crc` (start
  * with 0xffffffff, complement the end result). src/packet/crc32c.c.
  */
 uint32_t ct_crc32c_update(uint32_t crc, const uint8_t *p, uint32_t n);
-
-struct ct_pkt;
 
 /*
  * 1 if a parsed SCTP packet's CRC32c checksum is right or cannot be

@@ -2,6 +2,14 @@
  * ct_pkt_parse(): one pass from the link-layer header to the transport
  * header.
  *
+ * Two tiers: parse_fast() (at the end of the file) takes plain Ethernet,
+ * at most one 802.1Q tag, IPv4 without options or fragmentation or IPv6
+ * without extension headers, and TCP or UDP; everything else, and every
+ * frame it is not sure of, goes to ct_pkt_parse_general(), which knows
+ * every link type, header and option below. Both write the same
+ * descriptor for the frames the fast path takes
+ * (tests/unit/test_parse_fast.c).
+ *
  * Every read goes through ct_pkt_span() against a limit that never exceeds
  * the captured length, so a frame cut anywhere yields a reason, never an
  * out-of-bounds read. Lengths carried in the IP header are checked against
@@ -14,6 +22,7 @@
  * callbacks for transport headers, and the ICMP error handling for
  * embedded packets. Facts are taken from the RFCs cited at each step.
  */
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -854,10 +863,11 @@ static unsigned null_family_version(uint32_t fam)
     return 0;
 }
 
-/* The body of both entry points, inlined into each so that the common one
-   pays nothing for the options. */
-static inline __attribute__((always_inline)) void parse_frame(const struct ct_frame *frame,
-                                                              struct ct_pkt *pkt, unsigned flags)
+/*
+ * The general parser: every link type, header and option the module knows.
+ * ct_pkt_parse_flags() comes here when the fast path below declines a frame.
+ */
+void ct_pkt_parse_general(const struct ct_frame *frame, struct ct_pkt *pkt, unsigned flags)
 {
     memset(pkt, 0, sizeof(*pkt));
     struct pctx c;
@@ -869,6 +879,7 @@ static inline __attribute__((always_inline)) void parse_frame(const struct ct_fr
     pkt->data = c.data;
     pkt->len = c.len;
     pkt->snapped = c.len < c.wire;
+    pkt->frame_flags = (uint8_t)frame->flags;
     pkt->mark = frame->mark;
     pkt->tuple.zone = frame->zone;
     pkt->inner.zone = frame->zone;
@@ -929,12 +940,169 @@ static inline __attribute__((always_inline)) void parse_frame(const struct ct_fr
     pkt->reason = r;
 }
 
+/* ---- fast path ------------------------------------------------------------------ */
+
+/*
+ * The frames a dataplane sees nearly all the time: Ethernet II with at most
+ * one 802.1Q tag; IPv4 with a 20-byte header (IHL 5, no options) that is
+ * not a fragment, or IPv6 whose first next header is TCP or UDP (no
+ * extension headers); a TCP header, options included, or a UDP header on
+ * ports that carry no tunnel; every header captured. The checks are the
+ * general parser's on the same path. Wherever that parser would give a
+ * reason, or go down a branch this one does not have, the fast path
+ * declines and the general parser starts over, so that the descriptor is
+ * the same byte for byte (tests/unit/test_parse_fast.c holds the two to
+ * it). Each header is read once, from a pointer bounded by one length check
+ * per layer; lengths are computed once; the descriptor is written field by
+ * field, with only the ICMP and tunnel fields, which this path never sets,
+ * zeroed as one block.
+ */
+static inline __attribute__((always_inline)) int parse_fast(const struct ct_frame *frame, struct ct_pkt *pkt,
+                                                            unsigned flags)
+{
+    const uint8_t *d = frame->data;
+    const uint32_t len = frame->len;
+    /* Ethernet, IPv4 and UDP headers: the shortest frame taken. */
+    if (frame->link != CT_LINK_ETHERNET || CT_UNLIKELY(d == NULL) || len < 14 + 20 + 8)
+        return 0;
+    const uint32_t wire = frame->wire_len > len ? frame->wire_len : len;
+    /* What comes from the frame is written first, so that the frame is no
+       longer needed. */
+    pkt->data = d;
+    pkt->len = len;
+    pkt->reason = CT_REASON_NONE;
+    pkt->frag = CT_FRAG_NONE;
+    pkt->snapped = len < wire;
+    pkt->frame_flags = (uint8_t)frame->flags;
+    pkt->pad0[0] = 0;
+    pkt->pad0[1] = 0;
+    pkt->mark = frame->mark;
+    pkt->tuple.zone = frame->zone;
+    memset(&pkt->icmp_type, 0, sizeof(*pkt) - offsetof(struct ct_pkt, icmp_type));
+    pkt->inner.zone = frame->zone;
+
+    /* One 802.1Q tag or none, without a branch: bytes 14 to 17 are
+       captured either way. */
+    const unsigned tagged = ct_be16(d + 12) == ETH_P_8021Q;
+    const uint32_t off = 14 + 4 * tagged;
+    const uint16_t type = ct_be16(d + off - 2);
+    if (len < off + 20 + 8)
+        return 0;
+    pkt->nvlan = (uint8_t)tagged;
+    pkt->vlan[0] = tagged ? ct_be16(d + 14) & 0x0fffu : 0;
+    pkt->vlan[1] = 0;
+    pkt->vlan[2] = 0;
+    pkt->vlan[3] = 0;
+    const uint8_t *h = d + off;
+    uint32_t ip_len, l4_len, l4;
+    uint8_t proto;
+    if (type == ETH_P_IPV4) {
+        /* Version 4 and IHL 5 in one byte; the 20 bytes are captured
+           (len >= off + 28). A total length from 20 to the bytes on the
+           wire; RFC 791: no MF flag, no fragment offset. */
+        ip_len = ct_be16(h + 2);
+        proto = h[9];
+        if (h[0] != 0x45 || ip_len - 20 > wire - off - 20 || (ct_be16(h + 6) & 0x3fffu) != 0 ||
+            (proto != CT_IPPROTO_TCP && proto != CT_IPPROTO_UDP))
+            return 0;
+        if (!(flags & CT_PARSE_F_NO_IP_CHECKSUM) && !ct_ip4_hdr20_csum_ok(h))
+            return 0;
+        l4 = off + 20;
+        l4_len = ip_len - 20;
+        memcpy(pkt->tuple.src.b, h + 12, 4);
+        memset(pkt->tuple.src.b + 4, 0, 12);
+        memcpy(pkt->tuple.dst.b, h + 16, 4);
+        memset(pkt->tuple.dst.b + 4, 0, 12);
+        pkt->tuple.l3 = CT_L3_IPV4;
+    } else if (type == ETH_P_IPV6) {
+        /* The 40 bytes and 8 more are captured; the wire holds the
+           payload length (RFC 8200 section 3). */
+        if (len < off + 40 + 8)
+            return 0;
+        l4_len = ct_be16(h + 4);
+        proto = h[6];
+        if ((h[0] >> 4) != 6 || l4_len > wire - off - 40 ||
+            (proto != CT_IPPROTO_TCP && proto != CT_IPPROTO_UDP))
+            return 0;
+        l4 = off + 40;
+        ip_len = 40 + l4_len;
+        memcpy(pkt->tuple.src.b, h + 8, 16);
+        memcpy(pkt->tuple.dst.b, h + 24, 16);
+        pkt->tuple.l3 = CT_L3_IPV6;
+    } else {
+        return 0;
+    }
+    pkt->tuple.proto = proto;
+    /* Offsets fit in 16 bits: at most 18 + 40 + 60. */
+    pkt->l3_off = (uint16_t)off;
+    pkt->l4_off = (uint16_t)l4;
+    pkt->ip_len = ip_len;
+    pkt->l4_len = l4_len;
+    /* The segment's bytes that were captured, up to the end of the IP
+       packet (Ethernet padding is not payload): at least 8 (len >= l4 + 8),
+       at most l4_len. */
+    const uint32_t avail = min_u32(len, l4 + l4_len) - l4;
+    const uint8_t *t = d + l4;
+    if (proto == CT_IPPROTO_TCP) {
+        /* RFC 9293 section 3.1: a data offset of 5 to 15 words, inside the
+           segment and captured. */
+        if (avail < 20)
+            return 0;
+        uint32_t doff = (uint32_t)(t[12] >> 4) * 4u;
+        if (doff < 20 || doff > avail)
+            return 0;
+        pkt->tuple.sport = ct_be16(t);
+        pkt->tuple.dport = ct_be16(t + 2);
+        pkt->seq = ct_be32(t + 4);
+        pkt->ack = ct_be32(t + 8);
+        pkt->win = ct_be16(t + 14);
+        pkt->tcp_flags = t[13];
+        pkt->tcp_hdr_len = (uint8_t)doff;
+        pkt->tcp_opts = 0;
+        pkt->tcp_wscale = 0;
+        pkt->tcp_mss = 0;
+        /* The payload length is below 65536, as the IP length is. */
+        pkt->payload_off = (uint16_t)(l4 + doff);
+        pkt->payload_len = (uint16_t)(avail - doff);
+        if (doff > 20)
+            tcp_options(pkt, t + 20, doff - 20);
+        return 1;
+    }
+    /* RFC 768: a UDP length from 8 to the IP payload length. */
+    uint32_t ulen = ct_be16(t + 4);
+    uint16_t sp = ct_be16(t), dp = ct_be16(t + 2);
+    if (ulen < 8 || ulen > l4_len || CT_UNLIKELY(ct_encap_udp_port(sp, dp)))
+        return 0;
+    pkt->tuple.sport = sp;
+    pkt->tuple.dport = dp;
+    pkt->seq = 0;
+    pkt->ack = 0;
+    pkt->win = 0;
+    pkt->tcp_flags = 0;
+    pkt->tcp_hdr_len = 0;
+    pkt->tcp_opts = 0;
+    pkt->tcp_wscale = 0;
+    pkt->tcp_mss = 0;
+    pkt->payload_off = (uint16_t)(l4 + 8);
+    pkt->payload_len = (uint16_t)(min_u32(avail, ulen) - 8);
+    return 1;
+}
+
+int ct_pkt_parse_fast(const struct ct_frame *frame, struct ct_pkt *pkt, unsigned flags)
+{
+    return parse_fast(frame, pkt, flags);
+}
+
 CT_EXPORT void ct_pkt_parse(const struct ct_frame *frame, struct ct_pkt *pkt)
 {
-    parse_frame(frame, pkt, 0);
+    if (CT_LIKELY(parse_fast(frame, pkt, 0)))
+        return;
+    ct_pkt_parse_general(frame, pkt, 0);
 }
 
 CT_EXPORT void ct_pkt_parse_flags(const struct ct_frame *frame, struct ct_pkt *pkt, unsigned flags)
 {
-    parse_frame(frame, pkt, flags);
+    if (CT_LIKELY(parse_fast(frame, pkt, flags)))
+        return;
+    ct_pkt_parse_general(frame, pkt, flags);
 }

@@ -15,6 +15,7 @@
 
 #include "check.h"
 #include "support/frames.h"
+#include "support/parsepaths.h"
 #include "ctrack/packet.h"
 #include "ctrack/reason.h"
 #include "ctrack/tuple.h"
@@ -85,9 +86,35 @@ static size_t ip6_pkt(uint8_t *o, uint8_t nh, uint8_t proto, const uint8_t *src,
 
 static struct ct_pkt P;
 
+/* Frames the parser's fast path took, of those parse() saw. */
+static unsigned long FAST_TAKEN, FRAMES_SEEN;
+
+/* Every frame parsed here also goes through the fast path and the general
+   parser apart (support/parsepaths.h), with and without the IPv4 header
+   checksum check: the descriptors must be the same byte for byte. */
+static void check_paths(const struct ct_frame *fr)
+{
+    static const unsigned flag_sets[] = {0, CT_PARSE_F_NO_IP_CHECKSUM};
+    for (size_t i = 0; i < sizeof(flag_sets) / sizeof(flag_sets[0]); i++) {
+        struct ct_pkt g;
+        long at;
+        int r = parse_paths_compare(fr, flag_sets[i], &g, &at);
+        if (r == PARSEPATHS_DIFFER)
+            CHECK_FAIL_("fast path and general parser differ at byte %ld (len %u, wire %u, reason %s)", at,
+                        (unsigned)fr->len, (unsigned)fr->wire_len, ct_reason_name(g.reason));
+        if (i == 0) {
+            FRAMES_SEEN++;
+            FAST_TAKEN += r == PARSEPATHS_FAST;
+        }
+    }
+}
+
 static uint16_t parse(const uint8_t *f, size_t n, uint16_t link, uint32_t wire)
 {
-    struct ct_frame fr = {.data = f, .len = (uint32_t)n, .wire_len = wire, .link = link, .zone = 7, .mark = 99};
+    struct ct_frame fr = {.data = f, .len = (uint32_t)n, .wire_len = wire, .link = link, .zone = 7, .mark = 99,
+                          .flags = CT_FRAME_F_L4_CSUM_GOOD};
+    check_paths(&fr);
+    fr.flags = 0;
     ct_pkt_parse(&fr, &P);
     return P.reason;
 }
@@ -1279,6 +1306,24 @@ static void test_random_frames(void)
     }
 }
 
+/* The frames above that the fast path takes (plain Ethernet, IPv4 or IPv6,
+   TCP or UDP, and every prefix of them that still parses) did go through
+   it: the comparisons in parse() were not all of declined frames. */
+static void test_fast_path_taken(void)
+{
+    CHECK(FRAMES_SEEN > 10000);
+    CHECK(FAST_TAKEN > 100);
+    /* The first frame of test_eth_ipv4_tcp(), as the fast path sees it. */
+    uint8_t o[24] = {2, 4, 0x05, 0xb4, 1, 3, 3, 7, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 1, 0, 0};
+    size_t n = frame4_tcp(o, 24, 5);
+    struct ct_frame frame = {.data = fr, .len = (uint32_t)n, .link = CT_LINK_ETHERNET};
+    struct ct_pkt g;
+    long at;
+    CHECK_EQ_I(parse_paths_compare(&frame, 0, &g, &at), PARSEPATHS_FAST);
+    CHECK_EQ_U(g.tcp_opts, CT_TCPOPT_MSS | CT_TCPOPT_WSCALE | CT_TCPOPT_SACK_PERM | CT_TCPOPT_TIMESTAMP);
+    printf("fast path took %lu of %lu frames\n", FAST_TAKEN, FRAMES_SEEN);
+}
+
 int main(void)
 {
     RUN(test_eth_ipv4_tcp);
@@ -1319,5 +1364,6 @@ int main(void)
     RUN(test_checksum_special);
     RUN(test_csum_fast_vs_reference);
     RUN(test_random_frames);
+    RUN(test_fast_path_taken);
     return check_summary();
 }

@@ -119,7 +119,7 @@ static int rp_run(struct replay *r, const char *path, unsigned flags, int check_
         const uint8_t *data = pk.data;
         uint32_t caplen = pk.caplen;
         uint64_t ts = pk.ts_ns;
-        struct ct_frame fr = {data, caplen, pk.wirelen, CT_LINK_ETHERNET, 0, 0};
+        struct ct_frame fr = {.data = data, .len = caplen, .wire_len = pk.wirelen, .link = CT_LINK_ETHERNET};
         struct ct_pkt p;
         ct_pkt_parse(&fr, &p);
         if (p.reason == CT_REASON_IP_CHECKSUM && !check_csum && caplen <= sizeof(r->frame)) {
