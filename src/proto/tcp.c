@@ -47,8 +47,8 @@
 #include "proto/proto.h"
 #include "proto/tcp_conn.h"
 
-/* The window check and the tail of ct_tcp_packet() are inlined into both the
- * general path and the established fast path, which passes constants. */
+/* The window check and the tail of the full path are inlined into it, and
+ * the established fast path into ct_tcp_packet(). */
 #define CT_TCP_INLINE inline __attribute__((always_inline))
 
 /* ---- sequence arithmetic ---------------------------------------------------- */
@@ -331,9 +331,7 @@ static void tcp_init_sender(struct ct_tcp_dir *sender, struct ct_tcp_dir *receiv
  * (Linux's tcp_in_window). `state` is the state stored before this packet.
  * *saved receives a copy of the TCP data before the first change made ahead
  * of the checks (sender initialisation), so that an INVALID packet can be
- * undone; *have_saved says whether it was taken. `flags` is pkt->tcp_flags,
- * passed in so that the established fast path (ct_tcp_packet) gets a copy
- * with the SYN, FIN and RST branches folded away.
+ * undone; *have_saved says whether it was taken. `flags` is pkt->tcp_flags.
  */
 static CT_TCP_INLINE unsigned tcp_in_window(const struct ct_proto_cfg *cfg, struct ct_conn *conn, unsigned dir,
                                              unsigned index, const struct ct_pkt *pkt, const uint8_t flags,
@@ -653,8 +651,10 @@ static CT_TCP_INLINE void tcp_finish(const struct ct_proto_cfg *cfg, struct ct_c
     conn->timeout = (uint8_t)timeout;
 }
 
-void ct_tcp_packet(const struct ct_proto_cfg *cfg, struct ct_conn *conn, enum ct_dir dir,
-                   const struct ct_pkt *pkt, struct ct_proto_result *res)
+/* Every packet the established fast path does not take (tcp_conn.h). */
+__attribute__((noinline)) void ct_tcp_packet_full(const struct ct_proto_cfg *cfg, struct ct_conn *conn,
+                                                  enum ct_dir dir, const struct ct_pkt *pkt,
+                                                  struct ct_proto_result *res)
 {
     struct ct_tcp_conn *t = &conn->proto.tcp;
     const unsigned d = (unsigned)dir & 1u;
@@ -667,26 +667,6 @@ void ct_tcp_packet(const struct ct_proto_cfg *cfg, struct ct_conn *conn, enum ct
     res->action = CT_PROTO_ACCEPT;
     res->reason = CT_REASON_NONE;
     res->pad = 0;
-
-    /*
-     * Fast path: a segment of class ACK (ACK set; SYN, FIN and RST clear) in
-     * ESTABLISHED, which is nearly every packet of a connection. Its flags
-     * are a valid combination (ACK, or ACK with URG), and the transition
-     * table maps it to ESTABLISHED in both directions with no special case,
-     * so only the header length is left to check before the common tail,
-     * inlined here with the flag bits known.
-     */
-    const uint8_t fl = pkt->tcp_flags;
-    if (CT_LIKELY(conn->l4state == CT_TCP_ESTABLISHED &&
-                  (fl & (CT_TCP_FIN | CT_TCP_SYN | CT_TCP_RST | CT_TCP_ACK)) == CT_TCP_ACK)) {
-        if (CT_UNLIKELY(pkt->tcp_hdr_len < 20 || pkt->l4_len < pkt->tcp_hdr_len)) {
-            tcp_invalid(res, CT_REASON_TCP_HDR_LEN);
-            return;
-        }
-        tcp_finish(cfg, conn, d, pkt, res, (uint8_t)((fl & ~(unsigned)(CT_TCP_FIN | CT_TCP_SYN | CT_TCP_RST)) | CT_TCP_ACK),
-                   CT_TCP_ESTABLISHED, CT_TCP_ESTABLISHED, CT_TCP_CLASS_ACK, 1, 0, &saved, &have_saved);
-        return;
-    }
 
     why = tcp_check_header(pkt);
     if (CT_UNLIKELY(why != CT_REASON_NONE)) {
@@ -849,3 +829,148 @@ void ct_tcp_packet(const struct ct_proto_cfg *cfg, struct ct_conn *conn, enum ct
                simultaneous_open, &saved, &have_saved);
 }
 
+/*
+ * The established fast path: a segment of class ACK (ACK set; SYN, FIN and
+ * RST clear) in ESTABLISHED on an assured connection, without a SACK option,
+ * that passes all four window bounds. That is nearly every packet of a
+ * connection. It is ct_tcp_packet_full() with everything these conditions
+ * decide folded away:
+ *   - the flags are a valid combination (ACK, or ACK with URG) and the
+ *     transition table maps class ACK from ESTABLISHED to ESTABLISHED in
+ *     both directions, with no case of the state-machine switch;
+ *   - sack == ack, so the window data change as in tcp_in_window() with
+ *     swin = win; a failed bound returns before anything is written;
+ *   - the new last_dir_index is the retransmission count, class ACK and
+ *     the direction, whatever it held (tcp_in_window() and tcp_finish()
+ *     each write the direction, tcp_finish() the class);
+ *   - SEEN_REPLY and ASSURED are set, so tcp_finish() changes no status
+ *     bit and keeps the timeout tcp_pick_timeout() chose.
+ * The bounds are written as "not after" and "not before" instead of the
+ * +1 and -1 of tcp_in_window(): seq_before(a, b + 1) is !seq_after(a, b)
+ * and seq_after(a, b - 1) is !seq_before(a, b) for all a and b, wrap
+ * included. tests/unit/test_tcp_fast.c drives random connections through
+ * this function and through ct_tcp_packet_full() and compares every
+ * result and every state.
+ *
+ * `d` is a constant in each of the two copies that tcp_packet_fast()
+ * makes, so that both sides sit at fixed offsets. Returns 0, having
+ * written nothing, when a bound fails.
+ */
+static CT_TCP_INLINE int tcp_packet_fast_dir(const struct ct_proto_cfg *restrict cfg, struct ct_conn *restrict conn,
+                                             const unsigned d, const struct ct_pkt *restrict pkt)
+{
+    struct ct_tcp_conn *t = &conn->proto.tcp;
+    struct ct_tcp_dir *sender = &t->seen[d];
+    struct ct_tcp_dir *receiver = &t->seen[d ^ 1u];
+    uint32_t end = pkt->seq + (pkt->l4_len - pkt->tcp_hdr_len);
+
+    {
+        const uint32_t s_maxwin = sender->td_maxwin;
+        if (CT_UNLIKELY(s_maxwin == 0))
+            return 0;
+        const uint32_t maxackwin = s_maxwin > CT_TCP_MAXACKWIN_MIN ? s_maxwin : CT_TCP_MAXACKWIN_MIN;
+        const uint32_t r_maxwin = receiver->td_maxwin;
+        if (CT_UNLIKELY(seq_after(pkt->ack, receiver->td_end) ||                        /* III */
+                        seq_before(pkt->ack, receiver->td_end - maxackwin) ||           /* IV */
+                        seq_after(pkt->seq, sender->td_maxend) ||                       /* I */
+                        (r_maxwin != 0 && seq_before(end, sender->td_end - r_maxwin)))) /* II */
+            return 0;
+    }
+    /* The checks' operands are read again below rather than kept in
+     * registers: with them all live the compiler saves, restores and
+     * spills more registers than the loads cost. */
+    __asm__ volatile("" : "+r"(end) : : "memory");
+
+    const uint32_t seq = pkt->seq;
+    const uint32_t ack = pkt->ack;
+    const uint16_t win16 = pkt->win;
+    const uint32_t win = (uint32_t)win16 << (sender->td_scale & 0xfu);
+    const uint32_t s_maxend = sender->td_maxend;
+    const uint32_t r_end = receiver->td_end;
+    const uint32_t r_maxwin = receiver->td_maxwin;
+
+    /* Update the sender, then the receiver. */
+    unsigned s_flags = sender->flags | CT_TCPF_MAXACK_SET;
+    if (CT_UNLIKELY(sender->td_maxwin < win))
+        sender->td_maxwin = win;
+    if (seq_after(end, sender->td_end)) {
+        sender->td_end = end;
+        s_flags |= CT_TCPF_DATA_UNACKNOWLEDGED;
+    }
+    sender->flags = (uint8_t)s_flags;
+    if (CT_UNLIKELY(r_maxwin != 0 && seq_after(end, s_maxend)))
+        receiver->td_maxwin = r_maxwin + (end - s_maxend);
+    if (!seq_before(ack + win, receiver->td_maxend))
+        receiver->td_maxend = ack + win + (win == 0);
+    unsigned r_flags = receiver->flags;
+    if (ack == r_end) {
+        r_flags &= ~(unsigned)CT_TCPF_DATA_UNACKNOWLEDGED;
+        receiver->flags = (uint8_t)r_flags;
+    }
+
+    /* Retransmission: the same pure ACK segment as the last one. The count
+     * has reached tcp_pick_timeout()'s limit, min(tcp_max_retrans, 15),
+     * when it is at least tcp_max_retrans or saturated; a first copy has
+     * count 0, which reaches it only when tcp_max_retrans is 0. */
+    const unsigned ldi = t->last_dir_index;
+    unsigned retrans = 0;
+    int many_retrans;
+    if (CT_UNLIKELY((ldi & 1u) == d && t->last_seq == seq && t->last_ack == ack && t->last_end == end &&
+                    t->last_win == win16)) {
+        retrans = (ldi >> 4) + 1;
+        if (retrans > CT_TCP_RETRANS_MAX)
+            retrans = CT_TCP_RETRANS_MAX;
+        many_retrans = retrans >= cfg->tcp_max_retrans || retrans == CT_TCP_RETRANS_MAX;
+    } else {
+        t->last_seq = seq;
+        t->last_ack = ack;
+        t->last_end = end;
+        t->last_win = win16;
+        many_retrans = cfg->tcp_max_retrans == 0;
+    }
+    t->last_dir_index = (uint8_t)(retrans << 4 | CT_TCP_CLASS_ACK << 1 | d);
+
+    /* tcp_pick_timeout() for ESTABLISHED and class ACK (last_win is win16). */
+    const uint64_t *to = cfg->timeout_ns;
+    unsigned timeout = CT_TIMEOUT_TCP_ESTABLISHED;
+    if (CT_UNLIKELY(many_retrans) && to[CT_TIMEOUT_TCP_ESTABLISHED] > to[CT_TIMEOUT_TCP_RETRANS])
+        timeout = CT_TIMEOUT_TCP_RETRANS;
+    else if (((s_flags | r_flags) & CT_TCPF_DATA_UNACKNOWLEDGED) &&
+             to[CT_TIMEOUT_TCP_ESTABLISHED] > to[CT_TIMEOUT_TCP_UNACK])
+        timeout = CT_TIMEOUT_TCP_UNACK;
+    else if (CT_UNLIKELY(win16 == 0) && to[CT_TIMEOUT_TCP_ESTABLISHED] > to[CT_TIMEOUT_TCP_RETRANS])
+        timeout = CT_TIMEOUT_TCP_RETRANS;
+    conn->timeout = (uint8_t)timeout;
+    return 1;
+}
+
+/*
+ * The conditions of the fast path that do not depend on the window data.
+ * Returns 1 when the packet was handled; 0 when the full path must run,
+ * with nothing written but *res, which the full path writes again.
+ */
+static CT_TCP_INLINE int tcp_packet_fast(const struct ct_proto_cfg *cfg, struct ct_conn *conn, const unsigned d,
+                                         const struct ct_pkt *pkt, struct ct_proto_result *res)
+{
+    const unsigned need = CT_STATUS_SEEN_REPLY | CT_STATUS_ASSURED;
+
+    if (CT_UNLIKELY(conn->l4state != CT_TCP_ESTABLISHED ||
+                    (pkt->tcp_flags & (CT_TCP_FIN | CT_TCP_SYN | CT_TCP_RST | CT_TCP_ACK)) != CT_TCP_ACK ||
+                    (conn->status & need) != need || (pkt->tcp_opts & CT_TCPOPT_SACK) ||
+                    pkt->tcp_hdr_len < 20 || pkt->l4_len < pkt->tcp_hdr_len))
+        return 0;
+    res->action = CT_PROTO_ACCEPT;
+    res->reason = CT_REASON_NONE;
+    res->pad = 0;
+    if (d == CT_DIR_ORIGINAL)
+        return tcp_packet_fast_dir(cfg, conn, CT_DIR_ORIGINAL, pkt);
+    return tcp_packet_fast_dir(cfg, conn, CT_DIR_REPLY, pkt);
+}
+
+void ct_tcp_packet(const struct ct_proto_cfg *cfg, struct ct_conn *conn, enum ct_dir dir,
+                   const struct ct_pkt *pkt, struct ct_proto_result *res)
+{
+    if (CT_LIKELY(tcp_packet_fast(cfg, conn, (unsigned)dir & 1u, pkt, res)))
+        return;
+    ct_tcp_packet_full(cfg, conn, dir, pkt, res);
+}
