@@ -1,19 +1,23 @@
 /*
- * The TCP tracker's established fast path against its full path.
+ * The TCP tracker's fast paths against its full path.
  *
- * ct_tcp_packet() takes a shortcut for in-window ACK segments of assured
- * ESTABLISHED connections and runs ct_tcp_packet_full() for everything else.
- * This test drives pseudo-random but plausible connections (handshakes with
- * and without window scaling and SACK, mid-stream pickups, data in both
- * directions, lost and retransmitted segments, keep-alives, window changes,
- * zero windows, SACK blocks, segments outside the window, FIN, RST and SYN
- * in the middle of the stream, malformed headers, sequence numbers around
- * the 2^32 wrap) and, before every packet, runs it through both functions on
- * identical copies of the connection. The verdicts, reasons and the whole
+ * ct_tcp_packet() takes shortcuts for in-window ACK segments of assured
+ * ESTABLISHED connections and for the three packets of a plain handshake,
+ * and runs ct_tcp_packet_full() for everything else. This test drives
+ * pseudo-random but plausible connections (handshakes with and without
+ * window scaling and SACK, with odd acknowledgements and packets out of
+ * turn, mid-stream pickups, data in both directions, lost and
+ * retransmitted segments, keep-alives, window changes, zero windows, SACK
+ * blocks, segments outside the window, FIN, RST and SYN in the middle of
+ * the stream, malformed headers, sequence numbers around the 2^32 wrap)
+ * and, before every packet, runs it through both functions on identical
+ * copies of the connection. The verdicts, reasons and the whole
  * connection entry must come out byte for byte the same. Some connections
  * also get their stored state disturbed (huge windows, odd scale shifts,
  * flag bits, a pending retransmission count, missing status bits) so that
- * the edges of the fast path's conditions are crossed too.
+ * the edges of the fast paths' conditions are crossed too, and a second
+ * test puts sequence numbers, acknowledgements and lengths exactly at,
+ * just inside and just outside each bound.
  *
  * The generator is seeded and deterministic; a failure prints the seed,
  * the connection, the packet and both resulting states.
@@ -174,16 +178,46 @@ static uint64_t seed_now;
 static unsigned conn_no, pkt_no;
 static unsigned reported;
 
+/* The kinds of packet the fast paths are for. */
+enum shape {
+    SHAPE_OTHER,
+    SHAPE_ESTABLISHED, /* class ACK in assured ESTABLISHED, no SACK option */
+    SHAPE_SYN,         /* class SYN from the original side in NONE */
+    SHAPE_SYNACK,      /* class SYN/ACK from the reply side in SYN_SENT, reply side unseen */
+    SHAPE_LAST_ACK,    /* class ACK from the original side in SYN_RECV after a reply */
+    SHAPE_COUNT,
+};
+
+static enum shape shape_of(const struct ct_conn *c, unsigned dir, const struct ct_pkt *p)
+{
+    const unsigned need = CT_STATUS_SEEN_REPLY | CT_STATUS_ASSURED;
+    const unsigned cls = p->tcp_flags & (CT_TCP_FIN | CT_TCP_SYN | CT_TCP_RST | CT_TCP_ACK);
+    if (p->tcp_hdr_len < 20 || p->l4_len < p->tcp_hdr_len)
+        return SHAPE_OTHER;
+    if (cls == CT_TCP_ACK && !(p->tcp_opts & CT_TCPOPT_SACK)) {
+        if (c->l4state == CT_TCP_ESTABLISHED && (c->status & need) == need)
+            return SHAPE_ESTABLISHED;
+        if (c->l4state == CT_TCP_SYN_RECV && dir == CT_DIR_ORIGINAL && (c->status & CT_STATUS_SEEN_REPLY))
+            return SHAPE_LAST_ACK;
+    }
+    if (cls == CT_TCP_SYN && c->l4state == CT_TCP_NONE && dir == CT_DIR_ORIGINAL)
+        return SHAPE_SYN;
+    if (cls == (CT_TCP_SYN | CT_TCP_ACK) && c->l4state == CT_TCP_SYN_SENT && dir == CT_DIR_REPLY &&
+        c->proto.tcp.seen[CT_DIR_REPLY].td_maxwin == 0)
+        return SHAPE_SYNACK;
+    return SHAPE_OTHER;
+}
+
 /* Coverage of the cases that matter, so that the test cannot pass vacuously. */
 static struct {
     unsigned long packets;
-    unsigned long shaped;      /* ACK class in assured ESTABLISHED, no SACK option */
-    unsigned long shaped_ok;   /* ... accepted with no reason */
-    unsigned long shaped_out;  /* ... failing a window bound */
-    unsigned long retrans_max; /* accepted with the retransmission count saturated */
+    unsigned long shaped[SHAPE_COUNT]; /* packets of each shape */
+    unsigned long ok[SHAPE_COUNT];     /* ... accepted with no reason */
+    unsigned long out[SHAPE_COUNT];    /* ... not (a bound failed, or worse) */
+    unsigned long retrans_max; /* established, accepted with the retransmission count saturated */
     unsigned long sack;        /* carrying a SACK option */
     unsigned long closed;      /* ended by REPLACE or CLOSE */
-    unsigned long timeouts[CT_TIMEOUT_COUNT];
+    unsigned long timeouts[CT_TIMEOUT_COUNT]; /* established, accepted: the timeout chosen */
 } seen;
 
 static void dump(const char *what, const struct ct_conn *c, const struct ct_proto_result *r)
@@ -207,10 +241,7 @@ static unsigned send(unsigned dir, const struct ct_pkt *p)
 {
     struct ct_conn *c = &entry.c;
     struct ct_proto_result ra, rb;
-    const unsigned need = CT_STATUS_SEEN_REPLY | CT_STATUS_ASSURED;
-    const int shaped = c->l4state == CT_TCP_ESTABLISHED && (c->status & need) == need &&
-                       (p->tcp_flags & (CT_TCP_FIN | CT_TCP_SYN | CT_TCP_RST | CT_TCP_ACK)) == CT_TCP_ACK &&
-                       !(p->tcp_opts & CT_TCPOPT_SACK) && p->tcp_hdr_len >= 20 && p->l4_len >= p->tcp_hdr_len;
+    const enum shape shape = shape_of(c, dir, p);
 
     shadow = entry;
     memset(&ra, 0x5a, sizeof(ra));
@@ -232,16 +263,16 @@ static unsigned send(unsigned dir, const struct ct_pkt *p)
     seen.packets++;
     if (p->tcp_opts & CT_TCPOPT_SACK)
         seen.sack++;
-    if (shaped) {
-        seen.shaped++;
-        if (ra.action == CT_PROTO_ACCEPT && ra.reason == CT_REASON_NONE) {
-            seen.shaped_ok++;
+    seen.shaped[shape]++;
+    if (ra.action == CT_PROTO_ACCEPT && ra.reason == CT_REASON_NONE) {
+        seen.ok[shape]++;
+        if (shape == SHAPE_ESTABLISHED) {
             seen.timeouts[c->timeout < CT_TIMEOUT_COUNT ? c->timeout : 0]++;
             if (ct_tcp_retrans(&c->proto.tcp) == CT_TCP_RETRANS_MAX)
                 seen.retrans_max++;
-        } else {
-            seen.shaped_out++;
         }
+    } else {
+        seen.out[shape]++;
     }
     if (ra.action == CT_PROTO_REPLACE || ra.action == CT_PROTO_CLOSE)
         seen.closed++;
@@ -495,7 +526,77 @@ static uint32_t random_isn(void)
     return chance(30) ? 0xffffffffu - below(200000) : (uint32_t)rnd();
 }
 
-/* Opens a connection with a handshake, or picks one up mid-stream. */
+/* A SYN-ACK's or ACK's acknowledgement: right, or slightly or far off. */
+static uint32_t ack_near(uint32_t right)
+{
+    switch (below(20)) {
+    case 0:
+        return right + 1;
+    case 1:
+        return right - 1;
+    case 2:
+        return right - 66000 + below(3);
+    case 3:
+        return right + far_offset();
+    default:
+        return right;
+    }
+}
+
+/*
+ * Something other than the next handshake step: a copy of an earlier
+ * packet, a disturbed entry, or a SYN, SYN/ACK, ACK or RST out of turn,
+ * from either side, with odd options, flags or lengths.
+ */
+static void handshake_noise(void)
+{
+    while (chance(25)) {
+        const unsigned i = below(2);
+        struct side *me = &side[i], *peer = &side[i ^ 1u];
+        struct ct_pkt p;
+        switch (below(8)) {
+        case 0:
+            if (hist_n > 0) {
+                unsigned k = below(hist_n < HISTORY ? hist_n : HISTORY);
+                send(hist[k].dir, &hist[k].p);
+            }
+            continue;
+        case 1:
+            disturb();
+            continue;
+        case 2:
+            p = syn(CT_TCP_SYN, chance(70) ? me->nxt - 1 : (uint32_t)rnd(), 0, me->win, chance(50), chance(50),
+                    (uint8_t)below(16));
+            break;
+        case 3:
+            p = syn(CT_TCP_SYN | CT_TCP_ACK, me->nxt - 1, ack_near(me->rcv), random_window(), chance(50),
+                    chance(50), (uint8_t)below(16));
+            break;
+        case 4:
+            p = seg((uint8_t)(CT_TCP_ACK | decoration()), me->nxt, ack_near(me->rcv), me->win, random_len());
+            break;
+        case 5:
+            p = seg(chance(50) ? CT_TCP_RST : (uint8_t)(CT_TCP_RST | CT_TCP_ACK), me->nxt, me->rcv, 0, 0);
+            break;
+        case 6:
+            p = seg((uint8_t)below(256), me->nxt, peer->nxt, me->win, below(100));
+            p.tcp_hdr_len = (uint8_t)(4 * below(8));
+            break;
+        default:
+            p = seg(CT_TCP_ACK, me->nxt, me->rcv, me->win, 0);
+            add_sack(&p, me->rcv, me->rcv + below(1000));
+            break;
+        }
+        remember(i, &p);
+        send(i, &p);
+    }
+}
+
+/*
+ * Opens a connection with a handshake, or picks one up mid-stream. The
+ * handshake packets vary (options or none, data, odd acknowledgements,
+ * zero windows, URG, SACK blocks) and may be interleaved with noise.
+ */
 static int open_connection(void)
 {
     memset(&entry, 0, sizeof(entry));
@@ -521,19 +622,60 @@ static int open_connection(void)
         return 1;
     }
 
+    const int noisy = chance(30);
     const int ws0 = chance(60), ws1 = chance(60), sp0 = chance(60), sp1 = chance(60);
-    struct ct_pkt p = syn(CT_TCP_SYN, side[0].nxt, 0, side[0].win, ws0, sp0, side[0].shift);
+    struct ct_pkt p = syn(CT_TCP_SYN, side[0].nxt, 0, chance(10) ? 0 : side[0].win, ws0, sp0, side[0].shift);
+    if (chance(20)) {
+        /* No options at all. */
+        p.tcp_hdr_len = 20;
+        p.l4_len = 20;
+        p.tcp_opts = 0;
+    }
+    if (chance(10)) {
+        /* Data on the SYN. */
+        p.l4_len += 1 + below(1000);
+    }
+    if (chance(5))
+        p.tcp_flags |= CT_TCP_URG;
     if (ct_tcp_new(&cfg, &entry.c, &p) != CT_REASON_NONE)
         return 0;
+    if (noisy && chance(30))
+        disturb();
+    remember(CT_DIR_ORIGINAL, &p);
     send(CT_DIR_ORIGINAL, &p);
-    side[0].nxt++;
+    side[0].nxt += p.l4_len - p.tcp_hdr_len + 1;
     side[1].rcv = side[0].nxt;
-    p = syn(CT_TCP_SYN | CT_TCP_ACK, side[1].nxt, side[1].rcv, side[1].win, ws1, sp1, side[1].shift);
+    if (noisy)
+        handshake_noise();
+
+    p = syn(CT_TCP_SYN | CT_TCP_ACK, side[1].nxt, ack_near(side[1].rcv), chance(10) ? 0 : side[1].win, ws1, sp1,
+            side[1].shift);
+    if (chance(10)) {
+        p.tcp_hdr_len = 20;
+        p.l4_len = 20;
+        p.tcp_opts = 0;
+    }
+    if (chance(5))
+        p.tcp_flags |= CT_TCP_URG;
+    if (chance(5))
+        p.tcp_flags |= CT_TCP_PSH | CT_TCP_ECE;
+    if (chance(5))
+        add_sack(&p, side[1].rcv - 10, side[1].rcv);
+    remember(CT_DIR_REPLY, &p);
     send(CT_DIR_REPLY, &p);
     side[1].nxt++;
     side[0].rcv = side[1].nxt;
-    p = seg(CT_TCP_ACK, side[0].nxt, side[0].rcv, side[0].win, 0);
+    if (noisy)
+        handshake_noise();
+
+    p = seg((uint8_t)(CT_TCP_ACK | decoration()), side[0].nxt, ack_near(side[0].rcv), side[0].win,
+            chance(30) ? random_len() : 0);
+    side[0].nxt += p.l4_len - p.tcp_hdr_len;
+    side[1].rcv = side[0].nxt;
+    remember(CT_DIR_ORIGINAL, &p);
     send(CT_DIR_ORIGINAL, &p);
+    if (noisy)
+        handshake_noise();
     return 1;
 }
 
@@ -548,11 +690,16 @@ static void run_seed(uint64_t seed, unsigned connections)
             continue;
         const int disturbing = chance(25);
         const unsigned packets = 20 + below(400);
+        unsigned elsewhere = 0;
         for (unsigned n = 0; n < packets; n++) {
             if (disturbing && chance(3))
                 disturb();
             unsigned a = event();
             if (a == CT_PROTO_REPLACE || a == CT_PROTO_CLOSE)
+                break;
+            /* A connection closing, or stuck in its handshake, gets a few
+             * more packets, not hundreds. */
+            if (entry.c.l4state != CT_TCP_ESTABLISHED && ++elsewhere > 12)
                 break;
         }
     }
@@ -561,15 +708,21 @@ static void run_seed(uint64_t seed, unsigned connections)
 static void test_fast_path_matches_full_path(void)
 {
     memset(&seen, 0, sizeof(seen));
-    run_seed(0x6a09e667f3bcc908ull, 2500);
-    run_seed(0xbb67ae8584caa73bull, 2500);
+    run_seed(0x6a09e667f3bcc908ull, 5000);
+    run_seed(0xbb67ae8584caa73bull, 5000);
 
-    printf("packets %lu: fast-path shaped %lu (accepted %lu, out of window %lu), saturated retransmissions %lu, "
-           "SACK %lu, closed %lu\n",
-           seen.packets, seen.shaped, seen.shaped_ok, seen.shaped_out, seen.retrans_max, seen.sack, seen.closed);
-    /* The comparison covered every case the fast path decides. */
-    CHECK(seen.shaped_ok > seen.packets / 4);
-    CHECK(seen.shaped_out > 1000);
+    printf("packets %lu, SACK %lu, closed %lu, saturated retransmissions %lu\n", seen.packets, seen.sack,
+           seen.closed, seen.retrans_max);
+    static const char *const names[SHAPE_COUNT] = {"other", "established", "syn", "synack", "last ack"};
+    for (unsigned k = 0; k < SHAPE_COUNT; k++)
+        printf("  %-12s %8lu packets: %8lu accepted, %8lu not\n", names[k], seen.shaped[k], seen.ok[k], seen.out[k]);
+    /* The comparison covered every case the fast paths decide. */
+    CHECK(seen.ok[SHAPE_ESTABLISHED] > seen.packets / 4);
+    CHECK(seen.out[SHAPE_ESTABLISHED] > 1000);
+    for (unsigned k = SHAPE_SYN; k < SHAPE_COUNT; k++) {
+        CHECK(seen.ok[k] > 1000);
+        CHECK(seen.out[k] > 20);
+    }
     CHECK(seen.retrans_max > 100);
     CHECK(seen.sack > 1000);
     CHECK(seen.closed > 100);
@@ -578,54 +731,110 @@ static void test_fast_path_matches_full_path(void)
     CHECK(seen.timeouts[CT_TIMEOUT_TCP_RETRANS] > 100);
 }
 
-/* The fast path's own edge: one bound at a time, exactly at its limit. */
+/* A value at, just inside or just outside a limit. */
+static uint32_t wiggle(uint32_t limit)
+{
+    return limit + below(5) - 2;
+}
+
+/*
+ * The edges of the fast paths' conditions: a stored state with random
+ * window data, and one packet of each fast-path kind with its sequence
+ * number, acknowledgement or length at one bound, one past it or one short
+ * of it, and windows around 2^31.
+ */
 static void test_bounds_at_the_edge(void)
 {
+    static const uint32_t wins[] = {0, 1, 65999, 66000, 66001, 0x7ffffffeu, 0x7fffffffu, 0x80000000u, 0xffffffffu};
+    const uint64_t seed = 0x3c6ef372fe94f82bull;
+
     memset(&seen, 0, sizeof(seen));
-    rng_state = 0x3c6ef372fe94f82bull;
-    for (unsigned k = 0; k < 4000; k++) {
+    rng_state = seed;
+    seed_now = seed;
+    for (conn_no = 0; conn_no < 40000; conn_no++) {
         cfg_random();
         memset(&entry, 0, sizeof(entry));
+        pkt_no = 0;
         struct ct_tcp_conn *t = &entry.c.proto.tcp;
-        entry.c.l4state = CT_TCP_ESTABLISHED;
-        entry.c.status = CT_STATUS_SEEN_REPLY | CT_STATUS_ASSURED;
-        entry.c.timeout = CT_TIMEOUT_TCP_ESTABLISHED;
         for (unsigned d = 0; d < 2; d++) {
             t->seen[d].td_end = (uint32_t)rnd();
-            t->seen[d].td_maxwin = chance(20) ? (uint32_t)rnd() : 66000 - 50 + below(100);
+            t->seen[d].td_maxwin = chance(20) ? wins[below(sizeof(wins) / sizeof(wins[0]))] : 66000 - 50 + below(100);
             t->seen[d].td_maxend = t->seen[d].td_end + below(70000);
             t->seen[d].td_scale = (uint8_t)below(15);
             t->seen[d].flags = (uint8_t)(rnd() & ~(uint64_t)CT_TCPF_BE_LIBERAL);
         }
-        ct_tcp_set_last_index(t, CT_TCP_CLASS_ACK);
-        const unsigned dir = below(2);
-        const struct ct_tcp_dir *s = &t->seen[dir], *r = &t->seen[dir ^ 1u];
-        const uint32_t maxackwin = s->td_maxwin > 66000 ? s->td_maxwin : 66000;
-        const int wiggle = (int)below(5) - 2;
-        uint32_t len = below(3) == 0 ? 0 : below(2000);
-        uint32_t seq = s->td_end, ack = r->td_end;
+        t->last_seq = (uint32_t)rnd();
+        t->last_ack = (uint32_t)rnd();
+        t->last_end = (uint32_t)rnd();
+        t->last_win = chance(20) ? 0 : (uint16_t)rnd();
+        t->last_dir_index = (uint8_t)rnd();
+        t->last_wscale_flags = (uint8_t)rnd();
+        entry.c.timeout = (uint8_t)below(CT_TIMEOUT_COUNT);
+        entry.c.status = (uint16_t)(CT_STATUS_CONFIRMED | (chance(80) ? CT_STATUS_SEEN_REPLY : 0) |
+                                    (chance(80) ? CT_STATUS_ASSURED : 0));
+
+        unsigned dir;
+        uint8_t flags;
         switch (below(4)) {
-        case 0: /* I: seq against the sender's td_maxend */
-            seq = s->td_maxend + (uint32_t)wiggle;
+        case 0:
+            entry.c.l4state = CT_TCP_ESTABLISHED;
+            dir = below(2);
+            flags = CT_TCP_ACK;
             break;
-        case 1: /* II: seq + len against the sender's td_end - receiver's td_maxwin */
-            seq = s->td_end - r->td_maxwin - len + (uint32_t)wiggle;
+        case 1:
+            entry.c.l4state = CT_TCP_SYN_RECV;
+            dir = CT_DIR_ORIGINAL;
+            flags = CT_TCP_ACK;
             break;
-        case 2: /* III: ack against the receiver's td_end */
-            ack = r->td_end + (uint32_t)wiggle;
+        case 2:
+            entry.c.l4state = CT_TCP_NONE;
+            dir = CT_DIR_ORIGINAL;
+            flags = CT_TCP_SYN;
             break;
-        default: /* IV: ack against the receiver's td_end - max(maxwin, 66000) */
-            ack = r->td_end - maxackwin + (uint32_t)wiggle;
+        default:
+            entry.c.l4state = CT_TCP_SYN_SENT;
+            dir = CT_DIR_REPLY;
+            flags = CT_TCP_SYN | CT_TCP_ACK;
+            if (chance(85))
+                t->seen[CT_DIR_REPLY].td_maxwin = 0;
             break;
         }
-        struct ct_pkt p = seg(CT_TCP_ACK, seq, ack, (uint16_t)rnd(), len);
-        seed_now = 0x3c6ef372fe94f82bull;
-        conn_no = k;
-        pkt_no = 0;
+        const struct ct_tcp_dir *s = &t->seen[dir], *r = &t->seen[dir ^ 1u];
+        const uint32_t syn = (flags & CT_TCP_SYN) ? 1u : 0u;
+        const uint32_t s_maxwin = (flags == (CT_TCP_SYN | CT_TCP_ACK) && s->td_maxwin == 0) ? 1 : s->td_maxwin;
+        const uint32_t maxackwin = s_maxwin > 66000 ? s_maxwin : 66000;
+        uint32_t len = chance(30) ? 0 : below(2000);
+        uint32_t seq = s->td_end - syn, ack = r->td_end;
+        switch (below(5)) {
+        case 0: /* I: seq against the sender's td_maxend */
+            seq = wiggle(s->td_maxend);
+            break;
+        case 1: /* II: seq + len against the sender's td_end - receiver's td_maxwin */
+            seq = wiggle(s->td_end - r->td_maxwin - len - syn);
+            break;
+        case 2: /* III: ack against the receiver's td_end */
+            ack = wiggle(r->td_end);
+            break;
+        case 3: /* IV: ack against the receiver's td_end - max(maxwin, 66000) */
+            ack = wiggle(r->td_end - maxackwin);
+            break;
+        default: /* the segment length around 2^31 */
+            len = wiggle(0x7fffffffu);
+            break;
+        }
+        struct ct_pkt p = seg(flags, seq, ack, chance(10) ? 0 : (uint16_t)rnd(), len);
+        if (flags & CT_TCP_SYN) {
+            p.tcp_hdr_len = 32;
+            p.l4_len = 32 + len;
+            p.tcp_opts = (uint8_t)(rnd() & (CT_TCPOPT_MSS | CT_TCPOPT_WSCALE | CT_TCPOPT_SACK_PERM));
+            p.tcp_wscale = (uint8_t)below(16);
+        }
         send(dir, &p);
     }
-    CHECK(seen.shaped_ok > 1000);
-    CHECK(seen.shaped_out > 1000);
+    for (unsigned k = SHAPE_ESTABLISHED; k < SHAPE_COUNT; k++) {
+        CHECK(seen.ok[k] > 1000);
+        CHECK(seen.out[k] > 1000);
+    }
 }
 
 int main(void)
