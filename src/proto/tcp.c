@@ -40,6 +40,13 @@
  *     reply)                                -> CT_PROTO_CLOSE;
  *   - otherwise                             -> CT_PROTO_ACCEPT, reason NONE.
  * docs/behaviour.md lists where this tracker deliberately differs from Linux.
+ *
+ * ct_tcp_packet_full() is the tracker as described. ct_tcp_packet(), at
+ * the end of this file, first tries fast paths for the common packets (an
+ * in-window ACK segment in ESTABLISHED, and the SYN, SYN/ACK and ACK of a
+ * plain handshake): each is the full path specialised to conditions it
+ * checks before writing anything, and hands every other packet to the full
+ * path. tests/unit/test_tcp_fast.c holds them to the same results.
  */
 #include <stdint.h>
 #include <string.h>
