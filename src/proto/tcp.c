@@ -40,6 +40,13 @@
  *     reply)                                -> CT_PROTO_CLOSE;
  *   - otherwise                             -> CT_PROTO_ACCEPT, reason NONE.
  * docs/behaviour.md lists where this tracker deliberately differs from Linux.
+ *
+ * ct_tcp_packet_full() is the tracker as described. ct_tcp_packet(), at
+ * the end of this file, first tries fast paths for the common packets (an
+ * in-window ACK segment in ESTABLISHED, and the SYN, SYN/ACK and ACK of a
+ * plain handshake): each is the full path specialised to conditions it
+ * checks before writing anything, and hands every other packet to the full
+ * path. tests/unit/test_tcp_fast.c holds them to the same results.
  */
 #include <stdint.h>
 #include <string.h>
@@ -47,8 +54,8 @@
 #include "proto/proto.h"
 #include "proto/tcp_conn.h"
 
-/* The window check and the tail of ct_tcp_packet() are inlined into both the
- * general path and the established fast path, which passes constants. */
+/* The window check and the tail of the full path are inlined into it, and
+ * the fast paths into their callers. */
 #define CT_TCP_INLINE inline __attribute__((always_inline))
 
 /* ---- sequence arithmetic ---------------------------------------------------- */
@@ -331,9 +338,7 @@ static void tcp_init_sender(struct ct_tcp_dir *sender, struct ct_tcp_dir *receiv
  * (Linux's tcp_in_window). `state` is the state stored before this packet.
  * *saved receives a copy of the TCP data before the first change made ahead
  * of the checks (sender initialisation), so that an INVALID packet can be
- * undone; *have_saved says whether it was taken. `flags` is pkt->tcp_flags,
- * passed in so that the established fast path (ct_tcp_packet) gets a copy
- * with the SYN, FIN and RST branches folded away.
+ * undone; *have_saved says whether it was taken. `flags` is pkt->tcp_flags.
  */
 static CT_TCP_INLINE unsigned tcp_in_window(const struct ct_proto_cfg *cfg, struct ct_conn *conn, unsigned dir,
                                              unsigned index, const struct ct_pkt *pkt, const uint8_t flags,
@@ -653,8 +658,10 @@ static CT_TCP_INLINE void tcp_finish(const struct ct_proto_cfg *cfg, struct ct_c
     conn->timeout = (uint8_t)timeout;
 }
 
-void ct_tcp_packet(const struct ct_proto_cfg *cfg, struct ct_conn *conn, enum ct_dir dir,
-                   const struct ct_pkt *pkt, struct ct_proto_result *res)
+/* Every packet that no fast path takes (tcp_conn.h). */
+__attribute__((noinline)) void ct_tcp_packet_full(const struct ct_proto_cfg *cfg, struct ct_conn *conn,
+                                                  enum ct_dir dir, const struct ct_pkt *pkt,
+                                                  struct ct_proto_result *res)
 {
     struct ct_tcp_conn *t = &conn->proto.tcp;
     const unsigned d = (unsigned)dir & 1u;
@@ -667,26 +674,6 @@ void ct_tcp_packet(const struct ct_proto_cfg *cfg, struct ct_conn *conn, enum ct
     res->action = CT_PROTO_ACCEPT;
     res->reason = CT_REASON_NONE;
     res->pad = 0;
-
-    /*
-     * Fast path: a segment of class ACK (ACK set; SYN, FIN and RST clear) in
-     * ESTABLISHED, which is nearly every packet of a connection. Its flags
-     * are a valid combination (ACK, or ACK with URG), and the transition
-     * table maps it to ESTABLISHED in both directions with no special case,
-     * so only the header length is left to check before the common tail,
-     * inlined here with the flag bits known.
-     */
-    const uint8_t fl = pkt->tcp_flags;
-    if (CT_LIKELY(conn->l4state == CT_TCP_ESTABLISHED &&
-                  (fl & (CT_TCP_FIN | CT_TCP_SYN | CT_TCP_RST | CT_TCP_ACK)) == CT_TCP_ACK)) {
-        if (CT_UNLIKELY(pkt->tcp_hdr_len < 20 || pkt->l4_len < pkt->tcp_hdr_len)) {
-            tcp_invalid(res, CT_REASON_TCP_HDR_LEN);
-            return;
-        }
-        tcp_finish(cfg, conn, d, pkt, res, (uint8_t)((fl & ~(unsigned)(CT_TCP_FIN | CT_TCP_SYN | CT_TCP_RST)) | CT_TCP_ACK),
-                   CT_TCP_ESTABLISHED, CT_TCP_ESTABLISHED, CT_TCP_CLASS_ACK, 1, 0, &saved, &have_saved);
-        return;
-    }
 
     why = tcp_check_header(pkt);
     if (CT_UNLIKELY(why != CT_REASON_NONE)) {
@@ -849,3 +836,299 @@ void ct_tcp_packet(const struct ct_proto_cfg *cfg, struct ct_conn *conn, enum ct
                simultaneous_open, &saved, &have_saved);
 }
 
+/*
+ * The ACK fast path: a segment of class ACK (ACK set; SYN, FIN and RST
+ * clear) in ESTABLISHED on an assured connection, without a SACK option,
+ * that passes all four window bounds. That is nearly every packet of a
+ * connection. It is ct_tcp_packet_full() with everything these conditions
+ * decide folded away:
+ *   - the flags are a valid combination (ACK, or ACK with URG) and the
+ *     transition table maps class ACK from ESTABLISHED to ESTABLISHED in
+ *     both directions, with no case of the state-machine switch;
+ *   - sack == ack, so the window data change as in tcp_in_window() with
+ *     swin = win; a failed bound returns before anything is written;
+ *   - the new last_dir_index is the retransmission count, class ACK and
+ *     the direction, whatever it held (tcp_in_window() and tcp_finish()
+ *     each write the direction, tcp_finish() the class);
+ *   - SEEN_REPLY and ASSURED are set, so tcp_finish() changes no status
+ *     bit and keeps the timeout tcp_pick_timeout() chose.
+ * tcp_packet_fast_ack() also runs it for the ACK that completes the
+ * handshake, and adds what differs there.
+ *
+ * The bounds are written as "not after" and "not before" instead of the
+ * +1 and -1 of tcp_in_window(): seq_before(a, b + 1) is !seq_after(a, b)
+ * and seq_after(a, b - 1) is !seq_before(a, b) for all a and b, wrap
+ * included. tests/unit/test_tcp_fast.c drives random connections through
+ * the fast paths and through ct_tcp_packet_full() and compares every
+ * result and every state.
+ *
+ * `d` is a constant in each copy that tcp_packet_fast_ack() makes, so that
+ * both sides sit at fixed offsets; `end` is seq plus the segment length.
+ * Returns 0, having written nothing, when a bound fails.
+ */
+static CT_TCP_INLINE int tcp_packet_fast_dir(const struct ct_proto_cfg *restrict cfg, struct ct_conn *restrict conn,
+                                             const unsigned d, const struct ct_pkt *restrict pkt, uint32_t end)
+{
+    struct ct_tcp_conn *t = &conn->proto.tcp;
+    struct ct_tcp_dir *sender = &t->seen[d];
+    struct ct_tcp_dir *receiver = &t->seen[d ^ 1u];
+
+    {
+        const uint32_t s_maxwin = sender->td_maxwin;
+        if (CT_UNLIKELY(s_maxwin == 0))
+            return 0;
+        const uint32_t maxackwin = s_maxwin > CT_TCP_MAXACKWIN_MIN ? s_maxwin : CT_TCP_MAXACKWIN_MIN;
+        const uint32_t r_maxwin = receiver->td_maxwin;
+        if (CT_UNLIKELY(seq_after(pkt->ack, receiver->td_end) ||                        /* III */
+                        seq_before(pkt->ack, receiver->td_end - maxackwin) ||           /* IV */
+                        seq_after(pkt->seq, sender->td_maxend) ||                       /* I */
+                        (seq_before(end, sender->td_end - r_maxwin) && r_maxwin != 0))) /* II */
+            return 0;
+    }
+    /* The checks' operands are read again below rather than kept in
+     * registers: with them all live the compiler saves, restores and
+     * spills more registers than the loads cost. */
+    __asm__ volatile("" : "+r"(end) : : "memory");
+
+    const uint32_t seq = pkt->seq;
+    const uint32_t ack = pkt->ack;
+    const uint16_t win16 = pkt->win;
+    const uint32_t win = (uint32_t)win16 << (sender->td_scale & 0xfu);
+    const uint32_t s_maxend = sender->td_maxend;
+    const uint32_t r_end = receiver->td_end;
+    const uint32_t r_maxwin = receiver->td_maxwin;
+
+    /* Update the sender, then the receiver. */
+    unsigned s_flags = sender->flags | CT_TCPF_MAXACK_SET;
+    if (CT_UNLIKELY(sender->td_maxwin < win))
+        sender->td_maxwin = win;
+    if (seq_after(end, sender->td_end)) {
+        sender->td_end = end;
+        s_flags |= CT_TCPF_DATA_UNACKNOWLEDGED;
+    }
+    sender->flags = (uint8_t)s_flags;
+    if (CT_UNLIKELY(seq_after(end, s_maxend)) && r_maxwin != 0)
+        receiver->td_maxwin = r_maxwin + (end - s_maxend);
+    if (!seq_before(ack + win, receiver->td_maxend))
+        receiver->td_maxend = ack + win + (win == 0);
+    unsigned r_flags = receiver->flags;
+    if (ack == r_end) {
+        r_flags &= ~(unsigned)CT_TCPF_DATA_UNACKNOWLEDGED;
+        receiver->flags = (uint8_t)r_flags;
+    }
+
+    /* Retransmission: the same pure ACK segment as the last one. The count
+     * has reached tcp_pick_timeout()'s limit, min(tcp_max_retrans, 15),
+     * when it is at least tcp_max_retrans or saturated; a first copy has
+     * count 0, which reaches it only when tcp_max_retrans is 0. */
+    const unsigned ldi = t->last_dir_index;
+    unsigned retrans = 0;
+    int many_retrans;
+    if (CT_UNLIKELY((ldi & 1u) == d && t->last_seq == seq && t->last_ack == ack && t->last_end == end &&
+                    t->last_win == win16)) {
+        retrans = (ldi >> 4) + 1;
+        if (retrans > CT_TCP_RETRANS_MAX)
+            retrans = CT_TCP_RETRANS_MAX;
+        many_retrans = retrans >= cfg->tcp_max_retrans || retrans == CT_TCP_RETRANS_MAX;
+    } else {
+        t->last_seq = seq;
+        t->last_ack = ack;
+        t->last_end = end;
+        t->last_win = win16;
+        many_retrans = cfg->tcp_max_retrans == 0;
+    }
+    t->last_dir_index = (uint8_t)(retrans << 4 | CT_TCP_CLASS_ACK << 1 | d);
+
+    /* tcp_pick_timeout() for ESTABLISHED and class ACK (last_win is win16). */
+    const uint64_t *to = cfg->timeout_ns;
+    unsigned timeout = CT_TIMEOUT_TCP_ESTABLISHED;
+    if (CT_UNLIKELY(many_retrans) && to[CT_TIMEOUT_TCP_ESTABLISHED] > to[CT_TIMEOUT_TCP_RETRANS])
+        timeout = CT_TIMEOUT_TCP_RETRANS;
+    else if (((s_flags | r_flags) & CT_TCPF_DATA_UNACKNOWLEDGED) &&
+             to[CT_TIMEOUT_TCP_ESTABLISHED] > to[CT_TIMEOUT_TCP_UNACK])
+        timeout = CT_TIMEOUT_TCP_UNACK;
+    else if (CT_UNLIKELY(win16 == 0) && to[CT_TIMEOUT_TCP_ESTABLISHED] > to[CT_TIMEOUT_TCP_RETRANS])
+        timeout = CT_TIMEOUT_TCP_RETRANS;
+    conn->timeout = (uint8_t)timeout;
+    return 1;
+}
+
+/*
+ * The conditions of the ACK fast path that do not depend on the window
+ * data, for a packet of class ACK in ESTABLISHED (syn_recv 0) or from the
+ * original side in SYN_RECV (syn_recv 1: the ACK completing the handshake,
+ * which the transition table maps to ESTABLISHED with no special case and
+ * after which tcp_finish() sets ASSURED, SEEN_REPLY being set). Returns 1
+ * when the packet was handled; 0 when the full path must run, with nothing
+ * written but *res, which the full path writes again.
+ */
+static CT_TCP_INLINE int tcp_packet_fast_ack(const struct ct_proto_cfg *cfg, struct ct_conn *conn, const unsigned d,
+                                             const struct ct_pkt *pkt, struct ct_proto_result *res,
+                                             const int syn_recv)
+{
+    const unsigned need = syn_recv ? CT_STATUS_SEEN_REPLY : CT_STATUS_SEEN_REPLY | CT_STATUS_ASSURED;
+
+    if (CT_UNLIKELY((conn->status & need) != need || (pkt->tcp_opts & CT_TCPOPT_SACK) || pkt->tcp_hdr_len < 20 ||
+                    pkt->l4_len < pkt->tcp_hdr_len))
+        return 0;
+    res->action = CT_PROTO_ACCEPT;
+    res->reason = CT_REASON_NONE;
+    res->pad = 0;
+    const uint32_t end = pkt->seq + (pkt->l4_len - pkt->tcp_hdr_len);
+    if (syn_recv) {
+        if (!tcp_packet_fast_dir(cfg, conn, CT_DIR_ORIGINAL, pkt, end))
+            return 0;
+        conn->l4state = CT_TCP_ESTABLISHED;
+        conn->status |= CT_STATUS_ASSURED;
+        return 1;
+    }
+    if (d == CT_DIR_ORIGINAL)
+        return tcp_packet_fast_dir(cfg, conn, CT_DIR_ORIGINAL, pkt, end);
+    return tcp_packet_fast_dir(cfg, conn, CT_DIR_REPLY, pkt, end);
+}
+
+/*
+ * The fast path of the opening SYN: class SYN from the original side in
+ * state NONE, that is the packet ct_tcp_new() just took. In the full path
+ * the table gives SYN_SENT with no case of the switch, and tcp_in_window()
+ * takes a segment without ACK as acknowledging receiver.td_end: bound III
+ * holds, IV holds when max(sender.td_maxwin, 66000) is below 2^31, SACK
+ * blocks do not matter, and MAXACK_SET and the retransmission data do not
+ * change. The window checks run before anything is written; a sender
+ * without window data (td_maxwin 0) goes to the full path. tcp_finish()
+ * then sets no status bit: the old state is NONE. Returns 0, having
+ * written nothing, when a condition does not hold.
+ */
+static CT_TCP_INLINE int tcp_packet_fast_syn(const struct ct_proto_cfg *cfg, struct ct_conn *conn,
+                                             const struct ct_pkt *pkt)
+{
+    struct ct_tcp_conn *t = &conn->proto.tcp;
+    struct ct_tcp_dir *sender = &t->seen[CT_DIR_ORIGINAL];
+    struct ct_tcp_dir *receiver = &t->seen[CT_DIR_REPLY];
+
+    if (pkt->tcp_hdr_len < 20 || pkt->l4_len < pkt->tcp_hdr_len)
+        return 0;
+    const uint32_t end = pkt->seq + (pkt->l4_len - pkt->tcp_hdr_len) + 1u;
+    const uint32_t s_maxwin = sender->td_maxwin;
+    const uint32_t s_end = sender->td_end;
+    const uint32_t s_maxend = sender->td_maxend;
+    const uint32_t r_end = receiver->td_end;
+    const uint32_t r_maxwin = receiver->td_maxwin;
+    const uint32_t maxackwin = s_maxwin > CT_TCP_MAXACKWIN_MIN ? s_maxwin : CT_TCP_MAXACKWIN_MIN;
+    if (s_maxwin == 0 || seq_after(pkt->seq, s_maxend) ||        /* I */
+        (seq_before(end, s_end - r_maxwin) && r_maxwin != 0) ||  /* II */
+        (int32_t)maxackwin < 0)                                   /* IV */
+        return 0;
+
+    /* Windows in SYNs are never scaled. */
+    const uint32_t win = pkt->win;
+    if (s_maxwin < win)
+        sender->td_maxwin = win;
+    if (seq_after(end, s_end)) {
+        sender->td_end = end;
+        sender->flags |= CT_TCPF_DATA_UNACKNOWLEDGED;
+    }
+    if (seq_after(end, s_maxend) && r_maxwin != 0)
+        receiver->td_maxwin = r_maxwin + (end - s_maxend);
+    if (!seq_before(r_end + win, receiver->td_maxend))
+        receiver->td_maxend = r_end + win + (win == 0);
+    receiver->flags &= (uint8_t)~CT_TCPF_DATA_UNACKNOWLEDGED;
+
+    t->last_dir_index = (uint8_t)((t->last_dir_index & 0xf0u) | CT_TCP_CLASS_SYN << 1 | CT_DIR_ORIGINAL);
+    conn->l4state = CT_TCP_SYN_SENT;
+    conn->timeout = (uint8_t)tcp_pick_timeout(cfg, t, CT_TCP_SYN_SENT, CT_TCP_CLASS_SYN);
+    return 1;
+}
+
+/*
+ * The fast path of the SYN/ACK: class SYN/ACK (URG clear, else the flags
+ * are invalid) from the reply side in SYN_SENT, before anything was seen
+ * from that side (td_maxwin 0), without a SACK option. In the full path
+ * the table gives SYN_RECV with no case of the switch; tcp_in_window()
+ * initialises the sender from the segment (tcp_init_sender()) and then
+ * checks it with td_end = td_maxend = end and td_maxwin = max(win, 1):
+ * bound I is seq <= end, II fails only for a receiver td_maxwin of 2^31 or
+ * more, and the ACK window is 66000. Of the updates only MAXACK_SET, the
+ * receiver's td_maxend and DATA_UNACKNOWLEDGED can change. The checks run
+ * on the values the initialisation would write, before it writes them.
+ * tcp_finish() then sets no status bit: the old state is SYN_SENT.
+ * Returns 0, having written nothing, when a condition does not hold.
+ */
+static CT_TCP_INLINE int tcp_packet_fast_synack(const struct ct_proto_cfg *cfg, struct ct_conn *conn,
+                                                const struct ct_pkt *pkt)
+{
+    struct ct_tcp_conn *t = &conn->proto.tcp;
+    struct ct_tcp_dir *sender = &t->seen[CT_DIR_REPLY];
+    struct ct_tcp_dir *receiver = &t->seen[CT_DIR_ORIGINAL];
+
+    if ((pkt->tcp_flags & CT_TCP_URG) || (pkt->tcp_opts & CT_TCPOPT_SACK) || pkt->tcp_hdr_len < 20 ||
+        pkt->l4_len < pkt->tcp_hdr_len || sender->td_maxwin != 0)
+        return 0;
+    const uint32_t end = pkt->seq + (pkt->l4_len - pkt->tcp_hdr_len) + 1u;
+    const uint32_t ack = pkt->ack;
+    const uint32_t r_end = receiver->td_end;
+    if (seq_after(pkt->seq, end) ||                                  /* I */
+        (int32_t)receiver->td_maxwin < 0 ||                          /* II */
+        seq_after(ack, r_end) ||                                     /* III */
+        seq_before(ack, r_end - CT_TCP_MAXACKWIN_MIN))               /* IV */
+        return 0;
+
+    const uint32_t win = pkt->win;
+    tcp_init_sender(sender, receiver, pkt, end, win, CT_DIR_REPLY);
+    sender->flags |= CT_TCPF_MAXACK_SET;
+    if (!seq_before(ack + win, receiver->td_maxend))
+        receiver->td_maxend = ack + win + (win == 0);
+    if (ack == r_end)
+        receiver->flags &= (uint8_t)~CT_TCPF_DATA_UNACKNOWLEDGED;
+
+    t->last_dir_index = (uint8_t)((t->last_dir_index & 0xf0u) | CT_TCP_CLASS_SYNACK << 1 | CT_DIR_REPLY);
+    conn->l4state = CT_TCP_SYN_RECV;
+    conn->timeout = (uint8_t)tcp_pick_timeout(cfg, t, CT_TCP_SYN_RECV, CT_TCP_CLASS_SYNACK);
+    return 1;
+}
+
+/*
+ * The packets of the handshake that have a fast path; every other packet
+ * goes to the full path. Kept out of ct_tcp_packet() so that the
+ * established case there needs no more registers.
+ */
+static __attribute__((noinline)) void tcp_packet_other(const struct ct_proto_cfg *cfg, struct ct_conn *conn,
+                                                       enum ct_dir dir, const struct ct_pkt *pkt,
+                                                       struct ct_proto_result *res)
+{
+    const unsigned d = (unsigned)dir & 1u;
+    const unsigned state = conn->l4state;
+    int done = 0;
+
+    switch (pkt->tcp_flags & (CT_TCP_FIN | CT_TCP_SYN | CT_TCP_RST | CT_TCP_ACK)) {
+    case CT_TCP_ACK:
+        done = state == CT_TCP_SYN_RECV && d == CT_DIR_ORIGINAL &&
+               tcp_packet_fast_ack(cfg, conn, CT_DIR_ORIGINAL, pkt, res, 1);
+        break;
+    case CT_TCP_SYN:
+        done = state == CT_TCP_NONE && d == CT_DIR_ORIGINAL && tcp_packet_fast_syn(cfg, conn, pkt);
+        break;
+    case CT_TCP_SYN | CT_TCP_ACK:
+        done = state == CT_TCP_SYN_SENT && d == CT_DIR_REPLY && tcp_packet_fast_synack(cfg, conn, pkt);
+        break;
+    default:
+        break;
+    }
+    if (done) {
+        res->action = CT_PROTO_ACCEPT;
+        res->reason = CT_REASON_NONE;
+        res->pad = 0;
+        return;
+    }
+    ct_tcp_packet_full(cfg, conn, dir, pkt, res);
+}
+
+void ct_tcp_packet(const struct ct_proto_cfg *cfg, struct ct_conn *conn, enum ct_dir dir,
+                   const struct ct_pkt *pkt, struct ct_proto_result *res)
+{
+    if (CT_LIKELY(conn->l4state == CT_TCP_ESTABLISHED &&
+                  (pkt->tcp_flags & (CT_TCP_FIN | CT_TCP_SYN | CT_TCP_RST | CT_TCP_ACK)) == CT_TCP_ACK &&
+                  tcp_packet_fast_ack(cfg, conn, (unsigned)dir & 1u, pkt, res, 0)))
+        return;
+    tcp_packet_other(cfg, conn, dir, pkt, res);
+}

@@ -13,6 +13,7 @@
 
 #include <stdint.h>
 
+#include "proto/proto.h"
 #include "table/conn.h"
 
 /*
@@ -101,5 +102,15 @@ static inline void ct_tcp_set_last_flags(struct ct_tcp_conn *t, unsigned flags)
 {
     t->last_wscale_flags = (uint8_t)((t->last_wscale_flags & 0x0fu) | ((flags & 0xfu) << 4));
 }
+
+/*
+ * ct_tcp_packet() without its fast paths (established ACK segments and the
+ * three packets of a plain handshake): the state machine and the window
+ * checks for every packet. ct_tcp_packet() calls it whenever no fast path
+ * applies; tests/unit/test_tcp_fast.c calls it directly to check that both
+ * reach the same result and state.
+ */
+void ct_tcp_packet_full(const struct ct_proto_cfg *cfg, struct ct_conn *conn, enum ct_dir dir,
+                        const struct ct_pkt *pkt, struct ct_proto_result *res);
 
 #endif
