@@ -10,7 +10,7 @@
  *      and prefetch its home bucket;
  *   2. compare the signatures in each home bucket and prefetch the entries of
  *      the candidates (every line each spans: two or three, see
- *      ct_pool_entry_lines());
+ *      ct_pool_prefetch_entry());
  *   3. in packet order, compare full keys (the lines are in cache by now), drop
  *      expired connections, run the protocol tracker and update the entry.
  * Stage 3 looks every packet up afresh in its (cached) bucket rather than

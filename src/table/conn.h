@@ -51,7 +51,7 @@
  *
  * Cache-line budget of an established packet: the bucket line of the hash
  * index, then every line of the entry, which the burst path prefetches
- * together (ct_pool_entry_lines(), table.h). The pools are page-aligned and
+ * together (ct_pool_prefetch_entry(), table.h). The pools are page-aligned and
  * every size is a multiple of 32, so an entry starts at byte 0 or 32 of a
  * line:
  *

@@ -99,7 +99,7 @@ static size_t round_up(size_t v, size_t a)
     return (v + a - 1) / a * a;
 }
 
-/* ct_pool_entry_lines() relies on entries of at most three lines wherever
+/* ct_pool_prefetch_entry() relies on entries of at most three lines wherever
  * they start (byte 0 or 32 of a line). */
 _Static_assert(CT_ENTRY4_SIZE(1) % CT_ENTRY_ALIGN == 0 && CT_ENTRY6_SIZE(1) % CT_ENTRY_ALIGN == 0,
                "entry sizes are multiples of CT_ENTRY_ALIGN");

@@ -110,7 +110,7 @@
  * compare) + 2 entry lines (key, times and state on the first; the rest of
  * the TCP window state, and the counters when kept, on the second; conn.h
  * has the map for each stride), prefetched together by
- * ct_pool_entry_lines(); nothing else of the table is touched. IPv6: 1
+ * ct_pool_prefetch_entry(); nothing else of the table is touched. IPv6: 1
  * bucket line + 2 entry lines without counters, 3 with.
  *
  * Retired entries: a connection removed while a call is running (closed,
@@ -356,35 +356,36 @@ static inline struct ct_acct *ct_table_conn_acct(const struct ct_table *t, const
 }
 
 /*
- * One address in each cache line that entry idx of pool p spans, for the
- * burst path's prefetch: stores them in a[] and returns how many (1 to 3).
- * The pool is page-aligned and its stride a multiple of CT_ENTRY_ALIGN up
- * to 160, so an entry starts at byte 0 or 32 of a line and ends within the
- * third line at the latest: the line of the entry's first byte, and the next
- * one or two while the entry reaches into them.
+ * Where entry idx of pool p lies: stores its address in *e and returns its
+ * span, the bytes from the start of its first cache line to its end; it
+ * covers ceil(span / 64) lines. The pool is page-aligned and its stride a
+ * multiple of CT_ENTRY_ALIGN up to 160, so an entry starts at byte 0 or 32
+ * of a line and the span is at most 192: three lines.
  */
 #define CT_ENTRY_LINES_MAX 3u
-static inline unsigned ct_pool_entry_lines(const struct ct_pool *p, uint32_t idx, const uint8_t **a)
+static inline uint32_t ct_pool_entry_span(const struct ct_pool *p, uint32_t idx, const uint8_t **e)
 {
-    const uint8_t *e = p->base + (size_t)idx * p->stride;
-    /* Bytes from the start of the entry's first line to the entry's end. */
-    uint32_t span = (uint32_t)((uintptr_t)e & (CT_CACHE_LINE - 1)) + p->stride;
-    unsigned n = 0;
-    a[n++] = e;
-    if (span > CT_CACHE_LINE)
-        a[n++] = e + CT_CACHE_LINE;
-    if (span > 2 * CT_CACHE_LINE)
-        a[n++] = e + 2 * CT_CACHE_LINE;
-    return n;
+    *e = p->base + (size_t)idx * p->stride;
+    return (uint32_t)((uintptr_t)*e & (CT_CACHE_LINE - 1)) + p->stride;
 }
 
-/* Prefetches, for writing, every line of entry idx of pool p. */
+/*
+ * Prefetches, for writing, every line of entry idx of pool p: the line of
+ * its first byte and the next one or two while the entry reaches into them.
+ * Keep it straight-line: GCC 12 at -O3 deleted an earlier form that
+ * collected the addresses in an array and prefetched them in a loop (a loop
+ * whose only effect is prefetching counts as dead code), and the burst path
+ * silently lost its entry prefetch.
+ */
 static inline void ct_pool_prefetch_entry(const struct ct_pool *p, uint32_t idx)
 {
-    const uint8_t *a[CT_ENTRY_LINES_MAX];
-    unsigned n = ct_pool_entry_lines(p, idx, a);
-    for (unsigned i = 0; i < n; i++)
-        CT_PREFETCH_W(a[i]);
+    const uint8_t *e;
+    uint32_t span = ct_pool_entry_span(p, idx, &e);
+    CT_PREFETCH_W(e);
+    if (span > CT_CACHE_LINE)
+        CT_PREFETCH_W(e + CT_CACHE_LINE);
+    if (span > 2 * CT_CACHE_LINE)
+        CT_PREFETCH_W(e + 2 * CT_CACHE_LINE);
 }
 
 static inline struct ct_conn *ct_table_ref_conn(const struct ct_table *t, uint32_t ref)
