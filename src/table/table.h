@@ -356,35 +356,33 @@ static inline struct ct_acct *ct_table_conn_acct(const struct ct_table *t, const
 }
 
 /*
- * Where entry idx of pool p lies: stores its address in *e and returns its
- * span, the bytes from the start of its first cache line to its end; it
- * covers ceil(span / 64) lines. The pool is page-aligned and its stride a
- * multiple of CT_ENTRY_ALIGN up to 160, so an entry starts at byte 0 or 32
- * of a line and the span is at most 192: three lines.
+ * The cache lines an entry of pool p spans, wherever it lies: 2 for strides
+ * up to 128, 3 above. The pool is page-aligned and strides are multiples of
+ * CT_ENTRY_ALIGN, so a 96-byte entry starts at byte 0 or 32 of a line and
+ * ends within the next one, a 128-byte entry fills two lines exactly (it
+ * starts at byte 0 of a 128-byte pair), and a 160-byte entry starting at 0
+ * or 32 ends in the third line. Checked for every stride in test_acct.c.
  */
 #define CT_ENTRY_LINES_MAX 3u
-static inline uint32_t ct_pool_entry_span(const struct ct_pool *p, uint32_t idx, const uint8_t **e)
+static inline unsigned ct_pool_entry_lines(const struct ct_pool *p)
 {
-    *e = p->base + (size_t)idx * p->stride;
-    return (uint32_t)((uintptr_t)*e & (CT_CACHE_LINE - 1)) + p->stride;
+    return p->stride > 2 * CT_CACHE_LINE ? 3 : 2;
 }
 
 /*
- * Prefetches, for writing, every line of entry idx of pool p: the line of
- * its first byte and the next one or two while the entry reaches into them.
- * Keep it straight-line: GCC 12 at -O3 deleted an earlier form that
- * collected the addresses in an array and prefetched them in a loop (a loop
- * whose only effect is prefetching counts as dead code), and the burst path
- * silently lost its entry prefetch.
+ * Prefetches, for writing, every line of entry idx of pool p: bytes 0, 64
+ * and, for a three-line entry, 128 each lie in a different line of it.
+ * Keep it straight-line: GCC 12 at -O3 deleted a form that collected the
+ * addresses in an array and prefetched them in a loop (a loop whose only
+ * effect is prefetching counts as dead code), and the burst path silently
+ * lost its entry prefetch.
  */
 static inline void ct_pool_prefetch_entry(const struct ct_pool *p, uint32_t idx)
 {
-    const uint8_t *e;
-    uint32_t span = ct_pool_entry_span(p, idx, &e);
+    const uint8_t *e = p->base + (size_t)idx * p->stride;
     CT_PREFETCH_W(e);
-    if (span > CT_CACHE_LINE)
-        CT_PREFETCH_W(e + CT_CACHE_LINE);
-    if (span > 2 * CT_CACHE_LINE)
+    CT_PREFETCH_W(e + CT_CACHE_LINE);
+    if (ct_pool_entry_lines(p) > 2)
         CT_PREFETCH_W(e + 2 * CT_CACHE_LINE);
 }
 
