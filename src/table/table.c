@@ -99,12 +99,19 @@ static size_t round_up(size_t v, size_t a)
     return (v + a - 1) / a * a;
 }
 
-/* ct_pool_prefetch_entry() relies on entries of at most three lines wherever
- * they start (byte 0 or 32 of a line). */
-_Static_assert(CT_ENTRY4_SIZE(1) % CT_ENTRY_ALIGN == 0 && CT_ENTRY6_SIZE(1) % CT_ENTRY_ALIGN == 0,
-               "entry sizes are multiples of CT_ENTRY_ALIGN");
-_Static_assert(CT_CACHE_LINE - CT_ENTRY_ALIGN + CT_ENTRY6_SIZE(1) <= CT_ENTRY_LINES_MAX * CT_CACHE_LINE,
-               "an entry spans at most CT_ENTRY_LINES_MAX lines");
+/*
+ * What ct_pool_entry_lines() (table.h) relies on, in a page-aligned pool
+ * where entries start at byte 0 or 32 of a line: a 96-byte entry ends
+ * within the next line, 128-byte entries fill line pairs exactly, and a
+ * 160-byte entry ends within its third line.
+ */
+_Static_assert(CT_ENTRY4_SIZE(0) + CT_ENTRY_ALIGN <= 2 * CT_CACHE_LINE,
+               "a 96-byte entry spans two lines wherever it starts");
+_Static_assert(CT_ENTRY4_SIZE(1) == 2 * CT_CACHE_LINE && CT_ENTRY6_SIZE(0) == 2 * CT_CACHE_LINE,
+               "128-byte entries fill line pairs");
+_Static_assert(CT_ENTRY6_SIZE(1) > 2 * CT_CACHE_LINE &&
+                   CT_ENTRY6_SIZE(1) + CT_ENTRY_ALIGN <= CT_ENTRY_LINES_MAX * CT_CACHE_LINE,
+               "a 160-byte entry spans three lines wherever it starts");
 
 static void pool_init(struct ct_pool *p, uint32_t cap, uint32_t stride, uint32_t body_off)
 {
