@@ -52,6 +52,7 @@ struct opts {
     int single_run;
     int json;
     int checksum;
+    int acct;                    /* per-connection counters (else CT_TABLE_F_NO_ACCT) */
     int pin;
     int fork;
     int verify;
@@ -237,6 +238,8 @@ static void table_config(const struct job *j, struct ct_table_config *cfg, uint3
         cfg->flags |= CT_TABLE_F_NO_CHECKSUM;
     if (j->mode == MODE_SHARED)
         cfg->flags |= CT_TABLE_F_SHARED;
+    if (!j->o->acct)
+        cfg->flags |= CT_TABLE_F_NO_ACCT;
     if (j->workload == TR_W_NEW || j->workload == TR_W_MIXED) {
         /* Churn: connections live CHURN_TIMEOUT_S after their last packet. */
         for (unsigned t = CT_TIMEOUT_TCP_SYN_SENT; t <= CT_TIMEOUT_TCP_UNACK; t++)
@@ -562,6 +565,7 @@ static void print_result(struct job *j, const struct ct_table_stats *s_fill,
     l_u64(&l, "burst", o->burst);
     l_u64(&l, "payload", o->payload);
     l_str(&l, "checksum", o->checksum ? "on" : "off");
+    l_str(&l, "acct", o->acct ? "on" : "off");
     l_u64(&l, "runs", nr);
     l_u64(&l, "packets_per_run", j->w[0].ring.n);
     l_num(&l, "mpps_median", pmed, 3);
@@ -613,6 +617,7 @@ static void print_verify(struct job *j, const struct ct_table_stats *s_fill,
     l_u64(&l, "conns", j->conns);
     l_u64(&l, "threads", j->threads);
     l_str(&l, "mode", mode_names[j->mode]);
+    l_str(&l, "acct", j->o->acct ? "on" : "off");
     l_u64(&l, "frames", frames);
     l_u64(&l, "mismatches", bad);
     l_u64(&l, "table_conns_end", s_end->connections);
@@ -825,8 +830,8 @@ static void usage(FILE *f)
     fputs("usage: ctbench [--quick] [--workload established|new|udp|mixed|all[,...]]\n"
           "               [--family 4|6|both] [--conns N[,N...]] [--threads N[,N...]]\n"
           "               [--mode percore|shared|both] [--runs N] [--burst N] [--ring N]\n"
-          "               [--payload N] [--format kv|json] [--no-checksum] [--single-run]\n"
-          "               [--seed N] [--no-pin] [--no-fork] [--verify]\n"
+          "               [--payload N] [--format kv|json] [--no-checksum] [--acct on|off]\n"
+          "               [--single-run] [--seed N] [--no-pin] [--no-fork] [--verify]\n"
           "Counts take k, m suffixes (1k = 1000, 10m = 10000000).\n"
           "See docs/performance.md for the workloads and every output field.\n",
           f);
@@ -906,7 +911,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 {
     enum {
         O_QUICK = 256, O_WORKLOAD, O_FAMILY, O_CONNS, O_THREADS, O_MODE, O_RUNS, O_BURST,
-        O_RING, O_PAYLOAD, O_FORMAT, O_NOCSUM, O_SINGLE, O_SEED, O_NOPIN, O_NOFORK, O_VERIFY, O_HELP
+        O_RING, O_PAYLOAD, O_FORMAT, O_NOCSUM, O_ACCT, O_SINGLE, O_SEED, O_NOPIN, O_NOFORK, O_VERIFY, O_HELP
     };
     static const struct option longopts[] = {
         {"quick", no_argument, NULL, O_QUICK},
@@ -921,6 +926,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         {"payload", required_argument, NULL, O_PAYLOAD},
         {"format", required_argument, NULL, O_FORMAT},
         {"no-checksum", no_argument, NULL, O_NOCSUM},
+        {"acct", required_argument, NULL, O_ACCT},
         {"single-run", no_argument, NULL, O_SINGLE},
         {"seed", required_argument, NULL, O_SEED},
         {"no-pin", no_argument, NULL, O_NOPIN},
@@ -941,6 +947,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
     o->payload = 6;
     o->seed = 0x6374626e63680001ull;
     o->checksum = 1;
+    o->acct = 1;
     o->pin = 1;
     o->fork = 1;
 
@@ -1022,6 +1029,14 @@ static int parse_opts(int argc, char **argv, struct opts *o)
                 return -1;
             break;
         case O_NOCSUM: o->checksum = 0; break;
+        case O_ACCT:
+            if (strcmp(optarg, "on") == 0)
+                o->acct = 1;
+            else if (strcmp(optarg, "off") == 0)
+                o->acct = 0;
+            else
+                return -1;
+            break;
         case O_SINGLE: o->single_run = 1; break;
         case O_SEED:
             if (parse_count(optarg, &o->seed))

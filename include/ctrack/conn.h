@@ -3,7 +3,8 @@
  *
  * Usage: a struct ct_conn is opaque; a verdict or a lookup hands out a
  * pointer to one. ct_conn_get_info() copies every fact about it (tuples,
- * status bits, protocol state, counters, times) into a struct ct_conn_info.
+ * status bits, protocol state, counters if the table keeps them, times) into
+ * a struct ct_conn_info.
  *
  * Thread-safety: in a table used by one thread, a handle stays valid until
  * that thread's next call that can expire, evict or flush connections
@@ -158,8 +159,8 @@ uint32_t ct_timeout_default(unsigned timeout);
 /* Everything known about one connection, copied out. */
 struct ct_conn_info {
     struct ct_tuple tuple[2];   /* [CT_DIR_ORIGINAL], [CT_DIR_REPLY] */
-    uint64_t packets[2];        /* per direction */
-    uint64_t bytes[2];          /* per direction, IP-layer bytes as Linux counts them */
+    uint64_t packets[2];        /* per direction; 0 without CT_INFO_F_ACCT */
+    uint64_t bytes[2];          /* per direction, IP-layer bytes as Linux counts them; 0 without CT_INFO_F_ACCT */
     uint64_t first_seen;        /* ns, the caller's clock */
     uint64_t last_seen;         /* ns */
     uint64_t expires;           /* ns at which it times out */
@@ -170,7 +171,18 @@ struct ct_conn_info {
     uint8_t proto;              /* IP protocol number */
     uint8_t l4state;            /* TCP: enum ct_tcp_state; SCTP: enum ct_sctp_state; else 0 */
     uint8_t timeout;            /* enum ct_timeout in force */
-    uint8_t pad[2];
+    uint8_t flags;              /* CT_INFO_F_* */
+    uint8_t pad;
+};
+
+/* ct_conn_info.flags */
+enum {
+    /*
+     * packets[] and bytes[] are counted: the table keeps accounting (the
+     * default). Clear for a table created with CT_TABLE_F_NO_ACCT, whose
+     * connections keep no counters; both arrays are then 0.
+     */
+    CT_INFO_F_ACCT = 1u << 0,
 };
 
 /*

@@ -202,7 +202,8 @@ struct ct_flow_record {
     uint32_t mark;
     uint16_t zone[2];       /* conntrack zone per direction (original, reply) */
     uint32_t pad1;
-    uint64_t ct_packets[2]; /* conntrack's counters, original and reply direction */
+    uint64_t ct_packets[2]; /* conntrack's counters, original and reply direction (0 when the
+                               table keeps none: CT_TABLE_F_NO_ACCT, CT_INFO_F_ACCT clear) */
     uint64_t ct_bytes[2];
 };
 

@@ -9,7 +9,8 @@
  *      checksum, ICMP error -> embedded tuple), build its lookup key, hash it
  *      and prefetch its home bucket;
  *   2. compare the signatures in each home bucket and prefetch the entries of
- *      the candidates (both lines of an IPv4 entry, all three of an IPv6 one);
+ *      the candidates (every line each spans: two or three, see
+ *      ct_pool_prefetch_entry());
  *   3. in packet order, compare full keys (the lines are in cache by now), drop
  *      expired connections, run the protocol tracker and update the entry.
  * Stage 3 looks every packet up afresh in its (cached) bucket rather than
@@ -164,11 +165,16 @@ static inline __attribute__((always_inline)) void track_packet(const struct ct_p
 
 /* ---- per-packet work ------------------------------------------------------------ */
 
-/* Counts an accepted packet on c in direction dir. */
-static inline void account(struct ct_conn *c, unsigned dir, const struct ct_pkt *pkt, uint64_t now)
+/* Counts an accepted packet on c in direction dir (if the table keeps
+ * counters) and refreshes its last_seen. */
+static inline void account(const struct ct_table *t, struct ct_conn *c, unsigned dir,
+                           const struct ct_pkt *pkt, uint64_t now)
 {
-    c->packets[dir]++;
-    c->bytes[dir] += pkt->ip_len;
+    struct ct_acct *a = ct_table_conn_acct(t, c);
+    if (a) {
+        a->packets[dir]++;
+        a->bytes[dir] += pkt->ip_len;
+    }
     c->last_seen = now;
 }
 
@@ -334,7 +340,7 @@ static int process_new(struct ct_table *t, struct ct_pkt *pkt, const struct stag
         verdict_reject(t, v, CT_REASON_PROBE_LIMIT, 0);
         return 0;
     }
-    account(c, CT_DIR_ORIGINAL, pkt, now);
+    account(t, c, CT_DIR_ORIGINAL, pkt, now);
     verdict_ok(t, v, c, CT_STATE_NEW, CT_DIR_ORIGINAL, c->l4state);
     v->flags = (uint8_t)(vflags | CT_VERDICT_CREATED);
     if (res.action == CT_PROTO_CLOSE)
@@ -418,7 +424,7 @@ static inline __attribute__((always_inline)) void process_found(struct ct_table 
     /* An accepted packet with a reason is one Linux lets through but ignores
      * (TCP: "ignored" packets): it neither counts nor refreshes the timer. */
     if (CT_LIKELY(res.reason == CT_REASON_NONE))
-        account(c, dir, pkt, now);
+        account(t, c, dir, pkt, now);
     if (dir == CT_DIR_REPLY)
         c->status |= CT_STATUS_SEEN_REPLY;
     uint8_t state = (dir == CT_DIR_REPLY || (c->status & CT_STATUS_SEEN_REPLY))
@@ -510,12 +516,7 @@ static inline void stage_two(const struct ct_table *t, const struct stage *st)
         unsigned s = ct_match_slot(m);
         m &= m - 1;
         uint32_t id = bk->ref[s] >> 1;
-        const struct ct_pool *p = &t->pool[(id & CT_ID_V6) != 0];
-        const uint8_t *e = p->base + (size_t)(id & (CT_ID_V6 - 1)) * p->stride;
-        CT_PREFETCH_W(e);
-        CT_PREFETCH_W(e + 64);
-        if (p->stride > 128)
-            CT_PREFETCH_W(e + p->stride - 1);
+        ct_pool_prefetch_entry(&t->pool[(id & CT_ID_V6) != 0], id & (CT_ID_V6 - 1));
     }
 }
 

@@ -251,10 +251,7 @@ void ct_shared_prefetch(const struct ct_table *t, uint64_t h)
         if (__atomic_load_n(&bk->sig[j], __ATOMIC_RELAXED) != sig)
             continue;
         uint32_t id = __atomic_load_n(&bk->ref[j], __ATOMIC_RELAXED) >> 1;
-        const struct ct_pool *p = &t->pool[(id & CT_ID_V6) != 0];
-        const uint8_t *e = p->base + (size_t)(id & (CT_ID_V6 - 1)) * p->stride;
-        CT_PREFETCH_W(e);
-        CT_PREFETCH_W(e + 64);
+        ct_pool_prefetch_entry(&t->pool[(id & CT_ID_V6) != 0], id & (CT_ID_V6 - 1));
     }
 }
 

@@ -99,6 +99,20 @@ static size_t round_up(size_t v, size_t a)
     return (v + a - 1) / a * a;
 }
 
+/*
+ * What ct_pool_entry_lines() (table.h) relies on, in a page-aligned pool
+ * where entries start at byte 0 or 32 of a line: a 96-byte entry ends
+ * within the next line, 128-byte entries fill line pairs exactly, and a
+ * 160-byte entry ends within its third line.
+ */
+_Static_assert(CT_ENTRY4_SIZE(0) + CT_ENTRY_ALIGN <= 2 * CT_CACHE_LINE,
+               "a 96-byte entry spans two lines wherever it starts");
+_Static_assert(CT_ENTRY4_SIZE(1) == 2 * CT_CACHE_LINE && CT_ENTRY6_SIZE(0) == 2 * CT_CACHE_LINE,
+               "128-byte entries fill line pairs");
+_Static_assert(CT_ENTRY6_SIZE(1) > 2 * CT_CACHE_LINE &&
+                   CT_ENTRY6_SIZE(1) + CT_ENTRY_ALIGN <= CT_ENTRY_LINES_MAX * CT_CACHE_LINE,
+               "a 160-byte entry spans three lines wherever it starts");
+
 static void pool_init(struct ct_pool *p, uint32_t cap, uint32_t stride, uint32_t body_off)
 {
     p->cap = cap;
@@ -107,6 +121,14 @@ static void pool_init(struct ct_pool *p, uint32_t cap, uint32_t stride, uint32_t
     p->hiwater = 0;
     p->free_head = CT_ID_NONE;
     p->map_len = round_up((size_t)cap * stride, 4096);
+    /* stride = odd << shift; the inverse of odd modulo 2^64 by Newton's
+     * iteration (x = odd is right to 3 bits, each step doubles them). */
+    uint32_t shift = (uint32_t)__builtin_ctz(stride);
+    uint64_t odd = stride >> shift, x = odd;
+    for (unsigned i = 0; i < 5; i++)
+        x *= 2 - odd * x;
+    p->stride_shift = shift;
+    p->stride_inv = x;
 }
 
 CT_EXPORT struct ct_table *ct_table_create(const struct ct_table_config *cfg, int *err)
@@ -190,8 +212,11 @@ CT_EXPORT struct ct_table *ct_table_create(const struct ct_table_config *cfg, in
     }
     if (cap > CT_MAX_CONNECTIONS_LIMIT)
         cap = CT_MAX_CONNECTIONS_LIMIT;
-    pool_init(&t->pool[0], (uint32_t)cap, sizeof(struct ct_conn4), offsetof(struct ct_conn4, c));
-    pool_init(&t->pool[1], (uint32_t)cap, sizeof(struct ct_conn6), offsetof(struct ct_conn6, c));
+    /* Entry sizes follow the accounting (conn.h): the counters, when kept,
+     * take 32 bytes after the body. */
+    int acct = (cfg->flags & CT_TABLE_F_NO_ACCT) == 0;
+    pool_init(&t->pool[0], (uint32_t)cap, (uint32_t)CT_ENTRY4_SIZE(acct), offsetof(struct ct_conn4, c));
+    pool_init(&t->pool[1], (uint32_t)cap, (uint32_t)CT_ENTRY6_SIZE(acct), offsetof(struct ct_conn6, c));
 
     t->buckets = map_region(t->index_bytes, prefault);
     if (!t->buckets) {
@@ -706,9 +731,13 @@ CT_EXPORT int ct_conn_get_info(const struct ct_table *t, const struct ct_conn *c
     memset(info, 0, sizeof(*info));
     ct_table_conn_tuple(t, c, CT_DIR_ORIGINAL, &info->tuple[0]);
     ct_table_conn_tuple(t, c, CT_DIR_REPLY, &info->tuple[1]);
-    for (unsigned d = 0; d < 2; d++) {
-        info->packets[d] = c->packets[d];
-        info->bytes[d] = c->bytes[d];
+    const struct ct_acct *a = ct_table_conn_acct(t, c);
+    if (a) {
+        for (unsigned d = 0; d < 2; d++) {
+            info->packets[d] = a->packets[d];
+            info->bytes[d] = a->bytes[d];
+        }
+        info->flags |= CT_INFO_F_ACCT;
     }
     info->first_seen = c->first_seen;
     info->last_seen = c->last_seen;

@@ -9,8 +9,12 @@
  * are prefetched together (the burst path overlaps these misses across the
  * packets of a burst, after DPDK's two-phase bulk lookup).
  *
- * Entries. Two preallocated pools, IPv4 (struct ct_conn4, 128 bytes, 128-byte
- * aligned: exactly two lines) and IPv6 (struct ct_conn6, 160 bytes). Each pool
+ * Entries. Two preallocated pools, IPv4 and IPv6, each an array of entries
+ * of one size, the pool's stride, chosen per table (conn.h): IPv4 96 bytes,
+ * or 128 with the per-connection counters (the default; CT_TABLE_F_NO_ACCT
+ * leaves them out); IPv6 128, or 160 with counters. Strides are multiples of
+ * 32 and the pools page-aligned, so an entry spans two lines (96, 128) or
+ * three (160) wherever it lies. Each pool
  * is one anonymous mapping with MAP_NORESERVE sized for max_connections
  * entries (plus the few entries a burst may retire, see "Retired entries"),
  * so only touched pages cost memory; CT_TABLE_F_PREFAULT touches every page
@@ -24,7 +28,11 @@
  *     id  = pool index | CT_ID_V6 (bit 30) for the IPv6 pool;
  *     ref = id << 1 | direction        (what an index slot stores).
  * Pool indexes stay below 2^30 (max_connections is at most 2^30), so a ref
- * uses all 32 bits at most.
+ * uses all 32 bits at most. id -> handle is base + index * stride + the
+ * key's size (one multiply by the pool's stride); handle -> id divides the
+ * offset by the stride exactly, as a shift and a multiply by the inverse of
+ * the stride's odd part modulo 2^64 (96 = 3 << 5, 160 = 5 << 5), never with
+ * a division instruction.
  *
  * Index. An array of nbuckets 64-byte buckets (one cache line each):
  *     uint16_t sig[9]   16-bit signature of the hash (top bits), 0 = empty
@@ -99,9 +107,11 @@
  * first.
  *
  * Cache-line budget of an established IPv4 packet: 1 bucket line (signature
- * compare) + 2 entry lines (key compare, counters and times on line 0; TCP
- * window state on line 1), prefetched together; nothing else of the table is
- * touched. IPv6: 1 bucket line + 3 entry lines.
+ * compare) + 2 entry lines (key, times and state on the first; the rest of
+ * the TCP window state, and the counters when kept, on the second; conn.h
+ * has the map for each stride), prefetched together by
+ * ct_pool_prefetch_entry(); nothing else of the table is touched. IPv6: 1
+ * bucket line + 2 entry lines without counters, 3 with.
  *
  * Retired entries: a connection removed while a call is running (closed,
  * replaced, expired on lookup) leaves the index at once but its entry is only
@@ -163,12 +173,13 @@ _Static_assert(sizeof(struct ct_bucket) == 64, "a bucket is one cache line");
 struct ct_pool {
     uint8_t *base;
     size_t map_len;
-    uint32_t stride;    /* sizeof(struct ct_conn4) or sizeof(struct ct_conn6) */
+    uint32_t stride;    /* bytes per entry: CT_ENTRY4_SIZE() or CT_ENTRY6_SIZE() of the table's accounting */
     uint32_t cap;       /* entries in the mapping */
     uint32_t hiwater;   /* entries [0, hiwater) have been handed out at least once */
     uint32_t free_head; /* LIFO free list through conn->timer_next; CT_ID_NONE ends it */
-    uint32_t body_off;  /* offset of struct ct_conn inside the entry */
-    uint32_t pad;
+    uint32_t body_off;  /* offset of struct ct_conn inside the entry (the key's size) */
+    uint32_t stride_shift; /* stride = odd << stride_shift */
+    uint64_t stride_inv;   /* odd * stride_inv == 1 (mod 2^64): exact division by the stride */
 };
 
 /* Replacement hash for tests: must be a pure function of the key bytes. */
@@ -325,8 +336,54 @@ static inline uint32_t ct_table_conn_id(const struct ct_table *t, const struct c
 {
     unsigned v6 = ct_conn_is_v6(c);
     const struct ct_pool *p = &t->pool[v6];
-    size_t idx = (size_t)((const uint8_t *)c - p->base - p->body_off) / p->stride;
+    /* The offset is a multiple of the stride: divide exactly (table.h). */
+    uint64_t off = (uint64_t)((const uint8_t *)c - p->base - p->body_off);
+    uint64_t idx = (off >> p->stride_shift) * p->stride_inv;
     return (uint32_t)idx | (v6 ? CT_ID_V6 : 0);
+}
+
+/*
+ * The packet and byte counters of c, or NULL when the table keeps none
+ * (CT_TABLE_F_NO_ACCT). They follow the body directly, at the same offset
+ * in both families (conn.h). Every read and write of a counter goes through
+ * here.
+ */
+static inline struct ct_acct *ct_table_conn_acct(const struct ct_table *t, const struct ct_conn *c)
+{
+    if (t->flags & CT_TABLE_F_NO_ACCT)
+        return NULL;
+    return (struct ct_acct *)(void *)((uint8_t *)(uintptr_t)c + sizeof(struct ct_conn));
+}
+
+/*
+ * The cache lines an entry of pool p spans, wherever it lies: 2 for strides
+ * up to 128, 3 above. The pool is page-aligned and strides are multiples of
+ * CT_ENTRY_ALIGN, so a 96-byte entry starts at byte 0 or 32 of a line and
+ * ends within the next one, a 128-byte entry fills two lines exactly (it
+ * starts at byte 0 of a 128-byte pair), and a 160-byte entry starting at 0
+ * or 32 ends in the third line. Checked for every stride in test_acct.c.
+ */
+#define CT_ENTRY_LINES_MAX 3u
+static inline unsigned ct_pool_entry_lines(const struct ct_pool *p)
+{
+    return p->stride > 2 * CT_CACHE_LINE ? 3 : 2;
+}
+
+/*
+ * Prefetches, for writing, every line of entry idx of pool p: bytes 0, 64
+ * and, for a three-line entry, 128 each lie in a different line of it.
+ * Keep it straight-line: GCC 12 at -O3 deleted a form that collected the
+ * addresses in an array and prefetched them in a loop (a loop whose only
+ * effect is prefetching counts as dead code), and the burst path silently
+ * lost its entry prefetch.
+ */
+static inline void ct_pool_prefetch_entry(const struct ct_pool *p, uint32_t idx)
+{
+    const uint8_t *e = p->base + (size_t)idx * p->stride;
+    CT_PREFETCH_W(e);
+    CT_PREFETCH_W(e + CT_CACHE_LINE);
+    if (ct_pool_entry_lines(p) > 2)
+        CT_PREFETCH_W(e + 2 * CT_CACHE_LINE);
 }
 
 static inline struct ct_conn *ct_table_ref_conn(const struct ct_table *t, uint32_t ref)
