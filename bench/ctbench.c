@@ -12,6 +12,7 @@
 #include <math.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -30,6 +31,11 @@
 #define EST_DT_NS 1000ull          /* established/udp traffic: 1 us per burst */
 #define START_NS (1ull * NS_PER_S) /* the clock starts at 1 s */
 #define CHURN_TIMEOUT_S 60u        /* TCP timeouts of the new and mixed workloads */
+/* Shared clock (ctbench.h): how far a worker's clock may run ahead of
+ * another's: this many of its bursts, at most 1/8 of the churn timeout, and
+ * at least two bursts. */
+#define CLOCK_LAG_BURSTS 256u
+#define CLOCK_LAG_MAX_NS (CHURN_TIMEOUT_S * NS_PER_S / 8)
 
 enum { MODE_PERCORE = 0, MODE_SHARED = 1, MODE_COUNT };
 static const char *const mode_names[MODE_COUNT] = {"percore", "shared"};
@@ -145,7 +151,7 @@ struct worker {
     struct tr_ring ring;
     struct ct_table *table;     /* own table (per-core) or the shared one */
     uint32_t old_fill;          /* connections of the old space to open first */
-    uint64_t now;
+    struct ctb_clock clock;
     uint64_t dt;                /* clock step per burst in the timed passes */
     uint64_t next_expire;       /* when ct_expire() wants to be called next */
     uint64_t run_ns[MAX_RUNS + 1];
@@ -168,25 +174,89 @@ struct job {
     unsigned warmup;            /* 1 if pass 0 is a warm-up */
     pthread_barrier_t bar;
     struct ct_table *shared;
+    uint64_t clock;             /* atomic: shared mode: the table's clock (struct ctb_clock) */
+    struct ctb_lane *lanes;     /* shared mode: one per worker */
+    unsigned gate;              /* atomic: shared mode: start gates passed */
     atomic_int failed;
     struct worker *w;
 };
 
 /* The measured loop (see ctbench.h); never inlined, so that callgrind can find it. */
 __attribute__((noinline))
-uint64_t ctbench_process_ring(struct ct_table *table, const struct tr_ring *ring,
-                              struct ct_pkt *pkts, struct ct_verdict *verdicts, uint64_t now,
-                              uint64_t dt, uint64_t *next_expire)
+void ctbench_process_ring(struct ct_table *table, const struct tr_ring *ring,
+                          struct ct_pkt *pkts, struct ct_verdict *verdicts,
+                          struct ctb_clock *clock, uint64_t dt, uint64_t *next_expire)
 {
     for (uint32_t b = 0; b < ring->nbursts; b++) {
         uint32_t s = ring->bstart[b];
+        uint64_t now = ctb_clock_next(clock, dt);
         ct_process_burst(table, &ring->frames[s], pkts, verdicts, ring->bstart[b + 1] - s, now,
                          CT_PROCESS_COMMIT);
         if (now >= *next_expire)
             *next_expire = ct_expire(table, now, 0);
-        now += dt;
     }
-    return now;
+}
+
+/* ---- the shared clock (ctbench.h) ---- */
+
+static void clock_pause(unsigned spins)
+{
+    if (spins < 64)
+        __builtin_ia32_pause();
+    else
+        sched_yield();
+}
+
+void ctb_clock_start(struct ctb_clock *c)
+{
+    if (!c->shared)
+        return;
+    /* Every worker starts the phase from the table's time. */
+    uint64_t cur = __atomic_load_n(c->shared, __ATOMIC_RELAXED);
+    if (c->now < cur)
+        c->now = cur;
+    __atomic_store_n(&c->lanes[c->self].at, c->now, __ATOMIC_RELAXED);
+    c->bound = 0;
+    c->gates++;
+    __atomic_fetch_add(c->gate, 1, __ATOMIC_RELAXED);
+    for (unsigned spins = 0; __atomic_load_n(c->gate, __ATOMIC_RELAXED) < c->gates * c->nlanes;
+         spins++)
+        clock_pause(spins);
+}
+
+void ctb_clock_leave(struct ctb_clock *c)
+{
+    if (c->shared)
+        __atomic_store_n(&c->lanes[c->self].at, UINT64_MAX, __ATOMIC_RELAXED);
+}
+
+void ctb_clock_wait(struct ctb_clock *c, uint64_t own, uint64_t dt)
+{
+    uint64_t lag = (uint64_t)CLOCK_LAG_BURSTS * dt;
+    if (lag > CLOCK_LAG_MAX_NS)
+        lag = CLOCK_LAG_MAX_NS;
+    if (lag < 2 * dt)
+        lag = 2 * dt;
+    for (unsigned spins = 0;; spins++) {
+        uint64_t min = UINT64_MAX;
+        for (unsigned i = 0; i < c->nlanes; i++) {
+            uint64_t at = __atomic_load_n(&c->lanes[i].at, __ATOMIC_RELAXED);
+            if (i != c->self && at < min)
+                min = at;
+        }
+        if (min == UINT64_MAX) {
+            /* Nobody else is calling now; look again a lag later. */
+            c->bound = own + lag;
+            return;
+        }
+        /* The worker furthest behind (own <= min + dt < min + lag) never
+         * waits, so some worker always moves on and every wait ends. */
+        if (own < min + lag) {
+            c->bound = min + lag;
+            return;
+        }
+        clock_pause(spins);
+    }
 }
 
 /*
@@ -201,7 +271,8 @@ static uint64_t verify_ring(struct worker *w, struct ct_pkt *pkts, struct ct_ver
 
     for (uint32_t b = 0; b < ring->nbursts; b++) {
         uint32_t s = ring->bstart[b], n = ring->bstart[b + 1] - s;
-        ct_process_burst(w->table, &ring->frames[s], pkts, v, n, w->now, CT_PROCESS_COMMIT);
+        uint64_t now = ctb_clock_next(&w->clock, w->dt);
+        ct_process_burst(w->table, &ring->frames[s], pkts, v, n, now, CT_PROCESS_COMMIT);
         for (uint32_t i = 0; i < n; i++) {
             unsigned x = ring->expect[s + i];
             int invalid = v[i].state == CT_STATE_INVALID;
@@ -214,9 +285,8 @@ static uint64_t verify_ring(struct worker *w, struct ct_pkt *pkts, struct ct_ver
                         w->id, ring->pass, s + i, tr_expect_name(x), ct_state_name(v[i].state),
                         ct_reason_name(v[i].reason), v[i].l4state);
         }
-        if (w->now >= w->next_expire)
-            w->next_expire = ct_expire(w->table, w->now, 0);
-        w->now += w->dt;
+        if (now >= w->next_expire)
+            w->next_expire = ct_expire(w->table, now, 0);
     }
     return bad;
 }
@@ -262,7 +332,8 @@ static void fill_space(struct worker *w, unsigned space, uint8_t proto, uint32_t
         return;
     }
     while ((n = tr_fill_next(&f)) != 0) {
-        int rc = ct_process_burst(w->table, f.frames, pkts, v, n, w->now, CT_PROCESS_COMMIT);
+        uint64_t now = ctb_clock_next(&w->clock, dt);
+        int rc = ct_process_burst(w->table, f.frames, pkts, v, n, now, CT_PROCESS_COMMIT);
         if (rc < 0) {
             fail(w, rc, "ct_process_burst");
             break;
@@ -270,11 +341,23 @@ static void fill_space(struct worker *w, unsigned space, uint8_t proto, uint32_t
         for (unsigned i = 0; i < n; i++)
             if (v[i].state == CT_STATE_INVALID || v[i].conn == NULL)
                 w->fill_bad++;
-        if (w->now >= w->next_expire)
-            w->next_expire = ct_expire(w->table, w->now, 0);
-        w->now += dt;
+        if (now >= w->next_expire)
+            w->next_expire = ct_expire(w->table, now, 0);
     }
     tr_fill_free(&f);
+}
+
+/*
+ * A worker stops calling the table to wait at a barrier. In shared mode it
+ * goes offline first, as the library asks of a thread that stops using a
+ * shared table (ct_table_thread_offline()), so that entries the others
+ * retire meanwhile can be reused; its next call registers it again.
+ */
+static void leave_table(struct worker *w)
+{
+    ctb_clock_leave(&w->clock);
+    if (w->table && w->job->mode == MODE_SHARED)
+        (void)ct_table_thread_offline(w->table);
 }
 
 static void *worker_main(void *arg)
@@ -318,8 +401,16 @@ static void *worker_main(void *arg)
         w->table = j->shared;
 
     /* 3: fill. */
-    w->now = START_NS;
+    w->clock.now = START_NS;
+    if (j->mode == MODE_SHARED) {
+        w->clock.shared = &j->clock;
+        w->clock.lanes = j->lanes;
+        w->clock.nlanes = j->threads;
+        w->clock.self = w->id;
+        w->clock.gate = &j->gate;
+    }
     if (!atomic_load(&j->failed)) {
+        ctb_clock_start(&w->clock);
         uint64_t t0 = sys_now_ns();
         unsigned b = w->p.burst;
         if (w->old_fill) {
@@ -331,6 +422,7 @@ static void *worker_main(void *arg)
         fill_space(w, TR_SPACE_EST, j->workload == TR_W_UDP ? IPPROTO_UDP : IPPROTO_TCP,
                    w->p.est_conns, EST_DT_NS, pkts, v);
         w->fill_ns = sys_now_ns() - t0;
+        leave_table(w);
     }
     pthread_barrier_wait(&j->bar); /* main: RSS and counters after the fill */
     pthread_barrier_wait(&j->bar);
@@ -341,19 +433,21 @@ static void *worker_main(void *arg)
         pthread_barrier_wait(&j->bar);
         if (atomic_load(&j->failed))
             continue;
+        ctb_clock_start(&w->clock);
         if (have_ctr)
             sys_counters_start(&ctr);
         if (o->verify) {
             w->verify_bad += verify_ring(w, pkts, v);
+            leave_table(w);
             if (r + 1 < j->nruns)
                 tr_ring_next_pass(&w->ring);
             continue;
         }
         uint64_t c0 = sys_thread_cpu_ns();
         uint64_t t0 = sys_now_ns();
-        w->now = ctbench_process_ring(w->table, &w->ring, pkts, v, w->now, w->dt,
-                                      &w->next_expire);
+        ctbench_process_ring(w->table, &w->ring, pkts, v, &w->clock, w->dt, &w->next_expire);
         uint64_t t1 = sys_now_ns();
+        leave_table(w);
         w->run_cpu_ns[r] = sys_thread_cpu_ns() - c0;
         w->run_instr[r] = w->run_cycles[r] = UINT64_MAX;
         if (have_ctr)
@@ -657,9 +751,15 @@ static void run_job_here(const struct opts *o, unsigned workload, unsigned famil
     j.warmup = o->single_run ? 0 : 1;
     j.nruns = o->runs + j.warmup;
     atomic_init(&j.failed, 0);
+    j.clock = START_NS;
     j.w = calloc(threads, sizeof(*j.w));
-    if (!j.w || pthread_barrier_init(&j.bar, NULL, threads + 1)) {
+    j.lanes = aligned_alloc(64, threads * sizeof(*j.lanes));
+    if (j.lanes)
+        for (unsigned t = 0; t < threads; t++)
+            j.lanes[t].at = UINT64_MAX;
+    if (!j.w || !j.lanes || pthread_barrier_init(&j.bar, NULL, threads + 1)) {
         free(j.w);
+        free(j.lanes);
         print_error(o, &j, "setup", -ENOMEM);
         return;
     }
@@ -745,6 +845,18 @@ static void run_job_here(const struct opts *o, unsigned workload, unsigned famil
                 w->dt = 1;
         }
     }
+    if (mode == MODE_SHARED) {
+        /* One clock: every worker's pass must span the same time, or the
+         * one that finishes first leaves its connections idle while the
+         * others' clocks run on. Their steps differ by a fraction of a
+         * percent (their rings open slightly different numbers of
+         * connections); take the mean. */
+        uint64_t sum = 0;
+        for (unsigned t = 0; t < threads; t++)
+            sum += j.w[t].dt;
+        for (unsigned t = 0; t < threads; t++)
+            j.w[t].dt = sum / threads ? sum / threads : 1;
+    }
     pthread_barrier_wait(&j.bar);
     for (unsigned r = 0; r < j.nruns; r++)
         pthread_barrier_wait(&j.bar);
@@ -770,6 +882,7 @@ static void run_job_here(const struct opts *o, unsigned workload, unsigned famil
         ct_table_destroy(j.shared);
     pthread_barrier_destroy(&j.bar);
     free(j.w);
+    free(j.lanes);
 }
 
 /*

@@ -10,16 +10,70 @@
 #include "traffic.h"
 
 /*
+ * The clock of one worker. Every worker paces its own traffic with its own
+ * clock, `now` advancing by a step per burst, as if it had a table of its
+ * own. A table has one clock however many threads call it (ctrack/table.h),
+ * so workers sharing a table hand it the latest time any of them has
+ * reached (`shared`, an atomic maximum) rather than their own.
+ *
+ * Sharing one clock needs the workers to keep pace: the clock is virtual
+ * and runs about a million times faster than a real one, so a worker that
+ * the system deschedules for a millisecond, or one that simply runs faster,
+ * would otherwise drag the table minutes of time ahead of the others'
+ * traffic, and their half-open or idle connections would time out. So a
+ * worker whose own clock is more than a small lag ahead of another's waits
+ * for it (ctb_clock_wait()), a phase starts only once every worker has
+ * started it (ctb_clock_start()), and a worker that stops calling the table
+ * (ctb_clock_leave()) is no longer waited for.
+ */
+struct ctb_lane {
+    uint64_t at; /* atomic: the worker's own clock (its latest burst), UINT64_MAX
+                  * while it is not calling the table */
+    uint8_t pad[56];
+};
+
+struct ctb_clock {
+    uint64_t now;           /* own clock: the time of the next burst */
+    uint64_t *shared;       /* atomic: the latest time of all workers sharing the table, or NULL */
+    struct ctb_lane *lanes; /* shared: one per worker */
+    unsigned nlanes, self;
+    uint64_t bound;         /* shared: own times below this need no look at the others */
+    unsigned *gate;         /* atomic: shared: workers that passed a start gate, in all */
+    unsigned gates;         /* start gates this worker passed */
+};
+
+void ctb_clock_start(struct ctb_clock *c);
+void ctb_clock_wait(struct ctb_clock *c, uint64_t own, uint64_t dt);
+void ctb_clock_leave(struct ctb_clock *c);
+
+/* The time to hand the table for the next burst; moves the own clock on by dt. */
+static inline uint64_t ctb_clock_next(struct ctb_clock *c, uint64_t dt)
+{
+    uint64_t own = c->now;
+    c->now += dt;
+    if (!c->shared)
+        return own;
+    if (own >= c->bound)
+        ctb_clock_wait(c, own, dt);
+    __atomic_store_n(&c->lanes[c->self].at, own, __ATOMIC_RELAXED);
+    uint64_t cur = __atomic_load_n(c->shared, __ATOMIC_RELAXED);
+    while (cur < own && !__atomic_compare_exchange_n(c->shared, &cur, own, 1, __ATOMIC_RELAXED,
+                                                     __ATOMIC_RELAXED))
+        ;
+    return cur > own ? cur : own;
+}
+
+/*
  * The measured loop: hands every burst of the ring to ct_process_burst()
- * with `now` advancing by dt per burst, calls ct_expire() whenever the time
- * it asked for (*next_expire) has come, as an application's poll loop would,
- * and returns the time after the last burst. Kept out of line under a stable
- * name so that callgrind can count exactly this
+ * at the clock's time, advancing the clock by dt per burst, and calls
+ * ct_expire() whenever the time it asked for (*next_expire) has come, as an
+ * application's poll loop would. Kept out of line under a stable name so
+ * that callgrind can count exactly this
  * (valgrind --toggle-collect=ctbench_process_ring).
  */
-uint64_t ctbench_process_ring(struct ct_table *table, const struct tr_ring *ring,
-                              struct ct_pkt *pkts, struct ct_verdict *verdicts, uint64_t now,
-                              uint64_t dt, uint64_t *next_expire);
+void ctbench_process_ring(struct ct_table *table, const struct tr_ring *ring,
+                          struct ct_pkt *pkts, struct ct_verdict *verdicts,
+                          struct ctb_clock *clock, uint64_t dt, uint64_t *next_expire);
 
 /* ---- system helpers (sys.c) ---- */
 

@@ -29,27 +29,34 @@
  * Shared tables (CT_TABLE_F_SHARED): any number of threads (at most 64
  * registered at once) may call ct_process_burst/parsed, ct_process,
  * ct_table_lookup and ct_table_stats at the same time, and one thread at a
- * time ct_expire alongside them. Lookups take no lock; a connection's state
- * is updated under its own lock; the index is changed under per-bucket locks.
- * A thread registers on its first call; a thread that stops using the table
- * (or exits, or waits for a long time) while others go on must call
- * ct_table_thread_offline() first: freed entries are reused only once every
- * registered thread has passed a call since they were freed (quiescent-state
- * reclamation), and a thread whose list of entries awaiting reuse fills up
- * WAITS in its next call until that happens.
+ * time ct_expire alongside them (a thread that finds the sweep busy returns
+ * at once). Lookups take no lock; a connection's state is updated under its
+ * own lock; the index is changed under per-bucket locks. All threads take
+ * `now` from one clock, so that no call passes a time earlier than a call
+ * that finished before it began; calls that overlap may pass theirs
+ * slightly out of order.
  *
- * Shared tables are EXPERIMENTAL in this release. Known problems, measured
- * with ctbench's two-thread connection-setup workload: a thread that idles
- * while registered stalls the others as described above, and a thread that
- * goes offline and comes back has been seen to stall too (under
- * investigation). The TSan stress test (tests/unit/test_shared.c) is clean;
- * per-core tables (one table per thread) have no such caveat. A verdict's handle
- * stays valid (not reused) until the same thread's next call on the table,
- * but other threads may update the connection meanwhile: read it from the
- * destroy callback or accept a snapshot that may be mid-update.
- * ct_table_foreach, ct_expire_all, ct_table_flush*, ct_table_drain,
- * ct_table_set_* and ct_table_destroy need the table to themselves (no other
- * call running). Zone limits are not available on shared tables (-ENOTSUP).
+ * Reclamation: a thread registers on its first call. An ended connection's
+ * entry is reused only once every registered thread has started a call since
+ * it ended (quiescent-state reclamation), so a registered thread that stops
+ * calling (waits at a barrier, blocks on I/O, exits) holds reuse back. No
+ * call ever waits for another thread on that account: entries that cannot be
+ * reused yet wait on a list, memory use stays bounded by the entry pool
+ * (max_connections plus 16384 spare entries), and once the spare entries are
+ * used up new connections are refused as in a full table (stats.refused_full,
+ * verdict INVALID TABLE_FULL) until the idle thread calls again. A thread
+ * that stops using the table for longer than a moment should therefore call
+ * ct_table_thread_offline() first; its next call registers it again. A
+ * thread that exits while registered holds reuse back for good (and keeps
+ * its slot): call ct_table_thread_offline() before a thread exits.
+ *
+ * A verdict's handle stays valid (not reused) until the same thread's next
+ * call on the table, but other threads may update the connection meanwhile:
+ * read it from the destroy callback or accept a snapshot that may be
+ * mid-update. ct_table_foreach, ct_expire_all, ct_table_flush*,
+ * ct_table_drain, ct_table_set_* and ct_table_destroy need the table to
+ * themselves (no other call running). Zone limits are not available on
+ * shared tables (-ENOTSUP).
  *
  * Ownership: the table owns every connection; the caller owns frames,
  * descriptors and verdict arrays. ct_table_destroy() frees everything and
@@ -153,9 +160,11 @@ void ct_table_destroy(struct ct_table *table);
 
 /*
  * Shared tables: the calling thread stops using the table (it holds no handle
- * from it any more), so reclamation no longer waits for it; its next call
- * registers it again. Returns 0 (also for a table that is not shared), or
- * -EINVAL if table is NULL.
+ * from it any more), so the reuse of ended connections' entries no longer
+ * waits for it (see Reclamation above); its next call registers it again.
+ * Call it from the thread itself, outside any call on the table (not from a
+ * destroy callback). Returns 0 (also for a table that is not shared or that
+ * the thread is not registered with), or -EINVAL if table is NULL.
  */
 int ct_table_thread_offline(struct ct_table *table);
 

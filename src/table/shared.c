@@ -27,6 +27,9 @@ int ct_shared_create(struct ct_table *t)
     memset(sh, 0, sizeof(*sh));
     sh->id = __atomic_fetch_add(&next_table_id, 1, __ATOMIC_RELAXED);
     sh->epoch = 1;
+    sh->defer_head = CT_ID_NONE;
+    sh->defer_tail = CT_ID_NONE;
+    sh->defer_head_tag = CT_QS_OFFLINE;
     for (unsigned i = 0; i < CT_SHARED_THREADS; i++)
         sh->slot[i].qs = CT_QS_OFFLINE;
     t->sh = sh;
@@ -39,25 +42,34 @@ void ct_shared_destroy(struct ct_table *t)
     t->sh = NULL;
 }
 
+/* The calling thread's slot in sh found by its owner token, or NULL. */
+static struct ct_tslot *slot_find(struct ct_shared *sh, uintptr_t me)
+{
+    uint32_t n = __atomic_load_n(&sh->nslots, __ATOMIC_SEQ_CST);
+    for (uint32_t i = 0; i < n; i++)
+        if (__atomic_load_n(&sh->slot[i].owner, __ATOMIC_ACQUIRE) == me)
+            return &sh->slot[i];
+    return NULL;
+}
+
 /* Finds or claims the calling thread's slot; NULL when all are taken. */
 static struct ct_tslot *slot_register(struct ct_table *t)
 {
     struct ct_shared *sh = t->sh;
     uintptr_t me = (uintptr_t)&tls_token;
-    uint32_t n = __atomic_load_n(&sh->nslots, __ATOMIC_ACQUIRE);
-    struct ct_tslot *s = NULL;
-    for (uint32_t i = 0; i < n && !s; i++)
-        if (__atomic_load_n(&sh->slot[i].owner, __ATOMIC_ACQUIRE) == me)
-            s = &sh->slot[i];
+    struct ct_tslot *s = slot_find(sh, me);
     for (uint32_t i = 0; i < CT_SHARED_THREADS && !s; i++) {
         uintptr_t free_owner = 0;
         if (__atomic_compare_exchange_n(&sh->slot[i].owner, &free_owner, me, 0, __ATOMIC_ACQ_REL,
                                         __ATOMIC_RELAXED)) {
             s = &sh->slot[i];
-            /* Make the slot visible to scans before it can hold an epoch. */
-            uint32_t cur = __atomic_load_n(&sh->nslots, __ATOMIC_RELAXED);
+            /* Make the slot visible to scans before it can hold an epoch
+             * (sequentially consistent, like the scans' load: see
+             * epoch_min()). Its qs is CT_QS_OFFLINE until the caller
+             * publishes one. */
+            uint32_t cur = __atomic_load_n(&sh->nslots, __ATOMIC_SEQ_CST);
             while (cur < i + 1 && !__atomic_compare_exchange_n(&sh->nslots, &cur, i + 1, 0,
-                                                               __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+                                                               __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
                 ;
         }
     }
@@ -68,16 +80,106 @@ static struct ct_tslot *slot_register(struct ct_table *t)
     return s;
 }
 
-/* Frees the calling thread's retired entries that no thread can still see,
- * and advances the epoch when every online thread has seen the current one. */
-static void limbo_reclaim(struct ct_table *t, struct ct_tslot *me)
+/* ---- the deferred list ----------------------------------------------------------- */
+
+/*
+ * The 64-bit epoch of a deferred entry from the low 32 bits `lo` kept in the
+ * entry, given an epoch e read after the entry's tag was read: the largest
+ * value not above e with those low bits. It is never below the true tag, so
+ * an entry is at worst freed later than it could be, never earlier.
+ */
+static uint64_t tag_expand(uint64_t e, uint32_t lo)
+{
+    return e - (uint32_t)((uint32_t)e - lo);
+}
+
+/* Moves all of me's limbo to the end of the table's deferred list. */
+static void limbo_spill(struct ct_table *t, struct ct_tslot *me)
 {
     struct ct_shared *sh = t->sh;
+    uint32_t n = me->nlimbo;
+    if (n == 0)
+        return;
+    /* Chain the entries through timer_next (unused: they are off the wheel),
+     * each with the low half of its tag in timer_prev. Nobody else writes
+     * these fields of a retired entry. */
+    for (uint32_t i = 0; i < n; i++) {
+        struct ct_conn *c = ct_table_conn_at(t, me->limbo[i].id);
+        c->timer_prev = (uint32_t)me->limbo[i].epoch;
+        c->timer_next = i + 1 < n ? me->limbo[i + 1].id : CT_ID_NONE;
+    }
+    ct_spin_lock(&sh->defer_lock);
+    if (sh->defer_tail == CT_ID_NONE) {
+        sh->defer_head = me->limbo[0].id;
+        __atomic_store_n(&sh->defer_head_tag, me->limbo[0].epoch, __ATOMIC_RELEASE);
+    } else {
+        ct_table_conn_at(t, sh->defer_tail)->timer_next = me->limbo[0].id;
+    }
+    sh->defer_tail = me->limbo[n - 1].id;
+    __atomic_store_n(&sh->ndeferred, sh->ndeferred + n, __ATOMIC_RELAXED);
+    ct_spin_unlock(&sh->defer_lock);
+    me->nlimbo = 0;
+}
+
+/*
+ * Frees deferred entries from the head of the list while their tag is below
+ * min, at most CT_SHARED_LIMBO per call so that one call's extra work stays
+ * bounded. A thread that finds the list busy leaves it to the other.
+ */
+static void defer_reclaim(struct ct_table *t, uint64_t min)
+{
+    struct ct_shared *sh = t->sh;
+    if (__atomic_load_n(&sh->defer_head_tag, __ATOMIC_ACQUIRE) >= min)
+        return;
+    if (!ct_spin_trylock(&sh->defer_lock))
+        return;
+    /* Every tag in the list was read before its entry was appended, so an
+     * epoch read now is at least each of them (tag_expand()). */
+    uint64_t e = __atomic_load_n(&sh->epoch, __ATOMIC_SEQ_CST);
+    uint32_t first = sh->defer_head, id = first, n = 0;
+    uint64_t tag = __atomic_load_n(&sh->defer_head_tag, __ATOMIC_RELAXED);
+    while (id != CT_ID_NONE && tag < min && n < CT_SHARED_LIMBO) {
+        id = ct_table_conn_at(t, id)->timer_next;
+        n++;
+        if (id != CT_ID_NONE)
+            tag = tag_expand(e, ct_table_conn_at(t, id)->timer_prev);
+    }
+    sh->defer_head = id;
+    if (id == CT_ID_NONE)
+        sh->defer_tail = CT_ID_NONE;
+    __atomic_store_n(&sh->defer_head_tag, id == CT_ID_NONE ? CT_QS_OFFLINE : tag, __ATOMIC_RELEASE);
+    __atomic_store_n(&sh->ndeferred, sh->ndeferred - n, __ATOMIC_RELAXED);
+    ct_spin_unlock(&sh->defer_lock);
+    if (n == 0)
+        return;
+    /* The n entries from `first` are ours now; the chain is read before each
+     * free overwrites timer_next. */
+    ct_spin_lock(&sh->pool_lock);
+    for (id = first; n > 0; n--) {
+        struct ct_conn *c = ct_table_conn_at(t, id);
+        id = c->timer_next;
+        ct_table_conn_free_locked(t, c);
+    }
+    ct_spin_unlock(&sh->pool_lock);
+}
+
+/* ---- quiescent-state reclamation ------------------------------------------------- */
+
+/*
+ * The lowest epoch any online thread may still be using; advances the global
+ * epoch when every online thread has seen the current one. The scan's loads
+ * are sequentially consistent with the epoch's and nslots' updates: a thread
+ * that registers, or publishes a qs, after the scan read an epoch no lower
+ * than the one this returns, so it cannot reach an entry retired with a tag
+ * below it.
+ */
+static uint64_t epoch_min(struct ct_shared *sh)
+{
     uint64_t e = __atomic_load_n(&sh->epoch, __ATOMIC_SEQ_CST);
     uint64_t min = CT_QS_OFFLINE;
-    uint32_t n = __atomic_load_n(&sh->nslots, __ATOMIC_ACQUIRE);
+    uint32_t n = __atomic_load_n(&sh->nslots, __ATOMIC_SEQ_CST);
     for (uint32_t i = 0; i < n; i++) {
-        uint64_t q = __atomic_load_n(&sh->slot[i].qs, __ATOMIC_ACQUIRE);
+        uint64_t q = __atomic_load_n(&sh->slot[i].qs, __ATOMIC_SEQ_CST);
         if (q < min)
             min = q;
     }
@@ -85,6 +187,27 @@ static void limbo_reclaim(struct ct_table *t, struct ct_tslot *me)
         uint64_t exp = e;
         (void)__atomic_compare_exchange_n(&sh->epoch, &exp, e + 1, 0, __ATOMIC_SEQ_CST,
                                           __ATOMIC_RELAXED);
+    }
+    return min;
+}
+
+/*
+ * Frees the calling thread's retired entries and the deferred ones that no
+ * thread can still see. At the start of a call (`quiescent`), where the
+ * thread holds no pointer into the table, it also publishes an epoch that
+ * moved on meanwhile (perhaps by its own scan), so that what it retired
+ * under the old one can be freed by the next scan instead of a later one.
+ */
+static void limbo_reclaim(struct ct_table *t, struct ct_tslot *me, int quiescent)
+{
+    struct ct_shared *sh = t->sh;
+    uint64_t min = epoch_min(sh);
+    if (quiescent) {
+        uint64_t e = __atomic_load_n(&sh->epoch, __ATOMIC_SEQ_CST);
+        if (e > __atomic_load_n(&me->qs, __ATOMIC_RELAXED)) {
+            (void)__atomic_exchange_n(&me->qs, e, __ATOMIC_SEQ_CST);
+            min = epoch_min(sh);
+        }
     }
     uint32_t keep = 0, nfree = 0;
     uint32_t ids[CT_SHARED_LIMBO];
@@ -101,6 +224,7 @@ static void limbo_reclaim(struct ct_table *t, struct ct_tslot *me)
             ct_table_conn_free_locked(t, ct_table_conn_at(t, ids[i]));
         ct_spin_unlock(&sh->pool_lock);
     }
+    defer_reclaim(t, min);
 }
 
 struct ct_tslot *ct_shared_enter(struct ct_table *t)
@@ -117,21 +241,27 @@ struct ct_tslot *ct_shared_enter(struct ct_table *t)
      * ThreadSanitizer does not model them.) */
     (void)__atomic_exchange_n(&me->qs, __atomic_load_n(&t->sh->epoch, __ATOMIC_SEQ_CST),
                               __ATOMIC_SEQ_CST);
-    if (me->nlimbo)
-        limbo_reclaim(t, me);
-    /* A limbo that stays nearly full means another registered thread has
-     * stopped calling: wait for it rather than lose track of entries. */
-    while (CT_UNLIKELY(me->nlimbo > CT_SHARED_LIMBO - CT_RETIRE_MAX)) {
-        __builtin_ia32_pause();
-        __atomic_store_n(&me->qs, __atomic_load_n(&t->sh->epoch, __ATOMIC_SEQ_CST), __ATOMIC_SEQ_CST);
-        limbo_reclaim(t, me);
-    }
+    /* Never wait for other threads here (shared.h, Reclamation): what cannot
+     * be freed yet stays in the limbo or on the deferred list. */
+    if (me->nlimbo || __atomic_load_n(&t->sh->defer_head_tag, __ATOMIC_RELAXED) != CT_QS_OFFLINE)
+        limbo_reclaim(t, me, 1);
     return me;
+}
+
+void ct_shared_reclaim(struct ct_table *t)
+{
+    struct ct_tslot *me = ct_shared_self(t);
+    if (me)
+        limbo_reclaim(t, me, 0);
 }
 
 void ct_shared_retire(struct ct_table *t, struct ct_conn *c)
 {
     struct ct_tslot *me = ct_tls.slot;
+    /* A full limbo moves to the deferred list: a call may retire any number
+     * of entries (a sweep with a large budget, a flush). */
+    if (CT_UNLIKELY(me->nlimbo == CT_SHARED_LIMBO))
+        limbo_spill(t, me);
     /* Read the epoch with a read-modify-write: a full barrier after the
      * unlinking stores. */
     me->limbo[me->nlimbo].epoch = __atomic_fetch_add(&t->sh->epoch, 0, __ATOMIC_SEQ_CST);
@@ -145,15 +275,32 @@ CT_EXPORT int ct_table_thread_offline(struct ct_table *t)
         return -EINVAL;
     if (!t->sh)
         return 0;
+    /* The one-entry cache may name another table the thread used since:
+     * look the slot up by owner then. */
     struct ct_tslot *me = ct_shared_self(t);
     if (!me)
+        me = slot_find(t->sh, (uintptr_t)&tls_token);
+    if (!me)
         return 0;
-    /* The retired entries stay in the slot; whoever claims it next frees them. */
+    /* Whatever this thread retired goes where every thread frees it. */
+    limbo_spill(t, me);
     __atomic_store_n(&me->qs, CT_QS_OFFLINE, __ATOMIC_SEQ_CST);
     __atomic_store_n(&me->owner, (uintptr_t)0, __ATOMIC_RELEASE);
-    ct_tls.id = 0;
-    ct_tls.slot = NULL;
+    if (ct_tls.slot == me) {
+        ct_tls.id = 0;
+        ct_tls.slot = NULL;
+    }
     return 0;
+}
+
+uint64_t ct_shared_unreclaimed(const struct ct_table *t)
+{
+    const struct ct_shared *sh = t->sh;
+    uint64_t n = __atomic_load_n(&sh->ndeferred, __ATOMIC_RELAXED);
+    uint32_t ns = __atomic_load_n(&sh->nslots, __ATOMIC_ACQUIRE);
+    for (uint32_t i = 0; i < ns; i++)
+        n += __atomic_load_n(&sh->slot[i].nlimbo, __ATOMIC_RELAXED);
+    return n;
 }
 
 void ct_shared_stats_sum(const struct ct_table *t, struct ct_table_stats *out)

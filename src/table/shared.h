@@ -37,11 +37,13 @@
  * packet of the existing connection. No packet is dropped.
  *
  * Global state has its own locks: the entry pools' free lists (pool_lock),
- * the timer wheel (wheel_lock). The live-connection count is an atomic.
+ * the timer wheel (wheel_lock), the deferred list of retired entries
+ * (defer_lock, see Reclamation). The live-connection count is an atomic.
  *
  * Lock order (never taken in the other direction):
  *     connection lock  ->  bucket locks (ascending index)  ->  pool_lock
  *     connection lock  ->  wheel_lock
+ *     connection lock  ->  defer_lock (no other lock is taken while it is held)
  * The sweep holds wheel_lock only while it takes due connections off the
  * wheel; it then locks each connection with the wheel unlocked. Early drop
  * only try-locks victims.
@@ -60,12 +62,42 @@
  * saw at the start of its current call (qs). A removed entry is tagged with
  * the epoch read after it was unlinked, and is freed once every online
  * thread has qs above that tag; a thread that finds all online threads at
- * the current epoch advances it. Why QSBR rather than liburcu or
+ * the current epoch advances it (and, still at its quiescent state,
+ * publishes the new epoch at once). Why QSBR rather than liburcu or
  * per-lookup epochs: the handle rule already makes every call boundary a
  * quiescent state, so readers pay one store and one fence per burst, not per
- * lookup, and the library needs no dependency. The price is QSBR's usual
- * one: a thread that stops calling while registered holds reclamation back,
- * so a thread that leaves the table calls ct_table_thread_offline().
+ * lookup, and the library needs no dependency.
+ *
+ * Where retired entries wait. Each thread keeps the entries it retired in
+ * its slot's limbo (CT_SHARED_LIMBO of them, in tag order) and frees from it
+ * at the start of each call. A limbo that fills up, within one call or over
+ * many, and the limbo of a thread that goes offline, move as a whole to the
+ * table's deferred list: the entries chained through timer_next (free while
+ * an entry is off the wheel and off the free list), each with the low 32
+ * bits of its tag in timer_prev, appended under defer_lock. Every thread's
+ * reclaim pass also frees from the head of that list while the head's tag
+ * is below the minimum qs, at most CT_SHARED_LIMBO entries per call; a
+ * 32-bit tag is widened against an epoch read under the lock, which gives
+ * the true tag or a later one (never an earlier one), so a wrapped tag can
+ * only delay a free.
+ *
+ * Decision: a thread never waits for another to reclaim. An earlier version
+ * spun at the start of a call while its limbo was nearly full until every
+ * registered thread had passed a quiescent state; a thread that was
+ * registered but idle (blocked at a barrier, or an application thread that
+ * had not called for a while) then stalled every other thread forever, and
+ * a call that retired more than the limbo held (a sweep with a large budget,
+ * a flush) wrote past its end. Deferring instead bounds the damage a slow
+ * thread can do by the pool: while a registered thread holds reclamation
+ * back, retired entries accumulate on the deferred list, and once the
+ * pool's spare entries (CT_SHARED_SPARE beyond max_connections) are used
+ * up, a new connection finds no entry and is refused as in a full table
+ * (stats.refused_full, verdict INVALID TABLE_FULL). That is graceful
+ * degradation rather than a hang, and it ends by itself: the idle thread's
+ * next call (or ct_table_thread_offline()) lets the next reclaim passes
+ * free everything. A creation that finds the pool empty first runs a
+ * reclaim pass of its own (without moving its quiescent state, which would
+ * be wrong mid-call) and tries once more.
  *
  * Thread slots: a thread registers on its first call (CT_SHARED_THREADS at
  * most at once; -EAGAIN beyond that is reported as the call's error) and is
@@ -85,7 +117,8 @@
 #include "table/table.h"
 
 #define CT_SHARED_THREADS 64     /* threads registered at once */
-#define CT_SHARED_LIMBO 4096     /* retired entries one thread may hold */
+#define CT_SHARED_LIMBO 4096     /* retired entries one thread holds before deferring them */
+#define CT_SHARED_SPARE (4 * CT_SHARED_LIMBO) /* pool entries beyond max_connections */
 #define CT_QS_OFFLINE UINT64_MAX /* qs of a slot whose thread is not using the table */
 
 /* A test-and-test-and-set spinlock, visible to clang's thread-safety analysis. */
@@ -137,6 +170,14 @@ struct ct_shared {
     struct ct_spinlock pool_lock CT_ALIGNED(64); /* entry pools: free lists, high-water marks */
     struct ct_spinlock wheel_lock CT_ALIGNED(64); /* the timer wheel */
     struct ct_spinlock sweep_lock;  /* ct_expire(): try-locked, one sweeper at a time */
+    /* The deferred list (see Reclamation): retired entries chained through
+     * timer_next, oldest first. */
+    struct ct_spinlock defer_lock CT_ALIGNED(64);
+    uint32_t defer_head;          /* under defer_lock: the oldest entry, CT_ID_NONE when empty */
+    uint32_t defer_tail;          /* under defer_lock: the newest entry */
+    uint64_t defer_head_tag;      /* atomic, written under defer_lock: the head's tag (or
+                                   * above it); CT_QS_OFFLINE when the list is empty */
+    uint64_t ndeferred;           /* atomic, written under defer_lock: entries on the list */
     struct ct_tslot slot[CT_SHARED_THREADS];
 };
 

@@ -204,8 +204,8 @@ CT_EXPORT struct ct_table *ct_table_create(const struct ct_table_config *cfg, in
     /* Pools: room for the live connections plus the entries a call may retire. */
     uint64_t cap = (uint64_t)cfg->max_connections + CT_RETIRE_MAX;
     if (cfg->flags & CT_TABLE_F_SHARED) {
-        /* Room for what the threads' limbo lists hold back (shared.h). */
-        cap += 4 * CT_SHARED_LIMBO;
+        /* Room for the retired entries that wait for reclamation (shared.h). */
+        cap += CT_SHARED_SPARE;
         e = ct_shared_create(t);
         if (e)
             goto fail;
@@ -296,6 +296,14 @@ struct ct_conn *ct_table_conn_alloc(struct ct_table *t, unsigned v6)
     ct_spin_lock(&t->sh->pool_lock);
     struct ct_conn *c = conn_alloc_locked(t, v6);
     ct_spin_unlock(&t->sh->pool_lock);
+    if (CT_UNLIKELY(!c)) {
+        /* The pool's spare entries all wait for reclamation: free what
+         * other threads' progress since this call began has made safe. */
+        ct_shared_reclaim(t);
+        ct_spin_lock(&t->sh->pool_lock);
+        c = conn_alloc_locked(t, v6);
+        ct_spin_unlock(&t->sh->pool_lock);
+    }
     return c;
 }
 

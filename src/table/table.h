@@ -273,6 +273,12 @@ void ct_shared_destroy(struct ct_table *t);
 struct ct_tslot *ct_shared_enter(struct ct_table *t);
 /* Puts an unlinked entry on the calling thread's limbo list. */
 void ct_shared_retire(struct ct_table *t, struct ct_conn *c);
+/* Within a call: frees what has become safe since the call began (the
+ * calling thread's quiescent state is not moved). */
+void ct_shared_reclaim(struct ct_table *t);
+/* Retired entries not yet freed (limbo lists and the deferred list). Exact
+ * only while no call runs on the table. */
+uint64_t ct_shared_unreclaimed(const struct ct_table *t);
 void ct_shared_stats_sum(const struct ct_table *t, struct ct_table_stats *out);
 struct ct_conn *ct_shared_find(const struct ct_table *t, const void *k, unsigned v6, uint64_t h,
                                unsigned *dir);

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "ctrack/ctrack.h"
@@ -316,10 +317,380 @@ static void test_shared_basics(void)
     ct_table_destroy(t);
 }
 
+/* ---- reclamation: idle threads, offline and back, large retirements ----------------- */
+
+/*
+ * A watchdog for the tests below: a regression that makes a thread wait for
+ * another must fail the test, not hang the suite. SIGALRM's default action
+ * ends the process, which ctest reports as a failure.
+ */
+#define WATCHDOG_S 60
+
+/* One burst of `n` new UDP flows numbered from `first`. */
+static int churn_burst(struct ct_table *t, uint32_t first, unsigned n, uint64_t now,
+                       struct ct_verdict *v)
+{
+    struct ct_pkt pk[CT_BURST_MAX];
+    for (unsigned i = 0; i < n; i++) {
+        uint32_t f = first + i;
+        pk[i] = udp4(0x0a100000u + (f >> 14), 0x0b000002u, (uint16_t)(1024 + (f & 0x3fff)), 53);
+    }
+    return ct_process_parsed(t, pk, v, n, now, CT_PROCESS_COMMIT);
+}
+
+/* A thread that made calls and then waits, still registered, until told. */
+struct idler {
+    struct ct_table *t;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int state;   /* 0 start, 1 registered and idle, 2 told to leave, 3 left */
+    int offline; /* leave by ct_table_thread_offline() (else: by calling again) */
+    uint64_t now; /* the time of that call */
+    int bad;
+};
+
+static void idler_set(struct idler *d, int state)
+{
+    pthread_mutex_lock(&d->mu);
+    d->state = state;
+    pthread_cond_broadcast(&d->cv);
+    pthread_mutex_unlock(&d->mu);
+}
+
+static void idler_wait(struct idler *d, int state)
+{
+    pthread_mutex_lock(&d->mu);
+    while (d->state < state)
+        pthread_cond_wait(&d->cv, &d->mu);
+    pthread_mutex_unlock(&d->mu);
+}
+
+static void *idler_thread(void *p)
+{
+    struct idler *d = p;
+    struct ct_pkt pk = udp4(0x0c000001u, 0x0b000002u, 7, 53);
+    struct ct_verdict v;
+    if (ct_process_parsed(d->t, &pk, &v, 1, SEC, CT_PROCESS_COMMIT) != 1)
+        d->bad++;
+    idler_set(d, 1);
+    idler_wait(d, 2);
+    if (d->offline) {
+        if (ct_table_thread_offline(d->t) != 0)
+            d->bad++;
+    } else {
+        /* One more call (a quiescent state; the flow itself has long
+         * expired), then idle again until the end. */
+        (void)ct_table_lookup(d->t, &pk.tuple, d->now, NULL);
+    }
+    idler_set(d, 3);
+    idler_wait(d, 4);
+    ct_table_thread_offline(d->t);
+    return NULL;
+}
+
+#define IDLE_TABLE 256u
+#define IDLE_ROUNDS 600u /* 64 flows each: far more than the pool's spare entries */
+
+/*
+ * One thread creates and retires connections without pause (64 flows per
+ * burst, each expired by the sweep a burst later) while another is
+ * registered but idle. Nothing the busy thread retires can be reused, so
+ * the pool's spare entries run out: the busy thread must not wait, new
+ * connections are refused as in a full table and counted. Once the idle
+ * thread leaves (offline) or calls again, every retired entry is reclaimed
+ * and creation works again.
+ */
+static void idle_thread_case(int offline)
+{
+    struct idler d;
+    memset(&d, 0, sizeof(d));
+    d.t = mk_shared(IDLE_TABLE);
+    if (!d.t)
+        return;
+    d.offline = offline;
+    pthread_mutex_init(&d.mu, NULL);
+    pthread_cond_init(&d.cv, NULL);
+    pthread_t th;
+    CHECK_EQ_I(pthread_create(&th, NULL, idler_thread, &d), 0);
+    idler_wait(&d, 1);
+
+    alarm(WATCHDOG_S);
+    struct ct_verdict v[CT_BURST_MAX];
+    uint64_t now = 2 * SEC, sent = 0, ok = 0, full = 0, other = 0;
+    for (uint32_t r = 0; r < IDLE_ROUNDS; r++, now += 31 * SEC) {
+        int n = churn_burst(d.t, r * CT_BURST_MAX, CT_BURST_MAX, now, v);
+        CHECK_EQ_I(n, CT_BURST_MAX);
+        for (int i = 0; i < n; i++) {
+            sent++;
+            if (v[i].state == CT_STATE_NEW && v[i].conn)
+                ok++;
+            else if (v[i].state == CT_STATE_INVALID && v[i].reason == CT_REASON_TABLE_FULL)
+                full++;
+            else
+                other++;
+        }
+        /* UDP's unreplied timeout is 30 s: the previous burst's flows are due. */
+        (void)ct_expire(d.t, now, 4 * CT_BURST_MAX);
+    }
+    struct ct_table_stats s;
+    ct_table_stats(d.t, &s);
+    printf("idle thread (%s): created %" PRIu64 " refused_full %" PRIu64
+           " unreclaimed %" PRIu64 "\n",
+           offline ? "offline" : "calls again", s.created, s.refused_full,
+           ct_shared_unreclaimed(d.t));
+    CHECK_EQ_U(other, 0);
+    CHECK_EQ_U(ok + full, sent);
+    CHECK_EQ_U(s.created, ok + 1); /* the idle thread's flow */
+    CHECK_EQ_U(s.refused_full, full);
+    CHECK(full > 0);             /* the pool ran out: reclamation was held back */
+    CHECK_EQ_U(s.early_drop, 0); /* the table itself was never full */
+    CHECK_EQ_U(s.created, s.deleted + s.connections);
+    CHECK(ct_shared_unreclaimed(d.t) > 2 * 4096);
+
+    d.now = now;
+    idler_set(&d, 2);
+    idler_wait(&d, 3);
+    /* Calls that retire nothing: each frees what has become safe, the
+     * deferred list a bounded chunk per call. */
+    struct ct_pkt q = udp4(0x0d000001u, 0x0b000002u, 9, 53);
+    for (unsigned i = 0; i < 64 && ct_shared_unreclaimed(d.t) != 0; i++)
+        (void)ct_table_lookup(d.t, &q.tuple, now, NULL);
+    CHECK_EQ_U(ct_shared_unreclaimed(d.t), 0);
+    /* A table's worth of new flows fits again, none refused. */
+    uint64_t refused0 = s.refused_full;
+    for (uint32_t r = 0; r < IDLE_TABLE / CT_BURST_MAX; r++) {
+        CHECK_EQ_I(churn_burst(d.t, (IDLE_ROUNDS + r) * CT_BURST_MAX, CT_BURST_MAX, now, v),
+                   CT_BURST_MAX);
+        for (unsigned i = 0; i < CT_BURST_MAX; i++)
+            CHECK(v[i].state == CT_STATE_NEW && v[i].conn);
+    }
+    alarm(0);
+    ct_table_stats(d.t, &s);
+    CHECK_EQ_U(s.refused_full, refused0);
+    CHECK_EQ_U(s.created, s.deleted + s.connections);
+    CHECK_EQ_U(s.timers, s.connections);
+
+    idler_set(&d, 4);
+    pthread_join(th, NULL);
+    CHECK_EQ_I(d.bad, 0);
+    pthread_cond_destroy(&d.cv);
+    pthread_mutex_destroy(&d.mu);
+    ct_table_destroy(d.t);
+}
+
+static void test_idle_thread_offline(void)
+{
+    idle_thread_case(1);
+}
+
+static void test_idle_thread_calls_again(void)
+{
+    idle_thread_case(0);
+}
+
+/* ---- threads going offline and coming back -------------------------------------------- */
+
+#define CYCLE_ROUNDS 100u
+
+struct cycle {
+    struct ct_table *t;     /* the shared table of the test */
+    struct ct_table *other; /* a second shared table the cycling threads also use */
+    uint64_t clock;         /* atomic: the one clock of both threads */
+    uint64_t stop;          /* atomic: the cycling threads are done */
+    unsigned ncycling;      /* atomic: cycling threads still running */
+};
+
+struct cycle_arg {
+    struct cycle *c;
+    unsigned idx;
+    uint64_t bad;     /* calls that failed, verdicts INVALID for another reason than a full table */
+    uint64_t created; /* flows created */
+    uint64_t bursts;
+};
+
+/*
+ * The table may fill for a while: the clock runs 5 s a burst, so a thread
+ * descheduled while it holds the sweep (or mid-call, holding reclamation
+ * back) lets minutes of flows pile up. That is counted, not wrong.
+ */
+static void cycle_count(struct cycle_arg *a, const struct ct_verdict *v, int n)
+{
+    if (n != CT_BURST_MAX)
+        a->bad++;
+    for (int i = 0; i < n; i++) {
+        if (v[i].state == CT_STATE_NEW && v[i].conn)
+            a->created++;
+        else if (v[i].state != CT_STATE_INVALID || v[i].reason != CT_REASON_TABLE_FULL)
+            a->bad++;
+    }
+}
+
+/* Works without pause until the cycling threads are done. */
+static void *cycle_worker(void *p)
+{
+    struct cycle_arg *a = p;
+    struct cycle *c = a->c;
+    struct ct_verdict v[CT_BURST_MAX];
+    uint64_t next_expire = 0;
+    for (uint32_t r = 0; !__atomic_load_n(&c->stop, __ATOMIC_RELAXED); r++) {
+        uint64_t now = __atomic_add_fetch(&c->clock, 5 * SEC, __ATOMIC_RELAXED);
+        cycle_count(a, v, churn_burst(c->t, (r % 4096) * CT_BURST_MAX, CT_BURST_MAX, now, v));
+        if (now >= next_expire)
+            next_expire = ct_expire(c->t, now, 0);
+        a->bursts++;
+    }
+    ct_table_thread_offline(c->t);
+    return NULL;
+}
+
+/*
+ * Makes a few calls on the test's table and on another one, goes offline
+ * from the test's table while its thread-local cache names the other, and
+ * comes back; sometimes sleeps while offline.
+ */
+static void *cycle_thread(void *p)
+{
+    struct cycle_arg *a = p;
+    struct cycle *c = a->c;
+    struct ct_verdict v[CT_BURST_MAX];
+    for (uint32_t r = 0; r < CYCLE_ROUNDS; r++) {
+        for (unsigned k = 0; k < 3; k++) {
+            uint64_t now = __atomic_add_fetch(&c->clock, 5 * SEC, __ATOMIC_RELAXED);
+            uint32_t first = (1u << 20) * (a->idx + 1) + ((r * 3 + k) % 4096) * CT_BURST_MAX;
+            cycle_count(a, v, churn_burst(c->t, first, CT_BURST_MAX, now, v));
+            (void)ct_expire(c->t, now, 0);
+            a->bursts++;
+        }
+        if (churn_burst(c->other, a->idx * CT_BURST_MAX, CT_BURST_MAX, SEC, v) != CT_BURST_MAX)
+            a->bad++;
+        if (ct_table_thread_offline(c->t) != 0)
+            a->bad++;
+        if (r % 3 == 0)
+            ct_table_thread_offline(c->other);
+        if (r % 8 == 0) {
+            struct timespec ts = {0, 200 * 1000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    ct_table_thread_offline(c->other);
+    if (__atomic_sub_fetch(&c->ncycling, 1, __ATOMIC_RELAXED) == 0)
+        __atomic_store_n(&c->stop, 1, __ATOMIC_RELAXED);
+    return NULL;
+}
+
+/*
+ * Threads that go offline and come back, many times, while another works
+ * without pause: nobody waits for anybody, every call works, and once all
+ * have left, everything they retired is reclaimed by the next caller. The
+ * cycling threads go offline from a table that is not the last they used,
+ * so their slot is found without the thread-local cache.
+ */
+static void test_offline_cycles(void)
+{
+    struct cycle c;
+    memset(&c, 0, sizeof(c));
+    c.t = mk_shared(8192);
+    c.other = mk_shared(1024);
+    if (!c.t || !c.other)
+        return;
+    c.clock = 10 * SEC;
+    c.ncycling = 2;
+    alarm(WATCHDOG_S);
+    pthread_t th[3];
+    struct cycle_arg a[3];
+    for (unsigned i = 0; i < 3; i++) {
+        memset(&a[i], 0, sizeof(a[i]));
+        a[i].c = &c;
+        a[i].idx = i;
+        CHECK_EQ_I(pthread_create(&th[i], NULL, i == 0 ? cycle_worker : cycle_thread, &a[i]), 0);
+    }
+    uint64_t bad = 0, bursts = 0;
+    for (unsigned i = 0; i < 3; i++) {
+        pthread_join(th[i], NULL);
+        bad += a[i].bad;
+        bursts += a[i].bursts;
+    }
+    CHECK_EQ_U(bad, 0);
+    CHECK(a[1].bursts == 3 * CYCLE_ROUNDS && a[2].bursts == 3 * CYCLE_ROUNDS);
+    CHECK(a[0].created > 0 && a[1].created > 0 && a[2].created > 0);
+    /* Every thread has left: this thread's calls free everything. */
+    struct ct_pkt q = udp4(0x0d000001u, 0x0b000002u, 9, 53);
+    uint64_t now = __atomic_load_n(&c.clock, __ATOMIC_RELAXED);
+    for (unsigned i = 0; i < 64 && ct_shared_unreclaimed(c.t) != 0; i++)
+        (void)ct_table_lookup(c.t, &q.tuple, now, NULL);
+    alarm(0);
+    CHECK_EQ_U(ct_shared_unreclaimed(c.t), 0);
+    struct ct_table_stats s;
+    ct_table_stats(c.t, &s);
+    printf("offline cycles: %" PRIu64 " bursts, created %" PRIu64 " expired %" PRIu64
+           " live %u\n", bursts, s.created, s.expired, s.connections);
+    CHECK_EQ_U(s.packets, bursts * CT_BURST_MAX);
+    CHECK_EQ_U(s.created, a[0].created + a[1].created + a[2].created);
+    CHECK_EQ_U(s.created, s.deleted + s.connections);
+    CHECK_EQ_U(s.timers, s.connections);
+    CHECK(s.expired > 0);
+    ct_table_destroy(c.t);
+    ct_table_destroy(c.other);
+}
+
+/* ---- one call retiring more entries than a thread's limbo holds ----------------------- */
+
+/*
+ * A sweep with a large budget, and a drain, each end far more connections
+ * in one call than CT_SHARED_LIMBO: the surplus goes to the deferred list,
+ * and every entry comes back for reuse.
+ */
+static void test_large_retirement(void)
+{
+    enum { N = 3 * 4096 + 100 };
+    struct ct_table *t = mk_shared(N);
+    if (!t)
+        return;
+    struct ct_verdict v[CT_BURST_MAX];
+    for (int round = 0; round < 2; round++) {
+        uint64_t now = (uint64_t)(1 + round * 200) * SEC;
+        for (uint32_t f = 0; f < N; f += CT_BURST_MAX) {
+            unsigned n = N - f < CT_BURST_MAX ? N - f : CT_BURST_MAX;
+            CHECK_EQ_I(churn_burst(t, f, n, now, v), (int)n);
+            for (unsigned i = 0; i < n; i++)
+                CHECK(v[i].state == CT_STATE_NEW && v[i].conn);
+        }
+        struct ct_table_stats s;
+        ct_table_stats(t, &s);
+        CHECK_EQ_U(s.connections, N);
+        if (round == 0) {
+            /* All due 30 s later: one sweep ends them all. */
+            (void)ct_expire(t, now + 60 * SEC, 2 * N);
+            ct_table_stats(t, &s);
+            CHECK_EQ_U(s.expired, N);
+        } else {
+            CHECK_EQ_I(ct_table_drain(t, now + SEC), N);
+            ct_table_stats(t, &s);
+            CHECK_EQ_U(s.drained, N);
+        }
+        CHECK_EQ_U(s.connections, 0);
+        CHECK(ct_shared_unreclaimed(t) == N);
+        struct ct_pkt q = udp4(0x0d000001u, 0x0b000002u, 9, 53);
+        for (unsigned i = 0; i < 16 && ct_shared_unreclaimed(t) != 0; i++)
+            (void)ct_table_lookup(t, &q.tuple, now + 100 * SEC, NULL);
+        CHECK_EQ_U(ct_shared_unreclaimed(t), 0);
+    }
+    struct ct_table_stats s;
+    ct_table_stats(t, &s);
+    CHECK_EQ_U(s.created, 2 * N);
+    CHECK_EQ_U(s.refused_full, 0);
+    CHECK_EQ_U(s.created, s.deleted);
+    ct_table_destroy(t);
+}
+
 int main(void)
 {
     RUN(test_shared_basics);
     RUN(test_race_create);
     RUN(test_churn_stress);
+    RUN(test_large_retirement);
+    RUN(test_idle_thread_offline);
+    RUN(test_idle_thread_calls_again);
+    RUN(test_offline_cycles);
     return check_summary();
 }
