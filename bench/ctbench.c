@@ -58,6 +58,7 @@ struct opts {
     int single_run;
     int json;
     int checksum;
+    int csum_offload; /* --csum-offload: frames marked CT_FRAME_F_L4_CSUM_GOOD */
     int acct;                    /* per-connection counters (else CT_TABLE_F_NO_ACCT) */
     int pin;
     int fork;
@@ -658,7 +659,7 @@ static void print_result(struct job *j, const struct ct_table_stats *s_fill,
     l_str(&l, "mode", mode_names[j->mode]);
     l_u64(&l, "burst", o->burst);
     l_u64(&l, "payload", o->payload);
-    l_str(&l, "checksum", o->checksum ? "on" : "off");
+    l_str(&l, "checksum", o->csum_offload ? "offload" : o->checksum ? "on" : "off");
     l_str(&l, "acct", o->acct ? "on" : "off");
     l_u64(&l, "runs", nr);
     l_u64(&l, "packets_per_run", j->w[0].ring.n);
@@ -772,7 +773,8 @@ static void run_job_here(const struct opts *o, unsigned workload, unsigned famil
         w->p = (struct tr_params){
             .workload = workload, .family = family, .thread = t, .threads = threads,
             .ring_len = o->ring_len, .burst = o->burst, .payload = (uint16_t)o->payload,
-            .checksum = (uint8_t)o->checksum, .seed = o->seed};
+            .checksum = (uint8_t)o->checksum, .csum_offload = (uint8_t)o->csum_offload,
+            .seed = o->seed};
         /*
          * Churn population: 0.9 (new) or 0.6 (mixed) of the share, less two
          * bursts, since connections are opened a burst at a time and a small
@@ -943,7 +945,8 @@ static void usage(FILE *f)
     fputs("usage: ctbench [--quick] [--workload established|new|udp|mixed|all[,...]]\n"
           "               [--family 4|6|both] [--conns N[,N...]] [--threads N[,N...]]\n"
           "               [--mode percore|shared|both] [--runs N] [--burst N] [--ring N]\n"
-          "               [--payload N] [--format kv|json] [--no-checksum] [--acct on|off]\n"
+          "               [--payload N] [--format kv|json] [--no-checksum] [--csum-offload]\n"
+          "               [--acct on|off]\n"
           "               [--single-run] [--seed N] [--no-pin] [--no-fork] [--verify]\n"
           "Counts take k, m suffixes (1k = 1000, 10m = 10000000).\n"
           "See docs/performance.md for the workloads and every output field.\n",
@@ -1024,7 +1027,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 {
     enum {
         O_QUICK = 256, O_WORKLOAD, O_FAMILY, O_CONNS, O_THREADS, O_MODE, O_RUNS, O_BURST,
-        O_RING, O_PAYLOAD, O_FORMAT, O_NOCSUM, O_ACCT, O_SINGLE, O_SEED, O_NOPIN, O_NOFORK, O_VERIFY, O_HELP
+        O_RING, O_PAYLOAD, O_FORMAT, O_NOCSUM, O_CSUMOFF, O_ACCT, O_SINGLE, O_SEED, O_NOPIN, O_NOFORK, O_VERIFY, O_HELP
     };
     static const struct option longopts[] = {
         {"quick", no_argument, NULL, O_QUICK},
@@ -1039,6 +1042,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         {"payload", required_argument, NULL, O_PAYLOAD},
         {"format", required_argument, NULL, O_FORMAT},
         {"no-checksum", no_argument, NULL, O_NOCSUM},
+        {"csum-offload", no_argument, NULL, O_CSUMOFF},
         {"acct", required_argument, NULL, O_ACCT},
         {"single-run", no_argument, NULL, O_SINGLE},
         {"seed", required_argument, NULL, O_SEED},
@@ -1142,6 +1146,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
                 return -1;
             break;
         case O_NOCSUM: o->checksum = 0; break;
+        case O_CSUMOFF: o->csum_offload = 1; break;
         case O_ACCT:
             if (strcmp(optarg, "on") == 0)
                 o->acct = 1;

@@ -346,7 +346,7 @@ static unsigned write_handshake(uint8_t *b, unsigned family, unsigned space, uin
     return write_tcp(b, family, &f, g, &s);
 }
 
-static void set_frame(struct ct_frame *fr, const uint8_t *data, unsigned len)
+static void set_frame(struct ct_frame *fr, const uint8_t *data, unsigned len, uint32_t flags)
 {
     fr->data = data;
     fr->len = len;
@@ -354,7 +354,7 @@ static void set_frame(struct ct_frame *fr, const uint8_t *data, unsigned len)
     fr->link = CT_LINK_ETHERNET;
     fr->zone = 0;
     fr->mark = 0;
-    fr->flags = 0;
+    fr->flags = flags;
 }
 
 static size_t slot_max(unsigned family, uint16_t payload)
@@ -411,7 +411,7 @@ unsigned tr_fill_next(struct tr_fill *f)
                 flow_make(&fl, p->family, f->space, g, IPPROTO_UDP);
                 len = write_udp(d, p->family, &fl, g, step == 0, p->payload);
             }
-            set_frame(&f->frames[n], d, len);
+            set_frame(&f->frames[n], d, len, p->csum_offload ? CT_FRAME_F_L4_CSUM_GOOD : 0);
         }
         if (n)
             return n;
@@ -512,7 +512,7 @@ static void emit_end(struct builder *bd, unsigned len, uint8_t rw, uint32_t conn
 {
     struct tr_ring *r = bd->r;
     uint32_t j = r->n++;
-    set_frame(&r->frames[j], r->buf + bd->off, len);
+    set_frame(&r->frames[j], r->buf + bd->off, len, bd->p->csum_offload ? CT_FRAME_F_L4_CSUM_GOOD : 0);
     r->rw_kind[j] = rw;
     r->rw_conn[j] = conn;
     r->expect[j] = TR_X_OK;
@@ -606,6 +606,8 @@ static void emit_invalid(struct builder *bd)
         put16(c, (uint16_t)(get16(c) ^ 0x5a5a)); /* wrong transport checksum */
     }
     emit_end(bd, len, rw, k);
+    if (kind == 2) /* a NIC would not vouch for it: the table sums it itself */
+        bd->r->frames[bd->r->n - 1].flags = 0;
     bd->r->expect[bd->r->n - 1] = (uint8_t)(TR_X_BAD_FLAGS + kind);
     bd->r->n_invalid++;
 }

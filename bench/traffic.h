@@ -62,6 +62,8 @@ struct tr_params {
     unsigned burst;       /* frames per ct_process_burst() call */
     uint16_t payload;     /* TCP data bytes per segment, UDP payload bytes */
     uint8_t checksum;     /* 1: the table verifies transport checksums */
+    uint8_t csum_offload; /* 1: frames with a right transport checksum carry
+                             CT_FRAME_F_L4_CSUM_GOOD, as a NIC would mark them */
     uint64_t seed;
 };
 
