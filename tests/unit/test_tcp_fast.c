@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "ctrack/table.h"
 #include "proto/proto.h"
 #include "proto/tcp_conn.h"
 
@@ -66,22 +67,12 @@ static struct ct_proto_cfg cfg;
  */
 static void cfg_random(void)
 {
-    static const uint32_t secs[CT_TIMEOUT_COUNT] = {
-        [CT_TIMEOUT_TCP_SYN_SENT] = 120,  [CT_TIMEOUT_TCP_SYN_RECV] = 60,
-        [CT_TIMEOUT_TCP_ESTABLISHED] = 432000, [CT_TIMEOUT_TCP_FIN_WAIT] = 120,
-        [CT_TIMEOUT_TCP_CLOSE_WAIT] = 60, [CT_TIMEOUT_TCP_LAST_ACK] = 30,
-        [CT_TIMEOUT_TCP_TIME_WAIT] = 120, [CT_TIMEOUT_TCP_CLOSE] = 10,
-        [CT_TIMEOUT_TCP_SYN_SENT2] = 120, [CT_TIMEOUT_TCP_RETRANS] = 300,
-        [CT_TIMEOUT_TCP_UNACK] = 300,     [CT_TIMEOUT_UDP] = 30,
-        [CT_TIMEOUT_UDP_STREAM] = 120,    [CT_TIMEOUT_ICMP] = 30,
-        [CT_TIMEOUT_GENERIC] = 600,
-    };
     static const uint8_t max_retrans[] = {0, 1, 2, 3, 3, 3, 14, 15, 16, 255};
+    /* Linux's defaults, from the table defaults (test_table.c checks those). */
+    struct ct_table_config tc;
+    ct_table_config_init(&tc);
     memset(&cfg, 0, sizeof(cfg));
-    for (unsigned i = 0; i < CT_TIMEOUT_COUNT; i++)
-        cfg.timeout_ns[i] = secs[i] * NS;
-    cfg.tcp_loose = 1;
-    cfg.tcp_max_retrans = 3;
+    ct_proto_cfg_from_config(&cfg, tc.timeouts, 0, tc.tcp_max_retrans);
     if (chance(50))
         return;
     static const uint32_t choices[] = {1, 100, 299, 300, 301, 432000};
