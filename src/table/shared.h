@@ -119,6 +119,8 @@
 #define CT_SHARED_THREADS 64     /* threads registered at once */
 #define CT_SHARED_LIMBO 4096     /* retired entries one thread holds before deferring them */
 #define CT_SHARED_SPARE (4 * CT_SHARED_LIMBO) /* pool entries beyond max_connections */
+#define CT_SHARED_MAG 64         /* entry indices one thread's magazine holds, per family */
+#define CT_SHARED_MAG_BATCH 32   /* indices moved between a magazine and the pool at once */
 #define CT_QS_OFFLINE UINT64_MAX /* qs of a slot whose thread is not using the table */
 
 /* A test-and-test-and-set spinlock, visible to clang's thread-safety analysis. */
@@ -160,6 +162,8 @@ struct ct_tslot {
     /* owner writes with relaxed atomics; ct_table_stats() sums (at offset
      * CT_CACHE_LINE, which ct_table_st() relies on) */
     struct ct_table_stats stats CT_ALIGNED(64);
+    uint32_t nmag[2] CT_ALIGNED(64); /* owner only: indices in mag[family] */
+    uint32_t mag[2][CT_SHARED_MAG]; /* owner only: free pool indices, IPv4 and IPv6 */
     struct ct_limbo limbo[CT_SHARED_LIMBO]; /* owner only */
 } CT_ALIGNED(64);
 
