@@ -99,6 +99,20 @@
  * reclaim pass of its own (without moving its quiescent state, which would
  * be wrong mid-call) and tries once more.
  *
+ * Entry caches. Each slot keeps a magazine of free entry indices per family
+ * (CT_SHARED_MAG; Bonwick and Adams, "Magazines and Vmem", USENIX 2001): a
+ * creation pops from it, an empty one is refilled with CT_SHARED_MAG_BATCH
+ * indices under one pool_lock acquisition, a free pushes onto it and a full
+ * one gives CT_SHARED_MAG_BATCH back under one; reclaimed entries fill the
+ * reclaiming thread's magazine first. Bound: at most CT_SHARED_MAG entries
+ * per family per registered slot sit in magazines, and each pool has that
+ * much room (CT_SHARED_THREADS * CT_SHARED_MAG) beyond max_connections and
+ * the spare, so caches never make a table with room refuse a connection.
+ * ct_table_thread_offline() gives the magazine back; a thread that exits
+ * registered keeps its slot and its entries, as it keeps its limbo. The
+ * live-connection count stays one atomic, reserved before the entry is
+ * taken, so max_connections is exact.
+ *
  * Thread slots: a thread registers on its first call (CT_SHARED_THREADS at
  * most at once; -EAGAIN beyond that is reported as the call's error) and is
  * found again through a one-entry thread-local cache keyed by a table id
