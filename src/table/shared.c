@@ -93,6 +93,28 @@ static uint64_t tag_expand(uint64_t e, uint32_t lo)
     return e - (uint32_t)((uint32_t)e - lo);
 }
 
+/*
+ * Frees the n entries ids[]: into me's magazines while they have room (no
+ * lock), the rest to the pools under one pool_lock acquisition.
+ */
+static void free_ids(struct ct_table *t, struct ct_tslot *me, uint32_t *ids, uint32_t n)
+{
+    uint32_t rest = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        struct ct_conn *c = ct_table_conn_at(t, ids[i]);
+        if (me->nmag[ct_conn_is_v6(c)] < CT_SHARED_MAG)
+            ct_table_mag_put(t, me, c);
+        else
+            ids[rest++] = ids[i];
+    }
+    if (rest == 0)
+        return;
+    ct_spin_lock(&t->sh->pool_lock);
+    for (uint32_t i = 0; i < rest; i++)
+        ct_table_conn_free_locked(t, ct_table_conn_at(t, ids[i]));
+    ct_spin_unlock(&t->sh->pool_lock);
+}
+
 /* Moves all of me's limbo to the end of the table's deferred list. */
 static void limbo_spill(struct ct_table *t, struct ct_tslot *me)
 {
@@ -126,7 +148,7 @@ static void limbo_spill(struct ct_table *t, struct ct_tslot *me)
  * min, at most CT_SHARED_LIMBO per call so that one call's extra work stays
  * bounded. A thread that finds the list busy leaves it to the other.
  */
-static void defer_reclaim(struct ct_table *t, uint64_t min)
+static void defer_reclaim(struct ct_table *t, struct ct_tslot *me, uint64_t min)
 {
     struct ct_shared *sh = t->sh;
     if (__atomic_load_n(&sh->defer_head_tag, __ATOMIC_ACQUIRE) >= min)
@@ -152,15 +174,12 @@ static void defer_reclaim(struct ct_table *t, uint64_t min)
     ct_spin_unlock(&sh->defer_lock);
     if (n == 0)
         return;
-    /* The n entries from `first` are ours now; the chain is read before each
-     * free overwrites timer_next. */
-    ct_spin_lock(&sh->pool_lock);
-    for (id = first; n > 0; n--) {
-        struct ct_conn *c = ct_table_conn_at(t, id);
-        id = c->timer_next;
-        ct_table_conn_free_locked(t, c);
+    /* The n entries from `first` are ours now. */
+    uint32_t ids[CT_SHARED_LIMBO];
+    for (uint32_t i = 0; i < n; i++) {
+        ids[i] = id = i ? ct_table_conn_at(t, id)->timer_next : first;
     }
-    ct_spin_unlock(&sh->pool_lock);
+    free_ids(t, me, ids, n);
 }
 
 /* ---- quiescent-state reclamation ------------------------------------------------- */
@@ -218,13 +237,8 @@ static void limbo_reclaim(struct ct_table *t, struct ct_tslot *me, int quiescent
             me->limbo[keep++] = me->limbo[i];
     }
     me->nlimbo = keep;
-    if (nfree) {
-        ct_spin_lock(&sh->pool_lock);
-        for (uint32_t i = 0; i < nfree; i++)
-            ct_table_conn_free_locked(t, ct_table_conn_at(t, ids[i]));
-        ct_spin_unlock(&sh->pool_lock);
-    }
-    defer_reclaim(t, min);
+    free_ids(t, me, ids, nfree);
+    defer_reclaim(t, me, min);
 }
 
 struct ct_tslot *ct_shared_enter(struct ct_table *t)
@@ -282,8 +296,10 @@ CT_EXPORT int ct_table_thread_offline(struct ct_table *t)
         me = slot_find(t->sh, (uintptr_t)&tls_token);
     if (!me)
         return 0;
-    /* Whatever this thread retired goes where every thread frees it. */
+    /* Whatever this thread retired goes where every thread frees it, and
+     * the free entries it cached go back to the pools. */
     limbo_spill(t, me);
+    ct_table_mag_drain(t, me);
     __atomic_store_n(&me->qs, CT_QS_OFFLINE, __ATOMIC_SEQ_CST);
     __atomic_store_n(&me->owner, (uintptr_t)0, __ATOMIC_RELEASE);
     if (ct_tls.slot == me) {

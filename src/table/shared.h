@@ -99,6 +99,20 @@
  * reclaim pass of its own (without moving its quiescent state, which would
  * be wrong mid-call) and tries once more.
  *
+ * Entry caches. Each slot keeps a magazine of free entry indices per family
+ * (CT_SHARED_MAG; Bonwick and Adams, "Magazines and Vmem", USENIX 2001): a
+ * creation pops from it, an empty one is refilled with CT_SHARED_MAG_BATCH
+ * indices under one pool_lock acquisition, a free pushes onto it and a full
+ * one gives CT_SHARED_MAG_BATCH back under one; reclaimed entries fill the
+ * reclaiming thread's magazine first. Bound: at most CT_SHARED_MAG entries
+ * per family per registered slot sit in magazines, and each pool has that
+ * much room (CT_SHARED_THREADS * CT_SHARED_MAG) beyond max_connections and
+ * the spare, so caches never make a table with room refuse a connection.
+ * ct_table_thread_offline() gives the magazine back; a thread that exits
+ * registered keeps its slot and its entries, as it keeps its limbo. The
+ * live-connection count stays one atomic, reserved before the entry is
+ * taken, so max_connections is exact.
+ *
  * Thread slots: a thread registers on its first call (CT_SHARED_THREADS at
  * most at once; -EAGAIN beyond that is reported as the call's error) and is
  * found again through a one-entry thread-local cache keyed by a table id
@@ -119,6 +133,8 @@
 #define CT_SHARED_THREADS 64     /* threads registered at once */
 #define CT_SHARED_LIMBO 4096     /* retired entries one thread holds before deferring them */
 #define CT_SHARED_SPARE (4 * CT_SHARED_LIMBO) /* pool entries beyond max_connections */
+#define CT_SHARED_MAG 64         /* entry indices one thread's magazine holds, per family */
+#define CT_SHARED_MAG_BATCH 32   /* indices moved between a magazine and the pool at once */
 #define CT_QS_OFFLINE UINT64_MAX /* qs of a slot whose thread is not using the table */
 
 /* A test-and-test-and-set spinlock, visible to clang's thread-safety analysis. */
@@ -160,6 +176,8 @@ struct ct_tslot {
     /* owner writes with relaxed atomics; ct_table_stats() sums (at offset
      * CT_CACHE_LINE, which ct_table_st() relies on) */
     struct ct_table_stats stats CT_ALIGNED(64);
+    uint32_t nmag[2] CT_ALIGNED(64); /* owner only: indices in mag[family] */
+    uint32_t mag[2][CT_SHARED_MAG]; /* owner only: free pool indices, IPv4 and IPv6 */
     struct ct_limbo limbo[CT_SHARED_LIMBO]; /* owner only */
 } CT_ALIGNED(64);
 

@@ -204,8 +204,9 @@ CT_EXPORT struct ct_table *ct_table_create(const struct ct_table_config *cfg, in
     /* Pools: room for the live connections plus the entries a call may retire. */
     uint64_t cap = (uint64_t)cfg->max_connections + CT_RETIRE_MAX;
     if (cfg->flags & CT_TABLE_F_SHARED) {
-        /* Room for the retired entries that wait for reclamation (shared.h). */
-        cap += CT_SHARED_SPARE;
+        /* Room for the retired entries that wait for reclamation and for
+         * the entries that the threads' magazines hold (shared.h). */
+        cap += CT_SHARED_SPARE + (uint64_t)CT_SHARED_THREADS * CT_SHARED_MAG;
         e = ct_shared_create(t);
         if (e)
             goto fail;
@@ -267,19 +268,29 @@ int ct_table_set_hash_hook(struct ct_table *t, ct_table_hash_fn fn)
 
 /* ---- entries --------------------------------------------------------------- */
 
-static struct ct_conn *conn_alloc_locked(struct ct_table *t, unsigned v6)
+/* Takes a free index from p's list or above its high-water mark; CT_ID_NONE
+ * when the pool is exhausted. A shared table's caller holds pool_lock. */
+static uint32_t pool_take(struct ct_table *t, struct ct_pool *p, unsigned v6)
 {
-    struct ct_pool *p = &t->pool[v6 != 0];
-    uint32_t idx;
     if (p->free_head != CT_ID_NONE) {
-        idx = p->free_head;
-        struct ct_conn *c = ct_table_conn_at(t, idx | (v6 ? CT_ID_V6 : 0));
-        p->free_head = c->timer_next;
-    } else if (p->hiwater < p->cap) {
-        idx = p->hiwater++;
-    } else {
-        return NULL;
+        uint32_t idx = p->free_head;
+        p->free_head = ct_table_conn_at(t, idx | (v6 ? CT_ID_V6 : 0))->timer_next;
+        return idx;
     }
+    return p->hiwater < p->cap ? p->hiwater++ : CT_ID_NONE;
+}
+
+/* Puts back a free index (the entry's timer_next becomes the list link). */
+static void pool_give(struct ct_table *t, struct ct_pool *p, unsigned v6, uint32_t idx)
+{
+    struct ct_conn *c = ct_table_conn_at(t, idx | (v6 ? CT_ID_V6 : 0));
+    c->timer_next = p->free_head;
+    p->free_head = idx;
+}
+
+/* A zeroed entry at pool index idx. */
+static struct ct_conn *conn_init(struct ct_pool *p, unsigned v6, uint32_t idx)
+{
     uint8_t *e = p->base + (size_t)idx * p->stride;
     memset(e, 0, p->stride);
     struct ct_conn *c = (struct ct_conn *)(void *)(e + p->body_off);
@@ -289,28 +300,101 @@ static struct ct_conn *conn_alloc_locked(struct ct_table *t, unsigned v6)
     return c;
 }
 
+/*
+ * Per-thread entry caches of shared tables (magazines: Bonwick and Adams,
+ * "Magazines and Vmem", USENIX 2001; design and bound in shared.h). A thread
+ * refills its empty magazine with CT_SHARED_MAG_BATCH indices under one
+ * pool_lock acquisition and, when a free finds it full, gives
+ * CT_SHARED_MAG_BATCH back under one.
+ */
+static int mag_refill(struct ct_table *t, struct ct_tslot *me, unsigned v6)
+{
+    struct ct_pool *p = &t->pool[v6];
+    uint32_t n = 0;
+    ct_spin_lock(&t->sh->pool_lock);
+    while (n < CT_SHARED_MAG_BATCH) {
+        uint32_t idx = pool_take(t, p, v6);
+        if (idx == CT_ID_NONE)
+            break;
+        me->mag[v6][n++] = idx;
+    }
+    ct_spin_unlock(&t->sh->pool_lock);
+    /* Reversed, so that the pops hand the batch out in the pool's order
+     * (ascending addresses on a fresh pool). */
+    for (uint32_t i = 0; i < n / 2; i++) {
+        uint32_t x = me->mag[v6][i];
+        me->mag[v6][i] = me->mag[v6][n - 1 - i];
+        me->mag[v6][n - 1 - i] = x;
+    }
+    me->nmag[v6] = n;
+    return n != 0;
+}
+
+/* Gives back the magazine's oldest n indices (the bottom of the stack). */
+static void mag_flush(struct ct_table *t, struct ct_tslot *me, unsigned v6, uint32_t n)
+{
+    struct ct_pool *p = &t->pool[v6];
+    ct_spin_lock(&t->sh->pool_lock);
+    for (uint32_t i = 0; i < n; i++)
+        pool_give(t, p, v6, me->mag[v6][i]);
+    ct_spin_unlock(&t->sh->pool_lock);
+    memmove(&me->mag[v6][0], &me->mag[v6][n], (me->nmag[v6] - n) * sizeof(me->mag[v6][0]));
+    me->nmag[v6] -= n;
+}
+
+void ct_table_mag_put(struct ct_table *t, struct ct_tslot *me, struct ct_conn *c)
+{
+    unsigned v6 = ct_conn_is_v6(c);
+    /* A free entry keeps only its family bit: no CONFIRMED, so iteration skips it. */
+    c->status = v6 ? CT_STATUS_PRIV_IPV6 : 0;
+    if (CT_UNLIKELY(me->nmag[v6] == CT_SHARED_MAG))
+        mag_flush(t, me, v6, CT_SHARED_MAG_BATCH);
+    me->mag[v6][me->nmag[v6]++] = ct_table_conn_id(t, c) & (CT_ID_V6 - 1);
+}
+
+void ct_table_mag_drain(struct ct_table *t, struct ct_tslot *me)
+{
+    for (unsigned v6 = 0; v6 < 2; v6++)
+        if (me->nmag[v6])
+            mag_flush(t, me, v6, me->nmag[v6]);
+}
+
 struct ct_conn *ct_table_conn_alloc(struct ct_table *t, unsigned v6)
 {
-    if (CT_LIKELY(!t->sh))
-        return conn_alloc_locked(t, v6);
-    ct_spin_lock(&t->sh->pool_lock);
-    struct ct_conn *c = conn_alloc_locked(t, v6);
-    ct_spin_unlock(&t->sh->pool_lock);
-    if (CT_UNLIKELY(!c)) {
-        /* The pool's spare entries all wait for reclamation: free what
-         * other threads' progress since this call began has made safe. */
-        ct_shared_reclaim(t);
-        ct_spin_lock(&t->sh->pool_lock);
-        c = conn_alloc_locked(t, v6);
-        ct_spin_unlock(&t->sh->pool_lock);
+    v6 = v6 != 0;
+    struct ct_pool *p = &t->pool[v6];
+    if (CT_LIKELY(!t->sh)) {
+        uint32_t idx = pool_take(t, p, v6);
+        return idx == CT_ID_NONE ? NULL : conn_init(p, v6, idx);
     }
-    return c;
+    struct ct_tslot *me = ct_shared_self(t);
+    if (CT_UNLIKELY(!me)) {
+        /* Not inside a call on t: straight from the pool. */
+        ct_spin_lock(&t->sh->pool_lock);
+        uint32_t idx = pool_take(t, p, v6);
+        ct_spin_unlock(&t->sh->pool_lock);
+        return idx == CT_ID_NONE ? NULL : conn_init(p, v6, idx);
+    }
+    if (CT_UNLIKELY(me->nmag[v6] == 0) && !mag_refill(t, me, v6)) {
+        /* The pool's spare entries all wait for reclamation: free what
+         * other threads' progress since this call began has made safe
+         * (into this thread's magazine), and refill if that freed none. */
+        ct_shared_reclaim(t);
+        if (me->nmag[v6] == 0 && !mag_refill(t, me, v6))
+            return NULL;
+    }
+    return conn_init(p, v6, me->mag[v6][--me->nmag[v6]]);
 }
 
 void ct_table_conn_free(struct ct_table *t, struct ct_conn *c)
 {
     if (CT_LIKELY(!t->sh)) {
         ct_table_conn_free_locked(t, c);
+        return;
+    }
+    struct ct_tslot *me = ct_shared_self(t);
+    if (CT_LIKELY(me != NULL)) {
+        ct_table_mag_put(t, me, c);
         return;
     }
     ct_spin_lock(&t->sh->pool_lock);

@@ -676,6 +676,10 @@ struct ct_conn *ct_table_conn_alloc(struct ct_table *t, unsigned v6);
 
 /* Returns an entry that was never inserted to the free list at once. */
 void ct_table_conn_free(struct ct_table *t, struct ct_conn *c);
+/* Shared tables: puts a free entry in thread slot me's magazine (giving a
+ * batch back to the pool when it is full); gives the whole magazine back. */
+void ct_table_mag_put(struct ct_table *t, struct ct_tslot *me, struct ct_conn *c);
+void ct_table_mag_drain(struct ct_table *t, struct ct_tslot *me);
 /* As ct_table_conn_free(), for a caller that holds a shared table's pool_lock. */
 void ct_table_conn_free_locked(struct ct_table *t, struct ct_conn *c);
 

@@ -19,6 +19,7 @@
 
 #include "check.h"
 #include "ctrack/ctrack.h"
+#include "table/shared.h"
 #include "table/table.h"
 
 #define SEC 1000000000ull
@@ -683,6 +684,133 @@ static void test_large_retirement(void)
     ct_table_destroy(t);
 }
 
+/* ---- per-thread entry caches (magazines) -------------------------------------------- */
+
+/* Free entries of pool v6: on its free list plus those never handed out. */
+static uint64_t pool_free(struct ct_table *t, unsigned v6)
+{
+    const struct ct_pool *p = &t->pool[v6];
+    uint64_t n = p->cap - p->hiwater;
+    for (uint32_t id = p->free_head; id != CT_ID_NONE;
+         id = ct_table_conn_at(t, id | (v6 ? CT_ID_V6 : 0))->timer_next)
+        n++;
+    return n;
+}
+
+/* Entries cached in the magazines of all slots. */
+static uint64_t mag_held(struct ct_table *t, unsigned v6)
+{
+    uint64_t n = 0;
+    for (unsigned i = 0; i < CT_SHARED_THREADS; i++)
+        n += t->sh->slot[i].nmag[v6];
+    return n;
+}
+
+#define MAG_MAX 600
+#define MAG_ROUNDS 8
+
+struct mag_arg {
+    struct ct_table *t;
+    pthread_barrier_t *bar;
+    unsigned idx;
+    uint64_t refused;
+    uint64_t leak;     /* rounds where some entry was unaccounted for */
+    uint64_t held_max; /* most entries this thread's magazine held */
+};
+
+/* Round r: the two threads fill the table exactly to max_connections in
+ * uneven shares, thread 0 expires everything, both pass quiescent states
+ * until nothing waits for reclamation, then every entry must be live, free
+ * or in a magazine. */
+static void *mag_thread(void *p)
+{
+    struct mag_arg *a = p;
+    struct ct_table *t = a->t;
+    struct ct_verdict v[CT_BURST_MAX];
+    struct ct_pkt q = udp4(0x0d000001u, 0x0b000002u, 9, 53);
+    for (unsigned r = 0; r < MAG_ROUNDS; r++) {
+        uint64_t now = (uint64_t)(1 + 100 * r) * SEC;
+        unsigned mine = (r + a->idx) % 2 ? MAG_MAX - 7 : 7;
+        uint32_t first = (r * 2 + a->idx) * MAG_MAX;
+        for (unsigned f = 0; f < mine; f += CT_BURST_MAX) {
+            unsigned n = mine - f < CT_BURST_MAX ? mine - f : CT_BURST_MAX;
+            (void)churn_burst(t, first + f, n, now, v);
+            for (unsigned i = 0; i < n; i++)
+                if (v[i].state != CT_STATE_NEW || !v[i].conn)
+                    a->refused++;
+        }
+        pthread_barrier_wait(a->bar);
+        if (a->idx == 0)
+            (void)ct_expire(t, now + 60 * SEC, 4 * MAG_MAX);
+        for (unsigned i = 0; i < 6; i++) {
+            pthread_barrier_wait(a->bar);
+            (void)ct_table_lookup(t, &q.tuple, now + 70 * SEC, NULL);
+        }
+        pthread_barrier_wait(a->bar);
+        struct ct_tslot *me = ct_tls.slot;
+        if (me->nmag[0] > a->held_max)
+            a->held_max = me->nmag[0];
+        if (a->idx == 0 && (ct_shared_unreclaimed(t) != 0 ||
+                            pool_free(t, 0) + mag_held(t, 0) != t->pool[0].cap))
+            a->leak++;
+        pthread_barrier_wait(a->bar);
+    }
+    return NULL;
+}
+
+/*
+ * The bound on cached entries: each registered thread's magazine holds at
+ * most CT_SHARED_MAG entries per family, and the pools have that much room
+ * per slot beyond max_connections and the spare, so a table filled exactly
+ * to max_connections by several threads in any shares refuses nothing while
+ * no retired entry waits for reclamation. No entry is ever lost between the
+ * pool, the caches and the table, and an offline thread's cache returns to
+ * the pool.
+ */
+static void test_magazines(void)
+{
+    struct ct_table *t = mk_shared(MAG_MAX);
+    if (!t)
+        return;
+    CHECK(t->pool[0].cap >= MAG_MAX + CT_SHARED_SPARE + CT_SHARED_THREADS * CT_SHARED_MAG);
+    pthread_barrier_t bar;
+    pthread_barrier_init(&bar, NULL, 2);
+    struct mag_arg a[2];
+    pthread_t th[2];
+    for (unsigned i = 0; i < 2; i++) {
+        a[i] = (struct mag_arg){t, &bar, i, 0, 0, 0};
+        CHECK_EQ_I(pthread_create(&th[i], NULL, mag_thread, &a[i]), 0);
+    }
+    for (unsigned i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+    pthread_barrier_destroy(&bar);
+    for (unsigned i = 0; i < 2; i++) {
+        CHECK_EQ_U(a[i].refused, 0);
+        CHECK_EQ_U(a[i].leak, 0);
+        CHECK(a[i].held_max <= CT_SHARED_MAG);
+    }
+    /* Thread 0 freed what it expired into its own magazine first. */
+    CHECK(a[0].held_max > 0);
+    struct ct_table_stats s;
+    ct_table_stats(t, &s);
+    CHECK_EQ_U(s.created, MAG_ROUNDS * MAG_MAX);
+    CHECK_EQ_U(s.refused_full, 0);
+
+    /* A thread that goes offline gives its cached entries back. */
+    CHECK(mag_held(t, 0) > 0); /* the two threads exited without going offline */
+    struct ct_verdict v[CT_BURST_MAX];
+    CHECK_EQ_I(churn_burst(t, 100000, 20, 2000 * SEC, v), 20);
+    CHECK(ct_tls.slot->nmag[0] > 0);
+    (void)ct_expire(t, 2100 * SEC, 100);
+    struct ct_tslot *mine = ct_tls.slot;
+    uint64_t held = mine->nmag[0], free_before = pool_free(t, 0);
+    CHECK_EQ_I(ct_table_thread_offline(t), 0);
+    CHECK_EQ_U(mine->nmag[0], 0);
+    CHECK(pool_free(t, 0) >= free_before + held);
+    CHECK_EQ_U(pool_free(t, 0) + mag_held(t, 0) + ct_shared_unreclaimed(t), t->pool[0].cap);
+    ct_table_destroy(t);
+}
+
 int main(void)
 {
     RUN(test_shared_basics);
@@ -692,5 +820,6 @@ int main(void)
     RUN(test_idle_thread_offline);
     RUN(test_idle_thread_calls_again);
     RUN(test_offline_cycles);
+    RUN(test_magazines);
     return check_summary();
 }
