@@ -61,6 +61,17 @@ struct stage {
     uint8_t v6;
 };
 
+/*
+ * The counters of the common outcome, a packet that matched its connection
+ * and was accepted, kept in locals over a burst on a table of one thread and
+ * added to the table's at the end of the burst (a shared table's counters go
+ * through the thread's slot, CT_STAT_INC, at once).
+ */
+struct burst_count {
+    uint64_t found; /* stats.found */
+    uint64_t ok;    /* stats.reasons[CT_REASON_NONE] */
+};
+
 /* Reasons whose verdict is UNTRACKED rather than INVALID. */
 static inline int reason_untracked(uint16_t r)
 {
@@ -85,14 +96,21 @@ static void verdict_reject(struct ct_table *t, struct ct_verdict *v, uint16_t re
     CT_STAT_INC(t, reasons[reason < CT_REASON_COUNT ? reason : CT_REASON_NONE]);
 }
 
-static void verdict_ok(struct ct_table *t, struct ct_verdict *v, struct ct_conn *c, uint8_t state,
-                       unsigned dir, uint8_t l4state)
+/* An accepted verdict, not counted. */
+static inline void verdict_fill(struct ct_verdict *v, struct ct_conn *c, uint8_t state,
+                                unsigned dir, uint8_t l4state)
 {
     v->conn = c;
     v->state = state;
     v->dir = (uint8_t)dir;
     v->l4state = l4state;
     v->reason = CT_REASON_NONE;
+}
+
+static void verdict_ok(struct ct_table *t, struct ct_verdict *v, struct ct_conn *c, uint8_t state,
+                       unsigned dir, uint8_t l4state)
+{
+    verdict_fill(v, c, state, dir, l4state);
     CT_STAT_INC(t, reasons[CT_REASON_NONE]);
 }
 
@@ -383,10 +401,12 @@ static int shared_found(struct ct_table *t, struct ct_pkt *pkt, const struct sta
 
 /* A packet whose own tuple matched the live connection c in direction dir.
  * Inlined into the burst loop (stage_three): the call with eight arguments
- * and the tracker dispatch cost about 40 instructions per packet. */
+ * and the tracker dispatch cost about 40 instructions per packet. bc: where
+ * to count found and accepted packets, or NULL to count them in the table
+ * at once. */
 static inline __attribute__((always_inline)) void process_found(struct ct_table *t, struct ct_pkt *pkt, const struct stage *st,
                           struct ct_verdict *v, struct ct_conn *c, unsigned dir, uint64_t now,
-                          unsigned flags)
+                          unsigned flags, struct burst_count *bc)
 {
     struct ct_proto_result res;
     /* Lazy refresh: the deadline is last_seen + the timeout in force, and the
@@ -394,7 +414,10 @@ static inline __attribute__((always_inline)) void process_found(struct ct_table 
      * lines the packet touches anyway) to see whether it moved earlier. */
     uint64_t old_last = c->last_seen;
     uint8_t old_timeout = c->timeout;
-    CT_STAT_INC(t, found);
+    if (bc)
+        bc->found++;
+    else
+        CT_STAT_INC(t, found);
     track_packet(ct_table_conn_cfg(t, c), c, dir, pkt, now, &res);
     switch (res.action) {
     case CT_PROTO_INVALID:
@@ -430,7 +453,11 @@ static inline __attribute__((always_inline)) void process_found(struct ct_table 
     uint8_t state = (dir == CT_DIR_REPLY || (c->status & CT_STATUS_SEEN_REPLY))
                         ? CT_STATE_ESTABLISHED
                         : CT_STATE_NEW;
-    verdict_ok(t, v, c, state, dir, c->l4state);
+    verdict_fill(v, c, state, dir, c->l4state);
+    if (bc)
+        bc->ok++;
+    else
+        CT_STAT_INC(t, reasons[CT_REASON_NONE]);
     if (res.action == CT_PROTO_CLOSE) {
         ct_table_conn_remove(t, c, CT_RM_DELETE);
         return;
@@ -522,13 +549,14 @@ static inline void stage_two(const struct ct_table *t, const struct stage *st)
 
 /* Stage 3 for one packet. */
 static inline void stage_three(struct ct_table *t, struct ct_pkt *pkt, struct ct_verdict *v,
-                               const struct stage *st, uint64_t now, unsigned flags)
+                               const struct stage *st, uint64_t now, unsigned flags,
+                               struct burst_count *bc)
 {
     unsigned dir = 0;
     struct ct_conn *c = lookup_live(t, st, now, &dir);
     if (CT_LIKELY(st->kind == LK_CONN)) {
         if (CT_LIKELY(c != NULL))
-            process_found(t, pkt, st, v, c, dir, now, flags);
+            process_found(t, pkt, st, v, c, dir, now, flags, bc);
         else
             (void)process_new(t, pkt, st, v, now, flags, 0);
         return;
@@ -579,7 +607,7 @@ static int shared_found(struct ct_table *t, struct ct_pkt *pkt, const struct sta
     struct ct_conn *c = shared_lookup_locked(t, st, now, &dir);
     if (!c)
         return 0;
-    process_found(t, pkt, st, v, c, dir, now, flags);
+    process_found(t, pkt, st, v, c, dir, now, flags, NULL);
     ct_conn_unlock(c);
     return 1;
 }
@@ -630,6 +658,7 @@ static int process_staged(struct ct_table *t, struct ct_pkt *pkts, struct ct_ver
                           unsigned n, uint64_t now, unsigned flags)
 {
     struct stage st[CT_BURST_MAX];
+    struct burst_count bc = {0, 0};
 
     if (t->sh)
         return process_staged_shared(t, pkts, verdicts, n, now, flags);
@@ -645,7 +674,9 @@ static int process_staged(struct ct_table *t, struct ct_pkt *pkts, struct ct_ver
             stage_two(t, &st[i]);
     for (unsigned i = 0; i < n; i++)
         if (st[i].kind != LK_DONE)
-            stage_three(t, &pkts[i], &verdicts[i], &st[i], now, flags);
+            stage_three(t, &pkts[i], &verdicts[i], &st[i], now, flags, &bc);
+    CT_STAT_ADD(t, found, bc.found);
+    CT_STAT_ADD(t, reasons[CT_REASON_NONE], bc.ok);
     return (int)n;
 }
 

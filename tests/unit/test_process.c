@@ -2,7 +2,7 @@
  * Tests of the packet path with real frames (through ct_pkt_parse()): a burst
  * of 64 and 64 single calls give the same verdicts and the same table,
  * transport checksums on and off, commit versus classify-only, the stats
- * counters, and argument checks.
+ * counters (exact after bursts mixing outcomes), and argument checks.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -511,6 +511,108 @@ static void test_close_and_replace(void)
     ct_table_destroy(t);
 }
 
+/* ---- stats of bursts mixing outcomes ------------------------------------------ */
+
+/* Runs a burst of parsed packets and adds each verdict's reason to by_reason. */
+static void run_burst(struct ct_table *t, struct ct_pkt *p, struct ct_verdict *v, unsigned n,
+                      uint64_t now, uint64_t *by_reason)
+{
+    CHECK_EQ_I(ct_process_parsed(t, p, v, n, now, CT_PROCESS_COMMIT), (int)n);
+    for (unsigned i = 0; i < n; i++)
+        by_reason[v[i].reason < CT_REASON_COUNT ? v[i].reason : 0]++;
+}
+
+/*
+ * Bursts where packets that match a connection (accepted and not), create
+ * one, and are rejected before the lookup alternate: every counter the burst
+ * path keeps is exact after each burst, whatever the mix.
+ */
+static void test_stats_exact_mixed_bursts(void)
+{
+    struct ct_table *t = mk_table(CT_TABLE_F_NO_CHECKSUM, 64);
+    const uint32_t A = 0x0a000001, B = 0x0a000002;
+    struct ct_pkt p[8];
+    struct ct_verdict v[8];
+    uint64_t by_reason[CT_REASON_COUNT];
+    struct ct_table_stats s;
+    memset(by_reason, 0, sizeof(by_reason));
+
+    /* Burst 1: two creations, a truncated packet, then the first connection's
+     * SYN-ACK and ACK (found, both accepted). */
+    p[0] = tcp(A, B, 1111, 80, CT_TCP_SYN, 1000, 0);
+    p[1] = tcp(A, B, 2222, 80, CT_TCP_SYN, 5000, 0);
+    p[2] = tcp(A, B, 3333, 80, CT_TCP_ACK, 1, 1);
+    p[2].reason = CT_REASON_IP_TRUNCATED;
+    p[3] = tcp(B, A, 80, 1111, CT_TCP_SYN | CT_TCP_ACK, 9000, 1001);
+    p[4] = tcp(A, B, 1111, 80, CT_TCP_ACK, 1001, 9001);
+    run_burst(t, p, v, 5, SEC, by_reason);
+    CHECK_EQ_U(v[0].flags, CT_VERDICT_CREATED);
+    CHECK_EQ_U(v[1].flags, CT_VERDICT_CREATED);
+    CHECK_EQ_U(v[2].state, CT_STATE_INVALID);
+    CHECK_EQ_U(v[3].state, CT_STATE_ESTABLISHED);
+    CHECK_EQ_U(v[4].state, CT_STATE_ESTABLISHED);
+    ct_table_stats(t, &s);
+    CHECK_EQ_U(s.packets, 5);
+    CHECK_EQ_U(s.found, 2);
+    CHECK_EQ_U(s.created, 2);
+    CHECK_EQ_U(s.invalid, 1);
+    CHECK_EQ_U(s.untracked, 0);
+    CHECK(memcmp(s.reasons, by_reason, sizeof(by_reason)) == 0);
+    CHECK_EQ_U(s.reasons[CT_REASON_NONE], 4);
+
+    /* Burst 2: found packets around a fragment, a non-IP frame, a creation,
+     * a retransmitted SYN of that creation (found, NEW) and a segment far
+     * outside the first connection's window (found, INVALID). */
+    p[0] = tcp(B, A, 80, 2222, CT_TCP_SYN | CT_TCP_ACK, 7000, 5001);
+    p[1] = tcp(A, B, 1111, 80, CT_TCP_ACK, 1001, 9001);
+    p[1].frag = CT_FRAG_FIRST;
+    p[2] = tcp(A, B, 4444, 80, CT_TCP_SYN, 100, 0);
+    p[3] = tcp(A, B, 2222, 80, CT_TCP_ACK, 5001, 7001);
+    p[4] = tcp(A, B, 4444, 80, CT_TCP_SYN, 100, 0);
+    p[5] = tcp(A, B, 9999, 80, CT_TCP_SYN, 1, 0);
+    p[5].reason = CT_REASON_NOT_IP;
+    p[6] = tcp(A, B, 1111, 80, CT_TCP_ACK, 1001 + 0x40000000u, 9001);
+    p[7] = tcp(B, A, 80, 1111, CT_TCP_ACK, 9001, 1001);
+    run_burst(t, p, v, 8, 2 * SEC, by_reason);
+    CHECK_EQ_U(v[0].state, CT_STATE_ESTABLISHED);
+    CHECK_EQ_U(v[1].reason, CT_REASON_FRAGMENT);
+    CHECK_EQ_U(v[2].flags, CT_VERDICT_CREATED);
+    CHECK_EQ_U(v[3].state, CT_STATE_ESTABLISHED);
+    CHECK_EQ_U(v[4].state, CT_STATE_NEW);
+    CHECK_EQ_U(v[4].flags, 0);
+    CHECK(v[4].conn == v[2].conn);
+    CHECK_EQ_U(v[5].state, CT_STATE_UNTRACKED);
+    CHECK_EQ_U(v[6].state, CT_STATE_INVALID);
+    CHECK(v[6].reason != CT_REASON_NONE);
+    CHECK_EQ_U(v[7].state, CT_STATE_ESTABLISHED);
+    ct_table_stats(t, &s);
+    CHECK_EQ_U(s.packets, 13);
+    CHECK_EQ_U(s.found, 2 + 5);
+    CHECK_EQ_U(s.created, 3);
+    CHECK_EQ_U(s.invalid, 1 + 2);
+    CHECK_EQ_U(s.untracked, 1);
+    CHECK_EQ_U(s.related, 0);
+    CHECK_EQ_U(s.not_committed, 0);
+    CHECK(memcmp(s.reasons, by_reason, sizeof(by_reason)) == 0);
+    CHECK_EQ_U(s.reasons[CT_REASON_NONE], 4 + 5);
+    CHECK_EQ_U(s.connections, 3);
+
+    /* A burst of found packets only, and one with nothing to look up. */
+    p[0] = tcp(A, B, 1111, 80, CT_TCP_ACK, 1001, 9001);
+    p[1] = tcp(B, A, 80, 2222, CT_TCP_ACK, 7001, 5001);
+    p[2] = tcp(B, A, 80, 1111, CT_TCP_ACK, 9001, 1001);
+    run_burst(t, p, v, 3, 3 * SEC, by_reason);
+    p[0].reason = CT_REASON_IP_TRUNCATED;
+    run_burst(t, p, v, 1, 3 * SEC, by_reason);
+    ct_table_stats(t, &s);
+    CHECK_EQ_U(s.packets, 17);
+    CHECK_EQ_U(s.found, 10);
+    CHECK_EQ_U(s.invalid, 4);
+    CHECK(memcmp(s.reasons, by_reason, sizeof(by_reason)) == 0);
+    CHECK_EQ_U(s.reasons[CT_REASON_NONE], 12);
+    ct_table_destroy(t);
+}
+
 int main(void)
 {
     RUN(test_burst_equals_single);
@@ -518,5 +620,6 @@ int main(void)
     RUN(test_commit_vs_classify);
     RUN(test_stats_and_args);
     RUN(test_close_and_replace);
+    RUN(test_stats_exact_mixed_bursts);
     return check_summary();
 }
