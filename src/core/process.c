@@ -353,7 +353,7 @@ static int process_new(struct ct_table *t, struct ct_pkt *pkt, const struct stag
             verdict_reject(t, v, CT_REASON_PROBE_LIMIT, 0);
             return 0;
         }
-    } else if (ct_table_insert(t, c) != 0) {
+    } else if (ct_table_insert(t, c, st->hash) != 0) {
         new_free(t, c);
         verdict_reject(t, v, CT_REASON_PROBE_LIMIT, 0);
         return 0;

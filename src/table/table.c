@@ -3,6 +3,7 @@
  * (bucketised linear probing with a cap), removal and iteration. The design
  * and its reasoning are in table.h.
  */
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -547,10 +548,10 @@ static int index_del(struct ct_table *t, uint64_t h, uint32_t ref)
     return -ENOENT;
 }
 
-int ct_table_insert(struct ct_table *t, struct ct_conn *c)
+int ct_table_insert(struct ct_table *t, struct ct_conn *c, uint64_t h0)
 {
     uint32_t id = ct_table_conn_id(t, c);
-    uint64_t h0 = conn_dir_hash(t, c, CT_DIR_ORIGINAL);
+    assert(h0 == conn_dir_hash(t, c, CT_DIR_ORIGINAL)); /* debug builds: the caller's hash is c's */
     uint64_t h1 = conn_dir_hash(t, c, CT_DIR_REPLY);
     if (index_add(t, h0, id << 1 | CT_DIR_ORIGINAL) != 0) {
         CT_STAT_INC(t, probe_limit);

@@ -712,10 +712,12 @@ void ct_table_conn_free_locked(struct ct_table *t, struct ct_conn *c);
 
 /*
  * Indexes both tuples of c (the original key must be set) and counts it as
- * live. Returns 0, or -ENOSPC when the probe cap stopped either insert (the
- * index is left as it was and stats.probe_limit counted).
+ * live. h_orig is the hash of the original key (ct_table_hash4/6()), which
+ * the packet path has already computed for its lookup; only the reply key
+ * is hashed here. Returns 0, or -ENOSPC when the probe cap stopped either
+ * insert (the index is left as it was and stats.probe_limit counted).
  */
-int ct_table_insert(struct ct_table *t, struct ct_conn *c);
+int ct_table_insert(struct ct_table *t, struct ct_conn *c, uint64_t h_orig);
 
 /*
  * Shared tables: as ct_table_insert(), under bucket locks, with c's lock held
