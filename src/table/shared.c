@@ -3,6 +3,7 @@
  * lock-free bucket reader and the bucket-locking writers. The protocol and
  * the lock order are in shared.h.
  */
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -420,28 +421,40 @@ void ct_shared_prefetch(const struct ct_table *t, uint64_t h)
 
 /* ---- bucket-locking writers ----------------------------------------------------- */
 
-/* A set of buckets to lock, kept sorted by index without duplicates. Only
- * b[0..n) is ever read, so a set starts with n = 0 and its array is left
- * unwritten: zeroing it (1 KiB) cost about 600 instructions per creation. */
+/* A set of buckets to lock, kept sorted by index without duplicates, with
+ * each bucket's seq as the walk that added it read it (see
+ * lockset_unchanged()). Only b[0..n) and seq[0..n) are ever read, so a set
+ * starts with n = 0 and stale = 0 and its arrays are left unwritten:
+ * zeroing them cost hundreds of instructions per creation. */
 struct lockset {
     uint32_t n;
+    uint32_t stale; /* a bucket was locked, or read twice with different seqs */
     uint32_t b[2 * CT_PROBE_MAX];
+    uint32_t seq[2 * CT_PROBE_MAX];
 };
 
-static void lockset_add(struct lockset *ls, uint32_t b)
+static void lockset_add(struct lockset *ls, uint32_t b, uint32_t seq)
 {
+    if (seq & 1)
+        ls->stale = 1;
     /* A run walks buckets upwards, so most adds append. */
     if (ls->n == 0 || ls->b[ls->n - 1] < b) {
-        ls->b[ls->n++] = b;
+        ls->b[ls->n] = b;
+        ls->seq[ls->n++] = seq;
         return;
     }
     uint32_t i = 0;
     while (i < ls->n && ls->b[i] < b)
         i++;
-    if (i < ls->n && ls->b[i] == b)
+    if (i < ls->n && ls->b[i] == b) {
+        if (ls->seq[i] != seq)
+            ls->stale = 1;
         return;
+    }
     memmove(&ls->b[i + 1], &ls->b[i], (ls->n - i) * sizeof(ls->b[0]));
+    memmove(&ls->seq[i + 1], &ls->seq[i], (ls->n - i) * sizeof(ls->seq[0]));
     ls->b[i] = b;
+    ls->seq[i] = seq;
     ls->n++;
 }
 
@@ -503,25 +516,64 @@ static int run_add(const struct ct_table *t, uint64_t h, uint32_t ref, struct lo
     int chain_open = 1, need_free = ref == 0, found = 0;
     for (uint32_t i = 0; i < t->probe_max; i++) {
         const struct ct_bucket *bk = &t->buckets[b];
-        lockset_add(ls, b);
+        /* seq before the contents, and the contents with acquire loads: a
+         * value some writer stored is then seen with that writer's odd seq
+         * or a later one (lockset_unchanged()). */
+        lockset_add(ls, b, __atomic_load_n(&bk->seq, __ATOMIC_ACQUIRE));
         if (ref) {
             for (unsigned s = 0; s < CT_BUCKET_SLOTS; s++)
-                if (__atomic_load_n(&bk->ref[s], __ATOMIC_RELAXED) == ref && ld16(&bk->sig[s]))
+                if (__atomic_load_n(&bk->ref[s], __ATOMIC_ACQUIRE) == ref &&
+                    __atomic_load_n(&bk->sig[s], __ATOMIC_ACQUIRE))
                     found = 1;
             if (found)
                 return 0;
         } else if (need_free) {
             for (unsigned s = 0; s < CT_BUCKET_SLOTS; s++)
-                if (ld16(&bk->sig[s]) == 0)
+                if (__atomic_load_n(&bk->sig[s], __ATOMIC_ACQUIRE) == 0)
                     need_free = 0;
         }
-        if (ld16(&bk->ovf) == 0)
+        if (__atomic_load_n(&bk->ovf, __ATOMIC_ACQUIRE) == 0)
             chain_open = 0;
         if (!chain_open && !need_free && !ref && extra-- == 0)
             return 0;
         b = ct_table_next_bucket(t, b);
     }
     return ref || !need_free ? 0 : -ENOSPC;
+}
+
+/*
+ * With every bucket of ls locked by the caller: whether none of them has
+ * been locked by anyone else since the walks that built ls read it. Then
+ * every bucket holds what those walks saw, so the runs they computed are
+ * the runs now (a seqlock's read check: a writer makes seq odd before its
+ * first release store to a bucket and even again after its last, so a
+ * contents load that saw its store is followed by a seq at least that
+ * writer's). Each lock made seq one more than it was.
+ */
+static int lockset_unchanged(const struct ct_table *t, const struct lockset *ls)
+{
+    if (ls->stale)
+        return 0;
+    for (uint32_t i = 0; i < ls->n; i++)
+        if (__atomic_load_n(&t->buckets[ls->b[i]].seq, __ATOMIC_RELAXED) != ls->seq[i] + 1)
+            return 0;
+    return 1;
+}
+
+static int run_covered(const struct ct_table *t, uint64_t h, uint32_t ref, const struct lockset *ls);
+
+/* With ls locked: whether the runs of h0 and h1 (ref0, ref1 for a removal)
+ * are still inside it. Debug builds check the fast answer against the
+ * walks, so the concurrency tests catch a validation that trusts a run
+ * another thread has changed. */
+static int runs_covered(const struct ct_table *t, const struct lockset *ls, const uint64_t h[2],
+                        uint32_t ref0, uint32_t ref1)
+{
+    if (lockset_unchanged(t, ls)) {
+        assert(run_covered(t, h[0], ref0, ls) == 1 && run_covered(t, h[1], ref1, ls) == 1);
+        return 1;
+    }
+    return run_covered(t, h[0], ref0, ls) == 1 && run_covered(t, h[1], ref1, ls) == 1;
 }
 
 /* Whether every bucket of the run (as run_add would compute it now, with the
@@ -531,6 +583,7 @@ static int run_covered(const struct ct_table *t, uint64_t h, uint32_t ref, const
 {
     struct lockset now;
     now.n = 0;
+    now.stale = 0;
     if (run_add(t, h, ref, &now, 0))
         return -ENOSPC;
     for (uint32_t i = 0; i < now.n; i++)
@@ -630,10 +683,11 @@ int ct_shared_index_insert(struct ct_table *t, struct ct_conn *c, struct ct_conn
     for (uint32_t extra = 0;; extra++) {
         struct lockset ls;
         ls.n = 0;
+        ls.stale = 0;
         if (run_add(t, h[0], 0, &ls, extra) || run_add(t, h[1], 0, &ls, extra))
             return -ENOSPC;
         lockset_lock(t, &ls);
-        if (run_covered(t, h[0], 0, &ls) <= 0 || run_covered(t, h[1], 0, &ls) <= 0) {
+        if (!runs_covered(t, &ls, h, 0, 0)) {
             lockset_unlock(t, &ls);
             continue; /* a run grew before we held it */
         }
@@ -686,11 +740,11 @@ void ct_shared_index_remove(struct ct_table *t, struct ct_conn *c)
     for (;;) {
         struct lockset ls;
         ls.n = 0;
+        ls.stale = 0;
         (void)run_add(t, h[0], id << 1 | CT_DIR_ORIGINAL, &ls, 0);
         (void)run_add(t, h[1], id << 1 | CT_DIR_REPLY, &ls, 0);
         lockset_lock(t, &ls);
-        if (run_covered(t, h[0], id << 1 | CT_DIR_ORIGINAL, &ls) <= 0 ||
-            run_covered(t, h[1], id << 1 | CT_DIR_REPLY, &ls) <= 0) {
+        if (!runs_covered(t, &ls, h, id << 1 | CT_DIR_ORIGINAL, id << 1 | CT_DIR_REPLY)) {
             lockset_unlock(t, &ls);
             continue;
         }
