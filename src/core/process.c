@@ -344,7 +344,7 @@ static int process_new(struct ct_table *t, struct ct_pkt *pkt, const struct stag
         struct ct_conn *other;
         unsigned odir;
         ct_conn_lock(c);
-        int ir = ct_table_insert_shared(t, c, &other, &odir);
+        int ir = ct_table_insert_shared(t, c, st->hash, &other, &odir);
         if (ir != 0) {
             ct_conn_unlock(c);
             new_free(t, c);

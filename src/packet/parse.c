@@ -1043,6 +1043,9 @@ static inline __attribute__((always_inline)) int parse_fast(const struct ct_fram
        at most l4_len. */
     const uint32_t avail = min_u32(len, l4 + l4_len) - l4;
     const uint8_t *t = d + l4;
+    pkt->tcp_opts = 0;
+    pkt->tcp_wscale = 0;
+    pkt->tcp_mss = 0;
     if (proto == CT_IPPROTO_TCP) {
         /* RFC 9293 section 3.1: a data offset of 5 to 15 words, inside the
            segment and captured. */
@@ -1058,9 +1061,6 @@ static inline __attribute__((always_inline)) int parse_fast(const struct ct_fram
         pkt->win = ct_be16(t + 14);
         pkt->tcp_flags = t[13];
         pkt->tcp_hdr_len = (uint8_t)doff;
-        pkt->tcp_opts = 0;
-        pkt->tcp_wscale = 0;
-        pkt->tcp_mss = 0;
         /* The payload length is below 65536, as the IP length is. */
         pkt->payload_off = (uint16_t)(l4 + doff);
         pkt->payload_len = (uint16_t)(avail - doff);
@@ -1080,9 +1080,6 @@ static inline __attribute__((always_inline)) int parse_fast(const struct ct_fram
     pkt->win = 0;
     pkt->tcp_flags = 0;
     pkt->tcp_hdr_len = 0;
-    pkt->tcp_opts = 0;
-    pkt->tcp_wscale = 0;
-    pkt->tcp_mss = 0;
     pkt->payload_off = (uint16_t)(l4 + 8);
     pkt->payload_len = (uint16_t)(min_u32(avail, ulen) - 8);
     return 1;

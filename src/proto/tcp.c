@@ -959,21 +959,17 @@ static CT_TCP_INLINE int tcp_packet_fast_dir(const struct ct_proto_cfg *restrict
  * original side in SYN_RECV (syn_recv 1: the ACK completing the handshake,
  * which the transition table maps to ESTABLISHED with no special case and
  * after which tcp_finish() sets ASSURED, SEEN_REPLY being set). Returns 1
- * when the packet was handled; 0 when the full path must run, with nothing
- * written but *res, which the full path writes again.
+ * when the packet was accepted (the caller writes the result); 0 when the
+ * full path must run, with nothing written.
  */
 static CT_TCP_INLINE int tcp_packet_fast_ack(const struct ct_proto_cfg *cfg, struct ct_conn *conn, const unsigned d,
-                                             const struct ct_pkt *pkt, struct ct_proto_result *res,
-                                             const int syn_recv)
+                                             const struct ct_pkt *pkt, const int syn_recv)
 {
     const unsigned need = syn_recv ? CT_STATUS_SEEN_REPLY : CT_STATUS_SEEN_REPLY | CT_STATUS_ASSURED;
 
     if (CT_UNLIKELY((conn->status & need) != need || (pkt->tcp_opts & CT_TCPOPT_SACK) || pkt->tcp_hdr_len < 20 ||
                     pkt->l4_len < pkt->tcp_hdr_len))
         return 0;
-    res->action = CT_PROTO_ACCEPT;
-    res->reason = CT_REASON_NONE;
-    res->pad = 0;
     const uint32_t end = pkt->seq + (pkt->l4_len - pkt->tcp_hdr_len);
     if (syn_recv) {
         if (!tcp_packet_fast_dir(cfg, conn, CT_DIR_ORIGINAL, pkt, end))
@@ -1103,7 +1099,7 @@ static __attribute__((noinline)) void tcp_packet_other(const struct ct_proto_cfg
     switch (pkt->tcp_flags & (CT_TCP_FIN | CT_TCP_SYN | CT_TCP_RST | CT_TCP_ACK)) {
     case CT_TCP_ACK:
         done = state == CT_TCP_SYN_RECV && d == CT_DIR_ORIGINAL &&
-               tcp_packet_fast_ack(cfg, conn, CT_DIR_ORIGINAL, pkt, res, 1);
+               tcp_packet_fast_ack(cfg, conn, CT_DIR_ORIGINAL, pkt, 1);
         break;
     case CT_TCP_SYN:
         done = state == CT_TCP_NONE && d == CT_DIR_ORIGINAL && tcp_packet_fast_syn(cfg, conn, pkt);
@@ -1128,7 +1124,11 @@ void ct_tcp_packet(const struct ct_proto_cfg *cfg, struct ct_conn *conn, enum ct
 {
     if (CT_LIKELY(conn->l4state == CT_TCP_ESTABLISHED &&
                   (pkt->tcp_flags & (CT_TCP_FIN | CT_TCP_SYN | CT_TCP_RST | CT_TCP_ACK)) == CT_TCP_ACK &&
-                  tcp_packet_fast_ack(cfg, conn, (unsigned)dir & 1u, pkt, res, 0)))
+                  tcp_packet_fast_ack(cfg, conn, (unsigned)dir & 1u, pkt, 0))) {
+        res->action = CT_PROTO_ACCEPT;
+        res->reason = CT_REASON_NONE;
+        res->pad = 0;
         return;
+    }
     tcp_packet_other(cfg, conn, dir, pkt, res);
 }

@@ -658,25 +658,26 @@ static struct ct_conn *find_locked(const struct ct_table *t, const void *k, unsi
     return NULL;
 }
 
-int ct_shared_index_insert(struct ct_table *t, struct ct_conn *c, struct ct_conn **existing,
-                           unsigned *existing_dir)
+int ct_shared_index_insert(struct ct_table *t, struct ct_conn *c, uint64_t h_orig,
+                           struct ct_conn **existing, unsigned *existing_dir)
 {
     uint32_t id = ct_table_conn_id(t, c);
     unsigned v6 = ct_conn_is_v6(c);
+    /* The keys, for the locked re-check that nobody created c meanwhile. */
     union {
         struct ct_key4 k4;
         struct ct_key6 k6;
     } key[2];
     uint64_t h[2];
+    assert(h_orig == ct_table_conn_hash(t, c, CT_DIR_ORIGINAL)); /* debug builds */
+    h[0] = h_orig;
     if (v6) {
         key[0].k6 = *ct_conn_key6(c);
         ct_table_reply_key6(t, c, &key[1].k6);
-        h[0] = ct_table_hash6(t, &key[0].k6);
         h[1] = ct_table_hash6(t, &key[1].k6);
     } else {
         key[0].k4 = *ct_conn_key4(c);
         ct_table_reply_key4(t, c, &key[1].k4);
-        h[0] = ct_table_hash4(t, &key[0].k4);
         h[1] = ct_table_hash4(t, &key[1].k4);
     }
     *existing = NULL;
@@ -723,20 +724,8 @@ int ct_shared_index_insert(struct ct_table *t, struct ct_conn *c, struct ct_conn
 void ct_shared_index_remove(struct ct_table *t, struct ct_conn *c)
 {
     uint32_t id = ct_table_conn_id(t, c);
-    uint64_t h[2];
-    if (ct_conn_is_v6(c)) {
-        struct ct_key6 k;
-        k = *ct_conn_key6(c);
-        h[0] = ct_table_hash6(t, &k);
-        ct_table_reply_key6(t, c, &k);
-        h[1] = ct_table_hash6(t, &k);
-    } else {
-        struct ct_key4 k;
-        k = *ct_conn_key4(c);
-        h[0] = ct_table_hash4(t, &k);
-        ct_table_reply_key4(t, c, &k);
-        h[1] = ct_table_hash4(t, &k);
-    }
+    const uint64_t h[2] = {ct_table_conn_hash(t, c, CT_DIR_ORIGINAL),
+                           ct_table_conn_hash(t, c, CT_DIR_REPLY)};
     for (;;) {
         struct lockset ls;
         ls.n = 0;

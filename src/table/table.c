@@ -281,12 +281,25 @@ static uint32_t pool_take(struct ct_table *t, struct ct_pool *p, unsigned v6)
     return p->hiwater < p->cap ? p->hiwater++ : CT_ID_NONE;
 }
 
-/* Puts back a free index (the entry's timer_next becomes the list link). */
-static void pool_give(struct ct_table *t, struct ct_pool *p, unsigned v6, uint32_t idx)
+/* Puts entry c, at pool index idx, on p's free list (its timer_next is the
+ * link). */
+static void pool_push(struct ct_pool *p, struct ct_conn *c, uint32_t idx)
 {
-    struct ct_conn *c = ct_table_conn_at(t, idx | (v6 ? CT_ID_V6 : 0));
     c->timer_next = p->free_head;
     p->free_head = idx;
+}
+
+/* Puts back a free index. */
+static void pool_give(struct ct_table *t, struct ct_pool *p, unsigned v6, uint32_t idx)
+{
+    pool_push(p, ct_table_conn_at(t, idx | (v6 ? CT_ID_V6 : 0)), idx);
+}
+
+/* Marks a freed entry: it keeps only its family bit, so without CONFIRMED
+ * iteration skips it. */
+static void conn_mark_free(struct ct_conn *c, unsigned v6)
+{
+    c->status = v6 ? CT_STATUS_PRIV_IPV6 : 0;
 }
 
 /* A zeroed entry at pool index idx. */
@@ -346,8 +359,7 @@ static void mag_flush(struct ct_table *t, struct ct_tslot *me, unsigned v6, uint
 void ct_table_mag_put(struct ct_table *t, struct ct_tslot *me, struct ct_conn *c)
 {
     unsigned v6 = ct_conn_is_v6(c);
-    /* A free entry keeps only its family bit: no CONFIRMED, so iteration skips it. */
-    c->status = v6 ? CT_STATUS_PRIV_IPV6 : 0;
+    conn_mark_free(c, v6);
     if (CT_UNLIKELY(me->nmag[v6] == CT_SHARED_MAG))
         mag_flush(t, me, v6, CT_SHARED_MAG_BATCH);
     me->mag[v6][me->nmag[v6]++] = ct_table_conn_id(t, c) & (CT_ID_V6 - 1);
@@ -406,12 +418,8 @@ void ct_table_conn_free(struct ct_table *t, struct ct_conn *c)
 void ct_table_conn_free_locked(struct ct_table *t, struct ct_conn *c)
 {
     unsigned v6 = ct_conn_is_v6(c);
-    struct ct_pool *p = &t->pool[v6];
-    uint32_t id = ct_table_conn_id(t, c);
-    /* A free entry keeps only its family bit: no CONFIRMED, so iteration skips it. */
-    c->status = v6 ? CT_STATUS_PRIV_IPV6 : 0;
-    c->timer_next = p->free_head;
-    p->free_head = id & (CT_ID_V6 - 1);
+    conn_mark_free(c, v6);
+    pool_push(&t->pool[v6], c, ct_table_conn_id(t, c) & (CT_ID_V6 - 1));
 }
 
 void ct_table_reclaim(struct ct_table *t)
@@ -481,25 +489,6 @@ void ct_table_conn_tuple(const struct ct_table *t, const struct ct_conn *c, unsi
     }
 }
 
-/* Hash of direction dir of c, and its key (for the index). */
-static uint64_t conn_dir_hash(const struct ct_table *t, const struct ct_conn *c, unsigned dir)
-{
-    if (ct_conn_is_v6(c)) {
-        struct ct_key6 k;
-        if (dir == CT_DIR_ORIGINAL)
-            k = *ct_conn_key6((struct ct_conn *)c);
-        else
-            ct_table_reply_key6(t, c, &k);
-        return ct_table_hash6(t, &k);
-    }
-    struct ct_key4 k;
-    if (dir == CT_DIR_ORIGINAL)
-        k = *ct_conn_key4((struct ct_conn *)c);
-    else
-        ct_table_reply_key4(t, c, &k);
-    return ct_table_hash4(t, &k);
-}
-
 /* ---- the index ------------------------------------------------------------- */
 
 /* Places ref with hash h; returns 0 or -ENOSPC. */
@@ -551,8 +540,8 @@ static int index_del(struct ct_table *t, uint64_t h, uint32_t ref)
 int ct_table_insert(struct ct_table *t, struct ct_conn *c, uint64_t h0)
 {
     uint32_t id = ct_table_conn_id(t, c);
-    assert(h0 == conn_dir_hash(t, c, CT_DIR_ORIGINAL)); /* debug builds: the caller's hash is c's */
-    uint64_t h1 = conn_dir_hash(t, c, CT_DIR_REPLY);
+    assert(h0 == ct_table_conn_hash(t, c, CT_DIR_ORIGINAL)); /* debug builds: the caller's hash is c's */
+    uint64_t h1 = ct_table_conn_hash(t, c, CT_DIR_REPLY);
     if (index_add(t, h0, id << 1 | CT_DIR_ORIGINAL) != 0) {
         CT_STAT_INC(t, probe_limit);
         return -ENOSPC;
@@ -574,11 +563,11 @@ int ct_table_insert(struct ct_table *t, struct ct_conn *c, uint64_t h0)
     return 0;
 }
 
-int ct_table_insert_shared(struct ct_table *t, struct ct_conn *c, struct ct_conn **existing,
-                           unsigned *existing_dir)
+int ct_table_insert_shared(struct ct_table *t, struct ct_conn *c, uint64_t h_orig,
+                           struct ct_conn **existing, unsigned *existing_dir)
 {
     c->status |= CT_STATUS_CONFIRMED; /* readers look only under the connection lock we hold */
-    int r = ct_shared_index_insert(t, c, existing, existing_dir);
+    int r = ct_shared_index_insert(t, c, h_orig, existing, existing_dir);
     if (r) {
         c->status &= (uint16_t)~CT_STATUS_CONFIRMED;
         if (r == -ENOSPC)
@@ -612,8 +601,8 @@ void ct_table_timer_file(struct ct_table *t, struct ct_conn *c)
 static void conn_unlink_index(struct ct_table *t, struct ct_conn *c)
 {
     uint32_t id = ct_table_conn_id(t, c);
-    (void)index_del(t, conn_dir_hash(t, c, CT_DIR_ORIGINAL), id << 1 | CT_DIR_ORIGINAL);
-    (void)index_del(t, conn_dir_hash(t, c, CT_DIR_REPLY), id << 1 | CT_DIR_REPLY);
+    (void)index_del(t, ct_table_conn_hash(t, c, CT_DIR_ORIGINAL), id << 1 | CT_DIR_ORIGINAL);
+    (void)index_del(t, ct_table_conn_hash(t, c, CT_DIR_REPLY), id << 1 | CT_DIR_REPLY);
     /* Unfile before the entry can reach the free list, which reuses timer_next. */
     ct_wheel_remove(&t->wheel, c);
     if (CT_UNLIKELY(t->zones != NULL))

@@ -286,11 +286,12 @@ struct ct_conn *ct_shared_find(const struct ct_table *t, const void *k, unsigned
 void ct_shared_prefetch(const struct ct_table *t, uint64_t h);
 /* The refs in bucket b, from a consistent (seq-validated) copy; returns how many. */
 unsigned ct_shared_bucket_refs(const struct ct_table *t, uint32_t b, uint32_t *refs);
-/* Indexes both tuples under bucket locks. Returns 0, -ENOSPC, or -EEXIST with
- * *existing (and the packet's direction in it) when another thread created
- * the connection first. */
-int ct_shared_index_insert(struct ct_table *t, struct ct_conn *c, struct ct_conn **existing,
-                           unsigned *existing_dir);
+/* Indexes both tuples under bucket locks (h_orig: the original key's hash,
+ * as for ct_table_insert()). Returns 0, -ENOSPC, or -EEXIST with *existing
+ * (and the packet's direction in it) when another thread created the
+ * connection first. */
+int ct_shared_index_insert(struct ct_table *t, struct ct_conn *c, uint64_t h_orig,
+                           struct ct_conn **existing, unsigned *existing_dir);
 void ct_shared_index_remove(struct ct_table *t, struct ct_conn *c);
 
 /* The per-thread counters of a shared table sit at the start of the slot. */
@@ -633,6 +634,26 @@ static inline int ct_table_reply_match4(const struct ct_table *t, const struct c
     return d == 0;
 }
 
+/* Hash of direction dir of c's key (what the index files it under). */
+static inline uint64_t ct_table_conn_hash(const struct ct_table *t, const struct ct_conn *c,
+                                          unsigned dir)
+{
+    if (ct_conn_is_v6(c)) {
+        struct ct_key6 k;
+        if (dir == CT_DIR_ORIGINAL)
+            k = *ct_conn_key6((struct ct_conn *)c);
+        else
+            ct_table_reply_key6(t, c, &k);
+        return ct_table_hash6(t, &k);
+    }
+    struct ct_key4 k;
+    if (dir == CT_DIR_ORIGINAL)
+        k = *ct_conn_key4((struct ct_conn *)c);
+    else
+        ct_table_reply_key4(t, c, &k);
+    return ct_table_hash4(t, &k);
+}
+
 /* Whether direction `dir` of connection c has key k. */
 static inline int ct_conn_match4(const struct ct_table *t, struct ct_conn *c, unsigned dir,
                                  const struct ct_key4 *k)
@@ -722,12 +743,13 @@ int ct_table_insert(struct ct_table *t, struct ct_conn *c, uint64_t h_orig);
 /*
  * Shared tables: as ct_table_insert(), under bucket locks, with c's lock held
  * by the caller, who has already counted c in t->connections (process.c,
- * new_alloc()); files c in the wheel under wheel_lock. Returns 0, -ENOSPC,
- * or -EEXIST when another thread created the connection first (*existing,
- * and in *existing_dir the direction of c's original tuple in it).
+ * new_alloc()); files c in the wheel under wheel_lock. h_orig as for
+ * ct_table_insert(). Returns 0, -ENOSPC, or -EEXIST when another thread
+ * created the connection first (*existing, and in *existing_dir the
+ * direction of c's original tuple in it).
  */
-int ct_table_insert_shared(struct ct_table *t, struct ct_conn *c, struct ct_conn **existing,
-                           unsigned *existing_dir);
+int ct_table_insert_shared(struct ct_table *t, struct ct_conn *c, uint64_t h_orig,
+                           struct ct_conn **existing, unsigned *existing_dir);
 
 /*
  * Ends a live connection: reports it to the destroy callback (reason =
