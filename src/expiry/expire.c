@@ -1,7 +1,8 @@
 /*
- * The lifecycle calls of ctrack/expiry.h: the incremental sweep (ct_expire),
- * drain, flush, the destroy callback and per-zone limits. The timer wheel
- * they drive is in wheel.c; how the pieces fit is in docs/lifecycle.md.
+ * The incremental sweep of ctrack/expiry.h (ct_expire, ct_expire_all). The
+ * timer wheel it drives is in wheel.c; drain, flush and the destroy callback
+ * are the table's (table/lifecycle.c); how the pieces fit is in
+ * docs/lifecycle.md.
  *
  * Handles: these calls free the entries they end at once (after the destroy
  * callback), and first free the entries retired by the previous call, so a
@@ -12,43 +13,11 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "common/compiler.h"
+#include "base/compiler.h"
 #include "ctrack/expiry.h"
 #include "expiry/wheel.h"
 #include "table/shared.h"
 #include "table/table.h"
-
-CT_EXPORT const char *ct_end_reason_name(unsigned reason)
-{
-    static const char *const names[CT_END_COUNT] = {
-        [CT_END_CLOSED] = "closed",   [CT_END_EXPIRED] = "expired", [CT_END_REPLACED] = "replaced",
-        [CT_END_EVICTED] = "evicted", [CT_END_FLUSHED] = "flushed", [CT_END_DRAINED] = "drained",
-    };
-    return reason < CT_END_COUNT ? names[reason] : "unknown";
-}
-
-CT_EXPORT int ct_table_set_destroy_cb(struct ct_table *t, ct_destroy_fn fn, void *arg)
-{
-    if (!t)
-        return -EINVAL;
-    t->destroy_fn = fn;
-    t->destroy_arg = fn ? arg : NULL;
-    return 0;
-}
-
-/* Starts a call that may end connections at `now`. Returns 0, or -EAGAIN
- * when a shared table has no thread slot left for the caller. */
-static int call_begin(struct ct_table *t, uint64_t now)
-{
-    if (t->sh) {
-        if (!ct_shared_enter(t))
-            return -EAGAIN;
-    } else {
-        ct_table_reclaim(t);
-    }
-    __atomic_store_n(&t->clock, now, __ATOMIC_RELAXED);
-    return 0;
-}
 
 /* ---- the sweep ----------------------------------------------------------------- */
 
@@ -145,7 +114,7 @@ CT_EXPORT uint64_t ct_expire(struct ct_table *t, uint64_t now, unsigned budget)
 {
     if (!t)
         return UINT64_MAX;
-    if (call_begin(t, now))
+    if (ct_table_call_begin(t, now))
         return now;
     if (t->sh) {
         /* One sweeper at a time; a thread that finds the sweep busy leaves
@@ -204,40 +173,6 @@ static uint64_t expire_locked(struct ct_table *t, uint64_t now, unsigned budget)
     return next;
 }
 
-/* ---- drain and flush ---------------------------------------------------------------- */
-
-/*
- * Ends every live connection that match() accepts (all when match is NULL)
- * with `cause`, freeing entries as it goes (the walk is by pool index, so a
- * freed entry is never met again). A drain ends connections already past
- * their deadline as EXPIRED instead.
- */
-static int walk_end(struct ct_table *t, uint64_t now, enum ct_remove_cause cause,
-                    int (*match)(void *arg, const struct ct_table *t, const struct ct_conn *c),
-                    void *arg)
-{
-    int n = 0;
-    if (call_begin(t, now))
-        return 0;
-    for (unsigned f = 0; f < 2; f++) {
-        const struct ct_pool *p = &t->pool[f];
-        for (uint32_t i = 0; i < p->hiwater; i++) {
-            struct ct_conn *c = ct_table_conn_at(t, i | (f ? CT_ID_V6 : 0));
-            if ((c->status & (CT_STATUS_CONFIRMED | CT_STATUS_DYING)) != CT_STATUS_CONFIRMED)
-                continue;
-            if (match && !match(arg, t, c))
-                continue;
-            enum ct_remove_cause why = cause;
-            if (cause == CT_RM_DRAINED && ct_table_conn_expires(t, c) <= now)
-                why = CT_RM_EXPIRED; /* what the sweep would have said */
-            ct_table_conn_end(t, c, why);
-            if (n < INT32_MAX)
-                n++;
-        }
-    }
-    return n;
-}
-
 static int is_expired(void *arg, const struct ct_table *t, const struct ct_conn *c)
 {
     const uint64_t *now = arg;
@@ -248,112 +183,8 @@ CT_EXPORT int ct_expire_all(struct ct_table *t, uint64_t now)
 {
     if (!t)
         return -EINVAL;
-    int n = walk_end(t, now, CT_RM_EXPIRED, is_expired, &now);
+    int n = ct_table_end_where(t, now, CT_RM_EXPIRED, is_expired, &now);
     CT_STAT_ADD(t, expired_inline, (uint64_t)n);
     return n;
 }
 
-CT_EXPORT int ct_table_drain(struct ct_table *t, uint64_t now)
-{
-    if (!t)
-        return -EINVAL;
-    return walk_end(t, now, CT_RM_DRAINED, NULL, NULL);
-}
-
-static int addr_equal(const union ct_addr *a, const union ct_addr *b)
-{
-    return memcmp(a, b, sizeof(*a)) == 0;
-}
-
-static int filter_match(void *arg, const struct ct_table *t, const struct ct_conn *c)
-{
-    const struct ct_flush_filter *f = arg;
-    struct ct_tuple o;
-    ct_table_conn_tuple(t, c, CT_DIR_ORIGINAL, &o);
-    uint32_t m = f->match;
-    if ((m & CT_FLUSH_ZONE) && o.zone != f->zone)
-        return 0;
-    if ((m & CT_FLUSH_L3) && o.l3 != f->l3)
-        return 0;
-    if ((m & CT_FLUSH_PROTO) && o.proto != f->proto)
-        return 0;
-    if ((m & CT_FLUSH_SRC) && !addr_equal(&o.src, &f->src))
-        return 0;
-    if ((m & CT_FLUSH_DST) && !addr_equal(&o.dst, &f->dst))
-        return 0;
-    if ((m & CT_FLUSH_SPORT) && o.sport != f->sport)
-        return 0;
-    if ((m & CT_FLUSH_DPORT) && o.dport != f->dport)
-        return 0;
-    return 1;
-}
-
-CT_EXPORT int ct_table_flush(struct ct_table *t, const struct ct_flush_filter *filter, uint64_t now)
-{
-    if (!t)
-        return -EINVAL;
-    if (!filter)
-        return walk_end(t, now, CT_RM_FLUSHED, NULL, NULL);
-    if ((filter->match & ~(uint32_t)CT_FLUSH_ALL_FIELDS) || filter->reserved)
-        return -EINVAL;
-    if ((filter->match & (CT_FLUSH_SRC | CT_FLUSH_DST)) && !(filter->match & CT_FLUSH_L3))
-        return -EINVAL;
-    return walk_end(t, now, CT_RM_FLUSHED, filter_match, (void *)filter);
-}
-
-CT_EXPORT int ct_table_flush_if(struct ct_table *t,
-                                int (*match)(void *arg, const struct ct_table *table,
-                                             const struct ct_conn *conn),
-                                void *arg, uint64_t now)
-{
-    if (!t || !match)
-        return -EINVAL;
-    return walk_end(t, now, CT_RM_FLUSHED, match, arg);
-}
-
-/* ---- zone limits ------------------------------------------------------------------- */
-
-static int count_zone(struct ct_conn *c, void *arg)
-{
-    struct ct_zone_slot *zones = arg;
-    zones[ct_table_conn_zone(c)].count++;
-    return 0;
-}
-
-CT_EXPORT int ct_table_set_zone_limit(struct ct_table *t, uint16_t zone, uint32_t max)
-{
-    if (t && t->sh)
-        return -ENOTSUP; /* the counts would need atomics on every insert */
-    if (!t)
-        return -EINVAL;
-    if (!t->zones) {
-        /* Zeroed on demand by the kernel: only zones in use cost a page. */
-        void *p = mmap(NULL, CT_ZONES * sizeof(struct ct_zone_slot), PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-        if (p == MAP_FAILED)
-            return -ENOMEM;
-        ct_table_foreach(t, count_zone, p);
-        t->zones = p;
-    }
-    t->zones[zone].limit = max;
-    return 0;
-}
-
-CT_EXPORT int ct_table_zone_count(const struct ct_table *t, uint16_t zone, uint32_t *count,
-                                  uint32_t *limit)
-{
-    if (!t)
-        return -EINVAL;
-    if (!t->zones) {
-        if (count)
-            *count = 0;
-        if (limit)
-            *limit = 0;
-        return -ENOENT;
-    }
-    if (count)
-        *count = t->zones[zone].count;
-    if (limit)
-        *limit = t->zones[zone].limit;
-    return 0;
-}

@@ -17,7 +17,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "common/compiler.h"
+#include "base/compiler.h"
 #include "ctrack/conn.h"
 #include "ctrack/flowlog.h"
 

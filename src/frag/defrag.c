@@ -27,8 +27,8 @@
 #include <string.h>
 #include <sys/random.h>
 
-#include "common/compiler.h"
-#include "common/siphash.h"
+#include "base/compiler.h"
+#include "base/siphash.h"
 #include "ctrack/defrag.h"
 #include "ctrack/packet.h"
 #include "ctrack/reason.h"

@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "common/compiler.h"
+#include "base/compiler.h"
 #include "ctrack/packet.h"
 #include "ctrack/reason.h"
 #include "packet/packet_priv.h"

@@ -14,7 +14,7 @@
 #include <errno.h>
 #include <stdint.h>
 
-#include "common/compiler.h"
+#include "base/compiler.h"
 #include "ctrack/packet.h"
 #include "ctrack/reason.h"
 #include "packet/encap.h"
@@ -378,29 +378,4 @@ CT_EXPORT int ct_pkt_decap(const struct ct_pkt *pkt, unsigned kind, struct ct_fr
     if (tmp.encap != kind)
         return -ENOENT;
     return ct_pkt_inner_frame(&tmp, inner);
-}
-
-CT_EXPORT uint16_t ct_pkt_vlan_zone(const struct ct_pkt *pkt)
-{
-    uint16_t ids[CT_PKT_MAX_VLANS];
-    unsigned n = 0;
-    for (unsigned i = 0; i < pkt->nvlan && i < CT_PKT_MAX_VLANS; i++)
-        if (pkt->vlan[i] & 0x0fffu)
-            ids[n++] = pkt->vlan[i] & 0x0fffu;
-    if (n == 0)
-        return 0;
-    if (n == 1)
-        return ids[0];
-    uint32_t h = 2166136261u; /* FNV-1a, 32-bit offset basis */
-    for (unsigned i = 0; i < n; i++) {
-        h = (h ^ (uint32_t)(ids[i] >> 8)) * 16777619u;
-        h = (h ^ (uint32_t)(ids[i] & 0xffu)) * 16777619u;
-    }
-    return (uint16_t)(0x1000u + h % 0xf000u);
-}
-
-CT_EXPORT void ct_pkt_set_zone(struct ct_pkt *pkt, uint16_t zone)
-{
-    pkt->tuple.zone = zone;
-    pkt->inner.zone = zone;
 }

@@ -26,7 +26,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "common/compiler.h"
+#include "base/compiler.h"
 #include "ctrack/packet.h"
 #include "ctrack/reason.h"
 #include "packet/encap.h"

@@ -484,3 +484,12 @@ void ct_sctp_packet(const struct ct_proto_cfg *cfg, struct ct_conn *conn, enum c
     res->action = CT_PROTO_ACCEPT;
     res->reason = CT_REASON_NONE;
 }
+
+CT_EXPORT const char *ct_sctp_state_name(unsigned state)
+{
+    static const char *const names[CT_SCTP_STATE_COUNT] = {
+        "NONE",          "CLOSED",        "COOKIE_WAIT",       "COOKIE_ECHOED",  "ESTABLISHED",
+        "SHUTDOWN_SENT", "SHUTDOWN_RECD", "SHUTDOWN_ACK_SENT", "HEARTBEAT_SENT",
+    };
+    return state < CT_SCTP_STATE_COUNT ? names[state] : "UNKNOWN";
+}

@@ -1132,3 +1132,12 @@ void ct_tcp_packet(const struct ct_proto_cfg *cfg, struct ct_conn *conn, enum ct
     }
     tcp_packet_other(cfg, conn, dir, pkt, res);
 }
+
+CT_EXPORT const char *ct_tcp_state_name(unsigned state)
+{
+    static const char *const names[CT_TCP_STATE_COUNT] = {
+        "NONE",     "SYN_SENT",  "SYN_RECV", "ESTABLISHED", "FIN_WAIT",
+        "CLOSE_WAIT", "LAST_ACK", "TIME_WAIT", "CLOSE",       "SYN_SENT2",
+    };
+    return state < CT_TCP_STATE_COUNT ? names[state] : "UNKNOWN";
+}

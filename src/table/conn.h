@@ -76,7 +76,7 @@
 
 #include <stdint.h>
 
-#include "common/compiler.h"
+#include "base/compiler.h"
 #include "ctrack/conn.h"
 #include "ctrack/tuple.h"
 

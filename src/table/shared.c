@@ -743,3 +743,23 @@ void ct_shared_index_remove(struct ct_table *t, struct ct_conn *c)
         return;
     }
 }
+
+struct ct_conn *ct_shared_find_live_locked(struct ct_table *t, const void *k, unsigned v6,
+                                           uint64_t h, uint64_t now, unsigned *dir)
+{
+    struct ct_conn *c = ct_shared_find(t, k, v6, h, dir);
+    if (!c)
+        return NULL;
+    ct_conn_lock(c);
+    if ((c->status & (CT_STATUS_CONFIRMED | CT_STATUS_DYING)) != CT_STATUS_CONFIRMED) {
+        ct_conn_unlock(c);
+        return NULL;
+    }
+    if (CT_UNLIKELY(ct_table_conn_expires(t, c) <= now)) {
+        CT_STAT_INC(t, expired_inline);
+        ct_table_conn_remove(t, c, CT_RM_EXPIRED);
+        ct_conn_unlock(c);
+        return NULL;
+    }
+    return c;
+}

@@ -126,7 +126,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "common/compiler.h"
+#include "base/compiler.h"
 #include "ctrack/table.h"
 #include "table/table.h"
 

@@ -558,7 +558,7 @@ int ct_table_insert(struct ct_table *t, struct ct_conn *c, uint64_t h0)
     CT_STAT_INC(t, created);
     t->gen++;
     if (CT_UNLIKELY(t->zones != NULL))
-        t->zones[ct_table_conn_zone(c)].count++;
+        ct_zone_count_add(t->zones, c);
     ct_table_timer_file(t, c);
     return 0;
 }
@@ -606,7 +606,7 @@ static void conn_unlink_index(struct ct_table *t, struct ct_conn *c)
     /* Unfile before the entry can reach the free list, which reuses timer_next. */
     ct_wheel_remove(&t->wheel, c);
     if (CT_UNLIKELY(t->zones != NULL))
-        t->zones[ct_table_conn_zone(c)].count--;
+        ct_zone_count_sub(t->zones, c);
     c->status |= CT_STATUS_DYING;
     t->connections--;
     t->gen++;

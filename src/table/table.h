@@ -146,13 +146,14 @@
 #include <emmintrin.h>
 #endif
 
-#include "common/compiler.h"
-#include "common/siphash.h"
+#include "base/compiler.h"
+#include "base/siphash.h"
 #include "ctrack/expiry.h"
 #include "ctrack/table.h"
 #include "expiry/wheel.h"
 #include "proto/proto.h"
 #include "table/conn.h"
+#include "zone/zone.h"
 
 #define CT_BUCKET_SLOTS 9
 #define CT_PROBE_MAX 128        /* buckets one tuple may be placed past its home, + 1 */
@@ -199,13 +200,6 @@ enum ct_remove_cause {
     CT_RM_FLUSHED = CT_END_FLUSHED,     /* ct_table_flush*() */
     CT_RM_DRAINED = CT_END_DRAINED,     /* ct_table_drain() */
 };
-
-/* Per-zone limit and count (allocated on the first ct_table_set_zone_limit()). */
-struct ct_zone_slot {
-    uint32_t count; /* connections whose original direction is in the zone */
-    uint32_t limit; /* 0: unlimited */
-};
-#define CT_ZONES 65536u
 
 /* Early drop looks at most this many buckets from the new tuple's home
  * bucket, as Linux's NF_CT_EVICTION_RANGE. */
@@ -777,23 +771,23 @@ void ct_table_conn_end(struct ct_table *t, struct ct_conn *c, enum ct_remove_cau
  */
 int ct_table_early_drop(struct ct_table *t, uint64_t h, uint64_t now);
 
+/* Starts a call that may end connections at `now` (sweep, drain, flush):
+ * enters a shared table or frees a table's retired entries, and sets the
+ * clock. Returns 0, or -EAGAIN when a shared table has no thread slot left
+ * for the caller. (lifecycle.c) */
+int ct_table_call_begin(struct ct_table *t, uint64_t now);
+
+/*
+ * Ends every live connection that match() accepts (all when match is NULL)
+ * with `cause`, freeing entries as it goes; a drain ends connections past
+ * their deadline as EXPIRED instead. Returns how many. (lifecycle.c)
+ */
+int ct_table_end_where(struct ct_table *t, uint64_t now, enum ct_remove_cause cause,
+                       int (*match)(void *arg, const struct ct_table *t, const struct ct_conn *c),
+                       void *arg);
+
 /* Files a connection in the timer wheel at its real deadline (re-files it if filed). */
 void ct_table_timer_file(struct ct_table *t, struct ct_conn *c);
-
-/* Whether zone `zone` is at its limit (zone limits set and reached). */
-static inline int ct_table_zone_full(const struct ct_table *t, uint16_t zone)
-{
-    if (CT_LIKELY(t->zones == NULL))
-        return 0;
-    const struct ct_zone_slot *z = &t->zones[zone];
-    return z->limit != 0 && z->count >= z->limit;
-}
-
-/* The zone a connection is counted in: its original direction's. */
-static inline uint16_t ct_table_conn_zone(struct ct_conn *c)
-{
-    return ct_conn_is_v6(c) ? ct_conn_key6(c)->zone : ct_conn_key4(c)->zone;
-}
 
 /* Frees the entries retired since the last call. */
 void ct_table_reclaim(struct ct_table *t);
@@ -808,5 +802,33 @@ void ct_table_conn_tuple(const struct ct_table *t, const struct ct_conn *c, unsi
  * Returns 0 or -EBUSY.
  */
 int ct_table_set_hash_hook(struct ct_table *t, ct_table_hash_fn fn);
+
+/*
+ * Finds the live connection of key k (hash h, home bucket b, as for
+ * ct_table_find_at()) on a table of one thread. A connection past its
+ * deadline is reaped (both tuples removed, counted expired_inline) and is a
+ * miss, however late the sweep is: seed 001's reaping during lookup.
+ */
+static inline struct ct_conn *ct_table_find_live(struct ct_table *t, const void *k, unsigned v6,
+                                                 uint64_t h, uint32_t b, uint64_t now,
+                                                 unsigned *dir)
+{
+    struct ct_conn *c = ct_table_find_at(t, k, v6, h, b, dir);
+    if (c && CT_UNLIKELY(ct_table_conn_expires(t, c) <= now)) {
+        CT_STAT_INC(t, expired_inline);
+        ct_table_conn_remove(t, c, CT_RM_EXPIRED);
+        c = NULL;
+    }
+    return c;
+}
+
+/*
+ * Shared tables: as ct_table_find_live(), without bucket locks, and returns
+ * the connection locked (ct_conn_unlock() when done), or NULL. A connection
+ * that ended meanwhile is a miss; one past its deadline is reaped under its
+ * lock and is a miss.
+ */
+struct ct_conn *ct_shared_find_live_locked(struct ct_table *t, const void *k, unsigned v6,
+                                           uint64_t h, uint64_t now, unsigned *dir);
 
 #endif

@@ -13,7 +13,7 @@
 
 #include "check.h"
 #include "ctrack/flowlog.h"
-#include "export/sha1.h"
+#include "flow/sha1.h"
 #include "support/corpus.h"
 #include "support/tuples.h"
 

@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #include "check.h"
-#include "common/siphash.h"
+#include "base/siphash.h"
 
 static const uint64_t vec24[64] = {
     0x726fdb47dd0e0e31ull, 0x74f839c593dc67fdull, 0x0d6c8009d9a94f5aull, 0x85676696d7fb7e2dull,

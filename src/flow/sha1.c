@@ -5,7 +5,7 @@
  * mixed into five 32-bit chaining words by 80 rounds in four groups of 20
  * (functions Ch, Parity, Maj, Parity with constants K0..K3).
  */
-#include "export/sha1.h"
+#include "flow/sha1.h"
 
 #include <string.h>
 

@@ -19,9 +19,9 @@
 #include <errno.h>
 #include <string.h>
 
-#include "common/compiler.h"
+#include "base/compiler.h"
 #include "ctrack/flowlog.h"
-#include "export/sha1.h"
+#include "flow/sha1.h"
 
 /* The paired ICMP type of `type`, or -1 when the message is one-way. */
 static int icmp4_counterpart(uint8_t type)

@@ -26,7 +26,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "common/compiler.h"
+#include "base/compiler.h"
 #include "ctrack/table.h"
 #include "proto/proto.h"
 #include "table/shared.h"
@@ -293,7 +293,7 @@ static int process_new(struct ct_table *t, struct ct_pkt *pkt, const struct stag
 
     struct ct_conn *c = NULL;
     uint16_t zone = st->v6 ? st->key.k6.zone : st->key.k4.zone;
-    int zone_full = ct_table_zone_full(t, zone);
+    int zone_full = ct_zone_full(t->zones, zone);
     if (CT_LIKELY(!zone_full))
         c = new_alloc(t, st->v6);
     if (CT_UNLIKELY(!c)) {
@@ -475,15 +475,7 @@ static inline __attribute__((always_inline)) void process_found(struct ct_table 
 static inline struct ct_conn *lookup_live(struct ct_table *t, const struct stage *st, uint64_t now,
                                           unsigned *dir)
 {
-    struct ct_conn *c = ct_table_find_at(t, &st->key, st->v6, st->hash, st->bucket, dir);
-    if (c && CT_UNLIKELY(ct_table_conn_expires(t, c) <= now)) {
-        /* Reaping during lookup: an expired connection is removed (both
-         * tuples), never returned, however late the sweep is. */
-        CT_STAT_INC(t, expired_inline);
-        ct_table_conn_remove(t, c, CT_RM_EXPIRED);
-        c = NULL;
-    }
-    return c;
+    return ct_table_find_live(t, &st->key, st->v6, st->hash, st->bucket, now, dir);
 }
 
 /* Stage 1 for one packet: decide early verdicts, else stage the key. */
@@ -574,29 +566,11 @@ static inline void stage_three(struct ct_table *t, struct ct_pkt *pkt, struct ct
 
 /* ---- shared tables (protocol: table/shared.h) ----------------------------------------- */
 
-/*
- * Finds the live connection of a staged key without locks and returns it
- * locked, or NULL. A connection that ended meanwhile is a miss; one past its
- * deadline is reaped (under its lock) and is a miss.
- */
+/* Finds the live connection of a staged key and returns it locked, or NULL. */
 static struct ct_conn *shared_lookup_locked(struct ct_table *t, const struct stage *st,
                                             uint64_t now, unsigned *dir)
 {
-    struct ct_conn *c = ct_shared_find(t, &st->key, st->v6, st->hash, dir);
-    if (!c)
-        return NULL;
-    ct_conn_lock(c);
-    if ((c->status & (CT_STATUS_CONFIRMED | CT_STATUS_DYING)) != CT_STATUS_CONFIRMED) {
-        ct_conn_unlock(c);
-        return NULL;
-    }
-    if (CT_UNLIKELY(ct_table_conn_expires(t, c) <= now)) {
-        CT_STAT_INC(t, expired_inline);
-        ct_table_conn_remove(t, c, CT_RM_EXPIRED);
-        ct_conn_unlock(c);
-        return NULL;
-    }
-    return c;
+    return ct_shared_find_live_locked(t, &st->key, st->v6, st->hash, now, dir);
 }
 
 /* Processes the packet on its connection if there is one: returns 1, else 0. */
@@ -707,38 +681,9 @@ CT_EXPORT int ct_process(struct ct_table *table, const struct ct_frame *frame, s
     return r < 0 ? r : 0;
 }
 
-CT_EXPORT struct ct_conn *ct_table_lookup(struct ct_table *table, const struct ct_tuple *tuple,
-                                          uint64_t now, enum ct_dir *dir)
+/* The name of a verdict state (enum ct_state, ctrack/conn.h). */
+CT_EXPORT const char *ct_state_name(unsigned state)
 {
-    struct stage st;
-    unsigned d = 0;
-    if (!table || !tuple)
-        return NULL;
-    if (tuple->l3 == CT_L3_IPV4) {
-        st.v6 = 0;
-        ct_key4_from_tuple(&st.key.k4, tuple);
-        st.hash = ct_table_hash4(table, &st.key.k4);
-    } else if (tuple->l3 == CT_L3_IPV6) {
-        st.v6 = 1;
-        memcpy(&st.key.k6, tuple, sizeof(st.key.k6));
-        st.hash = ct_table_hash6(table, &st.key.k6);
-    } else {
-        return NULL;
-    }
-    struct ct_conn *c;
-    if (table->sh) {
-        if (!ct_shared_enter(table))
-            return NULL;
-        __atomic_store_n(&table->clock, now, __ATOMIC_RELAXED);
-        c = shared_lookup_locked(table, &st, now, &d);
-        if (c)
-            ct_conn_unlock(c);
-    } else {
-        table->clock = now;
-        st.bucket = ct_table_bucket_of(table, st.hash);
-        c = lookup_live(table, &st, now, &d);
-    }
-    if (c && dir)
-        *dir = d ? CT_DIR_REPLY : CT_DIR_ORIGINAL;
-    return c;
+    static const char *const names[] = {"new", "established", "related", "invalid", "untracked"};
+    return state < CT_ARRAY_SIZE(names) ? names[state] : "unknown";
 }

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "common/compiler.h"
+#include "base/compiler.h"
 #include "ctrack/tuple.h"
 #include "packet/packet_priv.h"
 

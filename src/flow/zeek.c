@@ -31,8 +31,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/compiler.h"
-#include "common/siphash.h"
+#include "base/compiler.h"
+#include "base/siphash.h"
 #include "ctrack/flowlog.h"
 #include "ctrack/reason.h"
 

@@ -1,0 +1,51 @@
+/*
+ * ct_table_lookup(): one tuple looked up outside the packet path (ctrack/
+ * table.h), in either concurrency mode, with seed 001's reaping of an
+ * expired connection met on the way.
+ */
+#include <string.h>
+
+#include "base/compiler.h"
+#include "ctrack/table.h"
+#include "table/shared.h"
+#include "table/table.h"
+
+CT_EXPORT struct ct_conn *ct_table_lookup(struct ct_table *table, const struct ct_tuple *tuple,
+                                          uint64_t now, enum ct_dir *dir)
+{
+    struct ct_key4 k4;
+    struct ct_key6 k6;
+    const void *key;
+    uint64_t hash;
+    unsigned v6, d = 0;
+    if (!table || !tuple)
+        return NULL;
+    if (tuple->l3 == CT_L3_IPV4) {
+        v6 = 0;
+        ct_key4_from_tuple(&k4, tuple);
+        key = &k4;
+        hash = ct_table_hash4(table, &k4);
+    } else if (tuple->l3 == CT_L3_IPV6) {
+        v6 = 1;
+        memcpy(&k6, tuple, sizeof(k6));
+        key = &k6;
+        hash = ct_table_hash6(table, &k6);
+    } else {
+        return NULL;
+    }
+    struct ct_conn *c;
+    if (table->sh) {
+        if (!ct_shared_enter(table))
+            return NULL;
+        __atomic_store_n(&table->clock, now, __ATOMIC_RELAXED);
+        c = ct_shared_find_live_locked(table, key, v6, hash, now, &d);
+        if (c)
+            ct_conn_unlock(c);
+    } else {
+        table->clock = now;
+        c = ct_table_find_live(table, key, v6, hash, ct_table_bucket_of(table, hash), now, &d);
+    }
+    if (c && dir)
+        *dir = d ? CT_DIR_REPLY : CT_DIR_ORIGINAL;
+    return c;
+}
