@@ -18,6 +18,7 @@
 #include "ctrack/reason.h"
 #include "ctrack/table.h"
 #include "ctrack/tuple.h"
+#include "ctrack/zone.h"
 
 #define CTRACK_VERSION "0.1.0"
 

@@ -32,7 +32,7 @@
  * first fragment (offset 0): all of an IPv4 header with its options, the
  * unfragmentable part of an IPv6 packet (RFC 8200 section 4.5). A link
  * layer (VLAN tags) is not kept: the key includes the zone, so derive the
- * zone (ct_pkt_vlan_zone()) before handing fragments in.
+ * zone (ct_zone_from_vlan()) before handing fragments in.
  *
  * Rules (Linux's inet_frag_queue_insert(), ip_frag_queue(), ip6_frag_queue()):
  *   - key: source, destination, identification and protocol for IPv4

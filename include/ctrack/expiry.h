@@ -172,27 +172,6 @@ int ct_table_flush_if(struct ct_table *table,
                                    const struct ct_conn *conn),
                       void *arg, uint64_t now);
 
-/*
- * Sets the most connections zone `zone` may hold (counted by the zone of the
- * original direction); 0 means unlimited, the default. A NEW packet that would
- * create a connection in a zone at its limit is INVALID with reason
- * ZONE_LIMIT (no early drop is tried). Lowering a limit below the zone's
- * count ends nothing; it only refuses new connections until the count falls.
- * The first call allocates the zone table (8 bytes per zone, 512 KiB of
- * address space, only touched pages cost memory) and counts the connections
- * already held. Returns 0, -EINVAL if table is NULL, or -ENOMEM.
- */
-int ct_table_set_zone_limit(struct ct_table *table, uint16_t zone, uint32_t max);
-
-/*
- * Reads a zone's limit (0: unlimited) and, when a limit was ever set on the
- * table, its count of connections. Either pointer may be NULL. Returns 0;
- * -ENOENT when no zone limit was ever set (counts are not kept then: *count
- * is set to 0), or -EINVAL if table is NULL.
- */
-int ct_table_zone_count(const struct ct_table *table, uint16_t zone, uint32_t *count,
-                        uint32_t *limit);
-
 #ifdef __cplusplus
 }
 #endif

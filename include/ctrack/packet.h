@@ -17,9 +17,10 @@
  * that caps the nesting depth). MPLS label stacks and PPPoE sessions below
  * the IP header are skipped, not reported as tunnels.
  *
- * VLANs: the zone of a frame is the caller's choice. ct_pkt_vlan_zone()
- * derives one from the parsed tag stack for callers that want VLANs to
- * separate connections, and ct_pkt_set_zone() applies it to a parsed packet.
+ * VLANs: the zone of a frame is the caller's choice. ct_zone_from_vlan()
+ * (ctrack/zone.h) derives one from the parsed tag stack for callers that
+ * want VLANs to separate connections, and ct_pkt_set_zone() applies it to a
+ * parsed packet.
  *
  * Thread-safety: every function here is reentrant.
  * Ownership: the descriptor points into the caller's frame (`data`); the frame
@@ -262,26 +263,9 @@ int ct_pkt_inner_frame(const struct ct_pkt *pkt, struct ct_frame *inner);
 int ct_pkt_decap(const struct ct_pkt *pkt, unsigned kind, struct ct_frame *inner);
 
 /*
- * A zone derived from the packet's VLAN tag stack, for callers that want
- * the same addresses and ports on different VLANs to be different
- * connections. Tags with VLAN ID 0 (priority tags, IEEE 802.1Q) are
- * ignored. The mapping:
- *   - no tag:          0;
- *   - one tag:         its VLAN ID, 1 to 4095 (exact, no collisions);
- *   - two or more:     0x1000 + (h % 0xf000), 4096 to 65535, where h is the
- *                      32-bit FNV-1a hash of the IDs as 16-bit big-endian
- *                      values, outermost first.
- * Two 12-bit IDs do not fit in 16 bits, so two different stacks of two or
- * more tags can share a zone (about one pair in 61440); they never share
- * one with an untagged or single-tagged packet. Callers that need exact
- * stacks should map them to zones themselves.
- */
-uint16_t ct_pkt_vlan_zone(const struct ct_pkt *pkt);
-
-/*
  * Sets the zone a parsed packet is looked up in (its tuple and, for ICMP
  * errors, the embedded tuple), for a zone chosen after parsing, such as
- * ct_pkt_vlan_zone(); then hand the packet to ct_process_parsed().
+ * ct_zone_from_vlan(); then hand the packet to ct_process_parsed().
  */
 void ct_pkt_set_zone(struct ct_pkt *pkt, uint16_t zone);
 

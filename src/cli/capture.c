@@ -345,7 +345,7 @@ static int add_frame(struct reader *r, const struct ct_frame *frame, uint64_t pk
         return 0;
     }
     if (o->vlan_key && pkt->nvlan)
-        ct_pkt_set_zone(pkt, ct_pkt_vlan_zone(pkt));
+        ct_pkt_set_zone(pkt, ct_zone_from_vlan(pkt));
 
     if (pkt->frag != CT_FRAG_NONE && r->defrag) {
         struct ct_frame whole;

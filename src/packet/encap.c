@@ -1,6 +1,6 @@
 /*
  * Tunnel decoders and the public helpers around them: ct_pkt_inner_frame(),
- * ct_pkt_vlan_zone() and ct_pkt_set_zone().
+ * ct_zone_from_vlan() and ct_pkt_set_zone().
  *
  * The parser calls a decoder once the outer packet has parsed: for UDP on
  * the ports of VXLAN, Geneve, Teredo and GTP-U, and for IP protocols 4, 41
@@ -378,4 +378,10 @@ CT_EXPORT int ct_pkt_decap(const struct ct_pkt *pkt, unsigned kind, struct ct_fr
     if (tmp.encap != kind)
         return -ENOENT;
     return ct_pkt_inner_frame(&tmp, inner);
+}
+
+CT_EXPORT void ct_pkt_set_zone(struct ct_pkt *pkt, uint16_t zone)
+{
+    pkt->tuple.zone = zone;
+    pkt->inner.zone = zone;
 }

@@ -8,8 +8,7 @@
 #include <sys/mman.h>
 
 #include "base/compiler.h"
-#include "ctrack/packet.h"
-#include "ctrack/table.h"
+#include "ctrack/zone.h"
 #include "table/table.h"
 
 static int count_zone(struct ct_conn *c, void *arg)
@@ -19,7 +18,7 @@ static int count_zone(struct ct_conn *c, void *arg)
     return 0;
 }
 
-CT_EXPORT int ct_table_set_zone_limit(struct ct_table *t, uint16_t zone, uint32_t max)
+CT_EXPORT int ct_zone_set_limit(struct ct_table *t, uint16_t zone, uint32_t max)
 {
     if (t && t->sh)
         return -ENOTSUP; /* the counts would need atomics on every insert */
@@ -38,8 +37,8 @@ CT_EXPORT int ct_table_set_zone_limit(struct ct_table *t, uint16_t zone, uint32_
     return 0;
 }
 
-CT_EXPORT int ct_table_zone_count(const struct ct_table *t, uint16_t zone, uint32_t *count,
-                                  uint32_t *limit)
+CT_EXPORT int ct_zone_count(const struct ct_table *t, uint16_t zone, uint32_t *count,
+                            uint32_t *limit)
 {
     if (!t)
         return -EINVAL;
@@ -59,7 +58,7 @@ CT_EXPORT int ct_table_zone_count(const struct ct_table *t, uint16_t zone, uint3
 
 /* ---- zones from the packet ---------------------------------------------------------- */
 
-CT_EXPORT uint16_t ct_pkt_vlan_zone(const struct ct_pkt *pkt)
+CT_EXPORT uint16_t ct_zone_from_vlan(const struct ct_pkt *pkt)
 {
     uint16_t ids[CT_PKT_MAX_VLANS];
     unsigned n = 0;
@@ -76,10 +75,4 @@ CT_EXPORT uint16_t ct_pkt_vlan_zone(const struct ct_pkt *pkt)
         h = (h ^ (uint32_t)(ids[i] & 0xffu)) * 16777619u;
     }
     return (uint16_t)(0x1000u + h % 0xf000u);
-}
-
-CT_EXPORT void ct_pkt_set_zone(struct ct_pkt *pkt, uint16_t zone)
-{
-    pkt->tuple.zone = zone;
-    pkt->inner.zone = zone;
 }

@@ -6,7 +6,7 @@
  * count and limit per zone in a lazily zeroed 65536-slot array (256 KiB of
  * address space, a page of memory per 512 zones in use); the count is of a
  * connection's original-direction zone, as Linux's nf_conncount per zone.
- * Zones chosen from a VLAN tag are derived here too (ct_pkt_vlan_zone()).
+ * Zones chosen from a VLAN tag are derived here too (ct_zone_from_vlan()).
  */
 #ifndef CT_ZONE_ZONE_H
 #define CT_ZONE_ZONE_H
@@ -16,7 +16,7 @@
 #include "base/compiler.h"
 #include "table/conn.h"
 
-/* Per-zone limit and count (allocated on the first ct_table_set_zone_limit()). */
+/* Per-zone limit and count (allocated on the first ct_zone_set_limit()). */
 struct ct_zone_slot {
     uint32_t count; /* connections whose original direction is in the zone */
     uint32_t limit; /* 0: unlimited */

@@ -17,6 +17,7 @@
 #include "support/frames.h"
 #include "ctrack/defrag.h"
 #include "ctrack/packet.h"
+#include "ctrack/zone.h"
 #include "ctrack/reason.h"
 #include "ctrack/tuple.h"
 
@@ -608,7 +609,7 @@ static void test_keys(void)
         struct ct_frame fr = {.data = eth, .len = (uint32_t)(18 + f), .link = CT_LINK_ETHERNET};
         struct ct_pkt p;
         ct_pkt_parse(&fr, &p);
-        ct_pkt_set_zone(&p, ct_pkt_vlan_zone(&p));
+        ct_pkt_set_zone(&p, ct_zone_from_vlan(&p));
         CHECK_EQ_I(ct_defrag_add(D, &p, 0, &OUT, NULL), k ? CT_DEFRAG_DONE : CT_DEFRAG_HELD);
     }
     CHECK_EQ_U(OUT.zone, 6);

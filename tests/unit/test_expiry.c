@@ -653,10 +653,10 @@ static void test_zone_limits(void)
 {
     struct ct_table *t = mk(1024, NULL);
     uint32_t count = 7, limit = 7;
-    CHECK_EQ_I(ct_table_zone_count(t, 5, &count, &limit), -ENOENT);
+    CHECK_EQ_I(ct_zone_count(t, 5, &count, &limit), -ENOENT);
     CHECK_EQ_U(count, 0);
-    CHECK_EQ_I(ct_table_zone_count(NULL, 5, &count, &limit), -EINVAL);
-    CHECK_EQ_I(ct_table_set_zone_limit(NULL, 5, 1), -EINVAL);
+    CHECK_EQ_I(ct_zone_count(NULL, 5, &count, &limit), -EINVAL);
+    CHECK_EQ_I(ct_zone_set_limit(NULL, 5, 1), -EINVAL);
 
     /* Two connections in zone 5 before any limit: counted when one is set. */
     for (unsigned i = 0; i < 2; i++) {
@@ -664,8 +664,8 @@ static void test_zone_limits(void)
         p.tuple.zone = 5;
         run1(t, p, SEC);
     }
-    CHECK_EQ_I(ct_table_set_zone_limit(t, 5, 3), 0);
-    CHECK_EQ_I(ct_table_zone_count(t, 5, &count, &limit), 0);
+    CHECK_EQ_I(ct_zone_set_limit(t, 5, 3), 0);
+    CHECK_EQ_I(ct_zone_count(t, 5, &count, &limit), 0);
     CHECK_EQ_U(count, 2);
     CHECK_EQ_U(limit, 3);
     struct ct_pkt p = pkt(17, A4, B4, 102, 53);
@@ -690,15 +690,15 @@ static void test_zone_limits(void)
     f.zone = 5;
     f.sport = 101;
     CHECK_EQ_I(ct_table_flush(t, &f, 3 * SEC), 1);
-    ct_table_zone_count(t, 5, &count, NULL);
+    ct_zone_count(t, 5, &count, NULL);
     CHECK_EQ_U(count, 2);
     p.tuple.zone = 5;
     CHECK_EQ_U(run1(t, p, 3 * SEC).state, CT_STATE_NEW);
     /* Expiry lowers the count too; a limit of 0 lifts the limit. */
     ct_expire(t, 40 * SEC, 0);
-    ct_table_zone_count(t, 5, &count, NULL);
+    ct_zone_count(t, 5, &count, NULL);
     CHECK_EQ_U(count, 0);
-    CHECK_EQ_I(ct_table_set_zone_limit(t, 5, 0), 0);
+    CHECK_EQ_I(ct_zone_set_limit(t, 5, 0), 0);
     for (unsigned i = 0; i < 10; i++) {
         p.tuple.sport = (uint16_t)(500 + i);
         CHECK_EQ_U(run1(t, p, 41 * SEC).state, CT_STATE_NEW);
@@ -707,7 +707,7 @@ static void test_zone_limits(void)
     ct_table_stats(t, &s);
     CHECK_EQ_U(s.refused_zone, 1);
     CHECK_EQ_U(s.reasons[CT_REASON_ZONE_LIMIT], 1);
-    ct_table_zone_count(t, 5, &count, &limit);
+    ct_zone_count(t, 5, &count, &limit);
     CHECK_EQ_U(count, 10);
     CHECK_EQ_U(limit, 0);
     ct_table_destroy(t);

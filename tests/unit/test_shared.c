@@ -288,7 +288,7 @@ static void test_shared_basics(void)
     struct ct_table *t = mk_shared(64);
     if (!t)
         return;
-    CHECK_EQ_I(ct_table_set_zone_limit(t, 1, 10), -ENOTSUP);
+    CHECK_EQ_I(ct_zone_set_limit(t, 1, 10), -ENOTSUP);
     struct ct_pkt p = udp4(0x0a000001u, 0x0b000001u, 1234, 53);
     struct ct_verdict v;
     CHECK_EQ_I(ct_process_parsed(t, &p, &v, 1, SEC, CT_PROCESS_COMMIT), 1);

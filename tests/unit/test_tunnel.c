@@ -26,6 +26,7 @@
 #include "ctrack/packet.h"
 #include "ctrack/reason.h"
 #include "ctrack/tuple.h"
+#include "ctrack/zone.h"
 
 /* ---- builders (the headers are support/frames.h's) ---------------------------------------- */
 
@@ -279,7 +280,7 @@ static uint16_t zone_of(const uint16_t *tags, int ntag)
     size_t n = eth_frame(fr, tags, ntag, 0x0800, in4, in4_len);
     parse_all(fr, n, CT_LINK_ETHERNET);
     CHECK_EQ_U(PK[0].reason, CT_REASON_NONE);
-    return ct_pkt_vlan_zone(&PK[0]);
+    return ct_zone_from_vlan(&PK[0]);
 }
 
 static void test_vlan_zone(void)
@@ -315,7 +316,7 @@ static void test_vlan_zone(void)
         for (unsigned i = 1; i < 4096; i += 41) {
             p.vlan[0] = (uint16_t)o;
             p.vlan[1] = (uint16_t)i;
-            uint16_t v = ct_pkt_vlan_zone(&p);
+            uint16_t v = ct_zone_from_vlan(&p);
             CHECK(v >= 0x1000);
             coll += seen[v];
             seen[v] = 1;
@@ -328,7 +329,7 @@ static void test_vlan_zone(void)
     size_t n = eth_frame(fr, qinq, 2, 0x0800, in4, in4_len);
     parse_all(fr, n, CT_LINK_ETHERNET);
     CHECK_EQ_U(PK[0].tuple.zone, 3);
-    ct_pkt_set_zone(&PK[0], ct_pkt_vlan_zone(&PK[0]));
+    ct_pkt_set_zone(&PK[0], ct_zone_from_vlan(&PK[0]));
     CHECK_EQ_U(PK[0].tuple.zone, z);
     CHECK_EQ_U(PK[0].inner.zone, z);
 }
@@ -912,7 +913,7 @@ static void test_corpus_frames(void)
     CHECK_EQ_U(PK[0].nvlan, 2);
     CHECK_EQ_U(PK[0].vlan[0], 13);
     CHECK_EQ_U(PK[0].vlan[1], 10);
-    CHECK(ct_pkt_vlan_zone(&PK[0]) >= 0x1000);
+    CHECK(ct_zone_from_vlan(&PK[0]) >= 0x1000);
 }
 
 /* ---- whole captures from the corpus, when present ------------------------------------------------ */
