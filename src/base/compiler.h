@@ -28,10 +28,10 @@
  * (CT_REQUIRES) or must not be called holding (CT_EXCLUDES), naming the lock
  * by an expression over their parameters (t->sh->wheel_lock). CT_GUARDED
  * marks a field that may only be read or written with some lock held: in C,
- * clang before 19 cannot name a sibling member in guarded_by(), so the field
- * says which lock in its comment and the functions that touch it say it
- * with CT_REQUIRES. CT_NO_TSA is for the bodies of the lock primitives
- * only, which the analysis cannot see into.
+ * clang before 19 cannot name a sibling member in guarded_by(), so the
+ * field's comment names the lock, and the functions that use the field
+ * take that lock or require it. CT_NO_TSA is for the bodies of the lock
+ * primitives only, which the analysis cannot see into.
  */
 #if defined(__clang__) && defined(CT_THREAD_SAFETY_ANALYSIS)
 #define CT_TSA(x) __attribute__((x))
