@@ -155,20 +155,22 @@ static uint64_t expire_locked(struct ct_table *t, struct ct_sweep *sw, uint64_t 
     CT_STAT_ADD(t, sweep_expired, r.expired);
     CT_STAT_ADD(t, sweep_refiled, r.refiled);
 
+    /* The interval is stored with a relaxed atomic: ct_table_stats() reads
+     * it as a gauge without sweep_lock. */
     if (examined >= budget && due <= now) {
         /* Stopped on the budget with more due: come back at once. */
         CT_STAT_INC(t, sweep_backlog);
-        sw->interval = sw->min_interval;
+        __atomic_store_n(&sw->interval, sw->min_interval, __ATOMIC_RELAXED);
         return now;
     }
     /* gVisor's reaper: mostly expired means more is coming, so come back
      * soon; otherwise back off step by step up to the cap. */
-    if (examined && (uint64_t)r.expired * 100 > (uint64_t)examined * sw->expired_pct)
-        sw->interval = sw->min_interval;
-    else
-        sw->interval = sw->interval + sw->step < sw->max_interval ? sw->interval + sw->step
-                                                                  : sw->max_interval;
-    uint64_t next = sat_add(now, sw->interval);
+    uint64_t interval = sw->min_interval;
+    if (!examined || (uint64_t)r.expired * 100 <= (uint64_t)examined * sw->expired_pct)
+        interval = sw->interval + sw->step < sw->max_interval ? sw->interval + sw->step
+                                                              : sw->max_interval;
+    __atomic_store_n(&sw->interval, interval, __ATOMIC_RELAXED);
+    uint64_t next = sat_add(now, interval);
     uint64_t soonest = sat_add(now, sw->min_interval);
     if (due < next)
         next = due > soonest ? due : soonest;

@@ -794,7 +794,7 @@ CT_EXPORT int ct_table_foreach(struct ct_table *t, int (*fn)(struct ct_conn *con
 static void wheel_gauges(const struct ct_table *t, const struct ct_wheel *w,
                          struct ct_table_stats *s)
 {
-    s->sweep_interval_ns = t->sweep.interval;
+    s->sweep_interval_ns = __atomic_load_n(&t->sweep.interval, __ATOMIC_RELAXED); /* [S] */
     s->timer_next_due = ct_wheel_next_due(w);
     s->timers = ct_wheel_count(w);
 }

@@ -231,8 +231,8 @@ struct ct_sweep {
  *     [A]  connections, peak_connections, clock
  *     [P]  pool[].hiwater, pool[].free_head       (ct_shared_pool())
  *     [W]  wheel                                  (ct_shared_wheel())
- *     [S]  sweep.interval                         (ct_shared_sweep(); also
- *          read, unlocked, as a gauge by ct_table_stats())
+ *     [S]  sweep.interval                         (ct_shared_sweep(); stored
+ *          with relaxed atomics, which ct_table_stats() reads unlocked)
  *     [X]  destroy_fn, destroy_arg, zones (set by calls that need the table
  *          to themselves; zone limits are refused on shared tables)
  *     unused: gen, stats (counted per thread in the slots), nretired and
