@@ -48,10 +48,12 @@ test-tsan: setup
 	cmake --build $(TSAN_BUILD) -j $(JOBS) --target test_shared
 	cd $(TSAN_BUILD) && TSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure -L concurrency
 
-# clang's -Wthread-safety analysis over the library (warnings are errors).
+# clang's -Wthread-safety analysis over the library (warnings are errors),
+# then tests/tsa/: code that breaks the lock rules must be rejected.
 test-tsa: setup
 	CC=clang cmake -S . -B $(TSA_BUILD) -DCMAKE_BUILD_TYPE=Debug -DCTRACK_THREAD_SAFETY=ON $(CMAKE_FLAGS)
 	cmake --build $(TSA_BUILD) -j $(JOBS) --target ctrack_static
+	cd $(TSA_BUILD) && ctest --output-on-failure -L tsa
 
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)

@@ -16,9 +16,22 @@
 #define CT_CONTAINER_OF(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
 
 /*
- * Clang thread-safety annotations (-Wthread-safety). They expand to nothing
- * for other compilers, so annotated code builds everywhere and is checked
- * where clang runs it (CTRACK_THREAD_SAFETY=ON).
+ * Clang thread-safety annotations (-Wthread-safety; Hutchins, Ballman and
+ * Sutherland, "C/C++ Thread Safety Analysis", SCAM 2014). They expand to
+ * nothing for other compilers, so annotated code builds everywhere and is
+ * checked where clang runs it (CTRACK_THREAD_SAFETY=ON, make test-tsa, whose
+ * tests/tsa/ cases prove that the checks fire).
+ *
+ * A capability is a struct type marked CT_CAPABILITY (the spinlock of
+ * table/shared.h); functions say what they take (CT_ACQUIRE, CT_TRY_ACQUIRE
+ * with the value that means success), give back (CT_RELEASE), need held
+ * (CT_REQUIRES) or must not be called holding (CT_EXCLUDES), naming the lock
+ * by an expression over their parameters (t->sh->wheel_lock). CT_GUARDED
+ * marks a field that may only be read or written with some lock held: in C,
+ * clang before 19 cannot name a sibling member in guarded_by(), so the
+ * field's comment names the lock, and the functions that use the field
+ * take that lock or require it. CT_NO_TSA is for the bodies of the lock
+ * primitives only, which the analysis cannot see into.
  */
 #if defined(__clang__) && defined(CT_THREAD_SAFETY_ANALYSIS)
 #define CT_TSA(x) __attribute__((x))
@@ -26,8 +39,7 @@
 #define CT_TSA(x)
 #endif
 #define CT_CAPABILITY(name) CT_TSA(capability(name))
-#define CT_GUARDED_BY(lock) CT_TSA(guarded_by(lock))
-#define CT_PT_GUARDED_BY(lock) CT_TSA(pt_guarded_by(lock))
+#define CT_GUARDED CT_TSA(guarded_var)
 #define CT_REQUIRES(...) CT_TSA(requires_capability(__VA_ARGS__))
 #define CT_ACQUIRE(...) CT_TSA(acquire_capability(__VA_ARGS__))
 #define CT_RELEASE(...) CT_TSA(release_capability(__VA_ARGS__))

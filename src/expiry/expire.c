@@ -60,7 +60,7 @@ static int sweep_shared(struct ct_table *t, struct sweep_run *r, unsigned budget
         col.n = 0;
         unsigned want = budget - (unsigned)total < SWEEP_CHUNK ? budget - (unsigned)total : SWEEP_CHUNK;
         ct_spin_lock(&t->sh->wheel_lock);
-        int n = ct_wheel_advance(&t->wheel, r->now, want, sweep_collect_due, &col);
+        int n = ct_wheel_advance(ct_shared_wheel(t), r->now, want, sweep_collect_due, &col);
         ct_spin_unlock(&t->sh->wheel_lock);
         if (n <= 0)
             break;
@@ -75,7 +75,7 @@ static int sweep_shared(struct ct_table *t, struct sweep_run *r, unsigned budget
                 } else {
                     r->refiled++;
                     ct_spin_lock(&t->sh->wheel_lock);
-                    (void)ct_wheel_insert(&t->wheel, col.id[i], c,
+                    (void)ct_wheel_insert(ct_shared_wheel(t), col.id[i], c,
                                           ct_table_file_deadline(t, c, r->now));
                     ct_spin_unlock(&t->sh->wheel_lock);
                 }
@@ -108,7 +108,8 @@ static uint64_t sat_add(uint64_t a, uint64_t b)
     return a > UINT64_MAX - b ? UINT64_MAX : a + b;
 }
 
-static uint64_t expire_locked(struct ct_table *t, uint64_t now, unsigned budget);
+static uint64_t expire_locked(struct ct_table *t, struct ct_sweep *sw, uint64_t now,
+                              unsigned budget);
 
 CT_EXPORT uint64_t ct_expire(struct ct_table *t, uint64_t now, unsigned budget)
 {
@@ -121,18 +122,20 @@ CT_EXPORT uint64_t ct_expire(struct ct_table *t, uint64_t now, unsigned budget)
          * it to the other (the sweep state is the sweeper's alone). */
         if (!ct_spin_trylock(&t->sh->sweep_lock))
             return now + t->sweep.min_interval;
-        uint64_t next = expire_locked(t, now, budget);
+        uint64_t next = expire_locked(t, ct_shared_sweep(t), now, budget);
         ct_spin_unlock(&t->sh->sweep_lock);
         return next;
     }
-    return expire_locked(t, now, budget);
+    return expire_locked(t, &t->sweep, now, budget);
 }
 
-/* ct_expire() once the caller may sweep. */
-static uint64_t expire_locked(struct ct_table *t, uint64_t now, unsigned budget)
+/* ct_expire() once the caller may sweep: sw is t's sweep state, which a
+ * shared table's caller holds sweep_lock for. */
+static uint64_t expire_locked(struct ct_table *t, struct ct_sweep *sw, uint64_t now,
+                              unsigned budget)
 {
     if (budget == 0)
-        budget = t->sweep.budget;
+        budget = sw->budget;
 
     struct sweep_run r = {t, now, 0, 0};
     int n;
@@ -140,7 +143,7 @@ static uint64_t expire_locked(struct ct_table *t, uint64_t now, unsigned budget)
     if (t->sh) {
         n = sweep_shared(t, &r, budget);
         ct_spin_lock(&t->sh->wheel_lock);
-        due = ct_wheel_next_due(&t->wheel);
+        due = ct_wheel_next_due(ct_shared_wheel(t));
         ct_spin_unlock(&t->sh->wheel_lock);
     } else {
         n = ct_wheel_advance(&t->wheel, now, budget, sweep_due, &r);
@@ -152,21 +155,22 @@ static uint64_t expire_locked(struct ct_table *t, uint64_t now, unsigned budget)
     CT_STAT_ADD(t, sweep_expired, r.expired);
     CT_STAT_ADD(t, sweep_refiled, r.refiled);
 
-    struct ct_sweep *sw = &t->sweep;
+    /* The interval is stored with a relaxed atomic: ct_table_stats() reads
+     * it as a gauge without sweep_lock. */
     if (examined >= budget && due <= now) {
         /* Stopped on the budget with more due: come back at once. */
         CT_STAT_INC(t, sweep_backlog);
-        sw->interval = sw->min_interval;
+        __atomic_store_n(&sw->interval, sw->min_interval, __ATOMIC_RELAXED);
         return now;
     }
     /* gVisor's reaper: mostly expired means more is coming, so come back
      * soon; otherwise back off step by step up to the cap. */
-    if (examined && (uint64_t)r.expired * 100 > (uint64_t)examined * sw->expired_pct)
-        sw->interval = sw->min_interval;
-    else
-        sw->interval = sw->interval + sw->step < sw->max_interval ? sw->interval + sw->step
-                                                                  : sw->max_interval;
-    uint64_t next = sat_add(now, sw->interval);
+    uint64_t interval = sw->min_interval;
+    if (!examined || (uint64_t)r.expired * 100 <= (uint64_t)examined * sw->expired_pct)
+        interval = sw->interval + sw->step < sw->max_interval ? sw->interval + sw->step
+                                                              : sw->max_interval;
+    __atomic_store_n(&sw->interval, interval, __ATOMIC_RELAXED);
+    uint64_t next = sat_add(now, interval);
     uint64_t soonest = sat_add(now, sw->min_interval);
     if (due < next)
         next = due > soonest ? due : soonest;

@@ -388,7 +388,7 @@ static __attribute__((noinline)) void refile_if_earlier(struct ct_table *t, stru
         CT_STAT_INC(t, refiled_shrink);
         if (t->sh) {
             ct_spin_lock(&t->sh->wheel_lock);
-            ct_table_timer_file(t, c);
+            ct_shared_timer_file(t, c);
             ct_spin_unlock(&t->sh->wheel_lock);
         } else {
             ct_table_timer_file(t, c);

@@ -148,7 +148,19 @@ struct __attribute__((packed, aligned(2))) ct_tcp_conn {
 };
 _Static_assert(sizeof(struct ct_tcp_conn) == 44, "ct_tcp_conn budget is 44 bytes");
 
-/* The common body of every entry; handles point here. */
+/*
+ * The common body of every entry; handles point here.
+ *
+ * Locking in a shared table (legend in table/shared.h; a table of one
+ * thread takes no locks). The key (before the body), first_seen, policy,
+ * zone_reply and the family bit of status are [I] from the insert until the
+ * entry is freed, so a lock-free lookup may compare them. flags8 is the
+ * connection lock itself [A]. last_seen, mark, the rest of status, l4state,
+ * timeout, proto and the counters are [C]. timer_prev and timer_next
+ * belong to whoever holds the entry: [W] while it is filed in the wheel,
+ * [O] in a limbo, [D] on the deferred list, [P] on a pool's free list.
+ * None of this is checked by the analysis (shared.h says why).
+ */
 struct ct_conn {
     uint64_t last_seen;
     uint64_t first_seen;

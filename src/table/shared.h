@@ -44,9 +44,60 @@
  *     connection lock  ->  bucket locks (ascending index)  ->  pool_lock
  *     connection lock  ->  wheel_lock
  *     connection lock  ->  defer_lock (no other lock is taken while it is held)
- * The sweep holds wheel_lock only while it takes due connections off the
- * wheel; it then locks each connection with the wheel unlocked. Early drop
- * only try-locks victims.
+ *     sweep_lock  ->  every other lock
+ * ct_expire() holds sweep_lock for the whole sweep, but only ever
+ * try-locks it, so it takes no part in a wait cycle. The sweep holds
+ * wheel_lock only while it takes due connections off the wheel; it then
+ * locks each connection with the wheel unlocked. Early drop only try-locks
+ * victims.
+ *
+ * ---- What the compiler checks -------------------------------------------------
+ *
+ * The global locks are capabilities of clang's -Wthread-safety analysis
+ * (base/compiler.h; make test-tsa builds with it, warnings as errors, and
+ * tests/tsa/ proves it fires). What each lock guards, as pf tags fields
+ * (pfvar_priv.h), with the same letters beside struct ct_shared,
+ * struct ct_table (table.h), struct ct_bucket (table.h) and struct ct_conn
+ * (conn.h):
+ *     [I]  immutable once the table (or the entry's insert) is done
+ *     [A]  atomic: read and written with __atomic builtins, no lock
+ *     [O]  the thread slot's owner only
+ *     [X]  calls that need the table to themselves (flush, drain, foreach)
+ *     [P]  pool_lock      [W]  wheel_lock      [S]  sweep_lock
+ *     [D]  defer_lock     [B]  the bucket's seq lock
+ *     [C]  the connection lock
+ * In a table of one thread every field is its owner's, and no lock is taken.
+ *
+ * Checked: the fields of the deferred list are CT_GUARDED (read or written
+ * only with a lock held); every function that needs one of the global locks
+ * held says so with CT_REQUIRES (ct_table_conn_free_locked(), ...), and
+ * those that take one themselves with CT_EXCLUDES (a spinlock taken twice
+ * by one thread never comes back). The table-wide state that a global lock
+ * guards in shared mode, the wheel [W], the pools' free lists [P] and the
+ * sweep's pacing [S], lives in struct ct_table and is used without locks
+ * by tables of one thread, so it cannot be CT_GUARDED: shared-mode code
+ * reaches it only through ct_shared_wheel(), ct_shared_pool() and
+ * ct_shared_sweep() below, each of which requires its lock; code of a table
+ * of one thread names the fields directly. The accessors are inline and
+ * return the field's address, so the packet path pays nothing for them.
+ * (Rejected: one "owner" capability that the entry points of a table of one
+ * thread assert, so that [W] and [P] could be guarded in both modes. The
+ * analysis has no "this lock or that one", so every function on both paths,
+ * from path/ down, would carry a mode-specific annotation, and the guard on
+ * a field of struct ct_table would still have to name a lock in struct
+ * ct_shared, which clang before 19 cannot parse in C.)
+ *
+ * Not checked, by the legend only: the bucket locks [B] and the connection
+ * lock [C]. A writer locks a sorted set of buckets whose size is known only
+ * at run time, which the analysis, tracking locks by name, cannot follow.
+ * The connection lock is taken only in shared mode, on the same code that
+ * tables of one thread run without it (if (t->sh) ct_conn_lock(c)), and a
+ * lookup hands the connection to its caller locked
+ * (ct_shared_find_live_locked()); the analysis needs each lock taken and
+ * given back on every path of one function. The one opt-out is CT_NO_TSA
+ * on ct_spin_lock(), ct_spin_trylock() and ct_spin_unlock(): their bodies
+ * are the atomics that implement the capability, which the analysis cannot
+ * see into.
  *
  * ---- Reclamation ----------------------------------------------------------------
  *
@@ -137,7 +188,8 @@
 #define CT_SHARED_MAG_BATCH 32   /* indices moved between a magazine and the pool at once */
 #define CT_QS_OFFLINE UINT64_MAX /* qs of a slot whose thread is not using the table */
 
-/* A test-and-test-and-set spinlock, visible to clang's thread-safety analysis. */
+/* A test-and-test-and-set spinlock, visible to clang's thread-safety analysis
+ * (the functions below are its only users of v, hence CT_NO_TSA on them). */
 struct CT_CAPABILITY("mutex") ct_spinlock {
     uint32_t v;
 };
@@ -167,35 +219,44 @@ struct ct_limbo {
     uint32_t pad;
 };
 
-/* One registered thread. Written by its owner; qs and owner read by all. */
+/* One registered thread. Written by its owner [O]; qs and owner read by all [A]. */
 struct ct_tslot {
-    uint64_t qs;                  /* atomic: epoch at the start of the current call, or CT_QS_OFFLINE */
-    uintptr_t owner;              /* atomic: the owner's token, 0 when the slot is free */
-    uint32_t nlimbo;              /* owner only */
+    uint64_t qs;                  /* [A] epoch at the start of the current call, or CT_QS_OFFLINE */
+    uintptr_t owner;              /* [A] the owner's token, 0 when the slot is free */
+    uint32_t nlimbo;              /* [O] */
     uint32_t pad;
-    /* owner writes with relaxed atomics; ct_table_stats() sums (at offset
+    /* [O] written with relaxed atomics; ct_table_stats() sums (at offset
      * CT_CACHE_LINE, which ct_table_st() relies on) */
     struct ct_table_stats stats CT_ALIGNED(64);
-    uint32_t nmag[2] CT_ALIGNED(64); /* owner only: indices in mag[family] */
-    uint32_t mag[2][CT_SHARED_MAG]; /* owner only: free pool indices, IPv4 and IPv6 */
-    struct ct_limbo limbo[CT_SHARED_LIMBO]; /* owner only */
+    uint32_t nmag[2] CT_ALIGNED(64); /* [O] indices in mag[family] */
+    uint32_t mag[2][CT_SHARED_MAG]; /* [O] free pool indices, IPv4 and IPv6 */
+    struct ct_limbo limbo[CT_SHARED_LIMBO]; /* [O] */
 } CT_ALIGNED(64);
 
+/*
+ * The shared state of a table (legend above). Lock order at the top of the
+ * file; what each global lock guards in struct ct_table: pool_lock the
+ * pools' free lists and high-water marks (ct_shared_pool()), wheel_lock the
+ * wheel and the timer links of filed connections (ct_shared_wheel()),
+ * sweep_lock the sweep's pacing (ct_shared_sweep()).
+ */
 struct ct_shared {
-    uint64_t id;                  /* unique per table, for the thread-local cache */
-    uint64_t epoch CT_ALIGNED(64); /* atomic: the global epoch */
-    uint32_t nslots;              /* atomic: slots ever used (scan bound) */
-    struct ct_spinlock pool_lock CT_ALIGNED(64); /* entry pools: free lists, high-water marks */
-    struct ct_spinlock wheel_lock CT_ALIGNED(64); /* the timer wheel */
+    uint64_t id;                  /* [I] unique per table, for the thread-local cache */
+    uint64_t epoch CT_ALIGNED(64); /* [A] the global epoch */
+    uint32_t nslots;              /* [A] slots ever used (scan bound) */
+    struct ct_spinlock pool_lock CT_ALIGNED(64);
+    struct ct_spinlock wheel_lock CT_ALIGNED(64);
     struct ct_spinlock sweep_lock;  /* ct_expire(): try-locked, one sweeper at a time */
     /* The deferred list (see Reclamation): retired entries chained through
-     * timer_next, oldest first. */
+     * timer_next, oldest first. [D]; the two counters are also read without
+     * the lock, with atomic loads, which the analysis does not count as
+     * accesses. */
     struct ct_spinlock defer_lock CT_ALIGNED(64);
-    uint32_t defer_head;          /* under defer_lock: the oldest entry, CT_ID_NONE when empty */
-    uint32_t defer_tail;          /* under defer_lock: the newest entry */
-    uint64_t defer_head_tag;      /* atomic, written under defer_lock: the head's tag (or
-                                   * above it); CT_QS_OFFLINE when the list is empty */
-    uint64_t ndeferred;           /* atomic, written under defer_lock: entries on the list */
+    uint32_t defer_head CT_GUARDED; /* [D] the oldest entry, CT_ID_NONE when empty */
+    uint32_t defer_tail CT_GUARDED; /* [D] the newest entry */
+    uint64_t defer_head_tag CT_GUARDED; /* [D], read [A]: the head's tag (or above it);
+                                         * CT_QS_OFFLINE when the list is empty */
+    uint64_t ndeferred CT_GUARDED; /* [D], read [A]: entries on the list */
     struct ct_tslot slot[CT_SHARED_THREADS];
 };
 
@@ -205,5 +266,35 @@ static inline struct ct_tslot *ct_shared_self(const struct ct_table *t)
 {
     return CT_LIKELY(ct_tls.id == t->sh->id) ? ct_tls.slot : NULL;
 }
+
+/*
+ * The table-wide state that a global lock guards in shared mode, for
+ * shared-mode code (what the compiler checks, above): each requires its
+ * lock. Tables of one thread use the fields directly. The wheel's comes
+ * from a const table too, for ct_table_stats(), as the table's own
+ * accessors do (ct_table_conn_at()).
+ */
+static inline struct ct_wheel *ct_shared_wheel(const struct ct_table *t)
+    CT_REQUIRES(t->sh->wheel_lock)
+{
+    return (struct ct_wheel *)(uintptr_t)&t->wheel;
+}
+
+static inline struct ct_pool *ct_shared_pool(struct ct_table *t, unsigned v6)
+    CT_REQUIRES(t->sh->pool_lock)
+{
+    return &t->pool[v6];
+}
+
+static inline struct ct_sweep *ct_shared_sweep(struct ct_table *t) CT_REQUIRES(t->sh->sweep_lock)
+{
+    return &t->sweep;
+}
+
+/* As ct_table_conn_free(), for a caller that holds a shared table's pool_lock. */
+void ct_table_conn_free_locked(struct ct_table *t, struct ct_conn *c) CT_REQUIRES(t->sh->pool_lock);
+
+/* As ct_table_timer_file(), for a caller that holds a shared table's wheel_lock. */
+void ct_shared_timer_file(struct ct_table *t, struct ct_conn *c) CT_REQUIRES(t->sh->wheel_lock);
 
 #endif

@@ -322,10 +322,11 @@ static struct ct_conn *conn_init(struct ct_pool *p, unsigned v6, uint32_t idx)
  * CT_SHARED_MAG_BATCH back under one.
  */
 static int mag_refill(struct ct_table *t, struct ct_tslot *me, unsigned v6)
+    CT_EXCLUDES(t->sh->pool_lock)
 {
-    struct ct_pool *p = &t->pool[v6];
     uint32_t n = 0;
     ct_spin_lock(&t->sh->pool_lock);
+    struct ct_pool *p = ct_shared_pool(t, v6);
     while (n < CT_SHARED_MAG_BATCH) {
         uint32_t idx = pool_take(t, p, v6);
         if (idx == CT_ID_NONE)
@@ -346,9 +347,10 @@ static int mag_refill(struct ct_table *t, struct ct_tslot *me, unsigned v6)
 
 /* Gives back the magazine's oldest n indices (the bottom of the stack). */
 static void mag_flush(struct ct_table *t, struct ct_tslot *me, unsigned v6, uint32_t n)
+    CT_EXCLUDES(t->sh->pool_lock)
 {
-    struct ct_pool *p = &t->pool[v6];
     ct_spin_lock(&t->sh->pool_lock);
+    struct ct_pool *p = ct_shared_pool(t, v6);
     for (uint32_t i = 0; i < n; i++)
         pool_give(t, p, v6, me->mag[v6][i]);
     ct_spin_unlock(&t->sh->pool_lock);
@@ -384,7 +386,7 @@ struct ct_conn *ct_table_conn_alloc(struct ct_table *t, unsigned v6)
     if (CT_UNLIKELY(!me)) {
         /* Not inside a call on t: straight from the pool. */
         ct_spin_lock(&t->sh->pool_lock);
-        uint32_t idx = pool_take(t, p, v6);
+        uint32_t idx = pool_take(t, ct_shared_pool(t, v6), v6);
         ct_spin_unlock(&t->sh->pool_lock);
         return idx == CT_ID_NONE ? NULL : conn_init(p, v6, idx);
     }
@@ -399,10 +401,17 @@ struct ct_conn *ct_table_conn_alloc(struct ct_table *t, unsigned v6)
     return conn_init(p, v6, me->mag[v6][--me->nmag[v6]]);
 }
 
+/* Marks entry c free and puts it on the free list of its pool p. */
+static void conn_free_to(struct ct_table *t, struct ct_pool *p, struct ct_conn *c)
+{
+    conn_mark_free(c, ct_conn_is_v6(c));
+    pool_push(p, c, ct_table_conn_id(t, c) & (CT_ID_V6 - 1));
+}
+
 void ct_table_conn_free(struct ct_table *t, struct ct_conn *c)
 {
     if (CT_LIKELY(!t->sh)) {
-        ct_table_conn_free_locked(t, c);
+        conn_free_to(t, &t->pool[ct_conn_is_v6(c)], c);
         return;
     }
     struct ct_tslot *me = ct_shared_self(t);
@@ -417,9 +426,7 @@ void ct_table_conn_free(struct ct_table *t, struct ct_conn *c)
 
 void ct_table_conn_free_locked(struct ct_table *t, struct ct_conn *c)
 {
-    unsigned v6 = ct_conn_is_v6(c);
-    conn_mark_free(c, v6);
-    pool_push(&t->pool[v6], c, ct_table_conn_id(t, c) & (CT_ID_V6 - 1));
+    conn_free_to(t, ct_shared_pool(t, ct_conn_is_v6(c)), c);
 }
 
 void ct_table_reclaim(struct ct_table *t)
@@ -582,19 +589,29 @@ int ct_table_insert_shared(struct ct_table *t, struct ct_conn *c, uint64_t h_ori
         ;
     CT_STAT_INC(t, created);
     ct_spin_lock(&t->sh->wheel_lock);
-    ct_table_timer_file(t, c);
+    ct_shared_timer_file(t, c);
     ct_spin_unlock(&t->sh->wheel_lock);
     return 0;
 }
 
-void ct_table_timer_file(struct ct_table *t, struct ct_conn *c)
+/* Files c in w, t's wheel, at its real deadline. */
+static void timer_file(struct ct_table *t, struct ct_wheel *w, struct ct_conn *c)
 {
     /* An empty wheel is re-based at the connection's time, so that its
      * current tick is near the caller's clock (see table.h). */
-    if (CT_UNLIKELY(ct_wheel_count(&t->wheel) == 0))
-        (void)ct_wheel_init(&t->wheel, c->last_seen, t->wheel.resolution, wheel_resolve, t);
-    (void)ct_wheel_insert(&t->wheel, ct_table_conn_id(t, c), c,
-                          ct_table_file_deadline(t, c, c->last_seen));
+    if (CT_UNLIKELY(ct_wheel_count(w) == 0))
+        (void)ct_wheel_init(w, c->last_seen, w->resolution, wheel_resolve, t);
+    (void)ct_wheel_insert(w, ct_table_conn_id(t, c), c, ct_table_file_deadline(t, c, c->last_seen));
+}
+
+void ct_table_timer_file(struct ct_table *t, struct ct_conn *c)
+{
+    timer_file(t, &t->wheel, c);
+}
+
+void ct_shared_timer_file(struct ct_table *t, struct ct_conn *c)
+{
+    timer_file(t, ct_shared_wheel(t), c);
 }
 
 /* A table of one thread: unlink both tuples, unfile, count. */
@@ -623,7 +640,7 @@ static void conn_unlink(struct ct_table *t, struct ct_conn *c, enum ct_remove_ca
         /* Shared: the caller holds c's lock; buckets, then the wheel. */
         ct_shared_index_remove(t, c);
         ct_spin_lock(&t->sh->wheel_lock);
-        ct_wheel_remove(&t->wheel, c);
+        ct_wheel_remove(ct_shared_wheel(t), c);
         ct_spin_unlock(&t->sh->wheel_lock);
         c->status |= CT_STATUS_DYING;
         __atomic_sub_fetch(&t->connections, 1, __ATOMIC_RELAXED);
@@ -773,12 +790,13 @@ CT_EXPORT int ct_table_foreach(struct ct_table *t, int (*fn)(struct ct_conn *con
     return 0;
 }
 
-/* The timer gauges; a shared table's caller holds wheel_lock. */
-static void wheel_gauges(const struct ct_table *t, struct ct_table_stats *s)
+/* The timer gauges from t's wheel w. */
+static void wheel_gauges(const struct ct_table *t, const struct ct_wheel *w,
+                         struct ct_table_stats *s)
 {
-    s->sweep_interval_ns = t->sweep.interval;
-    s->timer_next_due = ct_wheel_next_due(&t->wheel);
-    s->timers = ct_wheel_count(&t->wheel);
+    s->sweep_interval_ns = __atomic_load_n(&t->sweep.interval, __ATOMIC_RELAXED); /* [S] */
+    s->timer_next_due = ct_wheel_next_due(w);
+    s->timers = ct_wheel_count(w);
 }
 
 CT_EXPORT int ct_table_stats(const struct ct_table *t, struct ct_table_stats *s)
@@ -796,10 +814,10 @@ CT_EXPORT int ct_table_stats(const struct ct_table *t, struct ct_table_stats *s)
                       (t->zones ? CT_ZONES * sizeof(struct ct_zone_slot) : 0);
     if (t->sh) {
         ct_spin_lock(&t->sh->wheel_lock);
-        wheel_gauges(t, s);
+        wheel_gauges(t, ct_shared_wheel(t), s);
         ct_spin_unlock(&t->sh->wheel_lock);
     } else {
-        wheel_gauges(t, s);
+        wheel_gauges(t, &t->wheel, s);
     }
     s->pad = 0;
     return 0;

@@ -162,6 +162,13 @@
 #define CT_ID_V6 (1u << 30)
 #define CT_ID_NONE UINT32_MAX
 
+/*
+ * Locking of a shared table's bucket (table/shared.h; legend there): seq is
+ * the bucket's lock and seqcount [A]; sig, ovf and ref are [B], written
+ * with release stores while seq is odd and read lock-free by copying them
+ * between two loads of seq. Not a capability of the analysis: a writer
+ * holds a run-time set of buckets.
+ */
 struct ct_bucket {
     uint16_t sig[CT_BUCKET_SLOTS];
     uint16_t ovf;
@@ -171,7 +178,8 @@ struct ct_bucket {
 } CT_ALIGNED(64);
 _Static_assert(sizeof(struct ct_bucket) == 64, "a bucket is one cache line");
 
-/* One entry pool. */
+/* One entry pool. In a shared table hiwater and free_head are [P], reached
+ * through ct_shared_pool(); the rest is [I] (legend in table/shared.h). */
 struct ct_pool {
     uint8_t *base;
     size_t map_len;
@@ -215,6 +223,21 @@ struct ct_sweep {
     uint32_t expired_pct;
 };
 
+/*
+ * A table of one thread: every field is its owner's. A shared table (legend
+ * in table/shared.h):
+ *     [I]  buckets .. max_connections, cfg, k0, k1, timer_cap, index_bytes,
+ *          sh; the pools' geometry; the sweep's settings
+ *     [A]  connections, peak_connections, clock
+ *     [P]  pool[].hiwater, pool[].free_head       (ct_shared_pool())
+ *     [W]  wheel                                  (ct_shared_wheel())
+ *     [S]  sweep.interval                         (ct_shared_sweep(); stored
+ *          with relaxed atomics, which ct_table_stats() reads unlocked)
+ *     [X]  destroy_fn, destroy_arg, zones (set by calls that need the table
+ *          to themselves; zone limits are refused on shared tables)
+ *     unused: gen, stats (counted per thread in the slots), nretired and
+ *          retired[] (retired entries go to the thread's limbo)
+ */
 struct ct_table {
     /* Read on every packet: keep together. */
     struct ct_bucket *buckets;
@@ -722,8 +745,7 @@ void ct_table_conn_free(struct ct_table *t, struct ct_conn *c);
  * batch back to the pool when it is full); gives the whole magazine back. */
 void ct_table_mag_put(struct ct_table *t, struct ct_tslot *me, struct ct_conn *c);
 void ct_table_mag_drain(struct ct_table *t, struct ct_tslot *me);
-/* As ct_table_conn_free(), for a caller that holds a shared table's pool_lock. */
-void ct_table_conn_free_locked(struct ct_table *t, struct ct_conn *c);
+/* ct_table_conn_free_locked(), for a caller holding pool_lock: table/shared.h. */
 
 /*
  * Indexes both tuples of c (the original key must be set) and counts it as
@@ -786,7 +808,9 @@ int ct_table_end_where(struct ct_table *t, uint64_t now, enum ct_remove_cause ca
                        int (*match)(void *arg, const struct ct_table *t, const struct ct_conn *c),
                        void *arg);
 
-/* Files a connection in the timer wheel at its real deadline (re-files it if filed). */
+/* Files a connection in the timer wheel at its real deadline (re-files it if
+ * filed): a table of one thread; a shared table's caller holds wheel_lock
+ * and calls ct_shared_timer_file() (table/shared.h). */
 void ct_table_timer_file(struct ct_table *t, struct ct_conn *c);
 
 /* Frees the entries retired since the last call. */
