@@ -45,7 +45,9 @@
  * packet, up to four layers deep. Every resulting packet of one capture
  * packet goes into the same burst, in order: outer first.
  *
- * Flow records (--format zeek, --flows): see flows.c.
+ * Flow records (--format zeek, --flows): a struct ct_flow_keyer
+ * (include/ctrack/flowkey.h) keys every parsed packet into Zeek's
+ * connections and hands their records to write_flow().
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -56,7 +58,7 @@
 #include <sys/stat.h>
 
 #include "cli/cli.h"
-#include "cli/flows.h"
+#include "ctrack/flowkey.h"
 
 #define NS_PER_SEC UINT64_C(1000000000)
 
@@ -97,7 +99,7 @@ struct reader {
     const struct cli_read_opts *opts;
     struct ct_table *table;
     struct ct_defrag *defrag;  /* NULL with --no-defrag */
-    struct cli_flows *flows;   /* flow records, or NULL */
+    struct ct_flow_keyer *flows; /* flow records, or NULL */
     unsigned parse_flags;      /* CT_PARSE_F_* */
     uint16_t link;
     struct slot slots[CT_BURST_MAX];
@@ -292,8 +294,9 @@ static int flush_burst(struct reader *r)
         if (r->opts->trace)
             cli_print_trace(stdout, e->pktno, r->burst_now, pkt, v, extra);
         if (r->flows && e->kind == ENT_TABLE && pkt->reason == CT_REASON_NONE) {
-            uint32_t parent = e->parent >= 0 ? r->ents[e->parent].slot : CLI_FLOW_NONE;
-            e->slot = cli_flows_packet(r->flows, pkt, v, r->burst_now, parent, e->carrier);
+            uint32_t parent = e->parent >= 0 ? r->ents[e->parent].slot : CT_FLOW_SLOT_NONE;
+            e->slot = ct_flow_keyer_packet(r->flows, pkt, v, r->burst_now, parent,
+                                           e->carrier ? CT_FLOW_PKT_F_HIDDEN : 0);
         }
     }
     r->n = 0;
@@ -334,7 +337,7 @@ static int add_frame(struct reader *r, const struct ct_frame *frame, uint64_t pk
     e->reason = 0;
     e->parent = (int16_t)parent;
     e->encap = encap;
-    e->slot = CLI_FLOW_NONE;
+    e->slot = CT_FLOW_SLOT_NONE;
     ct_pkt_parse_flags(frame, pkt, r->parse_flags);
     if (encap == CT_ENCAP_TEREDO && pkt->reason == CT_REASON_NONE &&
         pkt->tuple.proto == 59 /* no next header */ && pkt->ip_len == 40) {
@@ -374,7 +377,7 @@ static int add_frame(struct reader *r, const struct ct_frame *frame, uint64_t pk
     }
 
     if (r->flows && pkt->reason == CT_REASON_NONE)
-        cli_flows_prefetch(r->flows, pkt);
+        ct_flow_keyer_prefetch(r->flows, pkt);
     if (!o->tunnels || depth >= MAX_DEPTH || pkt->reason != CT_REASON_NONE ||
         pkt->frag != CT_FRAG_NONE)
         return 0;
@@ -420,7 +423,7 @@ static int add_packet(struct reader *r, const struct pcap_pkthdr *h, const uint8
             print_ends(r);
         }
         if (r->flows)
-            cli_flows_advance(r->flows, now);
+            ct_flow_keyer_advance(r->flows, now);
     } else if (r->nframes >= r->opts->burst || r->n + MAX_PER_FRAME > CT_BURST_MAX) {
         if (flush_burst(r) < 0)
             return -1;
@@ -536,7 +539,6 @@ static void write_flow(void *arg, const struct ct_flow_record *rec)
 /* The flowlog configuration the options ask for. */
 static void flow_config(const struct cli_read_opts *opts, struct ct_flowlog_config *fc)
 {
-    ct_flowlog_config_init(fc);
     fc->capacity = opts->max_connections;
     fc->uid_seed = 1;
     fc->community_id_seed = opts->community_id_seed;
@@ -617,15 +619,18 @@ int cli_read_run(const struct cli_read_opts *opts)
         }
     }
     static struct flow_writer fw;
-    static struct cli_flow_out fout;
     fw.opts = opts;
-    fout.write = write_flow;
-    fout.arg = &fw;
-    fout.json = opts->format == CLI_FORMAT_JSON;
     if (opts->flows) {
-        struct ct_flowlog_config fc;
-        flow_config(opts, &fc);
-        r->flows = cli_flows_create(&fc, table, &fout, &err);
+        struct ct_flow_keyer_config kc;
+        ct_flow_keyer_config_init(&kc);
+        flow_config(opts, &kc.flowlog);
+        kc.write = write_flow;
+        kc.write_arg = &fw;
+        if (opts->format == CLI_FORMAT_JSON) {
+            kc.flags |= CT_FLOW_KEYER_F_CT_INFO;
+            kc.table = table;
+        }
+        r->flows = ct_flow_keyer_create(&kc, &err);
         if (!r->flows) {
             cli_error("cannot create the flow log for %" PRIu32 " connections: %s%s",
                       opts->max_connections, ct_strerror(err),
@@ -685,11 +690,13 @@ int cli_read_run(const struct cli_read_opts *opts)
     uint64_t listed = 0;
     if (r->flows) {
         write_header(&fw);
-        if (cli_flows_finish(r->flows, now) != 0) {
+        if (ct_flow_keyer_finish(r->flows, now) != 0) {
             cli_error("out of memory ending the flow records");
             status = CLI_EXIT_FAIL;
         }
-        listed = cli_flows_written(r->flows);
+        struct ct_flow_keyer_stats ks;
+        ct_flow_keyer_stats(r->flows, &ks);
+        listed = ks.written;
         if (opts->format == CLI_FORMAT_ZEEK) {
             char buf[128];
             int n = ct_flowlog_zeek_footer(r->counts.packets ? now : fw.open_time, buf,
@@ -744,11 +751,14 @@ int cli_read_run(const struct cli_read_opts *opts)
         }
         if (r->counts.inner)
             fprintf(stderr, "tunnels: %" PRIu64 " inner packets tracked\n", r->counts.inner);
-        if (r->flows && cli_flows_slots_full(r->flows))
+        struct ct_flow_keyer_stats ks = {0};
+        if (r->flows)
+            ct_flow_keyer_stats(r->flows, &ks);
+        if (ks.slots_full)
             fprintf(stderr,
                     "note: %" PRIu64 " packets of new connections were not logged: all %" PRIu32
                     " flow slots were in use (raise --max-connections)\n",
-                    cli_flows_slots_full(r->flows), opts->max_connections);
+                    ks.slots_full, opts->max_connections);
         if (r->clamped)
             fprintf(stderr,
                     "note: %" PRIu64 " packets were stamped earlier than the packet before "
@@ -766,7 +776,7 @@ int cli_read_run(const struct cli_read_opts *opts)
     free(r->ends);
     for (unsigned i = 0; i < CT_BURST_MAX; i++)
         free(r->ents[i].rbuf);
-    cli_flows_destroy(r->flows);
+    ct_flow_keyer_destroy(r->flows);
     ct_defrag_destroy(r->defrag);
     for (unsigned i = 0; i < CT_BURST_MAX; i++)
         free(r->slots[i].buf);
