@@ -1,6 +1,10 @@
 /*
- * `ctrack read`: reads a pcap or pcapng capture through libpcap and replays
- * it through a connection table, then prints the table.
+ * One worker's packet pipeline (pipeline.h): frames from a source go
+ * through parsing, reassembly and tunnel decapsulation into bursts for a
+ * connection table; the verdicts feed the trace, the counters and the flow
+ * keyer; at the end the table, the flow log or the flow records are
+ * written. All of its state lives in struct cli_pipeline, none in statics,
+ * so that several pipelines can run side by side.
  *
  * Time: each packet is processed at its capture timestamp (nanoseconds, read
  * at nanosecond precision whatever the file's own precision). The library's
@@ -15,7 +19,7 @@
  * order, so the table, the trace and the summary are the same for every
  * --burst value; only the number of library calls changes.
  *
- * libpcap hands out each packet's bytes only until the next read, so every
+ * A source hands out each frame's bytes only until the next read, so every
  * packet of a burst is copied into a buffer of its own slot.
  *
  * Expiry: connections expire in capture time. Whenever the timestamp moves
@@ -52,15 +56,11 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <pcap/pcap.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
-#include "cli/cli.h"
+#include "cli/pipeline.h"
 #include "ctrack/flowkey.h"
-
-#define NS_PER_SEC UINT64_C(1000000000)
 
 /* Tunnel layers decapsulated below a capture packet. */
 #define MAX_DEPTH 4
@@ -95,13 +95,14 @@ struct slot {
     size_t cap;
 };
 
-struct reader {
+struct cli_pipeline {
     const struct cli_read_opts *opts;
+    FILE *out;                 /* table, trace, flow log and flow records */
     struct ct_table *table;
     struct ct_defrag *defrag;  /* NULL with --no-defrag */
     struct ct_flow_keyer *flows; /* flow records, or NULL */
     unsigned parse_flags;      /* CT_PARSE_F_* */
-    uint16_t link;
+    int failed;                /* a frame could not be handled: take no more */
     struct slot slots[CT_BURST_MAX];
     struct ct_pkt pkts[CT_BURST_MAX];
     struct ct_verdict verdicts[CT_BURST_MAX];
@@ -118,13 +119,17 @@ struct reader {
     size_t nends, cap_ends;
     int ends_oom;            /* a record could not be kept */
     uint64_t logged;         /* flow-log lines printed */
+    /* Flow records: the Zeek header goes out before the first record. */
+    uint64_t open_time;      /* the first frame's time, for #open */
+    int header_done;
+    uint64_t listed;         /* lines cli_pipeline_finish() wrote */
 };
 
 /* Destroy callback: keeps a copy of every connection that ends. */
 static void on_end(void *arg, const struct ct_table *table, const struct ct_conn *conn,
                    unsigned reason, uint64_t now)
 {
-    struct reader *r = arg;
+    struct cli_pipeline *r = arg;
     if (r->nends == r->cap_ends) {
         size_t cap = r->cap_ends ? r->cap_ends * 2 : 256;
         struct cli_end *nv = realloc(r->ends, cap * sizeof(*nv));
@@ -144,96 +149,12 @@ static void on_end(void *arg, const struct ct_table *table, const struct ct_conn
 }
 
 /* Prints the ended connections kept so far, in the order they ended. */
-static void print_ends(struct reader *r)
+static void print_ends(struct cli_pipeline *r)
 {
     for (size_t i = 0; i < r->nends; i++)
-        cli_print_end(stdout, r->opts->format, &r->ends[i]);
+        cli_print_end(r->out, r->opts->format, &r->ends[i]);
     r->logged += r->nends;
     r->nends = 0;
-}
-
-/*
- * Maps libpcap's DLT_* value (pcap_datalink() translates the file's
- * LINKTYPE_* into it) to the library's enum ct_link, which is numbered as
- * LINKTYPE_*. Returns -1 for a link type the parser does not read.
- */
-static int map_link(int dlt)
-{
-    switch (dlt) {
-    case DLT_NULL:
-        return CT_LINK_NULL;
-    case DLT_EN10MB:
-        return CT_LINK_ETHERNET;
-    case DLT_RAW:
-        return CT_LINK_RAW;
-#if DLT_LOOP != DLT_RAW
-    case DLT_LOOP:
-        return CT_LINK_LOOP;
-#endif
-    case DLT_LINUX_SLL:
-        return CT_LINK_LINUX_SLL;
-    case DLT_IPV4:
-        return CT_LINK_IPV4;
-    case DLT_IPV6:
-        return CT_LINK_IPV6;
-    case DLT_LINUX_SLL2:
-        return CT_LINK_LINUX_SLL2;
-    default:
-        return -1;
-    }
-}
-
-/*
- * Opens the capture, reporting why it cannot be read in one line: the
- * operating system's reason for a file that cannot be opened, "empty" or
- * "not a pcap or pcapng capture" for the rest, with libpcap's own words.
- */
-static pcap_t *open_capture(const char *file)
-{
-    char errbuf[PCAP_ERRBUF_SIZE];
-    errbuf[0] = '\0';
-
-    if (strcmp(file, "-") != 0) {
-        struct stat sb;
-        if (stat(file, &sb) != 0) {
-            cli_error("%s: cannot open: %s", file, strerror(errno));
-            return NULL;
-        }
-        if (S_ISDIR(sb.st_mode)) {
-            cli_error("%s: is a directory, not a capture file", file);
-            return NULL;
-        }
-        FILE *f = fopen(file, "rb");
-        if (!f) {
-            cli_error("%s: cannot open: %s", file, strerror(errno));
-            return NULL;
-        }
-        fclose(f);
-        if (S_ISREG(sb.st_mode) && sb.st_size == 0) {
-            cli_error("%s: the file is empty, not a pcap or pcapng capture", file);
-            return NULL;
-        }
-    }
-
-    pcap_t *p;
-    FILE *fp = strcmp(file, "-") != 0 ? fopen(file, "rb") : NULL;
-    if (fp) {
-        /* libpcap reads records through stdio; a 1 MiB buffer instead of
-         * the default few KiB saves a system call per few packets. */
-        (void)setvbuf(fp, NULL, _IOFBF, 1u << 20);
-        p = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_NANO, errbuf);
-        if (!p)
-            fclose(fp);
-    } else {
-        p = pcap_open_offline_with_tstamp_precision(file, PCAP_TSTAMP_PRECISION_NANO, errbuf);
-    }
-    if (!p) {
-        /* libpcap's message may end in a newline or repeat the name; keep it one line. */
-        errbuf[strcspn(errbuf, "\n")] = '\0';
-        cli_error("%s: not a readable pcap or pcapng capture (libpcap: %s)",
-                  strcmp(file, "-") == 0 ? "standard input" : file, errbuf);
-    }
-    return p;
 }
 
 static const char *encap_name(unsigned e)
@@ -243,13 +164,11 @@ static const char *encap_name(unsigned e)
     return e < sizeof(names) / sizeof(names[0]) ? names[e] : "unknown";
 }
 
-/* Hands the gathered burst to the library and accounts for its verdicts. */
-static int flush_burst(struct reader *r)
+/* Hands the gathered burst to the table: runs of packets for the table go
+ * in one call each; held and dropped fragments between them are not the
+ * table's. All share one `now`. */
+static int run_table(struct cli_pipeline *r)
 {
-    if (r->n == 0)
-        return 0;
-    /* Runs of packets for the table go in one call each; held and dropped
-     * fragments between them are not the table's. All share one `now`. */
     for (unsigned i = 0; i < r->n;) {
         if (r->ents[i].kind != ENT_TABLE) {
             memset(&r->verdicts[i], 0, sizeof(r->verdicts[i]));
@@ -267,38 +186,53 @@ static int flush_burst(struct reader *r)
         }
         i = j;
     }
-    for (unsigned i = 0; i < r->n; i++) {
-        struct ent *e = &r->ents[i];
-        struct ct_verdict *v = &r->verdicts[i];
-        const struct ct_pkt *pkt = &r->pkts[i];
-        char extra[64];
-        extra[0] = '\0';
-        if (e->depth)
-            snprintf(extra, sizeof(extra), "encap=%s", encap_name(e->encap));
-        if (e->reassembled)
-            snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra), "%sreassembled",
-                     extra[0] ? " " : "");
-        if (e->kind == ENT_HELD) {
-            r->counts.frag_held++;
-            if (r->opts->trace)
-                cli_print_trace_held(stdout, e->pktno, r->burst_now, pkt, extra);
-            continue;
-        }
-        if (e->kind == ENT_DROPPED) {
-            v->state = CT_STATE_INVALID;
-            v->reason = e->reason;
-            r->counts.reasons[e->reason]++;
-        }
-        if (v->state < sizeof(r->counts.verdicts) / sizeof(r->counts.verdicts[0]))
-            r->counts.verdicts[v->state]++;
+    return 0;
+}
+
+/* Accounts for the verdict of entry i: counters, trace, flow records. */
+static void account(struct cli_pipeline *r, unsigned i)
+{
+    struct ent *e = &r->ents[i];
+    struct ct_verdict *v = &r->verdicts[i];
+    const struct ct_pkt *pkt = &r->pkts[i];
+    char extra[64];
+    extra[0] = '\0';
+    if (e->depth)
+        snprintf(extra, sizeof(extra), "encap=%s", encap_name(e->encap));
+    if (e->reassembled)
+        snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra), "%sreassembled",
+                 extra[0] ? " " : "");
+    if (e->kind == ENT_HELD) {
+        r->counts.frag_held++;
         if (r->opts->trace)
-            cli_print_trace(stdout, e->pktno, r->burst_now, pkt, v, extra);
-        if (r->flows && e->kind == ENT_TABLE && pkt->reason == CT_REASON_NONE) {
-            uint32_t parent = e->parent >= 0 ? r->ents[e->parent].slot : CT_FLOW_SLOT_NONE;
-            e->slot = ct_flow_keyer_packet(r->flows, pkt, v, r->burst_now, parent,
-                                           e->carrier ? CT_FLOW_PKT_F_HIDDEN : 0);
-        }
+            cli_print_trace_held(r->out, e->pktno, r->burst_now, pkt, extra);
+        return;
     }
+    if (e->kind == ENT_DROPPED) {
+        v->state = CT_STATE_INVALID;
+        v->reason = e->reason;
+        r->counts.reasons[e->reason]++;
+    }
+    if (v->state < sizeof(r->counts.verdicts) / sizeof(r->counts.verdicts[0]))
+        r->counts.verdicts[v->state]++;
+    if (r->opts->trace)
+        cli_print_trace(r->out, e->pktno, r->burst_now, pkt, v, extra);
+    if (r->flows && e->kind == ENT_TABLE && pkt->reason == CT_REASON_NONE) {
+        uint32_t parent = e->parent >= 0 ? r->ents[e->parent].slot : CT_FLOW_SLOT_NONE;
+        e->slot = ct_flow_keyer_packet(r->flows, pkt, v, r->burst_now, parent,
+                                       e->carrier ? CT_FLOW_PKT_F_HIDDEN : 0);
+    }
+}
+
+/* Hands the gathered burst to the library and accounts for its verdicts. */
+static int flush_burst(struct cli_pipeline *r)
+{
+    if (r->n == 0)
+        return 0;
+    if (run_table(r) < 0)
+        return -1;
+    for (unsigned i = 0; i < r->n; i++)
+        account(r, i);
     r->n = 0;
     r->nframes = 0;
     return 0;
@@ -319,10 +253,43 @@ static uint8_t *ent_buf(struct ent *e, size_t len)
 }
 
 /*
+ * Hands fragment `pkt` of entry `e` to the reassembler. Returns 1 when it
+ * completed a datagram, now parsed in `pkt`; 0 when it is held or dropped
+ * (e->kind says which); -1 when out of memory.
+ */
+static int reassemble(struct cli_pipeline *r, struct ent *e, struct ct_pkt *pkt)
+{
+    struct ct_frame whole;
+    uint16_t reason = 0;
+    int rc = ct_defrag_add(r->defrag, pkt, r->burst_now, &whole, &reason);
+    if (rc == CT_DEFRAG_HELD) {
+        e->kind = ENT_HELD;
+        return 0;
+    }
+    if (rc != CT_DEFRAG_DONE) {
+        e->kind = ENT_DROPPED;
+        e->reason = rc == CT_DEFRAG_DROPPED ? reason : CT_REASON_FRAG_INVALID;
+        return 0;
+    }
+    /* The datagram's bytes live until the next ct_defrag_add(): copy. */
+    uint8_t *b = ent_buf(e, whole.len);
+    if (!b) {
+        cli_error("out of memory keeping a %u-byte datagram", (unsigned)whole.len);
+        return -1;
+    }
+    memcpy(b, whole.data, whole.len);
+    whole.data = b;
+    ct_pkt_parse_flags(&whole, pkt, r->parse_flags);
+    e->reassembled = 1;
+    r->counts.frag_done++;
+    return 1;
+}
+
+/*
  * Parses `frame` into the next entry of the burst, reassembles it if it is
  * a fragment, and follows its tunnel layers. Returns 0 or -1 (out of memory).
  */
-static int add_frame(struct reader *r, const struct ct_frame *frame, uint64_t pktno,
+static int add_frame(struct cli_pipeline *r, const struct ct_frame *frame, uint64_t pktno,
                      unsigned depth, int parent, uint8_t encap)
 {
     const struct cli_read_opts *o = r->opts;
@@ -351,29 +318,9 @@ static int add_frame(struct reader *r, const struct ct_frame *frame, uint64_t pk
         ct_pkt_set_zone(pkt, ct_pkt_vlan_zone(pkt));
 
     if (pkt->frag != CT_FRAG_NONE && r->defrag) {
-        struct ct_frame whole;
-        uint16_t reason = 0;
-        int rc = ct_defrag_add(r->defrag, pkt, r->burst_now, &whole, &reason);
-        if (rc == CT_DEFRAG_HELD) {
-            e->kind = ENT_HELD;
-            return 0;
-        }
-        if (rc != CT_DEFRAG_DONE) {
-            e->kind = ENT_DROPPED;
-            e->reason = rc == CT_DEFRAG_DROPPED ? reason : CT_REASON_FRAG_INVALID;
-            return 0;
-        }
-        /* The datagram's bytes live until the next ct_defrag_add(): copy. */
-        uint8_t *b = ent_buf(e, whole.len);
-        if (!b) {
-            cli_error("out of memory keeping a %u-byte datagram", (unsigned)whole.len);
-            return -1;
-        }
-        memcpy(b, whole.data, whole.len);
-        whole.data = b;
-        ct_pkt_parse_flags(&whole, pkt, r->parse_flags);
-        e->reassembled = 1;
-        r->counts.frag_done++;
+        int rc = reassemble(r, e, pkt);
+        if (rc <= 0)
+            return rc;
     }
 
     if (r->flows && pkt->reason == CT_REASON_NONE)
@@ -402,17 +349,13 @@ static int add_frame(struct reader *r, const struct ct_frame *frame, uint64_t pk
     return add_frame(r, &inner, pktno, depth + 1, (int)i, kind);
 }
 
-/* Adds one packet to the burst, flushing first if its timestamp differs. */
-static int add_packet(struct reader *r, const struct pcap_pkthdr *h, const uint8_t *data)
+/*
+ * Moves the clock to `now` before a frame of that time: when the timestamp
+ * moves on, finishes the previous one and expires; else hands over a full
+ * burst.
+ */
+static int set_time(struct cli_pipeline *r, uint64_t now)
 {
-    uint64_t sec = h->ts.tv_sec > 0 ? (uint64_t)h->ts.tv_sec : 0;
-    uint64_t nsec = h->ts.tv_usec > 0 ? (uint64_t)h->ts.tv_usec : 0; /* ns at NANO precision */
-    uint64_t now = sec * NS_PER_SEC + nsec;
-    if (r->counts.packets > 0 && now < r->last_now) {
-        now = r->last_now;
-        r->clamped++;
-    }
-
     if (r->counts.packets == 0 || now != r->last_now) {
         /* The timestamp moves on: finish the previous one, then expire. */
         if (r->n > 0 && flush_burst(r) < 0)
@@ -429,6 +372,19 @@ static int add_packet(struct reader *r, const struct pcap_pkthdr *h, const uint8
             return -1;
     }
     r->last_now = now;
+    return 0;
+}
+
+/* Adds one frame to the burst, flushing first if its timestamp differs. */
+static int add_packet(struct cli_pipeline *r, const struct cli_frame *h)
+{
+    uint64_t now = h->ts;
+    if (r->counts.packets > 0 && now < r->last_now) {
+        now = r->last_now;
+        r->clamped++;
+    }
+    if (set_time(r, now) < 0)
+        return -1;
 
     struct slot *s = &r->slots[r->nframes];
     if (h->caplen > s->cap) {
@@ -442,16 +398,14 @@ static int add_packet(struct reader *r, const struct pcap_pkthdr *h, const uint8
         s->cap = cap;
     }
     if (h->caplen)
-        memcpy(s->buf, data, h->caplen);
+        memcpy(s->buf, h->data, h->caplen);
 
     struct ct_frame f;
     memset(&f, 0, sizeof(f));
     f.data = s->buf;
     f.len = h->caplen;
-    /* A record whose wire length is below its captured length is damaged;
-     * treat it as not cut short rather than pass an impossible length. */
-    f.wire_len = h->len < h->caplen ? h->caplen : h->len;
-    f.link = r->link;
+    f.wire_len = h->wire_len;
+    f.link = h->link;
     r->burst_now = now;
     r->nframes++;
     r->counts.packets++;
@@ -460,6 +414,56 @@ static int add_packet(struct reader *r, const struct pcap_pkthdr *h, const uint8
         return -1;
     r->counts.inner += r->n - before - 1;
     return 0;
+}
+
+/* Opens a Zeek TSV log at the first frame (`#open` is its time). */
+static void write_header(struct cli_pipeline *r)
+{
+    if (r->header_done || r->opts->format != CLI_FORMAT_ZEEK)
+        return;
+    cli_print_zeek_header(r->out, r->opts->zeek_columns, r->open_time);
+    r->header_done = 1;
+}
+
+/* The flow keyer's writer: one Zeek TSV line or one JSON object. */
+static void write_flow(void *arg, const struct ct_flow_record *rec)
+{
+    struct cli_pipeline *r = arg;
+    write_header(r);
+    cli_print_flow(r->out, r->opts->format, r->opts->zeek_columns, rec);
+}
+
+int cli_pipeline_feed(struct cli_pipeline *r, const struct cli_frame *f)
+{
+    if (r->failed)
+        return -1;
+    if (r->counts.packets == 0 && r->flows) {
+        r->open_time = f->ts;
+        write_header(r);
+    }
+    if (add_packet(r, f) < 0) {
+        r->failed = 1;
+        return -1;
+    }
+    return 0;
+}
+
+int cli_pipeline_end_input(struct cli_pipeline *r)
+{
+    int rc = 0;
+    if (!r->failed && flush_burst(r) < 0)
+        rc = -1;
+    print_ends(r);
+    /* Whatever has timed out by the last packet goes now, without a budget:
+     * the table is then what a live tracker would hold at that time. */
+    if (r->counts.packets > 0) {
+        (void)ct_expire(r->table, r->last_now, UINT_MAX);
+        print_ends(r);
+        /* The sweep is exact to a wheel tick; the rest timed out within the
+         * last tick. They end now, listed with the drained ones. */
+        (void)ct_expire_all(r->table, r->last_now);
+    }
+    return rc;
 }
 
 /* The connections left at the end, copied out for sorting. */
@@ -504,38 +508,6 @@ static int cmp_end(const void *a, const void *b)
     return cmp_conn(&x->ci, &y->ci);
 }
 
-/* Flow-record output: one Zeek TSV line or one JSON object per record. */
-struct flow_writer {
-    const struct cli_read_opts *opts;
-    uint64_t open_time;
-    int header_done;
-};
-
-static void write_header(struct flow_writer *w)
-{
-    if (w->header_done || w->opts->format != CLI_FORMAT_ZEEK)
-        return;
-    char buf[2048];
-    int n = ct_flowlog_zeek_header(w->opts->zeek_columns, w->open_time, buf, sizeof(buf));
-    if (n > 0)
-        fwrite(buf, 1, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1, stdout);
-    w->header_done = 1;
-}
-
-static void write_flow(void *arg, const struct ct_flow_record *rec)
-{
-    struct flow_writer *w = arg;
-    char buf[2048];
-    int n;
-    write_header(w);
-    if (w->opts->format == CLI_FORMAT_ZEEK)
-        n = ct_flow_record_format_zeek(rec, w->opts->zeek_columns, buf, sizeof(buf));
-    else
-        n = ct_flow_record_format_json(rec, w->opts->zeek_columns, buf, sizeof(buf));
-    if (n > 0)
-        fwrite(buf, 1, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1, stdout);
-}
-
 /* The flowlog configuration the options ask for. */
 static void flow_config(const struct cli_read_opts *opts, struct ct_flowlog_config *fc)
 {
@@ -558,186 +530,73 @@ static void flow_config(const struct cli_read_opts *opts, struct ct_flowlog_conf
             *ms[i] = (uint32_t)opts->flow_timeouts[i];
 }
 
-int cli_read_run(const struct cli_read_opts *opts)
+/* The open flow records, in order of their first packet, and #close. */
+static int finish_flows(struct cli_pipeline *r, uint64_t now)
 {
-    const char *name = strcmp(opts->file, "-") == 0 ? "standard input" : opts->file;
-    pcap_t *p = open_capture(opts->file);
-    if (!p)
-        return CLI_EXIT_USAGE;
+    int rc = 0;
+    write_header(r);
+    if (ct_flow_keyer_finish(r->flows, now) != 0) {
+        cli_error("out of memory ending the flow records");
+        rc = -1;
+    }
+    struct ct_flow_keyer_stats ks;
+    ct_flow_keyer_stats(r->flows, &ks);
+    r->listed = ks.written;
+    if (r->opts->format == CLI_FORMAT_ZEEK)
+        cli_print_zeek_footer(r->out, r->counts.packets ? now : r->open_time);
+    return rc;
+}
 
-    int dlt = pcap_datalink(p);
-    int link = map_link(dlt);
-    if (link < 0) {
-        const char *dname = pcap_datalink_val_to_name(dlt);
-        cli_error("%s: unsupported link-layer type %d (%s); ctrack reads Ethernet, raw IP, "
-                  "loopback and Linux cooked captures",
-                  name, dlt, dname ? dname : "unknown");
-        pcap_close(p);
-        return CLI_EXIT_USAGE;
-    }
-
-    struct ct_table_config cfg;
-    ct_table_config_init(&cfg);
-    cfg.max_connections = opts->max_connections;
-    for (unsigned i = 0; i < CT_TIMEOUT_COUNT; i++)
-        if (opts->timeouts[i])
-            cfg.timeouts[i] = opts->timeouts[i];
-    if (opts->no_checksum)
-        cfg.flags |= CT_TABLE_F_NO_CHECKSUM;
-    int err = 0;
-    struct ct_table *table = ct_table_create(&cfg, &err);
-    if (!table) {
-        cli_error("cannot create a table for %" PRIu32 " connections: %s%s", opts->max_connections,
-                  ct_strerror(err), err == -ENOMEM ? " (try a smaller --max-connections)" : "");
-        pcap_close(p);
-        return CLI_EXIT_FAIL;
-    }
-
-    struct reader *r = calloc(1, sizeof(*r));
-    if (!r) {
-        cli_error("out of memory");
-        ct_table_destroy(table);
-        pcap_close(p);
-        return CLI_EXIT_FAIL;
-    }
-    r->opts = opts;
-    r->table = table;
-    r->link = (uint16_t)link;
-    r->parse_flags = opts->no_checksum ? CT_PARSE_F_NO_IP_CHECKSUM : 0;
-    if (opts->at_end == CLI_AT_END_DRAIN && !opts->flows)
-        ct_table_set_destroy_cb(table, on_end, r);
-    if (!opts->no_defrag) {
-        struct ct_defrag_config dc;
-        ct_defrag_config_init(&dc);
-        r->defrag = ct_defrag_create(&dc, &err);
-        if (!r->defrag) {
-            cli_error("cannot create the reassembler: %s", ct_strerror(err));
-            free(r);
-            ct_table_destroy(table);
-            pcap_close(p);
-            return CLI_EXIT_FAIL;
-        }
-    }
-    static struct flow_writer fw;
-    fw.opts = opts;
-    if (opts->flows) {
-        struct ct_flow_keyer_config kc;
-        ct_flow_keyer_config_init(&kc);
-        flow_config(opts, &kc.flowlog);
-        kc.write = write_flow;
-        kc.write_arg = &fw;
-        if (opts->format == CLI_FORMAT_JSON) {
-            kc.flags |= CT_FLOW_KEYER_F_CT_INFO;
-            kc.table = table;
-        }
-        r->flows = ct_flow_keyer_create(&kc, &err);
-        if (!r->flows) {
-            cli_error("cannot create the flow log for %" PRIu32 " connections: %s%s",
-                      opts->max_connections, ct_strerror(err),
-                      err == -ENOMEM ? " (try a smaller --max-connections)" : "");
-            ct_defrag_destroy(r->defrag);
-            free(r);
-            ct_table_destroy(table);
-            pcap_close(p);
-            return CLI_EXIT_FAIL;
-        }
-    }
-
-    /* The table and trace go to stdout in large blocks. */
-    static char outbuf[1 << 16];
-    setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
-
-    int status = CLI_EXIT_OK;
-    struct pcap_pkthdr *h;
-    const u_char *data;
-    int rc;
-    while ((rc = pcap_next_ex(p, &h, &data)) == 1) {
-        if (r->counts.packets == 0 && r->flows) {
-            fw.open_time = (uint64_t)(h->ts.tv_sec > 0 ? h->ts.tv_sec : 0) * NS_PER_SEC +
-                           (uint64_t)(h->ts.tv_usec > 0 ? h->ts.tv_usec : 0);
-            write_header(&fw);
-        }
-        if (add_packet(r, h, data) < 0) {
-            status = CLI_EXIT_FAIL;
-            break;
-        }
-    }
-    if (status == CLI_EXIT_OK && flush_burst(r) < 0)
-        status = CLI_EXIT_FAIL;
+/* The flow log: the connections still in the table end here (those that
+ * timed out within the last tick above), printed in the table's order. */
+static int finish_drain(struct cli_pipeline *r, uint64_t now)
+{
+    (void)ct_table_drain(r->table, now);
+    if (r->nends > 1)
+        qsort(r->ends, r->nends, sizeof(r->ends[0]), cmp_end);
     print_ends(r);
-    /* Whatever has timed out by the last packet goes now, without a budget:
-     * the table is then what a live tracker would hold at that time. */
-    uint64_t now = r->last_now;
-    if (r->counts.packets > 0) {
-        (void)ct_expire(table, now, UINT_MAX);
-        print_ends(r);
-        /* The sweep is exact to a wheel tick; the rest timed out within the
-         * last tick. They end now, listed with the drained ones. */
-        (void)ct_expire_all(table, now);
+    r->listed = r->logged;
+    if (r->ends_oom) {
+        cli_error("out of memory keeping the flow log; some connections are missing");
+        return -1;
     }
-    if (status == CLI_EXIT_OK && rc == PCAP_ERROR) {
-        /* A damaged or cut-off file: report it, still print what was read. */
-        char msg[PCAP_ERRBUF_SIZE + 1];
-        snprintf(msg, sizeof(msg), "%s", pcap_geterr(p));
-        msg[strcspn(msg, "\n")] = '\0';
-        cli_error("%s: capture damaged after packet %" PRIu64 ": %s; the table covers the "
-                  "packets before it",
-                  name, r->counts.packets, msg);
-        status = CLI_EXIT_FAIL;
-    }
+    return 0;
+}
 
-    struct conn_list list = {.table = table};
-    uint64_t listed = 0;
-    if (r->flows) {
-        write_header(&fw);
-        if (ct_flow_keyer_finish(r->flows, now) != 0) {
-            cli_error("out of memory ending the flow records");
-            status = CLI_EXIT_FAIL;
-        }
-        struct ct_flow_keyer_stats ks;
-        ct_flow_keyer_stats(r->flows, &ks);
-        listed = ks.written;
-        if (opts->format == CLI_FORMAT_ZEEK) {
-            char buf[128];
-            int n = ct_flowlog_zeek_footer(r->counts.packets ? now : fw.open_time, buf,
-                                           sizeof(buf));
-            if (n > 0 && (size_t)n < sizeof(buf))
-                fputs(buf, stdout);
-        }
-    } else if (opts->at_end == CLI_AT_END_DRAIN) {
-        /* The connections still in the table end here (those that timed out
-         * within the last tick above), printed in the table's order. */
-        (void)ct_table_drain(table, now);
-        if (r->nends > 1)
-            qsort(r->ends, r->nends, sizeof(r->ends[0]), cmp_end);
-        print_ends(r);
-        listed = r->logged;
-        if (r->ends_oom) {
-            cli_error("out of memory keeping the flow log; some connections are missing");
-            status = CLI_EXIT_FAIL;
-        }
-    } else {
-        if (ct_table_foreach(table, collect_conn, &list) != 0) {
-            cli_error("out of memory listing the connections");
-            status = CLI_EXIT_FAIL;
-        }
-        if (list.n > 1)
-            qsort(list.v, list.n, sizeof(list.v[0]), cmp_conn);
-        for (size_t i = 0; i < list.n; i++)
-            cli_print_conn(stdout, opts->format, &list.v[i], now);
-        listed = list.n;
+/* The connections alive at the last packet, in a stable order. */
+static int finish_table(struct cli_pipeline *r, uint64_t now)
+{
+    int rc = 0;
+    struct conn_list list = {.table = r->table};
+    if (ct_table_foreach(r->table, collect_conn, &list) != 0) {
+        cli_error("out of memory listing the connections");
+        rc = -1;
     }
+    if (list.n > 1)
+        qsort(list.v, list.n, sizeof(list.v[0]), cmp_conn);
+    for (size_t i = 0; i < list.n; i++)
+        cli_print_conn(r->out, r->opts->format, &list.v[i], now);
+    r->listed = list.n;
+    free(list.v);
+    return rc;
+}
 
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        cli_error("cannot write the output: %s", strerror(errno));
-        status = CLI_EXIT_FAIL;
-    }
+int cli_pipeline_finish(struct cli_pipeline *r)
+{
+    if (r->flows)
+        return finish_flows(r, r->last_now);
+    if (r->opts->at_end == CLI_AT_END_DRAIN)
+        return finish_drain(r, r->last_now);
+    return finish_table(r, r->last_now);
+}
 
-    if (!opts->quiet) {
-        struct ct_table_stats st;
-        memset(&st, 0, sizeof(st));
-        ct_table_stats(table, &st);
-        cli_print_summary(stderr, name, &r->counts, &st, listed);
+void cli_pipeline_summary(const struct cli_pipeline *r, const char *name)
+{
+    struct ct_table_stats st;
+    memset(&st, 0, sizeof(st));
+    ct_table_stats(r->table, &st);
+    if (!r->opts->quiet) {
+        cli_print_summary(stderr, name, &r->counts, &st, r->listed);
         if (r->defrag) {
             struct ct_defrag_stats ds;
             ct_defrag_stats(r->defrag, &ds);
@@ -758,21 +617,99 @@ int cli_read_run(const struct cli_read_opts *opts)
             fprintf(stderr,
                     "note: %" PRIu64 " packets of new connections were not logged: all %" PRIu32
                     " flow slots were in use (raise --max-connections)\n",
-                    ks.slots_full, opts->max_connections);
+                    ks.slots_full, r->opts->max_connections);
         if (r->clamped)
             fprintf(stderr,
                     "note: %" PRIu64 " packets were stamped earlier than the packet before "
                     "them and were processed at that packet's time\n",
                     r->clamped);
     }
-    if (opts->stats) {
-        struct ct_table_stats st;
-        memset(&st, 0, sizeof(st));
-        ct_table_stats(table, &st);
+    if (r->opts->stats)
         cli_print_stats(stderr, &st);
-    }
+}
 
-    free(list.v);
+/* The table the options describe; NULL after reporting why. */
+static struct ct_table *create_table(const struct cli_read_opts *opts)
+{
+    struct ct_table_config cfg;
+    ct_table_config_init(&cfg);
+    cfg.max_connections = opts->max_connections;
+    for (unsigned i = 0; i < CT_TIMEOUT_COUNT; i++)
+        if (opts->timeouts[i])
+            cfg.timeouts[i] = opts->timeouts[i];
+    if (opts->no_checksum)
+        cfg.flags |= CT_TABLE_F_NO_CHECKSUM;
+    int err = 0;
+    struct ct_table *table = ct_table_create(&cfg, &err);
+    if (!table)
+        cli_error("cannot create a table for %" PRIu32 " connections: %s%s", opts->max_connections,
+                  ct_strerror(err), err == -ENOMEM ? " (try a smaller --max-connections)" : "");
+    return table;
+}
+
+/* The flow keyer for flow records, writing through write_flow(). */
+static int create_flows(struct cli_pipeline *r)
+{
+    const struct cli_read_opts *opts = r->opts;
+    struct ct_flow_keyer_config kc;
+    ct_flow_keyer_config_init(&kc);
+    flow_config(opts, &kc.flowlog);
+    kc.write = write_flow;
+    kc.write_arg = r;
+    if (opts->format == CLI_FORMAT_JSON) {
+        kc.flags |= CT_FLOW_KEYER_F_CT_INFO;
+        kc.table = r->table;
+    }
+    int err = 0;
+    r->flows = ct_flow_keyer_create(&kc, &err);
+    if (!r->flows) {
+        cli_error("cannot create the flow log for %" PRIu32 " connections: %s%s",
+                  opts->max_connections, ct_strerror(err),
+                  err == -ENOMEM ? " (try a smaller --max-connections)" : "");
+        return -1;
+    }
+    return 0;
+}
+
+struct cli_pipeline *cli_pipeline_create(const struct cli_read_opts *opts, FILE *out)
+{
+    struct ct_table *table = create_table(opts);
+    if (!table)
+        return NULL;
+    struct cli_pipeline *r = calloc(1, sizeof(*r));
+    if (!r) {
+        cli_error("out of memory");
+        ct_table_destroy(table);
+        return NULL;
+    }
+    r->opts = opts;
+    r->out = out;
+    r->table = table;
+    r->parse_flags = opts->no_checksum ? CT_PARSE_F_NO_IP_CHECKSUM : 0;
+    if (opts->at_end == CLI_AT_END_DRAIN && !opts->flows)
+        ct_table_set_destroy_cb(table, on_end, r);
+    if (!opts->no_defrag) {
+        struct ct_defrag_config dc;
+        ct_defrag_config_init(&dc);
+        int err = 0;
+        r->defrag = ct_defrag_create(&dc, &err);
+        if (!r->defrag) {
+            cli_error("cannot create the reassembler: %s", ct_strerror(err));
+            cli_pipeline_destroy(r);
+            return NULL;
+        }
+    }
+    if (opts->flows && create_flows(r) < 0) {
+        cli_pipeline_destroy(r);
+        return NULL;
+    }
+    return r;
+}
+
+void cli_pipeline_destroy(struct cli_pipeline *r)
+{
+    if (!r)
+        return;
     free(r->ends);
     for (unsigned i = 0; i < CT_BURST_MAX; i++)
         free(r->ents[i].rbuf);
@@ -780,8 +717,6 @@ int cli_read_run(const struct cli_read_opts *opts)
     ct_defrag_destroy(r->defrag);
     for (unsigned i = 0; i < CT_BURST_MAX; i++)
         free(r->slots[i].buf);
+    ct_table_destroy(r->table);
     free(r);
-    ct_table_destroy(table);
-    pcap_close(p);
-    return status;
 }
