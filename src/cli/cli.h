@@ -93,7 +93,8 @@ struct cli_counts {
     uint64_t inner;            /* packets decapsulated from tunnels (also in verdicts) */
     uint64_t frag_held;        /* fragments kept for reassembly */
     uint64_t frag_done;        /* datagrams reassembled (in verdicts) */
-    uint64_t reasons[CT_REASON_COUNT]; /* INVALID verdicts the CLI gave itself (dropped fragments) */
+    /* INVALID verdicts the CLI gave itself (fragments the reassembler dropped). */
+    uint64_t reasons[CT_REASON_COUNT];
 };
 
 /*
