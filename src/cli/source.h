@@ -3,9 +3,11 @@
  *
  * A source yields link-layer frames in the order they were captured, each
  * with its capture timestamp and the interface it came from. `ctrack read`
- * opens a pcap or pcapng file (source_pcap.c); a live capture (`ctrack
- * live`) is meant to implement the same calls, one source per worker, so
- * that the pipeline (pipeline.h) does not know where frames come from.
+ * opens a pcap or pcapng file (source_pcap.c). A live capture (`ctrack
+ * live`) needs only another constructor there, since libpcap hands out
+ * frames of files and interfaces through the same pcap_next_ex(); with one
+ * source per worker, the pipeline (pipeline.h) never knows where its
+ * frames come from.
  *
  * Thread-safety: a source belongs to one thread. Ownership: a frame's bytes
  * belong to the source and stay valid only until the next call of
