@@ -13,6 +13,7 @@
 #include "ctrack/defrag.h"
 #include "ctrack/error.h"
 #include "ctrack/expiry.h"
+#include "ctrack/flowkey.h"
 #include "ctrack/flowlog.h"
 #include "ctrack/packet.h"
 #include "ctrack/reason.h"

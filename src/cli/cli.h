@@ -1,10 +1,11 @@
 /*
  * cli/cli.h: the pieces of the `ctrack` command-line tool.
  *
- * The tool is split into argument parsing (options.c), capture input and the
- * packet loop (capture.c), and output formatting (output.c); main.c only
- * dispatches the sub-command. Everything here talks to libctrack through the
- * public headers in include/ctrack/ only.
+ * The tool is split into argument parsing (options.c), the sub-commands
+ * (main.c), capture input (source.h, source_pcap.c), the per-worker packet
+ * pipeline (pipeline.h, pipeline.c) and output formatting (output.c).
+ * Everything here talks to libctrack through the public headers in
+ * include/ctrack/ only, and keeps no mutable static state.
  *
  * Exit codes (documented in docs/cli.md):
  *   0  the capture was read to its end and the table printed;
@@ -92,7 +93,8 @@ struct cli_counts {
     uint64_t inner;            /* packets decapsulated from tunnels (also in verdicts) */
     uint64_t frag_held;        /* fragments kept for reassembly */
     uint64_t frag_done;        /* datagrams reassembled (in verdicts) */
-    uint64_t reasons[CT_REASON_COUNT]; /* INVALID verdicts the CLI gave itself (dropped fragments) */
+    /* INVALID verdicts the CLI gave itself (fragments the reassembler dropped). */
+    uint64_t reasons[CT_REASON_COUNT];
 };
 
 /*
@@ -137,6 +139,17 @@ void cli_print_trace_held(FILE *out, uint64_t n, uint64_t now, const struct ct_p
  * table with "end" and "end_time" added (its timeout counted from the end).
  */
 void cli_print_end(FILE *out, enum cli_format format, const struct cli_end *e);
+
+/* The header of a Zeek TSV log (#separator ... #types), `#open` at open_time;
+   `columns` is CT_ZEEK_F_*. */
+void cli_print_zeek_header(FILE *out, unsigned columns, uint64_t open_time);
+
+/* The closing line of a Zeek TSV log, "#close" at close_time. */
+void cli_print_zeek_footer(FILE *out, uint64_t close_time);
+
+/* One flow record: a Zeek TSV line (CLI_FORMAT_ZEEK) or a JSON object. */
+void cli_print_flow(FILE *out, enum cli_format format, unsigned columns,
+                    const struct ct_flow_record *rec);
 
 /* The summary on stderr: packets, connections, verdicts, reasons. */
 void cli_print_summary(FILE *out, const char *file, const struct cli_counts *counts,

@@ -1,12 +1,77 @@
 /*
  * ctrack: the command-line front end of libctrack.
  *
- * main() only picks the sub-command; `read` lives in options.c (arguments),
- * capture.c (the packet loop) and output.c (formats). See docs/cli.md.
+ * main() picks the sub-command. Each sub-command is a thin loop: a source
+ * (source.h) yields frames, a pipeline (pipeline.h) processes them and
+ * writes the output; options.c parses the arguments and output.c formats.
+ * See docs/cli.md.
  */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/pipeline.h"
+#include "cli/source.h"
+
+/* Standard output is written in blocks of this size: the table and the
+   trace can be long. */
+#define OUT_BUF_SIZE (1u << 16)
+
+/* Reads the source to its end through the pipeline; returns the exit code. */
+static int read_all(struct cli_source *src, struct cli_pipeline *p)
+{
+    int status = CLI_EXIT_OK;
+    struct cli_frame f;
+    int rc;
+    while ((rc = cli_source_next(src, &f)) == 1) {
+        if (cli_pipeline_feed(p, &f) < 0) {
+            status = CLI_EXIT_FAIL;
+            break;
+        }
+    }
+    if (cli_pipeline_end_input(p) < 0 && status == CLI_EXIT_OK)
+        status = CLI_EXIT_FAIL;
+    if (status == CLI_EXIT_OK && rc < 0) {
+        /* A damaged or cut-off file: report it, still print what was read. */
+        cli_error("%s: capture damaged after packet %" PRIu64 ": %s; the table covers the "
+                  "packets before it",
+                  cli_source_name(src), cli_source_frames(src), cli_source_error(src));
+        status = CLI_EXIT_FAIL;
+    }
+    if (cli_pipeline_finish(p) < 0)
+        status = CLI_EXIT_FAIL;
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        cli_error("cannot write the output: %s", strerror(errno));
+        status = CLI_EXIT_FAIL;
+    }
+    return status;
+}
+
+int cli_read_run(const struct cli_read_opts *opts)
+{
+    struct cli_source *src = cli_source_open_pcap(opts->file);
+    if (!src)
+        return CLI_EXIT_USAGE;
+    struct cli_pipeline *p = cli_pipeline_create(opts, stdout);
+    if (!p) {
+        cli_source_close(src);
+        return CLI_EXIT_FAIL;
+    }
+    /* The buffer must outlive every write to stdout: this command closes
+       stdout before freeing it (nothing is written after the run). */
+    char *outbuf = malloc(OUT_BUF_SIZE);
+    if (outbuf)
+        setvbuf(stdout, outbuf, _IOFBF, OUT_BUF_SIZE);
+    int status = read_all(src, p);
+    cli_pipeline_summary(p, cli_source_name(src));
+    cli_pipeline_destroy(p);
+    cli_source_close(src);
+    fclose(stdout);
+    free(outbuf);
+    return status;
+}
 
 int main(int argc, char **argv)
 {

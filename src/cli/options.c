@@ -302,140 +302,178 @@ static int takes_no_value(const char *arg, int code)
     return 0;
 }
 
-int cli_read_parse(int argc, char **argv, struct cli_read_opts *opts)
+/* Sets a flag option (one without a value); 0 if `c` is not one. */
+static int set_flag(int c, struct cli_read_opts *opts)
 {
-    memset(opts, 0, sizeof(*opts));
-    opts->format = CLI_FORMAT_CONNTRACK;
-    opts->burst = CLI_DEFAULT_BURST;
-    opts->max_connections = CLI_DEFAULT_MAX_CONNECTIONS;
-    opts->tunnels = -1;
-    for (unsigned i = 0; i < CLI_FT_COUNT; i++)
-        opts->flow_timeouts[i] = -1;
+    switch (c) {
+    case OPT_FLOWS:
+        opts->flows = 1;
+        break;
+    case OPT_IP_PROTO:
+        opts->zeek_columns |= CT_ZEEK_F_IP_PROTO;
+        break;
+    case OPT_COMMUNITY_ID:
+        opts->zeek_columns |= CT_ZEEK_F_COMMUNITY_ID;
+        break;
+    case OPT_REPORT_GAPS:
+        opts->report_gaps = 1;
+        break;
+    case OPT_NO_LOCAL_NETS:
+        opts->no_local_nets = 1;
+        break;
+    case OPT_NO_ZEEK_TIMERS:
+        opts->no_zeek_timers = 1;
+        break;
+    case OPT_VLAN_KEY:
+        opts->vlan_key = 1;
+        break;
+    case OPT_NO_DEFRAG:
+        opts->no_defrag = 1;
+        break;
+    case OPT_TUNNELS:
+        opts->tunnels = 1;
+        break;
+    case OPT_NO_TUNNELS:
+        opts->tunnels = 0;
+        break;
+    case OPT_NO_CHECKSUM:
+        opts->no_checksum = 1;
+        break;
+    case OPT_STATS:
+        opts->stats = 1;
+        break;
+    case OPT_TRACE:
+        opts->trace = 1;
+        break;
+    case 'q':
+        opts->quiet = 1;
+        break;
+    default:
+        return 0;
+    }
+    return 1;
+}
 
+/* --format NAME. */
+static int set_format(const char *name, struct cli_read_opts *opts)
+{
+    if (strcmp(name, "conntrack") == 0) {
+        opts->format = CLI_FORMAT_CONNTRACK;
+    } else if (strcmp(name, "json") == 0) {
+        opts->format = CLI_FORMAT_JSON;
+    } else if (strcmp(name, "zeek") == 0) {
+        opts->format = CLI_FORMAT_ZEEK;
+        opts->flows = 1;
+    } else {
+        cli_error("read: --format: unknown format '%s' (expected conntrack, json or zeek)", name);
+        return -1;
+    }
+    opts->format_set = 1;
+    return 0;
+}
+
+/* --at-end WHAT. */
+static int set_at_end(const char *what, struct cli_read_opts *opts)
+{
+    opts->at_end_set = 1;
+    if (strcmp(what, "table") == 0) {
+        opts->at_end = CLI_AT_END_TABLE;
+    } else if (strcmp(what, "drain") == 0) {
+        opts->at_end = CLI_AT_END_DRAIN;
+    } else {
+        cli_error("read: --at-end: unknown value '%s' (expected table or drain)", what);
+        return -1;
+    }
+    return 0;
+}
+
+/* Sets an option that takes a value: 0, -1 after an error line, or 1 if
+   `c` is not one. */
+static int set_value(int c, const char *arg, struct cli_read_opts *opts)
+{
+    unsigned long v;
+    switch (c) {
+    case OPT_FORMAT:
+        return set_format(arg, opts);
+    case OPT_AT_END:
+        return set_at_end(arg, opts);
+    case OPT_COMMUNITY_ID_SEED:
+        if (parse_uint("--community-id-seed", arg, 0, 65535, &v) < 0)
+            return -1;
+        opts->community_id_seed = (uint16_t)v;
+        return 0;
+    case OPT_FLOW_TIMEOUT:
+        return parse_flow_timeout(arg, opts);
+    case OPT_BURST:
+        if (parse_uint("--burst", arg, 1, CT_BURST_MAX, &v) < 0)
+            return -1;
+        opts->burst = (unsigned)v;
+        return 0;
+    case OPT_MAX_CONN:
+        if (parse_uint("--max-connections", arg, 1, CLI_LIMIT_MAX_CONNECTIONS, &v) < 0)
+            return -1;
+        opts->max_connections = (uint32_t)v;
+        return 0;
+    case OPT_TIMEOUT:
+        return parse_timeout(arg, opts);
+    default:
+        return 1;
+    }
+}
+
+/* Reports what getopt_long returned ':' or '?' for; returns the exit code. */
+static int bad_option(int c, char **argv)
+{
+    char buf[64];
+    if (c == ':') {
+        /* optind has moved past the option that lacks its value. */
+        cli_error("read: option '%s' needs a value (see 'ctrack read --help')",
+                  option_text(argv, optind - 1, buf, sizeof(buf)));
+        return CLI_EXIT_USAGE;
+    }
+    /* '?'; getopt_long has moved optind past the option. */
+    if (takes_no_value(argv[optind - 1], optopt))
+        cli_error("read: option '%s' takes no value (see 'ctrack read --help')",
+                  option_text(argv, optind - 1, buf, sizeof(buf)));
+    else if (optopt != 0 && optopt < 256)
+        cli_error("read: unknown option '-%c' (see 'ctrack read --help')", optopt);
+    else
+        cli_error("read: unknown option '%s' (see 'ctrack read --help')",
+                  option_text(argv, optind - 1, buf, sizeof(buf)));
+    return CLI_EXIT_USAGE;
+}
+
+/* Walks the options; -1 when they are all valid, else the exit code. */
+static int parse_options(int argc, char **argv, struct cli_read_opts *opts)
+{
     opterr = 0;
     optind = 1;
     for (;;) {
         int c = getopt_long(argc, argv, ":qh", read_options, NULL);
         if (c == -1)
-            break;
-        unsigned long v;
-        char buf[64];
-        switch (c) {
-        case OPT_FORMAT:
-            if (strcmp(optarg, "conntrack") == 0) {
-                opts->format = CLI_FORMAT_CONNTRACK;
-            } else if (strcmp(optarg, "json") == 0) {
-                opts->format = CLI_FORMAT_JSON;
-            } else if (strcmp(optarg, "zeek") == 0) {
-                opts->format = CLI_FORMAT_ZEEK;
-                opts->flows = 1;
-            } else {
-                cli_error("read: --format: unknown format '%s' (expected conntrack, json or zeek)",
-                          optarg);
-                return CLI_EXIT_USAGE;
-            }
-            opts->format_set = 1;
-            break;
-        case OPT_FLOWS:
-            opts->flows = 1;
-            break;
-        case OPT_IP_PROTO:
-            opts->zeek_columns |= CT_ZEEK_F_IP_PROTO;
-            break;
-        case OPT_COMMUNITY_ID:
-            opts->zeek_columns |= CT_ZEEK_F_COMMUNITY_ID;
-            break;
-        case OPT_COMMUNITY_ID_SEED:
-            if (parse_uint("--community-id-seed", optarg, 0, 65535, &v) < 0)
-                return CLI_EXIT_USAGE;
-            opts->community_id_seed = (uint16_t)v;
-            break;
-        case OPT_FLOW_TIMEOUT:
-            if (parse_flow_timeout(optarg, opts) < 0)
-                return CLI_EXIT_USAGE;
-            break;
-        case OPT_REPORT_GAPS:
-            opts->report_gaps = 1;
-            break;
-        case OPT_NO_LOCAL_NETS:
-            opts->no_local_nets = 1;
-            break;
-        case OPT_NO_ZEEK_TIMERS:
-            opts->no_zeek_timers = 1;
-            break;
-        case OPT_VLAN_KEY:
-            opts->vlan_key = 1;
-            break;
-        case OPT_NO_DEFRAG:
-            opts->no_defrag = 1;
-            break;
-        case OPT_TUNNELS:
-            opts->tunnels = 1;
-            break;
-        case OPT_NO_TUNNELS:
-            opts->tunnels = 0;
-            break;
-        case OPT_BURST:
-            if (parse_uint("--burst", optarg, 1, CT_BURST_MAX, &v) < 0)
-                return CLI_EXIT_USAGE;
-            opts->burst = (unsigned)v;
-            break;
-        case OPT_MAX_CONN:
-            if (parse_uint("--max-connections", optarg, 1, CLI_LIMIT_MAX_CONNECTIONS, &v) < 0)
-                return CLI_EXIT_USAGE;
-            opts->max_connections = (uint32_t)v;
-            break;
-        case OPT_NO_CHECKSUM:
-            opts->no_checksum = 1;
-            break;
-        case OPT_TIMEOUT:
-            if (parse_timeout(optarg, opts) < 0)
-                return CLI_EXIT_USAGE;
-            break;
-        case OPT_AT_END:
-            opts->at_end_set = 1;
-            if (strcmp(optarg, "table") == 0) {
-                opts->at_end = CLI_AT_END_TABLE;
-            } else if (strcmp(optarg, "drain") == 0) {
-                opts->at_end = CLI_AT_END_DRAIN;
-            } else {
-                cli_error("read: --at-end: unknown value '%s' (expected table or drain)", optarg);
-                return CLI_EXIT_USAGE;
-            }
-            break;
-        case OPT_STATS:
-            opts->stats = 1;
-            break;
-        case OPT_TRACE:
-            opts->trace = 1;
-            break;
-        case 'q':
-            opts->quiet = 1;
-            break;
-        case 'h':
+            return -1;
+        if (set_flag(c, opts))
+            continue;
+        int rc = set_value(c, optarg, opts);
+        if (rc < 0)
+            return CLI_EXIT_USAGE;
+        if (rc == 0)
+            continue;
+        if (c == 'h') {
             cli_read_usage(stdout);
             return CLI_EXIT_OK;
-        case OPT_VERSION:
+        }
+        if (c == OPT_VERSION) {
             printf("ctrack %s\n", CTRACK_VERSION);
             return CLI_EXIT_OK;
-        case ':':
-            /* optind has moved past the option that lacks its value. */
-            cli_error("read: option '%s' needs a value (see 'ctrack read --help')",
-                      option_text(argv, optind - 1, buf, sizeof(buf)));
-            return CLI_EXIT_USAGE;
-        default: /* '?'; getopt_long has moved optind past the option. */
-            if (takes_no_value(argv[optind - 1], optopt))
-                cli_error("read: option '%s' takes no value (see 'ctrack read --help')",
-                          option_text(argv, optind - 1, buf, sizeof(buf)));
-            else if (optopt != 0 && optopt < 256)
-                cli_error("read: unknown option '-%c' (see 'ctrack read --help')", optopt);
-            else
-                cli_error("read: unknown option '%s' (see 'ctrack read --help')",
-                          option_text(argv, optind - 1, buf, sizeof(buf)));
-            return CLI_EXIT_USAGE;
         }
+        return bad_option(c, argv);
     }
+}
 
+/* The one capture file after the options; -1 or the exit code. */
+static int take_file(int argc, char **argv, struct cli_read_opts *opts)
+{
     int left = argc - optind;
     if (left == 0) {
         cli_error("read: no capture file given (usage: ctrack read [OPTIONS] FILE)");
@@ -451,7 +489,12 @@ int cli_read_parse(int argc, char **argv, struct cli_read_opts *opts)
         return CLI_EXIT_USAGE;
     }
     opts->file = argv[optind];
+    return -1;
+}
 
+/* Options that apply only with or only without flow records; -1 or the exit code. */
+static int check_flows(struct cli_read_opts *opts)
+{
     if (opts->flows) {
         if (opts->format_set && opts->format == CLI_FORMAT_CONNTRACK) {
             cli_error("read: --flows prints flow records: use --format zeek or --format json");
@@ -474,4 +517,22 @@ int cli_read_parse(int argc, char **argv, struct cli_read_opts *opts)
     if (opts->tunnels < 0)
         opts->tunnels = opts->flows;
     return -1;
+}
+
+int cli_read_parse(int argc, char **argv, struct cli_read_opts *opts)
+{
+    memset(opts, 0, sizeof(*opts));
+    opts->format = CLI_FORMAT_CONNTRACK;
+    opts->burst = CLI_DEFAULT_BURST;
+    opts->max_connections = CLI_DEFAULT_MAX_CONNECTIONS;
+    opts->tunnels = -1;
+    for (unsigned i = 0; i < CLI_FT_COUNT; i++)
+        opts->flow_timeouts[i] = -1;
+
+    int rc = parse_options(argc, argv, opts);
+    if (rc < 0)
+        rc = take_file(argc, argv, opts);
+    if (rc < 0)
+        rc = check_flows(opts);
+    return rc;
 }

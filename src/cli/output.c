@@ -1,7 +1,8 @@
 /*
  * Output formats of `ctrack read`: the connection table as
- * `conntrack -L -o extended` prints it or as JSON lines, the per-packet trace
- * and the summary. docs/cli.md describes every field.
+ * `conntrack -L -o extended` prints it or as JSON lines, the per-packet trace,
+ * flow records (Zeek TSV or JSON lines, formatted by libctrack) and the
+ * summary. docs/cli.md describes every field.
  */
 #include <arpa/inet.h>
 #include <inttypes.h>
@@ -259,6 +260,40 @@ void cli_print_trace_held(FILE *out, uint64_t n, uint64_t now, const struct ct_p
     if (extra && extra[0])
         fprintf(out, " %s", extra);
     fputc('\n', out);
+}
+
+/* Writes the n bytes of `buf` a formatter asked for, cut to what fit. */
+static void put_formatted(FILE *out, const char *buf, size_t size, int n)
+{
+    if (n > 0)
+        fwrite(buf, 1, (size_t)n < size ? (size_t)n : size - 1, out);
+}
+
+void cli_print_zeek_header(FILE *out, unsigned columns, uint64_t open_time)
+{
+    char buf[2048];
+    put_formatted(out, buf, sizeof(buf),
+                  ct_flowlog_zeek_header(columns, open_time, buf, sizeof(buf)));
+}
+
+void cli_print_zeek_footer(FILE *out, uint64_t close_time)
+{
+    char buf[128];
+    int n = ct_flowlog_zeek_footer(close_time, buf, sizeof(buf));
+    if (n > 0 && (size_t)n < sizeof(buf))
+        fputs(buf, out);
+}
+
+void cli_print_flow(FILE *out, enum cli_format format, unsigned columns,
+                    const struct ct_flow_record *rec)
+{
+    char buf[2048];
+    int n;
+    if (format == CLI_FORMAT_ZEEK)
+        n = ct_flow_record_format_zeek(rec, columns, buf, sizeof(buf));
+    else
+        n = ct_flow_record_format_json(rec, columns, buf, sizeof(buf));
+    put_formatted(out, buf, sizeof(buf), n);
 }
 
 void cli_print_summary(FILE *out, const char *file, const struct cli_counts *counts,

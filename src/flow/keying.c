@@ -1,7 +1,7 @@
 /*
- * Flow records for `ctrack read --format zeek` and `--flows --format json`:
- * one record per connection as Zeek's conn.log defines it, written when the
- * connection ends under Zeek's rules or at the end of the capture.
+ * Zeek connections from packets: the index from Zeek's key to a flowlog
+ * slot, and the queue of Zeek deadlines that writes records on time
+ * (include/ctrack/flowkey.h).
  *
  * Keying. Zeek's idea of a connection is not conntrack's, so the records
  * are not tied to conntrack's connections. Zeek makes a connection of every
@@ -12,11 +12,11 @@
  * by the identifier; and it ends connections by its own timers where
  * conntrack's differ. So this module keeps its own index from Zeek's key
  * (addresses, ports or ICMP types, protocol, and the zone, which holds the
- * VLAN stack with --vlan-key) to a slot of a struct ct_flowlog. Every packet
- * that parsed is accounted in the slot of its key, with conntrack's verdict
- * for the ct facts (state, TCP state, a bad transport checksum). The slot's
- * direction is that of its first packet: a packet from the first packet's
- * sender is ORIGINAL for the flowlog.
+ * VLAN stack when the caller keys by VLAN) to a slot of a struct
+ * ct_flowlog. Every packet that parsed is accounted in the slot of its key,
+ * with conntrack's verdict for the ct facts (state, TCP state, a bad
+ * transport checksum). The slot's direction is that of its first packet: a
+ * packet from the first packet's sender is ORIGINAL for the flowlog.
  *
  * Memory is fixed at creation: `capacity` slots (the flowlog's and this
  * index's), an open-addressing index of twice as many cells, and a heap of
@@ -26,19 +26,29 @@
  * Expiry: after each packet the slot's deadline under Zeek's timers
  * (ct_flowlog_deadline()) is compared with the earliest time the slot is
  * queued at in a binary heap; only an earlier deadline pushes an entry (a
- * TCP close). When the capture's clock reaches an entry, the slot's real
+ * TCP close). When the caller's clock reaches an entry, the slot's real
  * deadline is read again: past, the record is written and the slot freed;
  * later (more packets came), the entry is queued again at the new time. So
  * a slot is pushed about once per timeout period, not once per packet.
+ *
+ * An earlier push leaves the slot's later entry behind, stale, until the
+ * clock reaches it; so does a slot freed at the end of a record. At most
+ * one entry per slot is live (the one at the slot's `queued` time, of its
+ * current generation), so a heap of 2 * capacity entries, allocated at
+ * creation, holds every live entry and at least `capacity` stale ones.
+ * When it is full, the stale entries are dropped and the rest re-heaped in
+ * place (Floyd's bottom-up construction, Knuth TAOCP vol. 3, 5.2.3), which
+ * leaves room for `capacity` pushes: constant work per push, amortised.
  */
 #include <errno.h>
-#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/flows.h"
+#include "base/compiler.h"
+#include "ctrack/flowkey.h"
+#include "ctrack/reason.h"
 
-#define NO_SLOT UINT32_MAX
+#define NO_SLOT CT_FLOW_SLOT_NONE
 
 struct heap_ent {
     uint64_t when;
@@ -67,9 +77,11 @@ struct slot_meta {
     uint8_t pad[2];
 };
 
-struct cli_flows {
+struct ct_flow_keyer {
     struct ct_flowlog *fl;
-    const struct cli_flow_out *out;
+    void (*write)(void *arg, const struct ct_flow_record *rec);
+    void *write_arg;
+    int ct_info;          /* CT_FLOW_KEYER_F_CT_INFO */
     struct slot_meta *meta;
     struct cell *cells;
     uint32_t mask;
@@ -149,7 +161,7 @@ static uint32_t key_hash(const struct ct_tuple *k)
 
 /* ---- index --------------------------------------------------------------------- */
 
-static struct cell *find(const struct cli_flows *f, const struct ct_tuple *k, uint32_t h)
+static struct cell *find(const struct ct_flow_keyer *f, const struct ct_tuple *k, uint32_t h)
 {
     for (uint32_t i = h & f->mask;; i = (i + 1) & f->mask) {
         struct cell *c = &f->cells[i];
@@ -160,7 +172,7 @@ static struct cell *find(const struct cli_flows *f, const struct ct_tuple *k, ui
     }
 }
 
-static struct cell *insert(struct cli_flows *f, uint32_t slot, const struct ct_tuple *k,
+static struct cell *insert(struct ct_flow_keyer *f, uint32_t slot, const struct ct_tuple *k,
                            uint32_t h)
 {
     uint32_t i = h & f->mask;
@@ -176,7 +188,7 @@ static struct cell *insert(struct cli_flows *f, uint32_t slot, const struct ct_t
 
 /* Removes the slot's cell, shifting later cells of the run back (linear
    probing without tombstones). */
-static void erase(struct cli_flows *f, uint32_t slot)
+static void erase(struct ct_flow_keyer *f, uint32_t slot)
 {
     uint32_t i = f->meta[slot].cell;
     f->cells[i].slot1 = 0;
@@ -195,16 +207,49 @@ static void erase(struct cli_flows *f, uint32_t slot)
 
 /* ---- heap ---------------------------------------------------------------------- */
 
-static int heap_push(struct cli_flows *f, uint64_t when, uint32_t slot)
+/* An entry is live while its slot is in use, of the same generation, and
+   queued at the entry's time; every other entry is stale. */
+static int heap_live(const struct ct_flow_keyer *f, const struct heap_ent *e)
 {
-    if (f->nheap == f->heap_cap) {
-        size_t cap = f->heap_cap ? f->heap_cap * 2 : 1024;
-        struct heap_ent *nh = realloc(f->heap, cap * sizeof(*nh));
-        if (!nh)
-            return -ENOMEM;
-        f->heap = nh;
-        f->heap_cap = cap;
+    const struct slot_meta *m = &f->meta[e->slot];
+    return m->used && e->gen == m->gen && e->when == m->queued;
+}
+
+/* Puts `e` at hole `i` of the first `n` entries, moving it down past the
+   smaller of its children until neither is earlier. */
+static void sift_down(struct ct_flow_keyer *f, size_t i, size_t n, struct heap_ent e)
+{
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= n)
+            break;
+        if (c + 1 < n && f->heap[c + 1].when < f->heap[c].when)
+            c++;
+        if (f->heap[c].when >= e.when)
+            break;
+        f->heap[i] = f->heap[c];
+        i = c;
     }
+    f->heap[i] = e;
+}
+
+/* Drops the stale entries and restores the heap order over the rest. */
+static void heap_compact(struct ct_flow_keyer *f)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < f->nheap; i++)
+        if (heap_live(f, &f->heap[i]))
+            f->heap[n++] = f->heap[i];
+    f->nheap = n;
+    for (size_t i = n / 2; i-- > 0;)
+        sift_down(f, i, n, f->heap[i]);
+}
+
+static void heap_push(struct ct_flow_keyer *f, uint64_t when, uint32_t slot)
+{
+    /* At most one entry per slot is live, so compaction leaves room. */
+    if (f->nheap == f->heap_cap)
+        heap_compact(f);
     size_t i = f->nheap++;
     struct heap_ent e = {when, slot, f->meta[slot].gen};
     while (i > 0) {
@@ -216,33 +261,20 @@ static int heap_push(struct cli_flows *f, uint64_t when, uint32_t slot)
     }
     f->heap[i] = e;
     f->meta[slot].queued = when;
-    return 0;
 }
 
-static struct heap_ent heap_pop(struct cli_flows *f)
+static struct heap_ent heap_pop(struct ct_flow_keyer *f)
 {
     struct heap_ent top = f->heap[0];
     struct heap_ent last = f->heap[--f->nheap];
-    size_t n = f->nheap, i = 0;
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= n)
-            break;
-        if (c + 1 < n && f->heap[c + 1].when < f->heap[c].when)
-            c++;
-        if (f->heap[c].when >= last.when)
-            break;
-        f->heap[i] = f->heap[c];
-        i = c;
-    }
-    if (n)
-        f->heap[i] = last;
+    if (f->nheap)
+        sift_down(f, 0, f->nheap, last);
     return top;
 }
 
 /* ---- records --------------------------------------------------------------------- */
 
-static void free_slot(struct cli_flows *f, uint32_t slot)
+static void free_slot(struct ct_flow_keyer *f, uint32_t slot)
 {
     struct slot_meta *m = &f->meta[slot];
     erase(f, slot);
@@ -256,10 +288,10 @@ static void free_slot(struct cli_flows *f, uint32_t slot)
 
 /* Adds conntrack's facts for TCP and UDP records whose connection is still
    in the table (ICMP records are keyed by type, not by conntrack's id). */
-static const struct ct_conn_info *ct_info(struct cli_flows *f, const struct ct_flow_record *r,
+static const struct ct_conn_info *ct_info(struct ct_flow_keyer *f, const struct ct_flow_record *r,
                                           uint64_t now, struct ct_conn_info *ci)
 {
-    if (!f->out->json || !f->table || (r->ip_proto != 6 && r->ip_proto != 17))
+    if (!f->ct_info || (r->ip_proto != 6 && r->ip_proto != 17))
         return NULL;
     struct ct_conn *c = ct_table_lookup(f->table, &r->id, now, NULL);
     if (!c || ct_conn_get_info(f->table, c, ci) != 0)
@@ -267,54 +299,65 @@ static const struct ct_conn_info *ct_info(struct cli_flows *f, const struct ct_f
     return ci;
 }
 
-static void write_record(struct cli_flows *f, uint32_t slot, const struct ct_flow_record *r)
+static void write_record(struct ct_flow_keyer *f, uint32_t slot, const struct ct_flow_record *r)
 {
     if (f->meta[slot].hidden)
         return;
-    f->out->write(f->out->arg, r);
+    f->write(f->write_arg, r);
     f->written++;
 }
 
-/* Ends records whose Zeek deadline is at or before `now`. */
-void cli_flows_advance(struct cli_flows *f, uint64_t now)
+/* Writes the record of a slot whose deadline passed, with conntrack's facts
+   added by hand: ct_flowlog_expire() ended it without them. */
+static void expire_slot(struct ct_flow_keyer *f, uint32_t slot, uint64_t now)
 {
     struct ct_flow_record rec;
+    if (ct_flowlog_expire(f->fl, slot, now, &rec) == 1) {
+        struct ct_conn_info ci;
+        const struct ct_conn_info *pi = ct_info(f, &rec, now, &ci);
+        if (pi) {
+            rec.has_ct_info = 1;
+            rec.ct_status = pi->status;
+            rec.mark = pi->mark;
+            rec.ct_timeout = pi->timeout;
+            rec.l4state = pi->l4state;
+            for (unsigned i = 0; i < 2; i++) {
+                rec.ct_packets[i] = pi->packets[i];
+                rec.ct_bytes[i] = pi->bytes[i];
+            }
+        }
+        write_record(f, slot, &rec);
+    }
+    free_slot(f, slot);
+}
+
+CT_EXPORT void ct_flow_keyer_advance(struct ct_flow_keyer *f, uint64_t now)
+{
     while (f->nheap > 0 && f->heap[0].when <= now) {
         struct heap_ent e = heap_pop(f);
         struct slot_meta *m = &f->meta[e.slot];
-        if (!m->used || e.gen != m->gen || e.when != m->queued)
+        if (!heap_live(f, &e))
             continue; /* stale: freed since, or queued again earlier */
         uint64_t d = ct_flowlog_deadline(f->fl, e.slot);
         if (d <= now) {
-            if (ct_flowlog_expire(f->fl, e.slot, now, &rec) == 1) {
-                struct ct_conn_info ci;
-                const struct ct_conn_info *pi = ct_info(f, &rec, now, &ci);
-                if (pi) {
-                    /* Re-close to attach conntrack's facts: expire already
-                       ended it, so add them by hand. */
-                    rec.has_ct_info = 1;
-                    rec.ct_status = pi->status;
-                    rec.mark = pi->mark;
-                    rec.ct_timeout = pi->timeout;
-                    rec.l4state = pi->l4state;
-                    for (unsigned i = 0; i < 2; i++) {
-                        rec.ct_packets[i] = pi->packets[i];
-                        rec.ct_bytes[i] = pi->bytes[i];
-                    }
-                }
-                write_record(f, e.slot, &rec);
-            }
-            free_slot(f, e.slot);
+            expire_slot(f, e.slot, now);
         } else if (d != UINT64_MAX) {
             m->queued = UINT64_MAX;
-            (void)heap_push(f, d, e.slot);
+            heap_push(f, d, e.slot);
         } else {
             m->queued = UINT64_MAX;
         }
     }
 }
 
-void cli_flows_prefetch(const struct cli_flows *f, const struct ct_pkt *pkt)
+/* What ct_flowlog_open() and _packet() accept: a packet that parsed. */
+static inline int parsed(const struct ct_pkt *pkt)
+{
+    return (pkt->reason == CT_REASON_NONE || pkt->reason == CT_REASON_L4_CHECKSUM) &&
+           (pkt->tuple.l3 == CT_L3_IPV4 || pkt->tuple.l3 == CT_L3_IPV6);
+}
+
+CT_EXPORT void ct_flow_keyer_prefetch(const struct ct_flow_keyer *f, const struct ct_pkt *pkt)
 {
     struct ct_tuple k;
     packet_key(pkt, &k);
@@ -322,9 +365,38 @@ void cli_flows_prefetch(const struct cli_flows *f, const struct ct_pkt *pkt)
     __builtin_prefetch(&f->cells[key_hash(&k) & f->mask]);
 }
 
-uint32_t cli_flows_packet(struct cli_flows *f, const struct ct_pkt *pkt,
-                          const struct ct_verdict *v, uint64_t now, uint32_t parent, int hidden)
+/* Takes a free slot for key `k` (hash `h`) and indexes it; NO_SLOT when
+   every slot is in use. */
+static uint32_t open_slot(struct ct_flow_keyer *f, const struct ct_tuple *k, uint32_t h,
+                          int from_src, unsigned flags)
 {
+    uint32_t slot;
+    if (f->free_head != NO_SLOT) {
+        slot = f->free_head;
+        f->free_head = f->meta[slot].next_free;
+    } else if (f->fresh < f->capacity) {
+        slot = f->fresh++;
+    } else {
+        f->slots_full++;
+        return NO_SLOT;
+    }
+    struct slot_meta *m = &f->meta[slot];
+    f->used++;
+    m->used = 1;
+    m->hidden = (uint8_t)((flags & CT_FLOW_PKT_F_HIDDEN) != 0);
+    m->queued = UINT64_MAX;
+    (void)insert(f, slot, k, h);
+    m->first_is_src = (uint8_t)from_src;
+    m->l4state = 0;
+    return slot;
+}
+
+CT_EXPORT uint32_t ct_flow_keyer_packet(struct ct_flow_keyer *f, const struct ct_pkt *pkt,
+                                        const struct ct_verdict *v, uint64_t now,
+                                        uint32_t parent, unsigned flags)
+{
+    if (!parsed(pkt))
+        return NO_SLOT;
     struct ct_tuple k;
     packet_key(pkt, &k);
     int from_src = canonical(&k);
@@ -335,23 +407,9 @@ uint32_t cli_flows_packet(struct cli_flows *f, const struct ct_pkt *pkt,
     struct ct_flow_record ended;
     int rc;
     if (!c) {
-        if (f->free_head != NO_SLOT) {
-            slot = f->free_head;
-            f->free_head = f->meta[slot].next_free;
-        } else if (f->fresh < f->capacity) {
-            slot = f->fresh++;
-        } else {
-            f->slots_full++;
+        slot = open_slot(f, &k, h, from_src, flags);
+        if (slot == NO_SLOT)
             return NO_SLOT;
-        }
-        struct slot_meta *m = &f->meta[slot];
-        f->used++;
-        m->used = 1;
-        m->hidden = (uint8_t)(hidden != 0);
-        m->queued = UINT64_MAX;
-        (void)insert(f, slot, &k, h);
-        m->first_is_src = (uint8_t)from_src;
-        m->l4state = 0;
         fv.dir = CT_DIR_ORIGINAL;
         rc = ct_flowlog_open(f->fl, slot, pkt, &fv, now, &ended);
     } else {
@@ -373,7 +431,7 @@ uint32_t cli_flows_packet(struct cli_flows *f, const struct ct_pkt *pkt,
         (void)ct_flowlog_add_parent(f->fl, slot, parent);
     uint64_t d = ct_flowlog_deadline(f->fl, slot);
     if (d < f->meta[slot].queued)
-        (void)heap_push(f, d, slot);
+        heap_push(f, d, slot);
     return slot;
 }
 
@@ -390,9 +448,9 @@ static int cmp_fin(const void *a, const void *b)
     return strcmp(x->rec.uid, y->rec.uid);
 }
 
-int cli_flows_finish(struct cli_flows *f, uint64_t now)
+CT_EXPORT int ct_flow_keyer_finish(struct ct_flow_keyer *f, uint64_t now)
 {
-    cli_flows_advance(f, now);
+    ct_flow_keyer_advance(f, now);
     size_t n = 0;
     struct fin_ent *v = f->used ? malloc(f->used * sizeof(*v)) : NULL;
     if (f->used && !v)
@@ -421,57 +479,91 @@ int cli_flows_finish(struct cli_flows *f, uint64_t now)
     return 0;
 }
 
-uint64_t cli_flows_written(const struct cli_flows *f)
+CT_EXPORT void ct_flow_keyer_stats(const struct ct_flow_keyer *f, struct ct_flow_keyer_stats *st)
 {
-    return f->written;
+    memset(st, 0, sizeof(*st));
+    st->written = f->written;
+    st->slots_full = f->slots_full;
+    st->open = f->used;
+    st->capacity = f->capacity;
 }
 
-uint64_t cli_flows_slots_full(const struct cli_flows *f)
+CT_EXPORT void ct_flow_keyer_config_init(struct ct_flow_keyer_config *cfg)
 {
-    return f->slots_full;
+    if (!cfg)
+        return;
+    memset(cfg, 0, sizeof(*cfg));
+    ct_flowlog_config_init(&cfg->flowlog);
 }
 
-struct cli_flows *cli_flows_create(const struct ct_flowlog_config *cfg, struct ct_table *table,
-                                   const struct cli_flow_out *out, int *err)
+static int check_config(const struct ct_flow_keyer_config *cfg)
 {
-    struct cli_flows *f = calloc(1, sizeof(*f));
-    if (!f) {
-        *err = -ENOMEM;
-        return NULL;
-    }
-    f->fl = ct_flowlog_create(cfg, err);
-    if (!f->fl) {
-        free(f);
-        return NULL;
-    }
-    f->capacity = cfg->capacity;
-    f->out = out;
-    f->table = table;
+    if (!cfg || !cfg->write || (cfg->flags & ~(uint32_t)CT_FLOW_KEYER_F_ALL) || cfg->reserved32)
+        return -EINVAL;
+    for (unsigned i = 0; i < CT_ARRAY_SIZE(cfg->reserved); i++)
+        if (cfg->reserved[i])
+            return -EINVAL;
+    if ((cfg->flags & CT_FLOW_KEYER_F_CT_INFO) && !cfg->table)
+        return -EINVAL;
+    return 0;
+}
+
+/* The index, the slots' keys and the deadline heap for `capacity` slots. */
+static int alloc_index(struct ct_flow_keyer *f, uint32_t capacity)
+{
     uint32_t cells = 16;
-    while (cells < 2 * (uint64_t)cfg->capacity)
+    while (cells < 2 * (uint64_t)capacity)
         cells *= 2;
+    f->capacity = capacity;
     f->mask = cells - 1;
-    f->meta = calloc(cfg->capacity, sizeof(*f->meta));
-    f->cells = calloc(cells, sizeof(*f->cells));
-    if (!f->meta || !f->cells) {
-        cli_flows_destroy(f);
-        *err = -ENOMEM;
-        return NULL;
-    }
+    f->heap_cap = 2 * (size_t)capacity;
     /* Slots are handed out in order, then recycled: memory (calloc'd, so
        committed on first touch) is touched only as far as the peak number
-       of connections. */
+       of connections; the heap likewise only as far as it grows. */
+    f->meta = calloc(capacity, sizeof(*f->meta));
+    f->cells = calloc(cells, sizeof(*f->cells));
+    f->heap = malloc(f->heap_cap * sizeof(*f->heap));
+    if (!f->meta || !f->cells || !f->heap)
+        return -ENOMEM;
     f->free_head = NO_SLOT;
-    *err = 0;
+    return 0;
+}
+
+CT_EXPORT struct ct_flow_keyer *ct_flow_keyer_create(const struct ct_flow_keyer_config *cfg,
+                                                     int *err)
+{
+    int e = check_config(cfg);
+    struct ct_flow_keyer *f = NULL;
+    if (e == 0) {
+        f = calloc(1, sizeof(*f));
+        if (!f)
+            e = -ENOMEM;
+    }
+    if (e == 0) {
+        f->fl = ct_flowlog_create(&cfg->flowlog, &e);
+        e = f->fl ? alloc_index(f, cfg->flowlog.capacity) : e;
+    }
+    if (e != 0) {
+        ct_flow_keyer_destroy(f);
+        if (err)
+            *err = e;
+        return NULL;
+    }
+    f->write = cfg->write;
+    f->write_arg = cfg->write_arg;
+    f->ct_info = (cfg->flags & CT_FLOW_KEYER_F_CT_INFO) != 0;
+    f->table = cfg->table;
+    if (err)
+        *err = 0;
     return f;
 }
 
-struct ct_flowlog *cli_flows_log(struct cli_flows *f)
+CT_EXPORT struct ct_flowlog *ct_flow_keyer_flowlog(struct ct_flow_keyer *f)
 {
-    return f->fl;
+    return f ? f->fl : NULL;
 }
 
-void cli_flows_destroy(struct cli_flows *f)
+CT_EXPORT void ct_flow_keyer_destroy(struct ct_flow_keyer *f)
 {
     if (!f)
         return;

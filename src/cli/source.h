@@ -1,0 +1,62 @@
+/*
+ * cli/source.h: where `ctrack` gets its frames from.
+ *
+ * A source yields link-layer frames in the order they were captured, each
+ * with its capture timestamp and the interface it came from. `ctrack read`
+ * opens a pcap or pcapng file (source_pcap.c). A live capture (`ctrack
+ * live`) needs only another constructor there, since libpcap hands out
+ * frames of files and interfaces through the same pcap_next_ex(); with one
+ * source per worker, the pipeline (pipeline.h) never knows where its
+ * frames come from.
+ *
+ * Thread-safety: a source belongs to one thread. Ownership: a frame's bytes
+ * belong to the source and stay valid only until the next call of
+ * cli_source_next() or cli_source_close().
+ */
+#ifndef CT_CLI_SOURCE_H
+#define CT_CLI_SOURCE_H
+
+#include <stdint.h>
+
+/* One captured frame. */
+struct cli_frame {
+    const uint8_t *data; /* the link-layer header onwards */
+    uint32_t caplen;     /* bytes at data */
+    uint32_t wire_len;   /* length on the wire, never below caplen */
+    uint64_t ts;         /* capture time, ns since the epoch, as recorded (it may go
+                            backwards in merged captures; the pipeline copes) */
+    uint32_t iface;      /* interface id; 0 for files (libpcap does not report pcapng's) */
+    uint16_t link;       /* enum ct_link */
+    uint16_t pad;
+};
+
+struct cli_source;
+
+/*
+ * Opens a pcap or pcapng file, or standard input for "-", for reading at
+ * nanosecond precision. On failure it reports why in one line (cli_error():
+ * the operating system's reason, an empty file, not a capture, an
+ * unsupported link type) and returns NULL; `ctrack` then exits with 2.
+ */
+struct cli_source *cli_source_open_pcap(const char *file);
+
+/*
+ * The next frame into *f. Returns 1, 0 at the end of the input, or -1 when
+ * the input is damaged (cli_source_error() says how); no frame follows 0
+ * or -1.
+ */
+int cli_source_next(struct cli_source *s, struct cli_frame *f);
+
+/* The input's name for messages: the file, or "standard input". */
+const char *cli_source_name(const struct cli_source *s);
+
+/* Why cli_source_next() returned -1, in one line. */
+const char *cli_source_error(const struct cli_source *s);
+
+/* Frames returned so far. */
+uint64_t cli_source_frames(const struct cli_source *s);
+
+/* Closes the input. NULL is ignored. */
+void cli_source_close(struct cli_source *s);
+
+#endif
