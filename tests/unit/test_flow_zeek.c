@@ -1,13 +1,14 @@
 /*
- * Zeek conn.log records from ct_flowlog: every conn_state, the history
- * letters (including the RST cases of Zeek's conn_state-RST-behavior test,
- * direction flips and the 1, 10, 100 repetition rule), TCP byte counts from
- * sequence numbers with retransmissions, gaps and wrap-around, UDP and ICMP
- * records, Zeek's timers, and the exact text of the header and of a line,
- * all with hand-built packet descriptors. Then, when the corpus is there
- * (../shared/corpus or $CTRACK_CORPUS), a replay of Zeek's test captures
- * whose records must match Zeek's expected conn.log rows in every column
- * but ts, uid, service and tunnel_parents.
+ * Zeek conn.log records from ct_flowlog (the connection model in
+ * src/flow/zeek.c): every conn_state, the history letters (including the RST
+ * cases of Zeek's conn_state-RST-behavior test, direction flips and the 1, 10,
+ * 100 repetition rule), TCP byte counts from sequence numbers with
+ * retransmissions, gaps and wrap-around, UDP and ICMP records, Zeek's timers,
+ * and the exact text of the header and of a line, all with hand-built packet
+ * descriptors. Then, when the corpus is there (../shared/corpus or
+ * $CTRACK_CORPUS), a replay of Zeek's test captures whose records must match
+ * Zeek's expected conn.log rows in every column but ts, uid, service and
+ * tunnel_parents.
  */
 #include <arpa/inet.h>
 #include <errno.h>

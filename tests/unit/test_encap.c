@@ -1,9 +1,9 @@
 /*
- * Tests of the link layers below IP (MPLS, PPPoE, VLAN zones) and of the
- * encapsulations ct_pkt_parse() reports (IP in IP, GRE, VXLAN, Geneve,
- * Teredo, GTP-U), on hand-built frames, on frames copied from the corpus
- * (Zeek's and Suricata's test captures, BSD and MIT licensed; the source of
- * each is named beside it) and, when the corpus folder is there, on whole
+ * Tests of src/packet/encap.c: the link layers below IP (MPLS, PPPoE, VLAN
+ * zones) and the encapsulations ct_pkt_parse() reports (IP in IP, GRE, VXLAN,
+ * Geneve, Teredo, GTP-U), on hand-built frames, on frames copied from the
+ * corpus (Zeek's and Suricata's test captures, BSD and MIT licensed; the source
+ * of each is named beside it) and, when the corpus folder is there, on whole
  * captures, against the connections Zeek's baselines list.
  *
  * Every frame is also re-parsed at every prefix length from an exactly

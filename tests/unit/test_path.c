@@ -1,8 +1,8 @@
 /*
- * Tests of the packet path with real frames (through ct_pkt_parse()): a burst
- * of 64 and 64 single calls give the same verdicts and the same table,
- * transport checksums on and off, commit versus classify-only, the stats
- * counters (exact after bursts mixing outcomes), and argument checks.
+ * Tests of the packet path (src/path/process.c) with real frames (through
+ * ct_pkt_parse()): a burst of 64 and 64 single calls give the same verdicts and
+ * the same table, transport checksums on and off, commit versus classify-only,
+ * the stats counters (exact after bursts mixing outcomes), and argument checks.
  */
 #include <errno.h>
 #include <stdint.h>

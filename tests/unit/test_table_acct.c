@@ -1,6 +1,6 @@
 /*
- * Tests of per-connection accounting and of the entry sizes it decides:
- * tables with counters (the default) and without (CT_TABLE_F_NO_ACCT).
+ * Tests of the table's per-connection accounting and of the entry sizes it
+ * decides: tables with counters (the default) and without (CT_TABLE_F_NO_ACCT).
  *
  *   - entry strides (96/128 B IPv4, 128/160 B IPv6), seen from the handles
  *     the packet path gives out, and the id <-> handle conversion over
