@@ -18,6 +18,7 @@
 
 #include "check.h"
 #include "support/frames.h"
+#include "support/table_fixture.h"
 #include "ctrack/ctrack.h"
 #include "packet/packet_priv.h"
 
@@ -328,16 +329,6 @@ static void test_verify(void)
 
 /* ---- the NIC's verdict: CT_FRAME_F_L4_CSUM_GOOD ------------------------------------------ */
 
-static struct ct_table *mk_table(void)
-{
-    struct ct_table_config cfg;
-    ct_table_config_init(&cfg);
-    cfg.max_connections = 64;
-    struct ct_table *t = ct_table_create(&cfg, NULL);
-    CHECK_PTR(t);
-    return t;
-}
-
 /* A TCP SYN (or a UDP datagram) whose transport checksum is wrong, in
    Ethernet (the parser's fast path) or as raw IP (its general parser). */
 static size_t bad_frame(uint8_t *f, int v6, int udp, int raw, uint16_t sport)
@@ -369,7 +360,7 @@ static void test_offload_flag(void)
     for (int v6 = 0; v6 <= 1; v6++)
         for (int udp = 0; udp <= 1; udp++)
             for (int raw = 0; raw <= 1; raw++) {
-                struct ct_table *t = mk_table();
+                struct ct_table *t = mk_table(64, 0);
                 uint16_t sport = (uint16_t)(1000 + v6 * 4 + udp * 2 + raw);
                 size_t n = bad_frame(f, v6, udp, raw, sport);
                 struct ct_frame fr = {.data = f, .len = (uint32_t)n,
@@ -401,7 +392,7 @@ static void test_offload_flag(void)
             }
 
     /* Parsed first, the flag set on the descriptor (ct_process_parsed()). */
-    struct ct_table *t = mk_table();
+    struct ct_table *t = mk_table(64, 0);
     size_t n = bad_frame(f, 0, 0, 0, 4000);
     struct ct_frame fr = {.data = f, .len = (uint32_t)n, .link = CT_LINK_ETHERNET};
     struct ct_pkt p[2];
@@ -416,7 +407,7 @@ static void test_offload_flag(void)
     ct_table_destroy(t);
 
     /* The IPv4 header checksum is still the parser's to check. */
-    t = mk_table();
+    t = mk_table(64, 0);
     n = bad_frame(f, 0, 0, 0, 4001);
     f[14 + 10] ^= 0x01;
     fr.len = (uint32_t)n;

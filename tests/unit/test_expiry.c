@@ -18,6 +18,7 @@
 
 #include "check.h"
 #include "ctrack/ctrack.h"
+#include "support/table_fixture.h"
 #include "table/table.h"
 
 #define SEC 1000000000ull
@@ -81,32 +82,6 @@ static struct ct_pkt reverse(struct ct_pkt p)
     p.tuple.sport = p.tuple.dport;
     p.tuple.dport = s;
     return p;
-}
-
-static struct ct_verdict run1(struct ct_table *t, struct ct_pkt p, uint64_t now)
-{
-    struct ct_verdict v;
-    memset(&v, 0, sizeof(v));
-    CHECK_EQ_I(ct_process_parsed(t, &p, &v, 1, now, CT_PROCESS_COMMIT), 1);
-    return v;
-}
-
-static struct ct_table *mk(uint32_t max, const struct ct_table_config *base)
-{
-    struct ct_table_config cfg;
-    if (base)
-        cfg = *base;
-    else
-        ct_table_config_init(&cfg);
-    cfg.max_connections = max;
-    cfg.flags |= CT_TABLE_F_NO_CHECKSUM | CT_TABLE_F_FIXED_KEY;
-    cfg.hash_key[0] = 0x1122334455667788ull;
-    cfg.hash_key[1] = 0x99aabbccddeeff00ull;
-    int err = 1;
-    struct ct_table *t = ct_table_create(&cfg, &err);
-    CHECK_PTR(t);
-    CHECK_EQ_I(err, 0);
-    return t;
 }
 
 /* ---- destroy log ------------------------------------------------------------------- */
@@ -257,7 +232,8 @@ static void check_kind(unsigned kind, uint64_t res)
     /* Distinct timeouts, so that a wrong kind cannot pass for the right one. */
     for (unsigned i = 0; i < CT_TIMEOUT_COUNT; i++)
         cfg.timeouts[i] = ct_timeout_default(i) + i;
-    struct ct_table *tl = mk(64, &cfg), *ts = mk(64, &cfg);
+    struct ct_table *tl = mk_table_cfg(&cfg, 64, CT_TABLE_F_NO_CHECKSUM);
+    struct ct_table *ts = mk_table_cfg(&cfg, 64, CT_TABLE_F_NO_CHECKSUM);
     struct end_log log;
     memset(&log, 0, sizeof(log));
     log.keep = 1;
@@ -335,7 +311,7 @@ static void test_every_timeout(void)
 
 static void test_lazy_refresh_and_shrink(void)
 {
-    struct ct_table *t = mk(64, NULL);
+    struct ct_table *t = mk_table(64, CT_TABLE_F_NO_CHECKSUM);
     struct end_log log;
     memset(&log, 0, sizeof(log));
     ct_table_set_destroy_cb(t, on_end, &log);
@@ -400,7 +376,7 @@ static void test_lazy_refresh_and_shrink(void)
  */
 static void test_data_ack_no_refile(void)
 {
-    struct ct_table *t = mk(64, NULL);
+    struct ct_table *t = mk_table(64, CT_TABLE_F_NO_CHECKSUM);
     struct end_log log;
     memset(&log, 0, sizeof(log));
     ct_table_set_destroy_cb(t, on_end, &log);
@@ -463,7 +439,7 @@ static void udp_burst(struct ct_table *t, unsigned n, uint16_t sp, uint64_t at)
 
 static void test_sweep_pacing(void)
 {
-    struct ct_table *t = mk(4096, NULL);
+    struct ct_table *t = mk_table(4096, CT_TABLE_F_NO_CHECKSUM);
     uint64_t now = 100 * SEC;
     /* Nothing to do: back off by 10 ms per call, from 10 ms, up to 468.75 ms. */
     for (unsigned k = 1; k <= 60; k++) {
@@ -552,7 +528,7 @@ static void test_sweep_pacing(void)
     cfg.sweep_max_interval_ns = 12 * MS;
     cfg.sweep_expired_pct = 75;
     cfg.sweep_budget = 3;
-    t = mk(64, &cfg);
+    t = mk_table_cfg(&cfg, 64, CT_TABLE_F_NO_CHECKSUM);
     now = SEC;
     CHECK_EQ_U(ct_expire(t, now, 0) - now, 6 * MS);
     CHECK_EQ_U(ct_expire(t, now, 0) - now, 11 * MS);
@@ -583,7 +559,7 @@ static void test_sweep_pacing(void)
 static void test_half_open_flood(void)
 {
     const unsigned max = 2048, nest = 300;
-    struct ct_table *t = mk(max, NULL);
+    struct ct_table *t = mk_table(max, CT_TABLE_F_NO_CHECKSUM);
     struct end_log log;
     memset(&log, 0, sizeof(log));
     ct_table_set_destroy_cb(t, on_end, &log);
@@ -630,7 +606,7 @@ static void test_half_open_flood(void)
     }
 
     /* A table holding only assured connections refuses new ones, with a counter. */
-    struct ct_table *f = mk(16, NULL);
+    struct ct_table *f = mk_table(16, CT_TABLE_F_NO_CHECKSUM);
     for (unsigned i = 0; i < 16; i++)
         build(f, CT_TIMEOUT_TCP_ESTABLISHED, (uint16_t)(20000 + i), SEC);
     for (unsigned i = 0; i < 50; i++) {
@@ -651,7 +627,7 @@ static void test_half_open_flood(void)
 
 static void test_zone_limits(void)
 {
-    struct ct_table *t = mk(1024, NULL);
+    struct ct_table *t = mk_table(1024, CT_TABLE_F_NO_CHECKSUM);
     uint32_t count = 7, limit = 7;
     CHECK_EQ_I(ct_table_zone_count(t, 5, &count, &limit), -ENOENT);
     CHECK_EQ_U(count, 0);
@@ -725,7 +701,7 @@ static int odd_port(void *arg, const struct ct_table *t, const struct ct_conn *c
 
 static void test_flush(void)
 {
-    struct ct_table *t = mk(1024, NULL);
+    struct ct_table *t = mk_table(1024, CT_TABLE_F_NO_CHECKSUM);
     struct end_log log;
     memset(&log, 0, sizeof(log));
     ct_table_set_destroy_cb(t, on_end, &log);
@@ -790,7 +766,7 @@ static int cmp_rec(const void *a, const void *b)
 
 static void test_drain_exactly_once(void)
 {
-    struct ct_table *t = mk(512, NULL);
+    struct ct_table *t = mk_table(512, CT_TABLE_F_NO_CHECKSUM);
     struct end_log log;
     memset(&log, 0, sizeof(log));
     log.keep = 1;
@@ -874,7 +850,7 @@ static void test_drain_exactly_once(void)
     ct_table_destroy(t);
 
     /* A connection past its deadline when drained is reported as expired. */
-    t = mk(8, NULL);
+    t = mk_table(8, CT_TABLE_F_NO_CHECKSUM);
     memset(&log, 0, sizeof(log));
     ct_table_set_destroy_cb(t, on_end, &log);
     run1(t, pkt(17, A4, B4, 1, 2), SEC);
@@ -917,7 +893,7 @@ static void test_memory_flat(void)
      * (fewer under ASan, which is much slower). */
     const uint64_t total = CT_TEST_SANITIZED ? 2000000ull : 20000000ull;
     const unsigned max = 4096;
-    struct ct_table *t = mk(max, NULL);
+    struct ct_table *t = mk_table(max, CT_TABLE_F_NO_CHECKSUM);
     struct end_log log;
     memset(&log, 0, sizeof(log));
     ct_table_set_destroy_cb(t, on_end, &log);

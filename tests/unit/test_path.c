@@ -10,6 +10,7 @@
 
 #include "check.h"
 #include "support/frames.h"
+#include "support/table_fixture.h"
 #include "ctrack/ctrack.h"
 
 #define SEC 1000000000ull
@@ -124,17 +125,6 @@ static uint8_t *next_buf(struct frames *fs)
     return fs->buf[fs->n];
 }
 
-static struct ct_table *mk_table(uint32_t flags, uint32_t max)
-{
-    struct ct_table_config cfg;
-    ct_table_config_init(&cfg);
-    cfg.max_connections = max;
-    cfg.flags = flags;
-    struct ct_table *t = ct_table_create(&cfg, NULL);
-    CHECK_PTR(t);
-    return t;
-}
-
 /* ---- burst versus single -------------------------------------------------------- */
 
 /* Round r of a deterministic mixed workload: 64 frames. */
@@ -229,7 +219,7 @@ static int cmp_fn(struct ct_conn *c, void *arg)
 
 static void test_burst_equals_single(void)
 {
-    struct ct_table *ta = mk_table(0, 4096), *tb = mk_table(0, 4096);
+    struct ct_table *ta = mk_table(4096, 0), *tb = mk_table(4096, 0);
     static struct frames fs;
     struct ct_pkt pa[CT_BURST_MAX], pb[CT_BURST_MAX];
     struct ct_verdict va[CT_BURST_MAX], vb[CT_BURST_MAX];
@@ -275,7 +265,7 @@ static void test_burst_equals_single(void)
 
 static void test_checksum(void)
 {
-    struct ct_table *on = mk_table(0, 64), *off = mk_table(CT_TABLE_F_NO_CHECKSUM, 64);
+    struct ct_table *on = mk_table(64, 0), *off = mk_table(64, CT_TABLE_F_NO_CHECKSUM);
     static struct frames fs;
     fs.n = 0;
     size_t len = udp4(next_buf(&fs), 0x0a000001, 0x0a000002, 1234, 53, 5);
@@ -326,7 +316,7 @@ static void test_checksum(void)
 
 static void test_commit_vs_classify(void)
 {
-    struct ct_table *t = mk_table(0, 64);
+    struct ct_table *t = mk_table(64, 0);
     static struct frames fs;
     fs.n = 0;
     add(&fs, udp4(next_buf(&fs), 0x0a000001, 0x0a000002, 4000, 53, 8), CT_LINK_RAW);
@@ -376,7 +366,7 @@ static void test_commit_vs_classify(void)
 
 static void test_stats_and_args(void)
 {
-    struct ct_table *t = mk_table(0, 4096);
+    struct ct_table *t = mk_table(4096, 0);
     static struct frames fs;
     struct ct_pkt p[CT_BURST_MAX];
     struct ct_verdict v[CT_BURST_MAX];
@@ -454,25 +444,17 @@ static struct ct_pkt tcp(uint32_t src, uint32_t dst, uint16_t sp, uint16_t dp, u
     return p;
 }
 
-static struct ct_verdict run_parsed(struct ct_table *t, struct ct_pkt p, uint64_t now)
-{
-    struct ct_verdict v;
-    memset(&v, 0, sizeof(v));
-    CHECK_EQ_I(ct_process_parsed(t, &p, &v, 1, now, CT_PROCESS_COMMIT), 1);
-    return v;
-}
-
 static void test_close_and_replace(void)
 {
-    struct ct_table *t = mk_table(CT_TABLE_F_NO_CHECKSUM, 64);
+    struct ct_table *t = mk_table(64, CT_TABLE_F_NO_CHECKSUM);
     const uint32_t A = 0x0a000001, B = 0x0a000002;
     struct ct_table_stats s;
 
     /* A RST before any reply ends the connection after counting the packet. */
-    struct ct_verdict v = run_parsed(t, tcp(A, B, 1111, 80, CT_TCP_SYN, 1000, 0), SEC);
+    struct ct_verdict v = run1(t, tcp(A, B, 1111, 80, CT_TCP_SYN, 1000, 0), SEC);
     CHECK_EQ_U(v.flags, CT_VERDICT_CREATED);
     struct ct_conn *c = v.conn;
-    v = run_parsed(t, tcp(A, B, 1111, 80, CT_TCP_RST, 1001, 0), 2 * SEC);
+    v = run1(t, tcp(A, B, 1111, 80, CT_TCP_RST, 1001, 0), 2 * SEC);
     CHECK(v.conn == c);
     CHECK_EQ_U(v.state, CT_STATE_NEW);
     /* The handle stays readable until the next call: DYING, packet counted. */
@@ -487,14 +469,14 @@ static void test_close_and_replace(void)
 
     /* Handshake, then our side aborts with a RST, then a new SYN on the same
      * ports: the old connection is replaced by a new one. */
-    v = run_parsed(t, tcp(A, B, 2222, 80, CT_TCP_SYN, 5000, 0), 3 * SEC);
+    v = run1(t, tcp(A, B, 2222, 80, CT_TCP_SYN, 5000, 0), 3 * SEC);
     struct ct_conn *old = v.conn;
     CHECK_PTR(old);
-    v = run_parsed(t, tcp(B, A, 80, 2222, CT_TCP_SYN | CT_TCP_ACK, 9000, 5001), 3 * SEC);
+    v = run1(t, tcp(B, A, 80, 2222, CT_TCP_SYN | CT_TCP_ACK, 9000, 5001), 3 * SEC);
     CHECK_EQ_U(v.state, CT_STATE_ESTABLISHED);
-    v = run_parsed(t, tcp(A, B, 2222, 80, CT_TCP_RST, 5001, 0), 4 * SEC);
+    v = run1(t, tcp(A, B, 2222, 80, CT_TCP_RST, 5001, 0), 4 * SEC);
     CHECK(v.conn == old);
-    v = run_parsed(t, tcp(A, B, 2222, 80, CT_TCP_SYN, 7000, 0), 5 * SEC);
+    v = run1(t, tcp(A, B, 2222, 80, CT_TCP_SYN, 7000, 0), 5 * SEC);
     CHECK_EQ_U(v.state, CT_STATE_NEW);
     CHECK_EQ_U(v.flags, CT_VERDICT_CREATED | CT_VERDICT_REPLACED);
     CHECK_PTR(v.conn);
@@ -529,7 +511,7 @@ static void run_burst(struct ct_table *t, struct ct_pkt *p, struct ct_verdict *v
  */
 static void test_stats_exact_mixed_bursts(void)
 {
-    struct ct_table *t = mk_table(CT_TABLE_F_NO_CHECKSUM, 64);
+    struct ct_table *t = mk_table(64, CT_TABLE_F_NO_CHECKSUM);
     const uint32_t A = 0x0a000001, B = 0x0a000002;
     struct ct_pkt p[8];
     struct ct_verdict v[8];
