@@ -192,7 +192,8 @@ static struct ct_conn *build(struct ct_table *t, unsigned kind, uint16_t sp, uin
     case CT_TIMEOUT_TCP_ESTABLISHED:
         return v.conn;
     case CT_TIMEOUT_TCP_UNACK:
-        return run1(t, tcp(A4, B4, sp, 80, CT_TCP_ACK | CT_TCP_PSH, a + 1, b + 1, 100), at + 3 * ms).conn;
+        return run1(t, tcp(A4, B4, sp, 80, CT_TCP_ACK | CT_TCP_PSH, a + 1, b + 1, 100), at + 3 * ms)
+            .conn;
     case CT_TIMEOUT_TCP_RETRANS:
         for (unsigned i = 0; i < 4; i++)
             v = run1(t, tcp(A4, B4, sp, 80, CT_TCP_ACK | CT_TCP_PSH, a + 1, b + 1, 100),
@@ -554,7 +555,7 @@ static void test_sweep_pacing(void)
     CHECK_EQ_U(ct_expire(NULL, 5, 0), UINT64_MAX);
 }
 
-/* ---- a half-open flood into a full table -------------------------------------------------------- */
+/* ---- a half-open flood into a full table -------------------------------------------------- */
 
 static void test_half_open_flood(void)
 {
@@ -601,7 +602,8 @@ static void test_half_open_flood(void)
     CHECK_EQ_U(nnew + nfull, 2000ull * CT_BURST_MAX);
     /* Every established connection is still there and still passes traffic. */
     for (unsigned i = 0; i < nest; i++) {
-        struct ct_verdict v = run1(t, tcp(B4, A4, 80, (uint16_t)(10000 + i), CT_TCP_ACK, 5001, 1001, 0), now);
+        struct ct_verdict v =
+            run1(t, tcp(B4, A4, 80, (uint16_t)(10000 + i), CT_TCP_ACK, 5001, 1001, 0), now);
         CHECK_EQ_U(v.state, CT_STATE_ESTABLISHED);
     }
 
@@ -610,7 +612,8 @@ static void test_half_open_flood(void)
     for (unsigned i = 0; i < 16; i++)
         build(f, CT_TIMEOUT_TCP_ESTABLISHED, (uint16_t)(20000 + i), SEC);
     for (unsigned i = 0; i < 50; i++) {
-        struct ct_verdict v = run1(f, tcp(0xc0000001u + i, B4, 999, 80, CT_TCP_SYN, 7, 0, 0), 2 * SEC);
+        struct ct_verdict v =
+            run1(f, tcp(0xc0000001u + i, B4, 999, 80, CT_TCP_SYN, 7, 0, 0), 2 * SEC);
         CHECK_EQ_U(v.state, CT_STATE_INVALID);
         CHECK_EQ_U(v.reason, CT_REASON_TABLE_FULL);
     }
@@ -753,7 +756,7 @@ static void test_flush(void)
     ct_table_destroy(t);
 }
 
-/* ---- drain: every connection exactly once ------------------------------------------------------ */
+/* ---- drain: every connection exactly once ------------------------------------------------- */
 
 static int cmp_rec(const void *a, const void *b)
 {
@@ -873,7 +876,7 @@ static void test_drain_exactly_once(void)
     CHECK_STR(ct_end_reason_name(CT_END_COUNT), "unknown");
 }
 
-/* ---- memory stays flat over a long run ------------------------------------------------------------ */
+/* ---- memory stays flat over a long run ---------------------------------------------------- */
 
 static uint64_t rss_pages(void)
 {
@@ -921,7 +924,8 @@ static void test_memory_flat(void)
             rss_early = rss_pages();
             hiwater_early = t->pool[0].hiwater;
         }
-        if ((b & 1023) == 0 && (t->connections > max || ct_wheel_count(&t->wheel) != t->connections))
+        if ((b & 1023) == 0 &&
+            (t->connections > max || ct_wheel_count(&t->wheel) != t->connections))
             bad++;
     }
     CHECK_EQ_U(bad, 0);

@@ -68,7 +68,8 @@ static size_t icmp4(uint8_t *b, uint32_t src, uint32_t dst, uint8_t type, uint16
 }
 
 /* ICMP port unreachable from `router` about the IP packet in `inner`. */
-static size_t icmp4_err(uint8_t *b, uint32_t router, uint32_t dst, const uint8_t *inner, size_t ilen)
+static size_t icmp4_err(uint8_t *b, uint32_t router, uint32_t dst, const uint8_t *inner,
+                        size_t ilen)
 {
     uint8_t l4[8 + 64] = {3, 3, 0, 0};
     if (ilen > 28)
@@ -77,7 +78,8 @@ static size_t icmp4_err(uint8_t *b, uint32_t router, uint32_t dst, const uint8_t
     return ip4(b, 1, router, dst, l4, 8 + ilen, 2, 0);
 }
 
-static size_t udp6(uint8_t *b, uint8_t src_last, uint8_t dst_last, uint16_t sp, uint16_t dp, size_t pay)
+static size_t udp6(uint8_t *b, uint8_t src_last, uint8_t dst_last, uint16_t sp, uint16_t dp,
+                   size_t pay)
 {
     memset(b, 0, 48 + pay);
     b[0] = 0x60;

@@ -230,8 +230,9 @@ static void check_insert_lookup_delete(struct ct_table *t, unsigned n)
     struct ct_table_stats s;
     uint64_t now = 10 * SEC;
     for (unsigned i = 0; i < n; i++) {
-        struct ct_pkt p = (i & 1) ? pkt6(17, i, 1000 + i, (uint16_t)(1024 + i), 53, 100 + i)
-                                  : pkt4(17, 0x0a000000u + i, 0x0b000000u + i, (uint16_t)(1024 + i), 53, 100 + i);
+        struct ct_pkt p =
+            (i & 1) ? pkt6(17, i, 1000 + i, (uint16_t)(1024 + i), 53, 100 + i)
+                    : pkt4(17, 0x0a000000u + i, 0x0b000000u + i, (uint16_t)(1024 + i), 53, 100 + i);
         struct ct_verdict v = run1(t, p, now);
         CHECK_EQ_U(v.state, CT_STATE_NEW);
         CHECK_EQ_U(v.reason, CT_REASON_NONE);
@@ -243,8 +244,9 @@ static void check_insert_lookup_delete(struct ct_table *t, unsigned n)
     CHECK_EQ_U(s.created, n);
 
     for (unsigned i = 0; i < n; i++) {
-        struct ct_pkt p = (i & 1) ? pkt6(17, i, 1000 + i, (uint16_t)(1024 + i), 53, 100 + i)
-                                  : pkt4(17, 0x0a000000u + i, 0x0b000000u + i, (uint16_t)(1024 + i), 53, 100 + i);
+        struct ct_pkt p =
+            (i & 1) ? pkt6(17, i, 1000 + i, (uint16_t)(1024 + i), 53, 100 + i)
+                    : pkt4(17, 0x0a000000u + i, 0x0b000000u + i, (uint16_t)(1024 + i), 53, 100 + i);
         enum ct_dir d = CT_DIR_REPLY;
         struct ct_conn *c = ct_table_lookup(t, &p.tuple, now, &d);
         CHECK_PTR(c);
@@ -276,8 +278,9 @@ static void check_insert_lookup_delete(struct ct_table *t, unsigned n)
 
     /* Delete every other connection; the rest stay findable both ways. */
     for (unsigned i = 0; i < n; i += 2) {
-        struct ct_pkt p = (i & 1) ? pkt6(17, i, 1000 + i, (uint16_t)(1024 + i), 53, 100 + i)
-                                  : pkt4(17, 0x0a000000u + i, 0x0b000000u + i, (uint16_t)(1024 + i), 53, 100 + i);
+        struct ct_pkt p =
+            (i & 1) ? pkt6(17, i, 1000 + i, (uint16_t)(1024 + i), 53, 100 + i)
+                    : pkt4(17, 0x0a000000u + i, 0x0b000000u + i, (uint16_t)(1024 + i), 53, 100 + i);
         struct ct_conn *c = ct_table_lookup(t, &p.tuple, now, NULL);
         CHECK_PTR(c);
         if (c)
@@ -300,7 +303,8 @@ static void check_insert_lookup_delete(struct ct_table *t, unsigned n)
 
     /* Deleted tuples can be created again. */
     for (unsigned i = 0; i < n; i += 2) {
-        struct ct_pkt p = pkt4(17, 0x0a000000u + i, 0x0b000000u + i, (uint16_t)(1024 + i), 53, 100 + i);
+        struct ct_pkt p =
+            pkt4(17, 0x0a000000u + i, 0x0b000000u + i, (uint16_t)(1024 + i), 53, 100 + i);
         struct ct_verdict v = run1(t, p, now + 1);
         CHECK_EQ_U(v.flags, CT_VERDICT_CREATED);
     }
@@ -334,7 +338,8 @@ static void test_probe_limit(void)
     unsigned fit = CT_PROBE_MAX * CT_BUCKET_SLOTS / 2;
     unsigned i;
     for (i = 0; i < fit + 3; i++) {
-        struct ct_pkt p = pkt4(i & 1 ? 17 : 47, 0x0a000001, 0x0a000002, (uint16_t)(2000 + i), 80, 60);
+        struct ct_pkt p =
+            pkt4(i & 1 ? 17 : 47, 0x0a000001, 0x0a000002, (uint16_t)(2000 + i), 80, 60);
         struct ct_verdict v = run1(t, p, SEC);
         if (i < fit) {
             CHECK_EQ_U(v.state, CT_STATE_NEW);

@@ -205,7 +205,8 @@ static void test_ids_whole_pools(void)
                 uint32_t id = n | (v6 ? CT_ID_V6 : 0);
                 if ((const uint8_t *)c != p->base + (size_t)n * stride + body ||
                     ct_table_conn_id(t, c) != id || ct_table_conn_at(t, id) != c) {
-                    CHECK_FAIL_("entry %u of pool %u (stride %u) does not round-trip", n, v6, stride);
+                    CHECK_FAIL_("entry %u of pool %u (stride %u) does not round-trip", n, v6,
+                                stride);
                     break;
                 }
                 n++;
@@ -236,7 +237,8 @@ static void test_ids_high(void)
         }
         for (unsigned v6 = 0; v6 < 2; v6++) {
             uint32_t cap = t->pool[v6].cap;
-            const uint32_t idx[] = {0, 1, 2, 3, 5, 7, 1000003, cap / 3, cap / 2 + 1, cap - 2, cap - 1};
+            const uint32_t idx[] = {0,       1,       2,           3,       5,      7,
+                                    1000003, cap / 3, cap / 2 + 1, cap - 2, cap - 1};
             for (unsigned i = 0; i < sizeof(idx) / sizeof(idx[0]); i++) {
                 uint32_t id = idx[i] | (v6 ? CT_ID_V6 : 0);
                 struct ct_conn *c = ct_table_conn_at(t, id);
@@ -337,7 +339,8 @@ static void test_counters(void)
             struct ct_pkt u = base_pkt(v6, 17, 1, 2, 4000, 53);
             struct ct_conn *c = NULL;
             for (unsigned i = 0; i < 3; i++) {
-                struct ct_verdict v = run1(t, udp_dgram(&u, CT_DIR_ORIGINAL, 10 * (i + 1)), SEC + i);
+                struct ct_verdict v =
+                    run1(t, udp_dgram(&u, CT_DIR_ORIGINAL, 10 * (i + 1)), SEC + i);
                 CHECK_PTR(v.conn);
                 c = v.conn;
             }
@@ -349,7 +352,8 @@ static void test_counters(void)
             CHECK_PTR(k);
             run1(t, tcp_seg(&tc, 1, CT_TCP_SYN | CT_TCP_ACK, 900, 101, 0), 3 * SEC);
             run1(t, tcp_seg(&tc, 0, CT_TCP_ACK, 101, 901, 0), 3 * SEC);
-            struct ct_verdict v = run1(t, tcp_seg(&tc, 0, CT_TCP_ACK | CT_TCP_PSH, 101, 901, 500), 3 * SEC);
+            struct ct_verdict v =
+                run1(t, tcp_seg(&tc, 0, CT_TCP_ACK | CT_TCP_PSH, 101, 901, 500), 3 * SEC);
             CHECK_EQ_U(v.state, CT_STATE_ESTABLISHED);
             CHECK(v.conn == k);
             /* Out of window: INVALID, not counted. */
@@ -623,8 +627,8 @@ static void run_compare(uint32_t max, uint64_t seed, uint32_t extra_flags)
             if (same && a->conn)
                 same = ct_table_conn_id(t[0], a->conn) == ct_table_conn_id(t[1], b->conn);
             if (!same) {
-                CHECK_FAIL_("burst %u packet %u: verdicts differ (state %u/%u reason %u/%u)", bursts, k,
-                            a->state, b->state, a->reason, b->reason);
+                CHECK_FAIL_("burst %u packet %u: verdicts differ (state %u/%u reason %u/%u)",
+                            bursts, k, a->state, b->state, a->reason, b->reason);
                 goto out;
             }
         }
@@ -702,7 +706,8 @@ static void test_full_and_reuse(void)
                 CHECK_PTR(c[i]);
                 run1(t, tcp_seg(&o[i], 1, CT_TCP_SYN | CT_TCP_ACK, 5000, 1001, 0), SEC);
                 run1(t, tcp_seg(&o[i], 0, CT_TCP_ACK | CT_TCP_PSH, 1001, 5001, 100 + i), SEC);
-                struct ct_verdict v = run1(t, tcp_seg(&o[i], 1, CT_TCP_ACK, 5001, 1101 + i, 0), SEC);
+                struct ct_verdict v =
+                    run1(t, tcp_seg(&o[i], 1, CT_TCP_ACK, 5001, 1101 + i, 0), SEC);
                 CHECK(v.conn && (v.conn->status & CT_STATUS_ASSURED));
             }
             struct ct_pkt extra = base_pkt(v6, 6, 999, 200, 9999, 443);
