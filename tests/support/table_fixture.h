@@ -1,7 +1,7 @@
 /*
  * Table fixtures for the unit tests: a table with a fixed hash key, one
- * hand-built packet descriptor through the packet path, and a bare TCP
- * segment descriptor for the trackers.
+ * hand-built packet descriptor through the packet path, IPv4 packet and TCP
+ * segment descriptors for the path, and a bare segment for the trackers.
  *
  * mk_table(max, flags) takes the table's flags exactly as given, apart from
  * CT_TABLE_F_FIXED_KEY, which it always adds with the same key so that
@@ -67,6 +67,43 @@ static inline struct ct_verdict run1(struct ct_table *t, struct ct_pkt p, uint64
     memset(&v, 0xee, sizeof(v));
     CHECK_EQ_I(ct_process_parsed(t, &p, &v, 1, now, CT_PROCESS_COMMIT), 1);
     return v;
+}
+
+/*
+ * A parsed IPv4 packet from src:sp to dst:dp (addresses and ports in host
+ * order; for ICMP the identifier and type << 8 | code) with the IP length
+ * `ip_len`, for ct_process_parsed(): reason NONE, every other field zero.
+ */
+static inline struct ct_pkt pkt4(uint8_t proto, uint32_t src, uint32_t dst, uint16_t sp,
+                                 uint16_t dp, uint32_t ip_len)
+{
+    struct ct_pkt p;
+    memset(&p, 0, sizeof(p));
+    p.reason = CT_REASON_NONE;
+    p.tuple.l3 = CT_L3_IPV4;
+    p.tuple.proto = proto;
+    p.tuple.src.v4 = src;
+    p.tuple.dst.v4 = dst;
+    p.tuple.sport = sp;
+    p.tuple.dport = dp;
+    p.ip_len = ip_len;
+    return p;
+}
+
+/* A parsed IPv4 TCP segment: pkt4() with a 20-byte header, `len` payload
+ * bytes and a window of 65535. */
+static inline struct ct_pkt tcp4(uint32_t src, uint32_t dst, uint16_t sp, uint16_t dp,
+                                 uint8_t flags, uint32_t seq, uint32_t ack, uint32_t len)
+{
+    struct ct_pkt p = pkt4(6, src, dst, sp, dp, 40 + len);
+    p.l4_len = 20 + len;
+    p.payload_len = (uint16_t)len;
+    p.tcp_hdr_len = 20;
+    p.tcp_flags = flags;
+    p.seq = seq;
+    p.ack = ack;
+    p.win = 65535;
+    return p;
 }
 
 /*

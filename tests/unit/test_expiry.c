@@ -37,33 +37,10 @@
 
 /* ---- packets -------------------------------------------------------------------- */
 
+/* Packets without a transport length of their own: 60 bytes of IP. */
 static struct ct_pkt pkt(uint8_t proto, uint32_t src, uint32_t dst, uint16_t sp, uint16_t dp)
 {
-    struct ct_pkt p;
-    memset(&p, 0, sizeof(p));
-    p.tuple.l3 = CT_L3_IPV4;
-    p.tuple.proto = proto;
-    p.tuple.src.v4 = src;
-    p.tuple.dst.v4 = dst;
-    p.tuple.sport = sp;
-    p.tuple.dport = dp;
-    p.ip_len = 60;
-    return p;
-}
-
-static struct ct_pkt tcp(uint32_t src, uint32_t dst, uint16_t sp, uint16_t dp, uint8_t flags,
-                         uint32_t seq, uint32_t ack, uint32_t len)
-{
-    struct ct_pkt p = pkt(6, src, dst, sp, dp);
-    p.ip_len = 40 + len;
-    p.l4_len = 20 + len;
-    p.payload_len = (uint16_t)len;
-    p.tcp_hdr_len = 20;
-    p.tcp_flags = flags;
-    p.seq = seq;
-    p.ack = ack;
-    p.win = 65535;
-    return p;
+    return pkt4(proto, src, dst, sp, dp, 60);
 }
 
 static struct ct_pkt icmp_echo(uint32_t src, uint32_t dst, uint16_t id, uint8_t type)
@@ -175,45 +152,45 @@ static struct ct_conn *build(struct ct_table *t, unsigned kind, uint16_t sp, uin
         break;
     }
     /* TCP: the handshake as far as the state needs. */
-    v = run1(t, tcp(A4, B4, sp, 80, CT_TCP_SYN, a, 0, 0), at);
+    v = run1(t, tcp4(A4, B4, sp, 80, CT_TCP_SYN, a, 0, 0), at);
     if (kind == CT_TIMEOUT_TCP_SYN_SENT)
         return v.conn;
     if (kind == CT_TIMEOUT_TCP_SYN_SENT2) {
         /* Simultaneous open. The first reply SYN is tracked but does not
          * refresh the timer (Linux since 5.14); its retransmission does. */
-        run1(t, tcp(B4, A4, 80, sp, CT_TCP_SYN, b, 0, 0), at + ms);
-        return run1(t, tcp(B4, A4, 80, sp, CT_TCP_SYN, b, 0, 0), at + 2 * ms).conn;
+        run1(t, tcp4(B4, A4, 80, sp, CT_TCP_SYN, b, 0, 0), at + ms);
+        return run1(t, tcp4(B4, A4, 80, sp, CT_TCP_SYN, b, 0, 0), at + 2 * ms).conn;
     }
-    v = run1(t, tcp(B4, A4, 80, sp, CT_TCP_SYN | CT_TCP_ACK, b, a + 1, 0), at + ms);
+    v = run1(t, tcp4(B4, A4, 80, sp, CT_TCP_SYN | CT_TCP_ACK, b, a + 1, 0), at + ms);
     if (kind == CT_TIMEOUT_TCP_SYN_RECV)
         return v.conn;
-    v = run1(t, tcp(A4, B4, sp, 80, CT_TCP_ACK, a + 1, b + 1, 0), at + 2 * ms);
+    v = run1(t, tcp4(A4, B4, sp, 80, CT_TCP_ACK, a + 1, b + 1, 0), at + 2 * ms);
     switch (kind) {
     case CT_TIMEOUT_TCP_ESTABLISHED:
         return v.conn;
     case CT_TIMEOUT_TCP_UNACK:
-        return run1(t, tcp(A4, B4, sp, 80, CT_TCP_ACK | CT_TCP_PSH, a + 1, b + 1, 100), at + 3 * ms)
-            .conn;
+        v = run1(t, tcp4(A4, B4, sp, 80, CT_TCP_ACK | CT_TCP_PSH, a + 1, b + 1, 100), at + 3 * ms);
+        return v.conn;
     case CT_TIMEOUT_TCP_RETRANS:
         for (unsigned i = 0; i < 4; i++)
-            v = run1(t, tcp(A4, B4, sp, 80, CT_TCP_ACK | CT_TCP_PSH, a + 1, b + 1, 100),
+            v = run1(t, tcp4(A4, B4, sp, 80, CT_TCP_ACK | CT_TCP_PSH, a + 1, b + 1, 100),
                      at + (3 + i) * ms);
         return v.conn;
     case CT_TIMEOUT_TCP_CLOSE:
-        return run1(t, tcp(A4, B4, sp, 80, CT_TCP_RST, a + 1, 0, 0), at + 3 * ms).conn;
+        return run1(t, tcp4(A4, B4, sp, 80, CT_TCP_RST, a + 1, 0, 0), at + 3 * ms).conn;
     default:
         break;
     }
-    v = run1(t, tcp(A4, B4, sp, 80, CT_TCP_FIN | CT_TCP_ACK, a + 1, b + 1, 0), at + 3 * ms);
+    v = run1(t, tcp4(A4, B4, sp, 80, CT_TCP_FIN | CT_TCP_ACK, a + 1, b + 1, 0), at + 3 * ms);
     if (kind == CT_TIMEOUT_TCP_FIN_WAIT)
         return v.conn;
-    v = run1(t, tcp(B4, A4, 80, sp, CT_TCP_ACK, b + 1, a + 2, 0), at + 4 * ms);
+    v = run1(t, tcp4(B4, A4, 80, sp, CT_TCP_ACK, b + 1, a + 2, 0), at + 4 * ms);
     if (kind == CT_TIMEOUT_TCP_CLOSE_WAIT)
         return v.conn;
-    v = run1(t, tcp(B4, A4, 80, sp, CT_TCP_FIN | CT_TCP_ACK, b + 1, a + 2, 0), at + 5 * ms);
+    v = run1(t, tcp4(B4, A4, 80, sp, CT_TCP_FIN | CT_TCP_ACK, b + 1, a + 2, 0), at + 5 * ms);
     if (kind == CT_TIMEOUT_TCP_LAST_ACK)
         return v.conn;
-    v = run1(t, tcp(A4, B4, sp, 80, CT_TCP_ACK, a + 2, b + 2, 0), at + 6 * ms);
+    v = run1(t, tcp4(A4, B4, sp, 80, CT_TCP_ACK, a + 2, b + 2, 0), at + 6 * ms);
     if (kind == CT_TIMEOUT_TCP_TIME_WAIT)
         return v.conn;
     return NULL;
@@ -329,8 +306,8 @@ static void test_lazy_refresh_and_shrink(void)
      * directions: identical pure ACKs would count as retransmissions and
      * shorten the timeout to RETRANS.) */
     for (unsigned i = 0; i < 100; i++) {
-        struct ct_pkt p = (i & 1) ? tcp(B4, A4, 80, 7000, CT_TCP_ACK, 5001, 1001, 0)
-                                  : tcp(A4, B4, 7000, 80, CT_TCP_ACK, 1001, 5001, 0);
+        struct ct_pkt p = (i & 1) ? tcp4(B4, A4, 80, 7000, CT_TCP_ACK, 5001, 1001, 0)
+                                  : tcp4(A4, B4, 7000, 80, CT_TCP_ACK, 1001, 5001, 0);
         CHECK_EQ_U(run1(t, p, at + (1 + i) * SEC).state, CT_STATE_ESTABLISHED);
     }
     CHECK_EQ_U(c->timer_prev, prev);
@@ -352,8 +329,8 @@ static void test_lazy_refresh_and_shrink(void)
      * deadline: re-filed, and the sweep ends it at that deadline without
      * any lookup. */
     uint64_t fin = first + 2 * SEC;
-    run1(t, tcp(B4, A4, 80, 7000, CT_TCP_ACK, 5001, 1001, 0), fin - SEC); /* deadline: 5 days on */
-    run1(t, tcp(A4, B4, 7000, 80, CT_TCP_FIN | CT_TCP_ACK, 1001, 5001, 0), fin);
+    run1(t, tcp4(B4, A4, 80, 7000, CT_TCP_ACK, 5001, 1001, 0), fin - SEC); /* deadline: 5 days on */
+    run1(t, tcp4(A4, B4, 7000, 80, CT_TCP_FIN | CT_TCP_ACK, 1001, 5001, 0), fin);
     ct_table_stats(t, &s);
     CHECK_EQ_U(s.refiled_shrink, 2);
     struct ct_conn_info info;
@@ -397,9 +374,9 @@ static void test_data_ack_no_refile(void)
     for (unsigned i = 0; i < 200; i++, now += 100 * MS) {
         struct ct_verdict v;
         if (i & 1) {
-            v = run1(t, tcp(B4, A4, 80, 7100, CT_TCP_ACK, ack, seq, 0), now);
+            v = run1(t, tcp4(B4, A4, 80, 7100, CT_TCP_ACK, ack, seq, 0), now);
         } else {
-            v = run1(t, tcp(A4, B4, 7100, 80, CT_TCP_ACK | CT_TCP_PSH, seq, ack, 100), now);
+            v = run1(t, tcp4(A4, B4, 7100, 80, CT_TCP_ACK | CT_TCP_PSH, seq, ack, 100), now);
             seq += 100;
             ct_conn_get_info(t, c, &info);
             CHECK_EQ_U(info.timeout, CT_TIMEOUT_TCP_UNACK);
@@ -416,7 +393,7 @@ static void test_data_ack_no_refile(void)
     /* Data left unacknowledged: the sweep ends the connection at the first
      * tick at or after its UNACK deadline, not 5 days later. */
     uint64_t last = now;
-    run1(t, tcp(A4, B4, 7100, 80, CT_TCP_ACK | CT_TCP_PSH, seq, ack, 100), last);
+    run1(t, tcp4(A4, B4, 7100, 80, CT_TCP_ACK | CT_TCP_PSH, seq, ack, 100), last);
     uint64_t deadline = last + 300 * SEC, next_call = 0;
     for (uint64_t x = last; x < deadline; x += 10 * SEC)
         if (x >= next_call)
@@ -578,7 +555,7 @@ static void test_half_open_flood(void)
         struct ct_verdict v[CT_BURST_MAX];
         for (unsigned i = 0; i < CT_BURST_MAX; i++) {
             rng = rng * 1103515245u + 12345u;
-            p[i] = tcp(0xc0000000u | (rng >> 8), B4, (uint16_t)rng, 80, CT_TCP_SYN, rng, 0, 0);
+            p[i] = tcp4(0xc0000000u | (rng >> 8), B4, (uint16_t)rng, 80, CT_TCP_SYN, rng, 0, 0);
         }
         now += 10 * MS;
         CHECK_EQ_I(ct_process_parsed(t, p, v, CT_BURST_MAX, now, CT_PROCESS_COMMIT), CT_BURST_MAX);
@@ -603,7 +580,7 @@ static void test_half_open_flood(void)
     /* Every established connection is still there and still passes traffic. */
     for (unsigned i = 0; i < nest; i++) {
         struct ct_verdict v =
-            run1(t, tcp(B4, A4, 80, (uint16_t)(10000 + i), CT_TCP_ACK, 5001, 1001, 0), now);
+            run1(t, tcp4(B4, A4, 80, (uint16_t)(10000 + i), CT_TCP_ACK, 5001, 1001, 0), now);
         CHECK_EQ_U(v.state, CT_STATE_ESTABLISHED);
     }
 
@@ -613,7 +590,7 @@ static void test_half_open_flood(void)
         build(f, CT_TIMEOUT_TCP_ESTABLISHED, (uint16_t)(20000 + i), SEC);
     for (unsigned i = 0; i < 50; i++) {
         struct ct_verdict v =
-            run1(f, tcp(0xc0000001u + i, B4, 999, 80, CT_TCP_SYN, 7, 0, 0), 2 * SEC);
+            run1(f, tcp4(0xc0000001u + i, B4, 999, 80, CT_TCP_SYN, 7, 0, 0), 2 * SEC);
         CHECK_EQ_U(v.state, CT_STATE_INVALID);
         CHECK_EQ_U(v.reason, CT_REASON_TABLE_FULL);
     }
@@ -711,7 +688,7 @@ static void test_flush(void)
     for (unsigned i = 0; i < 40; i++) {
         struct ct_pkt p = pkt(i < 20 ? 17 : 6, A4 + (i % 4), B4, (uint16_t)(1000 + i), 80);
         if (p.tuple.proto == 6)
-            p = tcp(A4 + (i % 4), B4, (uint16_t)(1000 + i), 80, CT_TCP_SYN, 1, 0, 0);
+            p = tcp4(A4 + (i % 4), B4, (uint16_t)(1000 + i), 80, CT_TCP_SYN, 1, 0, 0);
         p.tuple.zone = (uint16_t)(i % 2);
         run1(t, p, SEC);
     }
@@ -793,16 +770,16 @@ static void test_drain_exactly_once(void)
             p = reverse(pkt(17, A4, B4, port, 53));
             break;
         case 3:
-            p = tcp(A4, B4, port, 80, CT_TCP_SYN, 1000, 0, 0);
+            p = tcp4(A4, B4, port, 80, CT_TCP_SYN, 1000, 0, 0);
             break;
         case 4:
-            p = tcp(B4, A4, 80, port, CT_TCP_SYN | CT_TCP_ACK, 5000, 1001, 0);
+            p = tcp4(B4, A4, 80, port, CT_TCP_SYN | CT_TCP_ACK, 5000, 1001, 0);
             break;
         case 5:
-            p = tcp(A4, B4, port, 80, CT_TCP_ACK, 1001, 5001, 0);
+            p = tcp4(A4, B4, port, 80, CT_TCP_ACK, 1001, 5001, 0);
             break;
         case 6:
-            p = tcp(A4, B4, port, 80, CT_TCP_RST, 1001, 0, 0);
+            p = tcp4(A4, B4, port, 80, CT_TCP_RST, 1001, 0, 0);
             break;
         default:
             p = icmp_echo(A4, B4, port, 8);

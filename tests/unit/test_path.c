@@ -425,27 +425,6 @@ static void test_stats_and_args(void)
 
 /* ---- tracker actions: CLOSE and REPLACE (driven by the TCP tracker) ------------- */
 
-static struct ct_pkt tcp(uint32_t src, uint32_t dst, uint16_t sp, uint16_t dp, uint8_t flags,
-                         uint32_t seq, uint32_t ack)
-{
-    struct ct_pkt p;
-    memset(&p, 0, sizeof(p));
-    p.tuple.l3 = CT_L3_IPV4;
-    p.tuple.proto = 6;
-    p.tuple.src.v4 = src;
-    p.tuple.dst.v4 = dst;
-    p.tuple.sport = sp;
-    p.tuple.dport = dp;
-    p.ip_len = 40;
-    p.l4_len = 20;
-    p.tcp_hdr_len = 20;
-    p.tcp_flags = flags;
-    p.seq = seq;
-    p.ack = ack;
-    p.win = 65535;
-    return p;
-}
-
 static void test_close_and_replace(void)
 {
     struct ct_table *t = mk_table(64, CT_TABLE_F_NO_CHECKSUM);
@@ -453,10 +432,10 @@ static void test_close_and_replace(void)
     struct ct_table_stats s;
 
     /* A RST before any reply ends the connection after counting the packet. */
-    struct ct_verdict v = run1(t, tcp(A, B, 1111, 80, CT_TCP_SYN, 1000, 0), SEC);
+    struct ct_verdict v = run1(t, tcp4(A, B, 1111, 80, CT_TCP_SYN, 1000, 0, 0), SEC);
     CHECK_EQ_U(v.flags, CT_VERDICT_CREATED);
     struct ct_conn *c = v.conn;
-    v = run1(t, tcp(A, B, 1111, 80, CT_TCP_RST, 1001, 0), 2 * SEC);
+    v = run1(t, tcp4(A, B, 1111, 80, CT_TCP_RST, 1001, 0, 0), 2 * SEC);
     CHECK(v.conn == c);
     CHECK_EQ_U(v.state, CT_STATE_NEW);
     /* The handle stays readable until the next call: DYING, packet counted. */
@@ -471,14 +450,14 @@ static void test_close_and_replace(void)
 
     /* Handshake, then our side aborts with a RST, then a new SYN on the same
      * ports: the old connection is replaced by a new one. */
-    v = run1(t, tcp(A, B, 2222, 80, CT_TCP_SYN, 5000, 0), 3 * SEC);
+    v = run1(t, tcp4(A, B, 2222, 80, CT_TCP_SYN, 5000, 0, 0), 3 * SEC);
     struct ct_conn *old = v.conn;
     CHECK_PTR(old);
-    v = run1(t, tcp(B, A, 80, 2222, CT_TCP_SYN | CT_TCP_ACK, 9000, 5001), 3 * SEC);
+    v = run1(t, tcp4(B, A, 80, 2222, CT_TCP_SYN | CT_TCP_ACK, 9000, 5001, 0), 3 * SEC);
     CHECK_EQ_U(v.state, CT_STATE_ESTABLISHED);
-    v = run1(t, tcp(A, B, 2222, 80, CT_TCP_RST, 5001, 0), 4 * SEC);
+    v = run1(t, tcp4(A, B, 2222, 80, CT_TCP_RST, 5001, 0, 0), 4 * SEC);
     CHECK(v.conn == old);
-    v = run1(t, tcp(A, B, 2222, 80, CT_TCP_SYN, 7000, 0), 5 * SEC);
+    v = run1(t, tcp4(A, B, 2222, 80, CT_TCP_SYN, 7000, 0, 0), 5 * SEC);
     CHECK_EQ_U(v.state, CT_STATE_NEW);
     CHECK_EQ_U(v.flags, CT_VERDICT_CREATED | CT_VERDICT_REPLACED);
     CHECK_PTR(v.conn);
@@ -523,12 +502,12 @@ static void test_stats_exact_mixed_bursts(void)
 
     /* Burst 1: two creations, a truncated packet, then the first connection's
      * SYN-ACK and ACK (found, both accepted). */
-    p[0] = tcp(A, B, 1111, 80, CT_TCP_SYN, 1000, 0);
-    p[1] = tcp(A, B, 2222, 80, CT_TCP_SYN, 5000, 0);
-    p[2] = tcp(A, B, 3333, 80, CT_TCP_ACK, 1, 1);
+    p[0] = tcp4(A, B, 1111, 80, CT_TCP_SYN, 1000, 0, 0);
+    p[1] = tcp4(A, B, 2222, 80, CT_TCP_SYN, 5000, 0, 0);
+    p[2] = tcp4(A, B, 3333, 80, CT_TCP_ACK, 1, 1, 0);
     p[2].reason = CT_REASON_IP_TRUNCATED;
-    p[3] = tcp(B, A, 80, 1111, CT_TCP_SYN | CT_TCP_ACK, 9000, 1001);
-    p[4] = tcp(A, B, 1111, 80, CT_TCP_ACK, 1001, 9001);
+    p[3] = tcp4(B, A, 80, 1111, CT_TCP_SYN | CT_TCP_ACK, 9000, 1001, 0);
+    p[4] = tcp4(A, B, 1111, 80, CT_TCP_ACK, 1001, 9001, 0);
     run_burst(t, p, v, 5, SEC, by_reason);
     CHECK_EQ_U(v[0].flags, CT_VERDICT_CREATED);
     CHECK_EQ_U(v[1].flags, CT_VERDICT_CREATED);
@@ -547,16 +526,16 @@ static void test_stats_exact_mixed_bursts(void)
     /* Burst 2: found packets around a fragment, a non-IP frame, a creation,
      * a retransmitted SYN of that creation (found, NEW) and a segment far
      * outside the first connection's window (found, INVALID). */
-    p[0] = tcp(B, A, 80, 2222, CT_TCP_SYN | CT_TCP_ACK, 7000, 5001);
-    p[1] = tcp(A, B, 1111, 80, CT_TCP_ACK, 1001, 9001);
+    p[0] = tcp4(B, A, 80, 2222, CT_TCP_SYN | CT_TCP_ACK, 7000, 5001, 0);
+    p[1] = tcp4(A, B, 1111, 80, CT_TCP_ACK, 1001, 9001, 0);
     p[1].frag = CT_FRAG_FIRST;
-    p[2] = tcp(A, B, 4444, 80, CT_TCP_SYN, 100, 0);
-    p[3] = tcp(A, B, 2222, 80, CT_TCP_ACK, 5001, 7001);
-    p[4] = tcp(A, B, 4444, 80, CT_TCP_SYN, 100, 0);
-    p[5] = tcp(A, B, 9999, 80, CT_TCP_SYN, 1, 0);
+    p[2] = tcp4(A, B, 4444, 80, CT_TCP_SYN, 100, 0, 0);
+    p[3] = tcp4(A, B, 2222, 80, CT_TCP_ACK, 5001, 7001, 0);
+    p[4] = tcp4(A, B, 4444, 80, CT_TCP_SYN, 100, 0, 0);
+    p[5] = tcp4(A, B, 9999, 80, CT_TCP_SYN, 1, 0, 0);
     p[5].reason = CT_REASON_NOT_IP;
-    p[6] = tcp(A, B, 1111, 80, CT_TCP_ACK, 1001 + 0x40000000u, 9001);
-    p[7] = tcp(B, A, 80, 1111, CT_TCP_ACK, 9001, 1001);
+    p[6] = tcp4(A, B, 1111, 80, CT_TCP_ACK, 1001 + 0x40000000u, 9001, 0);
+    p[7] = tcp4(B, A, 80, 1111, CT_TCP_ACK, 9001, 1001, 0);
     run_burst(t, p, v, 8, 2 * SEC, by_reason);
     CHECK_EQ_U(v[0].state, CT_STATE_ESTABLISHED);
     CHECK_EQ_U(v[1].reason, CT_REASON_FRAGMENT);
@@ -582,9 +561,9 @@ static void test_stats_exact_mixed_bursts(void)
     CHECK_EQ_U(s.connections, 3);
 
     /* A burst of found packets only, and one with nothing to look up. */
-    p[0] = tcp(A, B, 1111, 80, CT_TCP_ACK, 1001, 9001);
-    p[1] = tcp(B, A, 80, 2222, CT_TCP_ACK, 7001, 5001);
-    p[2] = tcp(B, A, 80, 1111, CT_TCP_ACK, 9001, 1001);
+    p[0] = tcp4(A, B, 1111, 80, CT_TCP_ACK, 1001, 9001, 0);
+    p[1] = tcp4(B, A, 80, 2222, CT_TCP_ACK, 7001, 5001, 0);
+    p[2] = tcp4(B, A, 80, 1111, CT_TCP_ACK, 9001, 1001, 0);
     run_burst(t, p, v, 3, 3 * SEC, by_reason);
     p[0].reason = CT_REASON_IP_TRUNCATED;
     run_burst(t, p, v, 1, 3 * SEC, by_reason);

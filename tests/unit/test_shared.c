@@ -29,16 +29,7 @@
 
 static struct ct_pkt udp4(uint32_t src, uint32_t dst, uint16_t sp, uint16_t dp)
 {
-    struct ct_pkt p;
-    memset(&p, 0, sizeof(p));
-    p.reason = CT_REASON_NONE;
-    p.tuple.l3 = CT_L3_IPV4;
-    p.tuple.proto = 17;
-    p.tuple.src.v4 = src;
-    p.tuple.dst.v4 = dst;
-    p.tuple.sport = sp;
-    p.tuple.dport = dp;
-    p.ip_len = 60;
+    struct ct_pkt p = pkt4(17, src, dst, sp, dp, 60);
     p.l4_len = 40;
     return p;
 }

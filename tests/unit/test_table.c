@@ -16,22 +16,6 @@
 #define SEC 1000000000ull
 #define CT_ARRAY_LEN(a) (unsigned)(sizeof(a) / sizeof((a)[0]))
 
-static struct ct_pkt pkt4(uint8_t proto, uint32_t src, uint32_t dst, uint16_t sp, uint16_t dp,
-                          uint32_t ip_len)
-{
-    struct ct_pkt p;
-    memset(&p, 0, sizeof(p));
-    p.reason = CT_REASON_NONE;
-    p.tuple.l3 = CT_L3_IPV4;
-    p.tuple.proto = proto;
-    p.tuple.src.v4 = src;
-    p.tuple.dst.v4 = dst;
-    p.tuple.sport = sp;
-    p.tuple.dport = dp;
-    p.ip_len = ip_len;
-    return p;
-}
-
 static struct ct_pkt pkt6(uint8_t proto, uint32_t src_last, uint32_t dst_last, uint16_t sp,
                           uint16_t dp, uint32_t ip_len)
 {
