@@ -10,8 +10,9 @@
  * CT_TABLE_F_NO_CHECKSUM themselves (a descriptor carries no frame bytes to
  * sum); tests that feed real frames leave the checksum on.
  *
- * Header-only (static inline functions); include "check.h" first, since the
- * fixtures report a failed creation or call through its CHECK macros.
+ * Header-only (static inline functions). The fixtures report a failed
+ * creation or call through check.h's CHECK macros, as a failure of the test
+ * that called them.
  */
 #ifndef CT_TESTS_SUPPORT_TABLE_FIXTURE_H
 #define CT_TESTS_SUPPORT_TABLE_FIXTURE_H
@@ -19,6 +20,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "check.h"
 #include "ctrack/ctrack.h"
 
 /* The fixed key of every fixture table. */
