@@ -33,7 +33,14 @@
  * Time: every call takes `now` in nanoseconds on the caller's clock, which
  * must not go backwards; the library reads no clock and starts no thread.
  *
- * Thread-safety: as the table (ctrack/table.h): one thread at a time.
+ * Thread-safety: as the table (ctrack/table.h). A table without
+ * CT_TABLE_F_SHARED belongs to one thread at a time. On a shared table any
+ * thread may call ct_expire() while others process packets: one sweep runs
+ * at a time, and a thread that finds the sweep busy returns at once (asking
+ * to be called again after sweep_min_interval_ns) without sweeping.
+ * ct_expire_all(), ct_table_drain(), ct_table_flush*() and the set calls
+ * need a shared table to themselves (no other call running), and zone
+ * limits are not available on shared tables (-ENOTSUP).
  * Ownership: the table owns its connections. A handle passed to the destroy
  * callback is valid only during the callback.
  */
@@ -54,7 +61,7 @@ struct ct_table;
 /* Why a connection left its table. */
 enum ct_end_reason {
     CT_END_CLOSED = 0,   /* its tracker ended it: a TCP RST before any reply */
-    CT_END_EXPIRED = 1,  /* its timeout passed (found by the sweep, a lookup or the early-drop scan) */
+    CT_END_EXPIRED = 1,  /* its timeout passed (met by the sweep, a lookup or an early-drop scan) */
     CT_END_REPLACED = 2, /* a new connection took its tuple (TCP SYN reopening TIME_WAIT/CLOSE) */
     CT_END_EVICTED = 3,  /* early drop: unassured, evicted to make room for a new connection */
     CT_END_FLUSHED = 4,  /* removed by ct_table_flush() */
@@ -130,7 +137,7 @@ enum {
     CT_FLUSH_L3 = 1u << 1,    /* the family equals `l3` (enum ct_l3) */
     CT_FLUSH_PROTO = 1u << 2, /* the IP protocol equals `proto` */
     CT_FLUSH_SRC = 1u << 3,   /* the original source address equals `src` (needs CT_FLUSH_L3) */
-    CT_FLUSH_DST = 1u << 4,   /* the original destination address equals `dst` (needs CT_FLUSH_L3) */
+    CT_FLUSH_DST = 1u << 4,   /* the original destination address is `dst` (needs CT_FLUSH_L3) */
     CT_FLUSH_SPORT = 1u << 5, /* the original source port equals `sport` */
     CT_FLUSH_DPORT = 1u << 6, /* the original destination port equals `dport` */
     CT_FLUSH_ALL_FIELDS = (1u << 7) - 1,

@@ -115,7 +115,7 @@ enum {
 struct ct_table_config {
     uint32_t max_connections;   /* required: the most connections held at once */
     uint32_t flags;             /* CT_TABLE_F_* */
-    uint64_t hash_key[2];       /* SipHash key, with CT_TABLE_F_FIXED_KEY */
+    uint64_t hash_key[2];       /* the hash secret, with CT_TABLE_F_FIXED_KEY */
     uint32_t timeouts[CT_TIMEOUT_COUNT]; /* seconds; ct_table_config_init() sets Linux's defaults */
     uint8_t tcp_max_retrans;    /* retransmissions before the retrans timeout applies (3) */
     uint8_t reserved8[7];

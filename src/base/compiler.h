@@ -12,6 +12,16 @@
 #define CT_EXPORT __attribute__((visibility("default")))
 #define CT_CACHE_LINE 64
 
+/*
+ * Inlining the hot path relies on, said once. CT_ALWAYS_INLINE marks a
+ * function the burst path needs inlined whatever the optimiser's size
+ * heuristics say (it includes `inline`: write `static CT_ALWAYS_INLINE`);
+ * CT_NOINLINE keeps a rarely taken branch out of its caller's body so that
+ * the common case stays small.
+ */
+#define CT_ALWAYS_INLINE inline __attribute__((always_inline))
+#define CT_NOINLINE __attribute__((noinline))
+
 #define CT_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define CT_CONTAINER_OF(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
 

@@ -1,6 +1,7 @@
 /* ct_strerror(): the words for the negative errno values the library returns
  * (ctrack/error.h). */
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 
 #include "base/compiler.h"
@@ -8,6 +9,9 @@
 
 CT_EXPORT const char *ct_strerror(int err)
 {
+    /* INT_MIN cannot be negated (and is no errno): say so instead. */
+    if (err == INT_MIN)
+        return "unknown error";
     if (err < 0)
         err = -err;
     switch (err) {

@@ -2,15 +2,18 @@
  * SipHash (Aumasson and Bernstein, "SipHash: a fast short-input PRF", 2012)
  * with the number of compression rounds (c) and finalisation rounds (d) as
  * parameters: SipHash-2-4 is the published standard, SipHash-1-3 the faster
- * variant the table uses to hash connection keys.
+ * variant. The table uses SipHash-1-3 only to draw its NH key words from its
+ * 128-bit secret (connection keys are hashed with NH plus a mix, see
+ * table/table.h); the defragmenter hashes its datagram keys with it, and the
+ * Zeek model derives connection uids with ct_siphash().
  *
  * The key is two 64-bit words k0, k1 (the little-endian reading of the 16
  * key bytes). Message words are read little-endian on every host.
  *
  * ct_siphash() is the general function. ct_siphash_inline() is the same
  * algorithm for callers that pass a constant length and constant round
- * counts, so that the compiler unrolls it completely (the table hashes
- * 16-byte IPv4 keys and 40-byte IPv6 keys on the packet path).
+ * counts, so that the compiler unrolls it completely (ct_siphash13() over
+ * a fixed-size key).
  */
 #ifndef CT_COMMON_SIPHASH_H
 #define CT_COMMON_SIPHASH_H
@@ -91,7 +94,7 @@ static inline uint64_t ct_siphash_inline(uint64_t k0, uint64_t k1, const void *d
 uint64_t ct_siphash(uint64_t k0, uint64_t k1, const void *data, size_t len, unsigned crounds,
                     unsigned drounds);
 
-/* SipHash-1-3, the table's hash. */
+/* SipHash-1-3: the table's NH key generator and the defragmenter's hash. */
 static inline uint64_t ct_siphash13(uint64_t k0, uint64_t k1, const void *data, size_t len)
 {
     return ct_siphash_inline(k0, k1, data, len, 1, 3);

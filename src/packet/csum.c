@@ -85,7 +85,7 @@ static inline uint64_t csum_short(const uint8_t *p, uint32_t n)
  * transport checksum below, which for a TCP segment with a small payload
  * is a handful of words.
  */
-static inline __attribute__((always_inline)) uint64_t csum_bytes(uint64_t s, const uint8_t *p, uint32_t n)
+static CT_ALWAYS_INLINE uint64_t csum_bytes(uint64_t s, const uint8_t *p, uint32_t n)
 {
     if (CT_UNLIKELY(n < 8))
         return add_eac(s, csum_short(p, n));
@@ -202,7 +202,7 @@ static int pseudo6(const struct ct_pkt *pkt, uint8_t proto, uint32_t len, uint64
 
 /* Every protocol and IPv6 header chain; the caller has checked reason,
    fragment and snapped. */
-static __attribute__((noinline)) int verify_general(const struct ct_pkt *pkt)
+static CT_NOINLINE int verify_general(const struct ct_pkt *pkt)
 {
     const int v6 = pkt->tuple.l3 == CT_L3_IPV6;
     const uint8_t proto = pkt->tuple.proto;

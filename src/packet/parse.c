@@ -957,7 +957,7 @@ void ct_pkt_parse_general(const struct ct_frame *frame, struct ct_pkt *pkt, unsi
  * field, with only the ICMP and tunnel fields, which this path never sets,
  * zeroed as one block.
  */
-static inline __attribute__((always_inline)) int parse_fast(const struct ct_frame *frame, struct ct_pkt *pkt,
+static CT_ALWAYS_INLINE int parse_fast(const struct ct_frame *frame, struct ct_pkt *pkt,
                                                             unsigned flags)
 {
     const uint8_t *d = frame->data;

@@ -142,7 +142,7 @@ static uint16_t track_new(const struct ct_proto_cfg *cfg, struct ct_conn *c, con
     return ct_generic_new(cfg, c, pkt);
 }
 
-static inline __attribute__((always_inline)) void track_packet(const struct ct_proto_cfg *cfg, struct ct_conn *c,
+static CT_ALWAYS_INLINE void track_packet(const struct ct_proto_cfg *cfg, struct ct_conn *c,
                                                                unsigned dir,
                          const struct ct_pkt *pkt, uint64_t now, struct ct_proto_result *res)
 {
@@ -375,7 +375,7 @@ static int process_new(struct ct_table *t, struct ct_pkt *pkt, const struct stag
  * timer_cap (table.h, ct_table_file_deadline()), so only a real deadline
  * below both needs a new filing.
  */
-static __attribute__((noinline)) void refile_if_earlier(struct ct_table *t, struct ct_conn *c,
+static CT_NOINLINE void refile_if_earlier(struct ct_table *t, struct ct_conn *c,
                                                         uint64_t old_last, uint8_t old_timeout,
                                                         uint64_t now)
 {
@@ -404,7 +404,7 @@ static int shared_found(struct ct_table *t, struct ct_pkt *pkt, const struct sta
  * and the tracker dispatch cost about 40 instructions per packet. bc: where
  * to count found and accepted packets, or NULL to count them in the table
  * at once. */
-static inline __attribute__((always_inline)) void process_found(struct ct_table *t, struct ct_pkt *pkt, const struct stage *st,
+static CT_ALWAYS_INLINE void process_found(struct ct_table *t, struct ct_pkt *pkt, const struct stage *st,
                           struct ct_verdict *v, struct ct_conn *c, unsigned dir, uint64_t now,
                           unsigned flags, struct burst_count *bc)
 {

@@ -56,7 +56,7 @@
 
 /* The window check and the tail of the full path are inlined into it, and
  * the fast paths into their callers. */
-#define CT_TCP_INLINE inline __attribute__((always_inline))
+#define CT_TCP_INLINE CT_ALWAYS_INLINE
 
 /* ---- sequence arithmetic ---------------------------------------------------- */
 
@@ -659,7 +659,7 @@ static CT_TCP_INLINE void tcp_finish(const struct ct_proto_cfg *cfg, struct ct_c
 }
 
 /* Every packet that no fast path takes (tcp_conn.h). */
-__attribute__((noinline)) void ct_tcp_packet_full(const struct ct_proto_cfg *cfg, struct ct_conn *conn,
+CT_NOINLINE void ct_tcp_packet_full(const struct ct_proto_cfg *cfg, struct ct_conn *conn,
                                                   enum ct_dir dir, const struct ct_pkt *pkt,
                                                   struct ct_proto_result *res)
 {
@@ -1088,7 +1088,7 @@ static CT_TCP_INLINE int tcp_packet_fast_synack(const struct ct_proto_cfg *cfg, 
  * goes to the full path. Kept out of ct_tcp_packet() so that the
  * established case there needs no more registers.
  */
-static __attribute__((noinline)) void tcp_packet_other(const struct ct_proto_cfg *cfg, struct ct_conn *conn,
+static CT_NOINLINE void tcp_packet_other(const struct ct_proto_cfg *cfg, struct ct_conn *conn,
                                                        enum ct_dir dir, const struct ct_pkt *pkt,
                                                        struct ct_proto_result *res)
 {

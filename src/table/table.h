@@ -386,7 +386,7 @@ static inline struct ct_acct *ct_table_conn_acct(const struct ct_table *t, const
  * CT_ENTRY_ALIGN, so a 96-byte entry starts at byte 0 or 32 of a line and
  * ends within the next one, a 128-byte entry fills two lines exactly (it
  * starts at byte 0 of a 128-byte pair), and a 160-byte entry starting at 0
- * or 32 ends in the third line. Checked for every stride in test_acct.c.
+ * or 32 ends in the third line. Checked for every stride in test_table_acct.c.
  */
 #define CT_ENTRY_LINES_MAX 3u
 static inline unsigned ct_pool_entry_lines(const struct ct_pool *p)

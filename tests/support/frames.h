@@ -60,7 +60,8 @@ static inline void put_le32(uint8_t *p, uint32_t v)
 }
 
 /* An IPv4 address in host order, from its four dotted parts. */
-#define IPV4_ADDR(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (uint32_t)(d))
+#define IPV4_ADDR(a, b, c, d) \
+    ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (uint32_t)(d))
 
 /* The initializer of the IPv6 address 2001:db8::`last` (RFC 3849), for
    `static const uint8_t A6[16] = IPV6_DOC_ADDR(1);`. */
@@ -108,14 +109,16 @@ static inline uint16_t inet_csum(const uint8_t *p, size_t n)
 
 /* The sum of the IPv4 pseudo-header (RFC 9293 section 3.1, RFC 768):
    source, destination, protocol and transport length. */
-static inline uint32_t inet_pseudo4(const uint8_t src[4], const uint8_t dst[4], uint8_t proto, uint32_t len)
+static inline uint32_t inet_pseudo4(const uint8_t src[4], const uint8_t dst[4], uint8_t proto,
+                                    uint32_t len)
 {
     return inet_sum(inet_sum(0, src, 4), dst, 4) + proto + len;
 }
 
 /* The sum of the IPv6 pseudo-header (RFC 8200 section 8.1): source,
    destination, 32-bit upper-layer length and next header. */
-static inline uint32_t inet_pseudo6(const uint8_t src[16], const uint8_t dst[16], uint8_t proto, uint32_t len)
+static inline uint32_t inet_pseudo6(const uint8_t src[16], const uint8_t dst[16], uint8_t proto,
+                                    uint32_t len)
 {
     return inet_sum(inet_sum(0, src, 16), dst, 16) + (len >> 16) + (len & 0xffff) + proto;
 }
@@ -141,7 +144,8 @@ static inline int transport_checksum_offset(uint8_t proto, int v6)
  * (RFC 768). The caller's pseudo-header length must be the UDP length field
  * for UDP.
  */
-static inline void transport_checksum_write(uint8_t *l4, size_t len, uint8_t proto, int v6, uint32_t pseudo)
+static inline void transport_checksum_write(uint8_t *l4, size_t len, uint8_t proto, int v6,
+                                            uint32_t pseudo)
 {
     int at = transport_checksum_offset(proto, v6);
     if (at < 0)
@@ -162,8 +166,8 @@ static inline void transport_checksum_write(uint8_t *l4, size_t len, uint8_t pro
 
 /* Ethernet II: destination, source, `ntag` VLAN tags given as (TPID, TCI)
    pairs, then the EtherType. */
-static inline size_t eth_header(uint8_t *o, const uint8_t dst[6], const uint8_t src[6], const uint16_t *tags,
-                                int ntag, uint16_t type)
+static inline size_t eth_header(uint8_t *o, const uint8_t dst[6], const uint8_t src[6],
+                                const uint16_t *tags, int ntag, uint16_t type)
 {
     memcpy(o, dst, 6);
     memcpy(o + 6, src, 6);
@@ -179,8 +183,8 @@ static inline size_t eth_header(uint8_t *o, const uint8_t dst[6], const uint8_t 
 
 /* An Ethernet frame from 02:00:00:00:00:02 to 02:00:00:00:00:01 around the
    payload, which may overlap `o` (it is moved). */
-static inline size_t eth_frame(uint8_t *o, const uint16_t *tags, int ntag, uint16_t type, const uint8_t *pl,
-                               size_t plen)
+static inline size_t eth_frame(uint8_t *o, const uint16_t *tags, int ntag, uint16_t type,
+                               const uint8_t *pl, size_t plen)
 {
     static const uint8_t dst[6] = {2, 0, 0, 0, 0, 1}, src[6] = {2, 0, 0, 0, 0, 2};
     size_t off = eth_header(o, dst, src, tags, ntag, type);
@@ -254,12 +258,13 @@ static inline void ipv4_fill_transport_checksum(uint8_t *ip)
     uint32_t len = (uint32_t)(tot - hl);
     if (proto == 17)
         len = get_be16(l4 + 4);
-    transport_checksum_write(l4, tot - hl, proto, 0, proto == 1 ? 0 : inet_pseudo4(ip + 12, ip + 16, proto, len));
+    transport_checksum_write(l4, tot - hl, proto, 0,
+                             proto == 1 ? 0 : inet_pseudo4(ip + 12, ip + 16, proto, len));
 }
 
 /* IPv6 header (RFC 8200): traffic class and flow label 0, hop limit 64. */
-static inline size_t ipv6_header(uint8_t *o, uint8_t nh, const uint8_t src[16], const uint8_t dst[16],
-                                 size_t payload_len)
+static inline size_t ipv6_header(uint8_t *o, uint8_t nh, const uint8_t src[16],
+                                 const uint8_t dst[16], size_t payload_len)
 {
     memset(o, 0, 40);
     o[0] = 0x60;
@@ -272,8 +277,8 @@ static inline size_t ipv6_header(uint8_t *o, uint8_t nh, const uint8_t src[16], 
 }
 
 /* An IPv6 header around a payload, which may overlap `o`. */
-static inline size_t ipv6_packet(uint8_t *o, uint8_t nh, const uint8_t src[16], const uint8_t dst[16],
-                                 const uint8_t *pl, size_t plen)
+static inline size_t ipv6_packet(uint8_t *o, uint8_t nh, const uint8_t src[16],
+                                 const uint8_t dst[16], const uint8_t *pl, size_t plen)
 {
     size_t hl = ipv6_header(o, nh, src, dst, plen);
     if (plen)
@@ -303,8 +308,9 @@ static inline void ipv6_fill_transport_checksum(uint8_t *ip, size_t l4off, uint8
 
 /* TCP header (RFC 9293) with `olen` bytes of options (a multiple of 4),
    checksum and urgent pointer zero. */
-static inline size_t tcp_header(uint8_t *o, uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack,
-                                uint8_t flags, uint16_t win, const uint8_t *opt, size_t olen)
+static inline size_t tcp_header(uint8_t *o, uint16_t sport, uint16_t dport, uint32_t seq,
+                                uint32_t ack, uint8_t flags, uint16_t win, const uint8_t *opt,
+                                size_t olen)
 {
     memset(o, 0, 20);
     put_be16(o, sport);

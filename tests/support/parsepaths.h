@@ -25,29 +25,30 @@
 
 #define PARSEPATHS_FIELD_(f) sizeof(((struct ct_pkt *)0)->f)
 
-_Static_assert(PARSEPATHS_FIELD_(data) + PARSEPATHS_FIELD_(len) + PARSEPATHS_FIELD_(reason) +
-                       PARSEPATHS_FIELD_(frag) + PARSEPATHS_FIELD_(nvlan) + PARSEPATHS_FIELD_(snapped) +
-                       PARSEPATHS_FIELD_(frame_flags) + PARSEPATHS_FIELD_(pad0) + PARSEPATHS_FIELD_(vlan) +
-                       PARSEPATHS_FIELD_(mark) + PARSEPATHS_FIELD_(l3_off) + PARSEPATHS_FIELD_(l4_off) +
-                       PARSEPATHS_FIELD_(ip_len) + PARSEPATHS_FIELD_(l4_len) + PARSEPATHS_FIELD_(payload_off) +
-                       PARSEPATHS_FIELD_(payload_len) + PARSEPATHS_FIELD_(tuple) + PARSEPATHS_FIELD_(seq) +
-                       PARSEPATHS_FIELD_(ack) + PARSEPATHS_FIELD_(win) + PARSEPATHS_FIELD_(tcp_flags) +
-                       PARSEPATHS_FIELD_(tcp_hdr_len) + PARSEPATHS_FIELD_(tcp_opts) +
-                       PARSEPATHS_FIELD_(tcp_wscale) + PARSEPATHS_FIELD_(tcp_mss) +
-                       PARSEPATHS_FIELD_(icmp_type) + PARSEPATHS_FIELD_(icmp_code) +
-                       PARSEPATHS_FIELD_(icmp_is_error) + PARSEPATHS_FIELD_(inner_ok) +
-                       PARSEPATHS_FIELD_(inner_l3_off) + PARSEPATHS_FIELD_(inner_l4_off) +
-                       PARSEPATHS_FIELD_(inner) + PARSEPATHS_FIELD_(encap) + PARSEPATHS_FIELD_(nmpls) +
-                       PARSEPATHS_FIELD_(encap_link) + PARSEPATHS_FIELD_(encap_off) + PARSEPATHS_FIELD_(pad1) +
-                       PARSEPATHS_FIELD_(encap_len) + PARSEPATHS_FIELD_(encap_id) ==
-                   sizeof(struct ct_pkt),
-               "struct ct_pkt must have no implicit padding for the byte comparison");
+_Static_assert(
+    PARSEPATHS_FIELD_(data) + PARSEPATHS_FIELD_(len) + PARSEPATHS_FIELD_(reason) +
+            PARSEPATHS_FIELD_(frag) + PARSEPATHS_FIELD_(nvlan) + PARSEPATHS_FIELD_(snapped) +
+            PARSEPATHS_FIELD_(frame_flags) + PARSEPATHS_FIELD_(pad0) + PARSEPATHS_FIELD_(vlan) +
+            PARSEPATHS_FIELD_(mark) + PARSEPATHS_FIELD_(l3_off) + PARSEPATHS_FIELD_(l4_off) +
+            PARSEPATHS_FIELD_(ip_len) + PARSEPATHS_FIELD_(l4_len) + PARSEPATHS_FIELD_(payload_off) +
+            PARSEPATHS_FIELD_(payload_len) + PARSEPATHS_FIELD_(tuple) + PARSEPATHS_FIELD_(seq) +
+            PARSEPATHS_FIELD_(ack) + PARSEPATHS_FIELD_(win) + PARSEPATHS_FIELD_(tcp_flags) +
+            PARSEPATHS_FIELD_(tcp_hdr_len) + PARSEPATHS_FIELD_(tcp_opts) +
+            PARSEPATHS_FIELD_(tcp_wscale) + PARSEPATHS_FIELD_(tcp_mss) +
+            PARSEPATHS_FIELD_(icmp_type) + PARSEPATHS_FIELD_(icmp_code) +
+            PARSEPATHS_FIELD_(icmp_is_error) + PARSEPATHS_FIELD_(inner_ok) +
+            PARSEPATHS_FIELD_(inner_l3_off) + PARSEPATHS_FIELD_(inner_l4_off) +
+            PARSEPATHS_FIELD_(inner) + PARSEPATHS_FIELD_(encap) + PARSEPATHS_FIELD_(nmpls) +
+            PARSEPATHS_FIELD_(encap_link) + PARSEPATHS_FIELD_(encap_off) + PARSEPATHS_FIELD_(pad1) +
+            PARSEPATHS_FIELD_(encap_len) + PARSEPATHS_FIELD_(encap_id) ==
+        sizeof(struct ct_pkt),
+    "struct ct_pkt must have no implicit padding for the byte comparison");
 
 /* Results of parse_paths_compare(). */
 enum {
-    PARSEPATHS_DIFFER = -1,   /* the fast path and the general parser disagree */
-    PARSEPATHS_GENERAL = 0,   /* the fast path declined; the entry point agrees with the general parser */
-    PARSEPATHS_FAST = 1,      /* the fast path took the frame and agrees */
+    PARSEPATHS_DIFFER = -1, /* the fast path and the general parser disagree */
+    PARSEPATHS_GENERAL = 0, /* the fast path declined; the entry point agrees with the parser */
+    PARSEPATHS_FAST = 1,    /* the fast path took the frame and agrees */
 };
 
 /* The first byte offset where a and b differ, or -1. */
@@ -69,7 +70,8 @@ static inline long parse_paths_diff_at(const struct ct_pkt *a, const struct ct_p
  * general parser, PARSEPATHS_DIFFER otherwise (*at gets the first byte
  * offset that differs). *general gets the general parser's descriptor.
  */
-static inline int parse_paths_compare(const struct ct_frame *fr, unsigned flags, struct ct_pkt *general, long *at)
+static inline int parse_paths_compare(const struct ct_frame *fr, unsigned flags,
+                                      struct ct_pkt *general, long *at)
 {
     struct ct_pkt fast, entry;
     memset(general, 0xa5, sizeof(*general));

@@ -56,8 +56,8 @@ static inline int pcap_write_header(FILE *f, uint32_t magic, uint32_t snaplen, u
 /* Writes one record: the 16-byte header (seconds, microseconds or
    nanoseconds as the file's magic says, captured and original lengths),
    then the `caplen` bytes captured. Returns 0, or -1 when a write failed. */
-static inline int pcap_write_record(FILE *f, uint32_t sec, uint32_t frac, const uint8_t *data, uint32_t caplen,
-                                    uint32_t wirelen)
+static inline int pcap_write_record(FILE *f, uint32_t sec, uint32_t frac, const uint8_t *data,
+                                    uint32_t caplen, uint32_t wirelen)
 {
     uint8_t h[16];
     pcap_put_le32_(h, sec);
@@ -175,7 +175,8 @@ static inline int pcap_read_classic_(struct pcap_reader *r, struct pcap_packet *
     p->caplen = caplen;
     p->wirelen = pcap_rd32_(r, h + 12);
     p->link = r->link;
-    p->ts_ns = (uint64_t)pcap_rd32_(r, h) * 1000000000ull + (uint64_t)pcap_rd32_(r, h + 4) * r->frac_ns;
+    p->ts_ns =
+        (uint64_t)pcap_rd32_(r, h) * 1000000000ull + (uint64_t)pcap_rd32_(r, h + 4) * r->frac_ns;
     p->has_ts = 1;
     return 1;
 }

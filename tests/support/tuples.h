@@ -14,8 +14,8 @@
 
 #include "ctrack/tuple.h"
 
-static inline struct ct_tuple tuple_text_(uint8_t l3, const char *src, const char *dst, uint8_t proto,
-                                          uint16_t sport, uint16_t dport)
+static inline struct ct_tuple tuple_text_(uint8_t l3, const char *src, const char *dst,
+                                          uint8_t proto, uint16_t sport, uint16_t dport)
 {
     struct ct_tuple t;
     memset(&t, 0, sizeof(t));
@@ -29,14 +29,14 @@ static inline struct ct_tuple tuple_text_(uint8_t l3, const char *src, const cha
     return t;
 }
 
-static inline struct ct_tuple tuple_v4(const char *src, const char *dst, uint8_t proto, uint16_t sport,
-                                       uint16_t dport)
+static inline struct ct_tuple tuple_v4(const char *src, const char *dst, uint8_t proto,
+                                       uint16_t sport, uint16_t dport)
 {
     return tuple_text_(CT_L3_IPV4, src, dst, proto, sport, dport);
 }
 
-static inline struct ct_tuple tuple_v6(const char *src, const char *dst, uint8_t proto, uint16_t sport,
-                                       uint16_t dport)
+static inline struct ct_tuple tuple_v6(const char *src, const char *dst, uint8_t proto,
+                                       uint16_t sport, uint16_t dport)
 {
     return tuple_text_(CT_L3_IPV6, src, dst, proto, sport, dport);
 }

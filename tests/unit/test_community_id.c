@@ -84,7 +84,8 @@ static void test_hand_vectors(void)
 
     /* ICMPv6 neighbour solicitation with seed 1 (the specification's
        baseline_seed1.json): type 135 pairs with 136. */
-    struct ct_tuple n = tuple_v6("fe80::200:86ff:fe05:80da", "fe80::260:97ff:fe07:69ea", 58, 0, 135 << 8);
+    struct ct_tuple n =
+        tuple_v6("fe80::200:86ff:fe05:80da", "fe80::260:97ff:fe07:69ea", 58, 0, 135 << 8);
     CHECK_EQ_I(ct_community_id_v1(&n, 1, 0, buf, sizeof(buf)), 30);
     CHECK_STR(buf, "1:kHa1FhMYIT6Ym2Vm2AOtoOARDzY=");
 
@@ -140,8 +141,9 @@ static int parse_line(const char *line, struct ct_tuple *t, char *id, size_t idl
 {
     char oh[64], rh[64], op_proto[8], rp_proto[8];
     unsigned op, rp, proto;
-    if (sscanf(line, "[orig_h=%63[^,], orig_p=%u/%7[^,], resp_h=%63[^,], resp_p=%u/%7[^,], proto=%u",
-               oh, &op, op_proto, rh, &rp, rp_proto, &proto) != 7)
+    if (sscanf(line,
+               "[orig_h=%63[^,], orig_p=%u/%7[^,], resp_h=%63[^,], resp_p=%u/%7[^,], proto=%u", oh,
+               &op, op_proto, rh, &rp, rp_proto, &proto) != 7)
         return 0;
     const char *cid = strstr(line, "], 1:");
     if (!cid)

@@ -18,6 +18,7 @@
 
 #include "check.h"
 #include "support/frames.h"
+#include "support/table_fixture.h"
 #include "ctrack/ctrack.h"
 #include "packet/packet_priv.h"
 
@@ -132,8 +133,8 @@ static void test_sum_every_length(void)
             /* Both are below 2^33 and 0 only for all-zero bytes. */
             if (got >> 33 || (got == 0) != (old == 0) || ct_csum_fold(got) != ref_fold(old)) {
                 if (bad++ < 5)
-                    CHECK_FAIL_("align %zu len %u: %#llx against %#llx", align, n, (unsigned long long)got,
-                                (unsigned long long)old);
+                    CHECK_FAIL_("align %zu len %u: %#llx against %#llx", align, n,
+                                (unsigned long long)got, (unsigned long long)old);
             }
             /* The byte-wise RFC 1071 sum, in network order. */
             uint16_t want = inet_fold(inet_sum(0, p, n));
@@ -180,16 +181,17 @@ static void test_sum_exact_blocks(void)
 
 static void test_fold(void)
 {
-    static const uint64_t edges[] = {0,          1,          0xfffe,      0xffff,      0x10000,
-                                     0x1fffe,    0xffffffff, 0x100000000, 0xfffeffff, 0xffffffff0000ffffull,
-                                     ~0ull,      ~0ull - 1,  1ull << 63,  0x8000800080008000ull};
+    static const uint64_t edges[] = {0, 1, 0xfffe, 0xffff, 0x10000, 0x1fffe, 0xffffffff,
+                                     0x100000000, 0xfffeffff, 0xffffffff0000ffffull, ~0ull,
+                                     ~0ull - 1, 1ull << 63, 0x8000800080008000ull};
     for (size_t i = 0; i < sizeof(edges) / sizeof(edges[0]); i++)
         CHECK_EQ_U(ct_csum_fold(edges[i]), ref_fold(edges[i]));
     unsigned long bad = 0;
     for (int i = 0; i < 1000000; i++) {
         uint64_t v = rnd() >> (rnd() % 64);
         if (ct_csum_fold(v) != ref_fold(v) && bad++ < 5)
-            CHECK_FAIL_("fold %#llx: %#x against %#x", (unsigned long long)v, ct_csum_fold(v), ref_fold(v));
+            CHECK_FAIL_("fold %#llx: %#x against %#x", (unsigned long long)v, ct_csum_fold(v),
+                        ref_fold(v));
     }
     CHECK_EQ_U(bad, 0);
     /* ct_csum_add_be32() adds a big-endian field. */
@@ -235,8 +237,8 @@ static size_t build(uint8_t *fr, int v6, int udp, size_t plen)
         l = udp_header(l4, (uint16_t)rnd(), 9999, plen);
     } else {
         uint8_t opt[12] = {1, 1, 8, 10};
-        l = tcp_header(l4, (uint16_t)rnd(), 443, (uint32_t)rnd(), (uint32_t)rnd(), CT_TCP_ACK, 1000, opt,
-                       (rnd() & 1) ? 12 : 0);
+        l = tcp_header(l4, (uint16_t)rnd(), 443, (uint32_t)rnd(), (uint32_t)rnd(), CT_TCP_ACK, 1000,
+                       opt, (rnd() & 1) ? 12 : 0);
     }
     fill(l4 + l, plen ? plen : 1);
     l += plen;
@@ -328,22 +330,13 @@ static void test_verify(void)
 
 /* ---- the NIC's verdict: CT_FRAME_F_L4_CSUM_GOOD ------------------------------------------ */
 
-static struct ct_table *mk_table(void)
-{
-    struct ct_table_config cfg;
-    ct_table_config_init(&cfg);
-    cfg.max_connections = 64;
-    struct ct_table *t = ct_table_create(&cfg, NULL);
-    CHECK_PTR(t);
-    return t;
-}
-
 /* A TCP SYN (or a UDP datagram) whose transport checksum is wrong, in
    Ethernet (the parser's fast path) or as raw IP (its general parser). */
 static size_t bad_frame(uint8_t *f, int v6, int udp, int raw, uint16_t sport)
 {
     uint8_t l4[40];
-    size_t l = udp ? udp_header(l4, sport, 53, 4) : tcp_header(l4, sport, 80, 1000, 0, CT_TCP_SYN, 8192, NULL, 0);
+    size_t l = udp ? udp_header(l4, sport, 53, 4)
+                   : tcp_header(l4, sport, 80, 1000, 0, CT_TCP_SYN, 8192, NULL, 0);
     memset(l4 + l, 0x61, 4);
     l += udp ? 4 : 0;
     uint8_t ip[128];
@@ -369,11 +362,13 @@ static void test_offload_flag(void)
     for (int v6 = 0; v6 <= 1; v6++)
         for (int udp = 0; udp <= 1; udp++)
             for (int raw = 0; raw <= 1; raw++) {
-                struct ct_table *t = mk_table();
+                struct ct_table *t = mk_table(64, 0);
                 uint16_t sport = (uint16_t)(1000 + v6 * 4 + udp * 2 + raw);
                 size_t n = bad_frame(f, v6, udp, raw, sport);
-                struct ct_frame fr = {.data = f, .len = (uint32_t)n,
-                                      .link = raw ? (v6 ? CT_LINK_IPV6 : CT_LINK_IPV4) : CT_LINK_ETHERNET};
+                struct ct_frame fr = {.data = f,
+                                      .len = (uint32_t)n,
+                                      .link = raw ? (v6 ? CT_LINK_IPV6 : CT_LINK_IPV4)
+                                                  : CT_LINK_ETHERNET};
                 struct ct_pkt p;
                 struct ct_verdict v;
                 /* Without the flag: the table sums and finds it wrong. */
@@ -401,7 +396,7 @@ static void test_offload_flag(void)
             }
 
     /* Parsed first, the flag set on the descriptor (ct_process_parsed()). */
-    struct ct_table *t = mk_table();
+    struct ct_table *t = mk_table(64, 0);
     size_t n = bad_frame(f, 0, 0, 0, 4000);
     struct ct_frame fr = {.data = f, .len = (uint32_t)n, .link = CT_LINK_ETHERNET};
     struct ct_pkt p[2];
@@ -416,7 +411,7 @@ static void test_offload_flag(void)
     ct_table_destroy(t);
 
     /* The IPv4 header checksum is still the parser's to check. */
-    t = mk_table();
+    t = mk_table(64, 0);
     n = bad_frame(f, 0, 0, 0, 4001);
     f[14 + 10] ^= 0x01;
     fr.len = (uint32_t)n;
@@ -437,7 +432,8 @@ static void test_offload_flag(void)
     memset(l4 + l + 1, 0, 7);
     memcpy(l4 + l + 8, inner, in);
     uint8_t ip[256];
-    size_t ipn = ipv4_packet(ip, 17, IPV4_ADDR(10, 9, 9, 1), IPV4_ADDR(10, 9, 9, 2), 1, l4, l + 8 + in);
+    size_t ipn =
+        ipv4_packet(ip, 17, IPV4_ADDR(10, 9, 9, 1), IPV4_ADDR(10, 9, 9, 2), 1, l4, l + 8 + in);
     ipv4_fill_transport_checksum(ip);
     n = eth_frame(vx, NULL, 0, 0x0800, ip, ipn);
     struct ct_frame outer = {.data = vx, .len = (uint32_t)n, .link = CT_LINK_ETHERNET,

@@ -26,14 +26,14 @@
 static const uint8_t A6[16] = IPV6_DOC_ADDR(1);
 static const uint8_t B6[16] = IPV6_DOC_ADDR(2);
 
-/* ---- whole datagrams (headers and checksums from support/frames.h) ---------------------------- */
+/* ---- whole datagrams (headers and checksums from support/frames.h) --------------------------- */
 
 /*
  * IPv4 / UDP sport -> dport with `plen` payload bytes (a pattern seeded by
  * `seed`), identification `id`, both checksums. Returns the length.
  */
-static size_t dgram4(uint8_t *o, uint32_t src, uint32_t dst, uint16_t id, uint16_t sport, uint16_t dport, size_t plen,
-                     unsigned seed)
+static size_t dgram4(uint8_t *o, uint32_t src, uint32_t dst, uint16_t id, uint16_t sport,
+                     uint16_t dport, size_t plen, unsigned seed)
 {
     size_t hl = ipv4_header(o, 17, src, dst, id, NULL, 0, 8 + plen);
     uint8_t *u = o + hl;
@@ -46,8 +46,8 @@ static size_t dgram4(uint8_t *o, uint32_t src, uint32_t dst, uint16_t id, uint16
 
 /* IPv6 with `ext` (elen bytes of extension headers, chained, the last
    naming UDP; nh is the first next header), then UDP with `plen` bytes. */
-static size_t dgram6(uint8_t *o, uint8_t nh, const uint8_t *ext, size_t elen, uint16_t sport, uint16_t dport,
-                     size_t plen, unsigned seed)
+static size_t dgram6(uint8_t *o, uint8_t nh, const uint8_t *ext, size_t elen, uint16_t sport,
+                     uint16_t dport, size_t plen, unsigned seed)
 {
     size_t hl = ipv6_header(o, nh, A6, B6, elen + 8 + plen);
     if (elen)
@@ -80,8 +80,8 @@ static size_t frag4(uint8_t *o, const uint8_t *d, size_t off, size_t len, int mo
  * (RFC 8200 section 4.5): the unfragmentable part, a fragment header, then
  * the slice.
  */
-static size_t frag6(uint8_t *o, const uint8_t *d, size_t ul, size_t nh_off, size_t off, size_t len, int more,
-                    uint32_t id)
+static size_t frag6(uint8_t *o, const uint8_t *d, size_t ul, size_t nh_off, size_t off, size_t len,
+                    int more, uint32_t id)
 {
     size_t dlen = 40 + get_be16(d + 4);
     (void)dlen;
@@ -97,7 +97,7 @@ static size_t frag6(uint8_t *o, const uint8_t *d, size_t ul, size_t nh_off, size
     return ul + 8 + len;
 }
 
-/* ---- feeding ---------------------------------------------------------------------------------- */
+/* ---- feeding --------------------------------------------------------------------------------- */
 
 static struct ct_defrag *D;
 static struct ct_frame OUT;
@@ -161,7 +161,7 @@ static struct ct_defrag_stats stats(void)
 
 static uint8_t dg[70000], fb[70000];
 
-/* ---- tests ------------------------------------------------------------------------------------ */
+/* ---- tests ----------------------------------------------------------------------------------- */
 
 static void test_config(void)
 {
@@ -210,7 +210,8 @@ static void test_not_fragment(void)
 static void test_in_order4(void)
 {
     D = mk(0, 0, 0);
-    size_t n = dgram4(dg, IPV4_ADDR(10, 0, 0, 1), IPV4_ADDR(10, 0, 0, 2), 0x1234, 4000, 53, 3000, 3);
+    size_t n =
+        dgram4(dg, IPV4_ADDR(10, 0, 0, 1), IPV4_ADDR(10, 0, 0, 2), 0x1234, 4000, 53, 3000, 3);
     size_t pl = n - 20;
     size_t f = frag4(fb, dg, 0, 1480, 1);
     CHECK_EQ_I(feed(fb, f, 1 * SEC), CT_DEFRAG_HELD);
@@ -253,7 +254,8 @@ static void test_orders4(void)
     ipv4_refresh_checksum(opt);
     n += 8;
     size_t offs[4] = {0, 56, 112, 168}, lens[4] = {56, 56, 56, n - 28 - 168};
-    static const int perms[][4] = {{0, 1, 2, 3}, {3, 2, 1, 0}, {1, 3, 0, 2}, {2, 0, 3, 1}, {3, 0, 1, 2}};
+    static const int perms[][4] = {
+        {0, 1, 2, 3}, {3, 2, 1, 0}, {1, 3, 0, 2}, {2, 0, 3, 1}, {3, 0, 1, 2}};
     for (size_t p = 0; p < sizeof(perms) / sizeof(perms[0]); p++) {
         for (int k = 0; k < 4; k++) {
             int i = perms[p][k];
@@ -602,7 +604,8 @@ static void test_keys(void)
     /* Fragments in Ethernet with a VLAN tag: the zone from the tag stack
        (the reassembled frame keeps no link layer). */
     static uint8_t eth[2000];
-    static const uint8_t hdr[18] = {2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x81, 0x00, 0x00, 0x06, 0x08, 0x00};
+    static const uint8_t hdr[18] = {2, 0, 0, 0,    0,    1,    2,    0,    0,
+                                    0, 0, 2, 0x81, 0x00, 0x00, 0x06, 0x08, 0x00};
     for (int k = 0; k < 2; k++) {
         f = k ? frag4(eth + 18, dg, 64, n - 20 - 64, 0) : frag4(eth + 18, dg, 0, 64, 1);
         memcpy(eth, hdr, 18);
@@ -622,7 +625,8 @@ static void test_snapped(void)
     D = mk(0, 0, 0);
     dgram4(dg, IPV4_ADDR(10, 0, 0, 1), IPV4_ADDR(10, 0, 0, 2), 30, 1, 2, 100, 73);
     size_t f = frag4(fb, dg, 0, 64, 1);
-    struct ct_frame fr = {.data = fb, .len = (uint32_t)f - 4, .wire_len = (uint32_t)f, .link = CT_LINK_IPV4};
+    struct ct_frame fr = {
+        .data = fb, .len = (uint32_t)f - 4, .wire_len = (uint32_t)f, .link = CT_LINK_IPV4};
     struct ct_pkt p;
     ct_pkt_parse(&fr, &p);
     CHECK_EQ_U(p.reason, CT_REASON_FRAGMENT);
@@ -649,8 +653,8 @@ static void test_shuffle(void)
         size_t plen = 100 + (size_t)((s >> 33) % 3000);
         int v6 = i & 1;
         olen[i] = v6 ? dgram6(orig[i], 17, NULL, 0, (uint16_t)i, 9, plen, (unsigned)i)
-                     : dgram4(orig[i], IPV4_ADDR(10, 0, 0, 1), IPV4_ADDR(10, 0, 0, 2), (uint16_t)i, (uint16_t)i, 9, plen,
-                              (unsigned)i);
+                     : dgram4(orig[i], IPV4_ADDR(10, 0, 0, 1), IPV4_ADDR(10, 0, 0, 2), (uint16_t)i,
+                              (uint16_t)i, 9, plen, (unsigned)i);
         size_t hl = v6 ? 40 : 20, fl = olen[i] - hl;
         for (size_t off = 0; off < fl;) {
             s = s * 6364136223846793005ull + 1442695040888963407ull;
@@ -758,7 +762,8 @@ static void test_random(void)
         struct ct_pkt p;
         ct_pkt_parse(&fr, &p);
         int r = ct_defrag_add(D, &p, (uint64_t)it * 10000000u, &OUT, &REASON);
-        if (p.frag == CT_FRAG_NONE || (p.reason != CT_REASON_FRAGMENT && p.reason != CT_REASON_FRAG_INVALID)) {
+        if (p.frag == CT_FRAG_NONE ||
+            (p.reason != CT_REASON_FRAGMENT && p.reason != CT_REASON_FRAG_INVALID)) {
             CHECK_EQ_I(r, -EINVAL);
             continue;
         }
@@ -789,7 +794,8 @@ static void test_gtp_outer_fragments(void)
     static uint8_t inner[2000], outer[2100];
     size_t in = 20 + 20 + 1600;
     memset(inner, 0, in);
-    size_t ihl = ipv4_header(inner, 6, IPV4_ADDR(10, 1, 1, 1), IPV4_ADDR(10, 2, 2, 2), 0, NULL, 0, in - 20);
+    size_t ihl =
+        ipv4_header(inner, 6, IPV4_ADDR(10, 1, 1, 1), IPV4_ADDR(10, 2, 2, 2), 0, NULL, 0, in - 20);
     tcp_header(inner + ihl, 1923, 80, 0, 0, CT_TCP_ACK | CT_TCP_PSH, 0, NULL, 0);
     /* GTP-U header (G-PDU, TEID 0x1234) + inner, in UDP 2152 -> 2152. */
     uint8_t gtp[8] = {0x30, 0xff, 0, 0, 0, 0, 0x12, 0x34};
@@ -797,13 +803,15 @@ static void test_gtp_outer_fragments(void)
     static uint8_t udp_pl[2000];
     memcpy(udp_pl, gtp, 8);
     memcpy(udp_pl + 8, inner, in);
-    size_t n = dgram4(outer, IPV4_ADDR(192, 0, 2, 1), IPV4_ADDR(192, 0, 2, 2), 0x4d2, 2152, 2152, 8 + in, 0);
+    size_t n = dgram4(outer, IPV4_ADDR(192, 0, 2, 1), IPV4_ADDR(192, 0, 2, 2), 0x4d2, 2152, 2152,
+                      8 + in, 0);
     memcpy(outer + 28, udp_pl, 8 + in);
     /* Recompute the UDP checksum over the real payload. */
     ipv4_fill_transport_checksum(outer);
     /* Fragments in Ethernet frames; the first carries 1480 bytes. */
     static uint8_t eth[1600];
-    static const uint8_t mac[14] = {0, 0, 0x0c, 7, 0xac, 0xe8, 0x88, 0xe0, 0xf3, 0xc8, 0xbf, 0xf0, 0x08, 0x00};
+    static const uint8_t mac[14] = {0,    0,    0x0c, 7,    0xac, 0xe8, 0x88,
+                                    0xe0, 0xf3, 0xc8, 0xbf, 0xf0, 0x08, 0x00};
     int r = 0;
     for (int k = 0; k < 2; k++) {
         size_t off = k ? 1480 : 0, len = k ? n - 20 - 1480 : 1480;
@@ -838,9 +846,12 @@ static void test_suricata_6887(void)
 {
     D = mk(0, 0, 0);
     static const char *frames[3] = {
-        "0504030201000001020304058100000608004500001c00012000400654d6010101010202020230391f9000000001",
-        "0504030201000001020304058100000608004500001c00012001400654d501010101020202020000000060022000",
-        "0504030201000001020304058100000608004500001c00010002400674d40101010102020202190c000003030e00",
+        "0504030201000001020304058100000608004500001c000120004006"
+        "54d6010101010202020230391f9000000001",
+        "0504030201000001020304058100000608004500001c000120014006"
+        "54d501010101020202020000000060022000",
+        "0504030201000001020304058100000608004500001c000100024006"
+        "74d40101010102020202190c000003030e00",
     };
     uint8_t f[64], want[64];
     int r = 0;
@@ -849,7 +860,9 @@ static void test_suricata_6887(void)
         r = feed_link(f, n, CT_LINK_ETHERNET, 6, 0);
     }
     CHECK_EQ_I(r, CT_DEFRAG_DONE);
-    size_t wn = hex_bytes("4500002c00010000400674c6010101010202020230391f90000000010000000060022000190c000003030e00", want);
+    size_t wn = hex_bytes(
+        "4500002c00010000400674c6010101010202020230391f90000000010000000060022000190c000003030e00",
+        want);
     check_out(want, wn);
     struct ct_pkt p;
     ct_pkt_parse(&OUT, &p);

@@ -18,6 +18,7 @@
 
 #include "check.h"
 #include "ctrack/ctrack.h"
+#include "support/table_fixture.h"
 #include "table/table.h"
 
 #define SEC 1000000000ull
@@ -36,33 +37,10 @@
 
 /* ---- packets -------------------------------------------------------------------- */
 
+/* Packets without a transport length of their own: 60 bytes of IP. */
 static struct ct_pkt pkt(uint8_t proto, uint32_t src, uint32_t dst, uint16_t sp, uint16_t dp)
 {
-    struct ct_pkt p;
-    memset(&p, 0, sizeof(p));
-    p.tuple.l3 = CT_L3_IPV4;
-    p.tuple.proto = proto;
-    p.tuple.src.v4 = src;
-    p.tuple.dst.v4 = dst;
-    p.tuple.sport = sp;
-    p.tuple.dport = dp;
-    p.ip_len = 60;
-    return p;
-}
-
-static struct ct_pkt tcp(uint32_t src, uint32_t dst, uint16_t sp, uint16_t dp, uint8_t flags,
-                         uint32_t seq, uint32_t ack, uint32_t len)
-{
-    struct ct_pkt p = pkt(6, src, dst, sp, dp);
-    p.ip_len = 40 + len;
-    p.l4_len = 20 + len;
-    p.payload_len = (uint16_t)len;
-    p.tcp_hdr_len = 20;
-    p.tcp_flags = flags;
-    p.seq = seq;
-    p.ack = ack;
-    p.win = 65535;
-    return p;
+    return pkt4(proto, src, dst, sp, dp, 60);
 }
 
 static struct ct_pkt icmp_echo(uint32_t src, uint32_t dst, uint16_t id, uint8_t type)
@@ -81,32 +59,6 @@ static struct ct_pkt reverse(struct ct_pkt p)
     p.tuple.sport = p.tuple.dport;
     p.tuple.dport = s;
     return p;
-}
-
-static struct ct_verdict run1(struct ct_table *t, struct ct_pkt p, uint64_t now)
-{
-    struct ct_verdict v;
-    memset(&v, 0, sizeof(v));
-    CHECK_EQ_I(ct_process_parsed(t, &p, &v, 1, now, CT_PROCESS_COMMIT), 1);
-    return v;
-}
-
-static struct ct_table *mk(uint32_t max, const struct ct_table_config *base)
-{
-    struct ct_table_config cfg;
-    if (base)
-        cfg = *base;
-    else
-        ct_table_config_init(&cfg);
-    cfg.max_connections = max;
-    cfg.flags |= CT_TABLE_F_NO_CHECKSUM | CT_TABLE_F_FIXED_KEY;
-    cfg.hash_key[0] = 0x1122334455667788ull;
-    cfg.hash_key[1] = 0x99aabbccddeeff00ull;
-    int err = 1;
-    struct ct_table *t = ct_table_create(&cfg, &err);
-    CHECK_PTR(t);
-    CHECK_EQ_I(err, 0);
-    return t;
 }
 
 /* ---- destroy log ------------------------------------------------------------------- */
@@ -200,44 +152,45 @@ static struct ct_conn *build(struct ct_table *t, unsigned kind, uint16_t sp, uin
         break;
     }
     /* TCP: the handshake as far as the state needs. */
-    v = run1(t, tcp(A4, B4, sp, 80, CT_TCP_SYN, a, 0, 0), at);
+    v = run1(t, tcp4(A4, B4, sp, 80, CT_TCP_SYN, a, 0, 0), at);
     if (kind == CT_TIMEOUT_TCP_SYN_SENT)
         return v.conn;
     if (kind == CT_TIMEOUT_TCP_SYN_SENT2) {
         /* Simultaneous open. The first reply SYN is tracked but does not
          * refresh the timer (Linux since 5.14); its retransmission does. */
-        run1(t, tcp(B4, A4, 80, sp, CT_TCP_SYN, b, 0, 0), at + ms);
-        return run1(t, tcp(B4, A4, 80, sp, CT_TCP_SYN, b, 0, 0), at + 2 * ms).conn;
+        run1(t, tcp4(B4, A4, 80, sp, CT_TCP_SYN, b, 0, 0), at + ms);
+        return run1(t, tcp4(B4, A4, 80, sp, CT_TCP_SYN, b, 0, 0), at + 2 * ms).conn;
     }
-    v = run1(t, tcp(B4, A4, 80, sp, CT_TCP_SYN | CT_TCP_ACK, b, a + 1, 0), at + ms);
+    v = run1(t, tcp4(B4, A4, 80, sp, CT_TCP_SYN | CT_TCP_ACK, b, a + 1, 0), at + ms);
     if (kind == CT_TIMEOUT_TCP_SYN_RECV)
         return v.conn;
-    v = run1(t, tcp(A4, B4, sp, 80, CT_TCP_ACK, a + 1, b + 1, 0), at + 2 * ms);
+    v = run1(t, tcp4(A4, B4, sp, 80, CT_TCP_ACK, a + 1, b + 1, 0), at + 2 * ms);
     switch (kind) {
     case CT_TIMEOUT_TCP_ESTABLISHED:
         return v.conn;
     case CT_TIMEOUT_TCP_UNACK:
-        return run1(t, tcp(A4, B4, sp, 80, CT_TCP_ACK | CT_TCP_PSH, a + 1, b + 1, 100), at + 3 * ms).conn;
+        v = run1(t, tcp4(A4, B4, sp, 80, CT_TCP_ACK | CT_TCP_PSH, a + 1, b + 1, 100), at + 3 * ms);
+        return v.conn;
     case CT_TIMEOUT_TCP_RETRANS:
         for (unsigned i = 0; i < 4; i++)
-            v = run1(t, tcp(A4, B4, sp, 80, CT_TCP_ACK | CT_TCP_PSH, a + 1, b + 1, 100),
+            v = run1(t, tcp4(A4, B4, sp, 80, CT_TCP_ACK | CT_TCP_PSH, a + 1, b + 1, 100),
                      at + (3 + i) * ms);
         return v.conn;
     case CT_TIMEOUT_TCP_CLOSE:
-        return run1(t, tcp(A4, B4, sp, 80, CT_TCP_RST, a + 1, 0, 0), at + 3 * ms).conn;
+        return run1(t, tcp4(A4, B4, sp, 80, CT_TCP_RST, a + 1, 0, 0), at + 3 * ms).conn;
     default:
         break;
     }
-    v = run1(t, tcp(A4, B4, sp, 80, CT_TCP_FIN | CT_TCP_ACK, a + 1, b + 1, 0), at + 3 * ms);
+    v = run1(t, tcp4(A4, B4, sp, 80, CT_TCP_FIN | CT_TCP_ACK, a + 1, b + 1, 0), at + 3 * ms);
     if (kind == CT_TIMEOUT_TCP_FIN_WAIT)
         return v.conn;
-    v = run1(t, tcp(B4, A4, 80, sp, CT_TCP_ACK, b + 1, a + 2, 0), at + 4 * ms);
+    v = run1(t, tcp4(B4, A4, 80, sp, CT_TCP_ACK, b + 1, a + 2, 0), at + 4 * ms);
     if (kind == CT_TIMEOUT_TCP_CLOSE_WAIT)
         return v.conn;
-    v = run1(t, tcp(B4, A4, 80, sp, CT_TCP_FIN | CT_TCP_ACK, b + 1, a + 2, 0), at + 5 * ms);
+    v = run1(t, tcp4(B4, A4, 80, sp, CT_TCP_FIN | CT_TCP_ACK, b + 1, a + 2, 0), at + 5 * ms);
     if (kind == CT_TIMEOUT_TCP_LAST_ACK)
         return v.conn;
-    v = run1(t, tcp(A4, B4, sp, 80, CT_TCP_ACK, a + 2, b + 2, 0), at + 6 * ms);
+    v = run1(t, tcp4(A4, B4, sp, 80, CT_TCP_ACK, a + 2, b + 2, 0), at + 6 * ms);
     if (kind == CT_TIMEOUT_TCP_TIME_WAIT)
         return v.conn;
     return NULL;
@@ -257,7 +210,8 @@ static void check_kind(unsigned kind, uint64_t res)
     /* Distinct timeouts, so that a wrong kind cannot pass for the right one. */
     for (unsigned i = 0; i < CT_TIMEOUT_COUNT; i++)
         cfg.timeouts[i] = ct_timeout_default(i) + i;
-    struct ct_table *tl = mk(64, &cfg), *ts = mk(64, &cfg);
+    struct ct_table *tl = mk_table_cfg(&cfg, 64, CT_TABLE_F_NO_CHECKSUM);
+    struct ct_table *ts = mk_table_cfg(&cfg, 64, CT_TABLE_F_NO_CHECKSUM);
     struct end_log log;
     memset(&log, 0, sizeof(log));
     log.keep = 1;
@@ -335,7 +289,7 @@ static void test_every_timeout(void)
 
 static void test_lazy_refresh_and_shrink(void)
 {
-    struct ct_table *t = mk(64, NULL);
+    struct ct_table *t = mk_table(64, CT_TABLE_F_NO_CHECKSUM);
     struct end_log log;
     memset(&log, 0, sizeof(log));
     ct_table_set_destroy_cb(t, on_end, &log);
@@ -352,8 +306,8 @@ static void test_lazy_refresh_and_shrink(void)
      * directions: identical pure ACKs would count as retransmissions and
      * shorten the timeout to RETRANS.) */
     for (unsigned i = 0; i < 100; i++) {
-        struct ct_pkt p = (i & 1) ? tcp(B4, A4, 80, 7000, CT_TCP_ACK, 5001, 1001, 0)
-                                  : tcp(A4, B4, 7000, 80, CT_TCP_ACK, 1001, 5001, 0);
+        struct ct_pkt p = (i & 1) ? tcp4(B4, A4, 80, 7000, CT_TCP_ACK, 5001, 1001, 0)
+                                  : tcp4(A4, B4, 7000, 80, CT_TCP_ACK, 1001, 5001, 0);
         CHECK_EQ_U(run1(t, p, at + (1 + i) * SEC).state, CT_STATE_ESTABLISHED);
     }
     CHECK_EQ_U(c->timer_prev, prev);
@@ -375,8 +329,8 @@ static void test_lazy_refresh_and_shrink(void)
      * deadline: re-filed, and the sweep ends it at that deadline without
      * any lookup. */
     uint64_t fin = first + 2 * SEC;
-    run1(t, tcp(B4, A4, 80, 7000, CT_TCP_ACK, 5001, 1001, 0), fin - SEC); /* deadline: 5 days on */
-    run1(t, tcp(A4, B4, 7000, 80, CT_TCP_FIN | CT_TCP_ACK, 1001, 5001, 0), fin);
+    run1(t, tcp4(B4, A4, 80, 7000, CT_TCP_ACK, 5001, 1001, 0), fin - SEC); /* deadline: 5 days on */
+    run1(t, tcp4(A4, B4, 7000, 80, CT_TCP_FIN | CT_TCP_ACK, 1001, 5001, 0), fin);
     ct_table_stats(t, &s);
     CHECK_EQ_U(s.refiled_shrink, 2);
     struct ct_conn_info info;
@@ -400,7 +354,7 @@ static void test_lazy_refresh_and_shrink(void)
  */
 static void test_data_ack_no_refile(void)
 {
-    struct ct_table *t = mk(64, NULL);
+    struct ct_table *t = mk_table(64, CT_TABLE_F_NO_CHECKSUM);
     struct end_log log;
     memset(&log, 0, sizeof(log));
     ct_table_set_destroy_cb(t, on_end, &log);
@@ -420,9 +374,9 @@ static void test_data_ack_no_refile(void)
     for (unsigned i = 0; i < 200; i++, now += 100 * MS) {
         struct ct_verdict v;
         if (i & 1) {
-            v = run1(t, tcp(B4, A4, 80, 7100, CT_TCP_ACK, ack, seq, 0), now);
+            v = run1(t, tcp4(B4, A4, 80, 7100, CT_TCP_ACK, ack, seq, 0), now);
         } else {
-            v = run1(t, tcp(A4, B4, 7100, 80, CT_TCP_ACK | CT_TCP_PSH, seq, ack, 100), now);
+            v = run1(t, tcp4(A4, B4, 7100, 80, CT_TCP_ACK | CT_TCP_PSH, seq, ack, 100), now);
             seq += 100;
             ct_conn_get_info(t, c, &info);
             CHECK_EQ_U(info.timeout, CT_TIMEOUT_TCP_UNACK);
@@ -439,7 +393,7 @@ static void test_data_ack_no_refile(void)
     /* Data left unacknowledged: the sweep ends the connection at the first
      * tick at or after its UNACK deadline, not 5 days later. */
     uint64_t last = now;
-    run1(t, tcp(A4, B4, 7100, 80, CT_TCP_ACK | CT_TCP_PSH, seq, ack, 100), last);
+    run1(t, tcp4(A4, B4, 7100, 80, CT_TCP_ACK | CT_TCP_PSH, seq, ack, 100), last);
     uint64_t deadline = last + 300 * SEC, next_call = 0;
     for (uint64_t x = last; x < deadline; x += 10 * SEC)
         if (x >= next_call)
@@ -463,7 +417,7 @@ static void udp_burst(struct ct_table *t, unsigned n, uint16_t sp, uint64_t at)
 
 static void test_sweep_pacing(void)
 {
-    struct ct_table *t = mk(4096, NULL);
+    struct ct_table *t = mk_table(4096, CT_TABLE_F_NO_CHECKSUM);
     uint64_t now = 100 * SEC;
     /* Nothing to do: back off by 10 ms per call, from 10 ms, up to 468.75 ms. */
     for (unsigned k = 1; k <= 60; k++) {
@@ -552,7 +506,7 @@ static void test_sweep_pacing(void)
     cfg.sweep_max_interval_ns = 12 * MS;
     cfg.sweep_expired_pct = 75;
     cfg.sweep_budget = 3;
-    t = mk(64, &cfg);
+    t = mk_table_cfg(&cfg, 64, CT_TABLE_F_NO_CHECKSUM);
     now = SEC;
     CHECK_EQ_U(ct_expire(t, now, 0) - now, 6 * MS);
     CHECK_EQ_U(ct_expire(t, now, 0) - now, 11 * MS);
@@ -578,12 +532,12 @@ static void test_sweep_pacing(void)
     CHECK_EQ_U(ct_expire(NULL, 5, 0), UINT64_MAX);
 }
 
-/* ---- a half-open flood into a full table -------------------------------------------------------- */
+/* ---- a half-open flood into a full table -------------------------------------------------- */
 
 static void test_half_open_flood(void)
 {
     const unsigned max = 2048, nest = 300;
-    struct ct_table *t = mk(max, NULL);
+    struct ct_table *t = mk_table(max, CT_TABLE_F_NO_CHECKSUM);
     struct end_log log;
     memset(&log, 0, sizeof(log));
     ct_table_set_destroy_cb(t, on_end, &log);
@@ -601,7 +555,7 @@ static void test_half_open_flood(void)
         struct ct_verdict v[CT_BURST_MAX];
         for (unsigned i = 0; i < CT_BURST_MAX; i++) {
             rng = rng * 1103515245u + 12345u;
-            p[i] = tcp(0xc0000000u | (rng >> 8), B4, (uint16_t)rng, 80, CT_TCP_SYN, rng, 0, 0);
+            p[i] = tcp4(0xc0000000u | (rng >> 8), B4, (uint16_t)rng, 80, CT_TCP_SYN, rng, 0, 0);
         }
         now += 10 * MS;
         CHECK_EQ_I(ct_process_parsed(t, p, v, CT_BURST_MAX, now, CT_PROCESS_COMMIT), CT_BURST_MAX);
@@ -625,16 +579,18 @@ static void test_half_open_flood(void)
     CHECK_EQ_U(nnew + nfull, 2000ull * CT_BURST_MAX);
     /* Every established connection is still there and still passes traffic. */
     for (unsigned i = 0; i < nest; i++) {
-        struct ct_verdict v = run1(t, tcp(B4, A4, 80, (uint16_t)(10000 + i), CT_TCP_ACK, 5001, 1001, 0), now);
+        struct ct_verdict v =
+            run1(t, tcp4(B4, A4, 80, (uint16_t)(10000 + i), CT_TCP_ACK, 5001, 1001, 0), now);
         CHECK_EQ_U(v.state, CT_STATE_ESTABLISHED);
     }
 
     /* A table holding only assured connections refuses new ones, with a counter. */
-    struct ct_table *f = mk(16, NULL);
+    struct ct_table *f = mk_table(16, CT_TABLE_F_NO_CHECKSUM);
     for (unsigned i = 0; i < 16; i++)
         build(f, CT_TIMEOUT_TCP_ESTABLISHED, (uint16_t)(20000 + i), SEC);
     for (unsigned i = 0; i < 50; i++) {
-        struct ct_verdict v = run1(f, tcp(0xc0000001u + i, B4, 999, 80, CT_TCP_SYN, 7, 0, 0), 2 * SEC);
+        struct ct_verdict v =
+            run1(f, tcp4(0xc0000001u + i, B4, 999, 80, CT_TCP_SYN, 7, 0, 0), 2 * SEC);
         CHECK_EQ_U(v.state, CT_STATE_INVALID);
         CHECK_EQ_U(v.reason, CT_REASON_TABLE_FULL);
     }
@@ -651,7 +607,7 @@ static void test_half_open_flood(void)
 
 static void test_zone_limits(void)
 {
-    struct ct_table *t = mk(1024, NULL);
+    struct ct_table *t = mk_table(1024, CT_TABLE_F_NO_CHECKSUM);
     uint32_t count = 7, limit = 7;
     CHECK_EQ_I(ct_zone_count(t, 5, &count, &limit), -ENOENT);
     CHECK_EQ_U(count, 0);
@@ -725,14 +681,14 @@ static int odd_port(void *arg, const struct ct_table *t, const struct ct_conn *c
 
 static void test_flush(void)
 {
-    struct ct_table *t = mk(1024, NULL);
+    struct ct_table *t = mk_table(1024, CT_TABLE_F_NO_CHECKSUM);
     struct end_log log;
     memset(&log, 0, sizeof(log));
     ct_table_set_destroy_cb(t, on_end, &log);
     for (unsigned i = 0; i < 40; i++) {
         struct ct_pkt p = pkt(i < 20 ? 17 : 6, A4 + (i % 4), B4, (uint16_t)(1000 + i), 80);
         if (p.tuple.proto == 6)
-            p = tcp(A4 + (i % 4), B4, (uint16_t)(1000 + i), 80, CT_TCP_SYN, 1, 0, 0);
+            p = tcp4(A4 + (i % 4), B4, (uint16_t)(1000 + i), 80, CT_TCP_SYN, 1, 0, 0);
         p.tuple.zone = (uint16_t)(i % 2);
         run1(t, p, SEC);
     }
@@ -777,7 +733,7 @@ static void test_flush(void)
     ct_table_destroy(t);
 }
 
-/* ---- drain: every connection exactly once ------------------------------------------------------ */
+/* ---- drain: every connection exactly once ------------------------------------------------- */
 
 static int cmp_rec(const void *a, const void *b)
 {
@@ -790,7 +746,7 @@ static int cmp_rec(const void *a, const void *b)
 
 static void test_drain_exactly_once(void)
 {
-    struct ct_table *t = mk(512, NULL);
+    struct ct_table *t = mk_table(512, CT_TABLE_F_NO_CHECKSUM);
     struct end_log log;
     memset(&log, 0, sizeof(log));
     log.keep = 1;
@@ -814,16 +770,16 @@ static void test_drain_exactly_once(void)
             p = reverse(pkt(17, A4, B4, port, 53));
             break;
         case 3:
-            p = tcp(A4, B4, port, 80, CT_TCP_SYN, 1000, 0, 0);
+            p = tcp4(A4, B4, port, 80, CT_TCP_SYN, 1000, 0, 0);
             break;
         case 4:
-            p = tcp(B4, A4, 80, port, CT_TCP_SYN | CT_TCP_ACK, 5000, 1001, 0);
+            p = tcp4(B4, A4, 80, port, CT_TCP_SYN | CT_TCP_ACK, 5000, 1001, 0);
             break;
         case 5:
-            p = tcp(A4, B4, port, 80, CT_TCP_ACK, 1001, 5001, 0);
+            p = tcp4(A4, B4, port, 80, CT_TCP_ACK, 1001, 5001, 0);
             break;
         case 6:
-            p = tcp(A4, B4, port, 80, CT_TCP_RST, 1001, 0, 0);
+            p = tcp4(A4, B4, port, 80, CT_TCP_RST, 1001, 0, 0);
             break;
         default:
             p = icmp_echo(A4, B4, port, 8);
@@ -874,7 +830,7 @@ static void test_drain_exactly_once(void)
     ct_table_destroy(t);
 
     /* A connection past its deadline when drained is reported as expired. */
-    t = mk(8, NULL);
+    t = mk_table(8, CT_TABLE_F_NO_CHECKSUM);
     memset(&log, 0, sizeof(log));
     ct_table_set_destroy_cb(t, on_end, &log);
     run1(t, pkt(17, A4, B4, 1, 2), SEC);
@@ -897,7 +853,7 @@ static void test_drain_exactly_once(void)
     CHECK_STR(ct_end_reason_name(CT_END_COUNT), "unknown");
 }
 
-/* ---- memory stays flat over a long run ------------------------------------------------------------ */
+/* ---- memory stays flat over a long run ---------------------------------------------------- */
 
 static uint64_t rss_pages(void)
 {
@@ -917,7 +873,7 @@ static void test_memory_flat(void)
      * (fewer under ASan, which is much slower). */
     const uint64_t total = CT_TEST_SANITIZED ? 2000000ull : 20000000ull;
     const unsigned max = 4096;
-    struct ct_table *t = mk(max, NULL);
+    struct ct_table *t = mk_table(max, CT_TABLE_F_NO_CHECKSUM);
     struct end_log log;
     memset(&log, 0, sizeof(log));
     ct_table_set_destroy_cb(t, on_end, &log);
@@ -945,7 +901,8 @@ static void test_memory_flat(void)
             rss_early = rss_pages();
             hiwater_early = t->pool[0].hiwater;
         }
-        if ((b & 1023) == 0 && (t->connections > max || ct_wheel_count(&t->wheel) != t->connections))
+        if ((b & 1023) == 0 &&
+            (t->connections > max || ct_wheel_count(&t->wheel) != t->connections))
             bad++;
     }
     CHECK_EQ_U(bad, 0);

@@ -4,9 +4,9 @@
  * Frames are assembled field by field (tests/support/frames.h); checksums
  * are computed with a plain byte-wise RFC 1071 reference (not the
  * library's), so a correct frame and a corrupted one check the library's
- * fast sum against an independent one. Every frame is also re-parsed at every prefix length from an exactly
- * sized heap copy (ASan catches any read past the end), once as a truncated
- * packet and once as a snapped capture.
+ * fast sum against an independent one. Every frame is also re-parsed at
+ * every prefix length from an exactly sized heap copy (ASan catches any read
+ * past the end), once as a truncated packet and once as a snapped capture.
  */
 #include <arpa/inet.h>
 #include <stdint.h>
@@ -30,8 +30,8 @@ static void fill_payload(uint8_t *p, size_t n)
 }
 
 /* TCP header (+ options padded by the caller to a multiple of 4) + payload. */
-static size_t tcp_seg(uint8_t *o, uint16_t sp, uint16_t dp, uint32_t seq, uint32_t ack, uint8_t flags,
-                      uint16_t win, const uint8_t *opt, size_t olen, size_t plen)
+static size_t tcp_seg(uint8_t *o, uint16_t sp, uint16_t dp, uint32_t seq, uint32_t ack,
+                      uint8_t flags, uint16_t win, const uint8_t *opt, size_t olen, size_t plen)
 {
     size_t hl = tcp_header(o, sp, dp, seq, ack, flags, win, opt, olen);
     fill_payload(o + hl, plen);
@@ -45,8 +45,8 @@ static size_t udp_seg(uint8_t *o, uint16_t sp, uint16_t dp, size_t plen)
     return hl + plen;
 }
 
-static size_t icmp_seg(uint8_t *o, uint8_t type, uint8_t code, uint16_t id, uint16_t seq, const uint8_t *body,
-                       size_t blen)
+static size_t icmp_seg(uint8_t *o, uint8_t type, uint8_t code, uint16_t id, uint16_t seq,
+                       const uint8_t *body, size_t blen)
 {
     size_t hl = icmp_header(o, type, code, id, seq);
     if (blen)
@@ -55,8 +55,8 @@ static size_t icmp_seg(uint8_t *o, uint8_t type, uint8_t code, uint16_t id, uint
 }
 
 /* IPv4 header (+ options) around an L4 segment, with both checksums. */
-static size_t ip4_pkt(uint8_t *o, uint8_t proto, uint32_t src, uint32_t dst, const uint8_t *opt, size_t olen,
-                      const uint8_t *l4, size_t l4len)
+static size_t ip4_pkt(uint8_t *o, uint8_t proto, uint32_t src, uint32_t dst, const uint8_t *opt,
+                      size_t olen, const uint8_t *l4, size_t l4len)
 {
     size_t hl = ipv4_header(o, proto, src, dst, 0x1234, opt, olen, l4len);
     memmove(o + hl, l4, l4len);
@@ -100,8 +100,9 @@ static void check_paths(const struct ct_frame *fr)
         long at;
         int r = parse_paths_compare(fr, flag_sets[i], &g, &at);
         if (r == PARSEPATHS_DIFFER)
-            CHECK_FAIL_("fast path and general parser differ at byte %ld (len %u, wire %u, reason %s)", at,
-                        (unsigned)fr->len, (unsigned)fr->wire_len, ct_reason_name(g.reason));
+            CHECK_FAIL_(
+                "fast path and general parser differ at byte %ld (len %u, wire %u, reason %s)", at,
+                (unsigned)fr->len, (unsigned)fr->wire_len, ct_reason_name(g.reason));
         if (i == 0) {
             FRAMES_SEEN++;
             FAST_TAKEN += r == PARSEPATHS_FAST;
@@ -111,7 +112,12 @@ static void check_paths(const struct ct_frame *fr)
 
 static uint16_t parse(const uint8_t *f, size_t n, uint16_t link, uint32_t wire)
 {
-    struct ct_frame fr = {.data = f, .len = (uint32_t)n, .wire_len = wire, .link = link, .zone = 7, .mark = 99,
+    struct ct_frame fr = {.data = f,
+                          .len = (uint32_t)n,
+                          .wire_len = wire,
+                          .link = link,
+                          .zone = 7,
+                          .mark = 99,
                           .flags = CT_FRAME_F_L4_CSUM_GOOD};
     check_paths(&fr);
     fr.flags = 0;
@@ -121,8 +127,9 @@ static uint16_t parse(const uint8_t *f, size_t n, uint16_t link, uint32_t wire)
 
 static int is_trunc_reason(unsigned r)
 {
-    return r == CT_REASON_L2_TRUNCATED || r == CT_REASON_IP_TRUNCATED || r == CT_REASON_L4_TRUNCATED ||
-           r == CT_REASON_ICMP_TRUNCATED || r == CT_REASON_IP6_EXT_HDR;
+    return r == CT_REASON_L2_TRUNCATED || r == CT_REASON_IP_TRUNCATED ||
+           r == CT_REASON_L4_TRUNCATED || r == CT_REASON_ICMP_TRUNCATED ||
+           r == CT_REASON_IP6_EXT_HDR;
 }
 
 /* Bounds every parsed descriptor must respect when it says NONE. */
@@ -176,8 +183,8 @@ static void prefixes(const uint8_t *f, size_t n, uint16_t link)
                    !(P.reason == CT_REASON_FRAGMENT && full.reason == CT_REASON_FRAG_INVALID)) {
             /* (A snapped first fragment whose header chain was cut cannot
                be judged complete or not: it stays a plain fragment.) */
-            CHECK_FAIL_("prefix %zu of %zu: snapped reason %s, full %s", k, n, ct_reason_name(P.reason),
-                        ct_reason_name(full.reason));
+            CHECK_FAIL_("prefix %zu of %zu: snapped reason %s, full %s", k, n,
+                        ct_reason_name(P.reason), ct_reason_name(full.reason));
         }
         free(b);
     }
@@ -215,7 +222,8 @@ static size_t frame4_udp(size_t plen)
 
 static void test_eth_ipv4_tcp(void)
 {
-    static const uint8_t opt[] = {2, 4, 0x05, 0xb4, 1, 3, 3, 7, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 1};
+    static const uint8_t opt[] = {2,  4, 0x05, 0xb4, 1, 3, 3, 7, 4, 2, 8,
+                                  10, 0, 0,    0,    1, 0, 0, 0, 0, 1, 1};
     uint8_t o[24] = {0};
     memcpy(o, opt, sizeof(opt));
     size_t n = frame4_tcp(o, 24, 5);
@@ -233,7 +241,8 @@ static void test_eth_ipv4_tcp(void)
     CHECK_EQ_U(P.win, 29200);
     CHECK_EQ_U(P.tcp_flags, CT_TCP_SYN | CT_TCP_ACK);
     CHECK_EQ_U(P.tcp_hdr_len, 44);
-    CHECK_EQ_U(P.tcp_opts, CT_TCPOPT_MSS | CT_TCPOPT_WSCALE | CT_TCPOPT_SACK_PERM | CT_TCPOPT_TIMESTAMP);
+    CHECK_EQ_U(P.tcp_opts,
+               CT_TCPOPT_MSS | CT_TCPOPT_WSCALE | CT_TCPOPT_SACK_PERM | CT_TCPOPT_TIMESTAMP);
     CHECK_EQ_U(P.tcp_mss, 1460);
     CHECK_EQ_U(P.tcp_wscale, 7);
     CHECK_EQ_U(P.l3_off, 14);
@@ -1133,12 +1142,17 @@ static void csum_case(uint8_t proto, int v6, size_t plen)
     switch (proto) {
     case 6: l = tcp_seg(seg, 1000, 2000, 1, 2, CT_TCP_ACK, 3, NULL, 0, plen); break;
     case 17: case 136: l = udp_seg(seg, 1000, 2000, plen); break;
-    default: l = icmp_seg(seg, v6 ? 128 : 8, 0, 9, 1, NULL, 0); fill_payload(seg + 8, plen); l += plen; break;
+    default:
+        l = icmp_seg(seg, v6 ? 128 : 8, 0, 9, 1, NULL, 0);
+        fill_payload(seg + 8, plen);
+        l += plen;
+        break;
     }
     if (proto == 136)
         put_be16(seg + 4, 0);
     size_t n = v6 ? ip6_pkt(ipb, proto, proto, A6, B6, NULL, 0, seg, l)
-                  : ip4_pkt(ipb, proto, IPV4_ADDR(172, 16, 0, 1), IPV4_ADDR(172, 16, 9, 200), NULL, 0, seg, l);
+                  : ip4_pkt(ipb, proto, IPV4_ADDR(172, 16, 0, 1), IPV4_ADDR(172, 16, 9, 200), NULL,
+                            0, seg, l);
     /* An odd number of VLAN tags puts the IP header at an odd 32-bit offset. */
     static const uint16_t tag[] = {0x8100, 5};
     size_t f = eth_frame(fr, tag, 1, v6 ? 0x86dd : 0x0800, ipb, n);
@@ -1211,7 +1225,8 @@ static void test_checksum_special(void)
     CHECK_EQ_U(parse(ipb, n, CT_LINK_IPV6, 0), CT_REASON_NONE);
     CHECK_EQ_U(P.l4_off, 80);
     CHECK_EQ_U(ct_pkt_verify_checksum(&P), 1);
-    ipv6_fill_transport_checksum(ipb, 80, 6, NULL); /* checksum over the current destination: wrong */
+    ipv6_fill_transport_checksum(ipb, 80, 6,
+                                 NULL); /* checksum over the current destination: wrong */
     CHECK_EQ_U(parse(ipb, n, CT_LINK_IPV6, 0), CT_REASON_NONE);
     CHECK_EQ_U(ct_pkt_verify_checksum(&P), 0);
 
@@ -1251,7 +1266,8 @@ static void test_csum_fast_vs_reference(void)
                 return;
             }
             size_t half = (n / 2) & ~(size_t)1;
-            uint64_t s2 = ct_csum_add(ct_csum_add(0, p, (uint32_t)half), p + half, (uint32_t)(n - half));
+            uint64_t s2 =
+                ct_csum_add(ct_csum_add(0, p, (uint32_t)half), p + half, (uint32_t)(n - half));
             CHECK_EQ_U(ntohs((uint16_t)~ct_csum_fold(s2)), want);
         }
     }
@@ -1320,7 +1336,8 @@ static void test_fast_path_taken(void)
     struct ct_pkt g;
     long at;
     CHECK_EQ_I(parse_paths_compare(&frame, 0, &g, &at), PARSEPATHS_FAST);
-    CHECK_EQ_U(g.tcp_opts, CT_TCPOPT_MSS | CT_TCPOPT_WSCALE | CT_TCPOPT_SACK_PERM | CT_TCPOPT_TIMESTAMP);
+    CHECK_EQ_U(g.tcp_opts,
+               CT_TCPOPT_MSS | CT_TCPOPT_WSCALE | CT_TCPOPT_SACK_PERM | CT_TCPOPT_TIMESTAMP);
     printf("fast path took %lu of %lu frames\n", FAST_TAKEN, FRAMES_SEEN);
 }
 

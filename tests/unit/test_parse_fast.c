@@ -45,9 +45,11 @@ static int compare(const struct ct_frame *fr, const char *what, size_t index)
         if (r == PARSEPATHS_FAST)
             TAKEN++;
         if (r == PARSEPATHS_DIFFER) {
-            CHECK_FAIL_("%s #%zu (link %u, len %u, wire %u, flags %u): paths differ at byte %ld, general reason %s",
-                        what, index, (unsigned)fr->link, (unsigned)fr->len, (unsigned)fr->wire_len, flag_sets[i],
-                        at, ct_reason_name(g.reason));
+            CHECK_FAIL_(
+                "%s #%zu (link %u, len %u, wire %u, flags %u): paths differ at byte %ld, "
+                "general reason %s",
+                what, index, (unsigned)fr->link, (unsigned)fr->len, (unsigned)fr->wire_len,
+                flag_sets[i], at, ct_reason_name(g.reason));
             return -1;
         }
         if (i == 0)
@@ -153,16 +155,21 @@ static int wire_variants(const struct ct_frame *whole, const char *what, size_t 
 
 /* Everything above on one frame whose fast-path result is `want_fast`
    (-1: either). */
-static void exercise(const uint8_t *f, size_t n, uint16_t link, uint32_t wire, int want_fast, const char *what,
-                     size_t index, int deep)
+static void exercise(const uint8_t *f, size_t n, uint16_t link, uint32_t wire, int want_fast,
+                     const char *what, size_t index, int deep)
 {
     uint8_t *b = exact_copy(f, n);
     if (!b) {
         CHECK_FAIL_("out of memory");
         return;
     }
-    struct ct_frame fr = {.data = b, .len = (uint32_t)n, .wire_len = wire, .link = link, .zone = 0x1234,
-                          .mark = 0xdeadbeef, .flags = CT_FRAME_F_L4_CSUM_GOOD};
+    struct ct_frame fr = {.data = b,
+                          .len = (uint32_t)n,
+                          .wire_len = wire,
+                          .link = link,
+                          .zone = 0x1234,
+                          .mark = 0xdeadbeef,
+                          .flags = CT_FRAME_F_L4_CSUM_GOOD};
     int took = compare(&fr, what, index);
     if (took >= 0 && want_fast >= 0 && took != want_fast)
         CHECK_FAIL_("%s #%zu: the fast path %s it", what, index, took ? "took" : "declined");
@@ -226,7 +233,8 @@ static void run_dir(const char *dir)
     for (int i = 0; i < n; i++) {
         const char *name = names[i]->d_name;
         char path[2048];
-        if (name[0] != '.' && (size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) < sizeof(path)) {
+        if (name[0] != '.' &&
+            (size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) < sizeof(path)) {
             struct stat st;
             if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
                 run_dir(path);
@@ -286,7 +294,8 @@ static size_t build_tcp(int v6, int ntag, size_t olen, size_t plen, size_t pad)
     uint8_t opt[40] = {1, 1, 8, 10, 0, 0, 0, 7, 0, 0, 0, 9};
     for (size_t i = 12; i < sizeof(opt); i++)
         opt[i] = 1;
-    size_t l = tcp_header(l4b, 40000, 443, 0x01020304, 0xa0b0c0d0, CT_TCP_ACK | CT_TCP_PSH, 501, opt, olen);
+    size_t l = tcp_header(l4b, 40000, 443, 0x01020304, 0xa0b0c0d0, CT_TCP_ACK | CT_TCP_PSH, 501,
+                          opt, olen);
     for (size_t i = 0; i < plen; i++)
         l4b[l + i] = (uint8_t)(i * 31 + 7);
     l += plen;
@@ -351,7 +360,8 @@ static void test_built_udp(void)
         for (int ntag = 0; ntag <= 1; ntag++)
             for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++) {
                 uint16_t sp = ports[i][0], dp = ports[i][1];
-                int tunnel = dp == 4789 || dp == 6081 || dp == 3544 || sp == 3544 || dp == 2152 || sp == 2152;
+                int tunnel = dp == 4789 || dp == 6081 || dp == 3544 || sp == 3544 || dp == 2152 ||
+                             sp == 2152;
                 size_t n = build_udp(v6, ntag, sp, dp, i == 2 ? 0 : 30, i == 1 ? 4 : 0);
                 exercise(frb, n, CT_LINK_ETHERNET, 0, !tunnel, "built udp", idx++, 1);
             }
@@ -367,7 +377,8 @@ static void test_declined(void)
     {
         uint8_t opt[4] = {1, 1, 1, 0};
         size_t l = tcp_header(l4b, 1, 2, 3, 4, CT_TCP_SYN, 5, NULL, 0);
-        size_t hl = ipv4_header(ipb, 6, IPV4_ADDR(10, 0, 0, 1), IPV4_ADDR(10, 0, 0, 2), 1, opt, 4, l);
+        size_t hl =
+            ipv4_header(ipb, 6, IPV4_ADDR(10, 0, 0, 1), IPV4_ADDR(10, 0, 0, 2), 1, opt, 4, l);
         memcpy(ipb + hl, l4b, l);
         ipv4_fill_transport_checksum(ipb);
         n = eth_frame(frb, NULL, 0, 0x0800, ipb, hl + l);

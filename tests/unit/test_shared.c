@@ -19,6 +19,7 @@
 
 #include "check.h"
 #include "ctrack/ctrack.h"
+#include "support/table_fixture.h"
 #include "table/shared.h"
 #include "table/table.h"
 
@@ -28,30 +29,9 @@
 
 static struct ct_pkt udp4(uint32_t src, uint32_t dst, uint16_t sp, uint16_t dp)
 {
-    struct ct_pkt p;
-    memset(&p, 0, sizeof(p));
-    p.reason = CT_REASON_NONE;
-    p.tuple.l3 = CT_L3_IPV4;
-    p.tuple.proto = 17;
-    p.tuple.src.v4 = src;
-    p.tuple.dst.v4 = dst;
-    p.tuple.sport = sp;
-    p.tuple.dport = dp;
-    p.ip_len = 60;
+    struct ct_pkt p = pkt4(17, src, dst, sp, dp, 60);
     p.l4_len = 40;
     return p;
-}
-
-static struct ct_table *mk_shared(uint32_t max)
-{
-    struct ct_table_config cfg;
-    ct_table_config_init(&cfg);
-    cfg.max_connections = max;
-    cfg.flags = CT_TABLE_F_SHARED | CT_TABLE_F_NO_CHECKSUM;
-    int err = 0;
-    struct ct_table *t = ct_table_create(&cfg, &err);
-    CHECK_EQ_I(err, 0);
-    return t;
 }
 
 static uint64_t mono_ns(void)
@@ -113,7 +93,7 @@ static int count_conn(struct ct_conn *c, void *arg)
 
 static void test_race_create(void)
 {
-    struct ct_table *t = mk_shared(4 * RACE_FLOWS);
+    struct ct_table *t = mk_table(4 * RACE_FLOWS, CT_TABLE_F_SHARED | CT_TABLE_F_NO_CHECKSUM);
     if (!t)
         return;
     pthread_t th[NTHREADS];
@@ -238,7 +218,7 @@ static void test_churn_stress(void)
 {
     struct stress s;
     memset(&s, 0, sizeof(s));
-    s.t = mk_shared(4096);
+    s.t = mk_table(4096, CT_TABLE_F_SHARED | CT_TABLE_F_NO_CHECKSUM);
     if (!s.t)
         return;
     ct_table_set_destroy_cb(s.t, on_end, &s);
@@ -285,7 +265,7 @@ static void test_churn_stress(void)
 
 static void test_shared_basics(void)
 {
-    struct ct_table *t = mk_shared(64);
+    struct ct_table *t = mk_table(64, CT_TABLE_F_SHARED | CT_TABLE_F_NO_CHECKSUM);
     if (!t)
         return;
     CHECK_EQ_I(ct_zone_set_limit(t, 1, 10), -ENOTSUP);
@@ -405,7 +385,7 @@ static void idle_thread_case(int offline)
 {
     struct idler d;
     memset(&d, 0, sizeof(d));
-    d.t = mk_shared(IDLE_TABLE);
+    d.t = mk_table(IDLE_TABLE, CT_TABLE_F_SHARED | CT_TABLE_F_NO_CHECKSUM);
     if (!d.t)
         return;
     d.offline = offline;
@@ -590,8 +570,8 @@ static void test_offline_cycles(void)
 {
     struct cycle c;
     memset(&c, 0, sizeof(c));
-    c.t = mk_shared(8192);
-    c.other = mk_shared(1024);
+    c.t = mk_table(8192, CT_TABLE_F_SHARED | CT_TABLE_F_NO_CHECKSUM);
+    c.other = mk_table(1024, CT_TABLE_F_SHARED | CT_TABLE_F_NO_CHECKSUM);
     if (!c.t || !c.other)
         return;
     c.clock = 10 * SEC;
@@ -644,7 +624,7 @@ static void test_offline_cycles(void)
 static void test_large_retirement(void)
 {
     enum { N = 3 * 4096 + 100 };
-    struct ct_table *t = mk_shared(N);
+    struct ct_table *t = mk_table(N, CT_TABLE_F_SHARED | CT_TABLE_F_NO_CHECKSUM);
     if (!t)
         return;
     struct ct_verdict v[CT_BURST_MAX];
@@ -769,7 +749,7 @@ static void *mag_thread(void *p)
  */
 static void test_magazines(void)
 {
-    struct ct_table *t = mk_shared(MAG_MAX);
+    struct ct_table *t = mk_table(MAG_MAX, CT_TABLE_F_SHARED | CT_TABLE_F_NO_CHECKSUM);
     if (!t)
         return;
     CHECK(t->pool[0].cap >= MAG_MAX + CT_SHARED_SPARE + CT_SHARED_THREADS * CT_SHARED_MAG);

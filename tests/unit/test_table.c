@@ -10,26 +10,11 @@
 
 #include "check.h"
 #include "ctrack/ctrack.h"
+#include "support/table_fixture.h"
 #include "table/table.h"
 
 #define SEC 1000000000ull
 #define CT_ARRAY_LEN(a) (unsigned)(sizeof(a) / sizeof((a)[0]))
-
-static struct ct_pkt pkt4(uint8_t proto, uint32_t src, uint32_t dst, uint16_t sp, uint16_t dp,
-                          uint32_t ip_len)
-{
-    struct ct_pkt p;
-    memset(&p, 0, sizeof(p));
-    p.reason = CT_REASON_NONE;
-    p.tuple.l3 = CT_L3_IPV4;
-    p.tuple.proto = proto;
-    p.tuple.src.v4 = src;
-    p.tuple.dst.v4 = dst;
-    p.tuple.sport = sp;
-    p.tuple.dport = dp;
-    p.ip_len = ip_len;
-    return p;
-}
 
 static struct ct_pkt pkt6(uint8_t proto, uint32_t src_last, uint32_t dst_last, uint16_t sp,
                           uint16_t dp, uint32_t ip_len)
@@ -60,30 +45,6 @@ static struct ct_pkt reverse(const struct ct_pkt *p, uint32_t ip_len)
     r.tuple.dport = p->tuple.sport;
     r.ip_len = ip_len;
     return r;
-}
-
-static struct ct_table *mk_table(uint32_t max, uint32_t flags)
-{
-    struct ct_table_config cfg;
-    ct_table_config_init(&cfg);
-    cfg.max_connections = max;
-    cfg.flags = flags | CT_TABLE_F_NO_CHECKSUM | CT_TABLE_F_FIXED_KEY;
-    cfg.hash_key[0] = 0x0706050403020100ull;
-    cfg.hash_key[1] = 0x0f0e0d0c0b0a0908ull;
-    int err = 1;
-    struct ct_table *t = ct_table_create(&cfg, &err);
-    CHECK_PTR(t);
-    CHECK_EQ_I(err, 0);
-    return t;
-}
-
-/* Processes one hand-built packet with commit. */
-static struct ct_verdict run1(struct ct_table *t, struct ct_pkt *p, uint64_t now)
-{
-    struct ct_verdict v;
-    memset(&v, 0xee, sizeof(v));
-    CHECK_EQ_I(ct_process_parsed(t, p, &v, 1, now, CT_PROCESS_COMMIT), 1);
-    return v;
 }
 
 static uint64_t const_hash(const void *key, size_t len)
@@ -206,7 +167,7 @@ static void test_config_errors(void)
 
 static void test_create_stats(void)
 {
-    struct ct_table *t = mk_table(1000, 0);
+    struct ct_table *t = mk_table(1000, CT_TABLE_F_NO_CHECKSUM);
     struct ct_table_stats s;
     CHECK_EQ_I(ct_table_stats(t, &s), 0);
     CHECK_EQ_I(ct_table_stats(NULL, &s), -EINVAL);
@@ -238,9 +199,9 @@ static void test_create_stats(void)
     ct_table_destroy(b);
 
     /* Prefault touches every page and still works. */
-    t = mk_table(5000, CT_TABLE_F_PREFAULT);
+    t = mk_table(5000, CT_TABLE_F_PREFAULT | CT_TABLE_F_NO_CHECKSUM);
     struct ct_pkt p = pkt4(17, 0x0100000a, 0x0200000a, 1000, 53, 60);
-    struct ct_verdict v = run1(t, &p, SEC);
+    struct ct_verdict v = run1(t, p, SEC);
     CHECK_EQ_U(v.state, CT_STATE_NEW);
     CHECK_EQ_U(v.flags, CT_VERDICT_CREATED);
     ct_table_destroy(t);
@@ -253,9 +214,10 @@ static void check_insert_lookup_delete(struct ct_table *t, unsigned n)
     struct ct_table_stats s;
     uint64_t now = 10 * SEC;
     for (unsigned i = 0; i < n; i++) {
-        struct ct_pkt p = (i & 1) ? pkt6(17, i, 1000 + i, (uint16_t)(1024 + i), 53, 100 + i)
-                                  : pkt4(17, 0x0a000000u + i, 0x0b000000u + i, (uint16_t)(1024 + i), 53, 100 + i);
-        struct ct_verdict v = run1(t, &p, now);
+        struct ct_pkt p =
+            (i & 1) ? pkt6(17, i, 1000 + i, (uint16_t)(1024 + i), 53, 100 + i)
+                    : pkt4(17, 0x0a000000u + i, 0x0b000000u + i, (uint16_t)(1024 + i), 53, 100 + i);
+        struct ct_verdict v = run1(t, p, now);
         CHECK_EQ_U(v.state, CT_STATE_NEW);
         CHECK_EQ_U(v.reason, CT_REASON_NONE);
         CHECK_EQ_U(v.flags, CT_VERDICT_CREATED);
@@ -266,8 +228,9 @@ static void check_insert_lookup_delete(struct ct_table *t, unsigned n)
     CHECK_EQ_U(s.created, n);
 
     for (unsigned i = 0; i < n; i++) {
-        struct ct_pkt p = (i & 1) ? pkt6(17, i, 1000 + i, (uint16_t)(1024 + i), 53, 100 + i)
-                                  : pkt4(17, 0x0a000000u + i, 0x0b000000u + i, (uint16_t)(1024 + i), 53, 100 + i);
+        struct ct_pkt p =
+            (i & 1) ? pkt6(17, i, 1000 + i, (uint16_t)(1024 + i), 53, 100 + i)
+                    : pkt4(17, 0x0a000000u + i, 0x0b000000u + i, (uint16_t)(1024 + i), 53, 100 + i);
         enum ct_dir d = CT_DIR_REPLY;
         struct ct_conn *c = ct_table_lookup(t, &p.tuple, now, &d);
         CHECK_PTR(c);
@@ -299,8 +262,9 @@ static void check_insert_lookup_delete(struct ct_table *t, unsigned n)
 
     /* Delete every other connection; the rest stay findable both ways. */
     for (unsigned i = 0; i < n; i += 2) {
-        struct ct_pkt p = (i & 1) ? pkt6(17, i, 1000 + i, (uint16_t)(1024 + i), 53, 100 + i)
-                                  : pkt4(17, 0x0a000000u + i, 0x0b000000u + i, (uint16_t)(1024 + i), 53, 100 + i);
+        struct ct_pkt p =
+            (i & 1) ? pkt6(17, i, 1000 + i, (uint16_t)(1024 + i), 53, 100 + i)
+                    : pkt4(17, 0x0a000000u + i, 0x0b000000u + i, (uint16_t)(1024 + i), 53, 100 + i);
         struct ct_conn *c = ct_table_lookup(t, &p.tuple, now, NULL);
         CHECK_PTR(c);
         if (c)
@@ -323,8 +287,9 @@ static void check_insert_lookup_delete(struct ct_table *t, unsigned n)
 
     /* Deleted tuples can be created again. */
     for (unsigned i = 0; i < n; i += 2) {
-        struct ct_pkt p = pkt4(17, 0x0a000000u + i, 0x0b000000u + i, (uint16_t)(1024 + i), 53, 100 + i);
-        struct ct_verdict v = run1(t, &p, now + 1);
+        struct ct_pkt p =
+            pkt4(17, 0x0a000000u + i, 0x0b000000u + i, (uint16_t)(1024 + i), 53, 100 + i);
+        struct ct_verdict v = run1(t, p, now + 1);
         CHECK_EQ_U(v.flags, CT_VERDICT_CREATED);
     }
     CHECK_EQ_I(ct_table_stats(t, &s), 0);
@@ -333,7 +298,7 @@ static void check_insert_lookup_delete(struct ct_table *t, unsigned n)
 
 static void test_insert_lookup_delete(void)
 {
-    struct ct_table *t = mk_table(4096, 0);
+    struct ct_table *t = mk_table(4096, CT_TABLE_F_NO_CHECKSUM);
     check_insert_lookup_delete(t, 2000);
     ct_table_destroy(t);
 }
@@ -342,7 +307,7 @@ static void test_insert_lookup_delete_colliding(void)
 {
     /* Every key hashes to one bucket: only CT_PROBE_MAX buckets' worth of
      * tuples fit, each connection taking two. */
-    struct ct_table *t = mk_table(4096, 0);
+    struct ct_table *t = mk_table(4096, CT_TABLE_F_NO_CHECKSUM);
     CHECK_EQ_I(ct_table_set_hash_hook(t, const_hash), 0);
     check_insert_lookup_delete(t, CT_PROBE_MAX * CT_BUCKET_SLOTS / 2);
     /* The hash cannot change under live connections. */
@@ -352,13 +317,14 @@ static void test_insert_lookup_delete_colliding(void)
 
 static void test_probe_limit(void)
 {
-    struct ct_table *t = mk_table(4096, 0);
+    struct ct_table *t = mk_table(4096, CT_TABLE_F_NO_CHECKSUM);
     CHECK_EQ_I(ct_table_set_hash_hook(t, const_hash), 0);
     unsigned fit = CT_PROBE_MAX * CT_BUCKET_SLOTS / 2;
     unsigned i;
     for (i = 0; i < fit + 3; i++) {
-        struct ct_pkt p = pkt4(i & 1 ? 17 : 47, 0x0a000001, 0x0a000002, (uint16_t)(2000 + i), 80, 60);
-        struct ct_verdict v = run1(t, &p, SEC);
+        struct ct_pkt p =
+            pkt4(i & 1 ? 17 : 47, 0x0a000001, 0x0a000002, (uint16_t)(2000 + i), 80, 60);
+        struct ct_verdict v = run1(t, p, SEC);
         if (i < fit) {
             CHECK_EQ_U(v.state, CT_STATE_NEW);
             CHECK_EQ_U(v.flags, CT_VERDICT_CREATED);
@@ -383,7 +349,7 @@ static void test_probe_limit(void)
     if (c)
         ct_table_conn_remove(t, c, CT_RM_DELETE);
     struct ct_pkt pn = pkt4(17, 0x0a000001, 0x0a000002, 9999, 80, 60);
-    struct ct_verdict v = run1(t, &pn, SEC);
+    struct ct_verdict v = run1(t, pn, SEC);
     CHECK_EQ_U(v.flags, CT_VERDICT_CREATED);
     ct_table_destroy(t);
 }
@@ -406,7 +372,7 @@ static void log_end(void *arg, const struct ct_table *t, const struct ct_conn *c
 
 static void test_full_table(void)
 {
-    struct ct_table *t = mk_table(10, 0);
+    struct ct_table *t = mk_table(10, CT_TABLE_F_NO_CHECKSUM);
     struct end_log log;
     memset(&log, 0, sizeof(log));
     ct_table_set_destroy_cb(t, log_end, &log);
@@ -415,19 +381,19 @@ static void test_full_table(void)
     for (unsigned i = 0; i < 10; i++) {
         struct ct_pkt p = (i % 3) ? pkt4(17, 0x0a000001, 0x0a000002, (uint16_t)(100 + i), 53, 60)
                                   : pkt6(17, 1, 2, (uint16_t)(100 + i), 53, 80);
-        struct ct_verdict v = run1(t, &p, SEC);
+        struct ct_verdict v = run1(t, p, SEC);
         CHECK_EQ_U(v.state, CT_STATE_NEW);
         CHECK_PTR(v.conn);
         if (i == 0)
             continue;
         struct ct_pkt r = reverse(&p, 60);
-        run1(t, &r, SEC);
-        v = run1(t, &p, 4 * SEC);
+        run1(t, r, SEC);
+        v = run1(t, p, 4 * SEC);
         CHECK(v.conn && (v.conn->status & CT_STATUS_ASSURED));
     }
     /* Full: the first new connection evicts the one unassured connection. */
     struct ct_pkt n1 = pkt4(17, 0x0a000005, 0x0a000006, 7, 7, 60);
-    struct ct_verdict v = run1(t, &n1, 5 * SEC);
+    struct ct_verdict v = run1(t, n1, 5 * SEC);
     CHECK_EQ_U(v.state, CT_STATE_NEW);
     CHECK_EQ_U(v.flags, CT_VERDICT_CREATED);
     CHECK_EQ_U(log.n[CT_END_EVICTED], 1);
@@ -436,17 +402,17 @@ static void test_full_table(void)
     /* That one is unassured too, but a full table of assured connections
      * refuses everything else: ASSURED connections are never evicted. */
     struct ct_pkt n2 = pkt4(17, 0x0a000007, 0x0a000008, 7, 7, 60);
-    v = run1(t, &n2, 5 * SEC);
+    v = run1(t, n2, 5 * SEC);
     CHECK_EQ_U(v.state, CT_STATE_NEW); /* n1 was evicted to make room */
     CHECK_EQ_U(log.n[CT_END_EVICTED], 2);
     CHECK_EQ_U(log.last.tuple[0].src.v4, 0x0a000005);
     for (unsigned i = 0; i < 2; i++) {
         struct ct_pkt q = pkt4(17, 0x0a000009, 0x0a00000a, (uint16_t)(9 + i), 7, 60);
         struct ct_pkt r = reverse(&n2, 60);
-        run1(t, &r, 5 * SEC); /* n2 answered, then assured after 2 s */
-        v = run1(t, &n2, 8 * SEC);
+        run1(t, r, 5 * SEC); /* n2 answered, then assured after 2 s */
+        v = run1(t, n2, 8 * SEC);
         CHECK(v.conn && (v.conn->status & CT_STATUS_ASSURED));
-        v = run1(t, &q, 8 * SEC);
+        v = run1(t, q, 8 * SEC);
         CHECK_EQ_U(v.state, CT_STATE_INVALID);
         CHECK_EQ_U(v.reason, CT_REASON_TABLE_FULL);
         CHECK(v.conn == NULL);
@@ -454,14 +420,14 @@ static void test_full_table(void)
     /* Established traffic still flows on a full table. */
     struct ct_pkt p = pkt4(17, 0x0a000001, 0x0a000002, 101, 53, 60);
     struct ct_pkt r = reverse(&p, 60);
-    v = run1(t, &r, 9 * SEC);
+    v = run1(t, r, 9 * SEC);
     CHECK_EQ_U(v.state, CT_STATE_ESTABLISHED);
     CHECK_EQ_U(v.dir, CT_DIR_REPLY);
 
     /* A packet that could not create a connection anyway keeps its own reason. */
     struct ct_pkt echo_reply = pkt4(1, 0x0a000001, 0x0a000002, 7, 0 << 8, 84);
     echo_reply.icmp_type = 0;
-    v = run1(t, &echo_reply, 9 * SEC);
+    v = run1(t, echo_reply, 9 * SEC);
     CHECK_EQ_U(v.reason, CT_REASON_ICMP_REPLY_NO_REQUEST);
 
     struct ct_table_stats s;
@@ -482,7 +448,7 @@ static void test_full_table(void)
      * packet at 4 s), a new connection finds it in the early-drop scan and
      * takes its place: it is counted as expired, not evicted. */
     struct ct_pkt n3 = pkt4(17, 0x0a000003, 0x0a000004, 1, 2, 60);
-    v = run1(t, &n3, 124 * SEC);
+    v = run1(t, n3, 124 * SEC);
     CHECK_EQ_U(v.state, CT_STATE_NEW);
     CHECK_EQ_U(v.flags, CT_VERDICT_CREATED);
     CHECK_EQ_I(ct_table_stats(t, &s), 0);
@@ -516,16 +482,16 @@ static int count_fn(struct ct_conn *c, void *arg)
 
 static void test_handles_foreach(void)
 {
-    struct ct_table *t = mk_table(100, 0);
+    struct ct_table *t = mk_table(100, CT_TABLE_F_NO_CHECKSUM);
     struct ct_conn *c4 = NULL, *c6 = NULL;
     for (unsigned i = 0; i < 7; i++) {
         struct ct_pkt p = pkt4(253, 0x01010101u + i, 0x02020202u, 0, 0, 100);
-        struct ct_verdict v = run1(t, &p, SEC);
+        struct ct_verdict v = run1(t, p, SEC);
         c4 = v.conn;
     }
     for (unsigned i = 0; i < 5; i++) {
         struct ct_pkt p = pkt6(253, i, 9, 0, 0, 100);
-        struct ct_verdict v = run1(t, &p, SEC);
+        struct ct_verdict v = run1(t, p, SEC);
         c6 = v.conn;
     }
     CHECK_PTR(c4);
@@ -571,16 +537,16 @@ static void test_handles_foreach(void)
     ct_table_foreach(t, count_fn, &c);
     CHECK_EQ_U(c.v4, 6);
     struct ct_pkt p = pkt4(47, 0x09090909u, 0x02020202u, 0, 0, 100);
-    struct ct_verdict v = run1(t, &p, 2 * SEC);
+    struct ct_verdict v = run1(t, p, 2 * SEC);
     CHECK(v.conn == c4);
     ct_table_destroy(t);
 }
 
 static void test_expiry_on_lookup(void)
 {
-    struct ct_table *t = mk_table(100, 0);
+    struct ct_table *t = mk_table(100, CT_TABLE_F_NO_CHECKSUM);
     struct ct_pkt p = pkt4(17, 0x0a000001, 0x0a000002, 5000, 53, 70);
-    struct ct_verdict v = run1(t, &p, 100 * SEC);
+    struct ct_verdict v = run1(t, p, 100 * SEC);
     struct ct_conn *c = v.conn;
     CHECK_PTR(c);
     /* UDP unreplied: 30 s. One nanosecond before, it is still there. */
@@ -598,9 +564,9 @@ static void test_expiry_on_lookup(void)
     CHECK_EQ_U(s.connections, 0);
 
     /* A packet on an expired connection starts a fresh one. */
-    v = run1(t, &p, 200 * SEC);
+    v = run1(t, p, 200 * SEC);
     c = v.conn;
-    v = run1(t, &p, 300 * SEC);
+    v = run1(t, p, 300 * SEC);
     CHECK_EQ_U(v.state, CT_STATE_NEW);
     CHECK_EQ_U(v.flags, CT_VERDICT_CREATED);
     struct ct_conn_info info;

@@ -15,6 +15,7 @@
 #include "ctrack/table.h"
 #include "proto/proto.h"
 #include "proto/tcp_conn.h"
+#include "support/table_fixture.h"
 
 #define NS (1000000000ull)
 
@@ -36,20 +37,6 @@ static struct ct_conn *fresh(void)
 {
     memset(&entry, 0, sizeof(entry));
     return &entry.c;
-}
-
-static struct ct_pkt seg(uint8_t flags, uint32_t seq, uint32_t ack, uint16_t win, uint32_t len)
-{
-    struct ct_pkt p;
-    memset(&p, 0, sizeof(p));
-    p.tcp_flags = flags;
-    p.seq = seq;
-    p.ack = ack;
-    p.win = win;
-    p.tcp_hdr_len = 20;
-    p.l4_len = 20 + len;
-    p.payload_len = (uint16_t)len;
-    return p;
 }
 
 static struct ct_proto_result send(struct ct_conn *c, unsigned dir, const struct ct_pkt *p)

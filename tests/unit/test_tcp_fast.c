@@ -30,6 +30,7 @@
 #include "ctrack/table.h"
 #include "proto/proto.h"
 #include "proto/tcp_conn.h"
+#include "support/table_fixture.h"
 
 #define NS (1000000000ull)
 
@@ -90,19 +91,11 @@ static void cfg_random(void)
 /* The TCP header area of the current packet, for the SACK option. */
 static uint8_t frame[64];
 
-static struct ct_pkt seg(uint8_t flags, uint32_t seq, uint32_t ack, uint16_t win, uint32_t len)
+/* seg_ts(), and in 30 % of segments a timestamp option: a longer header that changes nothing. */
+static struct ct_pkt seg_ts(uint8_t flags, uint32_t seq, uint32_t ack, uint16_t win, uint32_t len)
 {
-    struct ct_pkt p;
-    memset(&p, 0, sizeof(p));
-    p.tcp_flags = flags;
-    p.seq = seq;
-    p.ack = ack;
-    p.win = win;
-    p.tcp_hdr_len = 20;
-    p.l4_len = 20 + len;
-    p.payload_len = (uint16_t)(len > 0xffff ? 0xffff : len);
+    struct ct_pkt p = seg(flags, seq, ack, win, len);
     if (chance(30)) {
-        /* Timestamps: a longer header that changes nothing. */
         p.tcp_hdr_len = 32;
         p.l4_len = 32 + len;
         p.tcp_opts = CT_TCPOPT_TIMESTAMP;
@@ -147,7 +140,7 @@ static void add_sack(struct ct_pkt *p, uint32_t left, uint32_t right)
 static struct ct_pkt syn(uint8_t flags, uint32_t seq, uint32_t ack, uint16_t win, int wscale, int sackperm,
                          uint8_t shift)
 {
-    struct ct_pkt p = seg(flags, seq, ack, win, 0);
+    struct ct_pkt p = seg_ts(flags, seq, ack, win, 0);
     p.tcp_hdr_len = 32;
     p.l4_len = 32;
     p.tcp_opts = CT_TCPOPT_MSS;
@@ -372,14 +365,14 @@ static unsigned event(void)
     if (roll < 400) {
         /* Data (or an empty segment) in order; the peer may miss it. */
         uint32_t len = random_len();
-        p = seg((uint8_t)(CT_TCP_ACK | decoration()), me->nxt, me->rcv, me->win, len);
+        p = seg_ts((uint8_t)(CT_TCP_ACK | decoration()), me->nxt, me->rcv, me->win, len);
         me->nxt += len;
         if (chance(85))
             peer->rcv = me->nxt;
     } else if (roll < 650) {
         /* A pure ACK of what arrived, sometimes of less. */
         uint32_t ack = chance(80) ? me->rcv : me->rcv - below(3000);
-        p = seg(CT_TCP_ACK, me->nxt, ack, me->win, 0);
+        p = seg_ts(CT_TCP_ACK, me->nxt, ack, me->win, 0);
     } else if (roll < 720 && hist_n > 0) {
         /* The last segment again, possibly many times over. */
         unsigned k = (hist_n - 1) % HISTORY;
@@ -395,19 +388,19 @@ static unsigned event(void)
     } else if (roll < 820) {
         /* The window changes. */
         me->win = random_window();
-        p = seg(CT_TCP_ACK, me->nxt, me->rcv, me->win, chance(50) ? 0 : 1 + below(1460));
+        p = seg_ts(CT_TCP_ACK, me->nxt, me->rcv, me->win, chance(50) ? 0 : 1 + below(1460));
         me->nxt += p.l4_len - p.tcp_hdr_len;
         if (chance(85))
             peer->rcv = me->nxt;
     } else if (roll < 870) {
         /* A SACK block around what the peer sent. */
-        p = seg(CT_TCP_ACK, me->nxt, me->rcv, me->win, 0);
+        p = seg_ts(CT_TCP_ACK, me->nxt, me->rcv, me->win, 0);
         uint32_t left = me->rcv + below(2000);
         uint32_t right = chance(70) ? peer->nxt - below(500) : peer->nxt + 1 + below(100000);
         add_sack(&p, left, right);
     } else if (roll < 930) {
         /* Outside the window: seq or ack far off, in either direction. */
-        p = seg((uint8_t)(CT_TCP_ACK | decoration()), me->nxt, me->rcv, me->win, random_len());
+        p = seg_ts((uint8_t)(CT_TCP_ACK | decoration()), me->nxt, me->rcv, me->win, random_len());
         switch (below(4)) {
         case 0:
             p.seq += far_offset();
@@ -424,10 +417,10 @@ static unsigned event(void)
         }
     } else if (roll < 960) {
         /* A keep-alive: one byte below what was sent. */
-        p = seg(CT_TCP_ACK, me->nxt - 1, me->rcv, me->win, below(2));
+        p = seg_ts(CT_TCP_ACK, me->nxt - 1, me->rcv, me->win, below(2));
     } else if (roll < 967) {
         /* FIN, in order or not. */
-        p = seg(CT_TCP_FIN | CT_TCP_ACK, me->nxt, me->rcv, me->win, chance(50) ? 0 : below(500));
+        p = seg_ts(CT_TCP_FIN | CT_TCP_ACK, me->nxt, me->rcv, me->win, chance(50) ? 0 : below(500));
         me->nxt += p.l4_len - p.tcp_hdr_len + 1;
         if (chance(85))
             peer->rcv = me->nxt;
@@ -435,7 +428,7 @@ static unsigned event(void)
         /* RST, with or without ACK, at or near the expected sequence. */
         uint8_t f = chance(50) ? CT_TCP_RST : (uint8_t)(CT_TCP_RST | CT_TCP_ACK);
         uint32_t seq = chance(60) ? me->nxt : me->nxt + below(100000) - 50000;
-        p = seg(f, seq, chance(80) ? me->rcv : 0, 0, 0);
+        p = seg_ts(f, seq, chance(80) ? me->rcv : 0, 0, 0);
     } else if (roll < 981) {
         /* A SYN or SYN/ACK in the middle of the stream. */
         uint8_t f = chance(50) ? CT_TCP_SYN : (uint8_t)(CT_TCP_SYN | CT_TCP_ACK);
@@ -443,7 +436,7 @@ static unsigned event(void)
                 chance(50), (uint8_t)below(16));
     } else if (roll < 991) {
         /* A malformed header or flag combination. */
-        p = seg((uint8_t)below(256), me->nxt, me->rcv, me->win, below(100));
+        p = seg_ts((uint8_t)below(256), me->nxt, me->rcv, me->win, below(100));
         switch (below(3)) {
         case 0:
             p.tcp_hdr_len = (uint8_t)(4 * below(5));
@@ -456,7 +449,7 @@ static unsigned event(void)
         }
     } else {
         /* Anything at all. */
-        p = seg((uint8_t)(CT_TCP_ACK | (chance(20) ? below(256) : 0)), (uint32_t)rnd(), (uint32_t)rnd(),
+        p = seg_ts((uint8_t)(CT_TCP_ACK | (chance(20) ? below(256) : 0)), (uint32_t)rnd(), (uint32_t)rnd(),
                 (uint16_t)rnd(), random_len());
     }
     remember(i, &p);
@@ -564,17 +557,17 @@ static void handshake_noise(void)
                     chance(50), (uint8_t)below(16));
             break;
         case 4:
-            p = seg((uint8_t)(CT_TCP_ACK | decoration()), me->nxt, ack_near(me->rcv), me->win, random_len());
+            p = seg_ts((uint8_t)(CT_TCP_ACK | decoration()), me->nxt, ack_near(me->rcv), me->win, random_len());
             break;
         case 5:
-            p = seg(chance(50) ? CT_TCP_RST : (uint8_t)(CT_TCP_RST | CT_TCP_ACK), me->nxt, me->rcv, 0, 0);
+            p = seg_ts(chance(50) ? CT_TCP_RST : (uint8_t)(CT_TCP_RST | CT_TCP_ACK), me->nxt, me->rcv, 0, 0);
             break;
         case 6:
-            p = seg((uint8_t)below(256), me->nxt, peer->nxt, me->win, below(100));
+            p = seg_ts((uint8_t)below(256), me->nxt, peer->nxt, me->win, below(100));
             p.tcp_hdr_len = (uint8_t)(4 * below(8));
             break;
         default:
-            p = seg(CT_TCP_ACK, me->nxt, me->rcv, me->win, 0);
+            p = seg_ts(CT_TCP_ACK, me->nxt, me->rcv, me->win, 0);
             add_sack(&p, me->rcv, me->rcv + below(1000));
             break;
         }
@@ -604,7 +597,7 @@ static int open_connection(void)
         /* Mid-stream: the first packet we see is data. */
         side[0].rcv = side[1].nxt;
         side[1].rcv = side[0].nxt;
-        struct ct_pkt p = seg(CT_TCP_ACK, side[0].nxt, side[0].rcv, side[0].win, random_len());
+        struct ct_pkt p = seg_ts(CT_TCP_ACK, side[0].nxt, side[0].rcv, side[0].win, random_len());
         if (ct_tcp_new(&cfg, &entry.c, &p) != CT_REASON_NONE)
             return 0;
         side[0].nxt += p.l4_len - p.tcp_hdr_len;
@@ -659,7 +652,7 @@ static int open_connection(void)
     if (noisy)
         handshake_noise();
 
-    p = seg((uint8_t)(CT_TCP_ACK | decoration()), side[0].nxt, ack_near(side[0].rcv), side[0].win,
+    p = seg_ts((uint8_t)(CT_TCP_ACK | decoration()), side[0].nxt, ack_near(side[0].rcv), side[0].win,
             chance(30) ? random_len() : 0);
     side[0].nxt += p.l4_len - p.tcp_hdr_len;
     side[1].rcv = side[0].nxt;
@@ -813,7 +806,7 @@ static void test_bounds_at_the_edge(void)
             len = wiggle(0x7fffffffu);
             break;
         }
-        struct ct_pkt p = seg(flags, seq, ack, chance(10) ? 0 : (uint16_t)rnd(), len);
+        struct ct_pkt p = seg_ts(flags, seq, ack, chance(10) ? 0 : (uint16_t)rnd(), len);
         if (flags & CT_TCP_SYN) {
             p.tcp_hdr_len = 32;
             p.l4_len = 32 + len;

@@ -49,7 +49,9 @@ static void test_invert_icmp(void)
     for (size_t i = 0; i < 4; i++) {
         for (int way = 0; way < 2; way++) {
             uint8_t a = pairs4[i][way], b = pairs4[i][!way];
-            struct ct_tuple t = tuple_v4("192.0.2.1", "192.0.2.2", 1, 0x4321, (uint16_t)(a << 8 | 3)), r, rr;
+            struct ct_tuple t = tuple_v4("192.0.2.1", "192.0.2.2", 1, 0x4321,
+                                         (uint16_t)(a << 8 | 3)),
+                            r, rr;
             CHECK_EQ_I(ct_tuple_invert(&t, &r), 0);
             CHECK_EQ_U(r.dport >> 8, b);
             CHECK_EQ_U(r.dport & 0xff, 3);
@@ -63,7 +65,8 @@ static void test_invert_icmp(void)
     for (size_t i = 0; i < 2; i++) {
         for (int way = 0; way < 2; way++) {
             uint8_t a = pairs6[i][way], b = pairs6[i][!way];
-            struct ct_tuple t = tuple_v6("2001:db8::1", "2001:db8::2", 58, 9, (uint16_t)(a << 8)), r, rr;
+            struct ct_tuple t = tuple_v6("2001:db8::1", "2001:db8::2", 58, 9, (uint16_t)(a << 8)),
+                            r, rr;
             CHECK_EQ_I(ct_tuple_invert(&t, &r), 0);
             CHECK_EQ_U(r.dport, (unsigned)b << 8);
             CHECK_EQ_U(r.sport, 9);
@@ -251,7 +254,8 @@ static void test_steer_sensitivity(void)
         same_seed += h == ct_tuple_steer_hash(&t, 2);
         u = t;
         u.sport ^= 1;
-        same_port += (t.proto == 6 || t.proto == 17 || t.proto == 136) && h == ct_tuple_steer_hash(&u, 1);
+        same_port +=
+            (t.proto == 6 || t.proto == 17 || t.proto == 136) && h == ct_tuple_steer_hash(&u, 1);
         same_id += (t.proto == 1 || t.proto == 58) && h == ct_tuple_steer_hash(&u, 1);
         u = t;
         u.dst.b[i % (t.l3 == CT_L3_IPV6 ? 16 : 4)] ^= 0x10;

@@ -312,8 +312,9 @@ static void one_deadline(uint64_t res, uint64_t t0, uint64_t to, int by_tick)
         fake_advance(f, now, 1000);
         advances++;
         if (f->live[0] && now >= tick_ns) {
-            CHECK_FAIL_("timeout %" PRIu64 " ns at resolution %" PRIu64 ": not expired at now %" PRIu64
-                        " (deadline %" PRIu64 ")", to, res, now, d);
+            CHECK_FAIL_("timeout %" PRIu64 " ns at resolution %" PRIu64
+                        ": not expired at now %" PRIu64 " (deadline %" PRIu64 ")",
+                        to, res, now, d);
             break;
         }
     }
@@ -333,7 +334,8 @@ static void one_deadline(uint64_t res, uint64_t t0, uint64_t to, int by_tick)
 static void test_deadlines_fire_within_one_tick(void)
 {
     static const uint64_t timeouts[] = {1 * NS, 59 * NS, 300 * NS, 5 * DAY};
-    static const uint64_t offsets[] = {0, 1, NS / 3, NS - 1, 12345 * NS + 678 * MS, 255 * NS, 65535 * NS};
+    static const uint64_t offsets[] = {0,        1,         NS / 3, NS - 1, 12345 * NS + 678 * MS,
+                                       255 * NS, 65535 * NS};
     for (unsigned i = 0; i < CT_ARRAY_SIZE(timeouts); i++)
         for (unsigned j = 0; j < CT_ARRAY_SIZE(offsets); j++)
             for (int by_tick = 0; by_tick < 2; by_tick++)

@@ -1,6 +1,6 @@
 /*
- * Tests of per-connection accounting and of the entry sizes it decides:
- * tables with counters (the default) and without (CT_TABLE_F_NO_ACCT).
+ * Tests of the table's per-connection accounting and of the entry sizes it
+ * decides: tables with counters (the default) and without (CT_TABLE_F_NO_ACCT).
  *
  *   - entry strides (96/128 B IPv4, 128/160 B IPv6), seen from the handles
  *     the packet path gives out, and the id <-> handle conversion over
@@ -22,27 +22,13 @@
 
 #include "check.h"
 #include "ctrack/ctrack.h"
+#include "support/table_fixture.h"
 #include "table/table.h"
 
 #define SEC 1000000000ull
 #define MS 1000000ull
 
 static const uint32_t ACCT_MODES[2] = {0, CT_TABLE_F_NO_ACCT};
-
-static struct ct_table *mk_table(uint32_t max, uint32_t flags)
-{
-    struct ct_table_config cfg;
-    ct_table_config_init(&cfg);
-    cfg.max_connections = max;
-    cfg.flags = flags | CT_TABLE_F_NO_CHECKSUM | CT_TABLE_F_FIXED_KEY;
-    cfg.hash_key[0] = 0x1122334455667788ull;
-    cfg.hash_key[1] = 0x99aabbccddeeff00ull;
-    int err = 1;
-    struct ct_table *t = ct_table_create(&cfg, &err);
-    CHECK_PTR(t);
-    CHECK_EQ_I(err, 0);
-    return t;
-}
 
 /* ---- packet descriptors ----------------------------------------------------------- */
 
@@ -119,14 +105,6 @@ static struct ct_pkt udp_dgram(const struct ct_pkt *orig, unsigned dir, uint32_t
     return p;
 }
 
-static struct ct_verdict run1(struct ct_table *t, struct ct_pkt p, uint64_t now)
-{
-    struct ct_verdict v;
-    memset(&v, 0xee, sizeof(v));
-    CHECK_EQ_I(ct_process_parsed(t, &p, &v, 1, now, CT_PROCESS_COMMIT), 1);
-    return v;
-}
-
 static struct ct_conn_info info_of(const struct ct_table *t, const struct ct_conn *c)
 {
     struct ct_conn_info i;
@@ -183,7 +161,7 @@ static void test_entry_strides(void)
 {
     for (unsigned m = 0; m < 2; m++) {
         for (unsigned v6 = 0; v6 < 2; v6++) {
-            struct ct_table *t = mk_table(1000, ACCT_MODES[m]);
+            struct ct_table *t = mk_table(1000, ACCT_MODES[m] | CT_TABLE_F_NO_CHECKSUM);
             CHECK_EQ_U(t->pool[v6].stride, want_stride(v6, ACCT_MODES[m]));
             /* Entries are handed out in order from a fresh pool: the handles
              * of consecutive connections lie one entry apart. */
@@ -216,7 +194,7 @@ static void test_entry_strides(void)
 static void test_ids_whole_pools(void)
 {
     for (unsigned m = 0; m < 2; m++) {
-        struct ct_table *t = mk_table(3000, ACCT_MODES[m]);
+        struct ct_table *t = mk_table(3000, ACCT_MODES[m] | CT_TABLE_F_NO_CHECKSUM);
         for (unsigned v6 = 0; v6 < 2; v6++) {
             const struct ct_pool *p = &t->pool[v6];
             uint32_t stride = want_stride(v6, ACCT_MODES[m]);
@@ -227,7 +205,8 @@ static void test_ids_whole_pools(void)
                 uint32_t id = n | (v6 ? CT_ID_V6 : 0);
                 if ((const uint8_t *)c != p->base + (size_t)n * stride + body ||
                     ct_table_conn_id(t, c) != id || ct_table_conn_at(t, id) != c) {
-                    CHECK_FAIL_("entry %u of pool %u (stride %u) does not round-trip", n, v6, stride);
+                    CHECK_FAIL_("entry %u of pool %u (stride %u) does not round-trip", n, v6,
+                                stride);
                     break;
                 }
                 n++;
@@ -258,7 +237,8 @@ static void test_ids_high(void)
         }
         for (unsigned v6 = 0; v6 < 2; v6++) {
             uint32_t cap = t->pool[v6].cap;
-            const uint32_t idx[] = {0, 1, 2, 3, 5, 7, 1000003, cap / 3, cap / 2 + 1, cap - 2, cap - 1};
+            const uint32_t idx[] = {0,       1,       2,           3,       5,      7,
+                                    1000003, cap / 3, cap / 2 + 1, cap - 2, cap - 1};
             for (unsigned i = 0; i < sizeof(idx) / sizeof(idx[0]); i++) {
                 uint32_t id = idx[i] | (v6 ? CT_ID_V6 : 0);
                 struct ct_conn *c = ct_table_conn_at(t, id);
@@ -277,7 +257,7 @@ static void test_ids_high(void)
 static void test_prefetch_lines(void)
 {
     for (unsigned m = 0; m < 2; m++) {
-        struct ct_table *t = mk_table(1000, ACCT_MODES[m]);
+        struct ct_table *t = mk_table(1000, ACCT_MODES[m] | CT_TABLE_F_NO_CHECKSUM);
         for (unsigned v6 = 0; v6 < 2; v6++) {
             const struct ct_pool *p = &t->pool[v6];
             unsigned n = ct_pool_entry_lines(p);
@@ -309,7 +289,7 @@ static void test_memory_bytes(void)
      * whole number of pages, so the sizes are exact. */
     uint64_t mem[2];
     for (unsigned m = 0; m < 2; m++) {
-        struct ct_table *t = mk_table(4096 - CT_RETIRE_MAX, ACCT_MODES[m]);
+        struct ct_table *t = mk_table(4096 - CT_RETIRE_MAX, ACCT_MODES[m] | CT_TABLE_F_NO_CHECKSUM);
         struct ct_table_stats s;
         CHECK_EQ_I(ct_table_stats(t, &s), 0);
         uint64_t index = ((uint64_t)s.buckets * 64 + 4095) / 4096 * 4096;
@@ -353,13 +333,14 @@ static void test_counters(void)
     for (unsigned m = 0; m < 2; m++) {
         int acct = !(ACCT_MODES[m] & CT_TABLE_F_NO_ACCT);
         for (unsigned v6 = 0; v6 < 2; v6++) {
-            struct ct_table *t = mk_table(100, ACCT_MODES[m]);
+            struct ct_table *t = mk_table(100, ACCT_MODES[m] | CT_TABLE_F_NO_CHECKSUM);
             unsigned h = v6 ? 40 : 20;
             /* UDP: three datagrams out, two back. */
             struct ct_pkt u = base_pkt(v6, 17, 1, 2, 4000, 53);
             struct ct_conn *c = NULL;
             for (unsigned i = 0; i < 3; i++) {
-                struct ct_verdict v = run1(t, udp_dgram(&u, CT_DIR_ORIGINAL, 10 * (i + 1)), SEC + i);
+                struct ct_verdict v =
+                    run1(t, udp_dgram(&u, CT_DIR_ORIGINAL, 10 * (i + 1)), SEC + i);
                 CHECK_PTR(v.conn);
                 c = v.conn;
             }
@@ -371,7 +352,8 @@ static void test_counters(void)
             CHECK_PTR(k);
             run1(t, tcp_seg(&tc, 1, CT_TCP_SYN | CT_TCP_ACK, 900, 101, 0), 3 * SEC);
             run1(t, tcp_seg(&tc, 0, CT_TCP_ACK, 101, 901, 0), 3 * SEC);
-            struct ct_verdict v = run1(t, tcp_seg(&tc, 0, CT_TCP_ACK | CT_TCP_PSH, 101, 901, 500), 3 * SEC);
+            struct ct_verdict v =
+                run1(t, tcp_seg(&tc, 0, CT_TCP_ACK | CT_TCP_PSH, 101, 901, 500), 3 * SEC);
             CHECK_EQ_U(v.state, CT_STATE_ESTABLISHED);
             CHECK(v.conn == k);
             /* Out of window: INVALID, not counted. */
@@ -612,7 +594,7 @@ static void run_compare(uint32_t max, uint64_t seed, uint32_t extra_flags)
 
     struct ct_table *t[2];
     for (unsigned m = 0; m < 2; m++) {
-        t[m] = mk_table(max, ACCT_MODES[m] | extra_flags);
+        t[m] = mk_table(max, ACCT_MODES[m] | extra_flags | CT_TABLE_F_NO_CHECKSUM);
         if (!t[m])
             goto out;
         CHECK_EQ_I(ct_table_set_destroy_cb(t[m], on_end, &ends[m]), 0);
@@ -645,8 +627,8 @@ static void run_compare(uint32_t max, uint64_t seed, uint32_t extra_flags)
             if (same && a->conn)
                 same = ct_table_conn_id(t[0], a->conn) == ct_table_conn_id(t[1], b->conn);
             if (!same) {
-                CHECK_FAIL_("burst %u packet %u: verdicts differ (state %u/%u reason %u/%u)", bursts, k,
-                            a->state, b->state, a->reason, b->reason);
+                CHECK_FAIL_("burst %u packet %u: verdicts differ (state %u/%u reason %u/%u)",
+                            bursts, k, a->state, b->state, a->reason, b->reason);
                 goto out;
             }
         }
@@ -713,7 +695,7 @@ static void test_full_and_reuse(void)
     for (unsigned m = 0; m < 2; m++) {
         int acct = !(ACCT_MODES[m] & CT_TABLE_F_NO_ACCT);
         for (unsigned v6 = 0; v6 < 2; v6++) {
-            struct ct_table *t = mk_table(8, ACCT_MODES[m]);
+            struct ct_table *t = mk_table(8, ACCT_MODES[m] | CT_TABLE_F_NO_CHECKSUM);
             unsigned h = v6 ? 40 : 20;
             struct ct_pkt o[8];
             struct ct_conn *c[8];
@@ -724,7 +706,8 @@ static void test_full_and_reuse(void)
                 CHECK_PTR(c[i]);
                 run1(t, tcp_seg(&o[i], 1, CT_TCP_SYN | CT_TCP_ACK, 5000, 1001, 0), SEC);
                 run1(t, tcp_seg(&o[i], 0, CT_TCP_ACK | CT_TCP_PSH, 1001, 5001, 100 + i), SEC);
-                struct ct_verdict v = run1(t, tcp_seg(&o[i], 1, CT_TCP_ACK, 5001, 1101 + i, 0), SEC);
+                struct ct_verdict v =
+                    run1(t, tcp_seg(&o[i], 1, CT_TCP_ACK, 5001, 1101 + i, 0), SEC);
                 CHECK(v.conn && (v.conn->status & CT_STATUS_ASSURED));
             }
             struct ct_pkt extra = base_pkt(v6, 6, 999, 200, 9999, 443);
@@ -798,7 +781,8 @@ static void test_shared(void)
     for (unsigned m = 0; m < 2; m++) {
         int acct = !(ACCT_MODES[m] & CT_TABLE_F_NO_ACCT);
         for (unsigned v6 = 0; v6 < 2; v6++) {
-            struct ct_table *t = mk_table(64, ACCT_MODES[m] | CT_TABLE_F_SHARED);
+            struct ct_table *t =
+                mk_table(64, ACCT_MODES[m] | CT_TABLE_F_SHARED | CT_TABLE_F_NO_CHECKSUM);
             if (!t)
                 continue;
             CHECK_EQ_U(t->pool[v6].stride, want_stride(v6, ACCT_MODES[m]));

@@ -1,13 +1,14 @@
 /*
- * Zeek conn.log records from ct_flowlog: every conn_state, the history
- * letters (including the RST cases of Zeek's conn_state-RST-behavior test,
- * direction flips and the 1, 10, 100 repetition rule), TCP byte counts from
- * sequence numbers with retransmissions, gaps and wrap-around, UDP and ICMP
- * records, Zeek's timers, and the exact text of the header and of a line,
- * all with hand-built packet descriptors. Then, when the corpus is there
- * (../shared/corpus or $CTRACK_CORPUS), a replay of Zeek's test captures
- * whose records must match Zeek's expected conn.log rows in every column
- * but ts, uid, service and tunnel_parents.
+ * Zeek conn.log records from ct_flowlog (the connection model in
+ * src/flow/zeek.c): every conn_state, the history letters (including the RST
+ * cases of Zeek's conn_state-RST-behavior test, direction flips and the 1, 10,
+ * 100 repetition rule), TCP byte counts from sequence numbers with
+ * retransmissions, gaps and wrap-around, UDP and ICMP records, Zeek's timers,
+ * and the exact text of the header and of a line, all with hand-built packet
+ * descriptors. Then, when the corpus is there (../shared/corpus or
+ * $CTRACK_CORPUS), a replay of Zeek's test captures whose records must match
+ * Zeek's expected conn.log rows in every column but ts, uid, service and
+ * tunnel_parents.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -119,7 +120,8 @@ static int rp_run(struct replay *r, const char *path, unsigned flags, int check_
         const uint8_t *data = pk.data;
         uint32_t caplen = pk.caplen;
         uint64_t ts = pk.ts_ns;
-        struct ct_frame fr = {.data = data, .len = caplen, .wire_len = pk.wirelen, .link = CT_LINK_ETHERNET};
+        struct ct_frame fr = {
+            .data = data, .len = caplen, .wire_len = pk.wirelen, .link = CT_LINK_ETHERNET};
         struct ct_pkt p;
         ct_pkt_parse(&fr, &p);
         if (p.reason == CT_REASON_IP_CHECKSUM && !check_csum && caplen <= sizeof(r->frame)) {
@@ -750,7 +752,8 @@ static void test_icmp(void)
     CHECK_STR(ct_zeek_state_name(r.conn_state), "OTH");
     char line[512];
     ct_flow_record_format_zeek(&r, CT_ZEEK_F_IP_PROTO, line, sizeof(line));
-    CHECK(strstr(line, "\t10.0.0.1\t8\t192.0.2.80\t0\ticmp\t-\t3.000001\t224\t224\tOTH\tT\tT\t0\t-\t4\t336\t4\t336\t-\t1\n") != NULL);
+    CHECK(strstr(line, "\t10.0.0.1\t8\t192.0.2.80\t0\ticmp\t-\t3.000001\t224\t224\tOTH\tT\tT\t0"
+                       "\t-\t4\t336\t4\t336\t-\t1\n") != NULL);
     /* Community ID of the echo flow (type 8 pairs with 0). */
     char cid[CT_COMMUNITY_ID_MAX];
     struct ct_tuple t = req.tuple;
@@ -840,7 +843,8 @@ static void test_header_and_line(void)
     CHECK_EQ_I(n, (int)strlen(want));
     /* Too small a buffer: truncated, NUL-terminated, full length returned. */
     char small[10];
-    CHECK_EQ_I(ct_flowlog_zeek_header(CT_ZEEK_F_IP_PROTO, 1704067200ull * SEC, small, sizeof(small)), n);
+    CHECK_EQ_I(
+        ct_flowlog_zeek_header(CT_ZEEK_F_IP_PROTO, 1704067200ull * SEC, small, sizeof(small)), n);
     CHECK_STR(small, "#separato");
     ct_flowlog_zeek_header(CT_ZEEK_F_COMMUNITY_ID, 0, buf, sizeof(buf));
     CHECK(strstr(buf, "\ttunnel_parents\tcommunity_id\n#types") != NULL);
@@ -857,10 +861,11 @@ static void test_header_and_line(void)
     n = ct_flow_record_format_zeek(&r, CT_ZEEK_F_IP_PROTO | CT_ZEEK_F_COMMUNITY_ID, buf,
                                    sizeof(buf));
     char want_line[512];
-    snprintf(want_line, sizeof(want_line),
-             "1000.000000\t%s\t10.0.0.1\t40000\t192.0.2.80\t80\ttcp\t-\t0.006000\t136\t1007\tSF\tT\tT"
-             "\t0\tShADdFf\t5\t336\t3\t1127\t-\t6\t%s\n",
-             r.uid, r.community_id);
+    snprintf(
+        want_line, sizeof(want_line),
+        "1000.000000\t%s\t10.0.0.1\t40000\t192.0.2.80\t80\ttcp\t-\t0.006000\t136\t1007\tSF\tT\tT"
+        "\t0\tShADdFf\t5\t336\t3\t1127\t-\t6\t%s\n",
+        r.uid, r.community_id);
     CHECK_STR(buf, want_line);
     CHECK_EQ_I(n, (int)strlen(want_line));
     CHECK(r.uid[0] == 'C' && strlen(r.uid) > 5);
@@ -931,23 +936,33 @@ struct corpus_case {
 };
 
 static const struct corpus_case cases[] = {
-    {"zeek/tcp/missing-syn.pcap", "zeek/tcp/missing-syn.expected.core.tcp.missing-syn.conn.log", 0, 0},
-    {"zeek/tcp/http-on-irc-port-missing-syn.pcapng", "zeek/tcp/http-on-irc-port-missing-syn.expected.core.tcp.flip-without-syn.conn.log", 0, 0},
+    {"zeek/tcp/missing-syn.pcap", "zeek/tcp/missing-syn.expected.core.tcp.missing-syn.conn.log", 0,
+     0},
+    {"zeek/tcp/http-on-irc-port-missing-syn.pcapng",
+     "zeek/tcp/http-on-irc-port-missing-syn.expected.core.tcp.flip-without-syn.conn.log", 0, 0},
     {"zeek/http/get.pcap", "zeek/http/get.expected.core.tcp.reassembly-known-ports.conn.log", 0, 0},
-    {"zeek/tcp-http-with-padding.pcap", "zeek/tcp-http-with-padding.expected.core.tcp-padding.conn.log", 0, 0},
-    {"zeek/tcp/miss_end_data.pcap", "zeek/tcp/miss_end_data.expected.core.tcp.miss-end-data.conn.log", CT_FLOWLOG_F_REPORT_GAPS_FOR_PARTIAL, 0},
-    {"zeek/tcp/retransmit-fast009.pcap", "zeek/tcp/retransmit-fast009.expected.core.tcp.rxmit-history.conn-1.log", 0, 0},
-    {"zeek/tcp/retransmit-timeout.pcapng", "zeek/tcp/retransmit-timeout.expected.core.expire-all-timers.conn-all.log", 0, 0},
-    {"zeek/tcp/ctu-64702-888.pcap", "zeek/tcp/ctu-64702-888.expected.core.conn-size-flip.conn.log.ctu", 0, 0},
-    {"zeek/tcp/one-sided-2745.pcap", "zeek/tcp/one-sided-2745.expected.core.conn-size-flip.conn.log.one-sided", 0, 0},
+    {"zeek/tcp-http-with-padding.pcap",
+     "zeek/tcp-http-with-padding.expected.core.tcp-padding.conn.log", 0, 0},
+    {"zeek/tcp/miss_end_data.pcap",
+     "zeek/tcp/miss_end_data.expected.core.tcp.miss-end-data.conn.log",
+     CT_FLOWLOG_F_REPORT_GAPS_FOR_PARTIAL, 0},
+    {"zeek/tcp/retransmit-fast009.pcap",
+     "zeek/tcp/retransmit-fast009.expected.core.tcp.rxmit-history.conn-1.log", 0, 0},
+    {"zeek/tcp/retransmit-timeout.pcapng",
+     "zeek/tcp/retransmit-timeout.expected.core.expire-all-timers.conn-all.log", 0, 0},
+    {"zeek/tcp/ctu-64702-888.pcap",
+     "zeek/tcp/ctu-64702-888.expected.core.conn-size-flip.conn.log.ctu", 0, 0},
+    {"zeek/tcp/one-sided-2745.pcap",
+     "zeek/tcp/one-sided-2745.expected.core.conn-size-flip.conn.log.one-sided", 0, 0},
     {"zeek/tcp/syn-bad.pcap", "zeek/tcp/syn-bad.expected.core.tcp.bad-checksum-syn.conn.log", 0, 1},
     {"zeek/wikipedia.pcap", "zeek/wikipedia.expected.core.tcp.rxmit-history.conn-2.log", 0, 0},
     {"zeek/q-in-q.pcap", "zeek/q-in-q.expected.core.q-in-q.conn.log", 0, 0},
     {"zeek/mixed-vlan-mpls.pcap", "zeek/mixed-vlan-mpls.expected.core.vlan-mpls.conn.log", 0, 0},
-    {"zeek/vlan-collisions.pcap", "zeek/vlan-collisions.expected.scripts.policy.frameworks.conn_key.vlan_fivetuple.conn.log.cut", 0, 0},
+    {"zeek/vlan-collisions.pcap",
+     "zeek/vlan-collisions.expected.scripts.policy.frameworks.conn_key.vlan_fivetuple.conn.log.cut",
+     0, 0},
     {"zeek/tunnels/Teredo.pcap", "zeek/tunnels/Teredo.expected.core.tunnels.teredo.conn.log", 0, 0},
 };
-
 
 /* Rows of Zeek's expected logs that the replay must reproduce (flows inside
    tunnels are left out: this replay does not decapsulate). */
@@ -983,9 +998,10 @@ static void test_corpus_rst(void)
                                         "syn-then-stuff-then-rst.pcap"};
     char dir[1024], path[1400], line[256];
     corpus_dir(dir, sizeof(dir));
-    snprintf(path, sizeof(path),
-             "%s/zeek/tcp/single-rst.expected.scripts.base.protocols.conn.conn_state-RST-behavior.out",
-             dir);
+    snprintf(
+        path, sizeof(path),
+        "%s/zeek/tcp/single-rst.expected.scripts.base.protocols.conn.conn_state-RST-behavior.out",
+        dir);
     FILE *f = fopen(path, "r");
     if (!f) {
         printf("test_corpus_rst: %s not found, skipped\n", path);

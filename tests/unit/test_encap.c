@@ -1,9 +1,9 @@
 /*
- * Tests of the link layers below IP (MPLS, PPPoE, VLAN zones) and of the
- * encapsulations ct_pkt_parse() reports (IP in IP, GRE, VXLAN, Geneve,
- * Teredo, GTP-U), on hand-built frames, on frames copied from the corpus
- * (Zeek's and Suricata's test captures, BSD and MIT licensed; the source of
- * each is named beside it) and, when the corpus folder is there, on whole
+ * Tests of src/packet/encap.c: the link layers below IP (MPLS, PPPoE, VLAN
+ * zones) and the encapsulations ct_pkt_parse() reports (IP in IP, GRE, VXLAN,
+ * Geneve, Teredo, GTP-U), on hand-built frames, on frames copied from the
+ * corpus (Zeek's and Suricata's test captures, BSD and MIT licensed; the source
+ * of each is named beside it) and, when the corpus folder is there, on whole
  * captures, against the connections Zeek's baselines list.
  *
  * Every frame is also re-parsed at every prefix length from an exactly
@@ -37,7 +37,8 @@ static const uint8_t B6[16] = IPV6_DOC_ADDR(2);
 
 /* Each builder writes at `o` and returns the length. Transport checksums
    are left zero: the parser does not check them. */
-static size_t ip4(uint8_t *o, uint8_t proto, uint32_t src, uint32_t dst, const uint8_t *pl, size_t plen)
+static size_t ip4(uint8_t *o, uint8_t proto, uint32_t src, uint32_t dst, const uint8_t *pl,
+                  size_t plen)
 {
     return ipv4_packet(o, proto, src, dst, 0x4242, pl, plen);
 }
@@ -141,7 +142,9 @@ static void sweep(const uint8_t *f, size_t n, uint16_t link)
         uint8_t *b = malloc(k ? k : 1);
         memcpy(b, f, k);
         for (int snapped = 0; snapped < 2; snapped++) {
-            struct ct_frame fr = {.data = b, .len = (uint32_t)k, .wire_len = (uint32_t)(snapped ? n : k),
+            struct ct_frame fr = {.data = b,
+                                  .len = (uint32_t)k,
+                                  .wire_len = (uint32_t)(snapped ? n : k),
                                   .link = link};
             int d = follow(&fr, pk);
             check_layers(pk, d, b, k);
@@ -582,7 +585,8 @@ static void test_geneve(void)
     make_inner();
     /* Version 0, 8 bytes of options (2 words), protocol TEB, VNI 0x7b, one
        option: class 0x0102, type 0x80 (critical), length 1 word. */
-    uint8_t g[16] = {0x02, 0x40, 0x65, 0x58, 0x00, 0x00, 0x7b, 0x00, 0x01, 0x02, 0x80, 0x01, 1, 2, 3, 4};
+    uint8_t g[16] = {0x02, 0x40, 0x65, 0x58, 0x00, 0x00, 0x7b, 0x00,
+                     0x01, 0x02, 0x80, 0x01, 1,    2,    3,    4};
     size_t pl = cat(b3, g, 16, ineth, ineth_len);
     size_t n = over_udp4(12345, 6081, b3, pl);
     expect_layers(fr, n, CT_LINK_ETHERNET);
@@ -723,7 +727,8 @@ static void test_gtpu(void)
     check_inner_udp6(&PK[1]);
     /* Extension headers (E): a PDU session container (type 0x85, 1 word)
        then a 2-word one of type 0x40, then none. */
-    uint8_t ge[24] = {0x34, 0xff, 0, 0, 0, 0, 0, 9, 0, 0, 0, 0x85, 1, 0x10, 0x05, 0x40, 2, 1, 2, 3, 4, 5, 6, 0};
+    uint8_t ge[24] = {0x34, 0xff, 0,    0,    0, 0, 0, 9, 0, 0, 0, 0x85,
+                      1,    0x10, 0x05, 0x40, 2, 1, 2, 3, 4, 5, 6, 0};
     put_be16(ge + 2, (uint16_t)(16 + in4_len));
     pl = cat(b3, ge, 24, in4, in4_len);
     n = over_udp4(2152, 2152, b3, pl);
@@ -788,7 +793,8 @@ static void test_nesting(void)
     size_t dn = in4_len;
     memcpy(deep[0], in4, in4_len);
     for (int i = 0; i < 6; i++) {
-        dn = ip4(deep[(i + 1) & 1], 4, IPV4_ADDR(1, 1, 1, (uint8_t)i), IPV4_ADDR(2, 2, 2, 2), deep[i & 1], dn);
+        dn = ip4(deep[(i + 1) & 1], 4, IPV4_ADDR(1, 1, 1, (uint8_t)i), IPV4_ADDR(2, 2, 2, 2),
+                 deep[i & 1], dn);
     }
     parse_all(deep[0], dn, CT_LINK_IPV4);
     CHECK_EQ_U(DEPTH, MAX_DEPTH);
@@ -807,7 +813,8 @@ static void test_snapped_inner(void)
     uint8_t v[8] = {0x08, 0, 0, 0, 0, 0, 1, 0};
     size_t pl = cat(b3, v, 8, l2, in_len);
     n = over_udp4(1, 4789, b3, pl);
-    struct ct_frame f = {.data = fr, .len = (uint32_t)n - 10, .wire_len = (uint32_t)n, .link = CT_LINK_ETHERNET};
+    struct ct_frame f = {
+        .data = fr, .len = (uint32_t)n - 10, .wire_len = (uint32_t)n, .link = CT_LINK_ETHERNET};
     struct ct_pkt p[MAX_DEPTH + 1];
     CHECK_EQ_I(follow(&f, p), 1);
     CHECK_EQ_U(p[0].snapped, 1);
@@ -840,75 +847,84 @@ static void test_corpus_frames(void)
     static uint8_t f[2048];
     size_t n;
     /* zeek/tunnels/vxlan.pcap frame 3 (Zeek, BSD): VXLAN VNI 123, ICMP echo. */
-    n = hex_bytes("080027f21d8c080027ae4d62080045000086d999400040116f65c0a8380bc0a8380cbc0612b500720000080000"
-              "0000007b004a7f013ba271ba092b6ef8be0800450000542f4f40004001f7570a0000010a00000208004c8a0d3d"
-              "0001a38c7c5700000000b5800a0000000000101112131415161718191a1b1c1d1e1f20212223242526272829"
-              "2a2b2c2d2e2f3031323334353637",
-              f);
+    n = hex_bytes(
+        "080027f21d8c080027ae4d62080045000086d999400040116f65c0a8380bc0a8380cbc0612b500720000080000"
+        "0000007b004a7f013ba271ba092b6ef8be0800450000542f4f40004001f7570a0000010a00000208004c8a0d3d"
+        "0001a38c7c5700000000b5800a0000000000101112131415161718191a1b1c1d1e1f20212223242526272829"
+        "2a2b2c2d2e2f3031323334353637",
+        f);
     expect_layers(f, n, CT_LINK_ETHERNET);
     CHECK_EQ_U(PK[0].encap, CT_ENCAP_VXLAN);
     CHECK_EQ_U(PK[0].encap_id, 123);
     CHECK_EQ_U(DEPTH, 1);
     tuple_is(&PK[1], "src=10.0.0.1 dst=10.0.0.2 type=8 code=0 id=3389");
     /* zeek/tunnels/gre-sample.pcap frame 1: GRE v0 carrying IPv4 ICMP. */
-    n = hex_bytes("00c0ca14b05200022d564afd08004500006c00004000ff2f1e41ac1b0142423b6d890000080045000054000040"
-              "004001da90423b6fbeac1c0203080046c9cb6801007072e63e97190c0008090a0b0c0d0e0f10111213141516"
-              "1718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f3031323334353637",
-              f);
+    n = hex_bytes(
+        "00c0ca14b05200022d564afd08004500006c00004000ff2f1e41ac1b0142423b6d890000080045000054000040"
+        "004001da90423b6fbeac1c0203080046c9cb6801007072e63e97190c0008090a0b0c0d0e0f10111213141516"
+        "1718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f3031323334353637",
+        f);
     expect_layers(f, n, CT_LINK_ETHERNET);
     CHECK_EQ_U(PK[0].encap, CT_ENCAP_GRE);
     tuple_is(&PK[0], "src=172.27.1.66 dst=66.59.109.137 srckey=0x0 dstkey=0x0");
     tuple_is(&PK[1], "src=66.59.111.190 dst=172.28.2.3 type=8 code=0 id=52072");
     /* suricata-verify geneve-decoder.pcap frame 3 (Suricata, MIT). */
-    n = hex_bytes("080027f21d8c080027ae4d620800450000869ba940004011ad55c0a8380bc0a8380c8b5717c10072000000006558"
-              "00007b004a7f013ba271ba092b6ef8be080045000054f3ef4000400132b70a0000010a000002080051450d8a"
-              "00014d9d7c570000000002680e0000000000101112131415161718191a1b1c1d1e1f20212223242526272829"
-              "2a2b2c2d2e2f3031323334353637",
-              f);
+    n = hex_bytes(
+        "080027f21d8c080027ae4d620800450000869ba940004011ad55c0a8380bc0a8380c8b5717c1007200000000"
+        "655800007b004a7f013ba271ba092b6ef8be080045000054f3ef4000400132b70a0000010a00000208005145"
+        "0d8a00014d9d7c570000000002680e0000000000101112131415161718191a1b1c1d1e1f2021222324252627"
+        "28292a2b2c2d2e2f3031323334353637",
+        f);
     expect_layers(f, n, CT_LINK_ETHERNET);
     CHECK_EQ_U(PK[0].encap, CT_ENCAP_GENEVE);
     CHECK_EQ_U(PK[0].encap_id, 0x7b);
     tuple_is(&PK[1], "src=10.0.0.1 dst=10.0.0.2 type=8 code=0 id=3466");
     /* zeek/tunnels/Teredo.pcap frame 30: client to server, ICMPv6 echo. */
-    n = hex_bytes("001d5adccff10016cf419c2008004500005087dc000080111081c0a8021041379e500ed50dd8003ca6ad600000"
-              "00000c3a152001000041379e508000f12ab9c82815200148600000200100000000000000688000c57cd373b6"
-              "9b53aa0126",
-              f);
+    n = hex_bytes(
+        "001d5adccff10016cf419c2008004500005087dc000080111081c0a8021041379e500ed50dd8003ca6ad600000"
+        "00000c3a152001000041379e508000f12ab9c82815200148600000200100000000000000688000c57cd373b6"
+        "9b53aa0126",
+        f);
     expect_layers(f, n, CT_LINK_ETHERNET);
     CHECK_EQ_U(PK[0].encap, CT_ENCAP_TEREDO);
-    tuple_is(&PK[1], "src=2001:0:4137:9e50:8000:f12a:b9c8:2815 dst=2001:4860:0:2001::68 type=128 code=0 id=54131");
+    tuple_is(&PK[1], "src=2001:0:4137:9e50:8000:f12a:b9c8:2815 dst=2001:4860:0:2001::68 "
+                     "type=128 code=0 id=54131");
     /* Frame 31: server to client, origin indication, a bubble. */
-    n = hex_bytes("0016cf419c20001d5adccff108004500004c12c500007011959c41379e50c0a802100dd80ed50038d4990000"
-              "7f7bac55fed96000000000003b00fe80000000000000708dfe834114a5122001000041379e508000f12ab9c8"
-              "2815",
-              f);
+    n = hex_bytes(
+        "0016cf419c20001d5adccff108004500004c12c500007011959c41379e50c0a802100dd80ed50038d4990000"
+        "7f7bac55fed96000000000003b00fe80000000000000708dfe834114a5122001000041379e508000f12ab9c8"
+        "2815",
+        f);
     expect_layers(f, n, CT_LINK_ETHERNET);
     CHECK_EQ_U(PK[0].encap, CT_ENCAP_TEREDO);
     CHECK_EQ_U(PK[1].reason, CT_REASON_NONE);
     CHECK_EQ_U(PK[1].tuple.proto, 59);
     /* zeek/tunnels/gtp/gtp1_gn_normal_incl_fragmentation.pcap frame 1:
        GTP-U G-PDU with a TCP SYN inside. */
-    n = hex_bytes("00000c07ace888e0f3c8bff0080045000058000000003d111da0ef729b6f3f5e95b50868086800440b2a30ff"
-              "00348c61be3645000034526540008006b0300a832fb94f656e8d07830050cd6c69b7000000008002ffff37f2"
-              "0000020405b40103030101010402",
-              f);
+    n = hex_bytes(
+        "00000c07ace888e0f3c8bff0080045000058000000003d111da0ef729b6f3f5e95b50868086800440b2a30ff"
+        "00348c61be3645000034526540008006b0300a832fb94f656e8d07830050cd6c69b7000000008002ffff37f2"
+        "0000020405b40103030101010402",
+        f);
     expect_layers(f, n, CT_LINK_ETHERNET);
     CHECK_EQ_U(PK[0].encap, CT_ENCAP_GTPU);
     CHECK_EQ_U(PK[0].encap_id, 0x8c61be36);
     tuple_is(&PK[1], "src=10.131.47.185 dst=79.101.110.141 sport=1923 dport=80");
     CHECK_EQ_U(PK[1].tcp_flags, CT_TCP_SYN);
     /* zeek/mixed-vlan-mpls.pcap frame 1: one MPLS label, TCP SYN. */
-    n = hex_bytes("003096e6fc3900309605283888470001ddff45c0002c00000000ff06a4e70a0102010a2200012af90017983"
-              "20ffb0000000060021020a240000002040218",
-              f);
+    n = hex_bytes(
+        "003096e6fc3900309605283888470001ddff45c0002c00000000ff06a4e70a0102010a2200012af90017983"
+        "20ffb0000000060021020a240000002040218",
+        f);
     expect_layers(f, n, CT_LINK_ETHERNET);
     CHECK_EQ_U(PK[0].reason, CT_REASON_NONE);
     CHECK_EQ_U(PK[0].nmpls, 1);
     tuple_is(&PK[0], "src=10.1.2.1 dst=10.34.0.1 sport=11001 dport=23");
     /* zeek/q-in-q.pcap frame 1: two 802.1Q tags, 13 then 10. */
-    n = hex_bytes("ffffffffffff00c0e4012ced8100000d8100000a08004500002e479600004011749eac133325ac13333fbac0ba"
-              "c0001ab9da810b00120120ffff00ff10080a1b591a1b59",
-              f);
+    n = hex_bytes(
+        "ffffffffffff00c0e4012ced8100000d8100000a08004500002e479600004011749eac133325ac13333fbac0ba"
+        "c0001ab9da810b00120120ffff00ff10080a1b591a1b59",
+        f);
     expect_layers(f, n, CT_LINK_ETHERNET);
     CHECK_EQ_U(PK[0].nvlan, 2);
     CHECK_EQ_U(PK[0].vlan[0], 13);
@@ -916,7 +932,7 @@ static void test_corpus_frames(void)
     CHECK(ct_zone_from_vlan(&PK[0]) >= 0x1000);
 }
 
-/* ---- whole captures from the corpus, when present ------------------------------------------------ */
+/* ---- whole captures from the corpus, when present ----------------------------------------- */
 
 static char CORPUS[1024];
 
@@ -927,8 +943,8 @@ struct tally {
     unsigned frames, encap, reassembled, match, match_reply;
 };
 
-static void walk(struct ct_defrag *d, const struct ct_frame *f, uint64_t now, int depth, int teredo_any,
-                 const char *want, const char *want_reply, struct tally *t)
+static void walk(struct ct_defrag *d, const struct ct_frame *f, uint64_t now, int depth,
+                 int teredo_any, const char *want, const char *want_reply, struct tally *t)
 {
     struct ct_pkt p;
     ct_pkt_parse(f, &p);
@@ -956,7 +972,8 @@ static void walk(struct ct_defrag *d, const struct ct_frame *f, uint64_t now, in
         t->match_reply++;
 }
 
-static struct tally run_capture(const char *rel, int teredo_any, const char *want, const char *want_reply)
+static struct tally run_capture(const char *rel, int teredo_any, const char *want,
+                                const char *want_reply)
 {
     struct tally t = {0};
     char path[1200];
@@ -981,7 +998,8 @@ static struct tally run_capture(const char *rel, int teredo_any, const char *wan
         goto out;
     struct pcap_packet pk;
     while (pcap_reader_next(&r, &pk) == 1) {
-        struct ct_frame f = {.data = pk.data, .len = pk.caplen, .wire_len = pk.wirelen, .link = CT_LINK_ETHERNET};
+        struct ct_frame f = {
+            .data = pk.data, .len = pk.caplen, .wire_len = pk.wirelen, .link = CT_LINK_ETHERNET};
         walk(d, &f, pk.ts_ns, 0, teredo_any, want, want_reply, &t);
         t.frames++;
     }
@@ -1011,21 +1029,25 @@ static void test_corpus_captures(void)
     CHECK_EQ_U(t.match, 4);
     CHECK_EQ_U(t.match_reply, 4);
     /* core.tunnels.gre: ssh 66.59.111.190:40264 -> 172.28.2.3:22, 12 and 10. */
-    t = run_capture("zeek/tunnels/gre-sample.pcap", 0, "src=66.59.111.190 dst=172.28.2.3 sport=40264 dport=22",
+    t = run_capture("zeek/tunnels/gre-sample.pcap", 0,
+                    "src=66.59.111.190 dst=172.28.2.3 sport=40264 dport=22",
                     "src=172.28.2.3 dst=66.59.111.190 sport=22 dport=40264");
     CHECK_EQ_U(t.encap, 40);
     CHECK_EQ_U(t.match, 12);
     CHECK_EQ_U(t.match_reply, 10);
     /* Suricata's geneve-decoder: 10 frames, all Geneve. */
-    t = run_capture("suricata-verify/geneve-decoder.pcap", 0, "src=10.0.0.1 dst=10.0.0.2 type=8 code=0 id=3466",
+    t = run_capture("suricata-verify/geneve-decoder.pcap", 0,
+                    "src=10.0.0.1 dst=10.0.0.2 type=8 code=0 id=3466",
                     "src=10.0.0.2 dst=10.0.0.1 type=0 code=0 id=3466");
     CHECK_EQ_U(t.encap, 10);
     CHECK_EQ_U(t.match, 4);
     CHECK_EQ_U(t.match_reply, 4);
     /* core.tunnels.teredo: tcp 1286 -> 80 through a relay on port 32900,
        10 and 12 packets: only with Teredo on any port, as Zeek does. */
-    const char *tq = "src=2001:0:4137:9e50:8000:f12a:b9c8:2815 dst=2001:4860:0:2001::68 sport=1286 dport=80";
-    const char *tr = "src=2001:4860:0:2001::68 dst=2001:0:4137:9e50:8000:f12a:b9c8:2815 sport=80 dport=1286";
+    const char *tq =
+        "src=2001:0:4137:9e50:8000:f12a:b9c8:2815 dst=2001:4860:0:2001::68 sport=1286 dport=80";
+    const char *tr =
+        "src=2001:4860:0:2001::68 dst=2001:0:4137:9e50:8000:f12a:b9c8:2815 sport=80 dport=1286";
     t = run_capture("zeek/tunnels/Teredo.pcap", 0, tq, tr);
     CHECK_EQ_U(t.encap, 4);
     CHECK_EQ_U(t.match, 0);
@@ -1043,7 +1065,7 @@ static void test_corpus_captures(void)
     CHECK_EQ_U(t.match_reply, 41);
 }
 
-/* ---- robustness ---------------------------------------------------------------------------------- */
+/* ---- robustness --------------------------------------------------------------------------- */
 
 /* Random bytes changed in tunnel frames: never a read out of bounds. */
 static void test_mutations(void)
@@ -1059,11 +1081,13 @@ static void test_mutations(void)
     pl = cat(b3, g, 16, ineth, ineth_len);
     lens[1] = over_udp4(1, 6081, b3, pl);
     memcpy(frames[1], fr, lens[1]);
-    uint8_t au[26] = {0x00, 0x01, 2, 3, 'i', 'd', 'a', 'u', 't', 1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 1, 2, 3, 4, 5, 6};
+    uint8_t au[26] = {0x00, 0x01, 2, 3, 'i', 'd', 'a', 'u', 't', 1, 2, 3, 4,
+                      5,    6,    7, 8, 0,   0,   0,   1,   2,   3, 4, 5, 6};
     pl = cat(b3, au, 26, in6, in6_len);
     lens[2] = over_udp4(3544, 1, b3, pl);
     memcpy(frames[2], fr, lens[2]);
-    uint8_t ge[24] = {0x34, 0xff, 0, 0, 0, 0, 0, 9, 0, 0, 0, 0x85, 1, 0x10, 0x05, 0x40, 2, 1, 2, 3, 4, 5, 6, 0};
+    uint8_t ge[24] = {0x34, 0xff, 0,    0,    0, 0, 0, 9, 0, 0, 0, 0x85,
+                      1,    0x10, 0x05, 0x40, 2, 1, 2, 3, 4, 5, 6, 0};
     put_be16(ge + 2, (uint16_t)(16 + in4_len));
     pl = cat(b3, ge, 24, in4, in4_len);
     lens[3] = over_udp4(2152, 2152, b3, pl);
@@ -1102,7 +1126,8 @@ static void test_mutations(void)
         }
         s = s * 6364136223846793005ull + 1442695040888963407ull;
         size_t cut = (s >> 40) % 4 == 0 ? (size_t)((s >> 20) % (n + 1)) : n;
-        struct ct_frame f = {.data = b, .len = (uint32_t)cut, .wire_len = (uint32_t)n, .link = CT_LINK_ETHERNET};
+        struct ct_frame f = {
+            .data = b, .len = (uint32_t)cut, .wire_len = (uint32_t)n, .link = CT_LINK_ETHERNET};
         int d = follow(&f, pk);
         check_layers(pk, d, b, cut);
         for (int j = 0; j <= d; j++) {

@@ -1,8 +1,8 @@
 /*
- * Tests of the packet path with real frames (through ct_pkt_parse()): a burst
- * of 64 and 64 single calls give the same verdicts and the same table,
- * transport checksums on and off, commit versus classify-only, the stats
- * counters (exact after bursts mixing outcomes), and argument checks.
+ * Tests of the packet path (src/path/process.c) with real frames (through
+ * ct_pkt_parse()): a burst of 64 and 64 single calls give the same verdicts and
+ * the same table, transport checksums on and off, commit versus classify-only,
+ * the stats counters (exact after bursts mixing outcomes), and argument checks.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -10,6 +10,7 @@
 
 #include "check.h"
 #include "support/frames.h"
+#include "support/table_fixture.h"
 #include "ctrack/ctrack.h"
 
 #define SEC 1000000000ull
@@ -67,7 +68,8 @@ static size_t icmp4(uint8_t *b, uint32_t src, uint32_t dst, uint8_t type, uint16
 }
 
 /* ICMP port unreachable from `router` about the IP packet in `inner`. */
-static size_t icmp4_err(uint8_t *b, uint32_t router, uint32_t dst, const uint8_t *inner, size_t ilen)
+static size_t icmp4_err(uint8_t *b, uint32_t router, uint32_t dst, const uint8_t *inner,
+                        size_t ilen)
 {
     uint8_t l4[8 + 64] = {3, 3, 0, 0};
     if (ilen > 28)
@@ -76,7 +78,8 @@ static size_t icmp4_err(uint8_t *b, uint32_t router, uint32_t dst, const uint8_t
     return ip4(b, 1, router, dst, l4, 8 + ilen, 2, 0);
 }
 
-static size_t udp6(uint8_t *b, uint8_t src_last, uint8_t dst_last, uint16_t sp, uint16_t dp, size_t pay)
+static size_t udp6(uint8_t *b, uint8_t src_last, uint8_t dst_last, uint16_t sp, uint16_t dp,
+                   size_t pay)
 {
     memset(b, 0, 48 + pay);
     b[0] = 0x60;
@@ -122,17 +125,6 @@ static void add(struct frames *fs, size_t len, uint16_t link)
 static uint8_t *next_buf(struct frames *fs)
 {
     return fs->buf[fs->n];
-}
-
-static struct ct_table *mk_table(uint32_t flags, uint32_t max)
-{
-    struct ct_table_config cfg;
-    ct_table_config_init(&cfg);
-    cfg.max_connections = max;
-    cfg.flags = flags;
-    struct ct_table *t = ct_table_create(&cfg, NULL);
-    CHECK_PTR(t);
-    return t;
 }
 
 /* ---- burst versus single -------------------------------------------------------- */
@@ -229,7 +221,7 @@ static int cmp_fn(struct ct_conn *c, void *arg)
 
 static void test_burst_equals_single(void)
 {
-    struct ct_table *ta = mk_table(0, 4096), *tb = mk_table(0, 4096);
+    struct ct_table *ta = mk_table(4096, 0), *tb = mk_table(4096, 0);
     static struct frames fs;
     struct ct_pkt pa[CT_BURST_MAX], pb[CT_BURST_MAX];
     struct ct_verdict va[CT_BURST_MAX], vb[CT_BURST_MAX];
@@ -275,7 +267,7 @@ static void test_burst_equals_single(void)
 
 static void test_checksum(void)
 {
-    struct ct_table *on = mk_table(0, 64), *off = mk_table(CT_TABLE_F_NO_CHECKSUM, 64);
+    struct ct_table *on = mk_table(64, 0), *off = mk_table(64, CT_TABLE_F_NO_CHECKSUM);
     static struct frames fs;
     fs.n = 0;
     size_t len = udp4(next_buf(&fs), 0x0a000001, 0x0a000002, 1234, 53, 5);
@@ -326,7 +318,7 @@ static void test_checksum(void)
 
 static void test_commit_vs_classify(void)
 {
-    struct ct_table *t = mk_table(0, 64);
+    struct ct_table *t = mk_table(64, 0);
     static struct frames fs;
     fs.n = 0;
     add(&fs, udp4(next_buf(&fs), 0x0a000001, 0x0a000002, 4000, 53, 8), CT_LINK_RAW);
@@ -376,7 +368,7 @@ static void test_commit_vs_classify(void)
 
 static void test_stats_and_args(void)
 {
-    struct ct_table *t = mk_table(0, 4096);
+    struct ct_table *t = mk_table(4096, 0);
     static struct frames fs;
     struct ct_pkt p[CT_BURST_MAX];
     struct ct_verdict v[CT_BURST_MAX];
@@ -433,46 +425,17 @@ static void test_stats_and_args(void)
 
 /* ---- tracker actions: CLOSE and REPLACE (driven by the TCP tracker) ------------- */
 
-static struct ct_pkt tcp(uint32_t src, uint32_t dst, uint16_t sp, uint16_t dp, uint8_t flags,
-                         uint32_t seq, uint32_t ack)
-{
-    struct ct_pkt p;
-    memset(&p, 0, sizeof(p));
-    p.tuple.l3 = CT_L3_IPV4;
-    p.tuple.proto = 6;
-    p.tuple.src.v4 = src;
-    p.tuple.dst.v4 = dst;
-    p.tuple.sport = sp;
-    p.tuple.dport = dp;
-    p.ip_len = 40;
-    p.l4_len = 20;
-    p.tcp_hdr_len = 20;
-    p.tcp_flags = flags;
-    p.seq = seq;
-    p.ack = ack;
-    p.win = 65535;
-    return p;
-}
-
-static struct ct_verdict run_parsed(struct ct_table *t, struct ct_pkt p, uint64_t now)
-{
-    struct ct_verdict v;
-    memset(&v, 0, sizeof(v));
-    CHECK_EQ_I(ct_process_parsed(t, &p, &v, 1, now, CT_PROCESS_COMMIT), 1);
-    return v;
-}
-
 static void test_close_and_replace(void)
 {
-    struct ct_table *t = mk_table(CT_TABLE_F_NO_CHECKSUM, 64);
+    struct ct_table *t = mk_table(64, CT_TABLE_F_NO_CHECKSUM);
     const uint32_t A = 0x0a000001, B = 0x0a000002;
     struct ct_table_stats s;
 
     /* A RST before any reply ends the connection after counting the packet. */
-    struct ct_verdict v = run_parsed(t, tcp(A, B, 1111, 80, CT_TCP_SYN, 1000, 0), SEC);
+    struct ct_verdict v = run1(t, tcp4(A, B, 1111, 80, CT_TCP_SYN, 1000, 0, 0), SEC);
     CHECK_EQ_U(v.flags, CT_VERDICT_CREATED);
     struct ct_conn *c = v.conn;
-    v = run_parsed(t, tcp(A, B, 1111, 80, CT_TCP_RST, 1001, 0), 2 * SEC);
+    v = run1(t, tcp4(A, B, 1111, 80, CT_TCP_RST, 1001, 0, 0), 2 * SEC);
     CHECK(v.conn == c);
     CHECK_EQ_U(v.state, CT_STATE_NEW);
     /* The handle stays readable until the next call: DYING, packet counted. */
@@ -487,14 +450,14 @@ static void test_close_and_replace(void)
 
     /* Handshake, then our side aborts with a RST, then a new SYN on the same
      * ports: the old connection is replaced by a new one. */
-    v = run_parsed(t, tcp(A, B, 2222, 80, CT_TCP_SYN, 5000, 0), 3 * SEC);
+    v = run1(t, tcp4(A, B, 2222, 80, CT_TCP_SYN, 5000, 0, 0), 3 * SEC);
     struct ct_conn *old = v.conn;
     CHECK_PTR(old);
-    v = run_parsed(t, tcp(B, A, 80, 2222, CT_TCP_SYN | CT_TCP_ACK, 9000, 5001), 3 * SEC);
+    v = run1(t, tcp4(B, A, 80, 2222, CT_TCP_SYN | CT_TCP_ACK, 9000, 5001, 0), 3 * SEC);
     CHECK_EQ_U(v.state, CT_STATE_ESTABLISHED);
-    v = run_parsed(t, tcp(A, B, 2222, 80, CT_TCP_RST, 5001, 0), 4 * SEC);
+    v = run1(t, tcp4(A, B, 2222, 80, CT_TCP_RST, 5001, 0, 0), 4 * SEC);
     CHECK(v.conn == old);
-    v = run_parsed(t, tcp(A, B, 2222, 80, CT_TCP_SYN, 7000, 0), 5 * SEC);
+    v = run1(t, tcp4(A, B, 2222, 80, CT_TCP_SYN, 7000, 0, 0), 5 * SEC);
     CHECK_EQ_U(v.state, CT_STATE_NEW);
     CHECK_EQ_U(v.flags, CT_VERDICT_CREATED | CT_VERDICT_REPLACED);
     CHECK_PTR(v.conn);
@@ -529,7 +492,7 @@ static void run_burst(struct ct_table *t, struct ct_pkt *p, struct ct_verdict *v
  */
 static void test_stats_exact_mixed_bursts(void)
 {
-    struct ct_table *t = mk_table(CT_TABLE_F_NO_CHECKSUM, 64);
+    struct ct_table *t = mk_table(64, CT_TABLE_F_NO_CHECKSUM);
     const uint32_t A = 0x0a000001, B = 0x0a000002;
     struct ct_pkt p[8];
     struct ct_verdict v[8];
@@ -539,12 +502,12 @@ static void test_stats_exact_mixed_bursts(void)
 
     /* Burst 1: two creations, a truncated packet, then the first connection's
      * SYN-ACK and ACK (found, both accepted). */
-    p[0] = tcp(A, B, 1111, 80, CT_TCP_SYN, 1000, 0);
-    p[1] = tcp(A, B, 2222, 80, CT_TCP_SYN, 5000, 0);
-    p[2] = tcp(A, B, 3333, 80, CT_TCP_ACK, 1, 1);
+    p[0] = tcp4(A, B, 1111, 80, CT_TCP_SYN, 1000, 0, 0);
+    p[1] = tcp4(A, B, 2222, 80, CT_TCP_SYN, 5000, 0, 0);
+    p[2] = tcp4(A, B, 3333, 80, CT_TCP_ACK, 1, 1, 0);
     p[2].reason = CT_REASON_IP_TRUNCATED;
-    p[3] = tcp(B, A, 80, 1111, CT_TCP_SYN | CT_TCP_ACK, 9000, 1001);
-    p[4] = tcp(A, B, 1111, 80, CT_TCP_ACK, 1001, 9001);
+    p[3] = tcp4(B, A, 80, 1111, CT_TCP_SYN | CT_TCP_ACK, 9000, 1001, 0);
+    p[4] = tcp4(A, B, 1111, 80, CT_TCP_ACK, 1001, 9001, 0);
     run_burst(t, p, v, 5, SEC, by_reason);
     CHECK_EQ_U(v[0].flags, CT_VERDICT_CREATED);
     CHECK_EQ_U(v[1].flags, CT_VERDICT_CREATED);
@@ -563,16 +526,16 @@ static void test_stats_exact_mixed_bursts(void)
     /* Burst 2: found packets around a fragment, a non-IP frame, a creation,
      * a retransmitted SYN of that creation (found, NEW) and a segment far
      * outside the first connection's window (found, INVALID). */
-    p[0] = tcp(B, A, 80, 2222, CT_TCP_SYN | CT_TCP_ACK, 7000, 5001);
-    p[1] = tcp(A, B, 1111, 80, CT_TCP_ACK, 1001, 9001);
+    p[0] = tcp4(B, A, 80, 2222, CT_TCP_SYN | CT_TCP_ACK, 7000, 5001, 0);
+    p[1] = tcp4(A, B, 1111, 80, CT_TCP_ACK, 1001, 9001, 0);
     p[1].frag = CT_FRAG_FIRST;
-    p[2] = tcp(A, B, 4444, 80, CT_TCP_SYN, 100, 0);
-    p[3] = tcp(A, B, 2222, 80, CT_TCP_ACK, 5001, 7001);
-    p[4] = tcp(A, B, 4444, 80, CT_TCP_SYN, 100, 0);
-    p[5] = tcp(A, B, 9999, 80, CT_TCP_SYN, 1, 0);
+    p[2] = tcp4(A, B, 4444, 80, CT_TCP_SYN, 100, 0, 0);
+    p[3] = tcp4(A, B, 2222, 80, CT_TCP_ACK, 5001, 7001, 0);
+    p[4] = tcp4(A, B, 4444, 80, CT_TCP_SYN, 100, 0, 0);
+    p[5] = tcp4(A, B, 9999, 80, CT_TCP_SYN, 1, 0, 0);
     p[5].reason = CT_REASON_NOT_IP;
-    p[6] = tcp(A, B, 1111, 80, CT_TCP_ACK, 1001 + 0x40000000u, 9001);
-    p[7] = tcp(B, A, 80, 1111, CT_TCP_ACK, 9001, 1001);
+    p[6] = tcp4(A, B, 1111, 80, CT_TCP_ACK, 1001 + 0x40000000u, 9001, 0);
+    p[7] = tcp4(B, A, 80, 1111, CT_TCP_ACK, 9001, 1001, 0);
     run_burst(t, p, v, 8, 2 * SEC, by_reason);
     CHECK_EQ_U(v[0].state, CT_STATE_ESTABLISHED);
     CHECK_EQ_U(v[1].reason, CT_REASON_FRAGMENT);
@@ -598,9 +561,9 @@ static void test_stats_exact_mixed_bursts(void)
     CHECK_EQ_U(s.connections, 3);
 
     /* A burst of found packets only, and one with nothing to look up. */
-    p[0] = tcp(A, B, 1111, 80, CT_TCP_ACK, 1001, 9001);
-    p[1] = tcp(B, A, 80, 2222, CT_TCP_ACK, 7001, 5001);
-    p[2] = tcp(B, A, 80, 1111, CT_TCP_ACK, 9001, 1001);
+    p[0] = tcp4(A, B, 1111, 80, CT_TCP_ACK, 1001, 9001, 0);
+    p[1] = tcp4(B, A, 80, 2222, CT_TCP_ACK, 7001, 5001, 0);
+    p[2] = tcp4(B, A, 80, 1111, CT_TCP_ACK, 9001, 1001, 0);
     run_burst(t, p, v, 3, 3 * SEC, by_reason);
     p[0].reason = CT_REASON_IP_TRUNCATED;
     run_burst(t, p, v, 1, 3 * SEC, by_reason);
