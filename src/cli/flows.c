@@ -36,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/inet.h"
 #include "cli/flows.h"
 
 #define NO_SLOT UINT32_MAX
@@ -88,21 +89,8 @@ struct cli_flows {
 
 static uint16_t icmp_counterpart(uint8_t l3, uint8_t type, uint8_t code)
 {
-    static const uint8_t v4[][2] = {{8, 0}, {0, 8}, {13, 14}, {14, 13}, {15, 16},
-                                    {16, 15}, {10, 9}, {9, 10}, {17, 18}, {18, 17}};
-    static const uint8_t v6[][2] = {{128, 129}, {129, 128}, {130, 131}, {131, 130},
-                                    {133, 134}, {134, 133}, {135, 136}, {136, 135},
-                                    {139, 140}, {140, 139}, {144, 145}, {145, 144}};
-    if (l3 == CT_L3_IPV4) {
-        for (unsigned i = 0; i < sizeof(v4) / sizeof(v4[0]); i++)
-            if (v4[i][0] == type)
-                return v4[i][1];
-    } else {
-        for (unsigned i = 0; i < sizeof(v6) / sizeof(v6[0]); i++)
-            if (v6[i][0] == type)
-                return v6[i][1];
-    }
-    return code;
+    int peer = ct_icmp_counterpart(l3 != CT_L3_IPV4, type);
+    return peer >= 0 ? (uint16_t)peer : code;
 }
 
 /* The packet's key as sent (src -> dst); ICMP ports are (type, counterpart). */

@@ -27,20 +27,11 @@
 #include <string.h>
 
 #include "base/compiler.h"
+#include "base/inet.h"
 #include "ctrack/table.h"
 #include "proto/proto.h"
 #include "table/shared.h"
 #include "table/table.h"
-
-enum {
-    CT_IPPROTO_ICMP = 1,
-    CT_IPPROTO_TCP = 6,
-    CT_IPPROTO_UDP = 17,
-    CT_IPPROTO_GRE = 47,
-    CT_IPPROTO_ICMPV6 = 58,
-    CT_IPPROTO_SCTP = 132,
-    CT_IPPROTO_UDPLITE = 136,
-};
 
 /* What stage 3 does with a packet. */
 enum lookup_kind {
