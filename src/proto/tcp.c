@@ -251,12 +251,34 @@ static uint32_t tcp_highest_sack(const struct ct_pkt *pkt, uint32_t sack)
     return sack;
 }
 
+/*
+ * The timeout of each state is found by offset: the TCP rows of
+ * CT_TIMEOUT_LIST (ctrack/conn.h) follow enum ct_tcp_state from SYN_SENT to
+ * SYN_SENT2. Each pair is checked here, so reordering either list breaks the
+ * build instead of silently giving a state another state's timeout.
+ */
+#define CT_TCP_TIMEOUT_OF_(state) (CT_TIMEOUT_TCP_SYN_SENT + ((state) - CT_TCP_SYN_SENT))
+#define CT_TCP_TIMEOUT_ORDER_(state)                                                      \
+    _Static_assert(CT_TCP_TIMEOUT_OF_(CT_TCP_##state) == CT_TIMEOUT_TCP_##state,          \
+                   "CT_TIMEOUT_TCP_" #state " follows enum ct_tcp_state")
+CT_TCP_TIMEOUT_ORDER_(SYN_SENT);
+CT_TCP_TIMEOUT_ORDER_(SYN_RECV);
+CT_TCP_TIMEOUT_ORDER_(ESTABLISHED);
+CT_TCP_TIMEOUT_ORDER_(FIN_WAIT);
+CT_TCP_TIMEOUT_ORDER_(CLOSE_WAIT);
+CT_TCP_TIMEOUT_ORDER_(LAST_ACK);
+CT_TCP_TIMEOUT_ORDER_(TIME_WAIT);
+CT_TCP_TIMEOUT_ORDER_(CLOSE);
+CT_TCP_TIMEOUT_ORDER_(SYN_SENT2);
+_Static_assert(CT_TCP_SYN_SENT2 == CT_TCP_STATE_COUNT - 1, "every TCP state above NONE is checked");
+#undef CT_TCP_TIMEOUT_ORDER_
+
 /* The enum ct_timeout of a state's own timeout (NONE has SYN_SENT's). */
 static inline unsigned tcp_state_timeout(unsigned state)
 {
     if (state == CT_TCP_NONE || state >= CT_TCP_STATE_COUNT)
         return CT_TIMEOUT_TCP_SYN_SENT;
-    return CT_TIMEOUT_TCP_SYN_SENT + (state - CT_TCP_SYN_SENT);
+    return CT_TCP_TIMEOUT_OF_(state);
 }
 
 /* States in which a RST is taken without checks (Linux's tcp_can_early_drop). */
