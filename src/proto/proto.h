@@ -54,9 +54,9 @@ struct ct_proto_result {
 
 /*
  * TCP (src/proto/tcp.c). ct_tcp_new() returns CT_REASON_NONE if the packet
- * may create a connection and initialises conn->proto.tcp and l4state, else
- * the INVALID reason. ct_tcp_packet() runs the state machine and window
- * checks for a packet in direction `dir`.
+ * may create a connection and initialises its state (ct_tcp_of(conn),
+ * proto/tcp_conn.h) and l4state, else the INVALID reason. ct_tcp_packet()
+ * runs the state machine and window checks for a packet in direction `dir`.
  */
 uint16_t ct_tcp_new(const struct ct_proto_cfg *cfg, struct ct_conn *conn, const struct ct_pkt *pkt);
 void ct_tcp_packet(const struct ct_proto_cfg *cfg, struct ct_conn *conn, enum ct_dir dir,
@@ -82,7 +82,7 @@ void ct_gre_packet(const struct ct_proto_cfg *cfg, struct ct_conn *conn, enum ct
 
 /*
  * SCTP (src/proto/sctp.c). The association's state is l4state (enum
- * ct_sctp_state); the verification tags live in conn->proto.raw as a
+ * ct_sctp_state); the verification tags live in conn->proto as a
  * struct ct_sctp_conn. ct_sctp_new() returns CT_REASON_NONE if the packet
  * may start an association (and initialises that state), else the INVALID
  * reason; ct_sctp_packet() walks the chunks for a packet in direction
@@ -101,7 +101,7 @@ struct ct_sctp_conn {
     uint8_t flags;     /* CT_SCTPF_* */
     uint8_t pad[2];
 };
-_Static_assert(sizeof(struct ct_sctp_conn) <= sizeof(((struct ct_conn *)0)->proto.raw),
+_Static_assert(sizeof(struct ct_sctp_conn) <= sizeof(((struct ct_conn *)0)->proto),
                "struct ct_sctp_conn must fit the protocol area");
 _Static_assert(offsetof(struct ct_conn, proto) % _Alignof(struct ct_sctp_conn) == 0,
                "the protocol area is aligned for struct ct_sctp_conn");
@@ -117,7 +117,7 @@ enum {
 
 static inline struct ct_sctp_conn *ct_sctp_of(struct ct_conn *conn)
 {
-    return (struct ct_sctp_conn *)(void *)conn->proto.raw;
+    return (struct ct_sctp_conn *)(void *)conn->proto;
 }
 
 /* Any other protocol (src/proto/generic.c). */

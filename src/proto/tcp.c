@@ -366,7 +366,7 @@ static CT_TCP_INLINE unsigned tcp_in_window(const struct ct_proto_cfg *cfg, stru
                                              unsigned index, const struct ct_pkt *pkt, const uint8_t flags,
                                              uint16_t *why, struct ct_tcp_conn *saved, int *have_saved)
 {
-    struct ct_tcp_conn *t = &conn->proto.tcp;
+    struct ct_tcp_conn *t = ct_tcp_of(conn);
     struct ct_tcp_dir *sender = &t->seen[dir];
     struct ct_tcp_dir *receiver = &t->seen[!dir];
     const unsigned state = conn->l4state;
@@ -547,7 +547,7 @@ static inline unsigned tcp_pick_timeout(const struct ct_proto_cfg *cfg, const st
  */
 static void tcp_handle_invalid(const struct ct_proto_cfg *cfg, struct ct_conn *conn, unsigned d, unsigned index)
 {
-    struct ct_tcp_conn *t = &conn->proto.tcp;
+    struct ct_tcp_conn *t = ct_tcp_of(conn);
 
     if (!(conn->status & CT_STATUS_ASSURED) || (conn->status & CT_STATUS_FIXED_TIMEOUT))
         return;
@@ -587,7 +587,7 @@ uint16_t ct_tcp_new(const struct ct_proto_cfg *cfg, struct ct_conn *conn, const 
     if (state != CT_TCP_SYN_SENT && !cfg->tcp_loose)
         return CT_REASON_TCP_NEW_NOT_SYN;
 
-    struct ct_tcp_conn *t = &conn->proto.tcp;
+    struct ct_tcp_conn *t = ct_tcp_of(conn);
     memset(t, 0, sizeof(*t));
     struct ct_tcp_dir *orig = &t->seen[CT_DIR_ORIGINAL];
     orig->td_end = tcp_segment_end(pkt);
@@ -620,7 +620,7 @@ static CT_TCP_INLINE void tcp_finish(const struct ct_proto_cfg *cfg, struct ct_c
                                      const int check_window, const int simultaneous_open,
                                      struct ct_tcp_conn *saved, int *have_saved)
 {
-    struct ct_tcp_conn *t = &conn->proto.tcp;
+    struct ct_tcp_conn *t = ct_tcp_of(conn);
 
     if (check_window) {
         uint16_t why = CT_REASON_NONE;
@@ -685,7 +685,7 @@ __attribute__((noinline)) void ct_tcp_packet_full(const struct ct_proto_cfg *cfg
                                                   enum ct_dir dir, const struct ct_pkt *pkt,
                                                   struct ct_proto_result *res)
 {
-    struct ct_tcp_conn *t = &conn->proto.tcp;
+    struct ct_tcp_conn *t = ct_tcp_of(conn);
     const unsigned d = (unsigned)dir & 1u;
     struct ct_tcp_conn saved;
     int have_saved = 0;
@@ -891,7 +891,7 @@ __attribute__((noinline)) void ct_tcp_packet_full(const struct ct_proto_cfg *cfg
 static CT_TCP_INLINE int tcp_packet_fast_dir(const struct ct_proto_cfg *restrict cfg, struct ct_conn *restrict conn,
                                              const unsigned d, const struct ct_pkt *restrict pkt, uint32_t end)
 {
-    struct ct_tcp_conn *t = &conn->proto.tcp;
+    struct ct_tcp_conn *t = ct_tcp_of(conn);
     struct ct_tcp_dir *sender = &t->seen[d];
     struct ct_tcp_dir *receiver = &t->seen[d ^ 1u];
 
@@ -1020,7 +1020,7 @@ static CT_TCP_INLINE int tcp_packet_fast_ack(const struct ct_proto_cfg *cfg, str
 static CT_TCP_INLINE int tcp_packet_fast_syn(const struct ct_proto_cfg *cfg, struct ct_conn *conn,
                                              const struct ct_pkt *pkt)
 {
-    struct ct_tcp_conn *t = &conn->proto.tcp;
+    struct ct_tcp_conn *t = ct_tcp_of(conn);
     struct ct_tcp_dir *sender = &t->seen[CT_DIR_ORIGINAL];
     struct ct_tcp_dir *receiver = &t->seen[CT_DIR_REPLY];
 
@@ -1075,7 +1075,7 @@ static CT_TCP_INLINE int tcp_packet_fast_syn(const struct ct_proto_cfg *cfg, str
 static CT_TCP_INLINE int tcp_packet_fast_synack(const struct ct_proto_cfg *cfg, struct ct_conn *conn,
                                                 const struct ct_pkt *pkt)
 {
-    struct ct_tcp_conn *t = &conn->proto.tcp;
+    struct ct_tcp_conn *t = ct_tcp_of(conn);
     struct ct_tcp_dir *sender = &t->seen[CT_DIR_REPLY];
     struct ct_tcp_dir *receiver = &t->seen[CT_DIR_ORIGINAL];
 
