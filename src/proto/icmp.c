@@ -24,9 +24,11 @@
 #include "base/inet.h"
 #include "proto/proto.h"
 
-uint16_t ct_icmp_new(const struct ct_proto_cfg *cfg, struct ct_conn *conn, const struct ct_pkt *pkt)
+uint16_t ct_icmp_new(const struct ct_proto_cfg *cfg, struct ct_conn *conn, const struct ct_pkt *pkt,
+                     uint64_t now)
 {
     (void)cfg;
+    (void)now;
     unsigned cls;
     if (pkt->tuple.l3 == CT_L3_IPV6 && pkt->tuple.proto == CT_IPPROTO_ICMPV6)
         cls = ct_icmp_flags(1, pkt->icmp_type);
@@ -50,11 +52,12 @@ uint16_t ct_icmp_new(const struct ct_proto_cfg *cfg, struct ct_conn *conn, const
 }
 
 void ct_icmp_packet(const struct ct_proto_cfg *cfg, struct ct_conn *conn, enum ct_dir dir,
-                    const struct ct_pkt *pkt, struct ct_proto_result *res)
+                    const struct ct_pkt *pkt, uint64_t now, struct ct_proto_result *res)
 {
     (void)cfg;
     (void)dir;
     (void)pkt;
+    (void)now;
     conn->timeout = CT_TIMEOUT_ICMP;
     res->action = CT_PROTO_ACCEPT;
     res->reason = CT_REASON_NONE;

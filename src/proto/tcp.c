@@ -41,12 +41,12 @@
  *   - otherwise                             -> CT_PROTO_ACCEPT, reason NONE.
  * docs/behaviour.md lists where this tracker deliberately differs from Linux.
  *
- * ct_tcp_packet_full() is the tracker as described. ct_tcp_packet(), at
- * the end of this file, first tries fast paths for the common packets (an
- * in-window ACK segment in ESTABLISHED, and the SYN, SYN/ACK and ACK of a
- * plain handshake): each is the full path specialised to conditions it
- * checks before writing anything, and hands every other packet to the full
- * path. tests/unit/test_tcp_fast.c holds them to the same results.
+ * ct_tcp_packet_full() is the tracker as described. ct_tcp_segment() (what
+ * ct_tcp_packet() calls), at the end of this file, first tries fast paths
+ * for the common packets (an in-window ACK segment in ESTABLISHED, and the
+ * SYN, SYN/ACK and ACK of a plain handshake): each is the full path
+ * specialised to conditions it checks before writing anything, and hands
+ * every other packet to the full path. tests/unit/test_tcp_fast.c holds them to the same results.
  */
 #include <stdint.h>
 #include <string.h>
@@ -575,7 +575,7 @@ static inline void tcp_invalid(struct ct_proto_result *res, uint16_t reason)
     res->reason = reason;
 }
 
-uint16_t ct_tcp_new(const struct ct_proto_cfg *cfg, struct ct_conn *conn, const struct ct_pkt *pkt)
+uint16_t ct_tcp_open(const struct ct_proto_cfg *cfg, struct ct_conn *conn, const struct ct_pkt *pkt)
 {
     uint16_t reason = tcp_check_header(pkt);
     if (reason != CT_REASON_NONE)
@@ -1007,7 +1007,7 @@ static CT_TCP_INLINE int tcp_packet_fast_ack(const struct ct_proto_cfg *cfg, str
 
 /*
  * The fast path of the opening SYN: class SYN from the original side in
- * state NONE, that is the packet ct_tcp_new() just took. In the full path
+ * state NONE, that is the packet ct_tcp_open() just took. In the full path
  * the table gives SYN_SENT with no case of the switch, and tcp_in_window()
  * takes a segment without ACK as acknowledging receiver.td_end: bound III
  * holds, IV holds when max(sender.td_maxwin, 66000) is below 2^31, SACK
@@ -1107,7 +1107,7 @@ static CT_TCP_INLINE int tcp_packet_fast_synack(const struct ct_proto_cfg *cfg, 
 
 /*
  * The packets of the handshake that have a fast path; every other packet
- * goes to the full path. Kept out of ct_tcp_packet() so that the
+ * goes to the full path. Kept out of ct_tcp_segment() so that the
  * established case there needs no more registers.
  */
 static __attribute__((noinline)) void tcp_packet_other(const struct ct_proto_cfg *cfg, struct ct_conn *conn,
@@ -1141,8 +1141,8 @@ static __attribute__((noinline)) void tcp_packet_other(const struct ct_proto_cfg
     ct_tcp_packet_full(cfg, conn, dir, pkt, res);
 }
 
-void ct_tcp_packet(const struct ct_proto_cfg *cfg, struct ct_conn *conn, enum ct_dir dir,
-                   const struct ct_pkt *pkt, struct ct_proto_result *res)
+void ct_tcp_segment(const struct ct_proto_cfg *cfg, struct ct_conn *conn, enum ct_dir dir,
+                    const struct ct_pkt *pkt, struct ct_proto_result *res)
 {
     if (CT_LIKELY(conn->l4state == CT_TCP_ESTABLISHED &&
                   (pkt->tcp_flags & (CT_TCP_FIN | CT_TCP_SYN | CT_TCP_RST | CT_TCP_ACK)) == CT_TCP_ACK &&

@@ -171,9 +171,9 @@ static inline void ct_tcp_set_last_flags(struct ct_tcp_conn *t, unsigned flags)
 }
 
 /*
- * ct_tcp_packet() without its fast paths (established ACK segments and the
+ * ct_tcp_segment() without its fast paths (established ACK segments and the
  * three packets of a plain handshake): the state machine and the window
- * checks for every packet. ct_tcp_packet() calls it whenever no fast path
+ * checks for every packet. ct_tcp_segment() calls it whenever no fast path
  * applies; tests/unit/test_tcp_fast.c calls it directly to check that both
  * reach the same result and state.
  */

@@ -364,18 +364,18 @@ static void test_gre_tracker(void)
     struct frame f;
     struct ct_proto_result res;
     gre(&f, O, 0, 0x0800, NULL, 0);
-    CHECK_EQ_U(ct_gre_new(&cfg, c, &f.pkt), CT_REASON_NONE);
-    ct_gre_packet(&cfg, c, O, &f.pkt, &res);
+    CHECK_EQ_U(ct_gre_new(&cfg, c, &f.pkt, 0), CT_REASON_NONE);
+    ct_gre_packet(&cfg, c, O, &f.pkt, 0, &res);
     CHECK_EQ_U(res.action, CT_PROTO_ACCEPT);
     CHECK_EQ_U(res.reason, CT_REASON_NONE);
     CHECK_EQ_U(c->timeout, CT_TIMEOUT_GRE);
     c->status |= CT_STATUS_CONFIRMED;
     /* The first reply is not yet a stream: SEEN_REPLY comes after it. */
-    ct_gre_packet(&cfg, c, R, &f.pkt, &res);
+    ct_gre_packet(&cfg, c, R, &f.pkt, 0, &res);
     c->status |= CT_STATUS_SEEN_REPLY;
     CHECK_EQ_U(c->timeout, CT_TIMEOUT_GRE);
     CHECK(!(c->status & CT_STATUS_ASSURED));
-    ct_gre_packet(&cfg, c, O, &f.pkt, &res);
+    ct_gre_packet(&cfg, c, O, &f.pkt, 0, &res);
     CHECK_EQ_U(c->timeout, CT_TIMEOUT_GRE_STREAM);
     CHECK(c->status & CT_STATUS_ASSURED);
 }
@@ -391,14 +391,14 @@ static struct ct_proto_result sc(struct ct_conn *c, unsigned dir, uint32_t vtag,
     sctp(&f, dir, vtag, ch);
     CHECK_EQ_U(f.pkt.reason, CT_REASON_NONE);
     if (!(c->status & CT_STATUS_CONFIRMED)) {
-        uint16_t e = ct_sctp_new(&cfg, c, &f.pkt);
+        uint16_t e = ct_sctp_new(&cfg, c, &f.pkt, 0);
         if (e != CT_REASON_NONE) {
             r.action = CT_PROTO_INVALID;
             r.reason = e;
             return r;
         }
     }
-    ct_sctp_packet(&cfg, c, (enum ct_dir)dir, &f.pkt, &r);
+    ct_sctp_packet(&cfg, c, (enum ct_dir)dir, &f.pkt, 0, &r);
     if (r.action == CT_PROTO_ACCEPT) {
         c->status |= CT_STATUS_CONFIRMED;
         if (dir == R)

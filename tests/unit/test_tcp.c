@@ -56,7 +56,7 @@ static struct ct_proto_result send(struct ct_conn *c, unsigned dir, const struct
 {
     struct ct_proto_result r;
     memset(&r, 0xaa, sizeof(r));
-    ct_tcp_packet(&cfg, c, (enum ct_dir)dir, p, &r);
+    ct_tcp_packet(&cfg, c, (enum ct_dir)dir, p, 0, &r);
     if (dir == CT_DIR_REPLY && r.action == CT_PROTO_ACCEPT)
         c->status |= CT_STATUS_SEEN_REPLY;
     return r;
@@ -65,7 +65,7 @@ static struct ct_proto_result send(struct ct_conn *c, unsigned dir, const struct
 /* ct_tcp_new then the first ct_tcp_packet, as the path does. */
 static uint16_t open_with(struct ct_conn *c, const struct ct_pkt *p, struct ct_proto_result *out)
 {
-    uint16_t r = ct_tcp_new(&cfg, c, p);
+    uint16_t r = ct_tcp_new(&cfg, c, p, 0);
     if (r != CT_REASON_NONE)
         return r;
     struct ct_proto_result res = send(c, CT_DIR_ORIGINAL, p);
@@ -130,7 +130,7 @@ static void test_flag_combinations(void)
         struct ct_proto_result r = send(c, O, &p);
         struct ct_conn4 n;
         memset(&n, 0, sizeof(n));
-        uint16_t nr = ct_tcp_new(&cfg, &n.c, &p);
+        uint16_t nr = ct_tcp_new(&cfg, &n.c, &p, 0);
         if (!flags_valid((uint8_t)f)) {
             invalid++;
             CHECK_EQ_U(r.action, CT_PROTO_INVALID);
@@ -160,7 +160,7 @@ static void test_bad_header_length(void)
     CHECK(conn_same(&before.c, c));
     p.tcp_hdr_len = 24;
     p.l4_len = 20;
-    CHECK_EQ_U(ct_tcp_new(&cfg, fresh(), &p), CT_REASON_TCP_HDR_LEN);
+    CHECK_EQ_U(ct_tcp_new(&cfg, fresh(), &p, 0), CT_REASON_TCP_HDR_LEN);
 }
 
 /* ---- the transition table, cell by cell ---------------------------------------------- */
@@ -950,7 +950,7 @@ static void test_half_open_counts(void)
     unsigned counted[2] = {0, 0};
     struct ct_conn *c = fresh();
     struct ct_pkt p = case_syn(CT_TCP_SYN, 1000, 0);
-    CHECK_EQ_U(ct_tcp_new(&cfg, c, &p), CT_REASON_NONE);
+    CHECK_EQ_U(ct_tcp_new(&cfg, c, &p, 0), CT_REASON_NONE);
     struct ct_proto_result r = send_count(c, O, &p, counted);
     CHECK_EQ_U(r.reason, CT_REASON_NONE);
     CHECK_EQ_U(c->timeout, CT_TIMEOUT_TCP_SYN_SENT);
@@ -978,7 +978,7 @@ static void test_simultaneous_open_counts(void)
     unsigned counted[2] = {0, 0};
     struct ct_conn *c = fresh();
     struct ct_pkt p = case_syn(CT_TCP_SYN, 1000, 0);
-    CHECK_EQ_U(ct_tcp_new(&cfg, c, &p), CT_REASON_NONE);
+    CHECK_EQ_U(ct_tcp_new(&cfg, c, &p, 0), CT_REASON_NONE);
     CHECK_EQ_U(send_count(c, O, &p, counted).reason, CT_REASON_NONE);
     p = case_syn(CT_TCP_SYN, 5000, 0);
     CHECK_EQ_U(send_count(c, R, &p, counted).reason, CT_REASON_TCP_IGNORED);
@@ -1040,7 +1040,7 @@ static void test_duplicated_syn_counts(void)
     struct ct_conn *c = fresh();
     struct ct_pkt syn = syn_with_options(CT_TCP_SYN, ci, 0, CT_TCPOPT_WSCALE | CT_TCPOPT_SACK_PERM, 4);
     syn.win = 65535;
-    CHECK_EQ_U(ct_tcp_new(&cfg, c, &syn), CT_REASON_NONE);
+    CHECK_EQ_U(ct_tcp_new(&cfg, c, &syn, 0), CT_REASON_NONE);
     CHECK_EQ_U(send_count(c, O, &syn, counted).reason, CT_REASON_NONE);
     CHECK_EQ_U(send_count(c, O, &syn, counted).reason, CT_REASON_TCP_IGNORED);
     struct ct_pkt p = syn_with_options(CT_TCP_SYN | CT_TCP_ACK, si, ci + 1, CT_TCPOPT_WSCALE | CT_TCPOPT_SACK_PERM, 7);
@@ -1320,14 +1320,14 @@ static void test_loose_pickup(void)
                                  CT_TCP_RST | CT_TCP_ACK};
     for (unsigned i = 0; i < sizeof(no); i++) {
         p = seg(no[i], 1, 1, W, 0);
-        CHECK_EQ_U(ct_tcp_new(&cfg, fresh(), &p), CT_REASON_TCP_NEW_NOT_SYN);
+        CHECK_EQ_U(ct_tcp_new(&cfg, fresh(), &p, 0), CT_REASON_TCP_NEW_NOT_SYN);
     }
     /* Loose pickup off: ACKs do not start connections; SYNs still do. */
     cfg.tcp_loose = 0;
     p = seg(CT_TCP_ACK, 1, 1, W, 0);
-    CHECK_EQ_U(ct_tcp_new(&cfg, fresh(), &p), CT_REASON_TCP_NEW_NOT_SYN);
+    CHECK_EQ_U(ct_tcp_new(&cfg, fresh(), &p, 0), CT_REASON_TCP_NEW_NOT_SYN);
     p = seg(CT_TCP_SYN, 1, 0, W, 0);
-    CHECK_EQ_U(ct_tcp_new(&cfg, fresh(), &p), CT_REASON_NONE);
+    CHECK_EQ_U(ct_tcp_new(&cfg, fresh(), &p, 0), CT_REASON_NONE);
 }
 
 /* ---- window scaling, SACK, wrap-around ------------------------------------------------ */

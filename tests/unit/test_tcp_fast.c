@@ -237,7 +237,7 @@ static unsigned send(unsigned dir, const struct ct_pkt *p)
     shadow = entry;
     memset(&ra, 0x5a, sizeof(ra));
     memset(&rb, 0xa5, sizeof(rb));
-    ct_tcp_packet(&cfg, c, (enum ct_dir)dir, p, &ra);
+    ct_tcp_packet(&cfg, c, (enum ct_dir)dir, p, 0, &ra);
     ct_tcp_packet_full(&cfg, &shadow.c, (enum ct_dir)dir, p, &rb);
 
     if (memcmp(&ra, &rb, sizeof(ra)) != 0 || memcmp(&entry, &shadow, sizeof(entry)) != 0) {
@@ -605,7 +605,7 @@ static int open_connection(void)
         side[0].rcv = side[1].nxt;
         side[1].rcv = side[0].nxt;
         struct ct_pkt p = seg(CT_TCP_ACK, side[0].nxt, side[0].rcv, side[0].win, random_len());
-        if (ct_tcp_new(&cfg, &entry.c, &p) != CT_REASON_NONE)
+        if (ct_tcp_new(&cfg, &entry.c, &p, 0) != CT_REASON_NONE)
             return 0;
         side[0].nxt += p.l4_len - p.tcp_hdr_len;
         side[1].rcv = side[0].nxt;
@@ -628,7 +628,7 @@ static int open_connection(void)
     }
     if (chance(5))
         p.tcp_flags |= CT_TCP_URG;
-    if (ct_tcp_new(&cfg, &entry.c, &p) != CT_REASON_NONE)
+    if (ct_tcp_new(&cfg, &entry.c, &p, 0) != CT_REASON_NONE)
         return 0;
     if (noisy && chance(30))
         disturb();
