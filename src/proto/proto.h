@@ -37,7 +37,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "base/compiler.h"
 #include "base/inet.h"
 #include "ctrack/conn.h"
 #include "ctrack/packet.h"

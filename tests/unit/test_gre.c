@@ -66,7 +66,8 @@ static void ip4(struct frame *f, unsigned dir, uint8_t proto, const uint8_t *l4,
 /* ---- parser ------------------------------------------------------------------------------ */
 
 /* A GRE header: flags/version word, protocol type, then `extra` bytes. */
-static void gre(struct frame *f, unsigned dir, uint16_t flags, uint16_t ptype, const uint8_t *extra, size_t n)
+static void gre(struct frame *f, unsigned dir, uint16_t flags, uint16_t ptype, const uint8_t *extra,
+                size_t n)
 {
     uint8_t l4[64];
     put_be16(l4, flags);
