@@ -110,43 +110,49 @@ const char *ct_sctp_state_name(unsigned state);
 const char *ct_proto_state_name(uint8_t proto, unsigned state);
 
 /*
- * Timeouts, one per protocol state or condition. Defaults are Linux's
- * (seconds): TCP SYN_SENT 120, SYN_RECV 60, ESTABLISHED 432000 (5 days),
- * FIN_WAIT 120, CLOSE_WAIT 60, LAST_ACK 30, TIME_WAIT 120, CLOSE 10,
- * SYN_SENT2 120, max-retransmissions 300, unacknowledged data 300;
- * UDP 30, UDP stream (assured) 120; ICMP 30; other protocols 600;
- * GRE 30, GRE stream (both directions seen) 180; SCTP CLOSED 10,
- * COOKIE_WAIT 3, COOKIE_ECHOED 3, ESTABLISHED 210, SHUTDOWN_SENT 3,
- * SHUTDOWN_RECD 3, SHUTDOWN_ACK_SENT 3, HEARTBEAT_SENT 30. The GRE and SCTP
- * values were added after GENERIC, so the earlier numbers did not change
- * (struct ct_table_config grew with them).
+ * Timeouts, one per protocol state or condition: X(code, name, default).
+ * The list is the single source of enum ct_timeout, the stable names
+ * (ct_timeout_name()) and Linux's defaults in seconds (ct_timeout_default()):
+ * TCP per state (nf_conntrack_tcp_timeout_*), then the max-retransmissions
+ * and unacknowledged-data timeouts; UDP, and UDP once a stream (assured);
+ * ICMP; other protocols; GRE, and GRE once both directions were seen; SCTP
+ * per state. The TCP rows follow enum ct_tcp_state from SYN_SENT on, and the
+ * TCP tracker relies on that order (asserted in src/proto/tcp.c). The GRE
+ * and SCTP rows were added after GENERIC, so the earlier numbers did not
+ * change (struct ct_table_config grew with them); append new rows at the
+ * end for the same reason.
  */
+#define CT_TIMEOUT_LIST(X)                                                                \
+    X(TCP_SYN_SENT, "tcp_syn_sent", 120)                                                  \
+    X(TCP_SYN_RECV, "tcp_syn_recv", 60)                                                   \
+    X(TCP_ESTABLISHED, "tcp_established", 432000) /* 5 days */                            \
+    X(TCP_FIN_WAIT, "tcp_fin_wait", 120)                                                  \
+    X(TCP_CLOSE_WAIT, "tcp_close_wait", 60)                                               \
+    X(TCP_LAST_ACK, "tcp_last_ack", 30)                                                   \
+    X(TCP_TIME_WAIT, "tcp_time_wait", 120)                                                \
+    X(TCP_CLOSE, "tcp_close", 10)                                                         \
+    X(TCP_SYN_SENT2, "tcp_syn_sent2", 120)                                                \
+    X(TCP_RETRANS, "tcp_max_retrans", 300)                                                \
+    X(TCP_UNACK, "tcp_unacknowledged", 300)                                               \
+    X(UDP, "udp", 30)                                                                     \
+    X(UDP_STREAM, "udp_stream", 120)                                                      \
+    X(ICMP, "icmp", 30)                                                                   \
+    X(GENERIC, "generic", 600)                                                            \
+    X(GRE, "gre", 30)                                                                     \
+    X(GRE_STREAM, "gre_stream", 180)                                                      \
+    X(SCTP_CLOSED, "sctp_closed", 10)                                                     \
+    X(SCTP_COOKIE_WAIT, "sctp_cookie_wait", 3)                                            \
+    X(SCTP_COOKIE_ECHOED, "sctp_cookie_echoed", 3)                                        \
+    X(SCTP_ESTABLISHED, "sctp_established", 210)                                          \
+    X(SCTP_SHUTDOWN_SENT, "sctp_shutdown_sent", 3)                                        \
+    X(SCTP_SHUTDOWN_RECD, "sctp_shutdown_recd", 3)                                        \
+    X(SCTP_SHUTDOWN_ACK_SENT, "sctp_shutdown_ack_sent", 3)                                \
+    X(SCTP_HEARTBEAT_SENT, "sctp_heartbeat_sent", 30)
+
 enum ct_timeout {
-    CT_TIMEOUT_TCP_SYN_SENT = 0,
-    CT_TIMEOUT_TCP_SYN_RECV,
-    CT_TIMEOUT_TCP_ESTABLISHED,
-    CT_TIMEOUT_TCP_FIN_WAIT,
-    CT_TIMEOUT_TCP_CLOSE_WAIT,
-    CT_TIMEOUT_TCP_LAST_ACK,
-    CT_TIMEOUT_TCP_TIME_WAIT,
-    CT_TIMEOUT_TCP_CLOSE,
-    CT_TIMEOUT_TCP_SYN_SENT2,
-    CT_TIMEOUT_TCP_RETRANS,
-    CT_TIMEOUT_TCP_UNACK,
-    CT_TIMEOUT_UDP,
-    CT_TIMEOUT_UDP_STREAM,
-    CT_TIMEOUT_ICMP,
-    CT_TIMEOUT_GENERIC,
-    CT_TIMEOUT_GRE,
-    CT_TIMEOUT_GRE_STREAM,
-    CT_TIMEOUT_SCTP_CLOSED,
-    CT_TIMEOUT_SCTP_COOKIE_WAIT,
-    CT_TIMEOUT_SCTP_COOKIE_ECHOED,
-    CT_TIMEOUT_SCTP_ESTABLISHED,
-    CT_TIMEOUT_SCTP_SHUTDOWN_SENT,
-    CT_TIMEOUT_SCTP_SHUTDOWN_RECD,
-    CT_TIMEOUT_SCTP_SHUTDOWN_ACK_SENT,
-    CT_TIMEOUT_SCTP_HEARTBEAT_SENT,
+#define CT_TIMEOUT_ENUM_(code, name, seconds) CT_TIMEOUT_##code,
+    CT_TIMEOUT_LIST(CT_TIMEOUT_ENUM_)
+#undef CT_TIMEOUT_ENUM_
     CT_TIMEOUT_COUNT
 };
 

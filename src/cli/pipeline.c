@@ -59,6 +59,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/inet.h"
 #include "cli/pipeline.h"
 #include "ctrack/flowkey.h"
 
@@ -307,7 +308,7 @@ static int add_frame(struct cli_pipeline *r, const struct ct_frame *frame, uint6
     e->slot = CT_FLOW_SLOT_NONE;
     ct_pkt_parse_flags(frame, pkt, r->parse_flags);
     if (encap == CT_ENCAP_TEREDO && pkt->reason == CT_REASON_NONE &&
-        pkt->tuple.proto == 59 /* no next header */ && pkt->ip_len == 40) {
+        pkt->tuple.proto == CT_IPPROTO_NONE && pkt->ip_len == 40) {
         /* A Teredo bubble (RFC 4380 section 2.8): an empty IPv6 packet that
            only keeps NAT mappings open. It carries no connection; Zeek does
            not log one either. */
@@ -331,7 +332,7 @@ static int add_frame(struct cli_pipeline *r, const struct ct_frame *frame, uint6
     struct ct_frame inner;
     uint8_t kind = pkt->encap;
     int found = ct_pkt_inner_frame(pkt, &inner) == 0;
-    if (!found && pkt->tuple.proto == 17 &&
+    if (!found && pkt->tuple.proto == CT_IPPROTO_UDP &&
         ct_pkt_decap(pkt, CT_ENCAP_TEREDO, &inner) == 0) {
         /* Teredo on any port: clients talk to relays and peers on other
            ports, and Zeek tries Teredo on every UDP packet. */

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "base/compiler.h"
+#include "base/inet.h"
 #include "ctrack/conn.h"
 #include "ctrack/flowlog.h"
 
@@ -248,7 +249,7 @@ CT_EXPORT int ct_flow_record_format_json(const struct ct_flow_record *r, unsigne
 
     /* ctrack's own facts. */
     out_fmt(&o, ",\"ct_state\":\"%s\"", ct_state_name(r->ct_state));
-    if (r->ip_proto == 6)
+    if (r->ip_proto == CT_IPPROTO_TCP)
         out_fmt(&o, ",\"l4_state\":\"%s\"", ct_tcp_state_name(r->l4state));
     else
         out_str(&o, ",\"l4_state\":null");

@@ -14,55 +14,20 @@
  * message has one (echo, timestamp, information, router and address-mask
  * messages; ICMPv6 echo, MLD query/report, router and neighbour discovery,
  * node information, home agent address discovery), else the code. Messages
- * without a counterpart are one-way: their endpoints are not reordered.
+ * without a counterpart are one-way: their endpoints are not reordered. The
+ * pairs are the counterpart column of the ICMP type table (base/inet.h).
  */
 #include <errno.h>
 #include <string.h>
 
 #include "base/compiler.h"
+#include "base/inet.h"
 #include "ctrack/flowlog.h"
 #include "flow/sha1.h"
 
-/* The paired ICMP type of `type`, or -1 when the message is one-way. */
-static int icmp4_counterpart(uint8_t type)
-{
-    switch (type) {
-    case 8: return 0;    /* echo request -> echo reply */
-    case 0: return 8;
-    case 13: return 14;  /* timestamp */
-    case 14: return 13;
-    case 15: return 16;  /* information request */
-    case 16: return 15;
-    case 10: return 9;   /* router solicitation -> advertisement */
-    case 9: return 10;
-    case 17: return 18;  /* address mask request */
-    case 18: return 17;
-    default: return -1;
-    }
-}
-
-static int icmp6_counterpart(uint8_t type)
-{
-    switch (type) {
-    case 128: return 129; /* echo request -> reply */
-    case 129: return 128;
-    case 130: return 131; /* multicast listener query -> report */
-    case 131: return 130;
-    case 133: return 134; /* router solicitation -> advertisement */
-    case 134: return 133;
-    case 135: return 136; /* neighbour solicitation -> advertisement */
-    case 136: return 135;
-    case 139: return 140; /* node information query -> response */
-    case 140: return 139;
-    case 144: return 145; /* home agent address discovery request -> reply */
-    case 145: return 144;
-    default: return -1;
-    }
-}
-
 static int has_ports(uint8_t proto)
 {
-    return proto == 6 || proto == 17 || proto == 132;
+    return proto == CT_IPPROTO_TCP || proto == CT_IPPROTO_UDP || proto == CT_IPPROTO_SCTP;
 }
 
 static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -85,9 +50,10 @@ CT_EXPORT int ct_community_id_v1(const struct ct_tuple *t, uint16_t seed, unsign
     uint16_t sp = t->sport, dp = t->dport;
     int ports = has_ports(t->proto);
     int one_way = 0;
-    if ((t->proto == 1 && t->l3 == CT_L3_IPV4) || (t->proto == 58 && t->l3 == CT_L3_IPV6)) {
+    if ((t->proto == CT_IPPROTO_ICMP && t->l3 == CT_L3_IPV4) ||
+        (t->proto == CT_IPPROTO_ICMPV6 && t->l3 == CT_L3_IPV6)) {
         uint8_t type = (uint8_t)(t->dport >> 8), code = (uint8_t)t->dport;
-        int peer = t->proto == 1 ? icmp4_counterpart(type) : icmp6_counterpart(type);
+        int peer = ct_icmp_counterpart(t->proto == CT_IPPROTO_ICMPV6, type);
         sp = type;
         dp = peer >= 0 ? (uint16_t)peer : code;
         one_way = peer < 0;

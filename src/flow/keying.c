@@ -45,6 +45,7 @@
 #include <string.h>
 
 #include "base/compiler.h"
+#include "base/inet.h"
 #include "ctrack/flowkey.h"
 #include "ctrack/reason.h"
 
@@ -100,21 +101,8 @@ struct ct_flow_keyer {
 
 static uint16_t icmp_counterpart(uint8_t l3, uint8_t type, uint8_t code)
 {
-    static const uint8_t v4[][2] = {{8, 0}, {0, 8}, {13, 14}, {14, 13}, {15, 16},
-                                    {16, 15}, {10, 9}, {9, 10}, {17, 18}, {18, 17}};
-    static const uint8_t v6[][2] = {{128, 129}, {129, 128}, {130, 131}, {131, 130},
-                                    {133, 134}, {134, 133}, {135, 136}, {136, 135},
-                                    {139, 140}, {140, 139}, {144, 145}, {145, 144}};
-    if (l3 == CT_L3_IPV4) {
-        for (unsigned i = 0; i < sizeof(v4) / sizeof(v4[0]); i++)
-            if (v4[i][0] == type)
-                return v4[i][1];
-    } else {
-        for (unsigned i = 0; i < sizeof(v6) / sizeof(v6[0]); i++)
-            if (v6[i][0] == type)
-                return v6[i][1];
-    }
-    return code;
+    int peer = ct_icmp_counterpart(l3 != CT_L3_IPV4, type);
+    return peer >= 0 ? (uint16_t)peer : code;
 }
 
 /* The packet's key as sent (src -> dst); ICMP ports are (type, counterpart). */
@@ -122,10 +110,12 @@ static void packet_key(const struct ct_pkt *p, struct ct_tuple *k)
 {
     *k = p->tuple;
     uint8_t pr = k->proto;
-    if ((pr == 1 && k->l3 == CT_L3_IPV4) || (pr == 58 && k->l3 == CT_L3_IPV6)) {
+    if ((pr == CT_IPPROTO_ICMP && k->l3 == CT_L3_IPV4) ||
+        (pr == CT_IPPROTO_ICMPV6 && k->l3 == CT_L3_IPV6)) {
         k->sport = p->icmp_type;
         k->dport = icmp_counterpart(k->l3, p->icmp_type, p->icmp_code);
-    } else if (pr != 6 && pr != 17 && pr != 132 && pr != 33 && pr != 136) {
+    } else if (pr != CT_IPPROTO_TCP && pr != CT_IPPROTO_UDP && pr != CT_IPPROTO_SCTP &&
+               pr != CT_IPPROTO_DCCP && pr != CT_IPPROTO_UDPLITE) {
         k->sport = k->dport = 0;
     }
 }
@@ -291,7 +281,7 @@ static void free_slot(struct ct_flow_keyer *f, uint32_t slot)
 static const struct ct_conn_info *ct_info(struct ct_flow_keyer *f, const struct ct_flow_record *r,
                                           uint64_t now, struct ct_conn_info *ci)
 {
-    if (!f->ct_info || (r->ip_proto != 6 && r->ip_proto != 17))
+    if (!f->ct_info || (r->ip_proto != CT_IPPROTO_TCP && r->ip_proto != CT_IPPROTO_UDP))
         return NULL;
     struct ct_conn *c = ct_table_lookup(f->table, &r->id, now, NULL);
     if (!c || ct_conn_get_info(f->table, c, ci) != 0)

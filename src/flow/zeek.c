@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "base/compiler.h"
+#include "base/inet.h"
 #include "base/siphash.h"
 #include "ctrack/flowlog.h"
 #include "ctrack/reason.h"
@@ -285,9 +286,9 @@ CT_EXPORT void ct_flowlog_destroy(struct ct_flowlog *fl)
 CT_EXPORT int ct_flowlog_set_server_port(struct ct_flowlog *fl, uint8_t proto, uint16_t port,
                                          int on)
 {
-    if (!fl || (proto != 6 && proto != 17))
+    if (!fl || (proto != CT_IPPROTO_TCP && proto != CT_IPPROTO_UDP))
         return -EINVAL;
-    set_port(fl, proto == 6 ? 0 : 1, port, on);
+    set_port(fl, proto == CT_IPPROTO_TCP ? 0 : 1, port, on);
     return 0;
 }
 
@@ -1093,33 +1094,22 @@ static uint64_t next_uid(struct ct_flowlog *fl)
 
 static uint8_t zeek_proto(uint8_t l3, uint8_t proto)
 {
-    if (proto == 6)
+    if (proto == CT_IPPROTO_TCP)
         return CT_ZEEK_PROTO_TCP;
-    if (proto == 17)
+    if (proto == CT_IPPROTO_UDP)
         return CT_ZEEK_PROTO_UDP;
-    if ((proto == 1 && l3 == CT_L3_IPV4) || (proto == 58 && l3 == CT_L3_IPV6))
+    if ((proto == CT_IPPROTO_ICMP && l3 == CT_L3_IPV4) ||
+        (proto == CT_IPPROTO_ICMPV6 && l3 == CT_L3_IPV6))
         return CT_ZEEK_PROTO_ICMP;
     return CT_ZEEK_PROTO_UNKNOWN;
 }
 
-/* The ICMP "port" pair of Zeek's conn_id: type, then counterpart type or code. */
+/* The ICMP "port" pair of Zeek's conn_id: type, then counterpart type or
+   code (the counterpart column of the type table, base/inet.h). */
 static uint16_t icmp_counterpart(uint8_t l3, uint8_t type, uint8_t code)
 {
-    static const uint8_t v4[][2] = {{8, 0}, {0, 8}, {13, 14}, {14, 13}, {15, 16},
-                                    {16, 15}, {10, 9}, {9, 10}, {17, 18}, {18, 17}};
-    static const uint8_t v6[][2] = {{128, 129}, {129, 128}, {130, 131}, {131, 130},
-                                    {133, 134}, {134, 133}, {135, 136}, {136, 135},
-                                    {139, 140}, {140, 139}, {144, 145}, {145, 144}};
-    if (l3 == CT_L3_IPV4) {
-        for (unsigned i = 0; i < CT_ARRAY_SIZE(v4); i++)
-            if (v4[i][0] == type)
-                return v4[i][1];
-    } else {
-        for (unsigned i = 0; i < CT_ARRAY_SIZE(v6); i++)
-            if (v6[i][0] == type)
-                return v6[i][1];
-    }
-    return code;
+    int peer = ct_icmp_counterpart(l3 != CT_L3_IPV4, type);
+    return peer >= 0 ? (uint16_t)peer : code;
 }
 
 /* Starts a record in s with the packet's sender as Zeek's originator,

@@ -15,20 +15,11 @@
 #include <stdint.h>
 
 #include "base/compiler.h"
+#include "base/inet.h"
 #include "ctrack/packet.h"
 #include "ctrack/reason.h"
 #include "packet/encap.h"
 #include "packet/packet_priv.h"
-
-/* EtherTypes and protocol types found in tunnel headers. */
-enum {
-    PT_IPV4 = 0x0800,
-    PT_IPV6 = 0x86dd,
-    PT_TEB = 0x6558,        /* transparent Ethernet bridging */
-    PT_ERSPAN_2 = 0x88be,   /* ERSPAN type I (no S flag) and II */
-    PT_ERSPAN_3 = 0x22eb,   /* ERSPAN type III */
-    PT_PPP = 0x880b,        /* PPP in enhanced GRE (RFC 2637) */
-};
 
 /* GRE flag bits in the first 16 bits (RFC 2784 section 2, RFC 2890, RFC 2637). */
 enum {
@@ -89,9 +80,9 @@ static uint16_t ppp_payload(const uint8_t *data, uint32_t lim, uint32_t *off)
         proto = ct_be16(p);
         *off += 2;
     }
-    if (proto == 0x21)
+    if (proto == CT_PPP_PROTO_IPV4)
         return CT_LINK_IPV4;
-    if (proto == 0x57)
+    if (proto == CT_PPP_PROTO_IPV6)
         return CT_LINK_IPV6;
     return 0;
 }
@@ -111,7 +102,7 @@ static void gre(const uint8_t *data, uint32_t caplen, uint32_t off, uint32_t end
         /* RFC 2637 4.1: C, R, s, recursion and flags zero, K set, protocol
            PPP. The key holds the payload length and the call ID. */
         if ((flags & (GRE_C | GRE_R | GRE_SSR | GRE_RECUR | GRE_FLAGS)) || !(flags & GRE_K) ||
-            proto != PT_PPP)
+            proto != CT_ETH_P_PPP)
             return;
         h = ct_pkt_span(data, lim, off, 8);
         if (!h)
@@ -149,16 +140,16 @@ static void gre(const uint8_t *data, uint32_t caplen, uint32_t off, uint32_t end
         hl += 4;
 
     switch (proto) {
-    case PT_IPV4:
+    case CT_ETH_P_IPV4:
         link = CT_LINK_IPV4;
         break;
-    case PT_IPV6:
+    case CT_ETH_P_IPV6:
         link = CT_LINK_IPV6;
         break;
-    case PT_TEB:
+    case CT_ETH_P_TEB:
         link = CT_LINK_ETHERNET;
         break;
-    case PT_ERSPAN_2:
+    case CT_ETH_P_ERSPAN_2:
         /* Type I has no sequence number and no ERSPAN header; type II
            has both, and an 8-byte header of version 1. */
         link = CT_LINK_ETHERNET;
@@ -169,7 +160,7 @@ static void gre(const uint8_t *data, uint32_t caplen, uint32_t off, uint32_t end
             hl += 8;
         }
         break;
-    case PT_ERSPAN_3:
+    case CT_ETH_P_ERSPAN_3:
         /* Type III: a 12-byte header of version 2, then an 8-byte
            platform-specific subheader when its O flag (lowest bit of the
            last byte) is set. */
@@ -207,13 +198,13 @@ static void geneve(const uint8_t *data, uint32_t lim, uint32_t off, uint32_t end
     uint32_t hl = 8 + (h[0] & 0x3fu) * 4u;
     uint16_t link;
     switch (ct_be16(h + 2)) {
-    case PT_TEB:
+    case CT_ETH_P_TEB:
         link = CT_LINK_ETHERNET;
         break;
-    case PT_IPV4:
+    case CT_ETH_P_IPV4:
         link = CT_LINK_IPV4;
         break;
-    case PT_IPV6:
+    case CT_ETH_P_IPV6:
         link = CT_LINK_IPV6;
         break;
     default:

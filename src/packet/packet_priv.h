@@ -1,7 +1,8 @@
 /*
  * Private helpers of the packet module, shared with the rest of the library:
- * IP protocol numbers, big-endian loads, the one bounded-read accessor and
- * the Internet checksum (RFC 1071).
+ * big-endian loads, the one bounded-read accessor and the Internet checksum
+ * (RFC 1071). Protocol numbers are in base/inet.h, included here for the
+ * modules that read packets.
  */
 #ifndef CT_PACKET_PACKET_PRIV_H
 #define CT_PACKET_PACKET_PRIV_H
@@ -9,31 +10,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "base/inet.h"
 #include "ctrack/packet.h"
-
-/* IP protocol numbers (IANA "Assigned Internet Protocol Numbers"). */
-enum {
-    CT_IPPROTO_HOPOPTS = 0,
-    CT_IPPROTO_ICMP = 1,
-    CT_IPPROTO_IPIP = 4,
-    CT_IPPROTO_TCP = 6,
-    CT_IPPROTO_UDP = 17,
-    CT_IPPROTO_DCCP = 33,
-    CT_IPPROTO_IPV6 = 41,
-    CT_IPPROTO_ROUTING = 43,
-    CT_IPPROTO_FRAGMENT = 44,
-    CT_IPPROTO_GRE = 47,
-    CT_IPPROTO_ESP = 50,
-    CT_IPPROTO_AH = 51,
-    CT_IPPROTO_ICMPV6 = 58,
-    CT_IPPROTO_NONE = 59,
-    CT_IPPROTO_DSTOPTS = 60,
-    CT_IPPROTO_SCTP = 132,
-    CT_IPPROTO_MH = 135,
-    CT_IPPROTO_UDPLITE = 136,
-    CT_IPPROTO_HIP = 139,
-    CT_IPPROTO_SHIM6 = 140,
-};
 
 /*
  * The bounded-read accessor every header read goes through: a pointer to

@@ -27,21 +27,11 @@
 #include <string.h>
 
 #include "base/compiler.h"
+#include "base/inet.h"
 #include "ctrack/packet.h"
 #include "ctrack/reason.h"
 #include "packet/encap.h"
 #include "packet/packet_priv.h"
-
-enum {
-    ETH_P_IPV4 = 0x0800,
-    ETH_P_IPV6 = 0x86dd,
-    ETH_P_8021Q = 0x8100,
-    ETH_P_8021AD = 0x88a8,
-    ETH_P_QINQ_OLD = 0x9100,
-    ETH_P_MPLS_UC = 0x8847,
-    ETH_P_MPLS_MC = 0x8848,
-    ETH_P_PPPOE_SESS = 0x8864,
-};
 
 /* Most IPv6 extension headers walked before giving up (IP6_EXT_CHAIN). */
 #define IP6_EXT_MAX 16
@@ -63,33 +53,6 @@ static inline uint32_t min_u32(uint32_t a, uint32_t b)
 static inline uint16_t sat16(uint32_t v)
 {
     return v > 0xffffu ? 0xffffu : (uint16_t)v;
-}
-
-/* ---- ICMP type classes ---------------------------------------------------- */
-
-/* ICMP (RFC 792, 950) error messages: they embed the offending packet. */
-static int icmp4_is_error(uint8_t type)
-{
-    return type == 3 || type == 4 || type == 5 || type == 11 || type == 12;
-}
-
-/* ICMP query types, which conntrack tracks as request/reply pairs. */
-static int icmp4_is_query(uint8_t type)
-{
-    return type == 0 || type == 8 || (type >= 13 && type <= 18);
-}
-
-/* ICMPv6 (RFC 4443) errors: destination unreachable, packet too big, time
-   exceeded, parameter problem. */
-static int icmp6_is_error(uint8_t type)
-{
-    return type >= 1 && type <= 4;
-}
-
-/* ICMPv6 echo (RFC 4443) and node information (RFC 4620) queries. */
-static int icmp6_is_query(uint8_t type)
-{
-    return type == 128 || type == 129 || type == 139 || type == 140;
 }
 
 /* ---- IPv4 --------------------------------------------------------------------- */
@@ -662,7 +625,7 @@ static uint16_t parse_inner(struct pctx *c, uint32_t off, uint32_t lim, int v6)
             return CT_REASON_ICMP_TRUNCATED;
     }
     if (icmp) {
-        if (v6 ? icmp6_is_error(th[0]) : icmp4_is_error(th[0]))
+        if (ct_icmp_flags(v6, th[0]) & CT_ICMPF_ERROR)
             return CT_REASON_ICMP_NESTED;
         t->sport = ct_be16(th + 4);
         t->dport = (uint16_t)(th[0] << 8 | th[1]);
@@ -706,9 +669,9 @@ static uint16_t parse_icmp(struct pctx *c, uint32_t l4, uint32_t lim, int v6)
     uint8_t type = h[0], code = h[1];
     pkt->icmp_type = type;
     pkt->icmp_code = code;
-    int err = v6 ? icmp6_is_error(type) : icmp4_is_error(type);
-    int query = v6 ? icmp6_is_query(type) : icmp4_is_query(type);
-    if ((err || query) && hl < 8)
+    unsigned cls = ct_icmp_flags(v6, type);
+    int err = (cls & CT_ICMPF_ERROR) != 0;
+    if ((cls & (CT_ICMPF_ERROR | CT_ICMPF_QUERY)) && hl < 8)
         return CT_REASON_L4_TRUNCATED;
     set_payload(pkt, l4 + hl, lim);
     if (err) {
@@ -817,9 +780,9 @@ static uint16_t parse_pppoe(struct pctx *c, uint32_t off)
     if (h[0] != 0x11 || h[1] != 0)
         return CT_REASON_NOT_IP;
     uint16_t proto = ct_be16(h + 6);
-    if (proto == 0x0021)
+    if (proto == CT_PPP_PROTO_IPV4)
         return parse_ip(c, off + 8, 4);
-    if (proto == 0x0057)
+    if (proto == CT_PPP_PROTO_IPV6)
         return parse_ip(c, off + 8, 6);
     return CT_REASON_NOT_IP;
 }
@@ -832,7 +795,7 @@ static uint16_t parse_pppoe(struct pctx *c, uint32_t off)
 static uint16_t parse_ethertype(struct pctx *c, uint32_t off, uint16_t type)
 {
     struct ct_pkt *pkt = c->pkt;
-    while (type == ETH_P_8021Q || type == ETH_P_8021AD || type == ETH_P_QINQ_OLD) {
+    while (type == CT_ETH_P_8021Q || type == CT_ETH_P_8021AD || type == CT_ETH_P_QINQ_OLD) {
         if (pkt->nvlan == CT_PKT_MAX_VLANS)
             return CT_REASON_VLAN_TOO_DEEP;
         const uint8_t *t = ct_pkt_span(c->data, c->len, off, 4);
@@ -842,13 +805,13 @@ static uint16_t parse_ethertype(struct pctx *c, uint32_t off, uint16_t type)
         type = ct_be16(t + 2);
         off += 4;
     }
-    if (type == ETH_P_IPV4)
+    if (type == CT_ETH_P_IPV4)
         return parse_ip(c, off, 4);
-    if (type == ETH_P_IPV6)
+    if (type == CT_ETH_P_IPV6)
         return parse_ip(c, off, 6);
-    if (type == ETH_P_MPLS_UC || type == ETH_P_MPLS_MC)
+    if (type == CT_ETH_P_MPLS_UC || type == CT_ETH_P_MPLS_MC)
         return parse_mpls(c, off);
-    if (type == ETH_P_PPPOE_SESS)
+    if (type == CT_ETH_P_PPPOE_SESS)
         return parse_pppoe(c, off);
     return CT_REASON_NOT_IP;
 }
@@ -983,7 +946,7 @@ static CT_ALWAYS_INLINE int parse_fast(const struct ct_frame *frame, struct ct_p
 
     /* One 802.1Q tag or none, without a branch: bytes 14 to 17 are
        captured either way. */
-    const unsigned tagged = ct_be16(d + 12) == ETH_P_8021Q;
+    const unsigned tagged = ct_be16(d + 12) == CT_ETH_P_8021Q;
     const uint32_t off = 14 + 4 * tagged;
     const uint16_t type = ct_be16(d + off - 2);
     if (len < off + 20 + 8)
@@ -996,7 +959,7 @@ static CT_ALWAYS_INLINE int parse_fast(const struct ct_frame *frame, struct ct_p
     const uint8_t *h = d + off;
     uint32_t ip_len, l4_len, l4;
     uint8_t proto;
-    if (type == ETH_P_IPV4) {
+    if (type == CT_ETH_P_IPV4) {
         /* Version 4 and IHL 5 in one byte; the 20 bytes are captured
            (len >= off + 28). A total length from 20 to the bytes on the
            wire; RFC 791: no MF flag, no fragment offset. */
@@ -1014,7 +977,7 @@ static CT_ALWAYS_INLINE int parse_fast(const struct ct_frame *frame, struct ct_p
         memcpy(pkt->tuple.dst.b, h + 16, 4);
         memset(pkt->tuple.dst.b + 4, 0, 12);
         pkt->tuple.l3 = CT_L3_IPV4;
-    } else if (type == ETH_P_IPV6) {
+    } else if (type == CT_ETH_P_IPV6) {
         /* The 40 bytes and 8 more are captured; the wire holds the
            payload length (RFC 8200 section 3). */
         if (len < off + 40 + 8)

@@ -32,16 +32,6 @@
 #include "table/shared.h"
 #include "table/table.h"
 
-enum {
-    CT_IPPROTO_ICMP = 1,
-    CT_IPPROTO_TCP = 6,
-    CT_IPPROTO_UDP = 17,
-    CT_IPPROTO_GRE = 47,
-    CT_IPPROTO_ICMPV6 = 58,
-    CT_IPPROTO_SCTP = 132,
-    CT_IPPROTO_UDPLITE = 136,
-};
-
 /* What stage 3 does with a packet. */
 enum lookup_kind {
     LK_DONE = 0,  /* verdict already decided in stage 1 */
@@ -114,73 +104,6 @@ static void verdict_ok(struct ct_table *t, struct ct_verdict *v, struct ct_conn 
     CT_STAT_INC(t, reasons[CT_REASON_NONE]);
 }
 
-/* ---- tracker dispatch -------------------------------------------------------- */
-
-static uint16_t track_new(const struct ct_proto_cfg *cfg, struct ct_conn *c, const struct ct_pkt *pkt)
-{
-    switch (pkt->tuple.proto) {
-    case CT_IPPROTO_TCP:
-        return ct_tcp_new(cfg, c, pkt);
-    case CT_IPPROTO_UDP:
-    case CT_IPPROTO_UDPLITE:
-        return ct_udp_new(cfg, c, pkt);
-    case CT_IPPROTO_GRE:
-        return ct_gre_new(cfg, c, pkt);
-    case CT_IPPROTO_SCTP:
-        return ct_sctp_new(cfg, c, pkt);
-    case CT_IPPROTO_ICMP:
-        if (pkt->tuple.l3 == CT_L3_IPV4)
-            return ct_icmp_new(cfg, c, pkt);
-        break;
-    case CT_IPPROTO_ICMPV6:
-        if (pkt->tuple.l3 == CT_L3_IPV6)
-            return ct_icmp_new(cfg, c, pkt);
-        break;
-    default:
-        break;
-    }
-    return ct_generic_new(cfg, c, pkt);
-}
-
-static CT_ALWAYS_INLINE void track_packet(const struct ct_proto_cfg *cfg, struct ct_conn *c,
-                                                               unsigned dir,
-                         const struct ct_pkt *pkt, uint64_t now, struct ct_proto_result *res)
-{
-    enum ct_dir d = dir ? CT_DIR_REPLY : CT_DIR_ORIGINAL;
-    res->action = CT_PROTO_ACCEPT;
-    res->reason = CT_REASON_NONE;
-    switch (pkt->tuple.proto) {
-    case CT_IPPROTO_TCP:
-        ct_tcp_packet(cfg, c, d, pkt, res);
-        return;
-    case CT_IPPROTO_UDP:
-    case CT_IPPROTO_UDPLITE:
-        ct_udp_packet(cfg, c, d, pkt, now, res);
-        return;
-    case CT_IPPROTO_GRE:
-        ct_gre_packet(cfg, c, d, pkt, res);
-        return;
-    case CT_IPPROTO_SCTP:
-        ct_sctp_packet(cfg, c, d, pkt, res);
-        return;
-    case CT_IPPROTO_ICMP:
-        if (pkt->tuple.l3 == CT_L3_IPV4) {
-            ct_icmp_packet(cfg, c, d, pkt, res);
-            return;
-        }
-        break;
-    case CT_IPPROTO_ICMPV6:
-        if (pkt->tuple.l3 == CT_L3_IPV6) {
-            ct_icmp_packet(cfg, c, d, pkt, res);
-            return;
-        }
-        break;
-    default:
-        break;
-    }
-    ct_generic_packet(cfg, c, d, pkt, res);
-}
-
 /* ---- per-packet work ------------------------------------------------------------ */
 
 /* Counts an accepted packet on c in direction dir (if the table keeps
@@ -230,11 +153,11 @@ static uint16_t classify_new(const struct ct_table *t, const struct ct_pkt *pkt,
     c->first_seen = now;
     c->last_seen = now;
     const struct ct_proto_cfg *cfg = ct_table_conn_cfg(t, c);
-    uint16_t r = track_new(cfg, c, pkt);
+    uint16_t r = ct_proto_new(cfg, c, pkt, now);
     if (r != CT_REASON_NONE)
         return r;
     struct ct_proto_result res;
-    track_packet(cfg, c, CT_DIR_ORIGINAL, pkt, now, &res);
+    ct_proto_packet(cfg, c, CT_DIR_ORIGINAL, pkt, now, &res);
     if (res.action == CT_PROTO_INVALID)
         return res.reason != CT_REASON_NONE ? res.reason : CT_REASON_TCP_INVALID_STATE;
     *l4state = c->l4state;
@@ -325,14 +248,14 @@ static int process_new(struct ct_table *t, struct ct_pkt *pkt, const struct stag
     c->first_seen = now;
     c->last_seen = now;
     const struct ct_proto_cfg *cfg = ct_table_conn_cfg(t, c);
-    r = track_new(cfg, c, pkt);
+    r = ct_proto_new(cfg, c, pkt, now);
     if (r != CT_REASON_NONE) {
         new_free(t, c);
         verdict_reject(t, v, r, 0);
         return 0;
     }
     struct ct_proto_result res;
-    track_packet(cfg, c, CT_DIR_ORIGINAL, pkt, now, &res);
+    ct_proto_packet(cfg, c, CT_DIR_ORIGINAL, pkt, now, &res);
     if (res.action == CT_PROTO_INVALID) {
         new_free(t, c);
         verdict_reject(t, v, res.reason != CT_REASON_NONE ? res.reason : CT_REASON_TCP_INVALID_STATE, 0);
@@ -418,7 +341,7 @@ static CT_ALWAYS_INLINE void process_found(struct ct_table *t, struct ct_pkt *pk
         bc->found++;
     else
         CT_STAT_INC(t, found);
-    track_packet(ct_table_conn_cfg(t, c), c, dir, pkt, now, &res);
+    ct_proto_packet(ct_table_conn_cfg(t, c), c, dir, pkt, now, &res);
     switch (res.action) {
     case CT_PROTO_INVALID:
         /* As Linux: an invalid packet leaves the connection as it was, except

@@ -20,21 +20,24 @@
  */
 #include "proto/proto.h"
 
-uint16_t ct_gre_new(const struct ct_proto_cfg *cfg, struct ct_conn *conn, const struct ct_pkt *pkt)
+uint16_t ct_gre_new(const struct ct_proto_cfg *cfg, struct ct_conn *conn, const struct ct_pkt *pkt,
+                    uint64_t now)
 {
     (void)cfg;
     (void)pkt;
+    (void)now;
     conn->l4state = 0;
     conn->timeout = CT_TIMEOUT_GRE;
     return CT_REASON_NONE;
 }
 
 void ct_gre_packet(const struct ct_proto_cfg *cfg, struct ct_conn *conn, enum ct_dir dir,
-                   const struct ct_pkt *pkt, struct ct_proto_result *res)
+                   const struct ct_pkt *pkt, uint64_t now, struct ct_proto_result *res)
 {
     (void)cfg;
     (void)dir;
     (void)pkt;
+    (void)now;
     if (conn->status & CT_STATUS_SEEN_REPLY) {
         conn->timeout = CT_TIMEOUT_GRE_STREAM;
         conn->status |= CT_STATUS_ASSURED;

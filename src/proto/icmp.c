@@ -17,98 +17,47 @@
  * verdict. Error messages never reach this tracker: the packet path matches
  * them to the connection they report on (RELATED).
  *
+ * Which type is which comes from the type table (base/inet.h).
+ *
  * Every accepted packet refreshes the connection with the ICMP timeout (30 s).
  */
+#include "base/inet.h"
 #include "proto/proto.h"
 
-enum {
-    CT_IPPROTO_ICMP = 1,
-    CT_IPPROTO_ICMPV6 = 58,
-};
-
-/* What a type means to the tracker. */
-enum icmp_class {
-    ICMP_CLASS_OTHER = 0,   /* cannot start a connection */
-    ICMP_CLASS_REQUEST,     /* may start one */
-    ICMP_CLASS_REPLY,       /* answer to a request */
-    ICMP_CLASS_UNTRACKED,   /* ICMPv6 ND / MLD */
-};
-
-static enum icmp_class icmp4_class(uint8_t type)
-{
-    switch (type) {
-    case 8:  /* echo request */
-    case 13: /* timestamp request */
-    case 15: /* information request */
-    case 17: /* address mask request */
-        return ICMP_CLASS_REQUEST;
-    case 0:  /* echo reply */
-    case 14: /* timestamp reply */
-    case 16: /* information reply */
-    case 18: /* address mask reply */
-        return ICMP_CLASS_REPLY;
-    default:
-        return ICMP_CLASS_OTHER;
-    }
-}
-
-static enum icmp_class icmp6_class(uint8_t type)
-{
-    switch (type) {
-    case 128: /* echo request */
-    case 139: /* node information query */
-        return ICMP_CLASS_REQUEST;
-    case 129: /* echo reply */
-    case 140: /* node information response */
-        return ICMP_CLASS_REPLY;
-    case 130: /* multicast listener query */
-    case 131: /* multicast listener report */
-    case 132: /* multicast listener done */
-    case 133: /* router solicitation */
-    case 134: /* router advertisement */
-    case 135: /* neighbour solicitation */
-    case 136: /* neighbour advertisement */
-    case 143: /* multicast listener report v2 */
-        return ICMP_CLASS_UNTRACKED;
-    default:
-        return ICMP_CLASS_OTHER;
-    }
-}
-
-uint16_t ct_icmp_new(const struct ct_proto_cfg *cfg, struct ct_conn *conn, const struct ct_pkt *pkt)
+uint16_t ct_icmp_new(const struct ct_proto_cfg *cfg, struct ct_conn *conn, const struct ct_pkt *pkt,
+                     uint64_t now)
 {
     (void)cfg;
-    enum icmp_class cls;
+    (void)now;
+    unsigned cls;
     if (pkt->tuple.l3 == CT_L3_IPV6 && pkt->tuple.proto == CT_IPPROTO_ICMPV6)
-        cls = icmp6_class(pkt->icmp_type);
+        cls = ct_icmp_flags(1, pkt->icmp_type);
     else if (pkt->tuple.l3 == CT_L3_IPV4 && pkt->tuple.proto == CT_IPPROTO_ICMP)
-        cls = icmp4_class(pkt->icmp_type);
+        cls = ct_icmp_flags(0, pkt->icmp_type);
     else
-        cls = ICMP_CLASS_OTHER;
+        cls = 0;
     if (pkt->icmp_is_error)
-        cls = ICMP_CLASS_OTHER;
+        cls = 0;
 
-    switch (cls) {
-    case ICMP_CLASS_REQUEST:
+    if (cls & CT_ICMPF_REQUEST) {
         conn->l4state = 0;
         conn->timeout = CT_TIMEOUT_ICMP;
         return CT_REASON_NONE;
-    case ICMP_CLASS_REPLY:
-        return CT_REASON_ICMP_REPLY_NO_REQUEST;
-    case ICMP_CLASS_UNTRACKED:
-        return CT_REASON_ICMP6_UNTRACKED;
-    case ICMP_CLASS_OTHER:
-    default:
-        return CT_REASON_ICMP_TYPE;
     }
+    if (cls & CT_ICMPF_QUERY)
+        return CT_REASON_ICMP_REPLY_NO_REQUEST;
+    if (cls & CT_ICMPF_UNTRACKED)
+        return CT_REASON_ICMP6_UNTRACKED;
+    return CT_REASON_ICMP_TYPE;
 }
 
 void ct_icmp_packet(const struct ct_proto_cfg *cfg, struct ct_conn *conn, enum ct_dir dir,
-                    const struct ct_pkt *pkt, struct ct_proto_result *res)
+                    const struct ct_pkt *pkt, uint64_t now, struct ct_proto_result *res)
 {
     (void)cfg;
     (void)dir;
     (void)pkt;
+    (void)now;
     conn->timeout = CT_TIMEOUT_ICMP;
     res->action = CT_PROTO_ACCEPT;
     res->reason = CT_REASON_NONE;

@@ -300,9 +300,11 @@ static uint16_t check_chunks(const struct ct_pkt *pkt, struct walk *w, uint32_t 
     return CT_REASON_NONE;
 }
 
-uint16_t ct_sctp_new(const struct ct_proto_cfg *cfg, struct ct_conn *conn, const struct ct_pkt *pkt)
+uint16_t ct_sctp_new(const struct ct_proto_cfg *cfg, struct ct_conn *conn, const struct ct_pkt *pkt,
+                     uint64_t now)
 {
     (void)cfg;
+    (void)now;
     struct walk w;
     uint32_t types = 0;
     uint16_t r = check_chunks(pkt, &w, &types);
@@ -349,9 +351,10 @@ static void set_invalid(struct ct_proto_result *res, uint16_t reason)
 }
 
 void ct_sctp_packet(const struct ct_proto_cfg *cfg, struct ct_conn *conn, enum ct_dir dir,
-                    const struct ct_pkt *pkt, struct ct_proto_result *res)
+                    const struct ct_pkt *pkt, uint64_t now, struct ct_proto_result *res)
 {
     (void)cfg;
+    (void)now;
     const unsigned d = dir == CT_DIR_REPLY ? 1u : 0u;
     const unsigned o = d ^ 1u;
     struct ct_sctp_conn *s = ct_sctp_of(conn);

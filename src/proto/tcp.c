@@ -41,12 +41,12 @@
  *   - otherwise                             -> CT_PROTO_ACCEPT, reason NONE.
  * docs/behaviour.md lists where this tracker deliberately differs from Linux.
  *
- * ct_tcp_packet_full() is the tracker as described. ct_tcp_packet(), at
- * the end of this file, first tries fast paths for the common packets (an
- * in-window ACK segment in ESTABLISHED, and the SYN, SYN/ACK and ACK of a
- * plain handshake): each is the full path specialised to conditions it
- * checks before writing anything, and hands every other packet to the full
- * path. tests/unit/test_tcp_fast.c holds them to the same results.
+ * ct_tcp_packet_full() is the tracker as described. ct_tcp_segment() (what
+ * ct_tcp_packet() calls), at the end of this file, first tries fast paths
+ * for the common packets (an in-window ACK segment in ESTABLISHED, and the
+ * SYN, SYN/ACK and ACK of a plain handshake): each is the full path
+ * specialised to conditions it checks before writing anything, and hands
+ * every other packet to the full path. tests/unit/test_tcp_fast.c holds them to the same results.
  */
 #include <stdint.h>
 #include <string.h>
@@ -251,12 +251,34 @@ static uint32_t tcp_highest_sack(const struct ct_pkt *pkt, uint32_t sack)
     return sack;
 }
 
+/*
+ * The timeout of each state is found by offset: the TCP rows of
+ * CT_TIMEOUT_LIST (ctrack/conn.h) follow enum ct_tcp_state from SYN_SENT to
+ * SYN_SENT2. Each pair is checked here, so reordering either list breaks the
+ * build instead of silently giving a state another state's timeout.
+ */
+#define CT_TCP_TIMEOUT_OF_(state) (CT_TIMEOUT_TCP_SYN_SENT + ((state) - CT_TCP_SYN_SENT))
+#define CT_TCP_TIMEOUT_ORDER_(state)                                                      \
+    _Static_assert(CT_TCP_TIMEOUT_OF_(CT_TCP_##state) == CT_TIMEOUT_TCP_##state,          \
+                   "CT_TIMEOUT_TCP_" #state " follows enum ct_tcp_state")
+CT_TCP_TIMEOUT_ORDER_(SYN_SENT);
+CT_TCP_TIMEOUT_ORDER_(SYN_RECV);
+CT_TCP_TIMEOUT_ORDER_(ESTABLISHED);
+CT_TCP_TIMEOUT_ORDER_(FIN_WAIT);
+CT_TCP_TIMEOUT_ORDER_(CLOSE_WAIT);
+CT_TCP_TIMEOUT_ORDER_(LAST_ACK);
+CT_TCP_TIMEOUT_ORDER_(TIME_WAIT);
+CT_TCP_TIMEOUT_ORDER_(CLOSE);
+CT_TCP_TIMEOUT_ORDER_(SYN_SENT2);
+_Static_assert(CT_TCP_SYN_SENT2 == CT_TCP_STATE_COUNT - 1, "every TCP state above NONE is checked");
+#undef CT_TCP_TIMEOUT_ORDER_
+
 /* The enum ct_timeout of a state's own timeout (NONE has SYN_SENT's). */
 static inline unsigned tcp_state_timeout(unsigned state)
 {
     if (state == CT_TCP_NONE || state >= CT_TCP_STATE_COUNT)
         return CT_TIMEOUT_TCP_SYN_SENT;
-    return CT_TIMEOUT_TCP_SYN_SENT + (state - CT_TCP_SYN_SENT);
+    return CT_TCP_TIMEOUT_OF_(state);
 }
 
 /* States in which a RST is taken without checks (Linux's tcp_can_early_drop). */
@@ -344,7 +366,7 @@ static CT_TCP_INLINE unsigned tcp_in_window(const struct ct_proto_cfg *cfg, stru
                                              unsigned index, const struct ct_pkt *pkt, const uint8_t flags,
                                              uint16_t *why, struct ct_tcp_conn *saved, int *have_saved)
 {
-    struct ct_tcp_conn *t = &conn->proto.tcp;
+    struct ct_tcp_conn *t = ct_tcp_of(conn);
     struct ct_tcp_dir *sender = &t->seen[dir];
     struct ct_tcp_dir *receiver = &t->seen[!dir];
     const unsigned state = conn->l4state;
@@ -525,7 +547,7 @@ static inline unsigned tcp_pick_timeout(const struct ct_proto_cfg *cfg, const st
  */
 static void tcp_handle_invalid(const struct ct_proto_cfg *cfg, struct ct_conn *conn, unsigned d, unsigned index)
 {
-    struct ct_tcp_conn *t = &conn->proto.tcp;
+    struct ct_tcp_conn *t = ct_tcp_of(conn);
 
     if (!(conn->status & CT_STATUS_ASSURED) || (conn->status & CT_STATUS_FIXED_TIMEOUT))
         return;
@@ -553,7 +575,7 @@ static inline void tcp_invalid(struct ct_proto_result *res, uint16_t reason)
     res->reason = reason;
 }
 
-uint16_t ct_tcp_new(const struct ct_proto_cfg *cfg, struct ct_conn *conn, const struct ct_pkt *pkt)
+uint16_t ct_tcp_open(const struct ct_proto_cfg *cfg, struct ct_conn *conn, const struct ct_pkt *pkt)
 {
     uint16_t reason = tcp_check_header(pkt);
     if (reason != CT_REASON_NONE)
@@ -565,7 +587,7 @@ uint16_t ct_tcp_new(const struct ct_proto_cfg *cfg, struct ct_conn *conn, const 
     if (state != CT_TCP_SYN_SENT && !cfg->tcp_loose)
         return CT_REASON_TCP_NEW_NOT_SYN;
 
-    struct ct_tcp_conn *t = &conn->proto.tcp;
+    struct ct_tcp_conn *t = ct_tcp_of(conn);
     memset(t, 0, sizeof(*t));
     struct ct_tcp_dir *orig = &t->seen[CT_DIR_ORIGINAL];
     orig->td_end = tcp_segment_end(pkt);
@@ -598,7 +620,7 @@ static CT_TCP_INLINE void tcp_finish(const struct ct_proto_cfg *cfg, struct ct_c
                                      const int check_window, const int simultaneous_open,
                                      struct ct_tcp_conn *saved, int *have_saved)
 {
-    struct ct_tcp_conn *t = &conn->proto.tcp;
+    struct ct_tcp_conn *t = ct_tcp_of(conn);
 
     if (check_window) {
         uint16_t why = CT_REASON_NONE;
@@ -663,7 +685,7 @@ CT_NOINLINE void ct_tcp_packet_full(const struct ct_proto_cfg *cfg, struct ct_co
                                                   enum ct_dir dir, const struct ct_pkt *pkt,
                                                   struct ct_proto_result *res)
 {
-    struct ct_tcp_conn *t = &conn->proto.tcp;
+    struct ct_tcp_conn *t = ct_tcp_of(conn);
     const unsigned d = (unsigned)dir & 1u;
     struct ct_tcp_conn saved;
     int have_saved = 0;
@@ -869,7 +891,7 @@ CT_NOINLINE void ct_tcp_packet_full(const struct ct_proto_cfg *cfg, struct ct_co
 static CT_TCP_INLINE int tcp_packet_fast_dir(const struct ct_proto_cfg *restrict cfg, struct ct_conn *restrict conn,
                                              const unsigned d, const struct ct_pkt *restrict pkt, uint32_t end)
 {
-    struct ct_tcp_conn *t = &conn->proto.tcp;
+    struct ct_tcp_conn *t = ct_tcp_of(conn);
     struct ct_tcp_dir *sender = &t->seen[d];
     struct ct_tcp_dir *receiver = &t->seen[d ^ 1u];
 
@@ -985,7 +1007,7 @@ static CT_TCP_INLINE int tcp_packet_fast_ack(const struct ct_proto_cfg *cfg, str
 
 /*
  * The fast path of the opening SYN: class SYN from the original side in
- * state NONE, that is the packet ct_tcp_new() just took. In the full path
+ * state NONE, that is the packet ct_tcp_open() just took. In the full path
  * the table gives SYN_SENT with no case of the switch, and tcp_in_window()
  * takes a segment without ACK as acknowledging receiver.td_end: bound III
  * holds, IV holds when max(sender.td_maxwin, 66000) is below 2^31, SACK
@@ -998,7 +1020,7 @@ static CT_TCP_INLINE int tcp_packet_fast_ack(const struct ct_proto_cfg *cfg, str
 static CT_TCP_INLINE int tcp_packet_fast_syn(const struct ct_proto_cfg *cfg, struct ct_conn *conn,
                                              const struct ct_pkt *pkt)
 {
-    struct ct_tcp_conn *t = &conn->proto.tcp;
+    struct ct_tcp_conn *t = ct_tcp_of(conn);
     struct ct_tcp_dir *sender = &t->seen[CT_DIR_ORIGINAL];
     struct ct_tcp_dir *receiver = &t->seen[CT_DIR_REPLY];
 
@@ -1053,7 +1075,7 @@ static CT_TCP_INLINE int tcp_packet_fast_syn(const struct ct_proto_cfg *cfg, str
 static CT_TCP_INLINE int tcp_packet_fast_synack(const struct ct_proto_cfg *cfg, struct ct_conn *conn,
                                                 const struct ct_pkt *pkt)
 {
-    struct ct_tcp_conn *t = &conn->proto.tcp;
+    struct ct_tcp_conn *t = ct_tcp_of(conn);
     struct ct_tcp_dir *sender = &t->seen[CT_DIR_REPLY];
     struct ct_tcp_dir *receiver = &t->seen[CT_DIR_ORIGINAL];
 
@@ -1085,7 +1107,7 @@ static CT_TCP_INLINE int tcp_packet_fast_synack(const struct ct_proto_cfg *cfg, 
 
 /*
  * The packets of the handshake that have a fast path; every other packet
- * goes to the full path. Kept out of ct_tcp_packet() so that the
+ * goes to the full path. Kept out of ct_tcp_segment() so that the
  * established case there needs no more registers.
  */
 static CT_NOINLINE void tcp_packet_other(const struct ct_proto_cfg *cfg, struct ct_conn *conn,
@@ -1119,8 +1141,8 @@ static CT_NOINLINE void tcp_packet_other(const struct ct_proto_cfg *cfg, struct 
     ct_tcp_packet_full(cfg, conn, dir, pkt, res);
 }
 
-void ct_tcp_packet(const struct ct_proto_cfg *cfg, struct ct_conn *conn, enum ct_dir dir,
-                   const struct ct_pkt *pkt, struct ct_proto_result *res)
+void ct_tcp_segment(const struct ct_proto_cfg *cfg, struct ct_conn *conn, enum ct_dir dir,
+                    const struct ct_pkt *pkt, struct ct_proto_result *res)
 {
     if (CT_LIKELY(conn->l4state == CT_TCP_ESTABLISHED &&
                   (pkt->tcp_flags & (CT_TCP_FIN | CT_TCP_SYN | CT_TCP_RST | CT_TCP_ACK)) == CT_TCP_ACK &&

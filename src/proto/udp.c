@@ -12,10 +12,12 @@
 /* A connection still active this long after its first packet is a stream. */
 #define CT_UDP_STREAM_AFTER_NS 2000000000ull
 
-uint16_t ct_udp_new(const struct ct_proto_cfg *cfg, struct ct_conn *conn, const struct ct_pkt *pkt)
+uint16_t ct_udp_new(const struct ct_proto_cfg *cfg, struct ct_conn *conn, const struct ct_pkt *pkt,
+                    uint64_t now)
 {
     (void)cfg;
     (void)pkt;
+    (void)now;
     conn->l4state = 0;
     conn->timeout = CT_TIMEOUT_UDP;
     return CT_REASON_NONE;

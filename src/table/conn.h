@@ -45,7 +45,8 @@
  *    48   zone_reply      2   zone of the reply direction
  *    50   timeout         1   enum ct_timeout in force
  *    51   flags8          1   private per-connection bits (shared tables: lock)
- *    52   proto          44   struct ct_tcp_conn (TCP), unused otherwise
+ *    52   proto          44   tracker state: struct ct_tcp_conn (TCP), struct
+ *                             ct_sctp_conn (SCTP), unused otherwise
  *    96   acct           32   packets[2], bytes[2]: only with accounting
  *   128
  *
@@ -106,47 +107,12 @@ _Static_assert(sizeof(struct ct_key6) == 40, "ct_key6 must be padding-free");
 _Static_assert(sizeof(struct ct_key6) == sizeof(struct ct_tuple), "ct_key6 mirrors ct_tuple");
 
 /*
- * Per-direction TCP window data (van Rooij's "Real Stateful TCP Packet
- * Filtering in IP Filter", as Linux's ip_ct_tcp_state keeps it). Packed to
- * 14 bytes so both directions and the last-packet fields fit the 44-byte
- * budget; members are read through the struct, never by address.
+ * Bytes of an entry reserved for the protocol tracker's own state (TCP: its
+ * window data, struct ct_tcp_conn in proto/tcp_conn.h; SCTP: its tags,
+ * struct ct_sctp_conn in proto/proto.h). The table never reads them; each
+ * tracker asserts that its state fits.
  */
-struct __attribute__((packed, aligned(2))) ct_tcp_dir {
-    uint32_t td_end;    /* highest seq + len seen from this side */
-    uint32_t td_maxend; /* highest ack + max(win, 1) seen from this side */
-    uint32_t td_maxwin; /* largest window advertised by this side */
-    uint8_t td_scale;   /* window scale shift this side announced */
-    uint8_t flags;      /* CT_TCPF_* */
-};
-_Static_assert(sizeof(struct ct_tcp_dir) == 14, "ct_tcp_dir is 14 bytes");
-
-/* Per-direction TCP flags (ct_tcp_dir.flags), Linux's IP_CT_TCP_FLAG_*. */
-enum {
-    CT_TCPF_WINDOW_SCALE = 0x01,
-    CT_TCPF_SACK_PERM = 0x02,
-    CT_TCPF_CLOSE_INIT = 0x04,
-    CT_TCPF_BE_LIBERAL = 0x08,
-    CT_TCPF_DATA_UNACKNOWLEDGED = 0x10,
-    CT_TCPF_MAXACK_SET = 0x20,
-    CT_TCPF_CHALLENGE_ACK = 0x40,
-    CT_TCPF_SIMULTANEOUS_OPEN = 0x80,
-};
-
-/*
- * TCP state beyond the state number: 44 bytes. The last_* fields remember
- * the previous packet for retransmission detection and for the "ignored
- * SYN/ACK" recovery, as Linux's ip_ct_tcp does.
- */
-struct __attribute__((packed, aligned(2))) ct_tcp_conn {
-    struct ct_tcp_dir seen[2]; /* 28 */
-    uint32_t last_seq;
-    uint32_t last_ack;
-    uint32_t last_end;
-    uint16_t last_win;
-    uint8_t last_dir_index;    /* bit 0: last_dir; bits 1-3: last_index (flag class); bits 4-7: retrans (saturating) */
-    uint8_t last_wscale_flags; /* bits 0-3: last_wscale; bits 4-7: last_flags (CT_TCPF_WINDOW_SCALE/SACK_PERM) */
-};
-_Static_assert(sizeof(struct ct_tcp_conn) == 44, "ct_tcp_conn budget is 44 bytes");
+#define CT_CONN_PROTO_BYTES 44
 
 /*
  * The common body of every entry; handles point here.
@@ -173,10 +139,7 @@ struct ct_conn {
     uint16_t zone_reply;
     uint8_t timeout;
     uint8_t flags8;
-    union {
-        struct ct_tcp_conn tcp;
-        uint8_t raw[44];
-    } proto;
+    uint8_t proto[CT_CONN_PROTO_BYTES]; /* the tracker's state, see above */
 };
 _Static_assert(sizeof(struct ct_conn) == 80, "ct_conn body budget is 80 bytes");
 

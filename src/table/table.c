@@ -440,7 +440,8 @@ void ct_table_reclaim(struct ct_table *t)
 
 static int is_icmp_query_proto(uint8_t l3, uint8_t proto)
 {
-    return (l3 == CT_L3_IPV4 && proto == 1) || (l3 == CT_L3_IPV6 && proto == 58);
+    return (l3 == CT_L3_IPV4 && proto == CT_IPPROTO_ICMP) ||
+           (l3 == CT_L3_IPV6 && proto == CT_IPPROTO_ICMPV6);
 }
 
 void ct_table_reply_key4_icmp(const struct ct_table *t, const struct ct_conn *c, struct ct_key4 *out)

@@ -147,6 +147,7 @@
 #endif
 
 #include "base/compiler.h"
+#include "base/inet.h"
 #include "base/siphash.h"
 #include "ctrack/expiry.h"
 #include "ctrack/table.h"
@@ -610,7 +611,7 @@ static inline void ct_table_reply_key4(const struct ct_table *t, const struct ct
 {
     const struct ct_key4 *k = ct_conn_key4((struct ct_conn *)c);
     /* NAT: the side array of rewritten reply tuples is consulted here. */
-    if (CT_UNLIKELY(k->proto == 1)) {
+    if (CT_UNLIKELY(k->proto == CT_IPPROTO_ICMP)) {
         ct_table_reply_key4_icmp(t, c, out);
         return;
     }
@@ -634,7 +635,7 @@ static inline int ct_table_reply_match4(const struct ct_table *t, const struct c
                                         const struct ct_key4 *k)
 {
     const struct ct_key4 *o = ct_conn_key4((struct ct_conn *)c);
-    if (CT_UNLIKELY(o->proto == 1)) {
+    if (CT_UNLIKELY(o->proto == CT_IPPROTO_ICMP)) {
         struct ct_key4 r;
         ct_table_reply_key4_icmp(t, c, &r);
         return ct_key4_equal(&r, k);

@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "base/compiler.h"
+#include "base/inet.h"
 #include "ctrack/tuple.h"
-#include "packet/packet_priv.h"
 
 /* 1 if the tuple is ICMP over IPv4 or ICMPv6 over IPv6: its "ports" are an
    identifier and a type/code pair. */
@@ -17,43 +17,13 @@ static int tuple_is_icmp(const struct ct_tuple *t)
            (t->l3 == CT_L3_IPV6 && t->proto == CT_IPPROTO_ICMPV6);
 }
 
-/*
- * The reply type of an ICMP query type, both ways, or -1 when the type has
- * no reply form. ICMP (RFC 792, RFC 950): echo 8/0, timestamp 13/14,
- * information 15/16, address mask 17/18. ICMPv6: echo 128/129 (RFC 4443),
- * node information 139/140 (RFC 4620). The same pairs as Linux's invmap.
- */
-static int icmp_reply_type(uint8_t l3, uint8_t type)
-{
-    if (l3 == CT_L3_IPV4) {
-        switch (type) {
-        case 8: return 0;
-        case 0: return 8;
-        case 13: return 14;
-        case 14: return 13;
-        case 15: return 16;
-        case 16: return 15;
-        case 17: return 18;
-        case 18: return 17;
-        default: return -1;
-        }
-    }
-    switch (type) {
-    case 128: return 129;
-    case 129: return 128;
-    case 139: return 140;
-    case 140: return 139;
-    default: return -1;
-    }
-}
-
 CT_EXPORT int ct_tuple_invert(const struct ct_tuple *t, struct ct_tuple *reply)
 {
     struct ct_tuple r = *t;
     r.src = t->dst;
     r.dst = t->src;
     if (tuple_is_icmp(t)) {
-        int rt = icmp_reply_type(t->l3, (uint8_t)(t->dport >> 8));
+        int rt = ct_icmp_reply_type(t->l3 == CT_L3_IPV6, (uint8_t)(t->dport >> 8));
         if (rt < 0)
             return -EINVAL;
         r.sport = t->sport;

@@ -43,7 +43,7 @@ static struct ct_proto_result send(struct ct_conn *c, unsigned dir, const struct
 {
     struct ct_proto_result r;
     memset(&r, 0xaa, sizeof(r));
-    ct_tcp_packet(&cfg, c, (enum ct_dir)dir, p, &r);
+    ct_tcp_packet(&cfg, c, (enum ct_dir)dir, p, 0, &r);
     if (dir == CT_DIR_REPLY && r.action == CT_PROTO_ACCEPT)
         c->status |= CT_STATUS_SEEN_REPLY;
     return r;
@@ -52,7 +52,7 @@ static struct ct_proto_result send(struct ct_conn *c, unsigned dir, const struct
 /* ct_tcp_new then the first ct_tcp_packet, as the path does. */
 static uint16_t open_with(struct ct_conn *c, const struct ct_pkt *p, struct ct_proto_result *out)
 {
-    uint16_t r = ct_tcp_new(&cfg, c, p);
+    uint16_t r = ct_tcp_new(&cfg, c, p, 0);
     if (r != CT_REASON_NONE)
         return r;
     struct ct_proto_result res = send(c, CT_DIR_ORIGINAL, p);
@@ -117,7 +117,7 @@ static void test_flag_combinations(void)
         struct ct_proto_result r = send(c, O, &p);
         struct ct_conn4 n;
         memset(&n, 0, sizeof(n));
-        uint16_t nr = ct_tcp_new(&cfg, &n.c, &p);
+        uint16_t nr = ct_tcp_new(&cfg, &n.c, &p, 0);
         if (!flags_valid((uint8_t)f)) {
             invalid++;
             CHECK_EQ_U(r.action, CT_PROTO_INVALID);
@@ -147,7 +147,7 @@ static void test_bad_header_length(void)
     CHECK(conn_same(&before.c, c));
     p.tcp_hdr_len = 24;
     p.l4_len = 20;
-    CHECK_EQ_U(ct_tcp_new(&cfg, fresh(), &p), CT_REASON_TCP_HDR_LEN);
+    CHECK_EQ_U(ct_tcp_new(&cfg, fresh(), &p, 0), CT_REASON_TCP_HDR_LEN);
 }
 
 /* ---- the transition table, cell by cell ---------------------------------------------- */
@@ -243,8 +243,8 @@ static const uint8_t class_flags[6] = {
 /* A packet of the class that is in window for the connection as it stands. */
 static struct ct_pkt cell_packet(const struct ct_conn *c, unsigned dir, unsigned cls)
 {
-    const struct ct_tcp_dir *s = &c->proto.tcp.seen[dir];
-    const struct ct_tcp_dir *r = &c->proto.tcp.seen[!dir];
+    const struct ct_tcp_dir *s = &ct_tcp_of_const(c)->seen[dir];
+    const struct ct_tcp_dir *r = &ct_tcp_of_const(c)->seen[!dir];
     uint32_t isn = dir == O ? A : B;
     uint32_t seq;
     if (cls == CT_TCP_CLASS_SYN || cls == CT_TCP_CLASS_SYNACK)
@@ -333,9 +333,9 @@ static void test_handshake_data_close(void)
     CHECK_EQ_U(r.action, CT_PROTO_ACCEPT);
     CHECK_EQ_U(c->l4state, CT_TCP_SYN_SENT);
     CHECK_EQ_U(c->timeout, CT_TIMEOUT_TCP_SYN_SENT);
-    CHECK_EQ_U(c->proto.tcp.seen[O].td_end, A + 1);
-    CHECK_EQ_U(c->proto.tcp.seen[O].td_maxend, A + 1);
-    CHECK_EQ_U(c->proto.tcp.seen[O].td_maxwin, W);
+    CHECK_EQ_U(ct_tcp_of_const(c)->seen[O].td_end, A + 1);
+    CHECK_EQ_U(ct_tcp_of_const(c)->seen[O].td_maxend, A + 1);
+    CHECK_EQ_U(ct_tcp_of_const(c)->seen[O].td_maxwin, W);
 
     p = seg(CT_TCP_SYN | CT_TCP_ACK, B, A + 1, W, 0);
     r = send(c, R, &p);
@@ -343,8 +343,8 @@ static void test_handshake_data_close(void)
     CHECK_EQ_U(c->l4state, CT_TCP_SYN_RECV);
     CHECK_EQ_U(c->timeout, CT_TIMEOUT_TCP_SYN_RECV);
     CHECK(!(c->status & CT_STATUS_ASSURED));
-    CHECK_EQ_U(c->proto.tcp.seen[R].td_end, B + 1);
-    CHECK_EQ_U(c->proto.tcp.seen[O].td_maxend, A + 1 + W);
+    CHECK_EQ_U(ct_tcp_of_const(c)->seen[R].td_end, B + 1);
+    CHECK_EQ_U(ct_tcp_of_const(c)->seen[O].td_maxend, A + 1 + W);
 
     p = seg(CT_TCP_ACK, A + 1, B + 1, W, 0);
     r = send(c, O, &p);
@@ -357,22 +357,22 @@ static void test_handshake_data_close(void)
     p = seg(CT_TCP_ACK | CT_TCP_PSH, A + 1, B + 1, W, 100);
     r = send(c, O, &p);
     CHECK_EQ_U(r.reason, CT_REASON_NONE);
-    CHECK_EQ_U(c->proto.tcp.seen[O].td_end, A + 101);
-    CHECK(c->proto.tcp.seen[O].flags & CT_TCPF_DATA_UNACKNOWLEDGED);
+    CHECK_EQ_U(ct_tcp_of_const(c)->seen[O].td_end, A + 101);
+    CHECK(ct_tcp_of_const(c)->seen[O].flags & CT_TCPF_DATA_UNACKNOWLEDGED);
     CHECK_EQ_U(c->timeout, CT_TIMEOUT_TCP_UNACK);
     p = seg(CT_TCP_ACK, B + 1, A + 101, W, 0);
     send(c, R, &p);
-    CHECK(!(c->proto.tcp.seen[O].flags & CT_TCPF_DATA_UNACKNOWLEDGED));
+    CHECK(!(ct_tcp_of_const(c)->seen[O].flags & CT_TCPF_DATA_UNACKNOWLEDGED));
     CHECK_EQ_U(c->timeout, CT_TIMEOUT_TCP_ESTABLISHED);
 
     /* Close from the original side. */
     p = seg(CT_TCP_FIN | CT_TCP_ACK, A + 101, B + 1, W, 0);
     send(c, O, &p);
     CHECK_EQ_U(c->l4state, CT_TCP_FIN_WAIT);
-    CHECK(c->proto.tcp.seen[O].flags & CT_TCPF_CLOSE_INIT);
-    CHECK(!(c->proto.tcp.seen[R].flags & CT_TCPF_CLOSE_INIT));
+    CHECK(ct_tcp_of_const(c)->seen[O].flags & CT_TCPF_CLOSE_INIT);
+    CHECK(!(ct_tcp_of_const(c)->seen[R].flags & CT_TCPF_CLOSE_INIT));
     /* The FIN is unacknowledged, but FIN_WAIT's 120 s is below UNACK's 300 s. */
-    CHECK(c->proto.tcp.seen[O].flags & CT_TCPF_DATA_UNACKNOWLEDGED);
+    CHECK(ct_tcp_of_const(c)->seen[O].flags & CT_TCPF_DATA_UNACKNOWLEDGED);
     CHECK_EQ_U(c->timeout, CT_TIMEOUT_TCP_FIN_WAIT);
     CHECK_EQ_U(timeout_s(c), 120);
     p = seg(CT_TCP_ACK, B + 1, A + 102, W, 0);
@@ -412,7 +412,7 @@ static void test_close_from_reply_side(void)
     struct ct_pkt p = seg(CT_TCP_FIN | CT_TCP_ACK, B + 1, A + 1, W, 0);
     send(c, R, &p);
     CHECK_EQ_U(c->l4state, CT_TCP_FIN_WAIT);
-    CHECK(c->proto.tcp.seen[R].flags & CT_TCPF_CLOSE_INIT);
+    CHECK(ct_tcp_of_const(c)->seen[R].flags & CT_TCPF_CLOSE_INIT);
     /* FIN crossing: both sides close at once. */
     p = seg(CT_TCP_FIN | CT_TCP_ACK, A + 1, B + 1, W, 0);
     send(c, O, &p);
@@ -441,7 +441,7 @@ static void test_simultaneous_open(void)
      * force. */
     CHECK_EQ_U(r.reason, CT_REASON_TCP_IGNORED);
     CHECK_EQ_U(c->timeout, CT_TIMEOUT_TCP_SYN_SENT);
-    CHECK(ct_tcp_last_flags(&c->proto.tcp) & CT_TCP_LASTF_SIMULTANEOUS_OPEN);
+    CHECK(ct_tcp_last_flags(ct_tcp_of_const(c)) & CT_TCP_LASTF_SIMULTANEOUS_OPEN);
     /* Each side answers the other's SYN with a SYN/ACK. */
     p = seg(CT_TCP_SYN | CT_TCP_ACK, A, B + 1, W, 0);
     send(c, O, &p);
@@ -475,11 +475,11 @@ static void established_with_data(struct ct_conn *c)
 {
     handshake(c, A, B);
     /* After the handshake: orig end A+1, maxend A+1+W; reply end B+1, maxend B+1+W. */
-    CHECK_EQ_U(c->proto.tcp.seen[O].td_end, A + 1);
-    CHECK_EQ_U(c->proto.tcp.seen[O].td_maxend, A + 1 + W);
-    CHECK_EQ_U(c->proto.tcp.seen[R].td_end, B + 1);
-    CHECK_EQ_U(c->proto.tcp.seen[R].td_maxend, B + 1 + W);
-    CHECK_EQ_U(c->proto.tcp.seen[R].td_maxwin, W);
+    CHECK_EQ_U(ct_tcp_of_const(c)->seen[O].td_end, A + 1);
+    CHECK_EQ_U(ct_tcp_of_const(c)->seen[O].td_maxend, A + 1 + W);
+    CHECK_EQ_U(ct_tcp_of_const(c)->seen[R].td_end, B + 1);
+    CHECK_EQ_U(ct_tcp_of_const(c)->seen[R].td_maxend, B + 1 + W);
+    CHECK_EQ_U(ct_tcp_of_const(c)->seen[R].td_maxwin, W);
 }
 
 /* Sends p; expects an out-of-window result and an untouched connection. */
@@ -522,9 +522,10 @@ static void test_bound_seq_upper(void)
     struct ct_proto_result r = send(c, O, &over);
     CHECK_EQ_U(r.action, CT_PROTO_ACCEPT);
     CHECK_EQ_U(r.reason, CT_REASON_TCP_SEQ_OVER);
-    CHECK_EQ_U(c->proto.tcp.seen[O].td_end, A + 2 + W);
-    CHECK(c->proto.tcp.seen[O].flags & CT_TCPF_DATA_UNACKNOWLEDGED);
-    CHECK_EQ_U(c->proto.tcp.seen[O].td_maxend, before.c.proto.tcp.seen[O].td_maxend);
+    CHECK_EQ_U(ct_tcp_of_const(c)->seen[O].td_end, A + 2 + W);
+    CHECK(ct_tcp_of_const(c)->seen[O].flags & CT_TCPF_DATA_UNACKNOWLEDGED);
+    CHECK_EQ_U(ct_tcp_of_const(c)->seen[O].td_maxend,
+               ct_tcp_of_const(&before.c)->seen[O].td_maxend);
     CHECK_EQ_U(c->timeout, before.c.timeout);
     /* Overrun of exactly the window: end - maxend + 1 == W. */
     c = fresh();
@@ -560,7 +561,7 @@ static void test_bound_seq_lower(void)
     /* Move the original side's end forward by 600 bytes. */
     struct ct_pkt p = seg(CT_TCP_ACK, A + 1, B + 1, W, 600);
     expect_in(c, O, &p);
-    CHECK_EQ_U(c->proto.tcp.seen[O].td_end, A + 601);
+    CHECK_EQ_U(ct_tcp_of_const(c)->seen[O].td_end, A + 601);
     /* II: seq + len >= td_end - receiver maxwin = A + 601 - W. */
     uint32_t low = A + 601 - W;
     struct ct_pkt in = seg(CT_TCP_ACK, low - 1, B + 1, W, 1); /* ends at low */
@@ -597,7 +598,7 @@ static void test_liberal(void)
     CHECK_EQ_U(r.action, CT_PROTO_ACCEPT);
     CHECK_EQ_U(r.reason, CT_REASON_NONE);
     /* Accepted, but the window data does not learn from it. */
-    CHECK_EQ_U(c->proto.tcp.seen[O].td_end, before.c.proto.tcp.seen[O].td_end);
+    CHECK_EQ_U(ct_tcp_of_const(c)->seen[O].td_end, ct_tcp_of_const(&before.c)->seen[O].td_end);
     out = seg(CT_TCP_ACK, A + 1, B + 100, W, 0);
     r = send(c, O, &out);
     CHECK_EQ_U(r.action, CT_PROTO_ACCEPT);
@@ -695,8 +696,8 @@ static void test_rst_established(void)
     r = send(c, O, &p);
     CHECK_EQ_U(r.action, CT_PROTO_INVALID);
     CHECK_EQ_U(r.reason, CT_REASON_TCP_SEQ_OVER);
-    ct_tcp_set_last_index(&before.c.proto.tcp, CT_TCP_CLASS_RST);
-    ct_tcp_set_last_dir(&before.c.proto.tcp, O);
+    ct_tcp_set_last_index(ct_tcp_of(&before.c), CT_TCP_CLASS_RST);
+    ct_tcp_set_last_dir(ct_tcp_of(&before.c), O);
     CHECK(conn_same(&before.c, c));
 
     /* From the reply side, exact. */
@@ -823,8 +824,8 @@ static void test_reopen_after_rst_and_resync(void)
     CHECK_EQ_U(r.action, CT_PROTO_ACCEPT);
     CHECK_EQ_U(r.reason, CT_REASON_TCP_IGNORED);
     CHECK_EQ_U(c->l4state, CT_TCP_CLOSE);
-    CHECK_EQ_U(ct_tcp_last_index(&c->proto.tcp), CT_TCP_CLASS_SYN);
-    CHECK_EQ_U(ct_tcp_last_wscale(&c->proto.tcp), 3);
+    CHECK_EQ_U(ct_tcp_last_index(ct_tcp_of_const(c)), CT_TCP_CLASS_SYN);
+    CHECK_EQ_U(ct_tcp_last_wscale(ct_tcp_of_const(c)), 3);
     /* A SYN/ACK acknowledging something else stays ignored. */
     p = syn_with_options(CT_TCP_SYN | CT_TCP_ACK, y, x + 2, CT_TCPOPT_WSCALE, 2);
     r = send(c, R, &p);
@@ -839,16 +840,16 @@ static void test_reopen_after_rst_and_resync(void)
     CHECK_EQ_U(r.action, CT_PROTO_ACCEPT);
     CHECK_EQ_U(r.reason, CT_REASON_NONE);
     CHECK_EQ_U(c->l4state, CT_TCP_SYN_RECV);
-    CHECK_EQ_U(c->proto.tcp.seen[O].td_end, x + 1);
-    CHECK_EQ_U(c->proto.tcp.seen[O].td_scale, 3);
-    CHECK(c->proto.tcp.seen[O].flags & CT_TCPF_SACK_PERM);
-    CHECK_EQ_U(c->proto.tcp.seen[R].td_end, y + 1);
-    CHECK_EQ_U(c->proto.tcp.seen[R].td_scale, 2);
+    CHECK_EQ_U(ct_tcp_of_const(c)->seen[O].td_end, x + 1);
+    CHECK_EQ_U(ct_tcp_of_const(c)->seen[O].td_scale, 3);
+    CHECK(ct_tcp_of_const(c)->seen[O].flags & CT_TCPF_SACK_PERM);
+    CHECK_EQ_U(ct_tcp_of_const(c)->seen[R].td_end, y + 1);
+    CHECK_EQ_U(ct_tcp_of_const(c)->seen[R].td_scale, 2);
     p = seg(CT_TCP_ACK, x + 1, y + 1, 100, 0);
     send(c, O, &p);
     CHECK_EQ_U(c->l4state, CT_TCP_ESTABLISHED);
     /* The window of the new handshake is scaled: 100 << 3. */
-    CHECK_EQ_U(c->proto.tcp.seen[R].td_maxend, y + 1 + (100u << 3));
+    CHECK_EQ_U(ct_tcp_of_const(c)->seen[R].td_maxend, y + 1 + (100u << 3));
 }
 
 static void test_challenge_ack_in_last_ack(void)
@@ -859,7 +860,7 @@ static void test_challenge_ack_in_last_ack(void)
     struct ct_pkt p = seg(CT_TCP_SYN, A + 90000, 0, W, 0);
     struct ct_proto_result r = send(c, O, &p);
     CHECK_EQ_U(r.reason, CT_REASON_TCP_IGNORED);
-    CHECK(ct_tcp_last_flags(&c->proto.tcp) & CT_TCP_LASTF_CHALLENGE_ACK);
+    CHECK(ct_tcp_last_flags(ct_tcp_of_const(c)) & CT_TCP_LASTF_CHALLENGE_ACK);
     /* The server's ACK answers the SYN, not our FIN: LAST_ACK stays. */
     p = seg(CT_TCP_ACK, B + 2, A + 2, W, 0);
     r = send(c, R, &p);
@@ -893,16 +894,16 @@ static void test_syn_retransmission_and_restart(void)
     CHECK_EQ_U(r.action, CT_PROTO_ACCEPT);
     CHECK_EQ_U(r.reason, CT_REASON_TCP_IGNORED);
     CHECK_EQ_U(c->timeout, CT_TIMEOUT_TCP_CLOSE);
-    CHECK_EQ_U(c->proto.tcp.seen[O].td_end, A + 501);
-    CHECK_EQ_U(c->proto.tcp.seen[O].td_maxend, A + 501);
-    CHECK_EQ_U(c->proto.tcp.seen[O].td_scale, 5);
+    CHECK_EQ_U(ct_tcp_of_const(c)->seen[O].td_end, A + 501);
+    CHECK_EQ_U(ct_tcp_of_const(c)->seen[O].td_maxend, A + 501);
+    CHECK_EQ_U(ct_tcp_of_const(c)->seen[O].td_scale, 5);
     p = seg(CT_TCP_SYN | CT_TCP_ACK, B, A + 501, W, 0);
     r = send(c, R, &p);
     CHECK_EQ_U(r.reason, CT_REASON_NONE);
     CHECK_EQ_U(c->l4state, CT_TCP_SYN_RECV);
     /* The SYN/ACK had no window scale: scaling is off both ways. */
-    CHECK_EQ_U(c->proto.tcp.seen[O].td_scale, 0);
-    CHECK_EQ_U(c->proto.tcp.seen[R].td_scale, 0);
+    CHECK_EQ_U(ct_tcp_of_const(c)->seen[O].td_scale, 0);
+    CHECK_EQ_U(ct_tcp_of_const(c)->seen[R].td_scale, 0);
 }
 
 /* ---- packets accepted but not counted ---------------------------------------------- */
@@ -936,7 +937,7 @@ static void test_half_open_counts(void)
     unsigned counted[2] = {0, 0};
     struct ct_conn *c = fresh();
     struct ct_pkt p = case_syn(CT_TCP_SYN, 1000, 0);
-    CHECK_EQ_U(ct_tcp_new(&cfg, c, &p), CT_REASON_NONE);
+    CHECK_EQ_U(ct_tcp_new(&cfg, c, &p, 0), CT_REASON_NONE);
     struct ct_proto_result r = send_count(c, O, &p, counted);
     CHECK_EQ_U(r.reason, CT_REASON_NONE);
     CHECK_EQ_U(c->timeout, CT_TIMEOUT_TCP_SYN_SENT);
@@ -964,13 +965,13 @@ static void test_simultaneous_open_counts(void)
     unsigned counted[2] = {0, 0};
     struct ct_conn *c = fresh();
     struct ct_pkt p = case_syn(CT_TCP_SYN, 1000, 0);
-    CHECK_EQ_U(ct_tcp_new(&cfg, c, &p), CT_REASON_NONE);
+    CHECK_EQ_U(ct_tcp_new(&cfg, c, &p, 0), CT_REASON_NONE);
     CHECK_EQ_U(send_count(c, O, &p, counted).reason, CT_REASON_NONE);
     p = case_syn(CT_TCP_SYN, 5000, 0);
     CHECK_EQ_U(send_count(c, R, &p, counted).reason, CT_REASON_TCP_IGNORED);
     CHECK_EQ_U(c->l4state, CT_TCP_SYN_SENT2);
     CHECK_EQ_U(c->timeout, CT_TIMEOUT_TCP_SYN_SENT);
-    CHECK_EQ_U(c->proto.tcp.seen[R].td_end, 5001);
+    CHECK_EQ_U(ct_tcp_of_const(c)->seen[R].td_end, 5001);
     p = case_syn(CT_TCP_SYN | CT_TCP_ACK, 1000, 5001);
     CHECK_EQ_U(send_count(c, O, &p, counted).reason, CT_REASON_NONE);
     CHECK_EQ_U(c->l4state, CT_TCP_SYN_RECV);
@@ -1026,7 +1027,7 @@ static void test_duplicated_syn_counts(void)
     struct ct_conn *c = fresh();
     struct ct_pkt syn = syn_with_options(CT_TCP_SYN, ci, 0, CT_TCPOPT_WSCALE | CT_TCPOPT_SACK_PERM, 4);
     syn.win = 65535;
-    CHECK_EQ_U(ct_tcp_new(&cfg, c, &syn), CT_REASON_NONE);
+    CHECK_EQ_U(ct_tcp_new(&cfg, c, &syn, 0), CT_REASON_NONE);
     CHECK_EQ_U(send_count(c, O, &syn, counted).reason, CT_REASON_NONE);
     CHECK_EQ_U(send_count(c, O, &syn, counted).reason, CT_REASON_TCP_IGNORED);
     struct ct_pkt p = syn_with_options(CT_TCP_SYN | CT_TCP_ACK, si, ci + 1, CT_TCPOPT_WSCALE | CT_TCPOPT_SACK_PERM, 7);
@@ -1078,8 +1079,8 @@ static void test_invalid_fin_exchange(void)
     expect_out(c, O, &p, CT_PROTO_INVALID, CT_REASON_TCP_ACK_OVER);
     p = seg(CT_TCP_ACK, ci + 497, si + 1732, 11584, 0);
     expect_out(c, O, &p, CT_PROTO_INVALID, CT_REASON_TCP_ACK_OVER);
-    CHECK_EQ_U(ct_tcp_last_index(&c->proto.tcp), CT_TCP_CLASS_ACK);
-    CHECK_EQ_U(ct_tcp_last_dir(&c->proto.tcp), O);
+    CHECK_EQ_U(ct_tcp_last_index(ct_tcp_of_const(c)), CT_TCP_CLASS_ACK);
+    CHECK_EQ_U(ct_tcp_last_dir(ct_tcp_of_const(c)), O);
 
     /* The server's FIN: INVALID, noted as the last packet; the timeout
      * stays. */
@@ -1090,10 +1091,10 @@ static void test_invalid_fin_exchange(void)
     CHECK_EQ_U(r.reason, CT_REASON_TCP_ACK_OVER);
     CHECK_EQ_U(c->l4state, CT_TCP_ESTABLISHED);
     CHECK_EQ_U(c->timeout, CT_TIMEOUT_TCP_ESTABLISHED);
-    CHECK_EQ_U(ct_tcp_last_index(&c->proto.tcp), CT_TCP_CLASS_FIN);
-    CHECK_EQ_U(ct_tcp_last_dir(&c->proto.tcp), R);
-    ct_tcp_set_last_index(&before.c.proto.tcp, CT_TCP_CLASS_FIN);
-    ct_tcp_set_last_dir(&before.c.proto.tcp, R);
+    CHECK_EQ_U(ct_tcp_last_index(ct_tcp_of_const(c)), CT_TCP_CLASS_FIN);
+    CHECK_EQ_U(ct_tcp_last_dir(ct_tcp_of_const(c)), R);
+    ct_tcp_set_last_index(ct_tcp_of(&before.c), CT_TCP_CLASS_FIN);
+    ct_tcp_set_last_dir(ct_tcp_of(&before.c), R);
     CHECK(conn_same(&before.c, c));
 
     /* The client's FIN crosses it: INVALID, and the timeout is cut. */
@@ -1105,8 +1106,8 @@ static void test_invalid_fin_exchange(void)
     CHECK_EQ_U(c->timeout, CT_TIMEOUT_TCP_UNACK);
     CHECK_EQ_U(timeout_s(c), 300);
     /* The note stays as it was. */
-    CHECK_EQ_U(ct_tcp_last_index(&c->proto.tcp), CT_TCP_CLASS_FIN);
-    CHECK_EQ_U(ct_tcp_last_dir(&c->proto.tcp), R);
+    CHECK_EQ_U(ct_tcp_last_index(ct_tcp_of_const(c)), CT_TCP_CLASS_FIN);
+    CHECK_EQ_U(ct_tcp_last_dir(ct_tcp_of_const(c)), R);
     /* The last ACK, INVALID too, changes nothing more. */
     p = seg(CT_TCP_ACK, si + 1733, ci + 498, 6432, 0);
     expect_out(c, R, &p, CT_PROTO_INVALID, CT_REASON_TCP_ACK_OVER);
@@ -1141,11 +1142,11 @@ static void test_invalid_fin_rst_exchange(void)
     send(c, O, &fin);
     send(c, O, &fin);
     CHECK_EQ_U(c->timeout, CT_TIMEOUT_TCP_ESTABLISHED);
-    CHECK_EQ_U(ct_tcp_last_dir(&c->proto.tcp), O);
+    CHECK_EQ_U(ct_tcp_last_dir(ct_tcp_of_const(c)), O);
     /* An INVALID ACK between them is not noted and breaks nothing. */
     struct ct_pkt bad_ack = seg(CT_TCP_ACK, B + 1, A + 5000, W, 0);
     expect_out(c, R, &bad_ack, CT_PROTO_INVALID, CT_REASON_TCP_ACK_OVER);
-    CHECK_EQ_U(ct_tcp_last_index(&c->proto.tcp), CT_TCP_CLASS_FIN);
+    CHECK_EQ_U(ct_tcp_last_index(ct_tcp_of_const(c)), CT_TCP_CLASS_FIN);
     struct ct_pkt rfin = seg(CT_TCP_FIN | CT_TCP_ACK, B + 1 + 5 * W, A + 1, W, 0);
     send(c, R, &rfin);
     CHECK_EQ_U(c->timeout, CT_TIMEOUT_TCP_UNACK);
@@ -1163,7 +1164,7 @@ static void test_invalid_fin_rst_exchange(void)
     send(c, O, &fin);
     send(c, R, &rfin);
     CHECK_EQ_U(c->timeout, CT_TIMEOUT_TCP_ESTABLISHED);
-    CHECK_EQ_U(ct_tcp_last_index(&c->proto.tcp), CT_TCP_CLASS_ACK);
+    CHECK_EQ_U(ct_tcp_last_index(ct_tcp_of_const(c)), CT_TCP_CLASS_ACK);
 
     /* Less than 120 s in force: not cut, and the note stays the first
      * FIN's. */
@@ -1173,7 +1174,7 @@ static void test_invalid_fin_rst_exchange(void)
     send(c, O, &fin);
     send(c, R, &rfin);
     CHECK_EQ_U(c->timeout, CT_TIMEOUT_TCP_ESTABLISHED);
-    CHECK_EQ_U(ct_tcp_last_dir(&c->proto.tcp), O);
+    CHECK_EQ_U(ct_tcp_last_dir(ct_tcp_of_const(c)), O);
     /* 120 s or more, but not more than UNACK's: not cut either. */
     cfg.timeout_ns[CT_TIMEOUT_TCP_ESTABLISHED] = 300 * NS;
     c = fresh();
@@ -1205,7 +1206,7 @@ static void test_invalid_fin_rst_exchange(void)
     r = send(c, O, &low_rst);
     CHECK_EQ_U(r.reason, CT_REASON_TCP_RST_WINDOW);
     CHECK_EQ_U(c->timeout, CT_TIMEOUT_TCP_ESTABLISHED);
-    CHECK_EQ_U(ct_tcp_last_dir(&c->proto.tcp), R);
+    CHECK_EQ_U(ct_tcp_last_dir(ct_tcp_of_const(c)), R);
 }
 
 /* ---- retransmissions and timeouts -------------------------------------------------- */
@@ -1217,34 +1218,34 @@ static void test_retransmissions(void)
     handshake(c, A, B);
     struct ct_pkt p = seg(CT_TCP_ACK | CT_TCP_PSH, A + 1, B + 1, W, 100);
     send(c, O, &p);
-    CHECK_EQ_U(ct_tcp_retrans(&c->proto.tcp), 0);
+    CHECK_EQ_U(ct_tcp_retrans(ct_tcp_of_const(c)), 0);
     CHECK_EQ_U(c->timeout, CT_TIMEOUT_TCP_UNACK);
     for (unsigned i = 1; i <= 3; i++) {
         send(c, O, &p);
-        CHECK_EQ_U(ct_tcp_retrans(&c->proto.tcp), i);
+        CHECK_EQ_U(ct_tcp_retrans(ct_tcp_of_const(c)), i);
         CHECK_EQ_U(c->timeout, i >= 3 ? CT_TIMEOUT_TCP_RETRANS : CT_TIMEOUT_TCP_UNACK);
     }
     /* The counter saturates instead of wrapping. */
     for (unsigned i = 0; i < 40; i++)
         send(c, O, &p);
-    CHECK_EQ_U(ct_tcp_retrans(&c->proto.tcp), CT_TCP_RETRANS_MAX);
+    CHECK_EQ_U(ct_tcp_retrans(ct_tcp_of_const(c)), CT_TCP_RETRANS_MAX);
     CHECK_EQ_U(c->timeout, CT_TIMEOUT_TCP_RETRANS);
     /* The peer's ACK resets it. */
     p = seg(CT_TCP_ACK, B + 1, A + 101, W, 0);
     send(c, R, &p);
-    CHECK_EQ_U(ct_tcp_retrans(&c->proto.tcp), 0);
+    CHECK_EQ_U(ct_tcp_retrans(ct_tcp_of_const(c)), 0);
     CHECK_EQ_U(c->timeout, CT_TIMEOUT_TCP_ESTABLISHED);
 
     /* A different window is not a retransmission. */
     p = seg(CT_TCP_ACK, B + 1, A + 101, W + 1, 0);
     send(c, R, &p);
-    CHECK_EQ_U(ct_tcp_retrans(&c->proto.tcp), 0);
+    CHECK_EQ_U(ct_tcp_retrans(ct_tcp_of_const(c)), 0);
 
     /* A lower max_retrans applies sooner; the RETRANS cap applies only to
      * states whose own timeout is longer. */
     cfg.tcp_max_retrans = 1;
     send(c, R, &p);
-    CHECK_EQ_U(ct_tcp_retrans(&c->proto.tcp), 1);
+    CHECK_EQ_U(ct_tcp_retrans(ct_tcp_of_const(c)), 1);
     CHECK_EQ_U(c->timeout, CT_TIMEOUT_TCP_RETRANS);
     cfg.timeout_ns[CT_TIMEOUT_TCP_RETRANS] = 500000 * NS;
     send(c, R, &p);
@@ -1276,10 +1277,10 @@ static void test_loose_pickup(void)
     CHECK_EQ_U(open_with(c, &p, &r), CT_REASON_NONE);
     CHECK_EQ_U(r.action, CT_PROTO_ACCEPT);
     CHECK_EQ_U(c->l4state, CT_TCP_ESTABLISHED);
-    CHECK_EQ_U(c->proto.tcp.seen[O].td_end, 700050);
-    CHECK_EQ_U(c->proto.tcp.seen[O].td_maxend, 702050);
-    CHECK(c->proto.tcp.seen[O].flags & CT_TCPF_BE_LIBERAL);
-    CHECK(c->proto.tcp.seen[R].flags & CT_TCPF_SACK_PERM);
+    CHECK_EQ_U(ct_tcp_of_const(c)->seen[O].td_end, 700050);
+    CHECK_EQ_U(ct_tcp_of_const(c)->seen[O].td_maxend, 702050);
+    CHECK(ct_tcp_of_const(c)->seen[O].flags & CT_TCPF_BE_LIBERAL);
+    CHECK(ct_tcp_of_const(c)->seen[R].flags & CT_TCPF_SACK_PERM);
     /* No answer yet: not the 5-day ESTABLISHED timeout. */
     CHECK_EQ_U(timeout_s(c), 300);
     CHECK(!(c->status & CT_STATUS_ASSURED));
@@ -1287,8 +1288,8 @@ static void test_loose_pickup(void)
     p = seg(CT_TCP_ACK, 900000, 700050, 3000, 0);
     r = send(c, R, &p);
     CHECK_EQ_U(r.action, CT_PROTO_ACCEPT);
-    CHECK_EQ_U(c->proto.tcp.seen[R].td_end, 900000);
-    CHECK_EQ_U(c->proto.tcp.seen[R].td_maxwin, 3000);
+    CHECK_EQ_U(ct_tcp_of_const(c)->seen[R].td_end, 900000);
+    CHECK_EQ_U(ct_tcp_of_const(c)->seen[R].td_maxwin, 3000);
     CHECK(!(c->status & CT_STATUS_ASSURED));
     CHECK_EQ_U(timeout_s(c), 300);
     p = seg(CT_TCP_ACK, 700050, 900000, 2000, 0);
@@ -1306,14 +1307,14 @@ static void test_loose_pickup(void)
                                  CT_TCP_RST | CT_TCP_ACK};
     for (unsigned i = 0; i < sizeof(no); i++) {
         p = seg(no[i], 1, 1, W, 0);
-        CHECK_EQ_U(ct_tcp_new(&cfg, fresh(), &p), CT_REASON_TCP_NEW_NOT_SYN);
+        CHECK_EQ_U(ct_tcp_new(&cfg, fresh(), &p, 0), CT_REASON_TCP_NEW_NOT_SYN);
     }
     /* Loose pickup off: ACKs do not start connections; SYNs still do. */
     cfg.tcp_loose = 0;
     p = seg(CT_TCP_ACK, 1, 1, W, 0);
-    CHECK_EQ_U(ct_tcp_new(&cfg, fresh(), &p), CT_REASON_TCP_NEW_NOT_SYN);
+    CHECK_EQ_U(ct_tcp_new(&cfg, fresh(), &p, 0), CT_REASON_TCP_NEW_NOT_SYN);
     p = seg(CT_TCP_SYN, 1, 0, W, 0);
-    CHECK_EQ_U(ct_tcp_new(&cfg, fresh(), &p), CT_REASON_NONE);
+    CHECK_EQ_U(ct_tcp_new(&cfg, fresh(), &p, 0), CT_REASON_NONE);
 }
 
 /* ---- window scaling, SACK, wrap-around ------------------------------------------------ */
@@ -1324,20 +1325,20 @@ static void test_window_scaling(void)
     struct ct_conn *c = fresh();
     struct ct_pkt p = syn_with_options(CT_TCP_SYN, A, 0, CT_TCPOPT_WSCALE, 7);
     open_with(c, &p, NULL);
-    CHECK_EQ_U(c->proto.tcp.seen[O].td_scale, 7);
+    CHECK_EQ_U(ct_tcp_of_const(c)->seen[O].td_scale, 7);
     p = syn_with_options(CT_TCP_SYN | CT_TCP_ACK, B, A + 1, CT_TCPOPT_WSCALE, 20);
     send(c, R, &p);
     /* A shift above 14 counts as 14. */
-    CHECK_EQ_U(c->proto.tcp.seen[R].td_scale, 14);
-    CHECK_EQ_U(c->proto.tcp.seen[O].td_scale, 7);
+    CHECK_EQ_U(ct_tcp_of_const(c)->seen[R].td_scale, 14);
+    CHECK_EQ_U(ct_tcp_of_const(c)->seen[O].td_scale, 7);
     p = seg(CT_TCP_ACK, A + 1, B + 1, 100, 0);
     send(c, O, &p);
-    CHECK_EQ_U(c->proto.tcp.seen[R].td_maxend, B + 1 + (100u << 7));
-    CHECK_EQ_U(c->proto.tcp.seen[O].td_maxwin, 100u << 7);
+    CHECK_EQ_U(ct_tcp_of_const(c)->seen[R].td_maxend, B + 1 + (100u << 7));
+    CHECK_EQ_U(ct_tcp_of_const(c)->seen[O].td_maxwin, 100u << 7);
     p = seg(CT_TCP_ACK, B + 1, A + 1, 2, 0);
     send(c, R, &p);
-    CHECK_EQ_U(c->proto.tcp.seen[O].td_maxend, A + 1 + (2u << 14));
-    CHECK_EQ_U(c->proto.tcp.seen[R].td_maxwin, 2u << 14);
+    CHECK_EQ_U(ct_tcp_of_const(c)->seen[O].td_maxend, A + 1 + (2u << 14));
+    CHECK_EQ_U(ct_tcp_of_const(c)->seen[R].td_maxwin, 2u << 14);
     /* Data up to the scaled window is in, beyond it is not. */
     p = seg(CT_TCP_ACK, A + 1 + (2u << 14), B + 1, 100, 0);
     CHECK_EQ_U(send(c, O, &p).reason, CT_REASON_NONE);
@@ -1348,11 +1349,11 @@ static void test_window_scaling(void)
     open_with(c, &p, NULL);
     p = syn_with_options(CT_TCP_SYN | CT_TCP_ACK, B, A + 1, CT_TCPOPT_MSS, 0);
     send(c, R, &p);
-    CHECK_EQ_U(c->proto.tcp.seen[O].td_scale, 0);
-    CHECK_EQ_U(c->proto.tcp.seen[R].td_scale, 0);
+    CHECK_EQ_U(ct_tcp_of_const(c)->seen[O].td_scale, 0);
+    CHECK_EQ_U(ct_tcp_of_const(c)->seen[R].td_scale, 0);
     p = seg(CT_TCP_ACK, A + 1, B + 1, 2000, 0);
     send(c, O, &p);
-    CHECK_EQ_U(c->proto.tcp.seen[R].td_maxend, B + 1 + 2000);
+    CHECK_EQ_U(ct_tcp_of_const(c)->seen[R].td_maxend, B + 1 + 2000);
 }
 
 /* A frame holding a TCP header with one SACK block [left, right). */
@@ -1392,7 +1393,7 @@ static void sack_connection(struct ct_conn *c, int permitted)
     /* The reply side sends 500 bytes. */
     p = seg(CT_TCP_ACK, B + 1, A + 1, W, 500);
     send(c, R, &p);
-    CHECK_EQ_U(c->proto.tcp.seen[R].td_end, B + 501);
+    CHECK_EQ_U(ct_tcp_of_const(c)->seen[R].td_end, B + 501);
 }
 
 static void test_sack(void)
@@ -1400,14 +1401,14 @@ static void test_sack(void)
     cfg_default();
     struct ct_conn *c = fresh();
     sack_connection(c, 1);
-    CHECK(c->proto.tcp.seen[O].flags & CT_TCPF_SACK_PERM);
+    CHECK(ct_tcp_of_const(c)->seen[O].flags & CT_TCPF_SACK_PERM);
     /* First 100 bytes lost, the rest SACKed: the SACK edge counts as the
      * acknowledgement for the bounds and the window. */
     struct ct_pkt p = sack_segment(A + 1, B + 1, B + 101, B + 501);
     struct ct_proto_result r = send(c, O, &p);
     CHECK_EQ_U(r.reason, CT_REASON_NONE);
-    CHECK_EQ_U(c->proto.tcp.seen[R].td_maxend, B + 501 + W);
-    CHECK_EQ_U(c->proto.tcp.seen[O].td_maxwin, W + 500);
+    CHECK_EQ_U(ct_tcp_of_const(c)->seen[R].td_maxend, B + 501 + W);
+    CHECK_EQ_U(ct_tcp_of_const(c)->seen[O].td_maxwin, W + 500);
     /* A SACK edge beyond the data sent: ACK over the upper bound. */
     struct ct_conn4 before = entry;
     p = sack_segment(A + 1, B + 1, B + 101, B + 502);
@@ -1431,7 +1432,7 @@ static void test_sack(void)
     p = sack_segment(A + 1, B + 1, B + 101, B + 502);
     r = send(c, O, &p);
     CHECK_EQ_U(r.reason, CT_REASON_NONE);
-    CHECK_EQ_U(c->proto.tcp.seen[O].td_maxwin, W);
+    CHECK_EQ_U(ct_tcp_of_const(c)->seen[O].td_maxwin, W);
 }
 
 static void test_sequence_wraparound(void)
@@ -1440,17 +1441,17 @@ static void test_sequence_wraparound(void)
     struct ct_conn *c = fresh();
     const uint32_t a = 0xFFFFFF00u, b = 0xFFFFFFF0u;
     handshake(c, a, b);
-    CHECK_EQ_U(c->proto.tcp.seen[R].td_end, 0xFFFFFFF1u);
+    CHECK_EQ_U(ct_tcp_of_const(c)->seen[R].td_end, 0xFFFFFFF1u);
     /* 512 bytes from the original side cross 2^32. */
     struct ct_pkt p = seg(CT_TCP_ACK, a + 1, b + 1, W, 512);
     CHECK_EQ_U(send(c, O, &p).reason, CT_REASON_NONE);
-    CHECK_EQ_U(c->proto.tcp.seen[O].td_end, 0x101u);
+    CHECK_EQ_U(ct_tcp_of_const(c)->seen[O].td_end, 0x101u);
     /* The reply side acknowledges across the wrap; then sends data across it. */
     p = seg(CT_TCP_ACK, b + 1, 0x101u, W, 100);
     CHECK_EQ_U(send(c, R, &p).reason, CT_REASON_NONE);
-    CHECK(!(c->proto.tcp.seen[O].flags & CT_TCPF_DATA_UNACKNOWLEDGED));
-    CHECK_EQ_U(c->proto.tcp.seen[R].td_end, 0x55u);
-    CHECK_EQ_U(c->proto.tcp.seen[O].td_maxend, 0x101u + W);
+    CHECK(!(ct_tcp_of_const(c)->seen[O].flags & CT_TCPF_DATA_UNACKNOWLEDGED));
+    CHECK_EQ_U(ct_tcp_of_const(c)->seen[R].td_end, 0x55u);
+    CHECK_EQ_U(ct_tcp_of_const(c)->seen[O].td_maxend, 0x101u + W);
     /* Bound III across the wrap. */
     p = seg(CT_TCP_ACK, 0x101u, 0x55u, W, 0);
     CHECK_EQ_U(send(c, O, &p).reason, CT_REASON_NONE);

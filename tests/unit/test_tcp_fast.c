@@ -187,7 +187,7 @@ static enum shape shape_of(const struct ct_conn *c, unsigned dir, const struct c
     if (cls == CT_TCP_SYN && c->l4state == CT_TCP_NONE && dir == CT_DIR_ORIGINAL)
         return SHAPE_SYN;
     if (cls == (CT_TCP_SYN | CT_TCP_ACK) && c->l4state == CT_TCP_SYN_SENT && dir == CT_DIR_REPLY &&
-        c->proto.tcp.seen[CT_DIR_REPLY].td_maxwin == 0)
+        ct_tcp_of_const(c)->seen[CT_DIR_REPLY].td_maxwin == 0)
         return SHAPE_SYNACK;
     return SHAPE_OTHER;
 }
@@ -206,7 +206,7 @@ static struct {
 
 static void dump(const char *what, const struct ct_conn *c, const struct ct_proto_result *r)
 {
-    const struct ct_tcp_conn *t = &c->proto.tcp;
+    const struct ct_tcp_conn *t = ct_tcp_of_const(c);
     fprintf(stderr, "  %s: action %u reason %u pad %u | state %u status %#x timeout %u\n", what, r->action,
             r->reason, r->pad, c->l4state, c->status, c->timeout);
     for (unsigned d = 0; d < 2; d++)
@@ -230,7 +230,7 @@ static unsigned send(unsigned dir, const struct ct_pkt *p)
     shadow = entry;
     memset(&ra, 0x5a, sizeof(ra));
     memset(&rb, 0xa5, sizeof(rb));
-    ct_tcp_packet(&cfg, c, (enum ct_dir)dir, p, &ra);
+    ct_tcp_packet(&cfg, c, (enum ct_dir)dir, p, 0, &ra);
     ct_tcp_packet_full(&cfg, &shadow.c, (enum ct_dir)dir, p, &rb);
 
     if (memcmp(&ra, &rb, sizeof(ra)) != 0 || memcmp(&entry, &shadow, sizeof(entry)) != 0) {
@@ -252,7 +252,7 @@ static unsigned send(unsigned dir, const struct ct_pkt *p)
         seen.ok[shape]++;
         if (shape == SHAPE_ESTABLISHED) {
             seen.timeouts[c->timeout < CT_TIMEOUT_COUNT ? c->timeout : 0]++;
-            if (ct_tcp_retrans(&c->proto.tcp) == CT_TCP_RETRANS_MAX)
+            if (ct_tcp_retrans(ct_tcp_of_const(c)) == CT_TCP_RETRANS_MAX)
                 seen.retrans_max++;
         }
     } else {
@@ -461,7 +461,7 @@ static unsigned event(void)
 /* One change to the entry, kept in the range the tracker can produce. */
 static void disturb(void)
 {
-    struct ct_tcp_conn *t = &entry.c.proto.tcp;
+    struct ct_tcp_conn *t = ct_tcp_of(&entry.c);
     struct ct_tcp_dir *d = &t->seen[below(2)];
     static const uint32_t big[] = {0, 1, 65999, 66000, 66001, 0x7ffffffeu, 0x7fffffffu, 0x80000000u,
                                    0x80000001u, 0xfffffffeu, 0xffffffffu};
@@ -598,7 +598,7 @@ static int open_connection(void)
         side[0].rcv = side[1].nxt;
         side[1].rcv = side[0].nxt;
         struct ct_pkt p = seg_ts(CT_TCP_ACK, side[0].nxt, side[0].rcv, side[0].win, random_len());
-        if (ct_tcp_new(&cfg, &entry.c, &p) != CT_REASON_NONE)
+        if (ct_tcp_new(&cfg, &entry.c, &p, 0) != CT_REASON_NONE)
             return 0;
         side[0].nxt += p.l4_len - p.tcp_hdr_len;
         side[1].rcv = side[0].nxt;
@@ -621,7 +621,7 @@ static int open_connection(void)
     }
     if (chance(5))
         p.tcp_flags |= CT_TCP_URG;
-    if (ct_tcp_new(&cfg, &entry.c, &p) != CT_REASON_NONE)
+    if (ct_tcp_new(&cfg, &entry.c, &p, 0) != CT_REASON_NONE)
         return 0;
     if (noisy && chance(30))
         disturb();
@@ -739,7 +739,7 @@ static void test_bounds_at_the_edge(void)
         cfg_random();
         memset(&entry, 0, sizeof(entry));
         pkt_no = 0;
-        struct ct_tcp_conn *t = &entry.c.proto.tcp;
+        struct ct_tcp_conn *t = ct_tcp_of(&entry.c);
         for (unsigned d = 0; d < 2; d++) {
             t->seen[d].td_end = (uint32_t)rnd();
             t->seen[d].td_maxwin = chance(20) ? wins[below(sizeof(wins) / sizeof(wins[0]))] : 66000 - 50 + below(100);
