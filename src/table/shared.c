@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/arch.h"
 #include "table/shared.h"
 #include "table/table.h"
 
@@ -350,7 +351,7 @@ static void bucket_snapshot(const struct ct_bucket *bk, struct bucket_snap *s)
     for (;;) {
         uint32_t s1 = __atomic_load_n(&bk->seq, __ATOMIC_ACQUIRE);
         if (s1 & 1) {
-            __builtin_ia32_pause();
+            ct_cpu_relax();
             continue;
         }
         /* Acquire loads keep the second read of seq after them (plain
@@ -473,7 +474,7 @@ static void bucket_lock(struct ct_bucket *bk) CT_NO_TSA
         if (!(s & 1) && __atomic_compare_exchange_n(&bk->seq, &s, s + 1, 1, __ATOMIC_ACQUIRE,
                                                     __ATOMIC_RELAXED))
             break;
-        __builtin_ia32_pause();
+        ct_cpu_relax();
     }
     /* The slot stores are release stores (slot_put, slot_clear), so none of
      * them becomes visible before the odd seq. */

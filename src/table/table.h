@@ -142,10 +142,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
+#include "base/arch.h"
 #include "base/compiler.h"
 #include "base/siphash.h"
 #include "ctrack/expiry.h"
@@ -170,6 +167,8 @@ struct ct_bucket {
     uint32_t spare;
 } CT_ALIGNED(64);
 _Static_assert(sizeof(struct ct_bucket) == 64, "a bucket is one cache line");
+_Static_assert(CT_BUCKET_SLOTS == CT_SIG9_SLOTS && offsetof(struct ct_bucket, sig) == 0,
+               "the signatures are what ct_sig9_match() compares, 16-byte aligned");
 
 /* One entry pool. */
 struct ct_pool {
@@ -311,7 +310,7 @@ static inline void ct_conn_lock(struct ct_conn *c)
 {
     while (__atomic_exchange_n(&c->flags8, (uint8_t)1, __ATOMIC_ACQUIRE))
         while (__atomic_load_n(&c->flags8, __ATOMIC_RELAXED))
-            __builtin_ia32_pause();
+            ct_cpu_relax();
 }
 
 static inline int ct_conn_trylock(struct ct_conn *c)
@@ -549,27 +548,16 @@ static inline struct ct_bucket *ct_table_home(const struct ct_table *t, uint64_t
 
 /*
  * The slots of the bucket that carry signature sig, as a mask with bit 2*i
- * set for slot i (the layout SSE2's byte mask gives for 16-bit lanes). Walk
- * it with ct_match_slot() and m &= m - 1.
+ * set for slot i (base/arch.h). Walk it with ct_match_slot() and m &= m - 1.
  */
-static inline unsigned ct_bucket_match(const struct ct_bucket *b, uint16_t sig)
+static inline CT_ALWAYS_INLINE unsigned ct_bucket_match(const struct ct_bucket *b, uint16_t sig)
 {
-#if defined(__SSE2__)
-    __m128i v = _mm_load_si128((const __m128i *)(const void *)b->sig);
-    __m128i eq = _mm_cmpeq_epi16(v, _mm_set1_epi16((short)sig));
-    unsigned m = (unsigned)_mm_movemask_epi8(eq) & 0x5555u;
-    return m | (unsigned)(b->sig[8] == sig) << 16;
-#else
-    unsigned m = 0;
-    for (unsigned i = 0; i < CT_BUCKET_SLOTS; i++)
-        m |= (unsigned)(b->sig[i] == sig) << (2 * i);
-    return m;
-#endif
+    return ct_sig9_match(b->sig, sig);
 }
 
-static inline unsigned ct_match_slot(unsigned m)
+static inline CT_ALWAYS_INLINE unsigned ct_match_slot(unsigned m)
 {
-    return (unsigned)__builtin_ctz(m) >> 1;
+    return ct_sig9_slot(m);
 }
 
 /*
