@@ -12,7 +12,7 @@
  *           padded to 160 B.
  *
  * Entry sizes are multiples of CT_ENTRY_ALIGN (32), and the size in a table
- * (its pool stride, see table.h) follows the table's flags. IPv4 and IPv6
+ * (its pool stride, see pool.h) follows the table's flags. IPv4 and IPv6
  * entries live in two pools, so an IPv4 connection does not pay for IPv6
  * addresses. A handle (struct ct_conn *) points at the body; the key sits just
  * before it, at an offset fixed by the family (CT_STATUS_PRIV_IPV6); the
@@ -51,7 +51,7 @@
  *
  * Cache-line budget of an established packet: the bucket line of the hash
  * index, then every line of the entry, which the burst path prefetches
- * together (ct_pool_prefetch_entry(), table.h). The pools are page-aligned and
+ * together (ct_pool_prefetch_entry(), pool.h). The pools are page-aligned and
  * every size is a multiple of 32, so an entry starts at byte 0 or 32 of a
  * line:
  *

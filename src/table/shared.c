@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/arch.h"
+#include "table/pool.h"
 #include "table/shared.h"
 #include "table/table.h"
 
@@ -105,7 +106,7 @@ static void free_ids(struct ct_table *t, struct ct_tslot *me, uint32_t *ids, uin
     for (uint32_t i = 0; i < n; i++) {
         struct ct_conn *c = ct_table_conn_at(t, ids[i]);
         if (me->nmag[ct_conn_is_v6(c)] < CT_SHARED_MAG)
-            ct_table_mag_put(t, me, c);
+            ct_pool_mag_put(t, me, c);
         else
             ids[rest++] = ids[i];
     }
@@ -301,7 +302,7 @@ CT_EXPORT int ct_table_thread_offline(struct ct_table *t)
     /* Whatever this thread retired goes where every thread frees it, and
      * the free entries it cached go back to the pools. */
     limbo_spill(t, me);
-    ct_table_mag_drain(t, me);
+    ct_pool_mag_drain(t, me);
     __atomic_store_n(&me->qs, CT_QS_OFFLINE, __ATOMIC_SEQ_CST);
     __atomic_store_n(&me->owner, (uintptr_t)0, __ATOMIC_RELEASE);
     if (ct_tls.slot == me) {

@@ -1,6 +1,6 @@
 /*
- * Private interface of the connection table: the hash index, the entry
- * pools, connection ids, insertion, lookup and removal.
+ * Private interface of the connection table: the hash index, connection
+ * ids, insertion, lookup and removal. The entry pools are in pool.h.
  *
  * ---- Design -----------------------------------------------------------------
  *
@@ -9,20 +9,7 @@
  * are prefetched together (the burst path overlaps these misses across the
  * packets of a burst, after DPDK's two-phase bulk lookup).
  *
- * Entries. Two preallocated pools, IPv4 and IPv6, each an array of entries
- * of one size, the pool's stride, chosen per table (conn.h): IPv4 96 bytes,
- * or 128 with the per-connection counters (the default; CT_TABLE_F_NO_ACCT
- * leaves them out); IPv6 128, or 160 with counters. Strides are multiples of
- * 32 and the pools page-aligned, so an entry spans two lines (96, 128) or
- * three (160) wherever it lies. Each pool
- * is one anonymous mapping with MAP_NORESERVE sized for max_connections
- * entries (plus the few entries a burst may retire, see "Retired entries"),
- * so only touched pages cost memory; CT_TABLE_F_PREFAULT touches every page
- * at creation. Entries are handed out from a LIFO free list (a freed entry is
- * still warm in cache) and, when the list is empty, from the never-used tail
- * of the pool (a high-water mark), so creation does not have to touch the
- * whole pool to build the list. The free list is threaded through
- * conn->timer_next, which no timer uses while an entry is free.
+ * Entries: two preallocated pools, IPv4 and IPv6 (pool.h).
  *
  * Connection ids. A connection is named inside the table by a 32-bit id:
  *     id  = pool index | CT_ID_V6 (bit 30) for the IPv6 pool;
@@ -150,6 +137,7 @@
 #include "expiry/wheel.h"
 #include "proto/proto.h"
 #include "table/conn.h"
+#include "table/pool.h"
 #include "zone/zone.h"
 
 #define CT_BUCKET_SLOTS 9
@@ -169,19 +157,6 @@ struct ct_bucket {
 _Static_assert(sizeof(struct ct_bucket) == 64, "a bucket is one cache line");
 _Static_assert(CT_BUCKET_SLOTS == CT_SIG9_SLOTS && offsetof(struct ct_bucket, sig) == 0,
                "the signatures are what ct_sig9_match() compares, 16-byte aligned");
-
-/* One entry pool. */
-struct ct_pool {
-    uint8_t *base;
-    size_t map_len;
-    uint32_t stride;    /* bytes per entry: CT_ENTRY4_SIZE() or CT_ENTRY6_SIZE() of the table's accounting */
-    uint32_t cap;       /* entries in the mapping */
-    uint32_t hiwater;   /* entries [0, hiwater) have been handed out at least once */
-    uint32_t free_head; /* LIFO free list through conn->timer_next; CT_ID_NONE ends it */
-    uint32_t body_off;  /* offset of struct ct_conn inside the entry (the key's size) */
-    uint32_t stride_shift; /* stride = odd << stride_shift */
-    uint64_t stride_inv;   /* odd * stride_inv == 1 (mod 2^64): exact division by the stride */
-};
 
 /* Replacement hash for tests: must be a pure function of the key bytes. */
 typedef uint64_t (*ct_table_hash_fn)(const void *key, size_t len);
@@ -354,37 +329,6 @@ static inline struct ct_acct *ct_table_conn_acct(const struct ct_table *t, const
     if (t->flags & CT_TABLE_F_NO_ACCT)
         return NULL;
     return (struct ct_acct *)(void *)((uint8_t *)(uintptr_t)c + sizeof(struct ct_conn));
-}
-
-/*
- * The cache lines an entry of pool p spans, wherever it lies: 2 for strides
- * up to 128, 3 above. The pool is page-aligned and strides are multiples of
- * CT_ENTRY_ALIGN, so a 96-byte entry starts at byte 0 or 32 of a line and
- * ends within the next one, a 128-byte entry fills two lines exactly (it
- * starts at byte 0 of a 128-byte pair), and a 160-byte entry starting at 0
- * or 32 ends in the third line. Checked for every stride in test_acct.c.
- */
-#define CT_ENTRY_LINES_MAX 3u
-static inline unsigned ct_pool_entry_lines(const struct ct_pool *p)
-{
-    return p->stride > 2 * CT_CACHE_LINE ? 3 : 2;
-}
-
-/*
- * Prefetches, for writing, every line of entry idx of pool p: bytes 0, 64
- * and, for a three-line entry, 128 each lie in a different line of it.
- * Keep it straight-line: GCC 12 at -O3 deleted a form that collected the
- * addresses in an array and prefetched them in a loop (a loop whose only
- * effect is prefetching counts as dead code), and the burst path silently
- * lost its entry prefetch.
- */
-static inline void ct_pool_prefetch_entry(const struct ct_pool *p, uint32_t idx)
-{
-    const uint8_t *e = p->base + (size_t)idx * p->stride;
-    CT_PREFETCH_W(e);
-    CT_PREFETCH_W(e + CT_CACHE_LINE);
-    if (ct_pool_entry_lines(p) > 2)
-        CT_PREFETCH_W(e + 2 * CT_CACHE_LINE);
 }
 
 static inline struct ct_conn *ct_table_ref_conn(const struct ct_table *t, uint32_t ref)
@@ -701,18 +645,6 @@ static inline struct ct_conn *ct_table_find_at(const struct ct_table *t, const v
     return NULL;
 }
 
-/* Hands out a zeroed entry of the family with its private family bit set, or NULL. */
-struct ct_conn *ct_table_conn_alloc(struct ct_table *t, unsigned v6);
-
-/* Returns an entry that was never inserted to the free list at once. */
-void ct_table_conn_free(struct ct_table *t, struct ct_conn *c);
-/* Shared tables: puts a free entry in thread slot me's magazine (giving a
- * batch back to the pool when it is full); gives the whole magazine back. */
-void ct_table_mag_put(struct ct_table *t, struct ct_tslot *me, struct ct_conn *c);
-void ct_table_mag_drain(struct ct_table *t, struct ct_tslot *me);
-/* As ct_table_conn_free(), for a caller that holds a shared table's pool_lock. */
-void ct_table_conn_free_locked(struct ct_table *t, struct ct_conn *c);
-
 /*
  * Indexes both tuples of c (the original key must be set) and counts it as
  * live. h_orig is the hash of the original key (ct_table_hash4/6()), which
@@ -776,9 +708,6 @@ int ct_table_end_where(struct ct_table *t, uint64_t now, enum ct_remove_cause ca
 
 /* Files a connection in the timer wheel at its real deadline (re-files it if filed). */
 void ct_table_timer_file(struct ct_table *t, struct ct_conn *c);
-
-/* Frees the entries retired since the last call. */
-void ct_table_reclaim(struct ct_table *t);
 
 /* Fills a public tuple from direction dir of c. */
 void ct_table_conn_tuple(const struct ct_table *t, const struct ct_conn *c, unsigned dir,
