@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/arch.h"
+#include "table/index.h"
 #include "table/pool.h"
 #include "table/shared.h"
 #include "table/table.h"
@@ -340,72 +341,12 @@ void ct_shared_stats_sum(const struct ct_table *t, struct ct_table_stats *out)
 
 /* ---- the lock-free reader ------------------------------------------------------- */
 
-/* A consistent copy of one bucket (see shared.h). */
-struct bucket_snap {
-    uint16_t sig[CT_BUCKET_SLOTS];
-    uint16_t ovf;
-    uint32_t ref[CT_BUCKET_SLOTS];
-};
-
-static void bucket_snapshot(const struct ct_bucket *bk, struct bucket_snap *s)
-{
-    for (;;) {
-        uint32_t s1 = __atomic_load_n(&bk->seq, __ATOMIC_ACQUIRE);
-        if (s1 & 1) {
-            ct_cpu_relax();
-            continue;
-        }
-        /* Acquire loads keep the second read of seq after them (plain
-         * loads on x86; no fence, which GCC's ThreadSanitizer lacks). */
-        for (unsigned i = 0; i < CT_BUCKET_SLOTS; i++) {
-            s->sig[i] = __atomic_load_n(&bk->sig[i], __ATOMIC_ACQUIRE);
-            s->ref[i] = __atomic_load_n(&bk->ref[i], __ATOMIC_ACQUIRE);
-        }
-        s->ovf = __atomic_load_n(&bk->ovf, __ATOMIC_ACQUIRE);
-        if (__atomic_load_n(&bk->seq, __ATOMIC_RELAXED) == s1)
-            return;
-    }
-}
-
+/* The lock-free lookup: the index walk over seqlocked copies of the
+ * buckets (index.h). */
 struct ct_conn *ct_shared_find(const struct ct_table *t, const void *k, unsigned v6, uint64_t h,
                                unsigned *dir)
 {
-    uint16_t sig = ct_hash_sig(h);
-    uint32_t b = ct_table_bucket_of(t, h);
-    struct bucket_snap s;
-    for (uint32_t i = 0; i < t->probe_max; i++) {
-        bucket_snapshot(&t->buckets[b], &s);
-        for (unsigned j = 0; j < CT_BUCKET_SLOTS; j++) {
-            if (s.sig[j] != sig)
-                continue;
-            uint32_t ref = s.ref[j];
-            if (((ref >> 1 & CT_ID_V6) != 0) != (v6 != 0))
-                continue;
-            /* The key of a published entry does not change until the entry
-             * is reused, which reclamation holds back while this call runs. */
-            struct ct_conn *c = ct_table_ref_conn(t, ref);
-            unsigned d = ref & 1;
-            if (v6 ? ct_conn_match6(t, c, d, k) : ct_conn_match4(t, c, d, k)) {
-                *dir = d;
-                return c;
-            }
-        }
-        if (s.ovf == 0)
-            break;
-        b = ct_table_next_bucket(t, b);
-    }
-    return NULL;
-}
-
-unsigned ct_shared_bucket_refs(const struct ct_table *t, uint32_t b, uint32_t *refs)
-{
-    struct bucket_snap s;
-    unsigned n = 0;
-    bucket_snapshot(&t->buckets[b], &s);
-    for (unsigned j = 0; j < CT_BUCKET_SLOTS; j++)
-        if (s.sig[j])
-            refs[n++] = s.ref[j];
-    return n;
+    return ct_index_walk(t, CT_VIEW_SNAPSHOT, k, v6, h, ct_table_bucket_of(t, h), dir);
 }
 
 /* Signatures and refs for stage 2's prefetch: relaxed loads, no validation. */
@@ -636,28 +577,7 @@ static void slot_clear(struct ct_table *t, uint64_t h, uint32_t ref)
 static struct ct_conn *find_locked(const struct ct_table *t, const void *k, unsigned v6, uint64_t h,
                                    unsigned *dir)
 {
-    uint16_t sig = ct_hash_sig(h);
-    uint32_t b = ct_table_bucket_of(t, h);
-    for (uint32_t i = 0; i < t->probe_max; i++) {
-        const struct ct_bucket *bk = &t->buckets[b];
-        for (unsigned s = 0; s < CT_BUCKET_SLOTS; s++) {
-            if (ld16(&bk->sig[s]) != sig)
-                continue;
-            uint32_t ref = __atomic_load_n(&bk->ref[s], __ATOMIC_RELAXED);
-            if (((ref >> 1 & CT_ID_V6) != 0) != (v6 != 0))
-                continue;
-            struct ct_conn *c = ct_table_ref_conn(t, ref);
-            unsigned d = ref & 1;
-            if (v6 ? ct_conn_match6(t, c, d, k) : ct_conn_match4(t, c, d, k)) {
-                *dir = d;
-                return c;
-            }
-        }
-        if (ld16(&bk->ovf) == 0)
-            break;
-        b = ct_table_next_bucket(t, b);
-    }
-    return NULL;
+    return ct_index_walk(t, CT_VIEW_LOCKED, k, v6, h, ct_table_bucket_of(t, h), dir);
 }
 
 int ct_shared_index_insert(struct ct_table *t, struct ct_conn *c, uint64_t h_orig,
@@ -744,24 +664,4 @@ void ct_shared_index_remove(struct ct_table *t, struct ct_conn *c)
         lockset_unlock(t, &ls);
         return;
     }
-}
-
-struct ct_conn *ct_shared_find_live_locked(struct ct_table *t, const void *k, unsigned v6,
-                                           uint64_t h, uint64_t now, unsigned *dir)
-{
-    struct ct_conn *c = ct_shared_find(t, k, v6, h, dir);
-    if (!c)
-        return NULL;
-    ct_conn_lock(c);
-    if ((c->status & (CT_STATUS_CONFIRMED | CT_STATUS_DYING)) != CT_STATUS_CONFIRMED) {
-        ct_conn_unlock(c);
-        return NULL;
-    }
-    if (CT_UNLIKELY(ct_table_conn_expires(t, c) <= now)) {
-        CT_STAT_INC(t, expired_inline);
-        ct_table_conn_remove(t, c, CT_RM_EXPIRED);
-        ct_conn_unlock(c);
-        return NULL;
-    }
-    return c;
 }

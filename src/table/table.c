@@ -1,7 +1,8 @@
 /*
- * The connection table: configuration, creation, the hash index
- * (bucketised linear probing with a cap), removal and iteration. The design
- * and its reasoning are in table.h and pool.h.
+ * The connection table: configuration, creation, keys, the hash index's
+ * writers for a table of one thread (bucketised linear probing with a cap),
+ * insertion, removal, early drop and iteration. The design and its
+ * reasoning are in table.h, index.h and pool.h.
  */
 #include <assert.h>
 #include <errno.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "ctrack/table.h"
+#include "table/index.h"
 #include "table/pool.h"
 #include "table/shared.h"
 #include "table/table.h"
@@ -125,7 +127,7 @@ static void table_init_settings(struct ct_table *t, const struct ct_table_config
 
 /*
  * The table's 128-bit secret (the configured one with CT_TABLE_F_FIXED_KEY,
- * else from getrandom()) and the NH key drawn from it (table.h). Returns 0
+ * else from getrandom()) and the NH key drawn from it (index.h). Returns 0
  * or -EIO when the kernel gives no random bytes.
  */
 static int table_init_key(struct ct_table *t, const struct ct_table_config *cfg)
@@ -161,7 +163,7 @@ static int table_init_key(struct ct_table *t, const struct ct_table_config *cfg)
 /*
  * The index: enough buckets that a full table fills CT_INDEX_LOAD_PCT of the
  * slots (two tuples per connection); any count, not a power of two
- * (table.h). Returns 0 or -ENOMEM.
+ * (index.h). Returns 0 or -ENOMEM.
  */
 static int table_init_index(struct ct_table *t, int prefault)
 {
@@ -520,35 +522,54 @@ void ct_table_conn_end(struct ct_table *t, struct ct_conn *c, enum ct_remove_cau
 /* ---- early drop ------------------------------------------------------------ */
 
 /*
- * Early drop in a shared table: the same choice, but a connection is only
- * looked at once its lock was taken without waiting (the caller may hold
- * another connection's lock, and lock order forbids waiting), and the first
- * unassured one is taken rather than the oldest.
+ * One bucket of early drop. Every connection indexed there is looked at in
+ * slot order; the first one past its deadline is removed as EXPIRED (it had
+ * timed out and nothing reaped it yet: not an eviction). Otherwise a table
+ * of one thread evicts the unassured connection seen longest ago. A shared
+ * table reads the bucket through a seqlocked copy and looks at a connection
+ * only once its lock was taken without waiting (the caller may hold another
+ * connection's lock, and lock order forbids waiting), and only while it is
+ * live; since it cannot hold every candidate's lock at once, it evicts the
+ * first unassured connection instead of the oldest. Returns 1 if a
+ * connection was removed.
  */
-static int early_drop_shared(struct ct_table *t, uint32_t b, uint32_t range, uint64_t now)
+static int early_drop_bucket(struct ct_table *t, uint32_t b, uint64_t now)
 {
-    for (uint32_t i = 0; i < range; i++, b = ct_table_next_bucket(t, b)) {
-        uint32_t refs[CT_BUCKET_SLOTS];
-        unsigned nref = ct_shared_bucket_refs(t, b, refs);
-        for (unsigned s = 0; s < nref; s++) {
-            struct ct_conn *c = ct_table_ref_conn(t, refs[s]);
-            if (!ct_conn_trylock(c))
-                continue;
-            int done = 0;
-            if (conn_live(c)) {
-                if (ct_table_conn_expires(t, c) <= now) {
-                    CT_STAT_INC(t, expired_inline);
-                    ct_table_conn_remove(t, c, CT_RM_EXPIRED);
-                    done = 1;
-                } else if (!(c->status & CT_STATUS_ASSURED)) {
-                    ct_table_conn_remove(t, c, CT_RM_EARLY_DROP);
-                    done = 1;
-                }
+    const int shared = t->sh != NULL;
+    struct ct_bucket snap;
+    const struct ct_bucket *bk =
+        ct_bucket_view(t, b, shared ? CT_VIEW_SNAPSHOT : CT_VIEW_DIRECT, &snap);
+    struct ct_conn *victim = NULL;
+    for (unsigned s = 0; s < CT_BUCKET_SLOTS; s++) {
+        if (bk->sig[s] == 0)
+            continue;
+        struct ct_conn *c = ct_table_ref_conn(t, bk->ref[s]);
+        if (shared && !ct_conn_trylock(c))
+            continue;
+        int expired = 0, evict = 0;
+        if (!shared || conn_live(c)) {
+            expired = ct_table_conn_expires(t, c) <= now;
+            if (!expired && !(c->status & CT_STATUS_ASSURED)) {
+                if (shared)
+                    evict = 1;
+                else if (!victim || c->last_seen < victim->last_seen)
+                    victim = c;
             }
-            ct_conn_unlock(c);
-            if (done)
-                return 1;
         }
+        if (expired) {
+            CT_STAT_INC(t, expired_inline);
+            ct_table_conn_remove(t, c, CT_RM_EXPIRED);
+        } else if (evict) {
+            ct_table_conn_remove(t, c, CT_RM_EARLY_DROP);
+        }
+        if (shared)
+            ct_conn_unlock(c);
+        if (expired || evict)
+            return 1;
+    }
+    if (victim) {
+        ct_table_conn_remove(t, victim, CT_RM_EARLY_DROP);
+        return 1;
     }
     return 0;
 }
@@ -558,31 +579,9 @@ int ct_table_early_drop(struct ct_table *t, uint64_t h, uint64_t now)
     uint32_t b = ct_table_bucket_of(t, h);
     uint32_t range = t->nbuckets < CT_EARLY_DROP_RANGE ? t->nbuckets : CT_EARLY_DROP_RANGE;
     CT_STAT_INC(t, early_drop_scans);
-    if (t->sh)
-        return early_drop_shared(t, b, range, now);
-    for (uint32_t i = 0; i < range; i++, b = ct_table_next_bucket(t, b)) {
-        const struct ct_bucket *bk = &t->buckets[b];
-        struct ct_conn *victim = NULL;
-        for (unsigned s = 0; s < CT_BUCKET_SLOTS; s++) {
-            if (bk->sig[s] == 0)
-                continue;
-            struct ct_conn *c = ct_table_ref_conn(t, bk->ref[s]);
-            if (ct_table_conn_expires(t, c) <= now) {
-                /* Not an eviction: it had timed out and nothing reaped it yet. */
-                CT_STAT_INC(t, expired_inline);
-                ct_table_conn_remove(t, c, CT_RM_EXPIRED);
-                return 1;
-            }
-            if (c->status & CT_STATUS_ASSURED)
-                continue;
-            if (!victim || c->last_seen < victim->last_seen)
-                victim = c;
-        }
-        if (victim) {
-            ct_table_conn_remove(t, victim, CT_RM_EARLY_DROP);
+    for (uint32_t i = 0; i < range; i++, b = ct_table_next_bucket(t, b))
+        if (early_drop_bucket(t, b, now))
             return 1;
-        }
-    }
     return 0;
 }
 

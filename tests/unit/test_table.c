@@ -10,6 +10,7 @@
 
 #include "check.h"
 #include "ctrack/ctrack.h"
+#include "table/index.h"
 #include "table/table.h"
 
 #define SEC 1000000000ull
