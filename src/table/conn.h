@@ -178,10 +178,11 @@ _Static_assert(sizeof(struct ct_acct) == 32, "ct_acct is 32 bytes");
 _Static_assert(sizeof(struct ct_conn) % _Alignof(struct ct_acct) == 0,
                "the counters can follow the body directly");
 
-/* Private status bits, kept above the public CT_STATUS_* bits. */
+/* Private status bits, kept above the public CT_STATUS_* bits. (The
+ * per-connection lock of shared tables is flags8, not a status bit:
+ * ct_conn_lock(), table.h.) */
 enum {
     CT_STATUS_PRIV_IPV6 = 1u << 14, /* entry lives in the IPv6 pool */
-    CT_STATUS_PRIV_LOCK = 1u << 15, /* per-connection lock (shared tables) */
 };
 
 /* Entry sizes are multiples of this; pools are page-aligned, so an entry
