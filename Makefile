@@ -19,7 +19,8 @@ CMAKE_FLAGS ?=
 DEB_PKGS := cmake gcc make pkg-config libpcap-dev conntrack nftables clang \
             gcc-aarch64-linux-gnu qemu-user
 
-.PHONY: all setup build demo test test-release test-asan test-tsan test-tsa test-arm64 install bench clean
+.PHONY: all setup build demo test test-release test-asan test-tsan test-tsa test-arm64 install bench \
+        clean
 
 all: build
 

@@ -47,7 +47,7 @@ struct ct_tslot;
 struct ct_pool {
     uint8_t *base;
     size_t map_len;
-    uint32_t stride;    /* bytes per entry: CT_ENTRY4_SIZE() or CT_ENTRY6_SIZE() of the table's accounting */
+    uint32_t stride;    /* bytes per entry: CT_ENTRY4_SIZE() or CT_ENTRY6_SIZE(), by accounting */
     uint32_t cap;       /* entries in the mapping */
     uint32_t hiwater;   /* entries [0, hiwater) have been handed out at least once */
     uint32_t free_head; /* LIFO free list through conn->timer_next; CT_ID_NONE ends it */

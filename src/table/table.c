@@ -110,16 +110,16 @@ static void table_init_settings(struct ct_table *t, const struct ct_table_config
     t->flags = cfg->flags;
     t->max_connections = cfg->max_connections;
     ct_proto_cfg_from_config(&t->cfg, cfg->timeouts, cfg->flags, cfg->tcp_max_retrans);
-    t->timer_cap = t->cfg.timeout_ns[CT_TIMEOUT_TCP_UNACK] < t->cfg.timeout_ns[CT_TIMEOUT_TCP_RETRANS]
-                       ? t->cfg.timeout_ns[CT_TIMEOUT_TCP_UNACK]
-                       : t->cfg.timeout_ns[CT_TIMEOUT_TCP_RETRANS];
-    t->sweep.min_interval = or_default(cfg->sweep_min_interval_ns, CT_SWEEP_DEFAULT_MIN_INTERVAL_NS);
-    t->sweep.step = or_default(cfg->sweep_interval_step_ns, CT_SWEEP_DEFAULT_INTERVAL_STEP_NS);
-    t->sweep.max_interval = or_default(cfg->sweep_max_interval_ns, CT_SWEEP_DEFAULT_MAX_INTERVAL_NS);
-    t->sweep.budget = (uint32_t)or_default(cfg->sweep_budget, CT_SWEEP_DEFAULT_BUDGET);
-    t->sweep.expired_pct =
-        (uint32_t)or_default(cfg->sweep_expired_pct, CT_SWEEP_DEFAULT_EXPIRED_PCT);
-    t->sweep.interval = t->sweep.min_interval;
+    uint64_t unack = t->cfg.timeout_ns[CT_TIMEOUT_TCP_UNACK];
+    uint64_t retrans = t->cfg.timeout_ns[CT_TIMEOUT_TCP_RETRANS];
+    t->timer_cap = unack < retrans ? unack : retrans;
+    struct ct_sweep *sw = &t->sweep;
+    sw->min_interval = or_default(cfg->sweep_min_interval_ns, CT_SWEEP_DEFAULT_MIN_INTERVAL_NS);
+    sw->step = or_default(cfg->sweep_interval_step_ns, CT_SWEEP_DEFAULT_INTERVAL_STEP_NS);
+    sw->max_interval = or_default(cfg->sweep_max_interval_ns, CT_SWEEP_DEFAULT_MAX_INTERVAL_NS);
+    sw->budget = (uint32_t)or_default(cfg->sweep_budget, CT_SWEEP_DEFAULT_BUDGET);
+    sw->expired_pct = (uint32_t)or_default(cfg->sweep_expired_pct, CT_SWEEP_DEFAULT_EXPIRED_PCT);
+    sw->interval = sw->min_interval;
     (void)ct_wheel_init(&t->wheel, 0,
                         or_default(cfg->expiry_resolution_ns, CT_EXPIRY_DEFAULT_RESOLUTION_NS),
                         wheel_resolve, t);
@@ -167,8 +167,8 @@ static int table_init_key(struct ct_table *t, const struct ct_table_config *cfg)
  */
 static int table_init_index(struct ct_table *t, int prefault)
 {
-    uint64_t want = ((uint64_t)t->max_connections * 2 * 100 + CT_BUCKET_SLOTS * CT_INDEX_LOAD_PCT - 1) /
-                    (CT_BUCKET_SLOTS * CT_INDEX_LOAD_PCT);
+    uint64_t per_bucket = CT_BUCKET_SLOTS * CT_INDEX_LOAD_PCT; /* tuples per bucket, x 100 */
+    uint64_t want = ((uint64_t)t->max_connections * 2 * 100 + per_bucket - 1) / per_bucket;
     uint64_t nb = want ? want : 1;
     t->nbuckets = (uint32_t)nb;
     t->probe_max = nb < CT_PROBE_MAX ? (uint32_t)nb : CT_PROBE_MAX;
