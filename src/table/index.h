@@ -98,6 +98,7 @@
 #define CT_TABLE_INDEX_H
 
 #include <assert.h>
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -342,6 +343,94 @@ static inline CT_ALWAYS_INLINE struct ct_conn *ct_index_walk(const struct ct_tab
         b = ct_table_next_bucket(t, b);
     }
     return NULL;
+}
+
+/* ---- the writers ---------------------------------------------------------------- */
+
+/*
+ * The writers' stores. A table of one thread stores plainly (CT_VIEW_DIRECT).
+ * A shared table's writer holds the lock of every bucket it touches
+ * (CT_VIEW_LOCKED) and stores with release, so that none of its stores
+ * becomes visible before the odd seq its lock wrote (shared.h): a lock-free
+ * reader that sees one of them then sees the bucket as changed. The loads
+ * stay plain in both views, since only the lock holder writes a locked
+ * bucket.
+ */
+static inline CT_ALWAYS_INLINE void ct_index_store16(uint16_t *p, uint16_t v,
+                                                     enum ct_bucket_view view)
+{
+    if (view == CT_VIEW_LOCKED)
+        __atomic_store_n(p, v, __ATOMIC_RELEASE);
+    else
+        *p = v;
+}
+
+static inline CT_ALWAYS_INLINE void ct_index_store32(uint32_t *p, uint32_t v,
+                                                     enum ct_bucket_view view)
+{
+    if (view == CT_VIEW_LOCKED)
+        __atomic_store_n(p, v, __ATOMIC_RELEASE);
+    else
+        *p = v;
+}
+
+/*
+ * Places ref (connection id << 1 | direction) with hash h in the first free
+ * slot of its probe run, and raises the ovf of every bucket passed over so
+ * that lookups walk on to it. view is CT_VIEW_DIRECT or, with the run's
+ * buckets locked, CT_VIEW_LOCKED. Returns 0, or -ENOSPC when the probe cap's
+ * buckets are all full (nothing is changed then).
+ */
+static inline int ct_index_put(struct ct_table *t, enum ct_bucket_view view, uint64_t h,
+                               uint32_t ref)
+{
+    uint32_t home = ct_table_bucket_of(t, h), b = home;
+    for (uint32_t i = 0; i < t->probe_max; i++) {
+        struct ct_bucket *bk = &t->buckets[b];
+        assert(view == CT_VIEW_DIRECT || (__atomic_load_n(&bk->seq, __ATOMIC_RELAXED) & 1));
+        for (unsigned s = 0; s < CT_BUCKET_SLOTS; s++) {
+            if (bk->sig[s] == 0) {
+                ct_index_store32(&bk->ref[s], ref, view);
+                ct_index_store16(&bk->sig[s], ct_hash_sig(h), view);
+                for (uint32_t j = home; j != b; j = ct_table_next_bucket(t, j))
+                    ct_index_store16(&t->buckets[j].ovf, (uint16_t)(t->buckets[j].ovf + 1), view);
+                return 0;
+            }
+        }
+        b = ct_table_next_bucket(t, b);
+    }
+    return -ENOSPC;
+}
+
+/*
+ * Removes ref, indexed under hash h, and lowers the ovf of the buckets
+ * before it in its run again, so removal leaves no tombstone. The walk
+ * stops where ovf says nothing homed earlier lies further on, as lookups
+ * do. view as for ct_index_put(). Returns 0, or -ENOENT when ref is not
+ * there.
+ */
+static inline int ct_index_del(struct ct_table *t, enum ct_bucket_view view, uint64_t h,
+                               uint32_t ref)
+{
+    uint32_t home = ct_table_bucket_of(t, h), b = home;
+    uint16_t sig = ct_hash_sig(h);
+    for (uint32_t i = 0; i < t->probe_max; i++) {
+        struct ct_bucket *bk = &t->buckets[b];
+        assert(view == CT_VIEW_DIRECT || (__atomic_load_n(&bk->seq, __ATOMIC_RELAXED) & 1));
+        for (unsigned s = 0; s < CT_BUCKET_SLOTS; s++) {
+            if (bk->sig[s] == sig && bk->ref[s] == ref) {
+                ct_index_store16(&bk->sig[s], 0, view);
+                ct_index_store32(&bk->ref[s], 0, view);
+                for (uint32_t j = home; j != b; j = ct_table_next_bucket(t, j))
+                    ct_index_store16(&t->buckets[j].ovf, (uint16_t)(t->buckets[j].ovf - 1), view);
+                return 0;
+            }
+        }
+        if (bk->ovf == 0)
+            break;
+        b = ct_table_next_bucket(t, b);
+    }
+    return -ENOENT;
 }
 
 /*

@@ -418,8 +418,8 @@ static void bucket_lock(struct ct_bucket *bk) CT_NO_TSA
             break;
         ct_cpu_relax();
     }
-    /* The slot stores are release stores (slot_put, slot_clear), so none of
-     * them becomes visible before the odd seq. */
+    /* The slot stores are release stores (ct_index_put(), ct_index_del()),
+     * so none of them becomes visible before the odd seq. */
 }
 
 static void bucket_unlock(struct ct_bucket *bk) CT_NO_TSA
@@ -438,11 +438,6 @@ static void lockset_unlock(struct ct_table *t, const struct lockset *ls)
 {
     for (uint32_t i = ls->n; i-- > 0;)
         bucket_unlock(&t->buckets[ls->b[i]]);
-}
-
-static uint16_t ld16(const uint16_t *p)
-{
-    return __atomic_load_n(p, __ATOMIC_RELAXED);
 }
 
 /*
@@ -535,44 +530,6 @@ static int run_covered(const struct ct_table *t, uint64_t h, uint32_t ref, const
     return 1;
 }
 
-static void slot_put(struct ct_table *t, uint64_t h, uint32_t ref)
-{
-    uint32_t home = ct_table_bucket_of(t, h), b = home;
-    for (uint32_t i = 0; i < t->probe_max; i++) {
-        struct ct_bucket *bk = &t->buckets[b];
-        for (unsigned s = 0; s < CT_BUCKET_SLOTS; s++) {
-            if (ld16(&bk->sig[s]) == 0) {
-                __atomic_store_n(&bk->ref[s], ref, __ATOMIC_RELEASE);
-                __atomic_store_n(&bk->sig[s], ct_hash_sig(h), __ATOMIC_RELEASE);
-                for (uint32_t j = home; j != b; j = ct_table_next_bucket(t, j))
-                    __atomic_store_n(&t->buckets[j].ovf, (uint16_t)(ld16(&t->buckets[j].ovf) + 1),
-                                     __ATOMIC_RELEASE);
-                return;
-            }
-        }
-        b = ct_table_next_bucket(t, b);
-    }
-}
-
-static void slot_clear(struct ct_table *t, uint64_t h, uint32_t ref)
-{
-    uint32_t home = ct_table_bucket_of(t, h), b = home;
-    for (uint32_t i = 0; i < t->probe_max; i++) {
-        struct ct_bucket *bk = &t->buckets[b];
-        for (unsigned s = 0; s < CT_BUCKET_SLOTS; s++) {
-            if (ld16(&bk->sig[s]) != 0 && __atomic_load_n(&bk->ref[s], __ATOMIC_RELAXED) == ref) {
-                __atomic_store_n(&bk->sig[s], (uint16_t)0, __ATOMIC_RELEASE);
-                __atomic_store_n(&bk->ref[s], 0u, __ATOMIC_RELEASE);
-                for (uint32_t j = home; j != b; j = ct_table_next_bucket(t, j))
-                    __atomic_store_n(&t->buckets[j].ovf, (uint16_t)(ld16(&t->buckets[j].ovf) - 1),
-                                     __ATOMIC_RELEASE);
-                return;
-            }
-        }
-        b = ct_table_next_bucket(t, b);
-    }
-}
-
 /* Finds key k (hash h) among locked buckets; the caller holds the run. */
 static struct ct_conn *find_locked(const struct ct_table *t, const void *k, unsigned v6, uint64_t h,
                                    unsigned *dir)
@@ -628,16 +585,16 @@ int ct_shared_index_insert(struct ct_table *t, struct ct_conn *c, uint64_t h_ori
         /* Put the original tuple, then check that the reply's run still
          * ends at a free slot inside the locked set (the first put may have
          * taken the slot it was counting on). */
-        slot_put(t, h[0], id << 1 | CT_DIR_ORIGINAL);
+        (void)ct_index_put(t, CT_VIEW_LOCKED, h[0], id << 1 | CT_DIR_ORIGINAL);
         int covered = run_covered(t, h[1], 0, &ls);
         if (covered <= 0) {
-            slot_clear(t, h[0], id << 1 | CT_DIR_ORIGINAL);
+            (void)ct_index_del(t, CT_VIEW_LOCKED, h[0], id << 1 | CT_DIR_ORIGINAL);
             lockset_unlock(t, &ls);
             if (covered < 0 || extra >= t->probe_max)
                 return -ENOSPC;
             continue;
         }
-        slot_put(t, h[1], id << 1 | CT_DIR_REPLY);
+        (void)ct_index_put(t, CT_VIEW_LOCKED, h[1], id << 1 | CT_DIR_REPLY);
         lockset_unlock(t, &ls);
         return 0;
     }
@@ -659,8 +616,8 @@ void ct_shared_index_remove(struct ct_table *t, struct ct_conn *c)
             lockset_unlock(t, &ls);
             continue;
         }
-        slot_clear(t, h[0], id << 1 | CT_DIR_ORIGINAL);
-        slot_clear(t, h[1], id << 1 | CT_DIR_REPLY);
+        (void)ct_index_del(t, CT_VIEW_LOCKED, h[0], id << 1 | CT_DIR_ORIGINAL);
+        (void)ct_index_del(t, CT_VIEW_LOCKED, h[1], id << 1 | CT_DIR_REPLY);
         lockset_unlock(t, &ls);
         return;
     }

@@ -327,63 +327,17 @@ void ct_table_conn_tuple(const struct ct_table *t, const struct ct_conn *c, unsi
 
 /* ---- the index ------------------------------------------------------------- */
 
-/* Places ref with hash h; returns 0 or -ENOSPC. */
-static int index_add(struct ct_table *t, uint64_t h, uint32_t ref)
-{
-    uint32_t home = ct_table_bucket_of(t, h);
-    uint32_t b = home;
-    for (uint32_t i = 0; i < t->probe_max; i++) {
-        struct ct_bucket *bk = &t->buckets[b];
-        for (unsigned s = 0; s < CT_BUCKET_SLOTS; s++) {
-            if (bk->sig[s] == 0) {
-                bk->ref[s] = ref;
-                bk->sig[s] = ct_hash_sig(h);
-                /* Buckets passed over now lead on to this one. */
-                for (uint32_t j = home; j != b; j = ct_table_next_bucket(t, j))
-                    t->buckets[j].ovf++;
-                return 0;
-            }
-        }
-        b = ct_table_next_bucket(t, b);
-    }
-    return -ENOSPC;
-}
-
-/* Removes ref (indexed under hash h); returns 0 or -ENOENT. */
-static int index_del(struct ct_table *t, uint64_t h, uint32_t ref)
-{
-    uint32_t home = ct_table_bucket_of(t, h);
-    uint32_t b = home;
-    uint16_t sig = ct_hash_sig(h);
-    for (uint32_t i = 0; i < t->probe_max; i++) {
-        struct ct_bucket *bk = &t->buckets[b];
-        for (unsigned s = 0; s < CT_BUCKET_SLOTS; s++) {
-            if (bk->sig[s] == sig && bk->ref[s] == ref) {
-                bk->sig[s] = 0;
-                bk->ref[s] = 0;
-                for (uint32_t j = home; j != b; j = ct_table_next_bucket(t, j))
-                    t->buckets[j].ovf--;
-                return 0;
-            }
-        }
-        if (bk->ovf == 0)
-            break;
-        b = ct_table_next_bucket(t, b);
-    }
-    return -ENOENT;
-}
-
 int ct_table_insert(struct ct_table *t, struct ct_conn *c, uint64_t h0)
 {
     uint32_t id = ct_table_conn_id(t, c);
     assert(h0 == ct_table_conn_hash(t, c, CT_DIR_ORIGINAL)); /* debug builds: the caller's hash is c's */
     uint64_t h1 = ct_table_conn_hash(t, c, CT_DIR_REPLY);
-    if (index_add(t, h0, id << 1 | CT_DIR_ORIGINAL) != 0) {
+    if (ct_index_put(t, CT_VIEW_DIRECT, h0, id << 1 | CT_DIR_ORIGINAL) != 0) {
         CT_STAT_INC(t, probe_limit);
         return -ENOSPC;
     }
-    if (index_add(t, h1, id << 1 | CT_DIR_REPLY) != 0) {
-        (void)index_del(t, h0, id << 1 | CT_DIR_ORIGINAL);
+    if (ct_index_put(t, CT_VIEW_DIRECT, h1, id << 1 | CT_DIR_REPLY) != 0) {
+        (void)ct_index_del(t, CT_VIEW_DIRECT, h0, id << 1 | CT_DIR_ORIGINAL);
         CT_STAT_INC(t, probe_limit);
         return -ENOSPC;
     }
@@ -437,8 +391,8 @@ void ct_table_timer_file(struct ct_table *t, struct ct_conn *c)
 static void conn_unlink_index(struct ct_table *t, struct ct_conn *c)
 {
     uint32_t id = ct_table_conn_id(t, c);
-    (void)index_del(t, ct_table_conn_hash(t, c, CT_DIR_ORIGINAL), id << 1 | CT_DIR_ORIGINAL);
-    (void)index_del(t, ct_table_conn_hash(t, c, CT_DIR_REPLY), id << 1 | CT_DIR_REPLY);
+    for (unsigned d = 0; d < 2; d++)
+        (void)ct_index_del(t, CT_VIEW_DIRECT, ct_table_conn_hash(t, c, d), id << 1 | d);
     /* Unfile before the entry can reach the free list, which reuses timer_next. */
     ct_wheel_remove(&t->wheel, c);
     if (CT_UNLIKELY(t->zones != NULL))
