@@ -289,8 +289,8 @@ ct_bucket_view(const struct ct_table *t, uint32_t b, enum ct_bucket_view view,
 /*
  * Finds, among the slots of bucket bk (as a view gave it) that carry
  * signature sig, the tuple with key k (a struct ct_key4 when v6 is 0, else a
- * struct ct_key6): returns its connection and stores the tuple's direction in
- * *dir, or returns NULL. In a snapshot, the key behind a ref stays that
+ * struct ct_key6): returns 1 with its connection in *conn and the tuple's
+ * direction in *dir, or 0. In a snapshot, the key behind a ref stays that
  * connection's until the entry is reused, which reclamation holds back while
  * the calling thread's call runs (shared.h).
  */
@@ -323,7 +323,8 @@ static inline CT_ALWAYS_INLINE int ct_bucket_scan(const struct ct_table *t,
  * ct_bucket_scan()) and hash h, walking the probe run from home bucket
  * b = ct_table_bucket_of(t, h) (the burst path computes it once per packet)
  * while ovf says that something homed earlier lies further on. Stores the
- * tuple's direction in *dir. Does not look at expiry.
+ * tuple's direction in *dir and returns its connection, or returns NULL.
+ * Does not look at expiry.
  */
 static inline CT_ALWAYS_INLINE struct ct_conn *ct_index_walk(const struct ct_table *t,
                                                              enum ct_bucket_view view,
