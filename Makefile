@@ -5,6 +5,7 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
 TSA_BUILD  ?= build-tsa
+ARM64_BUILD ?= build-arm64
 PREFIX     ?= /usr/local
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
@@ -13,9 +14,13 @@ CMAKE_FLAGS ?=
 # conntrack and nftables let the kernel-comparison test configure and read
 # Linux's own connection tracker in a network namespace.
 # clang runs the -Wthread-safety analysis of the shared-table locks (test-tsa).
-DEB_PKGS := cmake gcc make pkg-config libpcap-dev conntrack nftables clang
+# gcc-aarch64-linux-gnu cross-compiles the library for arm64, and qemu-user
+# runs its unit tests there (test-arm64).
+DEB_PKGS := cmake gcc make pkg-config libpcap-dev conntrack nftables clang \
+            gcc-aarch64-linux-gnu qemu-user
 
-.PHONY: all setup build demo test test-release test-asan test-tsan test-tsa install bench clean
+.PHONY: all setup build demo test test-release test-asan test-tsan test-tsa test-arm64 install bench \
+        clean
 
 all: build
 
@@ -31,7 +36,7 @@ build: setup $(BUILD)/CMakeCache.txt
 demo: build
 	./$(BUILD)/ctrack read samples/sample.pcap
 
-test: setup test-release test-asan test-tsan test-tsa
+test: setup test-release test-asan test-tsan test-tsa test-arm64
 	@echo "all test builds passed"
 
 test-release: build
@@ -55,6 +60,15 @@ test-tsa: setup
 	cmake --build $(TSA_BUILD) -j $(JOBS) --target ctrack_static
 	cd $(TSA_BUILD) && ctest --output-on-failure -L tsa
 
+# The library and its unit tests cross-compiled for arm64 (no CLI: it needs
+# libpcap), the tests run under qemu-aarch64 (cmake/aarch64-linux-gnu.cmake).
+# The portable and NEON code paths of base/arch.h are built and tested here.
+test-arm64: setup
+	cmake -S . -B $(ARM64_BUILD) -DCMAKE_BUILD_TYPE=Release \
+		-DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake -DCTRACK_LIB_ONLY=ON $(CMAKE_FLAGS)
+	cmake --build $(ARM64_BUILD) -j $(JOBS)
+	cd $(ARM64_BUILD) && ctest --output-on-failure -j $(JOBS) -L unit
+
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)
 
@@ -62,4 +76,4 @@ bench: build
 	./$(BUILD)/ctbench
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(TSA_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(TSA_BUILD) $(ARM64_BUILD)

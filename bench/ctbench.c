@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/arch.h"
 #include "ctbench.h"
 
 #define MAX_RUNS 100
@@ -203,7 +204,7 @@ void ctbench_process_ring(struct ct_table *table, const struct tr_ring *ring,
 static void clock_pause(unsigned spins)
 {
     if (spins < 64)
-        __builtin_ia32_pause();
+        ct_cpu_relax();
     else
         sched_yield();
 }

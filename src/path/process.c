@@ -29,6 +29,7 @@
 #include "base/compiler.h"
 #include "ctrack/table.h"
 #include "proto/proto.h"
+#include "table/index.h"
 #include "table/shared.h"
 #include "table/table.h"
 

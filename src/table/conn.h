@@ -12,7 +12,7 @@
  *           padded to 160 B.
  *
  * Entry sizes are multiples of CT_ENTRY_ALIGN (32), and the size in a table
- * (its pool stride, see table.h) follows the table's flags. IPv4 and IPv6
+ * (its pool stride, see pool.h) follows the table's flags. IPv4 and IPv6
  * entries live in two pools, so an IPv4 connection does not pay for IPv6
  * addresses. A handle (struct ct_conn *) points at the body; the key sits just
  * before it, at an offset fixed by the family (CT_STATUS_PRIV_IPV6); the
@@ -52,7 +52,7 @@
  *
  * Cache-line budget of an established packet: the bucket line of the hash
  * index, then every line of the entry, which the burst path prefetches
- * together (ct_pool_prefetch_entry(), table.h). The pools are page-aligned and
+ * together (ct_pool_prefetch_entry(), pool.h). The pools are page-aligned and
  * every size is a multiple of 32, so an entry starts at byte 0 or 32 of a
  * line:
  *
@@ -153,10 +153,11 @@ _Static_assert(sizeof(struct ct_acct) == 32, "ct_acct is 32 bytes");
 _Static_assert(sizeof(struct ct_conn) % _Alignof(struct ct_acct) == 0,
                "the counters can follow the body directly");
 
-/* Private status bits, kept above the public CT_STATUS_* bits. */
+/* Private status bits, kept above the public CT_STATUS_* bits. (The
+ * per-connection lock of shared tables is flags8, not a status bit:
+ * ct_conn_lock(), table.h.) */
 enum {
     CT_STATUS_PRIV_IPV6 = 1u << 14, /* entry lives in the IPv6 pool */
-    CT_STATUS_PRIV_LOCK = 1u << 15, /* per-connection lock (shared tables) */
 };
 
 /* Entry sizes are multiples of this; pools are page-aligned, so an entry

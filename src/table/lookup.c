@@ -1,15 +1,38 @@
 /*
- * ct_table_lookup(): one tuple looked up outside the packet path (ctrack/
- * table.h), in either concurrency mode, with seed 001's reaping of an
- * expired connection met on the way.
+ * Finding a live connection by key in either concurrency mode, with seed
+ * 001's reaping of an expired connection met on the way: the shared table's
+ * locked find (the packet path's, and ct_table_lookup()'s) and
+ * ct_table_lookup(), one tuple looked up outside the packet path (ctrack/
+ * table.h). A table of one thread finds with ct_table_find_live()
+ * (index.h).
  */
 #include <string.h>
 
 #include "base/compiler.h"
 #include "ctrack/table.h"
+#include "table/index.h"
 #include "table/shared.h"
 #include "table/table.h"
 
+struct ct_conn *ct_shared_find_live_locked(struct ct_table *t, const void *k, unsigned v6,
+                                           uint64_t h, uint64_t now, unsigned *dir)
+{
+    struct ct_conn *c = ct_shared_find(t, k, v6, h, dir);
+    if (!c)
+        return NULL;
+    ct_conn_lock(c);
+    if ((c->status & (CT_STATUS_CONFIRMED | CT_STATUS_DYING)) != CT_STATUS_CONFIRMED) {
+        ct_conn_unlock(c);
+        return NULL;
+    }
+    if (CT_UNLIKELY(ct_table_conn_expires(t, c) <= now)) {
+        CT_STAT_INC(t, expired_inline);
+        ct_table_conn_remove(t, c, CT_RM_EXPIRED);
+        ct_conn_unlock(c);
+        return NULL;
+    }
+    return c;
+}
 CT_EXPORT struct ct_conn *ct_table_lookup(struct ct_table *table, const struct ct_tuple *tuple,
                                           uint64_t now, enum ct_dir *dir)
 {

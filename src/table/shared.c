@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/arch.h"
+#include "table/index.h"
+#include "table/pool.h"
 #include "table/shared.h"
 #include "table/table.h"
 
@@ -109,7 +112,7 @@ static void free_ids(struct ct_table *t, struct ct_tslot *me, uint32_t *ids, uin
     for (uint32_t i = 0; i < n; i++) {
         struct ct_conn *c = ct_table_conn_at(t, ids[i]);
         if (me->nmag[ct_conn_is_v6(c)] < CT_SHARED_MAG)
-            ct_table_mag_put(t, me, c);
+            ct_pool_mag_put(t, me, c);
         else
             ids[rest++] = ids[i];
     }
@@ -306,7 +309,7 @@ CT_EXPORT int ct_table_thread_offline(struct ct_table *t)
     /* Whatever this thread retired goes where every thread frees it, and
      * the free entries it cached go back to the pools. */
     limbo_spill(t, me);
-    ct_table_mag_drain(t, me);
+    ct_pool_mag_drain(t, me);
     __atomic_store_n(&me->qs, CT_QS_OFFLINE, __ATOMIC_SEQ_CST);
     __atomic_store_n(&me->owner, (uintptr_t)0, __ATOMIC_RELEASE);
     if (ct_tls.slot == me) {
@@ -344,72 +347,12 @@ void ct_shared_stats_sum(const struct ct_table *t, struct ct_table_stats *out)
 
 /* ---- the lock-free reader ------------------------------------------------------- */
 
-/* A consistent copy of one bucket (see shared.h). */
-struct bucket_snap {
-    uint16_t sig[CT_BUCKET_SLOTS];
-    uint16_t ovf;
-    uint32_t ref[CT_BUCKET_SLOTS];
-};
-
-static void bucket_snapshot(const struct ct_bucket *bk, struct bucket_snap *s)
-{
-    for (;;) {
-        uint32_t s1 = __atomic_load_n(&bk->seq, __ATOMIC_ACQUIRE);
-        if (s1 & 1) {
-            __builtin_ia32_pause();
-            continue;
-        }
-        /* Acquire loads keep the second read of seq after them (plain
-         * loads on x86; no fence, which GCC's ThreadSanitizer lacks). */
-        for (unsigned i = 0; i < CT_BUCKET_SLOTS; i++) {
-            s->sig[i] = __atomic_load_n(&bk->sig[i], __ATOMIC_ACQUIRE);
-            s->ref[i] = __atomic_load_n(&bk->ref[i], __ATOMIC_ACQUIRE);
-        }
-        s->ovf = __atomic_load_n(&bk->ovf, __ATOMIC_ACQUIRE);
-        if (__atomic_load_n(&bk->seq, __ATOMIC_RELAXED) == s1)
-            return;
-    }
-}
-
+/* The lock-free lookup: the index walk over seqlocked copies of the
+ * buckets (index.h). */
 struct ct_conn *ct_shared_find(const struct ct_table *t, const void *k, unsigned v6, uint64_t h,
                                unsigned *dir)
 {
-    uint16_t sig = ct_hash_sig(h);
-    uint32_t b = ct_table_bucket_of(t, h);
-    struct bucket_snap s;
-    for (uint32_t i = 0; i < t->probe_max; i++) {
-        bucket_snapshot(&t->buckets[b], &s);
-        for (unsigned j = 0; j < CT_BUCKET_SLOTS; j++) {
-            if (s.sig[j] != sig)
-                continue;
-            uint32_t ref = s.ref[j];
-            if (((ref >> 1 & CT_ID_V6) != 0) != (v6 != 0))
-                continue;
-            /* The key of a published entry does not change until the entry
-             * is reused, which reclamation holds back while this call runs. */
-            struct ct_conn *c = ct_table_ref_conn(t, ref);
-            unsigned d = ref & 1;
-            if (v6 ? ct_conn_match6(t, c, d, k) : ct_conn_match4(t, c, d, k)) {
-                *dir = d;
-                return c;
-            }
-        }
-        if (s.ovf == 0)
-            break;
-        b = ct_table_next_bucket(t, b);
-    }
-    return NULL;
-}
-
-unsigned ct_shared_bucket_refs(const struct ct_table *t, uint32_t b, uint32_t *refs)
-{
-    struct bucket_snap s;
-    unsigned n = 0;
-    bucket_snapshot(&t->buckets[b], &s);
-    for (unsigned j = 0; j < CT_BUCKET_SLOTS; j++)
-        if (s.sig[j])
-            refs[n++] = s.ref[j];
-    return n;
+    return ct_index_walk(t, CT_VIEW_SNAPSHOT, k, v6, h, ct_table_bucket_of(t, h), dir);
 }
 
 /* Signatures and refs for stage 2's prefetch: relaxed loads, no validation. */
@@ -481,10 +424,10 @@ static void bucket_lock(struct ct_bucket *bk)
         if (!(s & 1) && __atomic_compare_exchange_n(&bk->seq, &s, s + 1, 1, __ATOMIC_ACQUIRE,
                                                     __ATOMIC_RELAXED))
             break;
-        __builtin_ia32_pause();
+        ct_cpu_relax();
     }
-    /* The slot stores are release stores (slot_put, slot_clear), so none of
-     * them becomes visible before the odd seq. */
+    /* The slot stores are release stores (ct_index_put(), ct_index_del()),
+     * so none of them becomes visible before the odd seq. */
 }
 
 static void bucket_unlock(struct ct_bucket *bk)
@@ -503,11 +446,6 @@ static void lockset_unlock(struct ct_table *t, const struct lockset *ls)
 {
     for (uint32_t i = ls->n; i-- > 0;)
         bucket_unlock(&t->buckets[ls->b[i]]);
-}
-
-static uint16_t ld16(const uint16_t *p)
-{
-    return __atomic_load_n(p, __ATOMIC_RELAXED);
 }
 
 /*
@@ -600,70 +538,11 @@ static int run_covered(const struct ct_table *t, uint64_t h, uint32_t ref, const
     return 1;
 }
 
-static void slot_put(struct ct_table *t, uint64_t h, uint32_t ref)
-{
-    uint32_t home = ct_table_bucket_of(t, h), b = home;
-    for (uint32_t i = 0; i < t->probe_max; i++) {
-        struct ct_bucket *bk = &t->buckets[b];
-        for (unsigned s = 0; s < CT_BUCKET_SLOTS; s++) {
-            if (ld16(&bk->sig[s]) == 0) {
-                __atomic_store_n(&bk->ref[s], ref, __ATOMIC_RELEASE);
-                __atomic_store_n(&bk->sig[s], ct_hash_sig(h), __ATOMIC_RELEASE);
-                for (uint32_t j = home; j != b; j = ct_table_next_bucket(t, j))
-                    __atomic_store_n(&t->buckets[j].ovf, (uint16_t)(ld16(&t->buckets[j].ovf) + 1),
-                                     __ATOMIC_RELEASE);
-                return;
-            }
-        }
-        b = ct_table_next_bucket(t, b);
-    }
-}
-
-static void slot_clear(struct ct_table *t, uint64_t h, uint32_t ref)
-{
-    uint32_t home = ct_table_bucket_of(t, h), b = home;
-    for (uint32_t i = 0; i < t->probe_max; i++) {
-        struct ct_bucket *bk = &t->buckets[b];
-        for (unsigned s = 0; s < CT_BUCKET_SLOTS; s++) {
-            if (ld16(&bk->sig[s]) != 0 && __atomic_load_n(&bk->ref[s], __ATOMIC_RELAXED) == ref) {
-                __atomic_store_n(&bk->sig[s], (uint16_t)0, __ATOMIC_RELEASE);
-                __atomic_store_n(&bk->ref[s], 0u, __ATOMIC_RELEASE);
-                for (uint32_t j = home; j != b; j = ct_table_next_bucket(t, j))
-                    __atomic_store_n(&t->buckets[j].ovf, (uint16_t)(ld16(&t->buckets[j].ovf) - 1),
-                                     __ATOMIC_RELEASE);
-                return;
-            }
-        }
-        b = ct_table_next_bucket(t, b);
-    }
-}
-
 /* Finds key k (hash h) among locked buckets; the caller holds the run. */
 static struct ct_conn *find_locked(const struct ct_table *t, const void *k, unsigned v6, uint64_t h,
                                    unsigned *dir)
 {
-    uint16_t sig = ct_hash_sig(h);
-    uint32_t b = ct_table_bucket_of(t, h);
-    for (uint32_t i = 0; i < t->probe_max; i++) {
-        const struct ct_bucket *bk = &t->buckets[b];
-        for (unsigned s = 0; s < CT_BUCKET_SLOTS; s++) {
-            if (ld16(&bk->sig[s]) != sig)
-                continue;
-            uint32_t ref = __atomic_load_n(&bk->ref[s], __ATOMIC_RELAXED);
-            if (((ref >> 1 & CT_ID_V6) != 0) != (v6 != 0))
-                continue;
-            struct ct_conn *c = ct_table_ref_conn(t, ref);
-            unsigned d = ref & 1;
-            if (v6 ? ct_conn_match6(t, c, d, k) : ct_conn_match4(t, c, d, k)) {
-                *dir = d;
-                return c;
-            }
-        }
-        if (ld16(&bk->ovf) == 0)
-            break;
-        b = ct_table_next_bucket(t, b);
-    }
-    return NULL;
+    return ct_index_walk(t, CT_VIEW_LOCKED, k, v6, h, ct_table_bucket_of(t, h), dir);
 }
 
 int ct_shared_index_insert(struct ct_table *t, struct ct_conn *c, uint64_t h_orig,
@@ -714,16 +593,16 @@ int ct_shared_index_insert(struct ct_table *t, struct ct_conn *c, uint64_t h_ori
         /* Put the original tuple, then check that the reply's run still
          * ends at a free slot inside the locked set (the first put may have
          * taken the slot it was counting on). */
-        slot_put(t, h[0], id << 1 | CT_DIR_ORIGINAL);
+        (void)ct_index_put(t, CT_VIEW_LOCKED, h[0], id << 1 | CT_DIR_ORIGINAL);
         int covered = run_covered(t, h[1], 0, &ls);
         if (covered <= 0) {
-            slot_clear(t, h[0], id << 1 | CT_DIR_ORIGINAL);
+            (void)ct_index_del(t, CT_VIEW_LOCKED, h[0], id << 1 | CT_DIR_ORIGINAL);
             lockset_unlock(t, &ls);
             if (covered < 0 || extra >= t->probe_max)
                 return -ENOSPC;
             continue;
         }
-        slot_put(t, h[1], id << 1 | CT_DIR_REPLY);
+        (void)ct_index_put(t, CT_VIEW_LOCKED, h[1], id << 1 | CT_DIR_REPLY);
         lockset_unlock(t, &ls);
         return 0;
     }
@@ -745,29 +624,9 @@ void ct_shared_index_remove(struct ct_table *t, struct ct_conn *c)
             lockset_unlock(t, &ls);
             continue;
         }
-        slot_clear(t, h[0], id << 1 | CT_DIR_ORIGINAL);
-        slot_clear(t, h[1], id << 1 | CT_DIR_REPLY);
+        (void)ct_index_del(t, CT_VIEW_LOCKED, h[0], id << 1 | CT_DIR_ORIGINAL);
+        (void)ct_index_del(t, CT_VIEW_LOCKED, h[1], id << 1 | CT_DIR_REPLY);
         lockset_unlock(t, &ls);
         return;
     }
-}
-
-struct ct_conn *ct_shared_find_live_locked(struct ct_table *t, const void *k, unsigned v6,
-                                           uint64_t h, uint64_t now, unsigned *dir)
-{
-    struct ct_conn *c = ct_shared_find(t, k, v6, h, dir);
-    if (!c)
-        return NULL;
-    ct_conn_lock(c);
-    if ((c->status & (CT_STATUS_CONFIRMED | CT_STATUS_DYING)) != CT_STATUS_CONFIRMED) {
-        ct_conn_unlock(c);
-        return NULL;
-    }
-    if (CT_UNLIKELY(ct_table_conn_expires(t, c) <= now)) {
-        CT_STAT_INC(t, expired_inline);
-        ct_table_conn_remove(t, c, CT_RM_EXPIRED);
-        ct_conn_unlock(c);
-        return NULL;
-    }
-    return c;
 }

@@ -177,6 +177,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/arch.h"
 #include "base/compiler.h"
 #include "ctrack/table.h"
 #include "table/table.h"
@@ -198,7 +199,7 @@ static inline void ct_spin_lock(struct ct_spinlock *l) CT_ACQUIRE(*l) CT_NO_TSA
 {
     while (__atomic_exchange_n(&l->v, 1u, __ATOMIC_ACQUIRE))
         while (__atomic_load_n(&l->v, __ATOMIC_RELAXED))
-            __builtin_ia32_pause();
+            ct_cpu_relax();
 }
 
 static inline int ct_spin_trylock(struct ct_spinlock *l) CT_TRY_ACQUIRE(1, *l) CT_NO_TSA

@@ -1,7 +1,8 @@
 /*
- * The connection table: configuration, creation, entry pools, the hash index
- * (bucketised linear probing with a cap), removal and iteration. The design
- * and its reasoning are in table.h.
+ * The connection table: configuration, creation, keys, the hash index's
+ * writers for a table of one thread (bucketised linear probing with a cap),
+ * insertion, removal, early drop and iteration. The design and its
+ * reasoning are in table.h, index.h and pool.h.
  */
 #include <assert.h>
 #include <errno.h>
@@ -12,6 +13,8 @@
 #include <unistd.h>
 
 #include "ctrack/table.h"
+#include "table/index.h"
+#include "table/pool.h"
 #include "table/shared.h"
 #include "table/table.h"
 
@@ -100,69 +103,35 @@ static size_t round_up(size_t v, size_t a)
     return (v + a - 1) / a * a;
 }
 
-/*
- * What ct_pool_entry_lines() (table.h) relies on, in a page-aligned pool
- * where entries start at byte 0 or 32 of a line: a 96-byte entry ends
- * within the next line, 128-byte entries fill line pairs exactly, and a
- * 160-byte entry ends within its third line.
- */
-_Static_assert(CT_ENTRY4_SIZE(0) + CT_ENTRY_ALIGN <= 2 * CT_CACHE_LINE,
-               "a 96-byte entry spans two lines wherever it starts");
-_Static_assert(CT_ENTRY4_SIZE(1) == 2 * CT_CACHE_LINE && CT_ENTRY6_SIZE(0) == 2 * CT_CACHE_LINE,
-               "128-byte entries fill line pairs");
-_Static_assert(CT_ENTRY6_SIZE(1) > 2 * CT_CACHE_LINE &&
-                   CT_ENTRY6_SIZE(1) + CT_ENTRY_ALIGN <= CT_ENTRY_LINES_MAX * CT_CACHE_LINE,
-               "a 160-byte entry spans three lines wherever it starts");
-
-static void pool_init(struct ct_pool *p, uint32_t cap, uint32_t stride, uint32_t body_off)
+/* The settings that come straight from the configuration: timeouts and
+ * TCP policy, the timer wheel's filing horizon and resolution, the sweep. */
+static void table_init_settings(struct ct_table *t, const struct ct_table_config *cfg)
 {
-    p->cap = cap;
-    p->stride = stride;
-    p->body_off = body_off;
-    p->hiwater = 0;
-    p->free_head = CT_ID_NONE;
-    p->map_len = round_up((size_t)cap * stride, 4096);
-    /* stride = odd << shift; the inverse of odd modulo 2^64 by Newton's
-     * iteration (x = odd is right to 3 bits, each step doubles them). */
-    uint32_t shift = (uint32_t)__builtin_ctz(stride);
-    uint64_t odd = stride >> shift, x = odd;
-    for (unsigned i = 0; i < 5; i++)
-        x *= 2 - odd * x;
-    p->stride_shift = shift;
-    p->stride_inv = x;
-}
-
-CT_EXPORT struct ct_table *ct_table_create(const struct ct_table_config *cfg, int *err)
-{
-    int e = config_check(cfg);
-    struct ct_table *t = NULL;
-    int prefault;
-    if (e)
-        goto fail;
-
-    t = aligned_alloc(CT_CACHE_LINE, round_up(sizeof(*t), CT_CACHE_LINE));
-    if (!t) {
-        e = -ENOMEM;
-        goto fail;
-    }
-    memset(t, 0, sizeof(*t));
     t->flags = cfg->flags;
     t->max_connections = cfg->max_connections;
     ct_proto_cfg_from_config(&t->cfg, cfg->timeouts, cfg->flags, cfg->tcp_max_retrans);
-    t->timer_cap = t->cfg.timeout_ns[CT_TIMEOUT_TCP_UNACK] < t->cfg.timeout_ns[CT_TIMEOUT_TCP_RETRANS]
-                       ? t->cfg.timeout_ns[CT_TIMEOUT_TCP_UNACK]
-                       : t->cfg.timeout_ns[CT_TIMEOUT_TCP_RETRANS];
-    t->sweep.min_interval = or_default(cfg->sweep_min_interval_ns, CT_SWEEP_DEFAULT_MIN_INTERVAL_NS);
-    t->sweep.step = or_default(cfg->sweep_interval_step_ns, CT_SWEEP_DEFAULT_INTERVAL_STEP_NS);
-    t->sweep.max_interval = or_default(cfg->sweep_max_interval_ns, CT_SWEEP_DEFAULT_MAX_INTERVAL_NS);
-    t->sweep.budget = (uint32_t)or_default(cfg->sweep_budget, CT_SWEEP_DEFAULT_BUDGET);
-    t->sweep.expired_pct =
-        (uint32_t)or_default(cfg->sweep_expired_pct, CT_SWEEP_DEFAULT_EXPIRED_PCT);
-    t->sweep.interval = t->sweep.min_interval;
+    uint64_t unack = t->cfg.timeout_ns[CT_TIMEOUT_TCP_UNACK];
+    uint64_t retrans = t->cfg.timeout_ns[CT_TIMEOUT_TCP_RETRANS];
+    t->timer_cap = unack < retrans ? unack : retrans;
+    struct ct_sweep *sw = &t->sweep;
+    sw->min_interval = or_default(cfg->sweep_min_interval_ns, CT_SWEEP_DEFAULT_MIN_INTERVAL_NS);
+    sw->step = or_default(cfg->sweep_interval_step_ns, CT_SWEEP_DEFAULT_INTERVAL_STEP_NS);
+    sw->max_interval = or_default(cfg->sweep_max_interval_ns, CT_SWEEP_DEFAULT_MAX_INTERVAL_NS);
+    sw->budget = (uint32_t)or_default(cfg->sweep_budget, CT_SWEEP_DEFAULT_BUDGET);
+    sw->expired_pct = (uint32_t)or_default(cfg->sweep_expired_pct, CT_SWEEP_DEFAULT_EXPIRED_PCT);
+    sw->interval = sw->min_interval;
     (void)ct_wheel_init(&t->wheel, 0,
                         or_default(cfg->expiry_resolution_ns, CT_EXPIRY_DEFAULT_RESOLUTION_NS),
                         wheel_resolve, t);
+}
 
+/*
+ * The table's 128-bit secret (the configured one with CT_TABLE_F_FIXED_KEY,
+ * else from getrandom()) and the NH key drawn from it (index.h). Returns 0
+ * or -EIO when the kernel gives no random bytes.
+ */
+static int table_init_key(struct ct_table *t, const struct ct_table_config *cfg)
+{
     if (cfg->flags & CT_TABLE_F_FIXED_KEY) {
         t->k0 = cfg->hash_key[0];
         t->k1 = cfg->hash_key[1];
@@ -173,16 +142,13 @@ CT_EXPORT struct ct_table *ct_table_create(const struct ct_table_config *cfg, in
             ssize_t r = getrandom((uint8_t *)key + got, sizeof(key) - got, 0);
             if (r < 0 && errno == EINTR)
                 continue;
-            if (r <= 0) {
-                e = -EIO;
-                goto fail;
-            }
+            if (r <= 0)
+                return -EIO;
             got += (size_t)r;
         }
         t->k0 = key[0];
         t->k1 = key[1];
     }
-
     /* The NH key: ten 32-bit words drawn from the 128-bit secret with
      * SipHash-1-3 as a keyed generator, so the configured key still decides
      * every bucket. */
@@ -191,47 +157,79 @@ CT_EXPORT struct ct_table *ct_table_create(const struct ct_table_config *cfg, in
         t->nh[2 * i] = (uint32_t)w;
         t->nh[2 * i + 1] = (uint32_t)(w >> 32);
     }
+    return 0;
+}
 
-    /* Index: enough buckets that a full table fills CT_INDEX_LOAD_PCT of the
-     * slots (two tuples per connection); any count, not a power of two. */
-    uint64_t want = ((uint64_t)cfg->max_connections * 2 * 100 + CT_BUCKET_SLOTS * CT_INDEX_LOAD_PCT - 1) /
-                    (CT_BUCKET_SLOTS * CT_INDEX_LOAD_PCT);
+/*
+ * The index: enough buckets that a full table fills CT_INDEX_LOAD_PCT of the
+ * slots (two tuples per connection); any count, not a power of two
+ * (index.h). Returns 0 or -ENOMEM.
+ */
+static int table_init_index(struct ct_table *t, int prefault)
+{
+    uint64_t per_bucket = CT_BUCKET_SLOTS * CT_INDEX_LOAD_PCT; /* tuples per bucket, x 100 */
+    uint64_t want = ((uint64_t)t->max_connections * 2 * 100 + per_bucket - 1) / per_bucket;
     uint64_t nb = want ? want : 1;
     t->nbuckets = (uint32_t)nb;
     t->probe_max = nb < CT_PROBE_MAX ? (uint32_t)nb : CT_PROBE_MAX;
     t->index_bytes = round_up((size_t)nb * sizeof(struct ct_bucket), 4096);
-    prefault = (cfg->flags & CT_TABLE_F_PREFAULT) != 0;
+    t->buckets = map_region(t->index_bytes, prefault);
+    return t->buckets ? 0 : -ENOMEM;
+}
 
-    /* Pools: room for the live connections plus the entries a call may retire. */
-    uint64_t cap = (uint64_t)cfg->max_connections + CT_RETIRE_MAX;
-    if (cfg->flags & CT_TABLE_F_SHARED) {
-        /* Room for the retired entries that wait for reclamation and for
-         * the entries that the threads' magazines hold (shared.h). */
+/*
+ * The entry pools (pool.h), with a shared table's thread slots and locks:
+ * room for the live connections plus the entries a call may retire, and in a
+ * shared table for the retired entries that wait for reclamation and the
+ * entries that the threads' magazines hold (shared.h). Entry sizes follow
+ * the accounting (conn.h): the counters, when kept, take 32 bytes after the
+ * body. Returns 0 or -ENOMEM.
+ */
+static int table_init_pools(struct ct_table *t, int prefault)
+{
+    uint64_t cap = (uint64_t)t->max_connections + CT_RETIRE_MAX;
+    if (t->flags & CT_TABLE_F_SHARED) {
         cap += CT_SHARED_SPARE + (uint64_t)CT_SHARED_THREADS * CT_SHARED_MAG;
-        e = ct_shared_create(t);
+        int e = ct_shared_create(t);
         if (e)
-            goto fail;
+            return e;
     }
     if (cap > CT_MAX_CONNECTIONS_LIMIT)
         cap = CT_MAX_CONNECTIONS_LIMIT;
-    /* Entry sizes follow the accounting (conn.h): the counters, when kept,
-     * take 32 bytes after the body. */
-    int acct = (cfg->flags & CT_TABLE_F_NO_ACCT) == 0;
-    pool_init(&t->pool[0], (uint32_t)cap, (uint32_t)CT_ENTRY4_SIZE(acct), offsetof(struct ct_conn4, c));
-    pool_init(&t->pool[1], (uint32_t)cap, (uint32_t)CT_ENTRY6_SIZE(acct), offsetof(struct ct_conn6, c));
+    int acct = (t->flags & CT_TABLE_F_NO_ACCT) == 0;
+    ct_pool_init(&t->pool[0], (uint32_t)cap, (uint32_t)CT_ENTRY4_SIZE(acct),
+                 offsetof(struct ct_conn4, c));
+    ct_pool_init(&t->pool[1], (uint32_t)cap, (uint32_t)CT_ENTRY6_SIZE(acct),
+                 offsetof(struct ct_conn6, c));
+    for (unsigned i = 0; i < 2; i++) {
+        t->pool[i].base = map_region(t->pool[i].map_len, prefault);
+        if (!t->pool[i].base)
+            return -ENOMEM;
+    }
+    return 0;
+}
 
-    t->buckets = map_region(t->index_bytes, prefault);
-    if (!t->buckets) {
+CT_EXPORT struct ct_table *ct_table_create(const struct ct_table_config *cfg, int *err)
+{
+    struct ct_table *t = NULL;
+    int e = config_check(cfg);
+    if (e)
+        goto fail;
+    t = aligned_alloc(CT_CACHE_LINE, round_up(sizeof(*t), CT_CACHE_LINE));
+    if (!t) {
         e = -ENOMEM;
         goto fail;
     }
-    for (unsigned i = 0; i < 2; i++) {
-        t->pool[i].base = map_region(t->pool[i].map_len, prefault);
-        if (!t->pool[i].base) {
-            e = -ENOMEM;
-            goto fail;
-        }
-    }
+    memset(t, 0, sizeof(*t));
+    int prefault = (cfg->flags & CT_TABLE_F_PREFAULT) != 0;
+    table_init_settings(t, cfg);
+    e = table_init_key(t, cfg);
+    if (!e)
+        e = table_init_index(t, prefault);
+    if (!e)
+        e = table_init_pools(t, prefault);
+    if (e)
+        goto fail;
     if (err)
         *err = 0;
     return t;
@@ -265,175 +263,6 @@ int ct_table_set_hash_hook(struct ct_table *t, ct_table_hash_fn fn)
         return -EBUSY;
     t->hash_hook = fn;
     return 0;
-}
-
-/* ---- entries --------------------------------------------------------------- */
-
-/* Takes a free index from p's list or above its high-water mark; CT_ID_NONE
- * when the pool is exhausted. A shared table's caller holds pool_lock. */
-static uint32_t pool_take(struct ct_table *t, struct ct_pool *p, unsigned v6)
-{
-    if (p->free_head != CT_ID_NONE) {
-        uint32_t idx = p->free_head;
-        p->free_head = ct_table_conn_at(t, idx | (v6 ? CT_ID_V6 : 0))->timer_next;
-        return idx;
-    }
-    return p->hiwater < p->cap ? p->hiwater++ : CT_ID_NONE;
-}
-
-/* Puts entry c, at pool index idx, on p's free list (its timer_next is the
- * link). */
-static void pool_push(struct ct_pool *p, struct ct_conn *c, uint32_t idx)
-{
-    c->timer_next = p->free_head;
-    p->free_head = idx;
-}
-
-/* Puts back a free index. */
-static void pool_give(struct ct_table *t, struct ct_pool *p, unsigned v6, uint32_t idx)
-{
-    pool_push(p, ct_table_conn_at(t, idx | (v6 ? CT_ID_V6 : 0)), idx);
-}
-
-/* Marks a freed entry: it keeps only its family bit, so without CONFIRMED
- * iteration skips it. */
-static void conn_mark_free(struct ct_conn *c, unsigned v6)
-{
-    c->status = v6 ? CT_STATUS_PRIV_IPV6 : 0;
-}
-
-/* A zeroed entry at pool index idx. */
-static struct ct_conn *conn_init(struct ct_pool *p, unsigned v6, uint32_t idx)
-{
-    uint8_t *e = p->base + (size_t)idx * p->stride;
-    memset(e, 0, p->stride);
-    struct ct_conn *c = (struct ct_conn *)(void *)(e + p->body_off);
-    c->status = v6 ? CT_STATUS_PRIV_IPV6 : 0;
-    c->timer_prev = CT_ID_NONE;
-    c->timer_next = CT_ID_NONE;
-    return c;
-}
-
-/*
- * Per-thread entry caches of shared tables (magazines: Bonwick and Adams,
- * "Magazines and Vmem", USENIX 2001; design and bound in shared.h). A thread
- * refills its empty magazine with CT_SHARED_MAG_BATCH indices under one
- * pool_lock acquisition and, when a free finds it full, gives
- * CT_SHARED_MAG_BATCH back under one.
- */
-static int mag_refill(struct ct_table *t, struct ct_tslot *me, unsigned v6)
-    CT_EXCLUDES(t->sh->pool_lock)
-{
-    uint32_t n = 0;
-    ct_spin_lock(&t->sh->pool_lock);
-    struct ct_pool *p = ct_shared_pool(t, v6);
-    while (n < CT_SHARED_MAG_BATCH) {
-        uint32_t idx = pool_take(t, p, v6);
-        if (idx == CT_ID_NONE)
-            break;
-        me->mag[v6][n++] = idx;
-    }
-    ct_spin_unlock(&t->sh->pool_lock);
-    /* Reversed, so that the pops hand the batch out in the pool's order
-     * (ascending addresses on a fresh pool). */
-    for (uint32_t i = 0; i < n / 2; i++) {
-        uint32_t x = me->mag[v6][i];
-        me->mag[v6][i] = me->mag[v6][n - 1 - i];
-        me->mag[v6][n - 1 - i] = x;
-    }
-    me->nmag[v6] = n;
-    return n != 0;
-}
-
-/* Gives back the magazine's oldest n indices (the bottom of the stack). */
-static void mag_flush(struct ct_table *t, struct ct_tslot *me, unsigned v6, uint32_t n)
-    CT_EXCLUDES(t->sh->pool_lock)
-{
-    ct_spin_lock(&t->sh->pool_lock);
-    struct ct_pool *p = ct_shared_pool(t, v6);
-    for (uint32_t i = 0; i < n; i++)
-        pool_give(t, p, v6, me->mag[v6][i]);
-    ct_spin_unlock(&t->sh->pool_lock);
-    memmove(&me->mag[v6][0], &me->mag[v6][n], (me->nmag[v6] - n) * sizeof(me->mag[v6][0]));
-    me->nmag[v6] -= n;
-}
-
-void ct_table_mag_put(struct ct_table *t, struct ct_tslot *me, struct ct_conn *c)
-{
-    unsigned v6 = ct_conn_is_v6(c);
-    conn_mark_free(c, v6);
-    if (CT_UNLIKELY(me->nmag[v6] == CT_SHARED_MAG))
-        mag_flush(t, me, v6, CT_SHARED_MAG_BATCH);
-    me->mag[v6][me->nmag[v6]++] = ct_table_conn_id(t, c) & (CT_ID_V6 - 1);
-}
-
-void ct_table_mag_drain(struct ct_table *t, struct ct_tslot *me)
-{
-    for (unsigned v6 = 0; v6 < 2; v6++)
-        if (me->nmag[v6])
-            mag_flush(t, me, v6, me->nmag[v6]);
-}
-
-struct ct_conn *ct_table_conn_alloc(struct ct_table *t, unsigned v6)
-{
-    v6 = v6 != 0;
-    struct ct_pool *p = &t->pool[v6];
-    if (CT_LIKELY(!t->sh)) {
-        uint32_t idx = pool_take(t, p, v6);
-        return idx == CT_ID_NONE ? NULL : conn_init(p, v6, idx);
-    }
-    struct ct_tslot *me = ct_shared_self(t);
-    if (CT_UNLIKELY(!me)) {
-        /* Not inside a call on t: straight from the pool. */
-        ct_spin_lock(&t->sh->pool_lock);
-        uint32_t idx = pool_take(t, ct_shared_pool(t, v6), v6);
-        ct_spin_unlock(&t->sh->pool_lock);
-        return idx == CT_ID_NONE ? NULL : conn_init(p, v6, idx);
-    }
-    if (CT_UNLIKELY(me->nmag[v6] == 0) && !mag_refill(t, me, v6)) {
-        /* The pool's spare entries all wait for reclamation: free what
-         * other threads' progress since this call began has made safe
-         * (into this thread's magazine), and refill if that freed none. */
-        ct_shared_reclaim(t);
-        if (me->nmag[v6] == 0 && !mag_refill(t, me, v6))
-            return NULL;
-    }
-    return conn_init(p, v6, me->mag[v6][--me->nmag[v6]]);
-}
-
-/* Marks entry c free and puts it on the free list of its pool p. */
-static void conn_free_to(struct ct_table *t, struct ct_pool *p, struct ct_conn *c)
-{
-    conn_mark_free(c, ct_conn_is_v6(c));
-    pool_push(p, c, ct_table_conn_id(t, c) & (CT_ID_V6 - 1));
-}
-
-void ct_table_conn_free(struct ct_table *t, struct ct_conn *c)
-{
-    if (CT_LIKELY(!t->sh)) {
-        conn_free_to(t, &t->pool[ct_conn_is_v6(c)], c);
-        return;
-    }
-    struct ct_tslot *me = ct_shared_self(t);
-    if (CT_LIKELY(me != NULL)) {
-        ct_table_mag_put(t, me, c);
-        return;
-    }
-    ct_spin_lock(&t->sh->pool_lock);
-    ct_table_conn_free_locked(t, c);
-    ct_spin_unlock(&t->sh->pool_lock);
-}
-
-void ct_table_conn_free_locked(struct ct_table *t, struct ct_conn *c)
-{
-    conn_free_to(t, ct_shared_pool(t, ct_conn_is_v6(c)), c);
-}
-
-void ct_table_reclaim(struct ct_table *t)
-{
-    for (uint32_t i = 0; i < t->nretired; i++)
-        ct_table_conn_free(t, ct_table_conn_at(t, t->retired[i]));
-    t->nretired = 0;
 }
 
 /* ---- keys ------------------------------------------------------------------ */
@@ -499,63 +328,17 @@ void ct_table_conn_tuple(const struct ct_table *t, const struct ct_conn *c, unsi
 
 /* ---- the index ------------------------------------------------------------- */
 
-/* Places ref with hash h; returns 0 or -ENOSPC. */
-static int index_add(struct ct_table *t, uint64_t h, uint32_t ref)
-{
-    uint32_t home = ct_table_bucket_of(t, h);
-    uint32_t b = home;
-    for (uint32_t i = 0; i < t->probe_max; i++) {
-        struct ct_bucket *bk = &t->buckets[b];
-        for (unsigned s = 0; s < CT_BUCKET_SLOTS; s++) {
-            if (bk->sig[s] == 0) {
-                bk->ref[s] = ref;
-                bk->sig[s] = ct_hash_sig(h);
-                /* Buckets passed over now lead on to this one. */
-                for (uint32_t j = home; j != b; j = ct_table_next_bucket(t, j))
-                    t->buckets[j].ovf++;
-                return 0;
-            }
-        }
-        b = ct_table_next_bucket(t, b);
-    }
-    return -ENOSPC;
-}
-
-/* Removes ref (indexed under hash h); returns 0 or -ENOENT. */
-static int index_del(struct ct_table *t, uint64_t h, uint32_t ref)
-{
-    uint32_t home = ct_table_bucket_of(t, h);
-    uint32_t b = home;
-    uint16_t sig = ct_hash_sig(h);
-    for (uint32_t i = 0; i < t->probe_max; i++) {
-        struct ct_bucket *bk = &t->buckets[b];
-        for (unsigned s = 0; s < CT_BUCKET_SLOTS; s++) {
-            if (bk->sig[s] == sig && bk->ref[s] == ref) {
-                bk->sig[s] = 0;
-                bk->ref[s] = 0;
-                for (uint32_t j = home; j != b; j = ct_table_next_bucket(t, j))
-                    t->buckets[j].ovf--;
-                return 0;
-            }
-        }
-        if (bk->ovf == 0)
-            break;
-        b = ct_table_next_bucket(t, b);
-    }
-    return -ENOENT;
-}
-
 int ct_table_insert(struct ct_table *t, struct ct_conn *c, uint64_t h0)
 {
     uint32_t id = ct_table_conn_id(t, c);
     assert(h0 == ct_table_conn_hash(t, c, CT_DIR_ORIGINAL)); /* debug builds: the caller's hash is c's */
     uint64_t h1 = ct_table_conn_hash(t, c, CT_DIR_REPLY);
-    if (index_add(t, h0, id << 1 | CT_DIR_ORIGINAL) != 0) {
+    if (ct_index_put(t, CT_VIEW_DIRECT, h0, id << 1 | CT_DIR_ORIGINAL) != 0) {
         CT_STAT_INC(t, probe_limit);
         return -ENOSPC;
     }
-    if (index_add(t, h1, id << 1 | CT_DIR_REPLY) != 0) {
-        (void)index_del(t, h0, id << 1 | CT_DIR_ORIGINAL);
+    if (ct_index_put(t, CT_VIEW_DIRECT, h1, id << 1 | CT_DIR_REPLY) != 0) {
+        (void)ct_index_del(t, CT_VIEW_DIRECT, h0, id << 1 | CT_DIR_ORIGINAL);
         CT_STAT_INC(t, probe_limit);
         return -ENOSPC;
     }
@@ -619,8 +402,8 @@ void ct_shared_timer_file(struct ct_table *t, struct ct_conn *c)
 static void conn_unlink_index(struct ct_table *t, struct ct_conn *c)
 {
     uint32_t id = ct_table_conn_id(t, c);
-    (void)index_del(t, ct_table_conn_hash(t, c, CT_DIR_ORIGINAL), id << 1 | CT_DIR_ORIGINAL);
-    (void)index_del(t, ct_table_conn_hash(t, c, CT_DIR_REPLY), id << 1 | CT_DIR_REPLY);
+    for (unsigned d = 0; d < 2; d++)
+        (void)ct_index_del(t, CT_VIEW_DIRECT, ct_table_conn_hash(t, c, d), id << 1 | d);
     /* Unfile before the entry can reach the free list, which reuses timer_next. */
     ct_wheel_remove(&t->wheel, c);
     if (CT_UNLIKELY(t->zones != NULL))
@@ -704,35 +487,54 @@ void ct_table_conn_end(struct ct_table *t, struct ct_conn *c, enum ct_remove_cau
 /* ---- early drop ------------------------------------------------------------ */
 
 /*
- * Early drop in a shared table: the same choice, but a connection is only
- * looked at once its lock was taken without waiting (the caller may hold
- * another connection's lock, and lock order forbids waiting), and the first
- * unassured one is taken rather than the oldest.
+ * One bucket of early drop. Every connection indexed there is looked at in
+ * slot order; the first one past its deadline is removed as EXPIRED (it had
+ * timed out and nothing reaped it yet: not an eviction). Otherwise a table
+ * of one thread evicts the unassured connection seen longest ago. A shared
+ * table reads the bucket through a seqlocked copy and looks at a connection
+ * only once its lock was taken without waiting (the caller may hold another
+ * connection's lock, and lock order forbids waiting), and only while it is
+ * live; since it cannot hold every candidate's lock at once, it evicts the
+ * first unassured connection instead of the oldest. Returns 1 if a
+ * connection was removed.
  */
-static int early_drop_shared(struct ct_table *t, uint32_t b, uint32_t range, uint64_t now)
+static int early_drop_bucket(struct ct_table *t, uint32_t b, uint64_t now)
 {
-    for (uint32_t i = 0; i < range; i++, b = ct_table_next_bucket(t, b)) {
-        uint32_t refs[CT_BUCKET_SLOTS];
-        unsigned nref = ct_shared_bucket_refs(t, b, refs);
-        for (unsigned s = 0; s < nref; s++) {
-            struct ct_conn *c = ct_table_ref_conn(t, refs[s]);
-            if (!ct_conn_trylock(c))
-                continue;
-            int done = 0;
-            if (conn_live(c)) {
-                if (ct_table_conn_expires(t, c) <= now) {
-                    CT_STAT_INC(t, expired_inline);
-                    ct_table_conn_remove(t, c, CT_RM_EXPIRED);
-                    done = 1;
-                } else if (!(c->status & CT_STATUS_ASSURED)) {
-                    ct_table_conn_remove(t, c, CT_RM_EARLY_DROP);
-                    done = 1;
-                }
+    const int shared = t->sh != NULL;
+    struct ct_bucket snap;
+    const struct ct_bucket *bk =
+        ct_bucket_view(t, b, shared ? CT_VIEW_SNAPSHOT : CT_VIEW_DIRECT, &snap);
+    struct ct_conn *victim = NULL;
+    for (unsigned s = 0; s < CT_BUCKET_SLOTS; s++) {
+        if (bk->sig[s] == 0)
+            continue;
+        struct ct_conn *c = ct_table_ref_conn(t, bk->ref[s]);
+        if (shared && !ct_conn_trylock(c))
+            continue;
+        int expired = 0, evict = 0;
+        if (!shared || conn_live(c)) {
+            expired = ct_table_conn_expires(t, c) <= now;
+            if (!expired && !(c->status & CT_STATUS_ASSURED)) {
+                if (shared)
+                    evict = 1;
+                else if (!victim || c->last_seen < victim->last_seen)
+                    victim = c;
             }
-            ct_conn_unlock(c);
-            if (done)
-                return 1;
         }
+        if (expired) {
+            CT_STAT_INC(t, expired_inline);
+            ct_table_conn_remove(t, c, CT_RM_EXPIRED);
+        } else if (evict) {
+            ct_table_conn_remove(t, c, CT_RM_EARLY_DROP);
+        }
+        if (shared)
+            ct_conn_unlock(c);
+        if (expired || evict)
+            return 1;
+    }
+    if (victim) {
+        ct_table_conn_remove(t, victim, CT_RM_EARLY_DROP);
+        return 1;
     }
     return 0;
 }
@@ -742,31 +544,9 @@ int ct_table_early_drop(struct ct_table *t, uint64_t h, uint64_t now)
     uint32_t b = ct_table_bucket_of(t, h);
     uint32_t range = t->nbuckets < CT_EARLY_DROP_RANGE ? t->nbuckets : CT_EARLY_DROP_RANGE;
     CT_STAT_INC(t, early_drop_scans);
-    if (t->sh)
-        return early_drop_shared(t, b, range, now);
-    for (uint32_t i = 0; i < range; i++, b = ct_table_next_bucket(t, b)) {
-        const struct ct_bucket *bk = &t->buckets[b];
-        struct ct_conn *victim = NULL;
-        for (unsigned s = 0; s < CT_BUCKET_SLOTS; s++) {
-            if (bk->sig[s] == 0)
-                continue;
-            struct ct_conn *c = ct_table_ref_conn(t, bk->ref[s]);
-            if (ct_table_conn_expires(t, c) <= now) {
-                /* Not an eviction: it had timed out and nothing reaped it yet. */
-                CT_STAT_INC(t, expired_inline);
-                ct_table_conn_remove(t, c, CT_RM_EXPIRED);
-                return 1;
-            }
-            if (c->status & CT_STATUS_ASSURED)
-                continue;
-            if (!victim || c->last_seen < victim->last_seen)
-                victim = c;
-        }
-        if (victim) {
-            ct_table_conn_remove(t, victim, CT_RM_EARLY_DROP);
+    for (uint32_t i = 0; i < range; i++, b = ct_table_next_bucket(t, b))
+        if (early_drop_bucket(t, b, now))
             return 1;
-        }
-    }
     return 0;
 }
 

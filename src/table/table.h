@@ -1,6 +1,7 @@
 /*
- * Private interface of the connection table: the hash index, the entry
- * pools, connection ids, insertion, lookup and removal.
+ * Private interface of the connection table: the table's struct, connection
+ * ids and handles, keys, insertion and removal. The hash index and its one
+ * bucket scan are in index.h, the entry pools in pool.h.
  *
  * ---- Design -----------------------------------------------------------------
  *
@@ -9,20 +10,7 @@
  * are prefetched together (the burst path overlaps these misses across the
  * packets of a burst, after DPDK's two-phase bulk lookup).
  *
- * Entries. Two preallocated pools, IPv4 and IPv6, each an array of entries
- * of one size, the pool's stride, chosen per table (conn.h): IPv4 96 bytes,
- * or 128 with the per-connection counters (the default; CT_TABLE_F_NO_ACCT
- * leaves them out); IPv6 128, or 160 with counters. Strides are multiples of
- * 32 and the pools page-aligned, so an entry spans two lines (96, 128) or
- * three (160) wherever it lies. Each pool
- * is one anonymous mapping with MAP_NORESERVE sized for max_connections
- * entries (plus the few entries a burst may retire, see "Retired entries"),
- * so only touched pages cost memory; CT_TABLE_F_PREFAULT touches every page
- * at creation. Entries are handed out from a LIFO free list (a freed entry is
- * still warm in cache) and, when the list is empty, from the never-used tail
- * of the pool (a high-water mark), so creation does not have to touch the
- * whole pool to build the list. The free list is threaded through
- * conn->timer_next, which no timer uses while an entry is free.
+ * Entries: two preallocated pools, IPv4 and IPv6 (pool.h).
  *
  * Connection ids. A connection is named inside the table by a 32-bit id:
  *     id  = pool index | CT_ID_V6 (bit 30) for the IPv6 pool;
@@ -34,72 +22,7 @@
  * the stride's odd part modulo 2^64 (96 = 3 << 5, 160 = 5 << 5), never with
  * a division instruction.
  *
- * Index. An array of nbuckets 64-byte buckets (one cache line each):
- *     uint16_t sig[9]   16-bit signature of the hash (top bits), 0 = empty
- *     uint16_t ovf      how many tuples homed at or before this bucket are
- *                       stored after it (see probing)
- *     uint32_t seq      reserved for the per-bucket seqlock of shared tables
- *     uint32_t ref[9]   connection id << 1 | direction
- *     uint32_t spare
- * Both tuples of every connection are indexed, so a reply-direction packet is
- * found as directly as an original one. The top 32 bits of the hash choose
- * the home bucket (multiply-shift range reduction, so nbuckets is any
- * count), the low 16 bits are the signature; a computed signature of 0 is
- * replaced by 1 so that 0 can mean "empty" and a zeroed (untouched) index is
- * an empty index. A lookup compares the 9 signatures of the home bucket (all
- * in the one line) and reads an entry only on a signature match: with at most
- * 0.75 tuples per slot the chance of a false signature match per lookup is
- * about 9 / 65536, so a hit costs the bucket line plus the entry, and a miss
- * (a NEW packet) usually only the bucket line.
- *
- * Probing: bucketised linear probing with a cap. A tuple goes into the first
- * bucket with a free slot among home, home+1, ... home+CT_PROBE_MAX-1 (wrapping);
- * every bucket passed over gets its ovf count raised. A lookup stops at the
- * first bucket whose ovf is 0: nothing homed at or before it lies further on.
- * Removal lowers the counts again, so deletions need no tombstones and never
- * lengthen later lookups. When all CT_PROBE_MAX buckets are full the insert is
- * refused (stats.probe_limit, verdict INVALID PROBE_LIMIT). The index has
- * ceil(2 * max_connections / (9 * 0.75)) buckets (CT_INDEX_LOAD_PCT), so a
- * full table fills 75 % of the slots: 19 bytes of index per connection
- * (the power-of-two sizing before cost 27 to 34). Linear probing at that
- * load has runs longer than the old cap of 8 buckets (a simulation of 10 M
- * connections with random hashes: 4,000 inserts refused at a cap of 8, 4 at
- * 24, none at 32; at 85 % load still 60,000 at 8). 32 is still too close:
- * the longest run of linear probing grows as ln(n) / (a - 1 - ln a) slots at
- * load a (Knuth; Pittel 1987), about 390 slots or 43 buckets for 2 million
- * tuples at a = 0.75 and 450 slots for 20 million, and ctbench's 1 M IPv6
- * fill did hit a cap of 32 now and then. CT_PROBE_MAX is 128 buckets, a
- * margin of 2.5 over the expected longest run at 10 M connections; the cap
- * only bounds what a flood could do, since lookups stop at ovf 0. A
- * lookup walks only while ovf says something homed earlier lies further on:
- * about 95 % of tuples sit in their home bucket, and the next bucket is the
- * adjacent line, which the hardware prefetcher streams. (Cuckoo or
- * two-choice schemes would bound the probe length but cost a second line on
- * every miss and make insertion move entries, which a seqlocked shared
- * table would pay for in retries; linear probing keeps misses and inserts on
- * one line.)
- *
- * Hash: NH (the UMAC hash) over the compact 16-byte IPv4 key or the 40-byte
- * IPv6 key, keyed with 32-bit words derived from 128 random bits per table
- * (getrandom(), or the configured key with CT_TABLE_F_FIXED_KEY), then an
- * invertible 64-bit mix (ct_table_hash4(), below). Flood resistance, argued
- * honestly: for any two distinct keys the chance over the secret that their
- * 64-bit hashes collide is at most 2^-32 (NH is 2^-32-almost-universal and
- * the mix is a bijection), and no output is ever shown outside the table, so
- * a remote party who cannot read the secret cannot aim connections at one
- * bucket except by guessing. NH is not a pseudo-random function as SipHash
- * is: an attacker who could observe many hash values (timing of bucket
- * overflows) might learn about the key, and bucket-level collisions are not
- * bounded by the 2^-32 figure. What bounds the damage is the probe cap: a
- * lookup never reads more than CT_PROBE_MAX bucket lines, and a flood that
- * did concentrate tuples would get inserts refused (PROBE_LIMIT), not a
- * quadratic slowdown. The reason to leave SipHash-1-3: it cost about 100
- * instructions per packet (16 bytes: two compression and three finalisation
- * rounds), NH plus the mix about 15 (callgrind, established IPv4 traffic:
- * 1226 -> 1075 instructions per packet with the timer change below). The
- * hash is computed once per packet (stage 1) and serves the bucket, the
- * signature and stage 3's re-check. Tests may replace the hash
- * (ct_table_set_hash_hook()).
+ * Index, probing and hash: index.h.
  *
  * Reply tuple: not stored. ct_table_reply_key4/6() is the one place that
  * derives it (the inverse of the original, in the reply zone), and
@@ -142,10 +65,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
+#include "base/arch.h"
 #include "base/compiler.h"
 #include "base/inet.h"
 #include "base/siphash.h"
@@ -154,44 +74,12 @@
 #include "expiry/wheel.h"
 #include "proto/proto.h"
 #include "table/conn.h"
+#include "table/pool.h"
 #include "zone/zone.h"
 
-#define CT_BUCKET_SLOTS 9
-#define CT_PROBE_MAX 128        /* buckets one tuple may be placed past its home, + 1 */
-#define CT_INDEX_LOAD_PCT 75    /* share of index slots in use when the table is full */
 #define CT_RETIRE_MAX (4 * CT_BURST_MAX)
 #define CT_ID_V6 (1u << 30)
 #define CT_ID_NONE UINT32_MAX
-
-/*
- * Locking of a shared table's bucket (table/shared.h; legend there): seq is
- * the bucket's lock and seqcount [A]; sig, ovf and ref are [B], written
- * with release stores while seq is odd and read lock-free by copying them
- * between two loads of seq. Not a capability of the analysis: a writer
- * holds a run-time set of buckets.
- */
-struct ct_bucket {
-    uint16_t sig[CT_BUCKET_SLOTS];
-    uint16_t ovf;
-    uint32_t seq;
-    uint32_t ref[CT_BUCKET_SLOTS];
-    uint32_t spare;
-} CT_ALIGNED(64);
-_Static_assert(sizeof(struct ct_bucket) == 64, "a bucket is one cache line");
-
-/* One entry pool. In a shared table hiwater and free_head are [P], reached
- * through ct_shared_pool(); the rest is [I] (legend in table/shared.h). */
-struct ct_pool {
-    uint8_t *base;
-    size_t map_len;
-    uint32_t stride;    /* bytes per entry: CT_ENTRY4_SIZE() or CT_ENTRY6_SIZE() of the table's accounting */
-    uint32_t cap;       /* entries in the mapping */
-    uint32_t hiwater;   /* entries [0, hiwater) have been handed out at least once */
-    uint32_t free_head; /* LIFO free list through conn->timer_next; CT_ID_NONE ends it */
-    uint32_t body_off;  /* offset of struct ct_conn inside the entry (the key's size) */
-    uint32_t stride_shift; /* stride = odd << stride_shift */
-    uint64_t stride_inv;   /* odd * stride_inv == 1 (mod 2^64): exact division by the stride */
-};
 
 /* Replacement hash for tests: must be a pure function of the key bytes. */
 typedef uint64_t (*ct_table_hash_fn)(const void *key, size_t len);
@@ -302,8 +190,6 @@ void ct_shared_stats_sum(const struct ct_table *t, struct ct_table_stats *out);
 struct ct_conn *ct_shared_find(const struct ct_table *t, const void *k, unsigned v6, uint64_t h,
                                unsigned *dir);
 void ct_shared_prefetch(const struct ct_table *t, uint64_t h);
-/* The refs in bucket b, from a consistent (seq-validated) copy; returns how many. */
-unsigned ct_shared_bucket_refs(const struct ct_table *t, uint32_t b, uint32_t *refs);
 /* Indexes both tuples under bucket locks (h_orig: the original key's hash,
  * as for ct_table_insert()). Returns 0, -ENOSPC, or -EEXIST with *existing
  * (and the packet's direction in it) when another thread created the
@@ -335,7 +221,7 @@ static inline void ct_conn_lock(struct ct_conn *c)
 {
     while (__atomic_exchange_n(&c->flags8, (uint8_t)1, __ATOMIC_ACQUIRE))
         while (__atomic_load_n(&c->flags8, __ATOMIC_RELAXED))
-            __builtin_ia32_pause();
+            ct_cpu_relax();
 }
 
 static inline int ct_conn_trylock(struct ct_conn *c)
@@ -379,37 +265,6 @@ static inline struct ct_acct *ct_table_conn_acct(const struct ct_table *t, const
     if (t->flags & CT_TABLE_F_NO_ACCT)
         return NULL;
     return (struct ct_acct *)(void *)((uint8_t *)(uintptr_t)c + sizeof(struct ct_conn));
-}
-
-/*
- * The cache lines an entry of pool p spans, wherever it lies: 2 for strides
- * up to 128, 3 above. The pool is page-aligned and strides are multiples of
- * CT_ENTRY_ALIGN, so a 96-byte entry starts at byte 0 or 32 of a line and
- * ends within the next one, a 128-byte entry fills two lines exactly (it
- * starts at byte 0 of a 128-byte pair), and a 160-byte entry starting at 0
- * or 32 ends in the third line. Checked for every stride in test_table_acct.c.
- */
-#define CT_ENTRY_LINES_MAX 3u
-static inline unsigned ct_pool_entry_lines(const struct ct_pool *p)
-{
-    return p->stride > 2 * CT_CACHE_LINE ? 3 : 2;
-}
-
-/*
- * Prefetches, for writing, every line of entry idx of pool p: bytes 0, 64
- * and, for a three-line entry, 128 each lie in a different line of it.
- * Keep it straight-line: GCC 12 at -O3 deleted a form that collected the
- * addresses in an array and prefetched them in a loop (a loop whose only
- * effect is prefetching counts as dead code), and the burst path silently
- * lost its entry prefetch.
- */
-static inline void ct_pool_prefetch_entry(const struct ct_pool *p, uint32_t idx)
-{
-    const uint8_t *e = p->base + (size_t)idx * p->stride;
-    CT_PREFETCH_W(e);
-    CT_PREFETCH_W(e + CT_CACHE_LINE);
-    if (ct_pool_entry_lines(p) > 2)
-        CT_PREFETCH_W(e + 2 * CT_CACHE_LINE);
 }
 
 static inline struct ct_conn *ct_table_ref_conn(const struct ct_table *t, uint32_t ref)
@@ -496,105 +351,6 @@ static inline int ct_key6_equal(const struct ct_key6 *a, const struct ct_key6 *b
     return memcmp(a, b, sizeof(*a)) == 0;
 }
 
-/*
- * NH (Black, Halevi, Krawczyk, Krovetz, Rogaway, "UMAC: Fast and Secure
- * Message Authentication", CRYPTO 1999) over the key as 32-bit words:
- *     NH(M) = sum over pairs of ((m[2i] + k[2i]) mod 2^32) * ((m[2i+1] + k[2i+1]) mod 2^32)
- * taken mod 2^64. For any two distinct keys of the same length, the chance
- * over the secret k that their NH values collide is at most 2^-32. The sum is
- * then passed through MurmurHash3's 64-bit finaliser (Appleby; an invertible
- * mix, so it keeps that bound on full collisions) so that every output bit
- * depends on every input bit: the bucket comes from the top 32 bits, the
- * signature from the low 16.
- */
-static inline uint64_t ct_hash_mix(uint64_t h)
-{
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ull;
-    h ^= h >> 33;
-    return h;
-}
-
-static inline uint64_t ct_nh_pair(uint64_t w, uint32_t ka, uint32_t kb)
-{
-    return (uint64_t)(uint32_t)((uint32_t)w + ka) * (uint64_t)(uint32_t)((uint32_t)(w >> 32) + kb);
-}
-
-static inline uint64_t ct_table_hash4(const struct ct_table *t, const struct ct_key4 *k)
-{
-    if (CT_UNLIKELY(t->hash_hook != NULL))
-        return t->hash_hook(k, sizeof(*k));
-    uint64_t a, b;
-    memcpy(&a, k, 8);
-    memcpy(&b, (const uint8_t *)k + 8, 8);
-    return ct_hash_mix(ct_nh_pair(a, t->nh[0], t->nh[1]) + ct_nh_pair(b, t->nh[2], t->nh[3]));
-}
-
-static inline uint64_t ct_table_hash6(const struct ct_table *t, const struct ct_key6 *k)
-{
-    if (CT_UNLIKELY(t->hash_hook != NULL))
-        return t->hash_hook(k, sizeof(*k));
-    uint64_t h = 0;
-    for (unsigned i = 0; i < 5; i++) {
-        uint64_t w;
-        memcpy(&w, (const uint8_t *)k + 8 * i, 8);
-        h += ct_nh_pair(w, t->nh[2 * i], t->nh[2 * i + 1]);
-    }
-    return ct_hash_mix(h);
-}
-
-/* Signature of a hash: its low 16 bits, never 0 (0 marks an empty slot). */
-static inline uint16_t ct_hash_sig(uint64_t h)
-{
-    uint16_t s = (uint16_t)h;
-    return s ? s : 1;
-}
-
-/* Home bucket of a hash: Lemire's multiply-shift range reduction ("A fast
- * alternative to the modulo reduction", 2016) of its top 32 bits, so the
- * bucket count need not be a power of two. */
-static inline uint32_t ct_table_bucket_of(const struct ct_table *t, uint64_t h)
-{
-    return (uint32_t)(((h >> 32) * (uint64_t)t->nbuckets) >> 32);
-}
-
-/* The bucket after b, wrapping. */
-static inline uint32_t ct_table_next_bucket(const struct ct_table *t, uint32_t b)
-{
-    return b + 1 == t->nbuckets ? 0 : b + 1;
-}
-
-static inline struct ct_bucket *ct_table_home(const struct ct_table *t, uint64_t h)
-{
-    return &t->buckets[ct_table_bucket_of(t, h)];
-}
-
-/*
- * The slots of the bucket that carry signature sig, as a mask with bit 2*i
- * set for slot i (the layout SSE2's byte mask gives for 16-bit lanes). Walk
- * it with ct_match_slot() and m &= m - 1.
- */
-static inline unsigned ct_bucket_match(const struct ct_bucket *b, uint16_t sig)
-{
-#if defined(__SSE2__)
-    __m128i v = _mm_load_si128((const __m128i *)(const void *)b->sig);
-    __m128i eq = _mm_cmpeq_epi16(v, _mm_set1_epi16((short)sig));
-    unsigned m = (unsigned)_mm_movemask_epi8(eq) & 0x5555u;
-    return m | (unsigned)(b->sig[8] == sig) << 16;
-#else
-    unsigned m = 0;
-    for (unsigned i = 0; i < CT_BUCKET_SLOTS; i++)
-        m |= (unsigned)(b->sig[i] == sig) << (2 * i);
-    return m;
-#endif
-}
-
-static inline unsigned ct_match_slot(unsigned m)
-{
-    return (unsigned)__builtin_ctz(m) >> 1;
-}
 
 /*
  * The reply-direction key of a connection. Without NAT it is the inverse of
@@ -652,26 +408,6 @@ static inline int ct_table_reply_match4(const struct ct_table *t, const struct c
     return d == 0;
 }
 
-/* Hash of direction dir of c's key (what the index files it under). */
-static inline uint64_t ct_table_conn_hash(const struct ct_table *t, const struct ct_conn *c,
-                                          unsigned dir)
-{
-    if (ct_conn_is_v6(c)) {
-        struct ct_key6 k;
-        if (dir == CT_DIR_ORIGINAL)
-            k = *ct_conn_key6((struct ct_conn *)c);
-        else
-            ct_table_reply_key6(t, c, &k);
-        return ct_table_hash6(t, &k);
-    }
-    struct ct_key4 k;
-    if (dir == CT_DIR_ORIGINAL)
-        k = *ct_conn_key4((struct ct_conn *)c);
-    else
-        ct_table_reply_key4(t, c, &k);
-    return ct_table_hash4(t, &k);
-}
-
 /* Whether direction `dir` of connection c has key k. */
 static inline int ct_conn_match4(const struct ct_table *t, struct ct_conn *c, unsigned dir,
                                  const struct ct_key4 *k)
@@ -692,61 +428,6 @@ static inline int ct_conn_match6(const struct ct_table *t, struct ct_conn *c, un
 }
 
 /* ---- operations (table.c) ------------------------------------------------ */
-
-/*
- * Finds the connection one of whose tuples has key k (a struct ct_key4 when
- * v6 is 0, else a struct ct_key6) and hash h; stores that tuple's direction
- * in *dir. Does not look at expiry.
- */
-static inline struct ct_conn *ct_table_find_at(const struct ct_table *t, const void *k, unsigned v6,
-                                               uint64_t h, uint32_t b, unsigned *dir);
-
-static inline struct ct_conn *ct_table_find(const struct ct_table *t, const void *k, unsigned v6,
-                                            uint64_t h, unsigned *dir)
-{
-    return ct_table_find_at(t, k, v6, h, ct_table_bucket_of(t, h), dir);
-}
-
-/* As ct_table_find(), with the home bucket b = ct_table_bucket_of(t, h)
- * already computed (the burst path computes it once per packet). */
-static inline struct ct_conn *ct_table_find_at(const struct ct_table *t, const void *k, unsigned v6,
-                                               uint64_t h, uint32_t b, unsigned *dir)
-{
-    uint16_t sig = ct_hash_sig(h);
-    for (uint32_t i = 0; i < t->probe_max; i++) {
-        const struct ct_bucket *bk = &t->buckets[b];
-        unsigned m = ct_bucket_match(bk, sig);
-        while (m) {
-            unsigned s = ct_match_slot(m);
-            m &= m - 1;
-            uint32_t ref = bk->ref[s];
-            if (((ref >> 1 & CT_ID_V6) != 0) != (v6 != 0))
-                continue;
-            struct ct_conn *c = ct_table_ref_conn(t, ref);
-            unsigned d = ref & 1;
-            int eq = v6 ? ct_conn_match6(t, c, d, k) : ct_conn_match4(t, c, d, k);
-            if (eq) {
-                *dir = d;
-                return c;
-            }
-        }
-        if (bk->ovf == 0)
-            break;
-        b = ct_table_next_bucket(t, b);
-    }
-    return NULL;
-}
-
-/* Hands out a zeroed entry of the family with its private family bit set, or NULL. */
-struct ct_conn *ct_table_conn_alloc(struct ct_table *t, unsigned v6);
-
-/* Returns an entry that was never inserted to the free list at once. */
-void ct_table_conn_free(struct ct_table *t, struct ct_conn *c);
-/* Shared tables: puts a free entry in thread slot me's magazine (giving a
- * batch back to the pool when it is full); gives the whole magazine back. */
-void ct_table_mag_put(struct ct_table *t, struct ct_tslot *me, struct ct_conn *c);
-void ct_table_mag_drain(struct ct_table *t, struct ct_tslot *me);
-/* ct_table_conn_free_locked(), for a caller holding pool_lock: table/shared.h. */
 
 /*
  * Indexes both tuples of c (the original key must be set) and counts it as
@@ -814,44 +495,22 @@ int ct_table_end_where(struct ct_table *t, uint64_t now, enum ct_remove_cause ca
  * and calls ct_shared_timer_file() (table/shared.h). */
 void ct_table_timer_file(struct ct_table *t, struct ct_conn *c);
 
-/* Frees the entries retired since the last call. */
-void ct_table_reclaim(struct ct_table *t);
-
 /* Fills a public tuple from direction dir of c. */
 void ct_table_conn_tuple(const struct ct_table *t, const struct ct_conn *c, unsigned dir,
                          struct ct_tuple *out);
 
 /*
- * Test hook: replaces the table's hash (NULL restores SipHash-1-3). Only on
- * an empty table: existing entries would be indexed under the old hash.
- * Returns 0 or -EBUSY.
+ * Test hook: replaces the table's hash (NULL restores the keyed NH hash of
+ * index.h). Only on an empty table: existing entries would be indexed under
+ * the old hash. Returns 0 or -EBUSY.
  */
 int ct_table_set_hash_hook(struct ct_table *t, ct_table_hash_fn fn);
 
 /*
- * Finds the live connection of key k (hash h, home bucket b, as for
- * ct_table_find_at()) on a table of one thread. A connection past its
- * deadline is reaped (both tuples removed, counted expired_inline) and is a
- * miss, however late the sweep is: seed 001's reaping during lookup.
- */
-static inline struct ct_conn *ct_table_find_live(struct ct_table *t, const void *k, unsigned v6,
-                                                 uint64_t h, uint32_t b, uint64_t now,
-                                                 unsigned *dir)
-{
-    struct ct_conn *c = ct_table_find_at(t, k, v6, h, b, dir);
-    if (c && CT_UNLIKELY(ct_table_conn_expires(t, c) <= now)) {
-        CT_STAT_INC(t, expired_inline);
-        ct_table_conn_remove(t, c, CT_RM_EXPIRED);
-        c = NULL;
-    }
-    return c;
-}
-
-/*
- * Shared tables: as ct_table_find_live(), without bucket locks, and returns
+ * Shared tables: as ct_table_find_live() (index.h), without bucket locks, and returns
  * the connection locked (ct_conn_unlock() when done), or NULL. A connection
  * that ended meanwhile is a miss; one past its deadline is reaped under its
- * lock and is a miss.
+ * lock and is a miss. (lookup.c)
  */
 struct ct_conn *ct_shared_find_live_locked(struct ct_table *t, const void *k, unsigned v6,
                                            uint64_t h, uint64_t now, unsigned *dir);

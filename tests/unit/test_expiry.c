@@ -919,7 +919,10 @@ static void test_memory_flat(void)
     CHECK(t->pool[0].hiwater <= max + CT_RETIRE_MAX);
     CHECK_EQ_U(t->pool[0].hiwater, hiwater_early);
     uint64_t rss_end = rss_pages();
-    CHECK(rss_end <= rss_early + 256); /* 1 MiB of 4 KiB pages */
+    /* Under an emulator (qemu-user) resident memory includes its growing
+     * translation cache; the pool check above still holds the table flat. */
+    if (!getenv("CTRACK_TEST_EMULATED"))
+        CHECK(rss_end <= rss_early + 256); /* 1 MiB of 4 KiB pages */
     printf("memory_flat: %" PRIu64 " connections, expired %" PRIu64 " (sweep %" PRIu64
            "), evicted %" PRIu64 ", sweep calls %" PRIu64 ", rss %" PRIu64 " -> %" PRIu64
            " pages\n",

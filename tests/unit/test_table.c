@@ -10,6 +10,7 @@
 
 #include "check.h"
 #include "ctrack/ctrack.h"
+#include "table/index.h"
 #include "support/table_fixture.h"
 #include "table/table.h"
 
@@ -581,6 +582,154 @@ static void test_expiry_on_lookup(void)
     ct_table_destroy(t);
 }
 
+/* ---- the index's signature match and bucket views ------------------------------- */
+
+/* xorshift64*: a fixed seed, the same buckets every run. */
+static uint64_t rnd(uint64_t *x)
+{
+    *x ^= *x >> 12;
+    *x ^= *x << 25;
+    *x ^= *x >> 27;
+    return *x * 0x2545f4914f6cdd1dull;
+}
+
+/* The mask layout every variant promises (base/arch.h): bit 2*i for slot i. */
+static void test_sig_match_layout(void)
+{
+    struct ct_bucket b;
+    memset(&b, 0, sizeof(b));
+    CHECK_EQ_U(ct_sig9_match(b.sig, 1), 0);
+    CHECK_EQ_U(ct_sig9_match(b.sig, 0), 0x15555u); /* every slot empty */
+    b.sig[0] = 0x8000;
+    b.sig[3] = 0xffff;
+    b.sig[8] = 0xffff;
+    CHECK_EQ_U(ct_sig9_match(b.sig, 0xffff), 1u << 6 | 1u << 16);
+    CHECK_EQ_U(ct_sig9_match(b.sig, 0x8000), 1u);
+    CHECK_EQ_U(ct_sig9_slot(ct_sig9_match(b.sig, 0xffff)), 3);
+    CHECK_EQ_U(ct_sig9_slot(1u << 16), 8);
+    CHECK_EQ_U(ct_sig9_match_generic(b.sig, 0xffff), 1u << 6 | 1u << 16);
+}
+
+/*
+ * Every SIMD variant compiled for this target against the portable one, on
+ * random buckets whose signatures come from a small alphabet (so that most
+ * queries match several slots) that includes 0, 0x8000 and 0xffff, where a
+ * signed 16-bit compare would differ.
+ */
+static void test_sig_match_variants(void)
+{
+    static const uint16_t alphabet[] = {0, 1, 2, 0x7fff, 0x8000, 0x8001, 0xfffe, 0xffff};
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    unsigned compared = 0;
+    struct ct_bucket b;
+    memset(&b, 0, sizeof(b));
+    for (unsigned round = 0; round < 20000; round++) {
+        for (unsigned i = 0; i < CT_BUCKET_SLOTS; i++) {
+            uint64_t r = rnd(&x);
+            b.sig[i] = (r & 1) ? alphabet[(r >> 1) % CT_ARRAY_LEN(alphabet)] : (uint16_t)(r >> 16);
+        }
+        uint16_t queries[3] = {b.sig[rnd(&x) % CT_BUCKET_SLOTS], (uint16_t)rnd(&x),
+                               alphabet[rnd(&x) % CT_ARRAY_LEN(alphabet)]};
+        for (unsigned q = 0; q < 3; q++) {
+            unsigned want = ct_sig9_match_generic(b.sig, queries[q]);
+            CHECK_EQ_U(ct_sig9_match(b.sig, queries[q]), want);
+#if defined(CT_ARCH_HAVE_SSE2)
+            CHECK_EQ_U(ct_sig9_match_sse2(b.sig, queries[q]), want);
+            compared++;
+#endif
+#if defined(CT_ARCH_HAVE_NEON)
+            CHECK_EQ_U(ct_sig9_match_neon(b.sig, queries[q]), want);
+            compared++;
+#endif
+        }
+    }
+#if defined(CT_ARCH_HAVE_SSE2) || defined(CT_ARCH_HAVE_NEON)
+    CHECK(compared >= 60000);
+#else
+    CHECK_EQ_U(compared, 0); /* only the generic version exists here */
+#endif
+}
+
+/* Moves every bucket's seq on by one, as a writer's lock (to odd) or unlock
+ * (to even) would: what the locked view checks for in debug builds. */
+static void index_toggle_locks(struct ct_table *t)
+{
+    for (uint32_t b = 0; b < t->nbuckets; b++)
+        t->buckets[b].seq += 1;
+}
+
+/*
+ * The three bucket views find the same thing: on a table whose keys all
+ * collide (long probe runs) and on one with the keyed hash, every key of
+ * both directions, and a near miss of each, walked directly, on seqlocked
+ * copies and with the buckets marked locked.
+ */
+static void check_views_agree(struct ct_table *t, unsigned n)
+{
+    uint64_t now = 1 * SEC;
+    for (unsigned i = 0; i < n; i++) {
+        struct ct_pkt p = (i & 1) ? pkt6(17, i, 1000 + i, (uint16_t)(1024 + i), 53, 100)
+                                  : pkt4(17, 0x0a000000u + i, 0x0b000000u + i,
+                                         (uint16_t)(1024 + i), 53, 100);
+        struct ct_verdict v = run1(t, p, now);
+        CHECK_EQ_U(v.flags, CT_VERDICT_CREATED);
+    }
+    unsigned found = 0;
+    for (unsigned i = 0; i < n; i++) {
+        for (unsigned variant = 0; variant < 3; variant++) {
+            struct ct_pkt p = (i & 1) ? pkt6(17, i, 1000 + i, (uint16_t)(1024 + i), 53, 100)
+                                      : pkt4(17, 0x0a000000u + i, 0x0b000000u + i,
+                                             (uint16_t)(1024 + i), 53, 100);
+            if (variant == 1)
+                p = reverse(&p, 100);
+            if (variant == 2)
+                p.tuple.dport = 54; /* a near miss */
+            struct ct_key4 k4;
+            struct ct_key6 k6;
+            const void *k;
+            uint64_t h;
+            unsigned v6 = p.tuple.l3 == CT_L3_IPV6;
+            if (v6) {
+                memcpy(&k6, &p.tuple, sizeof(k6));
+                k = &k6;
+                h = ct_table_hash6(t, &k6);
+            } else {
+                ct_key4_from_tuple(&k4, &p.tuple);
+                k = &k4;
+                h = ct_table_hash4(t, &k4);
+            }
+            uint32_t home = ct_table_bucket_of(t, h);
+            unsigned d0 = 9, d1 = 9, d2 = 9;
+            struct ct_conn *c0 = ct_index_walk(t, CT_VIEW_DIRECT, k, v6, h, home, &d0);
+            struct ct_conn *c1 = ct_index_walk(t, CT_VIEW_SNAPSHOT, k, v6, h, home, &d1);
+            index_toggle_locks(t);
+            struct ct_conn *c2 = ct_index_walk(t, CT_VIEW_LOCKED, k, v6, h, home, &d2);
+            index_toggle_locks(t);
+            CHECK(c0 == c1);
+            CHECK(c0 == c2);
+            CHECK((c0 == NULL) == (variant == 2));
+            if (c0) {
+                CHECK_EQ_U(d0, variant);
+                CHECK_EQ_U(d1, d0);
+                CHECK_EQ_U(d2, d0);
+                found++;
+            }
+        }
+    }
+    CHECK_EQ_U(found, 2 * n);
+}
+
+static void test_bucket_views(void)
+{
+    struct ct_table *t = mk_table(4096, 0);
+    check_views_agree(t, 1500);
+    ct_table_destroy(t);
+    t = mk_table(4096, 0);
+    CHECK_EQ_I(ct_table_set_hash_hook(t, const_hash), 0);
+    check_views_agree(t, CT_PROBE_MAX * CT_BUCKET_SLOTS / 2);
+    ct_table_destroy(t);
+}
+
 int main(void)
 {
     RUN(test_config_defaults);
@@ -592,5 +741,8 @@ int main(void)
     RUN(test_full_table);
     RUN(test_handles_foreach);
     RUN(test_expiry_on_lookup);
+    RUN(test_sig_match_layout);
+    RUN(test_sig_match_variants);
+    RUN(test_bucket_views);
     return check_summary();
 }
