@@ -17,6 +17,11 @@
  * that caps the nesting depth). MPLS label stacks and PPPoE sessions below
  * the IP header are skipped, not reported as tunnels.
  *
+ * Writable frames: a frame the caller lets the library write into is
+ * handed over as a struct ct_frame_rw (ct_pkt_parse_rw()); its descriptor
+ * is marked `writable`, which the NAT rewrite helpers will require. A
+ * descriptor of a read-only struct ct_frame is never written through.
+ *
  * VLANs: the zone of a frame is the caller's choice. ct_pkt_vlan_zone()
  * derives one from the parsed tag stack for callers that want VLANs to
  * separate connections, and ct_pkt_set_zone() applies it to a parsed packet.
@@ -65,6 +70,22 @@ struct ct_frame {
     uint16_t zone;       /* zone to look the packet up in (default 0) */
     uint32_t mark;       /* packet mark, as skb->mark */
     uint32_t flags;      /* CT_FRAME_F_*: what the receiving NIC checked; 0 if nothing */
+};
+
+/*
+ * A frame the library may write into: struct ct_frame with a non-const
+ * `data`, for the calls that rewrite packets (ct_pkt_parse_rw()). The
+ * fields mean what they mean in struct ct_frame; zero it before filling it
+ * in.
+ */
+struct ct_frame_rw {
+    uint8_t *data;       /* first byte of the link-layer header, writable */
+    uint32_t len;        /* bytes available at data (captured length) */
+    uint32_t wire_len;   /* length on the wire; 0 means the same as len */
+    uint16_t link;       /* enum ct_link */
+    uint16_t zone;       /* zone to look the packet up in (default 0) */
+    uint32_t mark;       /* packet mark, as skb->mark */
+    uint32_t flags;      /* CT_FRAME_F_* */
 };
 
 /* Frame flags (ct_frame.flags). All of them fit in ct_pkt.frame_flags. */
@@ -157,6 +178,25 @@ enum {
 /*
  * The parsed packet. Offsets are from `data`. Fields past `reason` are
  * meaningful only when reason is CT_REASON_NONE (fragments: see `frag`).
+ *
+ * Size: 168 bytes on LP64 targets, as before rewriting and the SACK
+ * offset were added. The descriptor is written for every packet and read by
+ * the tracker, so it stays within three cache lines and nothing is stored
+ * that can be computed: every field a rewrite changes lies at a fixed
+ * offset from l3_off, l4_off, inner_l3_off or inner_l4_off for the family
+ * and protocol, and the UDP zero-checksum case is read from the checksum
+ * field itself. What could not be derived cheaply took
+ * the two bytes of padding after frame_flags: `tcp_sack_off`, so that the
+ * TCP tracker reads the SACK blocks where the parser found them instead of
+ * walking the options again, and `writable`.
+ *
+ * tcp_sack_off: the offset, from the TCP header, of the kind byte of the
+ * segment's first SACK option (RFC 2018), when that option lies inside the
+ * captured header and its length is 2 + 8n; 0 when there is no SACK option
+ * or the first one is malformed (a later well-formed one still sets
+ * CT_TCPOPT_SACK). Linux's tcp_sack() also reads one SACK option only, but
+ * passes over a malformed one to the next; ctrack's tracker has always
+ * stopped at the first.
  */
 struct ct_pkt {
     const uint8_t *data;
@@ -166,7 +206,8 @@ struct ct_pkt {
     uint8_t nvlan;         /* number of VLAN tags (outermost first) */
     uint8_t snapped;       /* 1 if the capture cut the packet short */
     uint8_t frame_flags;   /* CT_FRAME_F_* of the frame, copied by the parser */
-    uint8_t pad0[2];
+    uint8_t tcp_sack_off;  /* TCP: offset of the first SACK option from l4_off, 0 if none (below) */
+    uint8_t writable;      /* 1: parsed from a struct ct_frame_rw, `data` may be written */
     uint16_t vlan[CT_PKT_MAX_VLANS]; /* VLAN IDs */
     uint32_t mark;
 
@@ -227,6 +268,14 @@ enum {
 
 /* ct_pkt_parse() with CT_PARSE_F_* options; ct_pkt_parse() passes 0. */
 void ct_pkt_parse_flags(const struct ct_frame *frame, struct ct_pkt *pkt, unsigned flags);
+
+/*
+ * Parses a writable frame as ct_pkt_parse_flags() does and marks the
+ * descriptor writable (pkt->writable = 1), so that rewrite helpers may
+ * write through it. Everything else in *pkt is what ct_pkt_parse_flags()
+ * would write for the same bytes.
+ */
+void ct_pkt_parse_rw(const struct ct_frame_rw *frame, struct ct_pkt *pkt, unsigned flags);
 
 /*
  * Verifies the transport checksum of a parsed packet (TCP, UDP, UDP-Lite,
