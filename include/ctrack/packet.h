@@ -350,19 +350,20 @@ void ct_pkt_set_zone(struct ct_pkt *pkt, uint16_t zone);
  * packet an ICMP or ICMPv6 error quotes (icmp_is_error and inner_ok set).
  */
 enum ct_pkt_field {
-    CT_PKT_FIELD_SRC_ADDR = 0,  /* IP source address */
-    CT_PKT_FIELD_DST_ADDR,      /* IP destination address */
-    CT_PKT_FIELD_SRC_PORT,      /* TCP, UDP, UDP-Lite, SCTP source port; ICMP query identifier */
-    CT_PKT_FIELD_DST_PORT,      /* TCP, UDP, UDP-Lite, SCTP destination port */
-    CT_PKT_FIELD_IP_CSUM,       /* IPv4 header checksum (none in IPv6) */
-    CT_PKT_FIELD_L4_CSUM,       /* TCP, UDP, UDP-Lite, ICMP or ICMPv6 checksum; a UDP
-                                   checksum of 0 means none was sent (RFC 768) */
+    CT_PKT_FIELD_SRC_ADDR = 0, /* IP source address */
+    CT_PKT_FIELD_DST_ADDR,     /* IP destination address */
+    CT_PKT_FIELD_SRC_PORT,     /* TCP, UDP, UDP-Lite, SCTP source port; ICMP query identifier */
+    CT_PKT_FIELD_DST_PORT,     /* TCP, UDP, UDP-Lite, SCTP destination port */
+    CT_PKT_FIELD_IP_CSUM,      /* IPv4 header checksum (none in IPv6) */
+    CT_PKT_FIELD_L4_CSUM,      /* TCP, UDP, UDP-Lite, ICMP or ICMPv6 checksum; a UDP
+                                  checksum of 0 means none was sent (RFC 768) */
     CT_PKT_FIELD_INNER_SRC_ADDR,
     CT_PKT_FIELD_INNER_DST_ADDR,
     CT_PKT_FIELD_INNER_SRC_PORT,
     CT_PKT_FIELD_INNER_DST_PORT,
     CT_PKT_FIELD_INNER_IP_CSUM,
-    CT_PKT_FIELD_INNER_L4_CSUM, /* only when the quote reaches it (a TCP quote of 8 bytes does not) */
+    CT_PKT_FIELD_INNER_L4_CSUM, /* only when the quote holds both its bytes (a TCP
+                                   quote of 8 bytes does not) */
     CT_PKT_FIELD_COUNT,
 };
 

@@ -171,8 +171,8 @@ enum csum_kind {
  * new. was[] and now[] get the field's bytes before and after, for a
  * checksum that covers this one (an ICMP error's).
  */
-static void csum_update(uint8_t *d, uint32_t coff, const uint8_t *old, const uint8_t *new, uint32_t n,
-                        enum csum_kind kind, uint8_t was[2], uint8_t now[2])
+static void csum_update(uint8_t *d, uint32_t coff, const uint8_t *old, const uint8_t *new,
+                        uint32_t n, enum csum_kind kind, uint8_t was[2], uint8_t now[2])
 {
     uint8_t *c = d + coff;
     was[0] = c[0];
@@ -190,8 +190,8 @@ static void csum_update(uint8_t *d, uint32_t coff, const uint8_t *old, const uin
 }
 
 /* As csum_update() for a checksum nothing else covers. */
-static void csum_update1(uint8_t *d, uint32_t coff, const uint8_t *old, const uint8_t *new, uint32_t n,
-                         enum csum_kind kind)
+static void csum_update1(uint8_t *d, uint32_t coff, const uint8_t *old, const uint8_t *new,
+                         uint32_t n, enum csum_kind kind)
 {
     uint8_t was[2], now[2];
     csum_update(d, coff, old, new, n, kind, was, now);
@@ -244,7 +244,8 @@ CT_EXPORT int ct_pkt_rewrite_addr(struct ct_pkt *pkt, unsigned side, const union
     const uint32_t n = v6 ? 16u : 4u;
     if (v6 && side == CT_PKT_DST && pkt->l4_off != pkt->l3_off + 40u)
         return -ENOTSUP;
-    int off = ct_pkt_field_off(pkt, side == CT_PKT_SRC ? CT_PKT_FIELD_SRC_ADDR : CT_PKT_FIELD_DST_ADDR);
+    int off =
+        ct_pkt_field_off(pkt, side == CT_PKT_SRC ? CT_PKT_FIELD_SRC_ADDR : CT_PKT_FIELD_DST_ADDR);
     if (off < 0)
         return off;
     uint8_t old[16];
@@ -269,7 +270,8 @@ CT_EXPORT int ct_pkt_rewrite_port(struct ct_pkt *pkt, unsigned side, uint16_t po
     const uint8_t proto = pkt->tuple.proto;
     if (proto == CT_IPPROTO_SCTP)
         return -ENOTSUP;
-    int off = ct_pkt_field_off(pkt, side == CT_PKT_SRC ? CT_PKT_FIELD_SRC_PORT : CT_PKT_FIELD_DST_PORT);
+    int off =
+        ct_pkt_field_off(pkt, side == CT_PKT_SRC ? CT_PKT_FIELD_SRC_PORT : CT_PKT_FIELD_DST_PORT);
     if (off < 0)
         return off;
     uint8_t old[2], new[2] = {(uint8_t)(port >> 8), (uint8_t)port};
@@ -320,7 +322,8 @@ static int icmp_error_csum(const struct ct_pkt *pkt)
     return ct_pkt_field_off(pkt, CT_PKT_FIELD_L4_CSUM);
 }
 
-CT_EXPORT int ct_pkt_rewrite_inner_addr(struct ct_pkt *pkt, unsigned side, const union ct_addr *addr)
+CT_EXPORT int ct_pkt_rewrite_inner_addr(struct ct_pkt *pkt, unsigned side,
+                                        const union ct_addr *addr)
 {
     int err = 0;
     uint8_t *d = writable_data(pkt, side, addr, &err);

@@ -96,7 +96,8 @@ static size_t ip_packet(uint8_t *o, int v6, int kind, uint8_t proto, const union
     size_t l;
     switch (kind) {
     case K_TCP:
-        l = tcp_header(l4, sport, dport, 0x11223344, 0x55667788, CT_TCP_ACK | CT_TCP_PSH, 1000, NULL, 0);
+        l = tcp_header(l4, sport, dport, 0x11223344, 0x55667788, CT_TCP_ACK | CT_TCP_PSH, 1000,
+                       NULL, 0);
         break;
     case K_UDP:
     case K_UDP0:
@@ -143,8 +144,8 @@ static size_t build(const struct spec *s, uint8_t *o)
         memcpy(pl, full, q);
         plen = q;
     }
-    size_t n = ip_packet(ip, s->v6, s->kind, proto_of(s, s->kind), &s->src, &s->dst, s->sport, s->dport,
-                         pl, plen);
+    size_t n = ip_packet(ip, s->v6, s->kind, proto_of(s, s->kind), &s->src, &s->dst, s->sport,
+                         s->dport, pl, plen);
     static const uint16_t tag[] = {0x8100, 0x0123};
     return eth_frame(o, tag, s->ntag, s->v6 ? 0x86dd : 0x0800, ip, n);
 }
@@ -283,11 +284,12 @@ static void round_trip(void)
     struct ct_pkt p, q;
     parse_rw(FA, n, &p);
     if (!valid(&p, &s)) {
-        CHECK_FAIL_("round %lu: the frame as built (kind %d, v6 %d) does not check: %s", ROUNDS, s.kind,
-                    s.v6, ct_reason_name(p.reason));
+        CHECK_FAIL_("round %lu: the frame as built (kind %d, v6 %d) does not check: %s", ROUNDS,
+                    s.kind, s.v6, ct_reason_name(p.reason));
         return;
     }
-    if (s.kind == K_ERROR && s.inner == K_TCP && ct_pkt_field_off(&p, CT_PKT_FIELD_INNER_L4_CSUM) >= 0)
+    if (s.kind == K_ERROR && s.inner == K_TCP &&
+        ct_pkt_field_off(&p, CT_PKT_FIELD_INNER_L4_CSUM) >= 0)
         QUOTED_TCP_CSUM++;
     to = s;
     unsigned fields[8], nf = fields_of(&s, fields);
@@ -297,8 +299,8 @@ static void round_trip(void)
         unsigned f = fields[rnd_below(nf)];
         int r = rewrite_one(&p, &to, f);
         if (r != 0) {
-            CHECK_FAIL_("round %lu: rewrite of field %u (kind %d inner %d, v6 %d) gave %d", ROUNDS, f,
-                        s.kind, s.inner, s.v6, r);
+            CHECK_FAIL_("round %lu: rewrite of field %u (kind %d inner %d, v6 %d) gave %d", ROUNDS,
+                        f, s.kind, s.inner, s.v6, r);
             return;
         }
         CHANGES++;
@@ -309,8 +311,8 @@ static void round_trip(void)
         size_t at = 0;
         while (at < n && FA[at] == FB[at])
             at++;
-        CHECK_FAIL_("round %lu (kind %d inner %d, v6 %d, quote %zu): frames differ at byte %zu", ROUNDS,
-                    s.kind, s.inner, s.v6, s.quote, at);
+        CHECK_FAIL_("round %lu (kind %d inner %d, v6 %d, quote %zu): frames differ at byte %zu",
+                    ROUNDS, s.kind, s.inner, s.v6, s.quote, at);
         return;
     }
     parse_rw(FB, m, &q);
@@ -464,7 +466,8 @@ static void test_refusals(void)
     /* SCTP ports (CRC32c) and GRE (no ports). */
     {
         uint8_t sctp[12 + 16] = {0x04, 0xd2, 0x00, 0x50};
-        size_t m = ipv4_packet(FB, 132, IPV4_ADDR(10, 0, 0, 1), IPV4_ADDR(10, 0, 0, 2), 1, sctp, sizeof(sctp));
+        size_t m = ipv4_packet(FB, 132, IPV4_ADDR(10, 0, 0, 1), IPV4_ADDR(10, 0, 0, 2), 1, sctp,
+                               sizeof(sctp));
         n = eth_frame(FA, NULL, 0, 0x0800, FB, m);
         parse_rw(FA, n, &p);
         CHECK_EQ_U(p.reason, CT_REASON_NONE);
@@ -480,7 +483,8 @@ static void test_refusals(void)
         CHECK_EQ_U(q.reason, CT_REASON_NONE);
         CHECK(memcmp(FA + 34, FB + 34, n - 34) == 0);
         uint8_t gre[4] = {0, 0, 0x08, 0x00};
-        m = ipv4_packet(FB, 47, IPV4_ADDR(10, 0, 0, 1), IPV4_ADDR(10, 0, 0, 2), 1, gre, sizeof(gre));
+        m = ipv4_packet(FB, 47, IPV4_ADDR(10, 0, 0, 1), IPV4_ADDR(10, 0, 0, 2), 1, gre,
+                        sizeof(gre));
         n = eth_frame(FA, NULL, 0, 0x0800, FB, m);
         parse_rw(FA, n, &p);
         CHECK_EQ_I(ct_pkt_rewrite_port(&p, CT_PKT_SRC, 1), -ENOENT);
@@ -585,7 +589,8 @@ static void test_process_rw(void)
         }
         size_t n = build(&s[i], frames[i]);
         ro[i] = (struct ct_frame){.data = frames[i], .len = (uint32_t)n, .link = CT_LINK_ETHERNET};
-        rw[i] = (struct ct_frame_rw){.data = frames[i], .len = (uint32_t)n, .link = CT_LINK_ETHERNET};
+        rw[i] =
+            (struct ct_frame_rw){.data = frames[i], .len = (uint32_t)n, .link = CT_LINK_ETHERNET};
     }
     static uint8_t copy[N][2048];
     memcpy(copy, frames, sizeof(copy));
@@ -593,8 +598,10 @@ static void test_process_rw(void)
     struct ct_pkt pa[N], pb[N];
     struct ct_verdict va[N], vb[N];
     for (int round = 0; round < 2; round++) {
-        CHECK_EQ_I(ct_process_burst(a, ro, pa, va, N, 1000 + (uint64_t)round, CT_PROCESS_COMMIT), N);
-        CHECK_EQ_I(ct_process_burst_rw(b, rw, pb, vb, N, 1000 + (uint64_t)round, CT_PROCESS_COMMIT), N);
+        CHECK_EQ_I(ct_process_burst(a, ro, pa, va, N, 1000 + (uint64_t)round, CT_PROCESS_COMMIT),
+                   N);
+        CHECK_EQ_I(ct_process_burst_rw(b, rw, pb, vb, N, 1000 + (uint64_t)round, CT_PROCESS_COMMIT),
+                   N);
         CHECK(memcmp(copy, frames, sizeof(copy)) == 0);
         for (unsigned i = 0; i < N; i++) {
             CHECK_EQ_U(pa[i].writable, 0);
