@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "ctrack/table.h"
+#include "table/ext.h"
 #include "table/shared.h"
 #include "table/table.h"
 
@@ -256,6 +257,7 @@ CT_EXPORT void ct_table_destroy(struct ct_table *t)
         munmap(t->zones, CT_ZONES * sizeof(struct ct_zone_slot));
     if (t->sh)
         ct_shared_destroy(t);
+    ct_table_ext_destroy(t);
     free(t);
 }
 
@@ -302,11 +304,15 @@ static void conn_mark_free(struct ct_conn *c, unsigned v6)
     c->status = v6 ? CT_STATUS_PRIV_IPV6 : 0;
 }
 
-/* A zeroed entry at pool index idx. */
-static struct ct_conn *conn_init(struct ct_pool *p, unsigned v6, uint32_t idx)
+/* A zeroed entry at pool index idx of t's pool p, with zeroed extension
+ * slots (ext.h). */
+static struct ct_conn *conn_init(const struct ct_table *t, struct ct_pool *p, unsigned v6,
+                                 uint32_t idx)
 {
     uint8_t *e = p->base + (size_t)idx * p->stride;
     memset(e, 0, p->stride);
+    if (CT_UNLIKELY(t->ext != NULL))
+        ct_table_ext_zero(t, idx | (v6 ? CT_ID_V6 : 0));
     struct ct_conn *c = (struct ct_conn *)(void *)(e + p->body_off);
     c->status = v6 ? CT_STATUS_PRIV_IPV6 : 0;
     c->timer_prev = CT_ID_NONE;
@@ -378,7 +384,7 @@ struct ct_conn *ct_table_conn_alloc(struct ct_table *t, unsigned v6)
     struct ct_pool *p = &t->pool[v6];
     if (CT_LIKELY(!t->sh)) {
         uint32_t idx = pool_take(t, p, v6);
-        return idx == CT_ID_NONE ? NULL : conn_init(p, v6, idx);
+        return idx == CT_ID_NONE ? NULL : conn_init(t, p, v6, idx);
     }
     struct ct_tslot *me = ct_shared_self(t);
     if (CT_UNLIKELY(!me)) {
@@ -386,7 +392,7 @@ struct ct_conn *ct_table_conn_alloc(struct ct_table *t, unsigned v6)
         ct_spin_lock(&t->sh->pool_lock);
         uint32_t idx = pool_take(t, p, v6);
         ct_spin_unlock(&t->sh->pool_lock);
-        return idx == CT_ID_NONE ? NULL : conn_init(p, v6, idx);
+        return idx == CT_ID_NONE ? NULL : conn_init(t, p, v6, idx);
     }
     if (CT_UNLIKELY(me->nmag[v6] == 0) && !mag_refill(t, me, v6)) {
         /* The pool's spare entries all wait for reclamation: free what
@@ -396,7 +402,7 @@ struct ct_conn *ct_table_conn_alloc(struct ct_table *t, unsigned v6)
         if (me->nmag[v6] == 0 && !mag_refill(t, me, v6))
             return NULL;
     }
-    return conn_init(p, v6, me->mag[v6][--me->nmag[v6]]);
+    return conn_init(t, p, v6, me->mag[v6][--me->nmag[v6]]);
 }
 
 void ct_table_conn_free(struct ct_table *t, struct ct_conn *c)
@@ -793,7 +799,8 @@ CT_EXPORT int ct_table_stats(const struct ct_table *t, struct ct_table_stats *s)
     s->max_connections = t->max_connections;
     s->buckets = t->nbuckets;
     s->memory_bytes = t->index_bytes + t->pool[0].map_len + t->pool[1].map_len + sizeof(*t) +
-                      (t->zones ? CT_ZONES * sizeof(struct ct_zone_slot) : 0);
+                      (t->zones ? CT_ZONES * sizeof(struct ct_zone_slot) : 0) +
+                      ct_table_ext_bytes(t);
     if (t->sh) {
         ct_spin_lock(&t->sh->wheel_lock);
         wheel_gauges(t, s);
