@@ -199,10 +199,11 @@ enum {
  * walking the options again, and `writable`.
  *
  * tcp_sack_off: the offset, from the TCP header, of the kind byte of the
- * segment's first SACK option (RFC 2018), when that option lies inside the
- * captured header and its length is 2 + 8n; 0 when there is no SACK option
- * or the first one is malformed (a later well-formed one still sets
- * CT_TCPOPT_SACK). Linux's tcp_sack() also reads one SACK option only, but
+ * segment's first SACK option (RFC 2018), whose length byte and the bytes
+ * it covers lie inside the captured header; 0 when there is none. The
+ * option may still be malformed (a length other than 2 + 8n, n >= 1):
+ * then its blocks are not read, and a later well-formed option still sets
+ * CT_TCPOPT_SACK. Linux's tcp_sack() also reads one SACK option only, but
  * passes over a malformed one to the next; ctrack's tracker has always
  * stopped at the first.
  */
@@ -214,7 +215,7 @@ struct ct_pkt {
     uint8_t nvlan;         /* number of VLAN tags (outermost first) */
     uint8_t snapped;       /* 1 if the capture cut the packet short */
     uint8_t frame_flags;   /* CT_FRAME_F_* of the frame, copied by the parser */
-    uint8_t tcp_sack_off;  /* TCP: offset of the first SACK option from l4_off, 0 if none (below) */
+    uint8_t tcp_sack_off;  /* TCP: offset of the first SACK option from l4_off, 0 if none */
     uint8_t writable;      /* 1: parsed from a struct ct_frame_rw, `data` may be written */
     uint16_t vlan[CT_PKT_MAX_VLANS]; /* VLAN IDs */
     uint32_t mark;

@@ -429,7 +429,6 @@ static void set_payload(struct ct_pkt *pkt, uint32_t off, uint32_t end)
 static void tcp_options(struct ct_pkt *pkt, const uint8_t *o, uint32_t n)
 {
     uint32_t i = 0;
-    int sack_seen = 0;
     while (i < n) {
         uint8_t kind = o[i];
         if (kind == 0)
@@ -462,15 +461,14 @@ static void tcp_options(struct ct_pkt *pkt, const uint8_t *o, uint32_t n)
                 pkt->tcp_opts |= CT_TCPOPT_SACK_PERM;
             break;
         case 5:
-            /* The tracker reads the blocks of the first SACK option only
-               (ct_pkt_sack_blocks()), and none when that one is malformed;
-               a later well-formed one still counts as seen. */
-            if (ol >= 10 && (ol - 2) % 8 == 0) {
-                if (!sack_seen)
-                    pkt->tcp_sack_off = (uint8_t)(20 + i);
+            /* The tracker reads the blocks of the first SACK option only,
+               and none when that one is malformed (ct_pkt_sack_blocks()
+               checks its length); a later well-formed one still counts as
+               seen. */
+            if (pkt->tcp_sack_off == 0)
+                pkt->tcp_sack_off = (uint8_t)(20 + i);
+            if (ol >= 10 && (ol - 2) % 8 == 0)
                 pkt->tcp_opts |= CT_TCPOPT_SACK;
-            }
-            sack_seen = 1;
             break;
         case 8:
             if (ol == 10)

@@ -205,9 +205,11 @@ static inline void tcp_take_options(struct ct_tcp_dir *d, const struct ct_pkt *p
 
 /*
  * The highest right edge of the SACK blocks (RFC 2018) of the first SACK
- * option, if beyond `sack`. Only runs when the parser saw a SACK option; the
- * parser recorded where the first one is and checked its bounds and length
- * (ct_pkt_sack_blocks()), and a malformed first option is not read at all.
+ * option, if beyond `sack`. Only runs when the parser saw a SACK option. The
+ * parser recorded where the first one is after checking its bounds, and
+ * ct_pkt_sack_blocks() hands out its blocks unless its length is malformed,
+ * in which case none is read (as the walk over the options this replaced
+ * stopped there).
  */
 static uint32_t tcp_highest_sack(const struct ct_pkt *pkt, uint32_t sack)
 {

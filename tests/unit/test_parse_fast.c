@@ -361,10 +361,10 @@ static void test_built_udp(void)
  * SACK options (RFC 2018): the parser records where the first one is
  * (tcp_sack_off) so that the TCP tracker reads its blocks without walking
  * the options again; both paths must agree on it, around every condition:
- * where the option sits, how many blocks, a malformed first option (not
- * recorded, though a later good one still sets CT_TCPOPT_SACK), a second
- * option (not recorded), an option after End of List or running past the
- * header (not seen).
+ * where the option sits, how many blocks, a malformed first option
+ * (recorded, no blocks read, though a later good one still sets
+ * CT_TCPOPT_SACK), a second option (not recorded), an option after End of
+ * List or running past the header (not seen).
  */
 static void test_built_sack(void)
 {
@@ -385,8 +385,9 @@ static void test_built_sack(void)
         {{5, 34, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4, 0, 0, 0, 5, 0, 0, 0, 6, 0, 0, 0, 7, 0,
           0, 0, 8, 1, 1, 0, 0, 0, 0},
          40, 20, 1, 4},
-        /* a malformed first option (length 9), then a good one */
-        {{5, 9, 0, 0, 0, 1, 0, 0, 0, 5, 10, 0, 0, 0, 1, 0, 0, 0, 2, 0}, 20, 0, 1, 0},
+        /* a malformed first option (length 9), then a good one: the
+           first is recorded, and has no blocks */
+        {{5, 9, 0, 0, 0, 1, 0, 0, 0, 5, 10, 0, 0, 0, 1, 0, 0, 0, 2, 0}, 20, 20, 1, 0},
         /* two good options: the first is recorded */
         {{5, 10, 0, 0, 0, 1, 0, 0, 0, 2, 5, 10, 0, 0, 0, 3, 0, 0, 0, 4}, 20, 20, 1, 1},
         /* End of List before the option: not seen */
@@ -394,7 +395,7 @@ static void test_built_sack(void)
         /* an option running past the header: not seen */
         {{1, 1, 5, 18, 0, 0, 0, 1, 0, 0, 0, 2}, 12, 0, 0, 0},
         /* too short for a block */
-        {{1, 1, 5, 2}, 4, 0, 0, 0},
+        {{1, 1, 5, 2}, 4, 22, 0, 0},
     };
     size_t idx = 0;
     for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++)

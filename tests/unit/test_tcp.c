@@ -1429,11 +1429,15 @@ static void test_sack(void)
     CHECK_EQ_U(r.action, CT_PROTO_INVALID);
     CHECK_EQ_U(r.reason, CT_REASON_TCP_ACK_OVER);
     CHECK(conn_same(&before.c, c));
-    /* Only the option the parser recorded is read: with none (a malformed
-     * first SACK option, length not 2 + 8n, leaves tcp_sack_off 0 while a
-     * later one may still set CT_TCPOPT_SACK) the blocks are not looked at. */
+    /* Only the option the parser recorded is read: with none the blocks are
+     * not looked at. */
     p = sack_segment(A + 1, B + 1, B + 101, B + 502);
     p.tcp_sack_off = 0;
+    r = send(c, O, &p);
+    CHECK_EQ_U(r.reason, CT_REASON_NONE);
+    /* A malformed SACK option (length not 2 + 8n) is skipped. */
+    p = sack_segment(A + 1, B + 1, B + 101, B + 502);
+    sack_frame[23] = 9;
     r = send(c, O, &p);
     CHECK_EQ_U(r.reason, CT_REASON_NONE);
 
