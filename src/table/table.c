@@ -304,15 +304,11 @@ static void conn_mark_free(struct ct_conn *c, unsigned v6)
     c->status = v6 ? CT_STATUS_PRIV_IPV6 : 0;
 }
 
-/* A zeroed entry at pool index idx of t's pool p, with zeroed extension
- * slots (ext.h). */
-static struct ct_conn *conn_init(const struct ct_table *t, struct ct_pool *p, unsigned v6,
-                                 uint32_t idx)
+/* A zeroed entry at pool index idx. */
+static struct ct_conn *conn_init(struct ct_pool *p, unsigned v6, uint32_t idx)
 {
     uint8_t *e = p->base + (size_t)idx * p->stride;
     memset(e, 0, p->stride);
-    if (CT_UNLIKELY(t->ext != NULL))
-        ct_table_ext_zero(t, idx | (v6 ? CT_ID_V6 : 0));
     struct ct_conn *c = (struct ct_conn *)(void *)(e + p->body_off);
     c->status = v6 ? CT_STATUS_PRIV_IPV6 : 0;
     c->timer_prev = CT_ID_NONE;
@@ -378,13 +374,15 @@ void ct_table_mag_drain(struct ct_table *t, struct ct_tslot *me)
             mag_flush(t, me, v6, me->nmag[v6]);
 }
 
-struct ct_conn *ct_table_conn_alloc(struct ct_table *t, unsigned v6)
+/* ct_table_conn_alloc() without the extensions. */
+static inline __attribute__((always_inline)) struct ct_conn *conn_alloc(struct ct_table *t,
+                                                                        unsigned v6)
 {
     v6 = v6 != 0;
     struct ct_pool *p = &t->pool[v6];
     if (CT_LIKELY(!t->sh)) {
         uint32_t idx = pool_take(t, p, v6);
-        return idx == CT_ID_NONE ? NULL : conn_init(t, p, v6, idx);
+        return idx == CT_ID_NONE ? NULL : conn_init(p, v6, idx);
     }
     struct ct_tslot *me = ct_shared_self(t);
     if (CT_UNLIKELY(!me)) {
@@ -392,7 +390,7 @@ struct ct_conn *ct_table_conn_alloc(struct ct_table *t, unsigned v6)
         ct_spin_lock(&t->sh->pool_lock);
         uint32_t idx = pool_take(t, p, v6);
         ct_spin_unlock(&t->sh->pool_lock);
-        return idx == CT_ID_NONE ? NULL : conn_init(t, p, v6, idx);
+        return idx == CT_ID_NONE ? NULL : conn_init(p, v6, idx);
     }
     if (CT_UNLIKELY(me->nmag[v6] == 0) && !mag_refill(t, me, v6)) {
         /* The pool's spare entries all wait for reclamation: free what
@@ -402,7 +400,25 @@ struct ct_conn *ct_table_conn_alloc(struct ct_table *t, unsigned v6)
         if (me->nmag[v6] == 0 && !mag_refill(t, me, v6))
             return NULL;
     }
-    return conn_init(t, p, v6, me->mag[v6][--me->nmag[v6]]);
+    return conn_init(p, v6, me->mag[v6][--me->nmag[v6]]);
+}
+
+/* An entry with its extension slots zeroed (ext.h). */
+static __attribute__((noinline)) struct ct_conn *conn_alloc_ext(struct ct_table *t, unsigned v6)
+{
+    struct ct_conn *c = conn_alloc(t, v6);
+    if (c)
+        ct_table_ext_zero(t, ct_table_conn_id(t, c));
+    return c;
+}
+
+struct ct_conn *ct_table_conn_alloc(struct ct_table *t, unsigned v6)
+{
+    /* The one test a table without extensions pays, on entry, while t is
+     * still in its argument register. */
+    if (CT_UNLIKELY(t->ext != NULL))
+        return conn_alloc_ext(t, v6);
+    return conn_alloc(t, v6);
 }
 
 void ct_table_conn_free(struct ct_table *t, struct ct_conn *c)
