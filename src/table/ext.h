@@ -46,10 +46,10 @@
  * and family (only touched pages are backed).
  *
  * Lifecycle. Slots are zeroed when the entry is handed out for a new
- * connection (conn_init() in table.c calls ct_table_ext_zero()), so a
- * reused id never shows the previous connection's state, whether it came
- * from the free list, a shared table's magazine or the never-used tail of
- * the pool. Nothing is done when a connection ends: a module that must
+ * connection (ct_table_conn_alloc() in table.c calls ct_table_ext_zero()),
+ * so a reused id never shows the previous connection's state, whether it
+ * came from the free list, a shared table's magazine or the never-used
+ * tail of the pool. Nothing is done when a connection ends: a module that must
  * release something hooks the end itself (the destroy callback today,
  * events later).
  *
