@@ -23,7 +23,7 @@
  * below change an address or a port of such a packet in place, or, for an
  * ICMP error, those of the packet it quotes, and fix every checksum that
  * covers the field incrementally (RFC 1624), leaving the frame valid and the
- * descriptor equal to what parsing the changed frame would give. A
+ * descriptor's tuples holding the new values. A
  * descriptor of a read-only struct ct_frame is never written through
  * (-EROFS), so monitors keep passing const frames. ct_pkt_field_off() says
  * where each field a rewrite changes lies, for callers that rewrite
