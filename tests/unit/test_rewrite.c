@@ -489,6 +489,30 @@ static void test_refusals(void)
         parse_rw(FA, n, &p);
         CHECK_EQ_I(ct_pkt_rewrite_port(&p, CT_PKT_SRC, 1), -ENOENT);
     }
+    /* An ICMP error quoting SCTP: its addresses are rewritten (the CRC32c
+       does not cover them), its ports are refused. */
+    {
+        uint8_t inner[20 + 12], msg[8 + sizeof(inner)];
+        uint8_t sctp[12] = {0x04, 0xd2, 0x00, 0x50};
+        size_t m = ipv4_packet(inner, 132, IPV4_ADDR(10, 0, 0, 2), IPV4_ADDR(10, 0, 0, 9), 1, sctp,
+                               sizeof(sctp));
+        size_t l = icmp_header(msg, 3, 3, 0, 0);
+        memcpy(msg + l, inner, m);
+        m = ipv4_packet(FB, 1, IPV4_ADDR(10, 0, 0, 7), IPV4_ADDR(10, 0, 0, 2), 1, msg, l + m);
+        ipv4_fill_transport_checksum(FB);
+        n = eth_frame(FA, NULL, 0, 0x0800, FB, m);
+        parse_rw(FA, n, &p);
+        CHECK_EQ_U(p.reason, CT_REASON_NONE);
+        CHECK_EQ_U(p.inner_ok, 1);
+        CHECK_EQ_I(ct_pkt_rewrite_inner_port(&p, CT_PKT_SRC, 1), -ENOTSUP);
+        CHECK_EQ_I(ct_pkt_rewrite_inner_addr(&p, CT_PKT_SRC, &a), 0);
+        struct ct_pkt q;
+        parse_rw(FA, n, &q);
+        CHECK_EQ_U(q.reason, CT_REASON_NONE);
+        CHECK_EQ_I(ct_pkt_verify_checksum(&q), 1);
+        CHECK(memcmp(&q.inner, &p.inner, sizeof(q.inner)) == 0);
+        CHECK(memcmp(q.inner.src.b, a.b, 4) == 0);
+    }
     /* IPv6 with an extension header: a routing header would name another
        pseudo-header destination, so the destination is refused. */
     {
