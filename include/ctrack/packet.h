@@ -17,12 +17,25 @@
  * that caps the nesting depth). MPLS label stacks and PPPoE sessions below
  * the IP header are skipped, not reported as tunnels.
  *
+ * Rewriting: a frame the caller lets the library write into is handed over
+ * as a struct ct_frame_rw (ct_pkt_parse_rw(), or ct_process_burst_rw() in
+ * ctrack/table.h); its descriptor is marked `writable`. The rewrite calls
+ * below change an address or a port of such a packet in place, or, for an
+ * ICMP error, those of the packet it quotes, and fix every checksum that
+ * covers the field incrementally (RFC 1624), leaving the frame valid and the
+ * descriptor's tuples holding the new values. A
+ * descriptor of a read-only struct ct_frame is never written through
+ * (-EROFS), so monitors keep passing const frames. ct_pkt_field_off() says
+ * where each field a rewrite changes lies, for callers that rewrite
+ * themselves.
+ *
  * VLANs: the zone of a frame is the caller's choice. ct_zone_from_vlan()
  * (ctrack/zone.h) derives one from the parsed tag stack for callers that
  * want VLANs to separate connections, and ct_pkt_set_zone() applies it to a
  * parsed packet.
  *
- * Thread-safety: every function here is reentrant.
+ * Thread-safety: every function here is reentrant; the rewrite calls write
+ * into the frame and the descriptor, so one thread at a time per packet.
  * Ownership: the descriptor points into the caller's frame (`data`); the frame
  * must outlive every use of the descriptor.
  */
@@ -66,6 +79,22 @@ struct ct_frame {
     uint16_t zone;       /* zone to look the packet up in (default 0) */
     uint32_t mark;       /* packet mark, as skb->mark */
     uint32_t flags;      /* CT_FRAME_F_*: what the receiving NIC checked; 0 if nothing */
+};
+
+/*
+ * A frame the library may write into: struct ct_frame with a non-const
+ * `data`, for the calls that rewrite packets (ct_pkt_parse_rw(),
+ * ct_process_burst_rw()). The fields mean what they mean in struct
+ * ct_frame; zero it before filling it in.
+ */
+struct ct_frame_rw {
+    uint8_t *data;       /* first byte of the link-layer header, writable */
+    uint32_t len;        /* bytes available at data (captured length) */
+    uint32_t wire_len;   /* length on the wire; 0 means the same as len */
+    uint16_t link;       /* enum ct_link */
+    uint16_t zone;       /* zone to look the packet up in (default 0) */
+    uint32_t mark;       /* packet mark, as skb->mark */
+    uint32_t flags;      /* CT_FRAME_F_* */
 };
 
 /* Frame flags (ct_frame.flags). All of them fit in ct_pkt.frame_flags. */
@@ -158,6 +187,26 @@ enum {
 /*
  * The parsed packet. Offsets are from `data`. Fields past `reason` are
  * meaningful only when reason is CT_REASON_NONE (fragments: see `frag`).
+ *
+ * Size: 168 bytes on LP64 targets, as before rewriting and the SACK
+ * offset were added. The descriptor is written for every packet and read by
+ * the tracker, so it stays within three cache lines and nothing is stored
+ * that can be computed: every field a rewrite changes lies at a fixed
+ * offset from l3_off, l4_off, inner_l3_off or inner_l4_off for the family
+ * and protocol (ct_pkt_field_off()), and the UDP zero-checksum case is read
+ * from the checksum field itself. What could not be derived cheaply took
+ * the two bytes of padding after frame_flags: `tcp_sack_off`, so that the
+ * TCP tracker reads the SACK blocks where the parser found them instead of
+ * walking the options again, and `writable`.
+ *
+ * tcp_sack_off: the offset, from the TCP header, of the kind byte of the
+ * segment's first SACK option (RFC 2018), whose length byte and the bytes
+ * it covers lie inside the captured header; 0 when there is none. The
+ * option may still be malformed (a length other than 2 + 8n, n >= 1):
+ * then its blocks are not read, and a later well-formed option still sets
+ * CT_TCPOPT_SACK. Linux's tcp_sack() also reads one SACK option only, but
+ * passes over a malformed one to the next; ctrack's tracker has always
+ * stopped at the first.
  */
 struct ct_pkt {
     const uint8_t *data;
@@ -167,7 +216,8 @@ struct ct_pkt {
     uint8_t nvlan;         /* number of VLAN tags (outermost first) */
     uint8_t snapped;       /* 1 if the capture cut the packet short */
     uint8_t frame_flags;   /* CT_FRAME_F_* of the frame, copied by the parser */
-    uint8_t pad0[2];
+    uint8_t tcp_sack_off;  /* TCP: offset of the first SACK option from l4_off, 0 if none */
+    uint8_t writable;      /* 1: parsed from a struct ct_frame_rw, `data` may be written */
     uint16_t vlan[CT_PKT_MAX_VLANS]; /* VLAN IDs */
     uint32_t mark;
 
@@ -230,6 +280,14 @@ enum {
 void ct_pkt_parse_flags(const struct ct_frame *frame, struct ct_pkt *pkt, unsigned flags);
 
 /*
+ * Parses a writable frame as ct_pkt_parse_flags() does and marks the
+ * descriptor writable (pkt->writable = 1), so that the rewrite calls below
+ * accept it. Everything else in *pkt is what ct_pkt_parse_flags() would
+ * write for the same bytes.
+ */
+void ct_pkt_parse_rw(const struct ct_frame_rw *frame, struct ct_pkt *pkt, unsigned flags);
+
+/*
  * Verifies the transport checksum of a parsed packet (TCP, UDP, UDP-Lite,
  * ICMP, ICMPv6, and SCTP's CRC32c). Returns 1 if it is correct or not
  * checkable (fragments, a UDP checksum of zero over IPv4, a protocol without
@@ -268,6 +326,102 @@ int ct_pkt_decap(const struct ct_pkt *pkt, unsigned kind, struct ct_frame *inner
  * ct_zone_from_vlan(); then hand the packet to ct_process_parsed().
  */
 void ct_pkt_set_zone(struct ct_pkt *pkt, uint16_t zone);
+
+/* ---- rewriting ------------------------------------------------------------ */
+
+/*
+ * The fields a rewrite changes (ct_pkt_field_off()). Addresses are 4 bytes
+ * (IPv4) or 16 (IPv6), the others 2. The INNER_ fields are those of the
+ * packet an ICMP or ICMPv6 error quotes (icmp_is_error and inner_ok set).
+ */
+enum ct_pkt_field {
+    CT_PKT_FIELD_SRC_ADDR = 0, /* IP source address */
+    CT_PKT_FIELD_DST_ADDR,     /* IP destination address */
+    CT_PKT_FIELD_SRC_PORT,     /* TCP, UDP, UDP-Lite, SCTP source port; ICMP query identifier */
+    CT_PKT_FIELD_DST_PORT,     /* TCP, UDP, UDP-Lite, SCTP destination port */
+    CT_PKT_FIELD_IP_CSUM,      /* IPv4 header checksum (none in IPv6) */
+    CT_PKT_FIELD_L4_CSUM,      /* TCP, UDP, UDP-Lite, ICMP or ICMPv6 checksum; a UDP
+                                  checksum of 0 means none was sent (RFC 768) */
+    CT_PKT_FIELD_INNER_SRC_ADDR,
+    CT_PKT_FIELD_INNER_DST_ADDR,
+    CT_PKT_FIELD_INNER_SRC_PORT,
+    CT_PKT_FIELD_INNER_DST_PORT,
+    CT_PKT_FIELD_INNER_IP_CSUM,
+    CT_PKT_FIELD_INNER_L4_CSUM, /* only when the quote holds both its bytes (a TCP
+                                   quote of 8 bytes does not) */
+    CT_PKT_FIELD_COUNT,
+};
+
+/*
+ * The offset from pkt->data of a field of a parsed packet, computed from
+ * the header offsets, the family and the protocol. Every byte of the field
+ * was captured. Returns the offset (>= 0), or:
+ *   -EINVAL  pkt is NULL or field is not an enum ct_pkt_field;
+ *   -ENOENT  the packet has no such field: it did not parse (reason not
+ *            NONE, fragments included), its protocol has no such field
+ *            (GRE ports, an IPv6 header checksum, an ICMP message without
+ *            identifier), it is not an ICMP error (INNER_ fields), or the
+ *            field lies past the captured bytes.
+ */
+int ct_pkt_field_off(const struct ct_pkt *pkt, unsigned field);
+
+/* Which address or port a rewrite changes. */
+enum ct_pkt_side {
+    CT_PKT_SRC = 0,
+    CT_PKT_DST = 1,
+};
+
+/*
+ * Rewrites the source or destination address of a writable parsed packet
+ * (the family stays: addr holds 4 bytes for IPv4 in addr->v4, 16 for IPv6)
+ * and updates incrementally (RFC 1624) the IPv4 header checksum and the
+ * transport checksum whose pseudo-header covers the address: TCP, UDP,
+ * UDP-Lite, ICMPv6 (ICMP over IPv4 has none; a UDP checksum of 0 stays 0,
+ * and a computed 0 is sent as 0xffff, RFC 768). The descriptor's tuple
+ * follows. Any other protocol only gets the IP header fixed: SCTP's CRC32c
+ * does not cover the addresses, and protocols the parser does not read are
+ * not known to. Returns 0, or:
+ *   -EINVAL  a NULL argument or side not an enum ct_pkt_side;
+ *   -EROFS   the descriptor does not come from a writable frame;
+ *   -ENOENT  the packet did not parse (reason not NONE, fragments included);
+ *   -ENOTSUP the destination of an IPv6 packet with extension headers (a
+ *            routing header would make another address the pseudo-header's
+ *            destination).
+ */
+int ct_pkt_rewrite_addr(struct ct_pkt *pkt, unsigned side, const union ct_addr *addr);
+
+/*
+ * Rewrites the source or destination port (port in host order) of a
+ * writable parsed TCP, UDP or UDP-Lite packet, or the identifier of an ICMP
+ * or ICMPv6 query (side CT_PKT_SRC: the identifier is the tuple's source
+ * "port" either way), and updates its checksum incrementally as
+ * ct_pkt_rewrite_addr() does. Returns 0, or -EINVAL, -EROFS and -ENOENT as
+ * ct_pkt_rewrite_addr() does (-ENOENT also for a protocol without ports,
+ * an ICMP error or the destination "port" of an ICMP query), or -ENOTSUP
+ * for SCTP, whose CRC32c cannot be updated incrementally.
+ */
+int ct_pkt_rewrite_port(struct ct_pkt *pkt, unsigned side, uint16_t port);
+
+/*
+ * ICMP error translation: rewrites an address, or a port or ICMP query
+ * identifier, of the packet a writable ICMP or ICMPv6 error quotes, as
+ * pf's pf_change_icmp() and Linux's nf_nat_icmp_reply_translation() do.
+ * Updated incrementally: the quoted IPv4 header's checksum, the quoted
+ * transport checksum when the quote reaches it (its pseudo-header for an
+ * address; a quoted UDP checksum of 0 stays 0), and the outer ICMP or
+ * ICMPv6 checksum for every 16-bit word changed inside the message. The
+ * outer addresses are changed with ct_pkt_rewrite_addr(). pkt->inner
+ * follows. Returns 0, or:
+ *   -EINVAL  a NULL argument or a bad side;
+ *   -EROFS   the descriptor does not come from a writable frame;
+ *   -ENOENT  the packet is not an ICMP error with a quoted packet
+ *            (inner_ok), or (ports) the quoted protocol has none or they
+ *            were not quoted;
+ *   -ENOTSUP the destination of a quoted IPv6 packet with extension
+ *            headers, or a port of a quoted SCTP packet.
+ */
+int ct_pkt_rewrite_inner_addr(struct ct_pkt *pkt, unsigned side, const union ct_addr *addr);
+int ct_pkt_rewrite_inner_port(struct ct_pkt *pkt, unsigned side, uint16_t port);
 
 #ifdef __cplusplus
 }

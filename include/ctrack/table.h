@@ -207,6 +207,19 @@ int ct_process_parsed(struct ct_table *table, struct ct_pkt *pkts,
                       struct ct_verdict *verdicts, unsigned n, uint64_t now,
                       unsigned flags);
 
+/*
+ * As ct_process_burst() for frames the library may write into (struct
+ * ct_frame_rw, ctrack/packet.h): each is parsed with ct_pkt_parse_rw(), so
+ * its descriptor is marked writable and the ct_pkt_rewrite_*() calls accept
+ * it after the verdict; otherwise the verdicts, the descriptors and the
+ * table's state are exactly those ct_process_burst() gives for the same
+ * bytes, and no frame is written. Monitors keep ct_process_burst() and
+ * const frames. Returns n, -EINVAL or -EAGAIN as ct_process_burst() does.
+ */
+int ct_process_burst_rw(struct ct_table *table, const struct ct_frame_rw *frames,
+                        struct ct_pkt *pkts, struct ct_verdict *verdicts,
+                        unsigned n, uint64_t now, unsigned flags);
+
 /* One packet: a wrapper of ct_process_burst(). Returns 0 or -EINVAL. */
 int ct_process(struct ct_table *table, const struct ct_frame *frame,
                struct ct_pkt *pkt, struct ct_verdict *verdict, uint64_t now,

@@ -110,6 +110,28 @@ static inline int ct_ip4_hdr20_csum_ok(const uint8_t *h)
 }
 
 /*
+ * The SACK blocks (RFC 2018 section 3) of a parsed TCP segment's first SACK
+ * option: a pointer to the first of *n blocks of 8 bytes (left edge, then
+ * right edge, each big-endian), or NULL with *n = 0 when the segment has no
+ * SACK option or its first one is malformed (a length other than 2 + 8n,
+ * n >= 1). The parser recorded where that option is (pkt->tcp_sack_off)
+ * after checking that its kind, length and all the bytes its length covers
+ * lie inside the captured header, so this reads no byte the parser did not
+ * bound.
+ */
+static inline const uint8_t *ct_pkt_sack_blocks(const struct ct_pkt *pkt, unsigned *n)
+{
+    *n = 0;
+    if (pkt->tcp_sack_off == 0)
+        return NULL;
+    const uint8_t *o = pkt->data + pkt->l4_off + pkt->tcp_sack_off;
+    if (o[1] < 10 || ((o[1] - 2u) & 7u) != 0)
+        return NULL;
+    *n = (unsigned)(o[1] - 2u) / 8u;
+    return o + 2;
+}
+
+/*
  * The parser in two halves, for the test that proves them equal
  * (tests/unit/test_parse_fast.c); ct_pkt_parse_flags() is the fast path,
  * then the general parser when the fast path declines. The fast path

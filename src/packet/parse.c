@@ -424,6 +424,12 @@ static void tcp_options(struct ct_pkt *pkt, const uint8_t *o, uint32_t n)
                 pkt->tcp_opts |= CT_TCPOPT_SACK_PERM;
             break;
         case 5:
+            /* The tracker reads the blocks of the first SACK option only,
+               and none when that one is malformed (ct_pkt_sack_blocks()
+               checks its length); a later well-formed one still counts as
+               seen. */
+            if (pkt->tcp_sack_off == 0)
+                pkt->tcp_sack_off = (uint8_t)(20 + i);
             if (ol >= 10 && (ol - 2) % 8 == 0)
                 pkt->tcp_opts |= CT_TCPOPT_SACK;
             break;
@@ -937,8 +943,8 @@ static CT_ALWAYS_INLINE int parse_fast(const struct ct_frame *frame, struct ct_p
     pkt->frag = CT_FRAG_NONE;
     pkt->snapped = len < wire;
     pkt->frame_flags = (uint8_t)frame->flags;
-    pkt->pad0[0] = 0;
-    pkt->pad0[1] = 0;
+    pkt->tcp_sack_off = 0;
+    pkt->writable = 0;
     pkt->mark = frame->mark;
     pkt->tuple.zone = frame->zone;
     memset(&pkt->icmp_type, 0, sizeof(*pkt) - offsetof(struct ct_pkt, icmp_type));
@@ -1065,4 +1071,21 @@ CT_EXPORT void ct_pkt_parse_flags(const struct ct_frame *frame, struct ct_pkt *p
     if (CT_LIKELY(parse_fast(frame, pkt, flags)))
         return;
     ct_pkt_parse_general(frame, pkt, flags);
+}
+
+CT_EXPORT void ct_pkt_parse_rw(const struct ct_frame_rw *frame, struct ct_pkt *pkt, unsigned flags)
+{
+    /* The same fields, read-only: the parser never writes into a frame. */
+    const struct ct_frame ro = {
+        .data = frame->data,
+        .len = frame->len,
+        .wire_len = frame->wire_len,
+        .link = frame->link,
+        .zone = frame->zone,
+        .mark = frame->mark,
+        .flags = frame->flags,
+    };
+    if (!parse_fast(&ro, pkt, flags))
+        ct_pkt_parse_general(&ro, pkt, flags);
+    pkt->writable = 1;
 }

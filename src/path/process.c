@@ -1,6 +1,6 @@
 /*
  * The packet path: ct_process_burst(), ct_process_parsed(), ct_process() and
- * ct_table_lookup().
+ * ct_process_burst_rw().
  *
  * A burst goes through three stages over all its packets, so that the cache
  * misses of different packets overlap (the two-phase bulk lookup of DPDK's
@@ -596,6 +596,22 @@ CT_EXPORT int ct_process_burst(struct ct_table *table, const struct ct_frame *fr
     for (unsigned i = 0; i < n; i++)
         ct_pkt_parse(&frames[i], &pkts[i]);
     return process_staged(table, pkts, verdicts, n, now, flags);
+}
+
+/*
+ * The writable entry point. It goes through ct_process_parsed() rather than
+ * process_staged(), so that the read-only calls above keep the one caller
+ * of process_staged() each that they were compiled with.
+ */
+CT_EXPORT int ct_process_burst_rw(struct ct_table *table, const struct ct_frame_rw *frames,
+                                  struct ct_pkt *pkts, struct ct_verdict *verdicts, unsigned n,
+                                  uint64_t now, unsigned flags)
+{
+    if (!table || (n && (!frames || !pkts || !verdicts)) || n > CT_BURST_MAX)
+        return -EINVAL;
+    for (unsigned i = 0; i < n; i++)
+        ct_pkt_parse_rw(&frames[i], &pkts[i], 0);
+    return ct_process_parsed(table, pkts, verdicts, n, now, flags);
 }
 
 CT_EXPORT int ct_process(struct ct_table *table, const struct ct_frame *frame, struct ct_pkt *pkt,

@@ -87,7 +87,7 @@ uint16_t ct_tcp_open(const struct ct_proto_cfg *cfg, struct ct_conn *conn,
 void ct_tcp_segment(const struct ct_proto_cfg *cfg, struct ct_conn *conn, enum ct_dir dir,
                     const struct ct_pkt *pkt, struct ct_proto_result *res);
 
-static inline __attribute__((always_inline)) uint16_t ct_tcp_new(const struct ct_proto_cfg *cfg,
+static CT_ALWAYS_INLINE uint16_t ct_tcp_new(const struct ct_proto_cfg *cfg,
                                                                  struct ct_conn *conn,
                                                                  const struct ct_pkt *pkt,
                                                                  uint64_t now)
@@ -96,7 +96,7 @@ static inline __attribute__((always_inline)) uint16_t ct_tcp_new(const struct ct
     return ct_tcp_open(cfg, conn, pkt);
 }
 
-static inline __attribute__((always_inline)) void ct_tcp_packet(const struct ct_proto_cfg *cfg,
+static CT_ALWAYS_INLINE void ct_tcp_packet(const struct ct_proto_cfg *cfg,
                                                                 struct ct_conn *conn,
                                                                 enum ct_dir dir,
                                                                 const struct ct_pkt *pkt,
@@ -226,7 +226,7 @@ static inline uint16_t ct_proto_new(const struct ct_proto_cfg *cfg, struct ct_co
  * Always inlined into the packet path: the established TCP packet then
  * costs one compare and one direct call here.
  */
-static inline __attribute__((always_inline)) void ct_proto_packet(const struct ct_proto_cfg *cfg,
+static CT_ALWAYS_INLINE void ct_proto_packet(const struct ct_proto_cfg *cfg,
                                                                   struct ct_conn *conn,
                                                                   unsigned dir,
                                                                   const struct ct_pkt *pkt,

@@ -51,6 +51,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "packet/packet_priv.h"
 #include "proto/proto.h"
 #include "proto/tcp_conn.h"
 
@@ -202,51 +203,22 @@ static inline void tcp_take_options(struct ct_tcp_dir *d, const struct ct_pkt *p
     }
 }
 
-static inline uint32_t load_be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 /*
  * The highest right edge of the SACK blocks (RFC 2018) of the first SACK
- * option, if beyond `sack`. Only runs when the parser saw a SACK option; the
- * option area is re-read from the frame with every read checked against the
- * captured length. Malformed or truncated options end the scan.
+ * option, if beyond `sack`. Only runs when the parser saw a SACK option. The
+ * parser recorded where the first one is after checking its bounds, and
+ * ct_pkt_sack_blocks() hands out its blocks unless its length is malformed,
+ * in which case none is read (as the walk over the options this replaced
+ * stopped there).
  */
 static uint32_t tcp_highest_sack(const struct ct_pkt *pkt, uint32_t sack)
 {
-    if (!(pkt->tcp_opts & CT_TCPOPT_SACK) || pkt->data == NULL)
-        return sack;
-    uint32_t off = (uint32_t)pkt->l4_off + 20u;
-    uint32_t end = (uint32_t)pkt->l4_off + pkt->tcp_hdr_len;
-    if (end > pkt->len)
-        return sack;
-    const uint8_t *p = pkt->data;
-    while (off < end) {
-        uint8_t kind = p[off];
-        if (kind == 0) /* end of option list */
-            break;
-        if (kind == 1) { /* no-operation */
-            off++;
-            continue;
-        }
-        if (end - off < 2)
-            break;
-        uint32_t size = p[off + 1];
-        if (size < 2 || size > end - off)
-            break;
-        if (kind == 5) {
-            /* Kind 5: two bytes, then blocks of left and right edge. */
-            if (size < 10 || ((size - 2) & 7u) != 0)
-                break;
-            for (uint32_t b = off + 2; b + 8 <= off + size; b += 8) {
-                uint32_t right = load_be32(p + b + 4);
-                if (seq_after(right, sack))
-                    sack = right;
-            }
-            break;
-        }
-        off += size;
+    unsigned n;
+    const uint8_t *b = ct_pkt_sack_blocks(pkt, &n);
+    for (unsigned i = 0; i < n; i++) {
+        uint32_t right = ct_be32(b + 8 * i + 4);
+        if (seq_after(right, sack))
+            sack = right;
     }
     return sack;
 }

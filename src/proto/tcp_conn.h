@@ -73,7 +73,7 @@ _Static_assert(offsetof(struct ct_conn, proto) % _Alignof(struct ct_tcp_conn) ==
 /* The TCP state of a connection tracked by the TCP tracker. Always inlined:
  * as an ordinary inline function it changed how GCC compiled the established
  * fast path (one instruction more per packet). */
-static inline __attribute__((always_inline)) struct ct_tcp_conn *ct_tcp_of(struct ct_conn *conn)
+static CT_ALWAYS_INLINE struct ct_tcp_conn *ct_tcp_of(struct ct_conn *conn)
 {
     return (struct ct_tcp_conn *)(void *)conn->proto;
 }

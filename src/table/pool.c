@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include "table/ext.h"
 #include "table/pool.h"
 #include "table/shared.h"
 #include "table/table.h"
@@ -152,7 +153,8 @@ void ct_pool_mag_drain(struct ct_table *t, struct ct_tslot *me)
 
 /* ---- handing out and giving back ------------------------------------------------ */
 
-struct ct_conn *ct_table_conn_alloc(struct ct_table *t, unsigned v6)
+/* ct_table_conn_alloc() without the extensions. */
+static CT_ALWAYS_INLINE struct ct_conn *conn_alloc(struct ct_table *t, unsigned v6)
 {
     v6 = v6 != 0;
     struct ct_pool *p = &t->pool[v6];
@@ -177,6 +179,24 @@ struct ct_conn *ct_table_conn_alloc(struct ct_table *t, unsigned v6)
             return NULL;
     }
     return conn_init(p, v6, me->mag[v6][--me->nmag[v6]]);
+}
+
+/* An entry with its extension slots zeroed (ext.h). */
+static CT_NOINLINE struct ct_conn *conn_alloc_ext(struct ct_table *t, unsigned v6)
+{
+    struct ct_conn *c = conn_alloc(t, v6);
+    if (c)
+        ct_table_ext_zero(t, ct_table_conn_id(t, c));
+    return c;
+}
+
+struct ct_conn *ct_table_conn_alloc(struct ct_table *t, unsigned v6)
+{
+    /* The one test a table without extensions pays, on entry, while t is
+     * still in its argument register. */
+    if (CT_UNLIKELY(t->ext != NULL))
+        return conn_alloc_ext(t, v6);
+    return conn_alloc(t, v6);
 }
 
 /* Marks entry c free and puts it on the free list of its pool p. */

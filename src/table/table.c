@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "ctrack/table.h"
+#include "table/ext.h"
 #include "table/index.h"
 #include "table/pool.h"
 #include "table/shared.h"
@@ -254,6 +255,7 @@ CT_EXPORT void ct_table_destroy(struct ct_table *t)
         munmap(t->zones, CT_ZONES * sizeof(struct ct_zone_slot));
     if (t->sh)
         ct_shared_destroy(t);
+    ct_table_ext_destroy(t);
     free(t);
 }
 
@@ -592,7 +594,8 @@ CT_EXPORT int ct_table_stats(const struct ct_table *t, struct ct_table_stats *s)
     s->max_connections = t->max_connections;
     s->buckets = t->nbuckets;
     s->memory_bytes = t->index_bytes + t->pool[0].map_len + t->pool[1].map_len + sizeof(*t) +
-                      (t->zones ? CT_ZONES * sizeof(struct ct_zone_slot) : 0);
+                      (t->zones ? CT_ZONES * sizeof(struct ct_zone_slot) : 0) +
+                      ct_table_ext_bytes(t);
     if (t->sh) {
         ct_spin_lock(&t->sh->wheel_lock);
         wheel_gauges(t, ct_shared_wheel(t), s);

@@ -112,6 +112,8 @@ struct ct_sweep {
     uint32_t expired_pct;
 };
 
+struct ct_ext_set;
+
 /*
  * A table of one thread: every field is its owner's. A shared table (legend
  * in table/shared.h):
@@ -160,7 +162,9 @@ struct ct_table {
     /* Shared tables (CT_TABLE_F_SHARED): thread slots, epochs, global locks
      * (table/shared.h); NULL for a table owned by one thread. */
     struct ct_shared *sh;
-    /* Later modules (NAT side array) add their state below. */
+    /* Per-connection extensions (side arrays, table/ext.h): NULL until a
+     * module registers one; only entry allocation reads it. */
+    struct ct_ext_set *ext;
 };
 
 /* ---- shared tables (shared.c; protocol in shared.h) ------------------------ */

@@ -28,7 +28,8 @@
 _Static_assert(
     PARSEPATHS_FIELD_(data) + PARSEPATHS_FIELD_(len) + PARSEPATHS_FIELD_(reason) +
             PARSEPATHS_FIELD_(frag) + PARSEPATHS_FIELD_(nvlan) + PARSEPATHS_FIELD_(snapped) +
-            PARSEPATHS_FIELD_(frame_flags) + PARSEPATHS_FIELD_(pad0) + PARSEPATHS_FIELD_(vlan) +
+            PARSEPATHS_FIELD_(frame_flags) + PARSEPATHS_FIELD_(tcp_sack_off) +
+            PARSEPATHS_FIELD_(writable) + PARSEPATHS_FIELD_(vlan) +
             PARSEPATHS_FIELD_(mark) + PARSEPATHS_FIELD_(l3_off) + PARSEPATHS_FIELD_(l4_off) +
             PARSEPATHS_FIELD_(ip_len) + PARSEPATHS_FIELD_(l4_len) + PARSEPATHS_FIELD_(payload_off) +
             PARSEPATHS_FIELD_(payload_len) + PARSEPATHS_FIELD_(tuple) + PARSEPATHS_FIELD_(seq) +
@@ -62,9 +63,10 @@ static inline long parse_paths_diff_at(const struct ct_pkt *a, const struct ct_p
 }
 
 /*
- * Parses `fr` (with CT_PARSE_F_* `flags`) three ways: the general parser
- * alone, the fast path alone, and ct_pkt_parse_flags() (and ct_pkt_parse()
- * when flags is 0). Returns
+ * Parses `fr` (with CT_PARSE_F_* `flags`) four ways: the general parser
+ * alone, the fast path alone, ct_pkt_parse_flags() (and ct_pkt_parse()
+ * when flags is 0), and ct_pkt_parse_rw(), whose descriptor must differ
+ * only in being marked writable. Returns
  * PARSEPATHS_FAST when the fast path took the frame and all three agree,
  * PARSEPATHS_GENERAL when it declined and the entry point agrees with the
  * general parser, PARSEPATHS_DIFFER otherwise (*at gets the first byte
@@ -90,6 +92,21 @@ static inline int parse_paths_compare(const struct ct_frame *fr, unsigned flags,
         if (*at >= 0)
             return PARSEPATHS_DIFFER;
     }
+    /* The writable entry point: the same descriptor, marked writable. The
+       frame is the caller's own memory; the parser only reads it. */
+    const struct ct_frame_rw rw = {.data = (uint8_t *)(uintptr_t)fr->data, .len = fr->len,
+                                   .wire_len = fr->wire_len, .link = fr->link, .zone = fr->zone,
+                                   .mark = fr->mark, .flags = fr->flags};
+    memset(&entry, 0x96, sizeof(entry));
+    ct_pkt_parse_rw(&rw, &entry, flags);
+    if (entry.writable != 1) {
+        *at = (long)offsetof(struct ct_pkt, writable);
+        return PARSEPATHS_DIFFER;
+    }
+    entry.writable = general->writable;
+    *at = parse_paths_diff_at(&entry, general);
+    if (*at >= 0)
+        return PARSEPATHS_DIFFER;
     if (!took)
         return PARSEPATHS_GENERAL;
     *at = parse_paths_diff_at(&fast, general);

@@ -367,6 +367,75 @@ static void test_built_udp(void)
             }
 }
 
+/*
+ * SACK options (RFC 2018): the parser records where the first one is
+ * (tcp_sack_off) so that the TCP tracker reads its blocks without walking
+ * the options again; both paths must agree on it, around every condition:
+ * where the option sits, how many blocks, a malformed first option
+ * (recorded, no blocks read, though a later good one still sets
+ * CT_TCPOPT_SACK), a second option (not recorded), an option after End of
+ * List or running past the header (not seen).
+ */
+static void test_built_sack(void)
+{
+    struct sack_case {
+        uint8_t opt[40];
+        size_t olen;
+        uint8_t want_off;   /* tcp_sack_off, from the TCP header */
+        uint8_t want_flag;  /* CT_TCPOPT_SACK set */
+        unsigned want_n;    /* blocks ct_pkt_sack_blocks() hands out */
+    } cases[] = {
+        /* NOP NOP, one block */
+        {{1, 1, 5, 10, 0, 0, 0, 1, 0, 0, 0, 2}, 12, 22, 1, 1},
+        /* timestamps, NOP NOP, two blocks */
+        {{1, 1, 8, 10, 0, 0, 0, 7, 0, 0, 0, 9, 1, 1, 5, 18, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0,
+          0, 4, 0},
+         32, 34, 1, 2},
+        /* four blocks right at the start, then padding */
+        {{5, 34, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4, 0, 0, 0, 5, 0, 0, 0, 6, 0, 0, 0, 7, 0,
+          0, 0, 8, 1, 1, 0, 0, 0, 0},
+         40, 20, 1, 4},
+        /* a malformed first option (length 9), then a good one: the
+           first is recorded, and has no blocks */
+        {{5, 9, 0, 0, 0, 1, 0, 0, 0, 5, 10, 0, 0, 0, 1, 0, 0, 0, 2, 0}, 20, 20, 1, 0},
+        /* two good options: the first is recorded */
+        {{5, 10, 0, 0, 0, 1, 0, 0, 0, 2, 5, 10, 0, 0, 0, 3, 0, 0, 0, 4}, 20, 20, 1, 1},
+        /* End of List before the option: not seen */
+        {{0, 1, 5, 10, 0, 0, 0, 1, 0, 0, 0, 2}, 12, 0, 0, 0},
+        /* an option running past the header: not seen */
+        {{1, 1, 5, 18, 0, 0, 0, 1, 0, 0, 0, 2}, 12, 0, 0, 0},
+        /* too short for a block */
+        {{1, 1, 5, 2}, 4, 22, 0, 0},
+    };
+    size_t idx = 0;
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++)
+        for (int v6 = 0; v6 <= 1; v6++) {
+            const struct sack_case *k = &cases[c];
+            size_t l = tcp_header(l4b, 40000, 443, 100, 200, CT_TCP_ACK, 501, k->opt, k->olen);
+            size_t n = v6 ? ipv6_packet(ipb, 6, A6, B6, l4b, l)
+                          : ipv4_packet(ipb, 6, IPV4_ADDR(192, 0, 2, 1), IPV4_ADDR(198, 51, 100, 2), 7,
+                                        l4b, l);
+            n = eth_frame(frb, NULL, 0, v6 ? 0x86dd : 0x0800, ipb, n);
+            exercise(frb, n, CT_LINK_ETHERNET, 0, 1, "built sack", idx++, 1);
+            struct ct_frame fr = {.data = frb, .len = (uint32_t)n, .link = CT_LINK_ETHERNET};
+            struct ct_pkt p;
+            ct_pkt_parse(&fr, &p);
+            CHECK_EQ_U(p.reason, CT_REASON_NONE);
+            CHECK_EQ_U(p.tcp_sack_off, k->want_off);
+            CHECK_EQ_U((p.tcp_opts & CT_TCPOPT_SACK) != 0, k->want_flag);
+            unsigned nb;
+            const uint8_t *b = ct_pkt_sack_blocks(&p, &nb);
+            CHECK_EQ_U(nb, k->want_n);
+            if (k->want_n) {
+                CHECK(b == frb + p.l4_off + k->want_off + 2);
+                /* The right edge of the first block, as the cases spell it. */
+                CHECK_EQ_U(ct_be32(b + 4), get_be32(k->opt + (k->want_off - 20) + 6));
+            } else {
+                CHECK(b == NULL);
+            }
+        }
+}
+
 /* Frames next to the fast path's edges: it declines them all and the
    general parser gives its reason. */
 static void test_declined(void)
@@ -447,6 +516,7 @@ int main(void)
 {
     RUN(test_built_tcp);
     RUN(test_built_udp);
+    RUN(test_built_sack);
     RUN(test_declined);
     RUN(test_captures);
     RUN(test_totals);
