@@ -349,7 +349,6 @@ int ct_table_insert(struct ct_table *t, struct ct_conn *c, uint64_t h0)
     if (t->connections > t->peak_connections)
         t->peak_connections = t->connections;
     CT_STAT_INC(t, created);
-    t->gen++;
     if (CT_UNLIKELY(t->zones != NULL))
         ct_zone_count_add(t->zones, c);
     ct_table_timer_file(t, c);
@@ -412,7 +411,6 @@ static void conn_unlink_index(struct ct_table *t, struct ct_conn *c)
         ct_zone_count_sub(t->zones, c);
     c->status |= CT_STATUS_DYING;
     t->connections--;
-    t->gen++;
 }
 
 /* Everything of ending a live connection except what happens to its entry. */

@@ -126,7 +126,7 @@ struct ct_ext_set;
  *          with relaxed atomics, which ct_table_stats() reads unlocked)
  *     [X]  destroy_fn, destroy_arg, zones (set by calls that need the table
  *          to themselves; zone limits are refused on shared tables)
- *     unused: gen, stats (counted per thread in the slots), nretired and
+ *     unused: stats (counted per thread in the slots), nretired and
  *          retired[] (retired entries go to the thread's limbo)
  */
 struct ct_table {
@@ -140,7 +140,6 @@ struct ct_table {
     uint32_t max_connections;
     uint32_t connections; /* live, in the index */
     uint32_t peak_connections;
-    uint64_t gen;         /* bumped by every index change (burst staleness check) */
     struct ct_pool pool[2]; /* [0] IPv4, [1] IPv6 */
     struct ct_proto_cfg cfg; /* policy 0: the table's settings */
 
