@@ -166,33 +166,6 @@ static uint16_t classify_new(const struct ct_table *t, const struct ct_pkt *pkt,
 }
 
 /*
- * An entry for a new connection, or NULL when the table is full. A shared
- * table counts the connection at once (an atomic reservation), so that
- * threads creating at the same time never take it past max_connections.
- */
-static inline struct ct_conn *new_alloc(struct ct_table *t, unsigned v6)
-{
-    if (CT_LIKELY(!t->sh))
-        return t->connections < t->max_connections ? ct_table_conn_alloc(t, v6) : NULL;
-    if (__atomic_add_fetch(&t->connections, 1, __ATOMIC_RELAXED) > t->max_connections) {
-        __atomic_sub_fetch(&t->connections, 1, __ATOMIC_RELAXED);
-        return NULL;
-    }
-    struct ct_conn *c = ct_table_conn_alloc(t, v6);
-    if (!c)
-        __atomic_sub_fetch(&t->connections, 1, __ATOMIC_RELAXED);
-    return c;
-}
-
-/* Gives back an entry from new_alloc() that was never inserted. */
-static inline void new_free(struct ct_table *t, struct ct_conn *c)
-{
-    ct_table_conn_free(t, c);
-    if (t->sh)
-        __atomic_sub_fetch(&t->connections, 1, __ATOMIC_RELAXED);
-}
-
-/*
  * A packet that matched no live connection (or replaced one). Returns 0, or
  * 1 in a shared table when another thread created the connection first
  * (nothing was changed: look the packet up again).
@@ -219,7 +192,7 @@ static int process_new(struct ct_table *t, struct ct_pkt *pkt, const struct stag
     uint16_t zone = st->v6 ? st->key.k6.zone : st->key.k4.zone;
     int zone_full = ct_zone_full(t->zones, zone);
     if (CT_LIKELY(!zone_full))
-        c = new_alloc(t, st->v6);
+        c = ct_table_conn_new(t, st->v6);
     if (CT_UNLIKELY(!c)) {
         /* No room: only a packet that would create a connection may make
          * room or be refused for lack of it; any other keeps its own reason. */
@@ -237,7 +210,7 @@ static int process_new(struct ct_table *t, struct ct_pkt *pkt, const struct stag
          * tuple's hash slot (or reap an expired one found there). */
         if (__atomic_load_n(&t->connections, __ATOMIC_RELAXED) >= t->max_connections &&
             ct_table_early_drop(t, st->hash, now))
-            c = new_alloc(t, st->v6);
+            c = ct_table_conn_new(t, st->v6);
         if (!c) {
             CT_STAT_INC(t, refused_full);
             verdict_reject(t, v, CT_REASON_TABLE_FULL, 0);
@@ -251,14 +224,14 @@ static int process_new(struct ct_table *t, struct ct_pkt *pkt, const struct stag
     const struct ct_proto_cfg *cfg = ct_table_conn_cfg(t, c);
     r = ct_proto_new(cfg, c, pkt, now);
     if (r != CT_REASON_NONE) {
-        new_free(t, c);
+        ct_table_conn_discard(t, c);
         verdict_reject(t, v, r, 0);
         return 0;
     }
     struct ct_proto_result res;
     ct_proto_packet(cfg, c, CT_DIR_ORIGINAL, pkt, now, &res);
     if (res.action == CT_PROTO_INVALID) {
-        new_free(t, c);
+        ct_table_conn_discard(t, c);
         verdict_reject(t, v, res.reason != CT_REASON_NONE ? res.reason : CT_REASON_TCP_INVALID_STATE, 0);
         return 0;
     }
@@ -271,14 +244,14 @@ static int process_new(struct ct_table *t, struct ct_pkt *pkt, const struct stag
         int ir = ct_table_insert_shared(t, c, st->hash, &other, &odir);
         if (ir != 0) {
             ct_conn_unlock(c);
-            new_free(t, c);
+            ct_table_conn_discard(t, c);
             if (ir == -EEXIST)
                 return 1;
             verdict_reject(t, v, CT_REASON_PROBE_LIMIT, 0);
             return 0;
         }
     } else if (ct_table_insert(t, c, st->hash) != 0) {
-        new_free(t, c);
+        ct_table_conn_discard(t, c);
         verdict_reject(t, v, CT_REASON_PROBE_LIMIT, 0);
         return 0;
     }
@@ -310,13 +283,7 @@ static CT_NOINLINE void refile_if_earlier(struct ct_table *t, struct ct_conn *c,
         bound = now + t->timer_cap;
     if (ct_table_conn_expires(t, c) < bound) {
         CT_STAT_INC(t, refiled_shrink);
-        if (t->sh) {
-            ct_spin_lock(&t->sh->wheel_lock);
-            ct_shared_timer_file(t, c);
-            ct_spin_unlock(&t->sh->wheel_lock);
-        } else {
-            ct_table_timer_file(t, c);
-        }
+        ct_table_timer_refile(t, c);
     }
 }
 

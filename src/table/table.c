@@ -399,6 +399,17 @@ void ct_shared_timer_file(struct ct_table *t, struct ct_conn *c)
     timer_file(t, ct_shared_wheel(t), c);
 }
 
+void ct_table_timer_refile(struct ct_table *t, struct ct_conn *c)
+{
+    if (t->sh) {
+        ct_spin_lock(&t->sh->wheel_lock);
+        ct_shared_timer_file(t, c);
+        ct_spin_unlock(&t->sh->wheel_lock);
+    } else {
+        timer_file(t, &t->wheel, c);
+    }
+}
+
 /* A table of one thread: unlink both tuples, unfile, count. */
 static void conn_unlink_index(struct ct_table *t, struct ct_conn *c)
 {

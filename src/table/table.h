@@ -498,6 +498,41 @@ int ct_table_end_where(struct ct_table *t, uint64_t now, enum ct_remove_cause ca
  * and calls ct_shared_timer_file() (table/shared.h). */
 void ct_table_timer_file(struct ct_table *t, struct ct_conn *c);
 
+/* As ct_table_timer_file(), in either mode: a shared table's wheel_lock is
+ * taken around the filing. For a live connection whose deadline moved
+ * earlier (the packet path). */
+void ct_table_timer_refile(struct ct_table *t, struct ct_conn *c);
+
+/*
+ * An entry for a NEW connection, or NULL when the table is full
+ * (max_connections). A table of one thread counts the connection when it is
+ * inserted; a shared table reserves the count at once with an atomic add, so
+ * that threads creating at the same time never take it past
+ * max_connections. The packet path's one allocation call.
+ */
+static inline struct ct_conn *ct_table_conn_new(struct ct_table *t, unsigned v6)
+{
+    if (CT_LIKELY(!t->sh))
+        return t->connections < t->max_connections ? ct_table_conn_alloc(t, v6) : NULL;
+    if (__atomic_add_fetch(&t->connections, 1, __ATOMIC_RELAXED) > t->max_connections) {
+        __atomic_sub_fetch(&t->connections, 1, __ATOMIC_RELAXED);
+        return NULL;
+    }
+    struct ct_conn *c = ct_table_conn_alloc(t, v6);
+    if (!c)
+        __atomic_sub_fetch(&t->connections, 1, __ATOMIC_RELAXED);
+    return c;
+}
+
+/* Gives back an entry from ct_table_conn_new() that was never inserted
+ * (and a shared table's reservation with it). */
+static inline void ct_table_conn_discard(struct ct_table *t, struct ct_conn *c)
+{
+    ct_table_conn_free(t, c);
+    if (t->sh)
+        __atomic_sub_fetch(&t->connections, 1, __ATOMIC_RELAXED);
+}
+
 /* Fills a public tuple from direction dir of c. */
 void ct_table_conn_tuple(const struct ct_table *t, const struct ct_conn *c, unsigned dir,
                          struct ct_tuple *out);
