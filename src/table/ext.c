@@ -6,26 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <unistd.h>
 
 #include "table/ext.h"
-
-/* One family's side array of `len` bytes: zero pages, backed when touched. */
-static uint8_t *map_area(size_t len, int prefault)
-{
-    void *p =
-        mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (p == MAP_FAILED)
-        return NULL;
-    if (prefault) {
-        long pg = sysconf(_SC_PAGESIZE);
-        size_t step = pg > 0 ? (size_t)pg : 4096;
-        volatile uint8_t *b = p;
-        for (size_t off = 0; off < len; off += step)
-            b[off] = 0;
-    }
-    return p;
-}
 
 int ct_table_ext_register(struct ct_table *t, size_t size, size_t align)
 {
@@ -50,7 +32,7 @@ int ct_table_ext_register(struct ct_table *t, size_t size, size_t align)
     a->map_len = ((size_t)t->pool[0].cap * a->stride + 4095u) & ~(size_t)4095u;
     int prefault = (t->flags & CT_TABLE_F_PREFAULT) != 0;
     for (unsigned v6 = 0; v6 < 2; v6++) {
-        a->base[v6] = map_area(a->map_len, prefault);
+        a->base[v6] = (uint8_t *)ct_table_map(a->map_len, prefault);
         if (!a->base[v6]) {
             if (v6)
                 munmap(a->base[0], a->map_len);

@@ -78,7 +78,7 @@ static struct ct_conn *wheel_resolve(void *ctx, uint32_t id)
 
 /* ---- memory ---------------------------------------------------------------- */
 
-static void *map_region(size_t len, int prefault)
+void *ct_table_map(size_t len, int prefault)
 {
     void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -174,7 +174,7 @@ static int table_init_index(struct ct_table *t, int prefault)
     t->nbuckets = (uint32_t)nb;
     t->probe_max = nb < CT_PROBE_MAX ? (uint32_t)nb : CT_PROBE_MAX;
     t->index_bytes = round_up((size_t)nb * sizeof(struct ct_bucket), 4096);
-    t->buckets = map_region(t->index_bytes, prefault);
+    t->buckets = ct_table_map(t->index_bytes, prefault);
     return t->buckets ? 0 : -ENOMEM;
 }
 
@@ -203,7 +203,7 @@ static int table_init_pools(struct ct_table *t, int prefault)
     ct_pool_init(&t->pool[1], (uint32_t)cap, (uint32_t)CT_ENTRY6_SIZE(acct),
                  offsetof(struct ct_conn6, c));
     for (unsigned i = 0; i < 2; i++) {
-        t->pool[i].base = map_region(t->pool[i].map_len, prefault);
+        t->pool[i].base = ct_table_map(t->pool[i].map_len, prefault);
         if (!t->pool[i].base)
             return -ENOMEM;
     }

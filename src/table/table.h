@@ -493,6 +493,12 @@ int ct_table_end_where(struct ct_table *t, uint64_t now, enum ct_remove_cause ca
                        int (*match)(void *arg, const struct ct_table *t, const struct ct_conn *c),
                        void *arg);
 
+/* Anonymous zero pages for `len` bytes of the table's own memory (index,
+ * pools, extension arrays), backed when touched or at once with
+ * `prefault`; huge pages are asked for on large areas. NULL when the
+ * mapping fails. (table.c) */
+void *ct_table_map(size_t len, int prefault);
+
 /* Files a connection in the timer wheel at its real deadline (re-files it if
  * filed): a table of one thread; a shared table's caller holds wheel_lock
  * and calls ct_shared_timer_file() (table/shared.h). */
