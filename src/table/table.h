@@ -113,6 +113,7 @@ struct ct_sweep {
 };
 
 struct ct_ext_set;
+struct ct_helper_table;
 
 /*
  * A table of one thread: every field is its owner's. A shared table (legend
@@ -164,6 +165,9 @@ struct ct_table {
     /* Per-connection extensions (side arrays, table/ext.h): NULL until a
      * module registers one; only entry allocation reads it. */
     struct ct_ext_set *ext;
+    /* Helpers and their expectations (helper/helper.h): NULL until
+     * ct_helper_enable(); tables of one thread only. */
+    struct ct_helper_table *helpers;
 };
 
 /* ---- shared tables (shared.c; protocol in shared.h) ------------------------ */
