@@ -31,34 +31,20 @@
 #include <stdint.h>
 
 #include "ctrack/table.h"
+#include "ctrack/template.h"
 #include "ctrack/tuple.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* The helpers, by the id a template or a connection carries (0: none). */
-enum ct_helper_id {
-    CT_HELPER_NONE = 0,
-    CT_HELPER_FTP = 1,  /* nf_conntrack_ftp: PORT, EPRT, 227, 229 */
-    CT_HELPER_TFTP = 2, /* nf_conntrack_tftp: read and write requests */
-    CT_HELPER_COUNT
-};
-
-/* A helper's name as nft and conntrack spell it ("ftp", "tftp"); NULL for
- * CT_HELPER_NONE and out-of-range ids. */
-const char *ct_helper_name(unsigned id);
-
 /*
- * The id of the helper called `name` (the "type" of an nft ct helper
- * object: "ftp", "tftp"). Returns the id, -EINVAL if name is NULL, or
- * -ENOENT for a helper that does not exist.
- */
-int ct_helper_find(const char *name);
-
-/*
- * The IP protocol a helper tracks (6 for FTP, 17 for TFTP), which an nft
- * "ct helper" object's "protocol" must name; 0 for an unknown id.
+ * The helpers are enum ct_helper of ctrack/template.h (CT_HELPER_FTP:
+ * PORT, EPRT, 227, 229; CT_HELPER_TFTP: read and write requests), named by
+ * ct_helper_id() and ct_helper_name() there.
+ *
+ * The IP protocol helper `id` tracks (6 for FTP, 17 for TFTP), which an
+ * nft "ct helper" object's "protocol" must name; 0 for an unknown id.
  */
 uint8_t ct_helper_proto(unsigned id);
 
@@ -88,7 +74,7 @@ struct ct_expect_info {
     struct ct_tuple tuple;   /* the expected original tuple; see flags for wildcards */
     struct ct_tuple master;  /* the master connection's original tuple */
     uint64_t expires;        /* ns, the caller's clock */
-    uint8_t helper;          /* enum ct_helper_id that created it */
+    uint8_t helper;          /* enum ct_helper that created it */
     uint8_t flags;           /* CT_EXPECT_F_* */
     uint8_t pad[6];
 };

@@ -12,33 +12,17 @@
 #include "base/inet.h"
 #include "helper/helper.h"
 #include "table/table.h"
+#include "template/template.h"
 
-static const struct {
-    const char *name;
-    uint8_t proto;
-} helpers[CT_HELPER_COUNT] = {
-    [CT_HELPER_FTP] = {"ftp", CT_IPPROTO_TCP},
-    [CT_HELPER_TFTP] = {"tftp", CT_IPPROTO_UDP},
+/* The protocol of each helper (enum ct_helper, ctrack/template.h). */
+static const uint8_t helper_proto[CT_HELPER_COUNT] = {
+    [CT_HELPER_FTP] = CT_IPPROTO_TCP,
+    [CT_HELPER_TFTP] = CT_IPPROTO_UDP,
 };
-
-CT_EXPORT const char *ct_helper_name(unsigned id)
-{
-    return id > CT_HELPER_NONE && id < CT_HELPER_COUNT ? helpers[id].name : NULL;
-}
-
-CT_EXPORT int ct_helper_find(const char *name)
-{
-    if (!name)
-        return -EINVAL;
-    for (unsigned id = CT_HELPER_NONE + 1; id < CT_HELPER_COUNT; id++)
-        if (strcmp(name, helpers[id].name) == 0)
-            return (int)id;
-    return -ENOENT;
-}
 
 CT_EXPORT uint8_t ct_helper_proto(unsigned id)
 {
-    return id > CT_HELPER_NONE && id < CT_HELPER_COUNT ? helpers[id].proto : 0;
+    return id < CT_HELPER_COUNT ? helper_proto[id] : 0;
 }
 
 int ct_helper_conn_assign(struct ct_table *t, struct ct_conn *c, unsigned helper)
@@ -229,7 +213,8 @@ void ct_helper_conn_info(const struct ct_table *t, const struct ct_conn *c,
     if (!t->helpers)
         return;
     const struct ct_helper_conn *hc = ct_helper_conn_state(t, c);
-    info->helper = hc->helper;
+    if (hc->helper)
+        info->helper = hc->helper;
     if (hc->has_master) {
         info->master = hc->master;
         info->flags |= CT_INFO_F_MASTER;

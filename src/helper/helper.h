@@ -63,7 +63,7 @@ struct ct_conn;
 
 /* Per-connection helper state: one slot of the table's helper extension. */
 struct ct_helper_conn {
-    uint8_t helper;                 /* enum ct_helper_id; 0 none */
+    uint8_t helper;                 /* enum ct_helper; 0 none */
     uint8_t has_master;             /* created from an expectation: master is set */
     uint8_t nl_num[2];              /* FTP: entries of nl_seq per direction */
     uint32_t expecting;             /* expectations this connection holds as master */
@@ -78,7 +78,7 @@ struct ct_expect {
     uint64_t serial;       /* order of creation: the oldest has the smallest */
     uint32_t master;       /* connection id of the master */
     uint32_t next;         /* hash chain, or the free list; CT_EXPECT_NONE ends it */
-    uint8_t helper;        /* enum ct_helper_id */
+    uint8_t helper;        /* enum ct_helper */
     uint8_t live;
 };
 

@@ -19,6 +19,7 @@
 #include "table/pool.h"
 #include "table/shared.h"
 #include "table/table.h"
+#include "template/template.h"
 
 #define CT_MAX_CONNECTIONS_LIMIT (1u << 30)
 
@@ -258,6 +259,7 @@ CT_EXPORT void ct_table_destroy(struct ct_table *t)
         ct_shared_destroy(t);
     ct_helper_destroy(t);
     ct_table_ext_destroy(t);
+    ct_tmpl_destroy(t);
     free(t);
 }
 
@@ -648,6 +650,7 @@ CT_EXPORT int ct_conn_get_info(const struct ct_table *t, const struct ct_conn *c
     info->proto = info->tuple[0].proto;
     info->l4state = c->l4state;
     info->timeout = c->timeout;
+    ct_tmpl_conn_info(t, c, info);
     if (CT_UNLIKELY(t->helpers != NULL))
         ct_helper_conn_info(t, c, info);
     return 0;
