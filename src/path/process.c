@@ -28,6 +28,7 @@
 
 #include "base/compiler.h"
 #include "ctrack/table.h"
+#include "helper/helper.h"
 #include "proto/proto.h"
 #include "table/index.h"
 #include "table/shared.h"
@@ -188,6 +189,8 @@ static int process_new(struct ct_table *t, struct ct_pkt *pkt, const struct stag
             return 0;
         }
         verdict_ok(t, v, NULL, CT_STATE_NEW, CT_DIR_ORIGINAL, l4state);
+        if (CT_UNLIKELY(t->helpers != NULL) && ct_helper_would_relate(t, pkt, now))
+            v->state = CT_STATE_RELATED;
         v->flags = vflags;
         CT_STAT_INC(t, not_committed);
         return 0;
@@ -266,7 +269,12 @@ static int process_new(struct ct_table *t, struct ct_pkt *pkt, const struct stag
         return 0;
     }
     account(t, c, CT_DIR_ORIGINAL, pkt, now);
-    verdict_ok(t, v, c, CT_STATE_NEW, CT_DIR_ORIGINAL, c->l4state);
+    /* Helpers: an expectation makes the connection RELATED; the template's
+     * helper sees its first packet. */
+    uint8_t state = CT_STATE_NEW;
+    if (CT_UNLIKELY(t->helpers != NULL))
+        state = ct_helper_conn_new(t, c, pkt, ct_tmpl_conn_helper(t, c), now, &vflags);
+    verdict_ok(t, v, c, state, CT_DIR_ORIGINAL, c->l4state);
     v->flags = (uint8_t)(vflags | CT_VERDICT_CREATED);
     if (res.action == CT_PROTO_CLOSE)
         ct_table_conn_remove(t, c, CT_RM_DELETE);
@@ -351,10 +359,15 @@ static CT_ALWAYS_INLINE void process_found(struct ct_table *t, struct ct_pkt *pk
         account(t, c, dir, pkt, now);
     if (dir == CT_DIR_REPLY)
         c->status |= CT_STATUS_SEEN_REPLY;
+    /* Linux's resolve_normal_ct(): an original-direction packet before
+     * any reply is NEW, or RELATED on a connection made from an
+     * expectation. */
     uint8_t state = (dir == CT_DIR_REPLY || (c->status & CT_STATUS_SEEN_REPLY))
                         ? CT_STATE_ESTABLISHED
-                        : CT_STATE_NEW;
+                        : ((c->status & CT_STATUS_EXPECTED) ? CT_STATE_RELATED : CT_STATE_NEW);
     verdict_fill(v, c, state, dir, c->l4state);
+    if (CT_UNLIKELY(c->status & CT_STATUS_HELPER))
+        v->flags |= ct_helper_packet(t, c, dir, pkt, now);
     if (bc)
         bc->ok++;
     else
