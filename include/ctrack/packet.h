@@ -79,7 +79,12 @@ struct ct_frame {
     uint16_t zone;       /* zone to look the packet up in (default 0) */
     uint32_t mark;       /* packet mark, as skb->mark */
     uint32_t flags;      /* CT_FRAME_F_*: what the receiving NIC checked; 0 if nothing */
+    uint16_t iif;        /* input interface id, the caller's numbering; 0 = unknown */
+    uint8_t tmpl;        /* CT template (ctrack/template.h) chosen by the caller; 0 = none */
+    uint8_t reserved;    /* must be zero */
 };
+_Static_assert(sizeof(struct ct_frame) == 32 || sizeof(void *) != 8,
+               "struct ct_frame is 32 bytes on LP64: iif and tmpl took its tail padding");
 
 /*
  * A frame the library may write into: struct ct_frame with a non-const
@@ -95,7 +100,12 @@ struct ct_frame_rw {
     uint16_t zone;       /* zone to look the packet up in (default 0) */
     uint32_t mark;       /* packet mark, as skb->mark */
     uint32_t flags;      /* CT_FRAME_F_* */
+    uint16_t iif;        /* input interface id; 0 = unknown */
+    uint8_t tmpl;        /* CT template id; 0 = none */
+    uint8_t reserved;    /* must be zero */
 };
+_Static_assert(sizeof(struct ct_frame_rw) == 32 || sizeof(void *) != 8,
+               "struct ct_frame_rw is 32 bytes on LP64");
 
 /* Frame flags (ct_frame.flags). All of them fit in ct_pkt.frame_flags. */
 enum {
@@ -188,8 +198,10 @@ enum {
  * The parsed packet. Offsets are from `data`. Fields past `reason` are
  * meaningful only when reason is CT_REASON_NONE (fragments: see `frag`).
  *
- * Size: 168 bytes on LP64 targets, as before rewriting and the SACK
- * offset were added. The descriptor is written for every packet and read by
+ * Size: 176 bytes on LP64 targets: 168 as before rewriting and the SACK
+ * offset were added, then 8 more for the template id (`tmpl`), which found
+ * no free byte (the input interface, `iif`, took the two bytes of padding
+ * after encap_off). The descriptor is written for every packet and read by
  * the tracker, so it stays within three cache lines and nothing is stored
  * that can be computed: every field a rewrite changes lies at a fixed
  * offset from l3_off, l4_off, inner_l3_off or inner_l4_off for the family
@@ -254,9 +266,14 @@ struct ct_pkt {
     uint8_t nmpls;         /* MPLS labels skipped before the IP header (saturates at 255) */
     uint16_t encap_link;   /* enum ct_link of the encapsulated frame */
     uint16_t encap_off;    /* offset of the encapsulated frame from data */
-    uint16_t pad1;
+    uint16_t iif;          /* input interface id, copied from the frame */
     uint32_t encap_len;    /* its length on the wire, from the IP, UDP and tunnel lengths */
     uint32_t encap_id;     /* VNI, GRE key or GTP TEID (see enum ct_encap); 0 if none */
+
+    /* Chosen by the caller or the rules: the CT template (ctrack/template.h)
+       a NEW connection of this packet is created with; 0 = none. */
+    uint8_t tmpl;
+    uint8_t pad2[7];
 };
 
 /*

@@ -850,6 +850,8 @@ void ct_pkt_parse_general(const struct ct_frame *frame, struct ct_pkt *pkt, unsi
     pkt->snapped = c.len < c.wire;
     pkt->frame_flags = (uint8_t)frame->flags;
     pkt->mark = frame->mark;
+    pkt->iif = frame->iif;
+    pkt->tmpl = frame->tmpl;
     pkt->tuple.zone = frame->zone;
     pkt->inner.zone = frame->zone;
 
@@ -949,6 +951,8 @@ static CT_ALWAYS_INLINE int parse_fast(const struct ct_frame *frame, struct ct_p
     pkt->tuple.zone = frame->zone;
     memset(&pkt->icmp_type, 0, sizeof(*pkt) - offsetof(struct ct_pkt, icmp_type));
     pkt->inner.zone = frame->zone;
+    pkt->iif = frame->iif;
+    pkt->tmpl = frame->tmpl;
 
     /* One 802.1Q tag or none, without a branch: bytes 14 to 17 are
        captured either way. */
@@ -1084,6 +1088,8 @@ CT_EXPORT void ct_pkt_parse_rw(const struct ct_frame_rw *frame, struct ct_pkt *p
         .zone = frame->zone,
         .mark = frame->mark,
         .flags = frame->flags,
+        .iif = frame->iif,
+        .tmpl = frame->tmpl,
     };
     if (!parse_fast(&ro, pkt, flags))
         ct_pkt_parse_general(&ro, pkt, flags);

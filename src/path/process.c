@@ -32,12 +32,14 @@
 #include "table/index.h"
 #include "table/shared.h"
 #include "table/table.h"
+#include "template/template.h"
 
 /* What stage 3 does with a packet. */
 enum lookup_kind {
     LK_DONE = 0,  /* verdict already decided in stage 1 */
     LK_CONN = 1,  /* look up the packet's own tuple */
     LK_ERROR = 2, /* ICMP error: look up the embedded tuple */
+    LK_TMPL = 3,  /* own tuple, with a template zone that differs per direction */
 };
 
 /* Per-packet scratch of a burst. */
@@ -50,6 +52,7 @@ struct stage {
     } key;
     uint8_t kind; /* enum lookup_kind */
     uint8_t v6;
+    uint16_t zone_reply; /* LK_TMPL: the packet's zone in the reply direction */
 };
 
 /*
@@ -153,6 +156,8 @@ static uint16_t classify_new(const struct ct_table *t, const struct ct_pkt *pkt,
     conn_set_key(c, st);
     c->first_seen = now;
     c->last_seen = now;
+    if (CT_UNLIKELY(pkt->tmpl != 0))
+        c->policy = ct_tmpl_policy(t, pkt);
     const struct ct_proto_cfg *cfg = ct_table_conn_cfg(t, c);
     uint16_t r = ct_proto_new(cfg, c, pkt, now);
     if (r != CT_REASON_NONE)
@@ -221,6 +226,11 @@ static int process_new(struct ct_table *t, struct ct_pkt *pkt, const struct stag
     conn_set_key(c, st);
     c->first_seen = now;
     c->last_seen = now;
+    /* The template of a NEW connection: reply zone, mark, labels, policy
+     * (before the tracker, which reads the policy's timeouts), events,
+     * helper. Never applied to a connection that exists. */
+    if (CT_UNLIKELY(pkt->tmpl != 0))
+        ct_tmpl_apply(t, c, pkt);
     const struct ct_proto_cfg *cfg = ct_table_conn_cfg(t, c);
     r = ct_proto_new(cfg, c, pkt, now);
     if (r != CT_REASON_NONE) {
@@ -369,6 +379,42 @@ static inline struct ct_conn *lookup_live(struct ct_table *t, const struct stage
     return ct_table_find_live(t, &st->key, st->v6, st->hash, st->bucket, now, dir);
 }
 
+/* Sets the zone of a staged key and hashes it again. */
+static void stage_rekey(const struct ct_table *t, struct stage *st, uint16_t zone)
+{
+    if (st->v6) {
+        st->key.k6.zone = zone;
+        st->hash = ct_table_hash6(t, &st->key.k6);
+    } else {
+        st->key.k4.zone = zone;
+        st->hash = ct_table_hash4(t, &st->key.k4);
+    }
+    st->bucket = ct_table_bucket_of(t, st->hash);
+}
+
+/*
+ * Stage 1's end for a packet that names a template (template/template.h):
+ * notrack decides the verdict (returns 1); a template zone re-keys the
+ * packet in its original-direction zone, and one that differs per
+ * direction makes it an LK_TMPL lookup (stage_three_tmpl()).
+ */
+static CT_NOINLINE int stage_tmpl(struct ct_table *t, struct ct_pkt *pkt, struct ct_verdict *v,
+                                  struct stage *st)
+{
+    uint16_t zr;
+    if (ct_tmpl_prepare(t, pkt, &zr) != CT_REASON_NONE) {
+        st->kind = LK_DONE;
+        verdict_reject(t, v, CT_REASON_NOTRACK, 0);
+        return 1;
+    }
+    const struct ct_tuple *tu = st->kind == LK_ERROR ? &pkt->inner : &pkt->tuple;
+    stage_rekey(t, st, tu->zone);
+    st->zone_reply = zr;
+    if (st->kind == LK_CONN && zr != tu->zone)
+        st->kind = LK_TMPL;
+    return 0;
+}
+
 /* Stage 1 for one packet: decide early verdicts, else stage the key. */
 static inline void stage_one(struct ct_table *t, struct ct_pkt *pkt, struct ct_verdict *v,
                              struct stage *st)
@@ -413,6 +459,8 @@ static inline void stage_one(struct ct_table *t, struct ct_pkt *pkt, struct ct_v
         verdict_reject(t, v, CT_REASON_IP_VERSION, 0);
         return;
     }
+    if (CT_UNLIKELY(pkt->tmpl != 0) && stage_tmpl(t, pkt, v, st))
+        return;
     st->bucket = ct_table_bucket_of(t, st->hash);
     CT_PREFETCH(&t->buckets[st->bucket]);
 }
@@ -430,6 +478,62 @@ static inline void stage_two(const struct ct_table *t, const struct stage *st)
     }
 }
 
+/* A lookup in either mode: a shared table's connection comes back locked. */
+static struct ct_conn *find_any(struct ct_table *t, const struct stage *st, uint64_t now,
+                                unsigned *dir)
+{
+    if (t->sh)
+        return ct_shared_find_live_locked(t, &st->key, st->v6, st->hash, now, dir);
+    return ct_table_find_live(t, &st->key, st->v6, st->hash, st->bucket, now, dir);
+}
+
+/*
+ * The lookup of a packet whose template zone differs per direction, as
+ * Linux's resolve_normal_ct() with nf_ct_zone_equal(): the packet matches a
+ * connection's original tuple only in its original-direction zone and the
+ * reply tuple only in its reply-direction zone. So look the tuple up in the
+ * original zone and keep an original-direction match, then in the reply
+ * zone and keep a reply-direction match.
+ */
+static struct ct_conn *tmpl_lookup(struct ct_table *t, const struct stage *st, uint64_t now,
+                                   unsigned *dir)
+{
+    struct ct_conn *c = find_any(t, st, now, dir);
+    if (c && *dir == CT_DIR_ORIGINAL)
+        return c;
+    if (c && t->sh)
+        ct_conn_unlock(c);
+    struct stage r = *st;
+    stage_rekey(t, &r, st->zone_reply);
+    c = find_any(t, &r, now, dir);
+    if (c && *dir == CT_DIR_REPLY)
+        return c;
+    if (c && t->sh)
+        ct_conn_unlock(c);
+    return NULL;
+}
+
+/* Stage 3 of an LK_TMPL packet, in either mode. A NEW connection is keyed
+ * by the staged (original-zone) key; ct_tmpl_apply() sets its reply zone. */
+static CT_NOINLINE void stage_three_tmpl(struct ct_table *t, struct ct_pkt *pkt,
+                                         struct ct_verdict *v, const struct stage *st,
+                                         uint64_t now, unsigned flags)
+{
+    for (;;) {
+        unsigned dir = 0;
+        struct ct_conn *c = tmpl_lookup(t, st, now, &dir);
+        if (c) {
+            process_found(t, pkt, st, v, c, dir, now, flags, NULL);
+            if (t->sh)
+                ct_conn_unlock(c);
+            return;
+        }
+        /* A shared table's lost creation race: look again. */
+        if (!process_new(t, pkt, st, v, now, flags, 0))
+            return;
+    }
+}
+
 /* Stage 3 for one packet. */
 static inline void stage_three(struct ct_table *t, struct ct_pkt *pkt, struct ct_verdict *v,
                                const struct stage *st, uint64_t now, unsigned flags,
@@ -442,6 +546,10 @@ static inline void stage_three(struct ct_table *t, struct ct_pkt *pkt, struct ct
             process_found(t, pkt, st, v, c, dir, now, flags, bc);
         else
             (void)process_new(t, pkt, st, v, now, flags, 0);
+        return;
+    }
+    if (st->kind == LK_TMPL) {
+        stage_three_tmpl(t, pkt, v, st, now, flags);
         return;
     }
     /* ICMP error: RELATED to the connection of the embedded packet, which
@@ -480,6 +588,10 @@ static int shared_found(struct ct_table *t, struct ct_pkt *pkt, const struct sta
 static void stage_three_shared(struct ct_table *t, struct ct_pkt *pkt, struct ct_verdict *v,
                                const struct stage *st, uint64_t now, unsigned flags)
 {
+    if (CT_UNLIKELY(st->kind == LK_TMPL)) {
+        stage_three_tmpl(t, pkt, v, st, now, flags);
+        return;
+    }
     if (CT_UNLIKELY(st->kind == LK_ERROR)) {
         unsigned dir = 0;
         struct ct_conn *c = shared_lookup_locked(t, st, now, &dir);

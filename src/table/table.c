@@ -18,6 +18,7 @@
 #include "table/pool.h"
 #include "table/shared.h"
 #include "table/table.h"
+#include "template/template.h"
 
 #define CT_MAX_CONNECTIONS_LIMIT (1u << 30)
 
@@ -256,6 +257,7 @@ CT_EXPORT void ct_table_destroy(struct ct_table *t)
     if (t->sh)
         ct_shared_destroy(t);
     ct_table_ext_destroy(t);
+    ct_tmpl_destroy(t);
     free(t);
 }
 
@@ -643,5 +645,6 @@ CT_EXPORT int ct_conn_get_info(const struct ct_table *t, const struct ct_conn *c
     info->proto = info->tuple[0].proto;
     info->l4state = c->l4state;
     info->timeout = c->timeout;
+    ct_tmpl_conn_info(t, c, info);
     return 0;
 }

@@ -113,6 +113,7 @@ struct ct_sweep {
 };
 
 struct ct_ext_set;
+struct ct_tmpl_set;
 
 /*
  * A table of one thread: every field is its owner's. A shared table (legend
@@ -164,6 +165,11 @@ struct ct_table {
     /* Per-connection extensions (side arrays, table/ext.h): NULL until a
      * module registers one; only entry allocation reads it. */
     struct ct_ext_set *ext;
+    /* CT templates and timeout policies (template/template.h): NULL until
+     * one is registered. policy_cfg[id] holds policy id's trackers'
+     * settings (slot 0 unused: policy 0 is `cfg`). */
+    struct ct_tmpl_set *tmpl;
+    const struct ct_proto_cfg *policy_cfg;
 };
 
 /* ---- shared tables (shared.c; protocol in shared.h) ------------------------ */
@@ -275,12 +281,17 @@ static inline struct ct_conn *ct_table_ref_conn(const struct ct_table *t, uint32
     return ct_table_conn_at(t, ref >> 1);
 }
 
-/* The policy (timeouts, TCP settings) in force for a connection. */
+/*
+ * The policy (timeouts, TCP settings) in force for a connection: the
+ * table's, or the timeout policy its template gave it (conn->policy, set at
+ * creation only, so [I]; template/template.h).
+ */
 static inline const struct ct_proto_cfg *ct_table_conn_cfg(const struct ct_table *t,
                                                            const struct ct_conn *c)
 {
-    (void)c; /* conn->policy selects a timeout policy once policies exist */
-    return &t->cfg;
+    if (CT_LIKELY(c->policy == 0))
+        return &t->cfg;
+    return &t->policy_cfg[c->policy];
 }
 
 /* ns at which the connection times out: last_seen + the timeout in force. */
