@@ -1,0 +1,715 @@
+/*
+ * Tests of the rule language (src/rules/, ctrack/rules.h): every match and
+ * statement parsed and evaluated on parsed frames, the chains' order and
+ * verdicts, every error message with its line and column, set lookups
+ * against a linear reference, and a loop of mutated inputs that must load
+ * or fail cleanly (run under ASan by `make test-asan`).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "ctrack/packet.h"
+#include "ctrack/reason.h"
+#include "ctrack/rules.h"
+#include "rules/rules.h"
+#include "support/frames.h"
+
+/* ---- packets ------------------------------------------------------------ */
+
+struct frame {
+    uint8_t b[256];
+    struct ct_pkt pkt;
+};
+
+/* An Ethernet frame (with VLAN `vlan` if not 0) carrying IPv4 TCP or UDP
+ * from src:sport to dst:dport, parsed; mark is the packet mark. */
+static struct ct_pkt *pkt4(struct frame *f, uint8_t proto, uint32_t src, uint16_t sport,
+                           uint32_t dst, uint16_t dport, uint16_t vlan, uint32_t mark)
+{
+    uint8_t l4[64];
+    size_t l4len = proto == 6 ? tcp_header(l4, sport, dport, 1, 0, CT_TCP_SYN, 1024, NULL, 0)
+                              : udp_header(l4, sport, dport, 0);
+    uint8_t ip[128];
+    size_t iplen = ipv4_packet(ip, proto, src, dst, 1, l4, l4len);
+    ipv4_fill_transport_checksum(ip);
+    uint16_t tags[2] = {0x8100, vlan};
+    size_t len = eth_frame(f->b, tags, vlan ? 1 : 0, 0x0800, ip, iplen);
+    struct ct_frame fr = {.data = f->b, .len = (uint32_t)len, .link = CT_LINK_ETHERNET,
+                          .mark = mark};
+    ct_pkt_parse(&fr, &f->pkt);
+    CHECK_EQ_U(f->pkt.reason, CT_REASON_NONE);
+    return &f->pkt;
+}
+
+static struct ct_pkt *pkt6(struct frame *f, uint8_t proto, uint8_t src_last, uint16_t sport,
+                           uint8_t dst_last, uint16_t dport)
+{
+    uint8_t l4[64];
+    size_t l4len = proto == 6 ? tcp_header(l4, sport, dport, 1, 0, CT_TCP_SYN, 1024, NULL, 0)
+                              : udp_header(l4, sport, dport, 0);
+    uint8_t ip[128];
+    const uint8_t s[16] = IPV6_DOC_ADDR(src_last), d[16] = IPV6_DOC_ADDR(dst_last);
+    size_t iplen = ipv6_packet(ip, proto, s, d, l4, l4len);
+    ipv6_fill_transport_checksum(ip, 40, proto, NULL);
+    size_t len = eth_frame(f->b, NULL, 0, 0x86dd, ip, iplen);
+    struct ct_frame fr = {.data = f->b, .len = (uint32_t)len, .link = CT_LINK_ETHERNET};
+    ct_pkt_parse(&fr, &f->pkt);
+    CHECK_EQ_U(f->pkt.reason, CT_REASON_NONE);
+    return &f->pkt;
+}
+
+#define A(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (d))
+
+static struct ct_ruleset *load(const char *text)
+{
+    struct ct_rules_error e;
+    int err = 0;
+    struct ct_ruleset *rs = ct_ruleset_load(text, strlen(text), &e, &err);
+    if (!rs)
+        CHECK_FAIL_("load failed: %u:%u: %s (%d)", e.line, e.col, e.msg, err);
+    return rs;
+}
+
+/* Runs the pre chains of prerouting; returns 1 if the packet passed. */
+static int pre(struct ct_ruleset *rs, struct ct_pkt *p, uint16_t iif, struct ct_rules_out *o)
+{
+    struct ct_rules_meta m = {.iif = iif, .hook = CT_RULES_HOOK_PREROUTING};
+    memset(o, 0, sizeof(*o));
+    return ct_rules_eval_pre(rs, p, &m, o);
+}
+
+static int post(struct ct_ruleset *rs, struct ct_pkt *p, uint8_t state, uint16_t zone,
+                uint32_t ctmark, struct ct_rules_out *o)
+{
+    struct ct_rules_meta m = {.hook = CT_RULES_HOOK_PREROUTING, .ct_state = state,
+                              .ct_zone = zone, .ct_mark = ctmark};
+    memset(o, 0, sizeof(*o));
+    return ct_rules_eval_post(rs, p, &m, o);
+}
+
+/* ---- matches -------------------------------------------------------------- */
+
+static void test_match_addresses_ports(void)
+{
+    struct ct_ruleset *rs = load(
+        "table ip raw {\n"
+        "  chain pre {\n"
+        "    type filter hook prerouting priority raw; policy accept;\n"
+        "    ip saddr 10.0.0.0/8 tcp dport 22 ct zone set 1\n"
+        "    ip daddr { 192.168.1.1, 192.168.2.0/24 } udp dport 1000-2000 ct zone set 2\n"
+        "    ip saddr != 172.16.0.0/12 udp sport { 53, 123 } ct zone set 3\n"
+        "    tcp sport >= 60000 ct zone set 4\n"
+        "  }\n"
+        "}\n");
+    struct frame f;
+    struct ct_rules_out o;
+    if (!rs)
+        return;
+    CHECK_EQ_I(pre(rs, pkt4(&f, 6, A(10, 1, 2, 3), 5555, A(1, 1, 1, 1), 22, 0, 0), 0, &o), 1);
+    CHECK_EQ_U(o.zone_dirs, CT_RULES_ZONE_ORIG | CT_RULES_ZONE_REPLY);
+    CHECK_EQ_U(o.zone[0], 1);
+    CHECK_EQ_U(o.zone[1], 1);
+    pre(rs, pkt4(&f, 6, A(11, 1, 2, 3), 5555, A(1, 1, 1, 1), 22, 0, 0), 0, &o);
+    CHECK_EQ_U(o.zone_dirs, 0);
+    pre(rs, pkt4(&f, 17, A(11, 1, 2, 3), 5555, A(192, 168, 2, 77), 1500, 0, 0), 0, &o);
+    CHECK_EQ_U(o.zone[0], 2);
+    pre(rs, pkt4(&f, 17, A(11, 1, 2, 3), 5555, A(192, 168, 1, 2), 1500, 0, 0), 0, &o);
+    CHECK_EQ_U(o.zone_dirs, 0);
+    pre(rs, pkt4(&f, 17, A(11, 1, 2, 3), 2001, A(192, 168, 1, 1), 2001, 0, 0), 0, &o);
+    CHECK_EQ_U(o.zone_dirs, 0);
+    pre(rs, pkt4(&f, 17, A(11, 1, 2, 3), 123, A(9, 9, 9, 9), 9, 0, 0), 0, &o);
+    CHECK_EQ_U(o.zone[0], 3);
+    pre(rs, pkt4(&f, 17, A(172, 17, 2, 3), 123, A(9, 9, 9, 9), 9, 0, 0), 0, &o);
+    CHECK_EQ_U(o.zone_dirs, 0);
+    /* tcp sport on a UDP packet: no key, no match, even negated. */
+    pre(rs, pkt4(&f, 17, A(8, 8, 8, 8), 60001, A(9, 9, 9, 9), 9, 0, 0), 0, &o);
+    CHECK_EQ_U(o.zone_dirs, 0);
+    pre(rs, pkt4(&f, 6, A(8, 8, 8, 8), 60001, A(9, 9, 9, 9), 9, 0, 0), 0, &o);
+    CHECK_EQ_U(o.zone[0], 4);
+    /* An ip table does not see IPv6 packets. */
+    pre(rs, pkt6(&f, 6, 1, 60001, 2, 22), 0, &o);
+    CHECK_EQ_U(o.zone_dirs, 0);
+    ct_ruleset_free(rs);
+}
+
+static void test_match_ip6_meta_vlan_iif(void)
+{
+    struct ct_ruleset *rs = load(
+        "define lan = { 2001:db8::1, 2001:db8::10-2001:db8::20 }\n"
+        "table inet raw {\n"
+        "  chain pre {\n"
+        "    type filter hook prerouting priority -300\n"
+        "    ip6 saddr $lan meta l4proto tcp ct zone set 1\n"
+        "    ip6 daddr 2001:db8::80/121 meta l4proto udp ct zone set 2\n"
+        "    meta mark 0x10 ct zone set 3\n"
+        "    vlan id 100 ct zone set 4\n"
+        "    iifname \"eth*\" meta nfproto ipv4 ct zone set 5\n"
+        "    iif 7 ct zone set 6\n"
+        "    iifname { \"wan\", \"dmz\" } ct zone set 7\n"
+        "    meta l4proto { icmp, 132 } ct zone set 8\n"
+        "  }\n"
+        "}\n");
+    struct frame f;
+    struct ct_rules_out o;
+    if (!rs)
+        return;
+    CHECK_EQ_I(ct_ruleset_set_iface(rs, 2, "eth0"), 0);
+    CHECK_EQ_I(ct_ruleset_set_iface(rs, 3, "wan"), 0);
+    CHECK_EQ_I(ct_ruleset_set_iface(rs, 0, "x"), -EINVAL);
+    CHECK_EQ_I(ct_ruleset_set_iface(rs, CT_RULES_MAX_IFINDEX + 1, "x"), -ERANGE);
+    pre(rs, pkt6(&f, 6, 0x15, 1, 0x99, 2), 0, &o);
+    CHECK_EQ_U(o.zone[0], 1);
+    pre(rs, pkt6(&f, 6, 0x21, 1, 0x99, 2), 0, &o);
+    CHECK_EQ_U(o.zone[0], 2 * 0); /* udp rule needs udp */
+    pre(rs, pkt6(&f, 17, 0x21, 1, 0x99, 2), 0, &o);
+    CHECK_EQ_U(o.zone[0], 2);
+    pre(rs, pkt4(&f, 17, A(1, 1, 1, 1), 1, A(2, 2, 2, 2), 2, 0, 0x10), 0, &o);
+    CHECK_EQ_U(o.zone[0], 3);
+    pre(rs, pkt4(&f, 17, A(1, 1, 1, 1), 1, A(2, 2, 2, 2), 2, 100, 0), 0, &o);
+    CHECK_EQ_U(o.zone[0], 4);
+    pre(rs, pkt4(&f, 17, A(1, 1, 1, 1), 1, A(2, 2, 2, 2), 2, 0, 0), 2, &o);
+    CHECK_EQ_U(o.zone[0], 5);
+    pre(rs, pkt6(&f, 17, 1, 1, 2, 2), 2, &o); /* eth0 but not IPv4 */
+    CHECK_EQ_U(o.zone_dirs, 0);
+    pre(rs, pkt4(&f, 17, A(1, 1, 1, 1), 1, A(2, 2, 2, 2), 2, 0, 0), 7, &o);
+    CHECK_EQ_U(o.zone[0], 6);
+    pre(rs, pkt4(&f, 17, A(1, 1, 1, 1), 1, A(2, 2, 2, 2), 2, 0, 0), 3, &o);
+    CHECK_EQ_U(o.zone[0], 7);
+    pre(rs, pkt4(&f, 17, A(1, 1, 1, 1), 1, A(2, 2, 2, 2), 2, 0, 0), 4, &o);
+    CHECK_EQ_U(o.zone_dirs, 0);
+    ct_ruleset_free(rs);
+}
+
+static void test_match_ct_post(void)
+{
+    struct ct_ruleset *rs = load(
+        "table ip filter {\n"
+        "  chain pre {\n"
+        "    type filter hook prerouting priority filter; policy accept;\n"
+        "    ct state invalid drop\n"
+        "    ct state established,related ct mark set 7 accept\n"
+        "    ct zone 5 ct mark 0 ct mark set 5\n"
+        "    ct state new tcp dport 21 counter ct event set new,destroy accept\n"
+        "  }\n"
+        "}\n");
+    struct frame f;
+    struct ct_rules_out o;
+    uint64_t pk = 0, by = 0;
+    if (!rs)
+        return;
+    struct ct_pkt *p = pkt4(&f, 6, A(1, 1, 1, 1), 1000, A(2, 2, 2, 2), 21, 0, 0);
+    CHECK_EQ_I(post(rs, p, CT_STATE_INVALID, 0, 0, &o), 0);
+    CHECK_EQ_U(o.drop, 1);
+    CHECK_EQ_I(post(rs, p, CT_STATE_ESTABLISHED, 0, 0, &o), 1);
+    CHECK_EQ_U(o.ct_mark_set, 1);
+    CHECK_EQ_U(o.ct_mark, 7);
+    CHECK_EQ_I(post(rs, p, CT_STATE_NEW, 5, 0, &o), 1);
+    CHECK_EQ_U(o.ct_mark, 5);
+    CHECK_EQ_U(o.events_set, 1);
+    CHECK_EQ_U(o.events, CT_RULES_EVENT_NEW | CT_RULES_EVENT_DESTROY);
+    CHECK_EQ_I(post(rs, p, CT_STATE_NEW, 5, 1, &o), 1);
+    CHECK_EQ_U(o.ct_mark_set, 0);
+    CHECK_EQ_I(ct_ruleset_counter(rs, 3, &pk, &by), 0);
+    CHECK_EQ_U(pk, 2);
+    CHECK_EQ_U(by, 80);
+    CHECK_EQ_I(ct_ruleset_counter(rs, 0, &pk, &by), -ENOENT);
+    CHECK_EQ_I(ct_ruleset_counter(rs, 9, &pk, &by), -ENOENT);
+    /* The pre side of this file is empty. */
+    CHECK_EQ_I(ct_ruleset_has_chains(rs, CT_RULES_HOOK_PREROUTING, 0), 0);
+    CHECK_EQ_I(ct_ruleset_has_chains(rs, CT_RULES_HOOK_PREROUTING, 1), 1);
+    CHECK_EQ_I(ct_ruleset_has_chains(rs, CT_RULES_HOOK_OUTPUT, 1), 0);
+    CHECK_EQ_I(pre(rs, p, 0, &o), 1);
+    ct_ruleset_free(rs);
+}
+
+/* ---- statements ------------------------------------------------------------- */
+
+static void test_statements_pre(void)
+{
+    struct ct_ruleset *rs = load(
+        "table inet raw {\n"
+        "  ct timeout short-udp {\n"
+        "    protocol udp; l3proto ip;\n"
+        "    policy = { unreplied: 5, replied : 20 }\n"
+        "  }\n"
+        "  ct timeout tcp-fast { protocol tcp; policy = { established: 100, close: 10 } }\n"
+        "  chain pre {\n"
+        "    type filter hook prerouting priority raw - 10; policy accept;\n"
+        "    udp dport 53 notrack\n"
+        "    udp dport 54 ct original zone set 3 ct reply zone set 4\n"
+        "    udp dport 55 ct zone set meta mark map { 1 : 10, 2-4 : 20, 0x100:30 }\n"
+        "    udp dport 56 ct zone set meta mark\n"
+        "    udp dport 57 meta mark set 0x2a ct timeout set \"short-udp\"\n"
+        "    udp dport 58 ct timeout set \"tcp-fast\"\n"
+        "    udp dport 59 drop\n"
+        "    udp dport 60 accept\n"
+        "    udp dport 60 drop\n"
+        "  }\n"
+        "  chain pre2 {\n"
+        "    type filter hook prerouting priority -250\n"
+        "    udp dport 60 ct zone set 9\n"
+        "  }\n"
+        "}\n");
+    struct frame f;
+    struct ct_rules_out o;
+    struct ct_rules_timeout to;
+    if (!rs)
+        return;
+    CHECK_EQ_U(ct_ruleset_timeout_count(rs), 2);
+    CHECK_EQ_I(ct_ruleset_timeout(rs, 0, &to), 0);
+    CHECK_STR(to.name, "short-udp");
+    CHECK_EQ_U(to.proto, 17);
+    CHECK_EQ_U(to.l3, CT_L3_IPV4);
+    CHECK_EQ_U(to.seconds[CT_TIMEOUT_UDP], 5);
+    CHECK_EQ_U(to.seconds[CT_TIMEOUT_UDP_STREAM], 20);
+    CHECK_EQ_U(to.seconds[CT_TIMEOUT_TCP_CLOSE], 0);
+    CHECK_EQ_I(ct_ruleset_timeout(rs, 1, &to), 0);
+    CHECK_EQ_U(to.l3, 0);
+    CHECK_EQ_U(to.seconds[CT_TIMEOUT_TCP_ESTABLISHED], 100);
+    CHECK_EQ_U(to.seconds[CT_TIMEOUT_TCP_CLOSE], 10);
+    CHECK_EQ_I(ct_ruleset_timeout(rs, 2, &to), -ENOENT);
+
+    pre(rs, pkt4(&f, 17, A(1, 1, 1, 1), 1, A(2, 2, 2, 2), 53, 0, 0), 0, &o);
+    CHECK_EQ_U(o.notrack, 1);
+    pre(rs, pkt4(&f, 17, A(1, 1, 1, 1), 1, A(2, 2, 2, 2), 54, 0, 0), 0, &o);
+    CHECK_EQ_U(o.notrack, 0);
+    CHECK_EQ_U(o.zone_dirs, CT_RULES_ZONE_ORIG | CT_RULES_ZONE_REPLY);
+    CHECK_EQ_U(o.zone[CT_DIR_ORIGINAL], 3);
+    CHECK_EQ_U(o.zone[CT_DIR_REPLY], 4);
+    static const uint32_t marks[] = {0, 1, 2, 3, 4, 5, 0x100, 0x101};
+    static const uint16_t zones[] = {0, 10, 20, 20, 20, 0, 30, 0};
+    for (unsigned i = 0; i < sizeof(marks) / sizeof(marks[0]); i++) {
+        pre(rs, pkt4(&f, 17, A(1, 1, 1, 1), 1, A(2, 2, 2, 2), 55, 0, marks[i]), 0, &o);
+        CHECK_EQ_U(o.zone_dirs, zones[i] ? 3 : 0);
+        CHECK_EQ_U(o.zone[0], zones[i]);
+    }
+    pre(rs, pkt4(&f, 17, A(1, 1, 1, 1), 1, A(2, 2, 2, 2), 56, 0, 0x12345), 0, &o);
+    CHECK_EQ_U(o.zone[0], 0x2345);
+    struct ct_pkt *p = pkt4(&f, 17, A(1, 1, 1, 1), 1, A(2, 2, 2, 2), 57, 0, 0);
+    pre(rs, p, 0, &o);
+    CHECK_EQ_U(p->mark, 0x2a);
+    CHECK_EQ_U(o.timeout, 1);
+    /* A TCP policy does not apply to UDP (nft_ct_timeout_obj_eval). */
+    pre(rs, pkt4(&f, 17, A(1, 1, 1, 1), 1, A(2, 2, 2, 2), 58, 0, 0), 0, &o);
+    CHECK_EQ_U(o.timeout, 0);
+    CHECK_EQ_I(pre(rs, pkt4(&f, 17, A(1, 1, 1, 1), 1, A(2, 2, 2, 2), 59, 0, 0), 0, &o), 0);
+    CHECK_EQ_U(o.drop, 1);
+    /* accept ends chain "pre" only: "pre2" (priority -250, after -310)
+     * still runs. */
+    CHECK_EQ_I(pre(rs, pkt4(&f, 17, A(1, 1, 1, 1), 1, A(2, 2, 2, 2), 60, 0, 0), 0, &o), 1);
+    CHECK_EQ_U(o.zone[0], 9);
+    ct_ruleset_free(rs);
+}
+
+static void test_statements_post_helper(void)
+{
+    struct ct_ruleset *rs = load(
+        "table ip filter {\n"
+        "  ct helper ftp-standard {\n"
+        "    type \"ftp\" protocol tcp\n"
+        "  }\n"
+        "  ct helper tftp { type \"tftp\" protocol udp; l3proto ip; }\n"
+        "  chain pre {\n"
+        "    type filter hook prerouting priority 0; policy drop;\n"
+        "    tcp dport 21 ct helper set \"ftp-standard\" accept\n"
+        "    udp dport 69 ct helper set \"tftp\" accept\n"
+        "    udp dport 70 ct helper set \"ftp-standard\" accept\n"
+        "  }\n"
+        "  chain out {\n"
+        "    type filter hook output priority 0\n"
+        "    meta mark set 1\n"
+        "  }\n"
+        "}\n");
+    struct frame f;
+    struct ct_rules_out o;
+    struct ct_rules_helper h;
+    if (!rs)
+        return;
+    CHECK_EQ_U(ct_ruleset_helper_count(rs), 2);
+    CHECK_EQ_I(ct_ruleset_helper(rs, 0, &h), 0);
+    CHECK_STR(h.name, "ftp-standard");
+    CHECK_STR(h.type, "ftp");
+    CHECK_EQ_U(h.proto, 6);
+    CHECK_EQ_I(ct_ruleset_helper(rs, 1, &h), 0);
+    CHECK_STR(h.type, "tftp");
+    CHECK_EQ_I(ct_ruleset_helper(rs, 2, &h), -ENOENT);
+    struct ct_pkt *p = pkt4(&f, 6, A(1, 1, 1, 1), 1000, A(2, 2, 2, 2), 21, 0, 0);
+    CHECK_EQ_I(post(rs, p, CT_STATE_NEW, 0, 0, &o), 1);
+    CHECK_EQ_U(o.helper, 1);
+    /* Only a new connection gets a helper. */
+    CHECK_EQ_I(post(rs, p, CT_STATE_ESTABLISHED, 0, 0, &o), 1);
+    CHECK_EQ_U(o.helper, 0);
+    post(rs, pkt4(&f, 17, A(1, 1, 1, 1), 1000, A(2, 2, 2, 2), 69, 0, 0), CT_STATE_NEW, 0, 0, &o);
+    CHECK_EQ_U(o.helper, 2);
+    /* A TCP helper on UDP does nothing (nft_ct_helper_obj_eval). */
+    post(rs, pkt4(&f, 17, A(1, 1, 1, 1), 1000, A(2, 2, 2, 2), 70, 0, 0), CT_STATE_NEW, 0, 0, &o);
+    CHECK_EQ_U(o.helper, 0);
+    /* The policy drops what no rule accepted. */
+    CHECK_EQ_I(post(rs, pkt4(&f, 17, A(1, 1, 1, 1), 1, A(2, 2, 2, 2), 71, 0, 0), CT_STATE_NEW, 0,
+                    0, &o),
+               0);
+    /* Output chains see only packets on the output hook. */
+    p = pkt4(&f, 17, A(1, 1, 1, 1), 1, A(2, 2, 2, 2), 69, 0, 0);
+    struct ct_rules_meta m = {.hook = CT_RULES_HOOK_OUTPUT, .ct_state = CT_STATE_NEW};
+    memset(&o, 0, sizeof(o));
+    CHECK_EQ_I(ct_rules_eval_post(rs, p, &m, &o), 1);
+    CHECK_EQ_U(p->mark, 1);
+    CHECK_EQ_U(o.helper, 0);
+    ct_ruleset_free(rs);
+}
+
+static void test_named_sets_and_order(void)
+{
+    struct ct_ruleset *rs = load(
+        "flush ruleset\n"
+        "table ip raw {\n"
+        "  chain late { type filter hook prerouting priority raw + 5; ct zone set 2; }\n"
+        "  chain early {\n"
+        "    type filter hook prerouting priority raw\n"
+        "    ip saddr @nets tcp dport @ports ct zone set 1\n"
+        "  }\n"
+        "  set nets { type ipv4_addr; flags interval; elements = { 10.0.0.0/8, 1.2.3.4 } }\n"
+        "  set ports {\n"
+        "    type inet_service\n"
+        "    elements = { 22, 80, 8000-8080 }\n"
+        "  }\n"
+        "}\n");
+    struct frame f;
+    struct ct_rules_out o;
+    if (!rs)
+        return;
+    /* "late" runs after "early", so its zone wins. */
+    pre(rs, pkt4(&f, 6, A(10, 9, 9, 9), 1, A(2, 2, 2, 2), 8080, 0, 0), 0, &o);
+    CHECK_EQ_U(o.zone[0], 2);
+    ct_ruleset_free(rs);
+    rs = load("table ip raw {\n"
+              "  chain b { type filter hook prerouting priority -300; ct zone set 2; }\n"
+              "  chain a { type filter hook prerouting priority -301; ct zone set 1; }\n"
+              "}\n");
+    if (!rs)
+        return;
+    pre(rs, pkt4(&f, 6, A(10, 9, 9, 9), 1, A(2, 2, 2, 2), 8080, 0, 0), 0, &o);
+    CHECK_EQ_U(o.zone[0], 2);
+    ct_ruleset_free(rs);
+}
+
+/* ---- errors ------------------------------------------------------------------ */
+
+struct bad {
+    const char *text;
+    uint32_t line, col;
+    const char *msg; /* a substring of the message */
+    int err;
+};
+
+#define HDR "table ip t {\n chain c {\n  type filter hook prerouting priority raw\n"
+#define HDR_POST "table ip t {\n chain c {\n  type filter hook prerouting priority 0\n"
+
+static const struct bad bad_inputs[] = {
+    {"tabel ip t { }", 1, 1, "unsupported: 'tabel' (a table expected)", -EINVAL},
+    {"table arp t { }", 1, 7, "unsupported: tables of family 'arp'", -EINVAL},
+    {"table ip t {\n chain c {\n  type nat hook prerouting priority -100\n }\n}", 3, 8,
+     "unsupported: chains of type 'nat'", -EINVAL},
+    {"table ip t {\n chain c {\n  type filter hook input priority 0\n }\n}", 3, 20,
+     "unsupported: hook 'input'", -EINVAL},
+    {"table ip t {\n chain c {\n  ip saddr 1.2.3.4\n }\n}", 3, 3, "chain c has no hook",
+     -EINVAL},
+    {HDR "  ip saddr 1.2.3.4 jump x\n }\n}", 4, 20, "unsupported: 'jump'", -EINVAL},
+    {HDR "  ip saddr 1.2.3.400 drop\n }\n}", 4, 12, "bad IPv4 address '1.2.3.400'", -EINVAL},
+    {HDR "  ip saddr 1.2.3.4/33 drop\n }\n}", 4, 12, "bad IPv4 prefix", -EINVAL},
+    {HDR "  tcp dport 70000 drop\n }\n}", 4, 13, "port 70000 out of range", -EINVAL},
+    {HDR "  tcp dport 20-10 drop\n }\n}", 4, 13, "ends before it starts", -EINVAL},
+    {HDR "  ct zone set 65536\n }\n}", 4, 15, "zone 65536 out of range", -EINVAL},
+    {HDR "  ct mark set 1\n }\n}", 4, 3, "'ct mark set' has no effect before conntrack",
+     -EINVAL},
+    {HDR "  ct state new drop\n }\n}", 4, 3, "'ct state' matches nothing before conntrack",
+     -EINVAL},
+    {HDR "  ct helper set \"ftp\"\n }\n}", 4, 3, "'ct helper set' has no effect before",
+     -EINVAL},
+    {HDR "  ct event set new\n }\n}", 4, 3, "'ct event set' has no effect before", -EINVAL},
+    {HDR_POST "  notrack\n }\n}", 4, 3, "'notrack' has no effect after conntrack", -EINVAL},
+    {HDR_POST "  ct zone set 1\n }\n}", 4, 3, "'ct zone set' has no effect after", -EINVAL},
+    {HDR_POST "  ct timeout set \"x\"\n }\n}", 4, 3, "'ct timeout set' has no effect after",
+     -EINVAL},
+    {HDR "  ct timeout set \"nope\"\n }\n}", 4, 18, "ct timeout \"nope\" does not exist",
+     -EINVAL},
+    {HDR_POST "  ct helper set \"nope\"\n }\n}", 4, 17, "ct helper \"nope\" does not exist",
+     -EINVAL},
+    {"table ip t {\n ct helper h { type \"sip\" protocol udp; }\n}", 2, 21,
+     "helper type \"sip\" does not exist", -EINVAL},
+    {"table ip t {\n ct helper h { type \"ftp\" protocol udp; }\n}", 2, 36,
+     "helper \"ftp\" works over tcp", -EINVAL},
+    {"table ip t {\n ct timeout p { protocol tcp; policy = { bogus: 1 } }\n}", 2, 42,
+     "unknown state 'bogus' for protocol tcp", -EINVAL},
+    {"table ip t {\n ct timeout p { protocol tcp; policy = { close: 0 } }\n}", 2, 49,
+     "a timeout of 0 seconds", -EINVAL},
+    {"table ip t {\n ct timeout p { policy = { close: 1 } }\n}", 2, 17,
+     "'protocol' must come before 'policy'", -EINVAL},
+    {HDR "  drop accept\n }\n}", 4, 8, "after the verdict", -EINVAL},
+    {HDR "  counter ip saddr 1.1.1.1\n }\n}", 4, 11, "match after a statement", -EINVAL},
+    {HDR "  ip saddr @nope drop\n }\n}", 4, 12, "set @nope does not exist", -EINVAL},
+    {HDR "  ip saddr { } drop\n }\n}", 4, 12, "empty set", -EINVAL},
+    {HDR "  ip6 saddr ::1 drop\n }\n}", 4, 3, "'ip6' in a table of family ip", -EINVAL},
+    {HDR "  meta oifname \"x\" drop\n }\n}", 4, 8, "unsupported: 'meta oifname'", -EINVAL},
+    {HDR "  ct label set 1\n }\n}", 4, 6, "unsupported: 'ct label'", -EINVAL},
+    {HDR "  ct zone set meta mark map { 1 : 2, 1 : 3 }\n }\n}", 4, 0, "overlapping keys",
+     -EINVAL},
+    {HDR "  ip saddr 1.1.1.1 drop\n", 5, 1, "chain c: '}' missing", -EINVAL},
+    {HDR "  ip saddr \"1.1.1.1\n }\n}", 4, 12, "unterminated string", -EINVAL},
+    {HDR "  ip saddr $x drop\n }\n}", 4, 12, "undefined variable $x", -EINVAL},
+    {HDR "  ip saddr 1.1.1.1 ^\n }\n}", 4, 20, "unexpected character '^'", -EINVAL},
+    {"define x = 1\ndefine x = 2\n", 2, 8, "define x: already defined", -EINVAL},
+    {HDR "  tcp dport < 0 drop\n }\n}", 4, 15, "the comparison matches nothing", -EINVAL},
+    {HDR "  ct state foo\n }\n}", 4, 3, "'ct state' matches nothing before", -EINVAL},
+    {HDR_POST "  ct state foo\n }\n}", 4, 12, "unknown ct state 'foo'", -EINVAL},
+    {HDR_POST "  ct event set new,bogus\n }\n}", 4, 20, "unknown ct event 'bogus'", -EINVAL},
+    {HDR "  meta l4proto bogus\n }\n}", 4, 16, "unknown protocol 'bogus'", -EINVAL},
+    {"table ip t {\n chain c { type filter hook prerouting priority raw; }\n"
+     " chain c { type filter hook prerouting priority raw; }\n}",
+     3, 8, "chain c: already declared", -EINVAL},
+};
+
+static void test_errors(void)
+{
+    for (size_t i = 0; i < sizeof(bad_inputs) / sizeof(bad_inputs[0]); i++) {
+        const struct bad *b = &bad_inputs[i];
+        struct ct_rules_error e;
+        int err = 0;
+        struct ct_ruleset *rs = ct_ruleset_load(b->text, strlen(b->text), &e, &err);
+        CHECK(rs == NULL);
+        ct_ruleset_free(rs);
+        if (err != b->err || e.line != b->line || e.col != b->col || !strstr(e.msg, b->msg))
+            CHECK_FAIL_("case %zu: got %u:%u: %s (%d), expected %u:%u: ...%s... (%d)", i,
+                        e.line, e.col, e.msg, err, b->line, b->col, b->msg, b->err);
+    }
+}
+
+static void test_limits(void)
+{
+    /* More rules than the limit. */
+    size_t cap = 64u * (RULES_MAX_RULES + 10) + 256, len = 0;
+    char *t = malloc(cap);
+    struct ct_rules_error e;
+    int err = 0;
+    if (!t)
+        return;
+    len += (size_t)snprintf(t + len, cap - len, HDR);
+    for (unsigned i = 0; i <= RULES_MAX_RULES; i++)
+        len += (size_t)snprintf(t + len, cap - len, "  tcp dport %u drop\n", i % 65536);
+    len += (size_t)snprintf(t + len, cap - len, " }\n}\n");
+    CHECK(ct_ruleset_load(t, len, &e, &err) == NULL);
+    CHECK_EQ_I(err, -E2BIG);
+    CHECK(strstr(e.msg, "more than 4096 rules") != NULL);
+    CHECK_EQ_U(e.line, 4 + RULES_MAX_RULES);
+    /* A text larger than the limit. */
+    CHECK(ct_ruleset_load(t, RULES_MAX_TEXT + 1, &e, &err) == NULL);
+    CHECK_EQ_I(err, -E2BIG);
+    free(t);
+    /* Empty text: an empty ruleset, which passes everything. */
+    struct ct_ruleset *rs = ct_ruleset_load("", 0, &e, &err);
+    CHECK(rs != NULL);
+    CHECK_EQ_I(err, 0);
+    ct_ruleset_free(rs);
+    CHECK(ct_ruleset_load(NULL, 5, &e, &err) == NULL);
+    CHECK_EQ_I(err, -EINVAL);
+}
+
+/* ---- sets against a linear reference ------------------------------------------ */
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
+static uint64_t rnd(void)
+{
+    /* xorshift64* (Vigna, "An experimental exploration of Marsaglia's
+     * xorshift generators"). */
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return rng_state * 0x2545f4914f6cdd1dull;
+}
+
+static void test_sets_vs_linear(void)
+{
+    enum { N = 300, Q = 20000 };
+    static struct range32 r[N], raw[N];
+    static struct range128 r6[N], raw6[N];
+    for (int round = 0; round < 20; round++) {
+        uint32_t n = 1 + (uint32_t)(rnd() % N);
+        uint32_t span = round % 2 ? 1000 : 0xffffffffu;
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t a = (uint32_t)(rnd() % span), b = a + (uint32_t)(rnd() % 20);
+            if (b < a)
+                b = a;
+            raw[i] = r[i] = (struct range32){a, b};
+            struct u128 lo = {rnd() % 4, rnd() % 1000}, hi = lo;
+            hi.lo += rnd() % 30;
+            raw6[i] = r6[i] = (struct range128){lo, hi};
+        }
+        uint32_t m = ct_rules_merge32(r, n), m6 = ct_rules_merge128(r6, n);
+        for (uint32_t i = 1; i < m; i++)
+            CHECK(r[i].lo > r[i - 1].hi + 1);
+        for (int q = 0; q < Q; q++) {
+            uint32_t v = (uint32_t)(rnd() % (span == 1000 ? 1100 : span));
+            if (q % 3 == 0)
+                v = raw[rnd() % n].lo + (uint32_t)(rnd() % 3) - 1;
+            int want = 0;
+            for (uint32_t i = 0; i < n; i++)
+                want |= v >= raw[i].lo && v <= raw[i].hi;
+            if (ct_rules_in32(r, m, v) != want) {
+                CHECK_FAIL_("round %d: %u: in32 %d, linear %d", round, v, !want, want);
+                return;
+            }
+            struct u128 w = {rnd() % 5, rnd() % 1100};
+            int want6 = 0;
+            for (uint32_t i = 0; i < n; i++)
+                want6 |= (w.hi == raw6[i].lo.hi && w.lo >= raw6[i].lo.lo && w.lo <= raw6[i].hi.lo);
+            if (ct_rules_in128(r6, m6, w) != want6) {
+                CHECK_FAIL_("round %d: in128 disagrees", round);
+                return;
+            }
+        }
+    }
+    /* A full-range element and an element at the top. */
+    struct range32 top[2] = {{5, UINT32_MAX}, {UINT32_MAX, UINT32_MAX}};
+    CHECK_EQ_U(ct_rules_merge32(top, 2), 1);
+    CHECK_EQ_I(ct_rules_in32(top, 1, UINT32_MAX), 1);
+    CHECK_EQ_I(ct_rules_in32(top, 1, 4), 0);
+}
+
+/* Many addresses through the loader: bisection over a compiled set. */
+static void test_big_set_through_rules(void)
+{
+    size_t cap = 1 << 16, len = 0;
+    char *t = malloc(cap);
+    static uint32_t addrs[1000];
+    if (!t)
+        return;
+    len += (size_t)snprintf(t + len, cap - len, HDR "  ip saddr {");
+    for (int i = 0; i < 1000; i++) {
+        addrs[i] = (uint32_t)rnd();
+        len += (size_t)snprintf(t + len, cap - len, "%s%u.%u.%u.%u", i ? ", " : " ",
+                                addrs[i] >> 24, addrs[i] >> 16 & 255, addrs[i] >> 8 & 255,
+                                addrs[i] & 255);
+    }
+    len += (size_t)snprintf(t + len, cap - len, " } ct zone set 1\n }\n}\n");
+    struct ct_ruleset *rs = load(t);
+    free(t);
+    if (!rs)
+        return;
+    struct frame f;
+    struct ct_rules_out o;
+    for (int i = 0; i < 2000; i++) {
+        uint32_t a = i < 1000 ? addrs[i] : (uint32_t)rnd();
+        int want = 0;
+        for (int k = 0; k < 1000; k++)
+            want |= addrs[k] == a;
+        pre(rs, pkt4(&f, 6, a, 1, A(2, 2, 2, 2), 2, 0, 0), 0, &o);
+        CHECK_EQ_U(o.zone[0], want);
+    }
+    ct_ruleset_free(rs);
+}
+
+/* ---- mutated input ------------------------------------------------------------ */
+
+static const char *const seeds[] = {
+    "table inet raw {\n"
+    "  set nets { type ipv4_addr; flags interval; elements = { 10.0.0.0/8, 1.2.3.4-1.2.3.9 } }\n"
+    "  ct timeout t { protocol tcp; l3proto ip; policy = { established: 100, close: 10 } }\n"
+    "  ct helper h { type \"ftp\" protocol tcp; }\n"
+    "  chain pre { type filter hook prerouting priority raw; policy accept;\n"
+    "    iifname \"eth*\" ip saddr @nets tcp dport { 1-5, 22 } ct zone set 1\n"
+    "    ip6 daddr fe80::/10 notrack\n"
+    "    ct zone set meta mark map { 1 : 10, 2-3 : 20 }\n"
+    "    ct original zone set 3 ct reply zone set 4 ct timeout set \"t\" counter\n"
+    "  }\n"
+    "  chain post { type filter hook prerouting priority filter;\n"
+    "    ct state new ct helper set \"h\" ct event set new,destroy ct mark set 0x10 accept\n"
+    "    ct zone != 5 vlan id 7 meta mark 1 drop\n"
+    "  }\n"
+    "}\n",
+    "define p = { 22, 80 }\ntable ip x { chain y { type filter hook output priority -300\n"
+    "udp dport $p meta mark set 3; } }\n",
+};
+
+static void test_mutations(void)
+{
+    static const char alphabet[] = "{}();,=!<>\"$@#\\\n -:/.*+0123456789abcxyz";
+    char buf[2048];
+    struct frame f;
+    struct ct_pkt *p4 = pkt4(&f, 6, A(10, 1, 1, 1), 1, A(2, 2, 2, 2), 22, 7, 1);
+    struct ct_pkt copy = *p4;
+    unsigned loaded = 0;
+    for (int i = 0; i < 20000; i++) {
+        const char *s = seeds[i % 2];
+        size_t len = strlen(s);
+        memcpy(buf, s, len);
+        int edits = 1 + (int)(rnd() % 4);
+        for (int k = 0; k < edits; k++) {
+            size_t at = (size_t)(rnd() % (len + 1));
+            switch (rnd() % 4) {
+            case 0: /* replace a byte */
+                if (at < len)
+                    buf[at] = alphabet[rnd() % (sizeof(alphabet) - 1)];
+                break;
+            case 1: /* delete a run */
+                if (at < len) {
+                    size_t n = 1 + (size_t)(rnd() % 8);
+                    if (at + n > len)
+                        n = len - at;
+                    memmove(buf + at, buf + at + n, len - at - n);
+                    len -= n;
+                }
+                break;
+            case 2: /* insert a byte, a random one now and then */
+                if (len + 1 < sizeof(buf)) {
+                    memmove(buf + at + 1, buf + at, len - at);
+                    buf[at] = rnd() % 8 ? alphabet[rnd() % (sizeof(alphabet) - 1)]
+                                        : (char)rnd();
+                    len++;
+                }
+                break;
+            default: /* cut */
+                len = at;
+                break;
+            }
+        }
+        struct ct_rules_error e;
+        int err = 0;
+        struct ct_ruleset *rs = ct_ruleset_load(buf, len, &e, &err);
+        if (rs) {
+            struct ct_rules_out o;
+            loaded++;
+            CHECK_EQ_I(err, 0);
+            *p4 = copy;
+            ct_ruleset_set_iface(rs, 1, "eth0");
+            pre(rs, p4, 1, &o);
+            post(rs, p4, CT_STATE_NEW, 0, 0, &o);
+            ct_ruleset_free(rs);
+        } else {
+            CHECK(err == -EINVAL || err == -E2BIG);
+            CHECK(e.msg[0] != 0);
+            CHECK(memchr(e.msg, 0, sizeof(e.msg)) != NULL);
+        }
+    }
+    /* Some mutations keep the file valid; most do not. */
+    CHECK(loaded > 0);
+    CHECK(loaded < 20000);
+}
+
+int main(void)
+{
+    RUN(test_match_addresses_ports);
+    RUN(test_match_ip6_meta_vlan_iif);
+    RUN(test_match_ct_post);
+    RUN(test_statements_pre);
+    RUN(test_statements_post_helper);
+    RUN(test_named_sets_and_order);
+    RUN(test_errors);
+    RUN(test_limits);
+    RUN(test_sets_vs_linear);
+    RUN(test_big_set_through_rules);
+    RUN(test_mutations);
+    return check_summary();
+}
