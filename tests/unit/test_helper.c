@@ -229,7 +229,8 @@ static struct ct_verdict send_pkt(struct sess *s, const struct ep *a, const stru
         hl = tcp_header(l4, sport, dport, seq, ack, flags, 65535, NULL, 0);
     else
         hl = udp_header(l4, sport, dport, plen);
-    memcpy(l4 + hl, pl, plen);
+    if (plen)
+        memcpy(l4 + hl, pl, plen);
     size_t n;
     if (s->v6) {
         n = ipv6_packet(frame, proto, a->addr, b->addr, l4, hl + plen);
