@@ -62,7 +62,7 @@ static const char *tuple_text(const struct ct_tuple *t, char *buf, size_t len)
  * fields separated by one space:
  *   l3name(padded to 8) l3num proto(padded to 8) protonum timeout [TCP state]
  *   orig-tuple packets= bytes= [UNREPLIED] reply-tuple packets= bytes=
- *   [ASSURED] mark= zone= [helper=] use=
+ *   [ASSURED] mark= zone= use=
  * zone-orig=/zone-reply= follow a tuple only when the two directions live in
  * different zones, as conntrack prints them only when set.
  */
@@ -101,20 +101,16 @@ static void print_conntrack(FILE *out, const struct ct_conn_info *ci, uint64_t n
     if (ci->status & CT_STATUS_ASSURED)
         fputs("[ASSURED] ", out);
 
-    /* helper=NAME on a connection that has one, where conntrack prints it. */
-    const char *helper = ct_helper_name(ci->helper);
     if (end) {
-        fprintf(out, "mark=%u zone=%u %s%s%send=%s t=", (unsigned)ci->mark,
-                (unsigned)ci->zone[CT_DIR_ORIGINAL], helper ? "helper=" : "",
-                helper ? helper : "", helper ? " " : "", ct_end_reason_name(end->reason));
+        fprintf(out, "mark=%u zone=%u end=%s t=", (unsigned)ci->mark,
+                (unsigned)ci->zone[CT_DIR_ORIGINAL], ct_end_reason_name(end->reason));
         cli_print_seconds(out, end->when);
         fputc('\n', out);
         return;
     }
     /* Every connection printed is held once, by the table: use=1. */
-    fprintf(out, "mark=%u zone=%u %s%s%suse=1\n", (unsigned)ci->mark,
-            (unsigned)ci->zone[CT_DIR_ORIGINAL], helper ? "helper=" : "", helper ? helper : "",
-            helper ? " " : "");
+    fprintf(out, "mark=%u zone=%u use=1\n", (unsigned)ci->mark,
+            (unsigned)ci->zone[CT_DIR_ORIGINAL]);
 }
 
 /* Linux's IPS_* names, indexed by bit number (CT_STATUS_*). */
@@ -184,14 +180,6 @@ static void print_json(FILE *out, const struct ct_conn_info *ci, uint64_t now,
     fputs(",\"last_seen\":", out);
     cli_print_seconds(out, ci->last_seen);
     fprintf(out, ",\"mark\":%u", (unsigned)ci->mark);
-    /* Helpers (ctrack/helper.h): a master's helper, a related connection's
-     * master as its original tuple in conntrack's text form. */
-    if (ct_helper_name(ci->helper))
-        fprintf(out, ",\"helper\":\"%s\"", ct_helper_name(ci->helper));
-    if (ci->flags & CT_INFO_F_MASTER) {
-        char buf[256];
-        fprintf(out, ",\"master\":\"%s\"", tuple_text(&ci->master, buf, sizeof(buf)));
-    }
     if (end) {
         fprintf(out, ",\"end\":\"%s\",\"end_time\":", ct_end_reason_name(end->reason));
         cli_print_seconds(out, end->when);
