@@ -190,9 +190,19 @@ uint8_t ct_helper_conn_new(struct ct_table *t, struct ct_conn *c, const struct c
             return CT_STATE_RELATED;
         }
     }
-    if (helper != CT_HELPER_NONE && ct_helper_conn_assign(t, c, helper) == 0)
-        *vflags |= ct_helper_packet(t, c, CT_DIR_ORIGINAL, pkt, now);
+    if (helper != CT_HELPER_NONE)
+        *vflags |= ct_helper_conn_start(t, c, helper, pkt, CT_DIR_ORIGINAL, now);
     return CT_STATE_NEW;
+}
+
+uint8_t ct_helper_conn_start(struct ct_table *t, struct ct_conn *c, unsigned helper,
+                             const struct ct_pkt *pkt, unsigned dir, uint64_t now)
+{
+    if (!t->helpers || (c->status & (CT_STATUS_HELPER | CT_STATUS_EXPECTED)))
+        return 0;
+    if (ct_helper_conn_assign(t, c, helper) != 0)
+        return 0;
+    return ct_helper_packet(t, c, dir, pkt, now);
 }
 
 int ct_helper_would_relate(struct ct_table *t, const struct ct_pkt *pkt, uint64_t now)

@@ -690,6 +690,54 @@ static void test_tftp_v6(void)
     test_tftp(1);
 }
 
+/* The rules' seam: a helper set on a NEW connection after the lookup runs
+ * on the packet that created it; never on an expected connection or one
+ * that has a helper. */
+static void test_conn_start(void)
+{
+    struct sess s;
+    memset(&s, 0, sizeof(s));
+    s.t = mk_table(1024, 0);
+    CHECK_EQ_I(ct_helper_enable(s.t, NULL), 0);
+    s.now = SEC;
+    ep_set(&s.cli, 0, 1, 33000, 0);
+    ep_set(&s.srv, 0, 2, 69, 0);
+    static const uint8_t rrq[] = {0, 2, 'f', 0, 'o', 'c', 't', 'e', 't', 0};
+    uint8_t l4[64], frame[128];
+    size_t hl = udp_header(l4, 33000, 69, sizeof(rrq));
+    memcpy(l4 + hl, rrq, sizeof(rrq));
+    size_t n = ipv4_packet(frame, 17, IPV4_ADDR(192, 0, 2, 1), IPV4_ADDR(192, 0, 2, 2), 1, l4,
+                           hl + sizeof(rrq));
+    ipv4_fill_transport_checksum(frame);
+    struct ct_frame f;
+    memset(&f, 0, sizeof(f));
+    f.data = frame;
+    f.len = (uint32_t)n;
+    f.link = CT_LINK_RAW;
+    struct ct_pkt p;
+    struct ct_verdict v;
+    CHECK_EQ_I(ct_process_burst(s.t, &f, &p, &v, 1, s.now, CT_PROCESS_COMMIT), 1);
+    CHECK_EQ_U(n_expect(s.t, s.now), 0);
+    CHECK_EQ_U(ct_helper_conn_start(s.t, v.conn, CT_HELPER_TFTP, &p, CT_DIR_ORIGINAL, s.now), 0);
+    CHECK_EQ_U(n_expect(s.t, s.now), 1);
+    struct ct_conn_info i;
+    CHECK_EQ_I(ct_conn_get_info(s.t, v.conn, &i), 0);
+    CHECK_EQ_U(i.helper, CT_HELPER_TFTP);
+    /* A second start changes nothing. */
+    CHECK_EQ_U(ct_helper_conn_start(s.t, v.conn, CT_HELPER_FTP, &p, CT_DIR_ORIGINAL, s.now), 0);
+    CHECK_EQ_I(ct_conn_get_info(s.t, v.conn, &i), 0);
+    CHECK_EQ_U(i.helper, CT_HELPER_TFTP);
+    /* The reply's connection is expected: no helper for it. */
+    static const uint8_t data[] = {0, 4, 0, 0};
+    struct ct_verdict d = send_pkt(&s, &s.srv, &s.cli, CT_IPPROTO_UDP, 40404, 33000, 0, 0, 0, data,
+                                   sizeof(data));
+    CHECK_EQ_U(d.state, CT_STATE_RELATED);
+    CHECK_EQ_U(ct_helper_conn_start(s.t, d.conn, CT_HELPER_TFTP, &p, CT_DIR_ORIGINAL, s.now), 0);
+    CHECK_EQ_I(ct_conn_get_info(s.t, d.conn, &i), 0);
+    CHECK_EQ_U(i.helper, CT_HELPER_NONE);
+    ct_table_destroy(s.t);
+}
+
 /* Uncommitted classification says RELATED without using the expectation. */
 static void test_classify_related(void)
 {
@@ -780,6 +828,7 @@ int main(void)
     RUN(test_no_helper_without_template);
     RUN(test_tftp_v4);
     RUN(test_tftp_v6);
+    RUN(test_conn_start);
     RUN(test_classify_related);
     RUN(test_enable_errors);
     return check_summary();
