@@ -168,7 +168,6 @@ uint8_t ct_helper_conn_new(struct ct_table *t, struct ct_conn *c, const struct c
                            unsigned helper, uint64_t now, uint8_t *vflags)
 {
     struct ct_helper_table *h = t->helpers;
-    uint8_t state = CT_STATE_NEW;
     if (h->count) {
         struct ct_tuple tu;
         ct_table_conn_tuple(t, c, CT_DIR_ORIGINAL, &tu);
@@ -183,12 +182,27 @@ uint8_t ct_helper_conn_new(struct ct_table *t, struct ct_conn *c, const struct c
             c->status |= CT_STATUS_EXPECTED;
             c->mark = m->mark;
             ct_helper_expect_remove(t, i, &h->st.expect_matched);
-            state = CT_STATE_RELATED;
+            /* Linux assigns the template's helper only to a connection
+             * that no expectation created (init_conntrack()). */
+            struct ct_tmpl_conn *x = ct_tmpl_conn(t, c);
+            if (x)
+                x->helper = CT_HELPER_NONE;
+            return CT_STATE_RELATED;
         }
     }
-    if (helper != CT_HELPER_NONE && ct_helper_conn_assign(t, c, helper) == 0)
-        *vflags |= ct_helper_packet(t, c, CT_DIR_ORIGINAL, pkt, now);
-    return state;
+    if (helper != CT_HELPER_NONE)
+        *vflags |= ct_helper_conn_start(t, c, helper, pkt, CT_DIR_ORIGINAL, now);
+    return CT_STATE_NEW;
+}
+
+uint8_t ct_helper_conn_start(struct ct_table *t, struct ct_conn *c, unsigned helper,
+                             const struct ct_pkt *pkt, unsigned dir, uint64_t now)
+{
+    if (!t->helpers || (c->status & (CT_STATUS_HELPER | CT_STATUS_EXPECTED)))
+        return 0;
+    if (ct_helper_conn_assign(t, c, helper) != 0)
+        return 0;
+    return ct_helper_packet(t, c, dir, pkt, now);
 }
 
 int ct_helper_would_relate(struct ct_table *t, const struct ct_pkt *pkt, uint64_t now)

@@ -178,6 +178,17 @@ int ct_helper_would_relate(struct ct_table *t, const struct ct_pkt *pkt, uint64_
 uint8_t ct_helper_packet(struct ct_table *t, struct ct_conn *c, unsigned dir,
                          const struct ct_pkt *pkt, uint64_t now);
 
+/*
+ * Gives the NEW connection c the helper `helper` and runs it on pkt, the
+ * packet in direction dir that created it: the seam for rules that set a
+ * helper after the lookup (nft's `ct helper set` on `ct state new`), which
+ * Linux then runs on that same packet at confirmation. Does nothing when
+ * helpers are not enabled, c has a helper already, or c was created from
+ * an expectation. Returns CT_VERDICT_DROP when the helper drops pkt, else 0.
+ */
+uint8_t ct_helper_conn_start(struct ct_table *t, struct ct_conn *c, unsigned helper,
+                             const struct ct_pkt *pkt, unsigned dir, uint64_t now);
+
 /* Gives c the helper `helper` (templates and rules, on a NEW connection).
  * Returns 0, -EINVAL for an unknown helper, -ENOENT if helpers are not
  * enabled on t. */

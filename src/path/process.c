@@ -308,6 +308,24 @@ static CT_NOINLINE void refile_if_earlier(struct ct_table *t, struct ct_conn *c,
 static int shared_found(struct ct_table *t, struct ct_pkt *pkt, const struct stage *st,
                         struct ct_verdict *v, uint64_t now, unsigned flags);
 
+/*
+ * The state of an accepted packet on a connection that has not seen a
+ * reply or has a helper, and the helper's run. Linux's resolve_normal_ct():
+ * an original-direction packet before any reply is NEW, or RELATED on a
+ * connection made from an expectation. The helper (helper/helper.h) may
+ * flag the packet CT_VERDICT_DROP in v->flags, which verdict_fill() keeps.
+ */
+static inline uint8_t found_other(struct ct_table *t, struct ct_conn *c, unsigned dir,
+                                  const struct ct_pkt *pkt, struct ct_verdict *v, uint64_t now)
+{
+    uint8_t state = (c->status & CT_STATUS_SEEN_REPLY)
+                        ? CT_STATE_ESTABLISHED
+                        : ((c->status & CT_STATUS_EXPECTED) ? CT_STATE_RELATED : CT_STATE_NEW);
+    if (CT_UNLIKELY(c->status & CT_STATUS_HELPER))
+        v->flags |= ct_helper_packet(t, c, dir, pkt, now);
+    return state;
+}
+
 /* A packet whose own tuple matched the live connection c in direction dir.
  * Inlined into the burst loop (stage_three): the call with eight arguments
  * and the tracker dispatch cost about 40 instructions per packet. bc: where
@@ -359,15 +377,13 @@ static CT_ALWAYS_INLINE void process_found(struct ct_table *t, struct ct_pkt *pk
         account(t, c, dir, pkt, now);
     if (dir == CT_DIR_REPLY)
         c->status |= CT_STATUS_SEEN_REPLY;
-    /* Linux's resolve_normal_ct(): an original-direction packet before
-     * any reply is NEW, or RELATED on a connection made from an
-     * expectation. */
-    uint8_t state = (dir == CT_DIR_REPLY || (c->status & CT_STATUS_SEEN_REPLY))
-                        ? CT_STATE_ESTABLISHED
-                        : ((c->status & CT_STATUS_EXPECTED) ? CT_STATE_RELATED : CT_STATE_NEW);
+    /* One test settles the common case, a connection that has seen a
+     * reply (the packet's own, if it is one) and has no helper. */
+    uint8_t state = CT_STATE_ESTABLISHED;
+    if (CT_UNLIKELY((c->status & (CT_STATUS_SEEN_REPLY | CT_STATUS_HELPER)) !=
+                    CT_STATUS_SEEN_REPLY))
+        state = found_other(t, c, dir, pkt, v, now);
     verdict_fill(v, c, state, dir, c->l4state);
-    if (CT_UNLIKELY(c->status & CT_STATUS_HELPER))
-        v->flags |= ct_helper_packet(t, c, dir, pkt, now);
     if (bc)
         bc->ok++;
     else
