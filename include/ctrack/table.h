@@ -187,6 +187,7 @@ struct ct_verdict {
 enum {
     CT_VERDICT_CREATED = 1u << 0,  /* this packet created (committed) conn */
     CT_VERDICT_REPLACED = 1u << 1, /* an old connection with this tuple was ended first */
+    CT_VERDICT_DROP = 1u << 2,     /* a rule (ctrack/rules.h) dropped the packet: discard it */
 };
 
 /*

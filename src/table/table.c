@@ -17,6 +17,7 @@
 #include "table/index.h"
 #include "table/pool.h"
 #include "table/shared.h"
+#include "rules/rules.h"
 #include "table/table.h"
 #include "template/template.h"
 
@@ -258,6 +259,7 @@ CT_EXPORT void ct_table_destroy(struct ct_table *t)
         ct_shared_destroy(t);
     ct_table_ext_destroy(t);
     ct_tmpl_destroy(t);
+    ct_rules_unbind(t);
     free(t);
 }
 

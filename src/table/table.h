@@ -114,6 +114,7 @@ struct ct_sweep {
 
 struct ct_ext_set;
 struct ct_tmpl_set;
+struct ct_rules_bind;
 
 /*
  * A table of one thread: every field is its owner's. A shared table (legend
@@ -170,6 +171,9 @@ struct ct_table {
      * settings (slot 0 unused: policy 0 is `cfg`). */
     struct ct_tmpl_set *tmpl;
     const struct ct_proto_cfg *policy_cfg;
+    /* The attached ruleset (rules/attach.c): NULL without one, which is
+     * all the packet path tests. */
+    struct ct_rules_bind *rules;
 };
 
 /* ---- shared tables (shared.c; protocol in shared.h) ------------------------ */
