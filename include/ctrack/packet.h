@@ -119,6 +119,12 @@ enum {
      * itself ignores the flag: it always sums.
      */
     CT_FRAME_F_L4_CSUM_GOOD = 1u << 0,
+    /*
+     * The packet was generated on this host, not received: rules attached
+     * to the table (ctrack/rules.h) run its `output` chains instead of its
+     * `prerouting` ones. Nothing else reads it.
+     */
+    CT_FRAME_F_LOCAL = 1u << 1,
 };
 
 #define CT_PKT_MAX_VLANS 4

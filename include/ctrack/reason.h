@@ -68,6 +68,7 @@ extern "C" {
     X(ZONE_LIMIT, "zone-limit", "zone connection limit reached")                        \
     X(PROBE_LIMIT, "probe-limit", "hash probe limit reached")                           \
     X(NOTRACK, "notrack", "not tracked by rule")                                        \
+    X(RULE_DROP, "rule-drop", "dropped by a rule before conntrack")                     \
     /* ---- IP reassembly (ctrack/defrag.h) ---- */                                      \
     X(FRAG_OVERLAP, "frag-overlap", "overlapping IP fragments: the datagram is dropped (RFC 5722)") \
     X(FRAG_DUPLICATE, "frag-duplicate", "duplicate IP fragment (dropped; the datagram is kept)") \

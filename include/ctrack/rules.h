@@ -9,12 +9,15 @@
  * that `iifname` matches. Then, per packet:
  *   - before looking it up, ct_rules_eval_pre() runs the base chains of the
  *     packet's hook whose priority is below conntrack's (-200, "raw"):
- *     drop, notrack, the zone(s) to look it up in, `meta mark set`, and the
- *     timeout policy a new connection gets;
+ *     drop, notrack, the zone to look it up in with its directions (as in
+ *     Linux, the last zone statement sets both the zone and its
+ *     directions: `ct original zone set 1 ct reply zone set 2` leaves zone
+ *     2 in the reply direction only) and `meta mark set`;
  *   - after conntrack, ct_rules_eval_post() runs the chains at priority
  *     -200 and above, which can match `ct state`, `ct zone` and `ct mark`:
  *     drop (a NEW connection dropped is not created), `ct mark set`, and
- *     for a NEW connection the helper and the event mask.
+ *     for a NEW connection the timeout policy, the helper and the event
+ *     mask.
  * The packet path (ctrack/table.h) does both when a ruleset is attached to
  * the table; a dataplane that tracks by itself can call them directly.
  * ct_ruleset_timeout() and ct_ruleset_helper() describe the `ct timeout`
@@ -36,6 +39,7 @@
 
 #include "ctrack/conn.h"
 #include "ctrack/packet.h"
+#include "ctrack/template.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -81,6 +85,30 @@ void ct_ruleset_free(struct ct_ruleset *rs);
  */
 int ct_ruleset_set_iface(struct ct_ruleset *rs, uint16_t iif, const char *name);
 
+struct ct_table;
+
+/*
+ * Attaches rs to the table: the packet path (ct_process_burst() and the
+ * other calls of ctrack/table.h) then runs its chains on every packet, as
+ * docs/rules.md describes, and sets CT_VERDICT_DROP on the packets a rule
+ * drops. Attaching registers in the table a timeout policy per `ct timeout`
+ * object (named as the object) and the templates (ctrack/template.h) that
+ * the rules' notrack and zone statements need; call it
+ * after ct_table_create() and before the first packet. rs must outlive the
+ * attachment; several tables may share one ruleset. rs NULL detaches (what
+ * was registered stays). Returns 0, or:
+ *   -EINVAL       table is NULL;
+ *   -EEXIST       a ruleset is attached already, or a timeout policy of
+ *                 an object's name is registered;
+ *   -ENAMETOOLONG a timeout object's name does not fit a policy name;
+ *   -ENOSPC       the templates or policies do not fit the table's 255;
+ *   -EBUSY        the rules use helpers or event masks and the table has
+ *                 created connections already;
+ *   -ENOMEM       out of memory.
+ * What was registered before a failure stays registered.
+ */
+int ct_table_set_ruleset(struct ct_table *table, struct ct_ruleset *rs);
+
 /* Hooks a packet can traverse (docs/rules.md, "Hooks"). */
 enum ct_rules_hook {
     CT_RULES_HOOK_PREROUTING = 0, /* received packets */
@@ -91,28 +119,6 @@ enum ct_rules_hook {
 /* 1 if the ruleset has chains for `hook` on that side of conntrack
  * (after = 0: priority below -200; 1: -200 and above), else 0. */
 int ct_ruleset_has_chains(const struct ct_ruleset *rs, unsigned hook, int after);
-
-/* Directions a zone applies to (Linux's NF_CT_ZONE_DIR_ORIG / _REPL). */
-enum {
-    CT_RULES_ZONE_ORIG = 1u << 0,
-    CT_RULES_ZONE_REPLY = 1u << 1,
-};
-
-/* Event bits of `ct event set`, in the order of Linux's enum
- * ip_conntrack_events (IPCT_NEW = bit 0, ...). */
-enum {
-    CT_RULES_EVENT_NEW = 1u << 0,
-    CT_RULES_EVENT_RELATED = 1u << 1,
-    CT_RULES_EVENT_DESTROY = 1u << 2,
-    CT_RULES_EVENT_REPLY = 1u << 3,
-    CT_RULES_EVENT_ASSURED = 1u << 4,
-    CT_RULES_EVENT_PROTOINFO = 1u << 5,
-    CT_RULES_EVENT_HELPER = 1u << 6,
-    CT_RULES_EVENT_MARK = 1u << 7,
-    CT_RULES_EVENT_SEQADJ = 1u << 8,
-    CT_RULES_EVENT_SECMARK = 1u << 9,
-    CT_RULES_EVENT_LABEL = 1u << 10,
-};
 
 /* What the packet carries besides its bytes, and after conntrack what its
  * connection is. */
@@ -130,14 +136,14 @@ struct ct_rules_meta {
 struct ct_rules_out {
     uint8_t drop;        /* a rule or a chain policy dropped the packet */
     uint8_t notrack;     /* pre: `notrack`: UNTRACKED, nothing looked up or created */
-    uint8_t zone_dirs;   /* pre: CT_RULES_ZONE_* directions that zone[] sets */
-    uint8_t timeout;     /* pre: 1 + index of the `ct timeout` object, 0 = none */
-    uint16_t zone[2];    /* pre: zone per direction ([CT_DIR_ORIGINAL], [CT_DIR_REPLY]) */
+    uint8_t zone_dirs;   /* pre: CT_ZONE_DIR_* directions of `zone`; 0 = no zone set */
+    uint8_t timeout;     /* post: 1 + index of the `ct timeout` object, 0 = none */
+    uint16_t zone;       /* pre: the zone of the directions in zone_dirs (the others: 0) */
+    uint8_t zone_mark;   /* pre: `zone` came from `ct zone set meta mark` */
     uint8_t helper;      /* post: 1 + index of the `ct helper` object, 0 = none */
     uint8_t ct_mark_set; /* post: ct_mark is to be written to the connection */
-    uint16_t events;     /* post: CT_RULES_EVENT_* (valid with events_set) */
-    uint8_t events_set;
-    uint8_t pad[3];
+    uint8_t events_set;  /* post: `events` holds the connection's event mask */
+    uint16_t events;     /* post: CT_EVENT_* (ctrack/template.h) */
     uint32_t ct_mark;
 };
 
@@ -155,8 +161,9 @@ int ct_rules_eval_pre(struct ct_ruleset *rs, struct ct_pkt *pkt, const struct ct
  * Runs the chains after conntrack (priority >= -200) of meta->hook.
  * Returns 1 if the packet may go on, 0 if it was dropped.
  * The statements that apply only to a connection being created
- * (`ct helper set`, `ct event set`) are recorded only when meta->ct_state
- * is CT_STATE_NEW; `ct mark set` is recorded for any tracked packet.
+ * (`ct timeout set`, `ct helper set`, `ct event set`) are recorded only
+ * when meta->ct_state is CT_STATE_NEW, as Linux applies them only to an
+ * unconfirmed connection; `ct mark set` is recorded for any tracked packet.
  */
 int ct_rules_eval_post(struct ct_ruleset *rs, struct ct_pkt *pkt,
                        const struct ct_rules_meta *meta, struct ct_rules_out *out);

@@ -30,6 +30,7 @@
 #include "ctrack/table.h"
 #include "helper/helper.h"
 #include "proto/proto.h"
+#include "rules/rules.h"
 #include "table/index.h"
 #include "table/shared.h"
 #include "table/table.h"
@@ -184,6 +185,9 @@ static int process_new(struct ct_table *t, struct ct_pkt *pkt, const struct stag
 
     if (!(flags & CT_PROCESS_COMMIT)) {
         r = classify_new(t, pkt, st, now, &l4state);
+        if (r == CT_REASON_NONE && CT_UNLIKELY(t->rules != NULL) &&
+            ct_rules_conn_new(t, NULL, pkt) != 0)
+            r = CT_REASON_RULE_DROP;
         if (r != CT_REASON_NONE) {
             verdict_reject(t, v, r, 0);
             return 0;
@@ -234,6 +238,13 @@ static int process_new(struct ct_table *t, struct ct_pkt *pkt, const struct stag
      * helper. Never applied to a connection that exists. */
     if (CT_UNLIKELY(pkt->tmpl != 0))
         ct_tmpl_apply(t, c, pkt);
+    /* The rules after conntrack see the NEW connection before it is
+     * committed: a drop there means it is never created. */
+    if (CT_UNLIKELY(t->rules != NULL) && ct_rules_conn_new(t, c, pkt) != 0) {
+        ct_table_conn_discard(t, c);
+        verdict_reject(t, v, CT_REASON_RULE_DROP, 0);
+        return 0;
+    }
     const struct ct_proto_cfg *cfg = ct_table_conn_cfg(t, c);
     r = ct_proto_new(cfg, c, pkt, now);
     if (r != CT_REASON_NONE) {
@@ -649,6 +660,8 @@ static int process_staged_shared(struct ct_table *t, struct ct_pkt *pkts,
         return -EAGAIN;
     __atomic_store_n(&t->clock, now, __ATOMIC_RELAXED);
     CT_STAT_ADD(t, packets, n);
+    if (CT_UNLIKELY(t->rules != NULL))
+        ct_rules_burst_pre(t, pkts, n);
     for (unsigned i = 0; i < n; i++)
         stage_one(t, &pkts[i], &verdicts[i], &st[i]);
     for (unsigned i = 0; i < n; i++)
@@ -657,6 +670,8 @@ static int process_staged_shared(struct ct_table *t, struct ct_pkt *pkts,
     for (unsigned i = 0; i < n; i++)
         if (st[i].kind != LK_DONE)
             stage_three_shared(t, &pkts[i], &verdicts[i], &st[i], now, flags);
+    if (CT_UNLIKELY(t->rules != NULL))
+        ct_rules_burst_post(t, pkts, verdicts, n);
     return (int)n;
 }
 
@@ -672,6 +687,11 @@ static int process_staged(struct ct_table *t, struct ct_pkt *pkts, struct ct_ver
     ct_table_reclaim(t);
     t->clock = now;
     CT_STAT_ADD(t, packets, n);
+    /* Rules (rules/attach.c): the chains before conntrack choose each
+     * packet's template or drop it; those after it run once the verdicts
+     * are known. */
+    if (CT_UNLIKELY(t->rules != NULL))
+        ct_rules_burst_pre(t, pkts, n);
 
     for (unsigned i = 0; i < n; i++)
         stage_one(t, &pkts[i], &verdicts[i], &st[i]);
@@ -683,6 +703,8 @@ static int process_staged(struct ct_table *t, struct ct_pkt *pkts, struct ct_ver
             stage_three(t, &pkts[i], &verdicts[i], &st[i], now, flags, &bc);
     CT_STAT_ADD(t, found, bc.found);
     CT_STAT_ADD(t, reasons[CT_REASON_NONE], bc.ok);
+    if (CT_UNLIKELY(t->rules != NULL))
+        ct_rules_burst_post(t, pkts, verdicts, n);
     return (int)n;
 }
 

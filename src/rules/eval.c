@@ -184,11 +184,11 @@ static int statements(struct ct_ruleset *rs, struct rrule *ru, struct ct_pkt *pk
                     return GO_ON;
                 zone = rs->mapval[s->off + lo - 1];
             }
-            if (s->dirs & CT_RULES_ZONE_ORIG)
-                out->zone[CT_DIR_ORIGINAL] = (uint16_t)zone;
-            if (s->dirs & CT_RULES_ZONE_REPLY)
-                out->zone[CT_DIR_REPLY] = (uint16_t)zone;
-            out->zone_dirs |= s->dirs;
+            /* One zone and its directions, replaced whole, as
+             * nft_ct_set_zone_eval() writes the template's zone. */
+            out->zone = (uint16_t)zone;
+            out->zone_dirs = s->dirs;
+            out->zone_mark = s->kind == RS_ZONE_MARK;
             break;
         case RS_META_MARK_SET: pkt->mark = s->value; break;
         case RS_CT_MARK_SET:
@@ -198,7 +198,8 @@ static int statements(struct ct_ruleset *rs, struct rrule *ru, struct ct_pkt *pk
             }
             break;
         case RS_CT_TIMEOUT:
-            if (obj_fits(rs->timeouts[s->value].l3, rs->timeouts[s->value].proto, pkt))
+            if (meta->ct_state == CT_STATE_NEW &&
+                obj_fits(rs->timeouts[s->value].l3, rs->timeouts[s->value].proto, pkt))
                 out->timeout = (uint8_t)(s->value + 1);
             break;
         case RS_CT_EVENT:

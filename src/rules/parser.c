@@ -6,10 +6,11 @@
  *
  * What a statement does depends on where its chain runs, as in Linux's
  * nft_ct.c: before conntrack (priority below -200) there is no connection
- * yet, so `ct zone set`, `notrack` and `ct timeout set` build the template
- * of the connection to come, while `ct mark set`, `ct helper set`, `ct
- * event set` and the `ct` matches need the connection and do nothing
- * there; after conntrack it is the other way round. A statement in a chain
+ * yet, so `ct zone set` and `notrack` build the template of the connection
+ * to come, while `ct mark set`, `ct helper set`, `ct timeout set`, `ct
+ * event set` and the `ct` matches need the connection (the last three a
+ * new one, not yet confirmed) and do nothing there; after conntrack it is
+ * the other way round. A statement in a chain
  * where Linux would ignore it is an error here, not a silent no-op.
  */
 #include <arpa/inet.h>
@@ -846,7 +847,7 @@ static int ct_item(struct parser *p, const struct tok *at, const struct chainctx
     char b[96];
 
     if (is(w, "original") || is(w, "reply")) {
-        s.dirs = is(w, "original") ? CT_RULES_ZONE_ORIG : CT_RULES_ZONE_REPLY;
+        s.dirs = is(w, "original") ? CT_ZONE_DIR_ORIG : CT_ZONE_DIR_REPL;
         if ((r = expect_word(p, "zone")) != 0 || (r = expect_word(p, "set")) != 0)
             return r;
         if (c->side != 0)
@@ -865,7 +866,7 @@ static int ct_item(struct parser *p, const struct tok *at, const struct chainctx
         if (k == RK_CT_ZONE) {
             if (c->side != 0)
                 return wrong_side(p, at, c, "ct zone set");
-            s.dirs = CT_RULES_ZONE_ORIG | CT_RULES_ZONE_REPLY;
+            s.dirs = CT_ZONE_DIR_ORIG | CT_ZONE_DIR_REPL;
             if ((r = zone_value(p, &s)) != 0)
                 return r;
         } else {
@@ -896,7 +897,7 @@ static int ct_item(struct parser *p, const struct tok *at, const struct chainctx
         int helper = is(w, "helper");
         if ((r = expect_word(p, "set")) != 0)
             return r;
-        if (helper ? c->side != 1 : c->side != 0)
+        if (c->side != 1)
             return wrong_side(p, at, c, helper ? "ct helper set" : "ct timeout set");
         if ((r = name_value(p, &name, helper ? "ct helper set" : "ct timeout set")) != 0)
             return r;

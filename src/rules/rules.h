@@ -174,13 +174,13 @@ enum rstmt_kind {
     RS_META_MARK_SET, /* value */
     RS_CT_MARK_SET,   /* value */
     RS_CT_TIMEOUT,    /* value: object index */
-    RS_CT_EVENT,      /* value: CT_RULES_EVENT_* mask */
+    RS_CT_EVENT,      /* value: CT_EVENT_* mask */
     RS_CT_HELPER,     /* value: object index */
 };
 
 struct rstmt {
     uint8_t kind; /* enum rstmt_kind */
-    uint8_t dirs; /* CT_RULES_ZONE_ORIG | CT_RULES_ZONE_REPLY */
+    uint8_t dirs; /* CT_ZONE_DIR_ORIG | CT_ZONE_DIR_REPL */
     uint16_t pad;
     uint32_t value;
     uint32_t off, n; /* RS_ZONE_MARK_MAP */
@@ -239,6 +239,40 @@ struct ct_ruleset {
     uint32_t nifnames;
     uint32_t ifbits[CT_RULES_MAX_IFINDEX + 1];
 };
+
+/* ---- the packet path's calls (attach.c) ----------------------------------- */
+
+struct ct_table;
+struct ct_conn;
+struct ct_verdict;
+
+/*
+ * Before stage 1 of a burst on a table with rules: runs each packet's
+ * chains before conntrack. A dropped packet gets reason CT_REASON_RULE_DROP
+ * (its verdict is then INVALID with that reason); notrack, a zone or a
+ * timeout policy set pkt->tmpl to the template registered for them.
+ */
+void ct_rules_burst_pre(struct ct_table *t, struct ct_pkt *pkts, unsigned n);
+
+/*
+ * For a packet about to create a connection (c, or NULL when the caller
+ * does not commit): runs the chains after conntrack with state NEW and
+ * writes `ct mark set`, the helper and the event mask into c. Returns 0, or
+ * -EPERM when a rule dropped the packet (the connection is not created).
+ */
+int ct_rules_conn_new(struct ct_table *t, struct ct_conn *c, struct ct_pkt *pkt);
+
+/*
+ * After stage 3: runs the chains after conntrack for the packets that did
+ * not create a connection (ESTABLISHED, RELATED, INVALID, UNTRACKED), sets
+ * CT_VERDICT_DROP on the dropped ones (and on those dropped before
+ * conntrack), and writes `ct mark set` into existing connections.
+ */
+void ct_rules_burst_post(struct ct_table *t, struct ct_pkt *pkts, struct ct_verdict *v,
+                         unsigned n);
+
+/* Frees the table's binding (ct_table_destroy()). */
+void ct_rules_unbind(struct ct_table *t);
 
 /* ---- parser and compiler ---------------------------------------------------- */
 

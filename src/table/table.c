@@ -18,6 +18,7 @@
 #include "table/index.h"
 #include "table/pool.h"
 #include "table/shared.h"
+#include "rules/rules.h"
 #include "table/table.h"
 #include "template/template.h"
 
@@ -260,6 +261,7 @@ CT_EXPORT void ct_table_destroy(struct ct_table *t)
     ct_helper_destroy(t);
     ct_table_ext_destroy(t);
     ct_tmpl_destroy(t);
+    ct_rules_unbind(t);
     free(t);
 }
 

@@ -115,6 +115,7 @@ struct ct_sweep {
 struct ct_ext_set;
 struct ct_tmpl_set;
 struct ct_helper_table;
+struct ct_rules_bind;
 
 /*
  * A table of one thread: every field is its owner's. A shared table (legend
@@ -174,6 +175,9 @@ struct ct_table {
     /* Helpers and their expectations (helper/helper.h): NULL until
      * ct_helper_enable(); tables of one thread only. */
     struct ct_helper_table *helpers;
+    /* The attached ruleset (rules/attach.c): NULL without one, which is
+     * all the packet path tests. */
+    struct ct_rules_bind *rules;
 };
 
 /* ---- shared tables (shared.c; protocol in shared.h) ------------------------ */

@@ -3,7 +3,8 @@
  * statement parsed and evaluated on parsed frames, the chains' order and
  * verdicts, every error message with its line and column, set lookups
  * against a linear reference, and a loop of mutated inputs that must load
- * or fail cleanly (run under ASan by `make test-asan`).
+ * or fail cleanly (run under ASan by `make test-asan`); and the rules
+ * attached to a table, through the packet path.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include "ctrack/rules.h"
 #include "rules/rules.h"
 #include "support/frames.h"
+#include "support/table_fixture.h"
 
 /* ---- packets ------------------------------------------------------------ */
 
@@ -25,7 +27,7 @@ struct frame {
 
 /* An Ethernet frame (with VLAN `vlan` if not 0) carrying IPv4 TCP or UDP
  * from src:sport to dst:dport, parsed; mark is the packet mark. */
-static struct ct_pkt *pkt4(struct frame *f, uint8_t proto, uint32_t src, uint16_t sport,
+static struct ct_pkt *mk4(struct frame *f, uint8_t proto, uint32_t src, uint16_t sport,
                            uint32_t dst, uint16_t dport, uint16_t vlan, uint32_t mark)
 {
     uint8_t l4[64];
@@ -43,7 +45,7 @@ static struct ct_pkt *pkt4(struct frame *f, uint8_t proto, uint32_t src, uint16_
     return &f->pkt;
 }
 
-static struct ct_pkt *pkt6(struct frame *f, uint8_t proto, uint8_t src_last, uint16_t sport,
+static struct ct_pkt *mk6(struct frame *f, uint8_t proto, uint8_t src_last, uint16_t sport,
                            uint8_t dst_last, uint16_t dport)
 {
     uint8_t l4[64];
@@ -107,29 +109,28 @@ static void test_match_addresses_ports(void)
     struct ct_rules_out o;
     if (!rs)
         return;
-    CHECK_EQ_I(pre(rs, pkt4(&f, 6, A(10, 1, 2, 3), 5555, A(1, 1, 1, 1), 22, 0, 0), 0, &o), 1);
-    CHECK_EQ_U(o.zone_dirs, CT_RULES_ZONE_ORIG | CT_RULES_ZONE_REPLY);
-    CHECK_EQ_U(o.zone[0], 1);
-    CHECK_EQ_U(o.zone[1], 1);
-    pre(rs, pkt4(&f, 6, A(11, 1, 2, 3), 5555, A(1, 1, 1, 1), 22, 0, 0), 0, &o);
+    CHECK_EQ_I(pre(rs, mk4(&f, 6, A(10, 1, 2, 3), 5555, A(1, 1, 1, 1), 22, 0, 0), 0, &o), 1);
+    CHECK_EQ_U(o.zone_dirs, CT_ZONE_DIR_ORIG | CT_ZONE_DIR_REPL);
+    CHECK_EQ_U(o.zone, 1);
+    pre(rs, mk4(&f, 6, A(11, 1, 2, 3), 5555, A(1, 1, 1, 1), 22, 0, 0), 0, &o);
     CHECK_EQ_U(o.zone_dirs, 0);
-    pre(rs, pkt4(&f, 17, A(11, 1, 2, 3), 5555, A(192, 168, 2, 77), 1500, 0, 0), 0, &o);
-    CHECK_EQ_U(o.zone[0], 2);
-    pre(rs, pkt4(&f, 17, A(11, 1, 2, 3), 5555, A(192, 168, 1, 2), 1500, 0, 0), 0, &o);
+    pre(rs, mk4(&f, 17, A(11, 1, 2, 3), 5555, A(192, 168, 2, 77), 1500, 0, 0), 0, &o);
+    CHECK_EQ_U(o.zone, 2);
+    pre(rs, mk4(&f, 17, A(11, 1, 2, 3), 5555, A(192, 168, 1, 2), 1500, 0, 0), 0, &o);
     CHECK_EQ_U(o.zone_dirs, 0);
-    pre(rs, pkt4(&f, 17, A(11, 1, 2, 3), 2001, A(192, 168, 1, 1), 2001, 0, 0), 0, &o);
+    pre(rs, mk4(&f, 17, A(11, 1, 2, 3), 2001, A(192, 168, 1, 1), 2001, 0, 0), 0, &o);
     CHECK_EQ_U(o.zone_dirs, 0);
-    pre(rs, pkt4(&f, 17, A(11, 1, 2, 3), 123, A(9, 9, 9, 9), 9, 0, 0), 0, &o);
-    CHECK_EQ_U(o.zone[0], 3);
-    pre(rs, pkt4(&f, 17, A(172, 17, 2, 3), 123, A(9, 9, 9, 9), 9, 0, 0), 0, &o);
+    pre(rs, mk4(&f, 17, A(11, 1, 2, 3), 123, A(9, 9, 9, 9), 9, 0, 0), 0, &o);
+    CHECK_EQ_U(o.zone, 3);
+    pre(rs, mk4(&f, 17, A(172, 17, 2, 3), 123, A(9, 9, 9, 9), 9, 0, 0), 0, &o);
     CHECK_EQ_U(o.zone_dirs, 0);
     /* tcp sport on a UDP packet: no key, no match, even negated. */
-    pre(rs, pkt4(&f, 17, A(8, 8, 8, 8), 60001, A(9, 9, 9, 9), 9, 0, 0), 0, &o);
+    pre(rs, mk4(&f, 17, A(8, 8, 8, 8), 60001, A(9, 9, 9, 9), 9, 0, 0), 0, &o);
     CHECK_EQ_U(o.zone_dirs, 0);
-    pre(rs, pkt4(&f, 6, A(8, 8, 8, 8), 60001, A(9, 9, 9, 9), 9, 0, 0), 0, &o);
-    CHECK_EQ_U(o.zone[0], 4);
+    pre(rs, mk4(&f, 6, A(8, 8, 8, 8), 60001, A(9, 9, 9, 9), 9, 0, 0), 0, &o);
+    CHECK_EQ_U(o.zone, 4);
     /* An ip table does not see IPv6 packets. */
-    pre(rs, pkt6(&f, 6, 1, 60001, 2, 22), 0, &o);
+    pre(rs, mk6(&f, 6, 1, 60001, 2, 22), 0, &o);
     CHECK_EQ_U(o.zone_dirs, 0);
     ct_ruleset_free(rs);
 }
@@ -159,25 +160,25 @@ static void test_match_ip6_meta_vlan_iif(void)
     CHECK_EQ_I(ct_ruleset_set_iface(rs, 3, "wan"), 0);
     CHECK_EQ_I(ct_ruleset_set_iface(rs, 0, "x"), -EINVAL);
     CHECK_EQ_I(ct_ruleset_set_iface(rs, CT_RULES_MAX_IFINDEX + 1, "x"), -ERANGE);
-    pre(rs, pkt6(&f, 6, 0x15, 1, 0x99, 2), 0, &o);
-    CHECK_EQ_U(o.zone[0], 1);
-    pre(rs, pkt6(&f, 6, 0x21, 1, 0x99, 2), 0, &o);
-    CHECK_EQ_U(o.zone[0], 2 * 0); /* udp rule needs udp */
-    pre(rs, pkt6(&f, 17, 0x21, 1, 0x99, 2), 0, &o);
-    CHECK_EQ_U(o.zone[0], 2);
-    pre(rs, pkt4(&f, 17, A(1, 1, 1, 1), 1, A(2, 2, 2, 2), 2, 0, 0x10), 0, &o);
-    CHECK_EQ_U(o.zone[0], 3);
-    pre(rs, pkt4(&f, 17, A(1, 1, 1, 1), 1, A(2, 2, 2, 2), 2, 100, 0), 0, &o);
-    CHECK_EQ_U(o.zone[0], 4);
-    pre(rs, pkt4(&f, 17, A(1, 1, 1, 1), 1, A(2, 2, 2, 2), 2, 0, 0), 2, &o);
-    CHECK_EQ_U(o.zone[0], 5);
-    pre(rs, pkt6(&f, 17, 1, 1, 2, 2), 2, &o); /* eth0 but not IPv4 */
+    pre(rs, mk6(&f, 6, 0x15, 1, 0x99, 2), 0, &o);
+    CHECK_EQ_U(o.zone, 1);
+    pre(rs, mk6(&f, 6, 0x21, 1, 0x99, 2), 0, &o);
+    CHECK_EQ_U(o.zone, 2 * 0); /* udp rule needs udp */
+    pre(rs, mk6(&f, 17, 0x21, 1, 0x99, 2), 0, &o);
+    CHECK_EQ_U(o.zone, 2);
+    pre(rs, mk4(&f, 17, A(1, 1, 1, 1), 1, A(2, 2, 2, 2), 2, 0, 0x10), 0, &o);
+    CHECK_EQ_U(o.zone, 3);
+    pre(rs, mk4(&f, 17, A(1, 1, 1, 1), 1, A(2, 2, 2, 2), 2, 100, 0), 0, &o);
+    CHECK_EQ_U(o.zone, 4);
+    pre(rs, mk4(&f, 17, A(1, 1, 1, 1), 1, A(2, 2, 2, 2), 2, 0, 0), 2, &o);
+    CHECK_EQ_U(o.zone, 5);
+    pre(rs, mk6(&f, 17, 1, 1, 2, 2), 2, &o); /* eth0 but not IPv4 */
     CHECK_EQ_U(o.zone_dirs, 0);
-    pre(rs, pkt4(&f, 17, A(1, 1, 1, 1), 1, A(2, 2, 2, 2), 2, 0, 0), 7, &o);
-    CHECK_EQ_U(o.zone[0], 6);
-    pre(rs, pkt4(&f, 17, A(1, 1, 1, 1), 1, A(2, 2, 2, 2), 2, 0, 0), 3, &o);
-    CHECK_EQ_U(o.zone[0], 7);
-    pre(rs, pkt4(&f, 17, A(1, 1, 1, 1), 1, A(2, 2, 2, 2), 2, 0, 0), 4, &o);
+    pre(rs, mk4(&f, 17, A(1, 1, 1, 1), 1, A(2, 2, 2, 2), 2, 0, 0), 7, &o);
+    CHECK_EQ_U(o.zone, 6);
+    pre(rs, mk4(&f, 17, A(1, 1, 1, 1), 1, A(2, 2, 2, 2), 2, 0, 0), 3, &o);
+    CHECK_EQ_U(o.zone, 7);
+    pre(rs, mk4(&f, 17, A(1, 1, 1, 1), 1, A(2, 2, 2, 2), 2, 0, 0), 4, &o);
     CHECK_EQ_U(o.zone_dirs, 0);
     ct_ruleset_free(rs);
 }
@@ -199,7 +200,7 @@ static void test_match_ct_post(void)
     uint64_t pk = 0, by = 0;
     if (!rs)
         return;
-    struct ct_pkt *p = pkt4(&f, 6, A(1, 1, 1, 1), 1000, A(2, 2, 2, 2), 21, 0, 0);
+    struct ct_pkt *p = mk4(&f, 6, A(1, 1, 1, 1), 1000, A(2, 2, 2, 2), 21, 0, 0);
     CHECK_EQ_I(post(rs, p, CT_STATE_INVALID, 0, 0, &o), 0);
     CHECK_EQ_U(o.drop, 1);
     CHECK_EQ_I(post(rs, p, CT_STATE_ESTABLISHED, 0, 0, &o), 1);
@@ -208,7 +209,7 @@ static void test_match_ct_post(void)
     CHECK_EQ_I(post(rs, p, CT_STATE_NEW, 5, 0, &o), 1);
     CHECK_EQ_U(o.ct_mark, 5);
     CHECK_EQ_U(o.events_set, 1);
-    CHECK_EQ_U(o.events, CT_RULES_EVENT_NEW | CT_RULES_EVENT_DESTROY);
+    CHECK_EQ_U(o.events, CT_EVENT_NEW | CT_EVENT_DESTROY);
     CHECK_EQ_I(post(rs, p, CT_STATE_NEW, 5, 1, &o), 1);
     CHECK_EQ_U(o.ct_mark_set, 0);
     CHECK_EQ_I(ct_ruleset_counter(rs, 3, &pk, &by), 0);
@@ -241,8 +242,7 @@ static void test_statements_pre(void)
         "    udp dport 54 ct original zone set 3 ct reply zone set 4\n"
         "    udp dport 55 ct zone set meta mark map { 1 : 10, 2-4 : 20, 0x100:30 }\n"
         "    udp dport 56 ct zone set meta mark\n"
-        "    udp dport 57 meta mark set 0x2a ct timeout set \"short-udp\"\n"
-        "    udp dport 58 ct timeout set \"tcp-fast\"\n"
+        "    udp dport 57 meta mark set 0x2a\n"
         "    udp dport 59 drop\n"
         "    udp dport 60 accept\n"
         "    udp dport 60 drop\n"
@@ -271,35 +271,33 @@ static void test_statements_pre(void)
     CHECK_EQ_U(to.seconds[CT_TIMEOUT_TCP_CLOSE], 10);
     CHECK_EQ_I(ct_ruleset_timeout(rs, 2, &to), -ENOENT);
 
-    pre(rs, pkt4(&f, 17, A(1, 1, 1, 1), 1, A(2, 2, 2, 2), 53, 0, 0), 0, &o);
+    pre(rs, mk4(&f, 17, A(1, 1, 1, 1), 1, A(2, 2, 2, 2), 53, 0, 0), 0, &o);
     CHECK_EQ_U(o.notrack, 1);
-    pre(rs, pkt4(&f, 17, A(1, 1, 1, 1), 1, A(2, 2, 2, 2), 54, 0, 0), 0, &o);
+    pre(rs, mk4(&f, 17, A(1, 1, 1, 1), 1, A(2, 2, 2, 2), 54, 0, 0), 0, &o);
     CHECK_EQ_U(o.notrack, 0);
-    CHECK_EQ_U(o.zone_dirs, CT_RULES_ZONE_ORIG | CT_RULES_ZONE_REPLY);
-    CHECK_EQ_U(o.zone[CT_DIR_ORIGINAL], 3);
-    CHECK_EQ_U(o.zone[CT_DIR_REPLY], 4);
+    /* The last zone statement wins whole: zone 4, reply direction only. */
+    CHECK_EQ_U(o.zone_dirs, CT_ZONE_DIR_REPL);
+    CHECK_EQ_U(o.zone, 4);
+    CHECK_EQ_U(o.zone_mark, 0);
     static const uint32_t marks[] = {0, 1, 2, 3, 4, 5, 0x100, 0x101};
     static const uint16_t zones[] = {0, 10, 20, 20, 20, 0, 30, 0};
     for (unsigned i = 0; i < sizeof(marks) / sizeof(marks[0]); i++) {
-        pre(rs, pkt4(&f, 17, A(1, 1, 1, 1), 1, A(2, 2, 2, 2), 55, 0, marks[i]), 0, &o);
+        pre(rs, mk4(&f, 17, A(1, 1, 1, 1), 1, A(2, 2, 2, 2), 55, 0, marks[i]), 0, &o);
         CHECK_EQ_U(o.zone_dirs, zones[i] ? 3 : 0);
-        CHECK_EQ_U(o.zone[0], zones[i]);
+        CHECK_EQ_U(o.zone, zones[i]);
     }
-    pre(rs, pkt4(&f, 17, A(1, 1, 1, 1), 1, A(2, 2, 2, 2), 56, 0, 0x12345), 0, &o);
-    CHECK_EQ_U(o.zone[0], 0x2345);
-    struct ct_pkt *p = pkt4(&f, 17, A(1, 1, 1, 1), 1, A(2, 2, 2, 2), 57, 0, 0);
+    pre(rs, mk4(&f, 17, A(1, 1, 1, 1), 1, A(2, 2, 2, 2), 56, 0, 0x12345), 0, &o);
+    CHECK_EQ_U(o.zone, 0x2345);
+    CHECK_EQ_U(o.zone_mark, 1);
+    struct ct_pkt *p = mk4(&f, 17, A(1, 1, 1, 1), 1, A(2, 2, 2, 2), 57, 0, 0);
     pre(rs, p, 0, &o);
     CHECK_EQ_U(p->mark, 0x2a);
-    CHECK_EQ_U(o.timeout, 1);
-    /* A TCP policy does not apply to UDP (nft_ct_timeout_obj_eval). */
-    pre(rs, pkt4(&f, 17, A(1, 1, 1, 1), 1, A(2, 2, 2, 2), 58, 0, 0), 0, &o);
-    CHECK_EQ_U(o.timeout, 0);
-    CHECK_EQ_I(pre(rs, pkt4(&f, 17, A(1, 1, 1, 1), 1, A(2, 2, 2, 2), 59, 0, 0), 0, &o), 0);
+    CHECK_EQ_I(pre(rs, mk4(&f, 17, A(1, 1, 1, 1), 1, A(2, 2, 2, 2), 59, 0, 0), 0, &o), 0);
     CHECK_EQ_U(o.drop, 1);
     /* accept ends chain "pre" only: "pre2" (priority -250, after -310)
      * still runs. */
-    CHECK_EQ_I(pre(rs, pkt4(&f, 17, A(1, 1, 1, 1), 1, A(2, 2, 2, 2), 60, 0, 0), 0, &o), 1);
-    CHECK_EQ_U(o.zone[0], 9);
+    CHECK_EQ_I(pre(rs, mk4(&f, 17, A(1, 1, 1, 1), 1, A(2, 2, 2, 2), 60, 0, 0), 0, &o), 1);
+    CHECK_EQ_U(o.zone, 9);
     ct_ruleset_free(rs);
 }
 
@@ -311,11 +309,15 @@ static void test_statements_post_helper(void)
         "    type \"ftp\" protocol tcp\n"
         "  }\n"
         "  ct helper tftp { type \"tftp\" protocol udp; l3proto ip; }\n"
+        "  ct timeout short-udp { protocol udp; policy = { unreplied: 5 } }\n"
+        "  ct timeout tcp-fast { protocol tcp; policy = { established: 100 } }\n"
         "  chain pre {\n"
         "    type filter hook prerouting priority 0; policy drop;\n"
         "    tcp dport 21 ct helper set \"ftp-standard\" accept\n"
         "    udp dport 69 ct helper set \"tftp\" accept\n"
         "    udp dport 70 ct helper set \"ftp-standard\" accept\n"
+        "    udp dport 57 ct timeout set \"short-udp\" accept\n"
+        "    udp dport 58 ct timeout set \"tcp-fast\" accept\n"
         "  }\n"
         "  chain out {\n"
         "    type filter hook output priority 0\n"
@@ -335,23 +337,31 @@ static void test_statements_post_helper(void)
     CHECK_EQ_I(ct_ruleset_helper(rs, 1, &h), 0);
     CHECK_STR(h.type, "tftp");
     CHECK_EQ_I(ct_ruleset_helper(rs, 2, &h), -ENOENT);
-    struct ct_pkt *p = pkt4(&f, 6, A(1, 1, 1, 1), 1000, A(2, 2, 2, 2), 21, 0, 0);
+    struct ct_pkt *p = mk4(&f, 6, A(1, 1, 1, 1), 1000, A(2, 2, 2, 2), 21, 0, 0);
     CHECK_EQ_I(post(rs, p, CT_STATE_NEW, 0, 0, &o), 1);
     CHECK_EQ_U(o.helper, 1);
     /* Only a new connection gets a helper. */
     CHECK_EQ_I(post(rs, p, CT_STATE_ESTABLISHED, 0, 0, &o), 1);
     CHECK_EQ_U(o.helper, 0);
-    post(rs, pkt4(&f, 17, A(1, 1, 1, 1), 1000, A(2, 2, 2, 2), 69, 0, 0), CT_STATE_NEW, 0, 0, &o);
+    post(rs, mk4(&f, 17, A(1, 1, 1, 1), 1000, A(2, 2, 2, 2), 69, 0, 0), CT_STATE_NEW, 0, 0, &o);
     CHECK_EQ_U(o.helper, 2);
     /* A TCP helper on UDP does nothing (nft_ct_helper_obj_eval). */
-    post(rs, pkt4(&f, 17, A(1, 1, 1, 1), 1000, A(2, 2, 2, 2), 70, 0, 0), CT_STATE_NEW, 0, 0, &o);
+    post(rs, mk4(&f, 17, A(1, 1, 1, 1), 1000, A(2, 2, 2, 2), 70, 0, 0), CT_STATE_NEW, 0, 0, &o);
     CHECK_EQ_U(o.helper, 0);
+    post(rs, mk4(&f, 17, A(1, 1, 1, 1), 1, A(2, 2, 2, 2), 57, 0, 0), CT_STATE_NEW, 0, 0, &o);
+    CHECK_EQ_U(o.timeout, 1);
+    post(rs, mk4(&f, 17, A(1, 1, 1, 1), 1, A(2, 2, 2, 2), 57, 0, 0), CT_STATE_ESTABLISHED, 0, 0,
+         &o);
+    CHECK_EQ_U(o.timeout, 0);
+    /* A TCP policy does not apply to UDP (nft_ct_timeout_obj_eval). */
+    post(rs, mk4(&f, 17, A(1, 1, 1, 1), 1, A(2, 2, 2, 2), 58, 0, 0), CT_STATE_NEW, 0, 0, &o);
+    CHECK_EQ_U(o.timeout, 0);
     /* The policy drops what no rule accepted. */
-    CHECK_EQ_I(post(rs, pkt4(&f, 17, A(1, 1, 1, 1), 1, A(2, 2, 2, 2), 71, 0, 0), CT_STATE_NEW, 0,
+    CHECK_EQ_I(post(rs, mk4(&f, 17, A(1, 1, 1, 1), 1, A(2, 2, 2, 2), 71, 0, 0), CT_STATE_NEW, 0,
                     0, &o),
                0);
     /* Output chains see only packets on the output hook. */
-    p = pkt4(&f, 17, A(1, 1, 1, 1), 1, A(2, 2, 2, 2), 69, 0, 0);
+    p = mk4(&f, 17, A(1, 1, 1, 1), 1, A(2, 2, 2, 2), 69, 0, 0);
     struct ct_rules_meta m = {.hook = CT_RULES_HOOK_OUTPUT, .ct_state = CT_STATE_NEW};
     memset(&o, 0, sizeof(o));
     CHECK_EQ_I(ct_rules_eval_post(rs, p, &m, &o), 1);
@@ -381,8 +391,8 @@ static void test_named_sets_and_order(void)
     if (!rs)
         return;
     /* "late" runs after "early", so its zone wins. */
-    pre(rs, pkt4(&f, 6, A(10, 9, 9, 9), 1, A(2, 2, 2, 2), 8080, 0, 0), 0, &o);
-    CHECK_EQ_U(o.zone[0], 2);
+    pre(rs, mk4(&f, 6, A(10, 9, 9, 9), 1, A(2, 2, 2, 2), 8080, 0, 0), 0, &o);
+    CHECK_EQ_U(o.zone, 2);
     ct_ruleset_free(rs);
     rs = load("table ip raw {\n"
               "  chain b { type filter hook prerouting priority -300; ct zone set 2; }\n"
@@ -390,8 +400,8 @@ static void test_named_sets_and_order(void)
               "}\n");
     if (!rs)
         return;
-    pre(rs, pkt4(&f, 6, A(10, 9, 9, 9), 1, A(2, 2, 2, 2), 8080, 0, 0), 0, &o);
-    CHECK_EQ_U(o.zone[0], 2);
+    pre(rs, mk4(&f, 6, A(10, 9, 9, 9), 1, A(2, 2, 2, 2), 8080, 0, 0), 0, &o);
+    CHECK_EQ_U(o.zone, 2);
     ct_ruleset_free(rs);
 }
 
@@ -431,9 +441,9 @@ static const struct bad bad_inputs[] = {
     {HDR "  ct event set new\n }\n}", 4, 3, "'ct event set' has no effect before", -EINVAL},
     {HDR_POST "  notrack\n }\n}", 4, 3, "'notrack' has no effect after conntrack", -EINVAL},
     {HDR_POST "  ct zone set 1\n }\n}", 4, 3, "'ct zone set' has no effect after", -EINVAL},
-    {HDR_POST "  ct timeout set \"x\"\n }\n}", 4, 3, "'ct timeout set' has no effect after",
+    {HDR "  ct timeout set \"x\"\n }\n}", 4, 3, "'ct timeout set' has no effect before",
      -EINVAL},
-    {HDR "  ct timeout set \"nope\"\n }\n}", 4, 18, "ct timeout \"nope\" does not exist",
+    {HDR_POST "  ct timeout set \"nope\"\n }\n}", 4, 18, "ct timeout \"nope\" does not exist",
      -EINVAL},
     {HDR_POST "  ct helper set \"nope\"\n }\n}", 4, 17, "ct helper \"nope\" does not exist",
      -EINVAL},
@@ -605,9 +615,119 @@ static void test_big_set_through_rules(void)
         int want = 0;
         for (int k = 0; k < 1000; k++)
             want |= addrs[k] == a;
-        pre(rs, pkt4(&f, 6, a, 1, A(2, 2, 2, 2), 2, 0, 0), 0, &o);
-        CHECK_EQ_U(o.zone[0], want);
+        pre(rs, mk4(&f, 6, a, 1, A(2, 2, 2, 2), 2, 0, 0), 0, &o);
+        CHECK_EQ_U(o.zone, want);
     }
+    ct_ruleset_free(rs);
+}
+
+/* ---- through the packet path ------------------------------------------------ */
+
+/* One committed packet through the table; the descriptor is the caller's. */
+static struct ct_verdict run_pkt(struct ct_table *t, struct ct_pkt *p, uint16_t iif,
+                                 uint64_t now)
+{
+    struct ct_verdict v;
+    p->iif = iif;
+    memset(&v, 0xee, sizeof(v));
+    CHECK_EQ_I(ct_process_parsed(t, p, &v, 1, now, CT_PROCESS_COMMIT), 1);
+    return v;
+}
+
+static void test_path(void)
+{
+    struct ct_ruleset *rs = load(
+        "table inet raw {\n"
+        "  ct timeout udp-short { protocol udp; policy = { unreplied: 7 } }\n"
+        "  ct helper ftp { type \"ftp\" protocol tcp; }\n"
+        "  chain pre {\n"
+        "    type filter hook prerouting priority raw\n"
+        "    udp dport 53 notrack\n"
+        "    udp dport 54 drop\n"
+        "    iifname \"lan\" ct zone set 5\n"
+        "    udp dport 55 ct original zone set 9\n"
+        "  }\n"
+        "  chain post {\n"
+        "    type filter hook prerouting priority filter\n"
+        "    tcp dport 21 ct helper set \"ftp\" ct mark set 0x77 ct event set new,destroy\n"
+        "    udp dport 55 ct state new ct timeout set \"udp-short\"\n"
+        "    udp dport 56 ct state new drop\n"
+        "    udp sport 57 ct state established drop\n"
+        "    udp dport 57 ct mark set 3\n"
+        "  }\n"
+        "}\n");
+    struct ct_table *t = mk_table(64, 0);
+    struct frame f;
+    struct ct_conn_info ci;
+    if (!rs || !t)
+        goto out;
+    CHECK_EQ_I(ct_ruleset_set_iface(rs, 4, "lan"), 0);
+    CHECK_EQ_I(ct_table_set_ruleset(t, rs), 0);
+    CHECK_EQ_I(ct_table_set_ruleset(t, rs), -EEXIST);
+
+    struct ct_verdict v = run_pkt(t, mk4(&f, 17, A(1, 1, 1, 1), 1, A(2, 2, 2, 2), 53, 0, 0), 0, 1);
+    CHECK_EQ_U(v.state, CT_STATE_UNTRACKED);
+    CHECK_EQ_U(v.reason, CT_REASON_NOTRACK);
+    v = run_pkt(t, mk4(&f, 17, A(1, 1, 1, 1), 1, A(2, 2, 2, 2), 54, 0, 0), 0, 1);
+    CHECK_EQ_U(v.state, CT_STATE_INVALID);
+    CHECK_EQ_U(v.reason, CT_REASON_RULE_DROP);
+    CHECK(v.flags & CT_VERDICT_DROP);
+
+    /* Zone from the interface, both directions. */
+    v = run_pkt(t, mk4(&f, 17, A(1, 1, 1, 1), 1, A(2, 2, 2, 2), 100, 0, 0), 4, 1);
+    CHECK_EQ_U(v.state, CT_STATE_NEW);
+    CHECK_EQ_U(v.flags & CT_VERDICT_DROP, 0);
+    CHECK_EQ_I(ct_conn_get_info(t, v.conn, &ci), 0);
+    CHECK_EQ_U(ci.zone[0], 5);
+    CHECK_EQ_U(ci.zone[1], 5);
+    /* The same tuple from another interface is another connection. */
+    v = run_pkt(t, mk4(&f, 17, A(1, 1, 1, 1), 1, A(2, 2, 2, 2), 100, 0, 0), 3, 1);
+    CHECK_EQ_U(v.state, CT_STATE_NEW);
+    CHECK_EQ_I(ct_conn_get_info(t, v.conn, &ci), 0);
+    CHECK_EQ_U(ci.zone[0], 0);
+
+    /* Original-direction zone and a timeout policy. */
+    v = run_pkt(t, mk4(&f, 17, A(1, 1, 1, 1), 1, A(2, 2, 2, 2), 55, 0, 0), 0, 1);
+    CHECK_EQ_U(v.state, CT_STATE_NEW);
+    CHECK_EQ_I(ct_conn_get_info(t, v.conn, &ci), 0);
+    CHECK_EQ_U(ci.zone[0], 9);
+    CHECK_EQ_U(ci.zone[1], 0);
+    CHECK(ci.policy != 0);
+    CHECK_EQ_U(ci.expires, 1 + 7ull * 1000000000ull);
+
+    /* Helper, ct mark and events of a NEW connection. */
+    v = run_pkt(t, mk4(&f, 6, A(1, 1, 1, 1), 1000, A(2, 2, 2, 2), 21, 0, 0), 0, 1);
+    CHECK_EQ_U(v.state, CT_STATE_NEW);
+    CHECK_EQ_I(ct_conn_get_info(t, v.conn, &ci), 0);
+    CHECK_EQ_U(ci.mark, 0x77);
+    CHECK_EQ_U(ci.helper, CT_HELPER_FTP);
+    CHECK(ci.flags & CT_INFO_F_EVENTS);
+    CHECK_EQ_U(ci.events, CT_EVENT_NEW | CT_EVENT_DESTROY);
+
+    /* A NEW connection dropped after conntrack is not created. */
+    struct ct_table_stats s0, s1;
+    CHECK_EQ_I(ct_table_stats(t, &s0), 0);
+    v = run_pkt(t, mk4(&f, 17, A(1, 1, 1, 1), 1, A(2, 2, 2, 2), 56, 0, 0), 0, 1);
+    CHECK_EQ_U(v.reason, CT_REASON_RULE_DROP);
+    CHECK(v.flags & CT_VERDICT_DROP);
+    CHECK_EQ_I(ct_table_stats(t, &s1), 0);
+    CHECK_EQ_U(s1.created, s0.created);
+
+    /* An existing connection: ct mark set, and a drop of its reply. */
+    v = run_pkt(t, mk4(&f, 17, A(1, 1, 1, 1), 1, A(2, 2, 2, 2), 57, 0, 0), 0, 1);
+    CHECK_EQ_U(v.state, CT_STATE_NEW);
+    CHECK_EQ_I(ct_conn_get_info(t, v.conn, &ci), 0);
+    CHECK_EQ_U(ci.mark, 3);
+    v = run_pkt(t, mk4(&f, 17, A(2, 2, 2, 2), 57, A(1, 1, 1, 1), 1, 0, 0), 0, 2);
+    CHECK_EQ_U(v.state, CT_STATE_ESTABLISHED);
+    CHECK(v.flags & CT_VERDICT_DROP);
+
+    CHECK_EQ_I(ct_table_set_ruleset(NULL, rs), -EINVAL);
+    CHECK_EQ_I(ct_table_set_ruleset(t, NULL), 0);
+    v = run_pkt(t, mk4(&f, 17, A(1, 1, 1, 1), 1, A(2, 2, 2, 2), 54, 0, 0), 0, 3);
+    CHECK_EQ_U(v.state, CT_STATE_NEW);
+out:
+    ct_table_destroy(t);
     ct_ruleset_free(rs);
 }
 
@@ -622,10 +742,11 @@ static const char *const seeds[] = {
     "    iifname \"eth*\" ip saddr @nets tcp dport { 1-5, 22 } ct zone set 1\n"
     "    ip6 daddr fe80::/10 notrack\n"
     "    ct zone set meta mark map { 1 : 10, 2-3 : 20 }\n"
-    "    ct original zone set 3 ct reply zone set 4 ct timeout set \"t\" counter\n"
+    "    ct original zone set 3 ct reply zone set 4 counter\n"
     "  }\n"
     "  chain post { type filter hook prerouting priority filter;\n"
     "    ct state new ct helper set \"h\" ct event set new,destroy ct mark set 0x10 accept\n"
+    "    ct state new tcp dport 22 ct timeout set \"t\"\n"
     "    ct zone != 5 vlan id 7 meta mark 1 drop\n"
     "  }\n"
     "}\n",
@@ -638,7 +759,7 @@ static void test_mutations(void)
     static const char alphabet[] = "{}();,=!<>\"$@#\\\n -:/.*+0123456789abcxyz";
     char buf[2048];
     struct frame f;
-    struct ct_pkt *p4 = pkt4(&f, 6, A(10, 1, 1, 1), 1, A(2, 2, 2, 2), 22, 7, 1);
+    struct ct_pkt *p4 = mk4(&f, 6, A(10, 1, 1, 1), 1, A(2, 2, 2, 2), 22, 7, 1);
     struct ct_pkt copy = *p4;
     unsigned loaded = 0;
     for (int i = 0; i < 20000; i++) {
@@ -710,6 +831,7 @@ int main(void)
     RUN(test_limits);
     RUN(test_sets_vs_linear);
     RUN(test_big_set_through_rules);
+    RUN(test_path);
     RUN(test_mutations);
     return check_summary();
 }
