@@ -62,6 +62,7 @@
 #include "base/inet.h"
 #include "cli/pipeline.h"
 #include "ctrack/flowkey.h"
+#include "ctrack/rules.h"
 
 /* Tunnel layers decapsulated below a capture packet. */
 #define MAX_DEPTH 4
@@ -643,9 +644,16 @@ static struct ct_table *create_table(const struct cli_read_opts *opts)
         cfg.flags |= CT_TABLE_F_NO_CHECKSUM;
     int err = 0;
     struct ct_table *table = ct_table_create(&cfg, &err);
-    if (!table)
+    if (!table) {
         cli_error("cannot create a table for %" PRIu32 " connections: %s%s", opts->max_connections,
                   ct_strerror(err), err == -ENOMEM ? " (try a smaller --max-connections)" : "");
+        return NULL;
+    }
+    if (opts->ruleset && (err = ct_table_set_ruleset(table, opts->ruleset)) < 0) {
+        cli_error("%s: cannot attach the rules to the table: %s", opts->rules_file, ct_strerror(err));
+        ct_table_destroy(table);
+        return NULL;
+    }
     return table;
 }
 
