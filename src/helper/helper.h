@@ -183,8 +183,10 @@ uint8_t ct_helper_packet(struct ct_table *t, struct ct_conn *c, unsigned dir,
  * packet in direction dir that created it: the seam for rules that set a
  * helper after the lookup (nft's `ct helper set` on `ct state new`), which
  * Linux then runs on that same packet at confirmation. Does nothing when
- * helpers are not enabled, c has a helper already, or c was created from
- * an expectation. Returns CT_VERDICT_DROP when the helper drops pkt, else 0.
+ * helpers are not enabled or c has a helper already (Linux's
+ * nft_ct_helper_obj_eval() tests IPS_HELPER only, so an expected
+ * connection may get one this way). Returns CT_VERDICT_DROP when the
+ * helper drops pkt, else 0.
  */
 uint8_t ct_helper_conn_start(struct ct_table *t, struct ct_conn *c, unsigned helper,
                              const struct ct_pkt *pkt, unsigned dir, uint64_t now);

@@ -691,8 +691,8 @@ static void test_tftp_v6(void)
 }
 
 /* The rules' seam: a helper set on a NEW connection after the lookup runs
- * on the packet that created it; never on an expected connection or one
- * that has a helper. */
+ * on the packet that created it; a connection that has a helper keeps it,
+ * and an expected connection may get one (as nft's ct helper object). */
 static void test_conn_start(void)
 {
     struct sess s;
@@ -727,14 +727,18 @@ static void test_conn_start(void)
     CHECK_EQ_U(ct_helper_conn_start(s.t, v.conn, CT_HELPER_FTP, &p, CT_DIR_ORIGINAL, s.now), 0);
     CHECK_EQ_I(ct_conn_get_info(s.t, v.conn, &i), 0);
     CHECK_EQ_U(i.helper, CT_HELPER_TFTP);
-    /* The reply's connection is expected: no helper for it. */
+    /* The reply's connection is expected and has no helper of its own,
+     * unless one is set for it. */
     static const uint8_t data[] = {0, 4, 0, 0};
     struct ct_verdict d = send_pkt(&s, &s.srv, &s.cli, CT_IPPROTO_UDP, 40404, 33000, 0, 0, 0, data,
                                    sizeof(data));
     CHECK_EQ_U(d.state, CT_STATE_RELATED);
-    CHECK_EQ_U(ct_helper_conn_start(s.t, d.conn, CT_HELPER_TFTP, &p, CT_DIR_ORIGINAL, s.now), 0);
     CHECK_EQ_I(ct_conn_get_info(s.t, d.conn, &i), 0);
     CHECK_EQ_U(i.helper, CT_HELPER_NONE);
+    CHECK_EQ_U(ct_helper_conn_start(s.t, d.conn, CT_HELPER_TFTP, &p, CT_DIR_ORIGINAL, s.now), 0);
+    CHECK_EQ_I(ct_conn_get_info(s.t, d.conn, &i), 0);
+    CHECK_EQ_U(i.helper, CT_HELPER_TFTP);
+    CHECK(i.flags & CT_INFO_F_MASTER);
     ct_table_destroy(s.t);
 }
 
