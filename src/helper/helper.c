@@ -217,7 +217,7 @@ void ct_helper_conn_end(struct ct_table *t, struct ct_conn *c)
     if (!h || !ct_helper_conn_state(t, c)->expecting)
         return;
     uint32_t id = ct_table_conn_id(t, c);
-    for (uint32_t i = 0; i < h->max; i++)
+    for (uint32_t i = 0; i < h->hiwater; i++)
         if (h->e[i].live && h->e[i].master == id)
             ct_helper_expect_remove(t, i, &h->st.expect_master);
 }
