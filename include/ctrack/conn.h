@@ -183,6 +183,7 @@ struct ct_conn_info {
     uint8_t pad;
     uint16_t events;            /* CT_EVENT_* the connection may emit, with CT_INFO_F_EVENTS */
     uint8_t labels[16];         /* conntrack labels: label n is bit n % 8 of byte n / 8 */
+    struct ct_tuple master;     /* with CT_INFO_F_MASTER: the master's original tuple */
 };
 
 /* ct_conn_info.flags */
@@ -196,6 +197,12 @@ enum {
     /* `events` was set by the connection's template (CT_TMPL_EVENTS); without
        it the connection emits every event. */
     CT_INFO_F_EVENTS = 1u << 1,
+    /*
+     * The connection was created from an expectation (status
+     * CT_STATUS_EXPECTED) and `master` holds the original tuple of the
+     * connection whose helper announced it (ctrack/helper.h).
+     */
+    CT_INFO_F_MASTER = 1u << 2,
 };
 
 /*

@@ -15,6 +15,7 @@
 #include "ctrack/expiry.h"
 #include "ctrack/flowkey.h"
 #include "ctrack/flowlog.h"
+#include "ctrack/helper.h"
 #include "ctrack/packet.h"
 #include "ctrack/reason.h"
 #include "ctrack/table.h"

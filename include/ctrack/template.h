@@ -158,6 +158,7 @@ struct ct_template {
  *   -EBUSY   the template uses labels, events or a helper, the table keeps
  *            no side array for them yet, and it has already created a
  *            connection (register such templates first);
+ *   -ENOTSUP CT_TMPL_HELPER on a shared table (ct_helper_enable());
  *   -ENOMEM  out of memory.
  */
 int ct_template_add(struct ct_table *table, const struct ct_template *tmpl);

@@ -28,6 +28,7 @@
 
 #include "base/compiler.h"
 #include "ctrack/table.h"
+#include "helper/helper.h"
 #include "proto/proto.h"
 #include "rules/rules.h"
 #include "table/index.h"
@@ -192,6 +193,8 @@ static int process_new(struct ct_table *t, struct ct_pkt *pkt, const struct stag
             return 0;
         }
         verdict_ok(t, v, NULL, CT_STATE_NEW, CT_DIR_ORIGINAL, l4state);
+        if (CT_UNLIKELY(t->helpers != NULL) && ct_helper_would_relate(t, pkt, now))
+            v->state = CT_STATE_RELATED;
         v->flags = vflags;
         CT_STAT_INC(t, not_committed);
         return 0;
@@ -277,7 +280,12 @@ static int process_new(struct ct_table *t, struct ct_pkt *pkt, const struct stag
         return 0;
     }
     account(t, c, CT_DIR_ORIGINAL, pkt, now);
-    verdict_ok(t, v, c, CT_STATE_NEW, CT_DIR_ORIGINAL, c->l4state);
+    /* Helpers: an expectation makes the connection RELATED; the template's
+     * helper sees its first packet. */
+    uint8_t state = CT_STATE_NEW;
+    if (CT_UNLIKELY(t->helpers != NULL))
+        state = ct_helper_conn_new(t, c, pkt, ct_tmpl_conn_helper(t, c), now, &vflags);
+    verdict_ok(t, v, c, state, CT_DIR_ORIGINAL, c->l4state);
     v->flags = (uint8_t)(vflags | CT_VERDICT_CREATED);
     if (res.action == CT_PROTO_CLOSE)
         ct_table_conn_remove(t, c, CT_RM_DELETE);
@@ -310,6 +318,24 @@ static CT_NOINLINE void refile_if_earlier(struct ct_table *t, struct ct_conn *c,
 
 static int shared_found(struct ct_table *t, struct ct_pkt *pkt, const struct stage *st,
                         struct ct_verdict *v, uint64_t now, unsigned flags);
+
+/*
+ * The state of an accepted packet on a connection that has not seen a
+ * reply or has a helper, and the helper's run. Linux's resolve_normal_ct():
+ * an original-direction packet before any reply is NEW, or RELATED on a
+ * connection made from an expectation. The helper (helper/helper.h) may
+ * flag the packet CT_VERDICT_DROP in v->flags, which verdict_fill() keeps.
+ */
+static inline uint8_t found_other(struct ct_table *t, struct ct_conn *c, unsigned dir,
+                                  const struct ct_pkt *pkt, struct ct_verdict *v, uint64_t now)
+{
+    uint8_t state = (c->status & CT_STATUS_SEEN_REPLY)
+                        ? CT_STATE_ESTABLISHED
+                        : ((c->status & CT_STATUS_EXPECTED) ? CT_STATE_RELATED : CT_STATE_NEW);
+    if (CT_UNLIKELY(c->status & CT_STATUS_HELPER))
+        v->flags |= ct_helper_packet(t, c, dir, pkt, now);
+    return state;
+}
 
 /* A packet whose own tuple matched the live connection c in direction dir.
  * Inlined into the burst loop (stage_three): the call with eight arguments
@@ -362,9 +388,12 @@ static CT_ALWAYS_INLINE void process_found(struct ct_table *t, struct ct_pkt *pk
         account(t, c, dir, pkt, now);
     if (dir == CT_DIR_REPLY)
         c->status |= CT_STATUS_SEEN_REPLY;
-    uint8_t state = (dir == CT_DIR_REPLY || (c->status & CT_STATUS_SEEN_REPLY))
-                        ? CT_STATE_ESTABLISHED
-                        : CT_STATE_NEW;
+    /* One test settles the common case, a connection that has seen a
+     * reply (the packet's own, if it is one) and has no helper. */
+    uint8_t state = CT_STATE_ESTABLISHED;
+    if (CT_UNLIKELY((c->status & (CT_STATUS_SEEN_REPLY | CT_STATUS_HELPER)) !=
+                    CT_STATUS_SEEN_REPLY))
+        state = found_other(t, c, dir, pkt, v, now);
     verdict_fill(v, c, state, dir, c->l4state);
     if (bc)
         bc->ok++;

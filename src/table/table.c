@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "ctrack/table.h"
+#include "helper/helper.h"
 #include "table/ext.h"
 #include "table/index.h"
 #include "table/pool.h"
@@ -257,6 +258,7 @@ CT_EXPORT void ct_table_destroy(struct ct_table *t)
         munmap(t->zones, CT_ZONES * sizeof(struct ct_zone_slot));
     if (t->sh)
         ct_shared_destroy(t);
+    ct_helper_destroy(t);
     ct_table_ext_destroy(t);
     ct_tmpl_destroy(t);
     ct_rules_unbind(t);
@@ -424,6 +426,9 @@ static void conn_unlink_index(struct ct_table *t, struct ct_conn *c)
     ct_wheel_remove(&t->wheel, c);
     if (CT_UNLIKELY(t->zones != NULL))
         ct_zone_count_sub(t->zones, c);
+    /* A helper's master takes its expectations with it. */
+    if (CT_UNLIKELY(c->status & CT_STATUS_HELPER))
+        ct_helper_conn_end(t, c);
     c->status |= CT_STATUS_DYING;
     t->connections--;
 }
@@ -648,5 +653,7 @@ CT_EXPORT int ct_conn_get_info(const struct ct_table *t, const struct ct_conn *c
     info->l4state = c->l4state;
     info->timeout = c->timeout;
     ct_tmpl_conn_info(t, c, info);
+    if (CT_UNLIKELY(t->helpers != NULL))
+        ct_helper_conn_info(t, c, info);
     return 0;
 }

@@ -114,6 +114,7 @@ struct ct_sweep {
 
 struct ct_ext_set;
 struct ct_tmpl_set;
+struct ct_helper_table;
 struct ct_rules_bind;
 
 /*
@@ -171,6 +172,9 @@ struct ct_table {
      * settings (slot 0 unused: policy 0 is `cfg`). */
     struct ct_tmpl_set *tmpl;
     const struct ct_proto_cfg *policy_cfg;
+    /* Helpers and their expectations (helper/helper.h): NULL until
+     * ct_helper_enable(); tables of one thread only. */
+    struct ct_helper_table *helpers;
     /* The attached ruleset (rules/attach.c): NULL without one, which is
      * all the packet path tests. */
     struct ct_rules_bind *rules;

@@ -8,6 +8,7 @@
 
 #include "base/compiler.h"
 #include "base/inet.h"
+#include "helper/helper.h"
 #include "template/template.h"
 
 #define CT_NS_PER_S 1000000000ull
@@ -189,6 +190,12 @@ CT_EXPORT int ct_template_add(struct ct_table *t, const struct ct_template *x)
         if (e < 0)
             return e;
         s->ext_id = e;
+    }
+    if (x->flags & CT_TMPL_HELPER) {
+        /* The helper's own state and the expectation table (ctrack/helper.h). */
+        int e = ct_helper_enable(t, NULL);
+        if (e < 0)
+            return e;
     }
     uint32_t id = s->ntmpl + 1;
     s->tmpl[id] = *x;
