@@ -256,11 +256,12 @@ void ct_rules_burst_pre(struct ct_table *t, struct ct_pkt *pkts, unsigned n);
 
 /*
  * For a packet about to create a connection (c, or NULL when the caller
- * does not commit): runs the chains after conntrack with state NEW and
+ * does not commit) at `now`: runs the chains after conntrack with state
+ * NEW (RELATED when an expectation awaits it) and
  * writes `ct mark set`, the helper and the event mask into c. Returns 0, or
  * -EPERM when a rule dropped the packet (the connection is not created).
  */
-int ct_rules_conn_new(struct ct_table *t, struct ct_conn *c, struct ct_pkt *pkt);
+int ct_rules_conn_new(struct ct_table *t, struct ct_conn *c, struct ct_pkt *pkt, uint64_t now);
 
 /*
  * After stage 3: runs the chains after conntrack for the packets that did
