@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "ctrack/template.h"
 
 #define NS_PER_SEC UINT64_C(1000000000)
 
@@ -64,7 +65,11 @@ static const char *tuple_text(const struct ct_tuple *t, char *buf, size_t len)
  *   orig-tuple packets= bytes= [UNREPLIED] reply-tuple packets= bytes=
  *   [ASSURED] mark= zone= use=
  * zone-orig=/zone-reply= follow a tuple only when the two directions live in
- * different zones, as conntrack prints them only when set.
+ * different zones, each only when not 0, and zone= is then left out: a zone
+ * of one direction is a template zone with one direction bit, which
+ * ctnetlink dumps as that tuple's zone and not as the connection's. A
+ * connection whose template named a helper ends in helper=NAME before use=,
+ * as conntrack prints it.
  */
 static void print_conntrack(FILE *out, const struct ct_conn_info *ci, uint64_t now,
                             const struct cli_end *end)
@@ -86,7 +91,7 @@ static void print_conntrack(FILE *out, const struct ct_conn_info *ci, uint64_t n
         fprintf(out, "%s ", l4name);
 
     fputs(tuple_text(&ci->tuple[CT_DIR_ORIGINAL], buf, sizeof(buf)), out);
-    if (split_zone)
+    if (split_zone && ci->zone[CT_DIR_ORIGINAL])
         fprintf(out, " zone-orig=%u", (unsigned)ci->zone[CT_DIR_ORIGINAL]);
     fprintf(out, " packets=%" PRIu64 " bytes=%" PRIu64 " ", ci->packets[CT_DIR_ORIGINAL],
             ci->bytes[CT_DIR_ORIGINAL]);
@@ -94,23 +99,26 @@ static void print_conntrack(FILE *out, const struct ct_conn_info *ci, uint64_t n
         fputs("[UNREPLIED] ", out);
 
     fputs(tuple_text(&ci->tuple[CT_DIR_REPLY], buf, sizeof(buf)), out);
-    if (split_zone)
+    if (split_zone && ci->zone[CT_DIR_REPLY])
         fprintf(out, " zone-reply=%u", (unsigned)ci->zone[CT_DIR_REPLY]);
     fprintf(out, " packets=%" PRIu64 " bytes=%" PRIu64 " ", ci->packets[CT_DIR_REPLY],
             ci->bytes[CT_DIR_REPLY]);
     if (ci->status & CT_STATUS_ASSURED)
         fputs("[ASSURED] ", out);
 
+    fprintf(out, "mark=%u ", (unsigned)ci->mark);
+    if (!split_zone)
+        fprintf(out, "zone=%u ", (unsigned)ci->zone[CT_DIR_ORIGINAL]);
+    if (ci->helper && ct_helper_name(ci->helper))
+        fprintf(out, "helper=%s ", ct_helper_name(ci->helper));
     if (end) {
-        fprintf(out, "mark=%u zone=%u end=%s t=", (unsigned)ci->mark,
-                (unsigned)ci->zone[CT_DIR_ORIGINAL], ct_end_reason_name(end->reason));
+        fprintf(out, "end=%s t=", ct_end_reason_name(end->reason));
         cli_print_seconds(out, end->when);
         fputc('\n', out);
         return;
     }
     /* Every connection printed is held once, by the table: use=1. */
-    fprintf(out, "mark=%u zone=%u use=1\n", (unsigned)ci->mark,
-            (unsigned)ci->zone[CT_DIR_ORIGINAL]);
+    fputs("use=1\n", out);
 }
 
 /* Linux's IPS_* names, indexed by bit number (CT_STATUS_*). */

@@ -407,6 +407,7 @@ static int add_packet(struct cli_pipeline *r, const struct cli_frame *h)
     f.len = h->caplen;
     f.wire_len = h->wire_len;
     f.link = h->link;
+    f.iif = (uint16_t)h->iface;
     r->burst_now = now;
     r->nframes++;
     r->counts.packets++;

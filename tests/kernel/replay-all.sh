@@ -5,9 +5,15 @@
 # kernel's table and per-state counters, runs `ctrack read` on the frames as
 # sent, and writes the differences to WORK/NAME.diff and WORK/all.diff.
 #
+# A capture CAP.pcapng with a rules file CAP.nft beside it is a rules case:
+# the rules are loaded into the kernel (nft -f) for it and removed after it,
+# each packet enters on the bridge its capture interface names (kns_iface,
+# ct_inject --by-ifname), and ctrack reads the same rules (--rules).
+#
 # Usage: replay-all.sh PREFIX WORK CTRACK CT_INJECT [--max-gap S] NAME=CAPTURE ...
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/netns.sh"
 prefix=$1 work=$2 ctrack=$3 inject=$4
 shift 4
 
@@ -26,17 +32,44 @@ while [ $# -gt 0 ]; do
     out="$work/$name"
     mkdir -p "$(dirname "$out")"
     conntrack -F >/dev/null 2>&1
+    conntrack -F expect >/dev/null 2>&1
     nft reset counters table inet ctk >/dev/null || { echo "kernel-compare: nft failed"; exit 1; }
-    if ! "$inject" --netns "$prefix-inj" --max-gap "$max_gap" v0 "$cap" "$out.sent.pcap" \
-            2>"$out.inject.log"; then
+    rules=${cap%.*}.nft
+    sent=$out.sent.pcap
+    inject_opts=() read_opts=()
+    if [ -f "$rules" ]; then
+        sent=$out.sent.pcapng
+        inject_opts=(--by-ifname)
+        read_opts=(--rules "$rules")
+        ok=1
+        for ifname in $("$inject" --list-ifnames "$cap"); do
+            kns_iface "$prefix" "$ifname" || ok=0
+        done
+        if [ "$ok" = 0 ] || ! nft -f "$rules" 2>"$out.nft.log"; then
+            echo "kernel-compare: $name: cannot set up its interfaces or load $rules:"
+            cat "$out.nft.log" 2>/dev/null
+            failed=1
+            continue
+        fi
+    fi
+    "$inject" --netns "$prefix-inj" --max-gap "$max_gap" "${inject_opts[@]}" v0 "$cap" "$sent" \
+        2>"$out.inject.log"
+    inject_rc=$?
+    conntrack -L -o extended >"$out.kernel" 2>/dev/null
+    nft reset counters table inet ctk >"$out.counters"
+    if [ -f "$rules" ]; then
+        # Remove the case's tables (with their helpers and timeout objects).
+        nft list tables | while read -r _ family table; do
+            [ "$family $table" = "inet ctk" ] || nft delete table "$family" "$table"
+        done
+    fi
+    if [ "$inject_rc" != 0 ]; then
         echo "kernel-compare: $name: replay failed:"
         cat "$out.inject.log"
         failed=1
         continue
     fi
-    conntrack -L -o extended >"$out.kernel" 2>/dev/null
-    nft reset counters table inet ctk >"$out.counters"
-    "$ctrack" read --max-connections 65536 "$out.sent.pcap" >"$out.ctrack" 2>"$out.ctrack.err"
+    "$ctrack" read --max-connections 65536 "${read_opts[@]}" "$sent" >"$out.ctrack" 2>"$out.ctrack.err"
     echo "exit=$?" >>"$out.ctrack.err"
     awk -v name="$name" -f "$here/compare.awk" "$out.kernel" "$out.ctrack" \
         "$out.counters" "$out.inject.log" "$out.ctrack.err" | sort >"$out.diff"
