@@ -18,6 +18,7 @@
 #include "ctrack/helper.h"
 #include "ctrack/packet.h"
 #include "ctrack/reason.h"
+#include "ctrack/rules.h"
 #include "ctrack/table.h"
 #include "ctrack/tuple.h"
 #include "ctrack/zone.h"

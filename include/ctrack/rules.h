@@ -91,7 +91,8 @@ struct ct_table;
  * Attaches rs to the table: the packet path (ct_process_burst() and the
  * other calls of ctrack/table.h) then runs its chains on every packet, as
  * docs/rules.md describes, and sets CT_VERDICT_DROP on the packets a rule
- * drops. Attaching registers in the table a timeout policy per `ct timeout`
+ * drops. Attaching enables helpers (ct_helper_enable()) when the rules
+ * have `ct helper` objects, and registers a timeout policy per `ct timeout`
  * object (named as the object) and the templates (ctrack/template.h) that
  * the rules' notrack and zone statements need; call it
  * after ct_table_create() and before the first packet. rs must outlive the
@@ -104,6 +105,8 @@ struct ct_table;
  *   -ENOSPC       the templates or policies do not fit the table's 255;
  *   -EBUSY        the rules use helpers or event masks and the table has
  *                 created connections already;
+ *   -ENOTSUP      the rules use helpers and the table is shared (helpers
+ *                 run in tables of one thread, ctrack/helper.h);
  *   -ENOMEM       out of memory.
  * What was registered before a failure stays registered.
  */
@@ -127,7 +130,8 @@ struct ct_rules_meta {
     uint8_t hook;     /* enum ct_rules_hook */
     uint8_t ct_state; /* ct_rules_eval_post(): enum ct_state of the verdict */
     uint16_t ct_zone; /* ct_rules_eval_post(): the connection's zone (original direction) */
-    uint16_t pad;
+    uint8_t created;  /* ct_rules_eval_post(): this packet is creating the connection */
+    uint8_t pad;
     uint32_t ct_mark; /* ct_rules_eval_post(): the connection's mark (0 for NEW) */
 };
 
@@ -162,7 +166,8 @@ int ct_rules_eval_pre(struct ct_ruleset *rs, struct ct_pkt *pkt, const struct ct
  * Returns 1 if the packet may go on, 0 if it was dropped.
  * The statements that apply only to a connection being created
  * (`ct timeout set`, `ct helper set`, `ct event set`) are recorded only
- * when meta->ct_state is CT_STATE_NEW, as Linux applies them only to an
+ * when meta->ct_state is CT_STATE_NEW or meta->created is set (a RELATED
+ * connection made from an expectation), as Linux applies them only to an
  * unconfirmed connection; `ct mark set` is recorded for any tracked packet.
  */
 int ct_rules_eval_post(struct ct_ruleset *rs, struct ct_pkt *pkt,

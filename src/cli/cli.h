@@ -28,11 +28,6 @@
 #define CLI_EXIT_FAIL 1
 #define CLI_EXIT_USAGE 2
 
-/* The largest rules file --rules reads (the library has its own, lower limits). */
-#define CLI_RULES_MAX_BYTES (1u << 20)
-
-struct ct_ruleset;
-
 enum cli_format {
     CLI_FORMAT_CONNTRACK = 0, /* `conntrack -L -o extended` lines */
     CLI_FORMAT_JSON = 1,      /* one JSON object per line */
@@ -81,9 +76,10 @@ struct cli_read_opts {
     /* Packet handling. */
     int vlan_key;              /* --vlan-key: the VLAN stack is part of the key (zone) */
     int no_defrag;             /* --no-defrag: fragments go to the table as they are */
-    const char *rules_file;    /* --rules FILE, or NULL */
-    struct ct_ruleset *ruleset; /* its rules, loaded by cli_read_run(); the table holds them */
     int tunnels;               /* --tunnels / --no-tunnels; -1: on with flows, else off */
+    /* Rules (--rules FILE). */
+    const char *rules_file;    /* NULL: no rules */
+    struct ct_ruleset *ruleset; /* loaded from it by cli_read_run(), attached to each table */
 };
 
 /* One connection that ended, as the flow log (--at-end drain) prints it. */

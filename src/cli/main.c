@@ -14,7 +14,6 @@
 #include "cli/cli.h"
 #include "cli/pipeline.h"
 #include "cli/source.h"
-#include "ctrack/rules.h"
 
 /* Standard output is written in blocks of this size: the table and the
    trace can be long. */
@@ -50,88 +49,61 @@ static int read_all(struct cli_source *src, struct cli_pipeline *p)
     return status;
 }
 
+/* The largest rules file read: one byte more than the library takes, so
+   that a larger file gets the library's own message. */
+#define RULES_FILE_MAX ((1u << 20) + 1)
+
 /*
- * Loads the rules of --rules FILE. A file that cannot be read, or rules
- * with any error, are reported in one line (FILE:LINE:COL: problem, where
- * the problem has a place) and NULL is returned: nothing is processed and
- * the exit status is 2.
+ * Loads --rules FILE. Returns the ruleset, or NULL after one line on
+ * standard error: `ctrack: FILE: problem` when the file cannot be read,
+ * `ctrack: FILE:LINE:COL: problem` when its text is wrong.
  */
-static struct ct_ruleset *load_rules(const char *file)
+static struct ct_ruleset *load_rules(const char *path)
 {
-    FILE *f = fopen(file, "rb");
+    FILE *f = fopen(path, "rb");
     if (!f) {
-        cli_error("%s: cannot open: %s", file, strerror(errno));
+        cli_error("%s: cannot open: %s", path, strerror(errno));
         return NULL;
     }
-    size_t len = 0, cap = 0;
-    char *text = NULL;
-    int too_big = 0, failed = 0;
-    for (;;) {
-        if (len == cap) {
-            if (cap >= CLI_RULES_MAX_BYTES) {
-                too_big = 1;
-                break;
-            }
-            cap = cap ? cap * 2 : 4096;
-            char *nt = realloc(text, cap);
-            if (!nt) {
-                failed = 1;
-                break;
-            }
-            text = nt;
-        }
-        size_t got = fread(text + len, 1, cap - len, f);
-        len += got;
-        if (got == 0)
-            break;
-    }
-    int read_error = ferror(f);
+    char *text = malloc(RULES_FILE_MAX);
+    size_t len = text ? fread(text, 1, RULES_FILE_MAX, f) : 0;
+    int failed = !text || ferror(f);
+    int saved = errno;
     fclose(f);
-    if (too_big || failed || read_error) {
-        if (too_big)
-            cli_error("%s: larger than %u bytes: not a rules file ctrack loads", file,
-                      (unsigned)CLI_RULES_MAX_BYTES);
-        else if (failed)
-            cli_error("%s: out of memory reading the rules", file);
-        else
-            cli_error("%s: cannot read: %s", file, strerror(errno));
+    if (failed) {
+        cli_error("%s: cannot read: %s", path, text ? strerror(saved) : "out of memory");
         free(text);
         return NULL;
     }
     struct ct_rules_error where;
-    memset(&where, 0, sizeof(where));
     int err = 0;
-    struct ct_ruleset *rs = ct_ruleset_load(text ? text : "", len, &where, &err);
+    struct ct_ruleset *rs = ct_ruleset_load(text, len, &where, &err);
     free(text);
     if (!rs) {
-        const char *why = where.msg[0] ? where.msg : ct_strerror(err);
         if (where.line)
-            cli_error("%s:%u:%u: %s", file, (unsigned)where.line, (unsigned)where.col, why);
+            cli_error("%s:%u:%u: %s", path, where.line, where.col, where.msg);
         else
-            cli_error("%s: %s", file, why);
+            cli_error("%s: %s", path, where.msg[0] ? where.msg : ct_strerror(err));
     }
     return rs;
 }
 
-/*
- * Names the capture's interfaces in the ruleset, so that `iifname` matches
- * the pcapng interface names: interface number i (cli_source.h) is the
- * ruleset's interface i. Returns 0, or -1 after reporting why.
- */
-static int name_interfaces(struct cli_source *src, struct ct_ruleset *rs)
+/* Gives the ruleset the capture's interface names (pcapng if_name), so
+   that `iifname` matches them; 0, or -1 after reporting why not. */
+static int name_ifaces(struct cli_source *src, struct ct_ruleset *rs)
 {
     if (cli_source_want_ifaces(src) < 0) {
-        cli_error("%s: cannot read its interfaces: %s", cli_source_name(src), strerror(errno));
+        cli_error("%s: cannot read the interface names", cli_source_name(src));
         return -1;
     }
     unsigned n = cli_source_iface_count(src);
-    for (unsigned i = 1; i <= n && i <= CT_RULES_MAX_IFINDEX; i++) {
-        int rc = ct_ruleset_set_iface(rs, (uint16_t)i, cli_source_iface_name(src, i));
-        if (rc < 0) {
-            cli_error("%s: cannot name interface %u: %s", cli_source_name(src), i, ct_strerror(rc));
-            return -1;
-        }
+    if (n > CT_RULES_MAX_IFINDEX) {
+        cli_error("%s: more than %u interface names", cli_source_name(src),
+                  CT_RULES_MAX_IFINDEX);
+        return -1;
     }
+    for (unsigned i = 1; i <= n; i++)
+        ct_ruleset_set_iface(rs, (uint16_t)i, cli_source_iface_name(src, i));
     return 0;
 }
 
@@ -139,10 +111,15 @@ int cli_read_run(const struct cli_read_opts *given)
 {
     struct cli_read_opts o = *given;
     const struct cli_read_opts *opts = &o;
+    /* The rules first: a bad rules file stops the run before any packet. */
     if (o.rules_file && !(o.ruleset = load_rules(o.rules_file)))
         return CLI_EXIT_USAGE;
     struct cli_source *src = cli_source_open_pcap(opts->file);
-    if (!src || (o.ruleset && name_interfaces(src, o.ruleset) < 0)) {
+    if (!src) {
+        ct_ruleset_free(o.ruleset);
+        return CLI_EXIT_USAGE;
+    }
+    if (o.ruleset && name_ifaces(src, o.ruleset) < 0) {
         cli_source_close(src);
         ct_ruleset_free(o.ruleset);
         return CLI_EXIT_USAGE;
@@ -162,7 +139,7 @@ int cli_read_run(const struct cli_read_opts *given)
     cli_pipeline_summary(p, cli_source_name(src));
     cli_pipeline_destroy(p);
     cli_source_close(src);
-    ct_ruleset_free(o.ruleset); /* after the table that held it */
+    ct_ruleset_free(o.ruleset);
     fclose(stdout);
     free(outbuf);
     return status;

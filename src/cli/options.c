@@ -81,12 +81,11 @@ void cli_read_usage(FILE *out)
             "  --no-zeek-timers       flow records end only at the end of the capture\n"
             "                         (one per connection key), not by Zeek's timers\n"
             "  --no-local-nets        local_orig/local_resp unset instead of private nets\n"
+            "  --rules FILE           rules in nftables syntax choosing zones, notrack,\n"
+            "                         marks, timeout policies and helpers (docs/rules.md);\n"
+            "                         pcapng interface names are what iifname matches\n"
             "  --vlan-key             VLAN tags are part of the connection key (zone)\n"
             "  --no-defrag            no IP reassembly: fragments are INVALID (fragment)\n"
-            "  --rules FILE           nftables rules (the subset docs/rules.md lists, as\n"
-            "                         'nft -f FILE' loads them) choose zones, notrack,\n"
-            "                         marks, timeout policies and helpers; iifname\n"
-            "                         matches a pcapng capture's interface names\n"
             "  --tunnels, --no-tunnels  track connections inside IP-in-IP, GRE, VXLAN,\n"
             "                         Geneve, Teredo, GTP-U (default: on for flows)\n"
             "  --trace                print one line per packet before the table: number,\n"
@@ -242,9 +241,9 @@ enum {
     OPT_NO_ZEEK_TIMERS,
     OPT_VLAN_KEY,
     OPT_NO_DEFRAG,
-    OPT_RULES,
     OPT_TUNNELS,
     OPT_NO_TUNNELS,
+    OPT_RULES,
 };
 
 static const struct option read_options[] = {
@@ -269,9 +268,9 @@ static const struct option read_options[] = {
     {"no-zeek-timers", no_argument, NULL, OPT_NO_ZEEK_TIMERS},
     {"vlan-key", no_argument, NULL, OPT_VLAN_KEY},
     {"no-defrag", no_argument, NULL, OPT_NO_DEFRAG},
-    {"rules", required_argument, NULL, OPT_RULES},
     {"tunnels", no_argument, NULL, OPT_TUNNELS},
     {"no-tunnels", no_argument, NULL, OPT_NO_TUNNELS},
+    {"rules", required_argument, NULL, OPT_RULES},
     {NULL, 0, NULL, 0},
 };
 
@@ -403,9 +402,6 @@ static int set_value(int c, const char *arg, struct cli_read_opts *opts)
         return set_format(arg, opts);
     case OPT_AT_END:
         return set_at_end(arg, opts);
-    case OPT_RULES:
-        opts->rules_file = arg;
-        return 0;
     case OPT_COMMUNITY_ID_SEED:
         if (parse_uint("--community-id-seed", arg, 0, 65535, &v) < 0)
             return -1;
@@ -425,6 +421,9 @@ static int set_value(int c, const char *arg, struct cli_read_opts *opts)
         return 0;
     case OPT_TIMEOUT:
         return parse_timeout(arg, opts);
+    case OPT_RULES:
+        opts->rules_file = arg;
+        return 0;
     default:
         return 1;
     }

@@ -62,7 +62,6 @@
 #include "base/inet.h"
 #include "cli/pipeline.h"
 #include "ctrack/flowkey.h"
-#include "ctrack/rules.h"
 
 /* Tunnel layers decapsulated below a capture packet. */
 #define MAX_DEPTH 4
@@ -649,8 +648,8 @@ static struct ct_table *create_table(const struct cli_read_opts *opts)
                   ct_strerror(err), err == -ENOMEM ? " (try a smaller --max-connections)" : "");
         return NULL;
     }
-    if (opts->ruleset && (err = ct_table_set_ruleset(table, opts->ruleset)) < 0) {
-        cli_error("%s: cannot attach the rules to the table: %s", opts->rules_file, ct_strerror(err));
+    if (opts->ruleset && (err = ct_table_set_ruleset(table, opts->ruleset)) != 0) {
+        cli_error("%s: cannot apply the rules: %s", opts->rules_file, ct_strerror(err));
         ct_table_destroy(table);
         return NULL;
     }

@@ -44,15 +44,15 @@ void ct_helper_expect_remove(struct ct_table *t, uint32_t i, uint64_t *cause)
     struct ct_tuple k;
     expect_key(&e->tuple, &k);
     uint32_t *link = &h->bucket[expect_bucket(h, &k)];
-    while (*link != i)
-        link = &h->e[*link].next;
+    while (*link != i + 1)
+        link = &h->e[*link - 1].next;
     *link = e->next;
     struct ct_helper_conn *mc = ct_helper_conn_state(t, ct_table_conn_at(t, e->master));
     if (mc->expecting)
         mc->expecting--;
     e->live = 0;
     e->next = h->free_head;
-    h->free_head = i;
+    h->free_head = i + 1;
     h->count--;
     if (cause)
         (*cause)++;
@@ -63,7 +63,7 @@ void ct_helper_expect_remove(struct ct_table *t, uint32_t i, uint64_t *cause)
 static void expire_all(struct ct_table *t, uint64_t now)
 {
     struct ct_helper_table *h = t->helpers;
-    for (uint32_t i = 0; i < h->max && h->count; i++)
+    for (uint32_t i = 0; i < h->hiwater && h->count; i++)
         if (h->e[i].live && now >= h->e[i].expires)
             ct_helper_expect_remove(t, i, &h->st.expect_expired);
 }
@@ -73,15 +73,15 @@ uint32_t ct_helper_expect_find(struct ct_table *t, const struct ct_tuple *tu, ui
     struct ct_helper_table *h = t->helpers;
     struct ct_tuple k;
     expect_key(tu, &k);
-    uint32_t i = h->bucket[expect_bucket(h, &k)];
-    while (i != CT_EXPECT_NONE) {
+    uint32_t link = h->bucket[expect_bucket(h, &k)];
+    while (link != 0) {
+        uint32_t i = link - 1;
         struct ct_expect *e = &h->e[i];
-        uint32_t next = e->next;
+        link = e->next;
         if (now >= e->expires)
             ct_helper_expect_remove(t, i, &h->st.expect_expired);
         else if (memcmp(&e->tuple, &k, sizeof(k)) == 0)
             return i;
-        i = next;
     }
     return CT_EXPECT_NONE;
 }
@@ -111,7 +111,7 @@ int ct_helper_expect_add(struct ct_table *t, struct ct_conn *master, unsigned he
     struct ct_helper_conn *mc = ct_helper_conn_state(t, master);
     if (mc->expecting >= max_expected(helper)) {
         uint32_t oldest = CT_EXPECT_NONE;
-        for (uint32_t j = 0; j < h->max; j++)
+        for (uint32_t j = 0; j < h->hiwater; j++)
             if (h->e[j].live && h->e[j].master == mid &&
                 (oldest == CT_EXPECT_NONE || h->e[j].serial < h->e[oldest].serial))
                 oldest = j;
@@ -121,13 +121,17 @@ int ct_helper_expect_add(struct ct_table *t, struct ct_conn *master, unsigned he
 
     if (h->count >= h->max)
         expire_all(t, now);
-    if (h->count >= h->max || h->free_head == CT_EXPECT_NONE) {
+    if (h->count >= h->max) {
         h->st.expect_refused++;
         return -EMFILE;
     }
-    i = h->free_head;
+    if (h->free_head) {
+        i = h->free_head - 1;
+        h->free_head = h->e[i].next;
+    } else {
+        i = h->hiwater++; /* count < max and no freed slot: the tail has room */
+    }
     struct ct_expect *e = &h->e[i];
-    h->free_head = e->next;
     e->tuple = k;
     e->expires = now + CT_HELPER_EXPECT_TIMEOUT_NS;
     e->serial = ++h->serial;
@@ -136,7 +140,7 @@ int ct_helper_expect_add(struct ct_table *t, struct ct_conn *master, unsigned he
     e->live = 1;
     uint32_t b = expect_bucket(h, &k);
     e->next = h->bucket[b];
-    h->bucket[b] = i;
+    h->bucket[b] = i + 1;
     h->count++;
     mc->expecting++;
     h->st.expect_created++;
@@ -154,7 +158,7 @@ CT_EXPORT int ct_helper_expect_foreach(struct ct_table *t, uint64_t now,
         return 0;
     expire_all(t, now);
     int n = 0;
-    for (uint32_t i = 0; i < h->max; i++) {
+    for (uint32_t i = 0; i < h->hiwater; i++) {
         const struct ct_expect *e = &h->e[i];
         if (!e->live)
             continue;
@@ -215,7 +219,7 @@ CT_EXPORT int ct_helper_enable(struct ct_table *t, const struct ct_helper_config
     while (nb < max)
         nb <<= 1;
     if (h) {
-        h->bucket = malloc((size_t)nb * sizeof(*h->bucket));
+        h->bucket = calloc(nb, sizeof(*h->bucket));
         h->e = calloc(max, sizeof(*h->e));
     }
     if (!h || !h->bucket || !h->e) {
@@ -228,10 +232,6 @@ CT_EXPORT int ct_helper_enable(struct ct_table *t, const struct ct_helper_config
         free(h);
         return -ENOMEM;
     }
-    memset(h->bucket, 0xff, (size_t)nb * sizeof(*h->bucket));
-    for (uint32_t i = 0; i < max; i++)
-        h->e[i].next = i + 1 < max ? i + 1 : CT_EXPECT_NONE;
-    h->free_head = 0;
     h->max = max;
     h->mask = nb - 1;
     h->ext_id = ext;

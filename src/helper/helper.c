@@ -192,13 +192,14 @@ uint8_t ct_helper_conn_new(struct ct_table *t, struct ct_conn *c, const struct c
     }
     if (helper != CT_HELPER_NONE)
         *vflags |= ct_helper_conn_start(t, c, helper, pkt, CT_DIR_ORIGINAL, now);
+    /* (A connection made from an expectation returned above.) */
     return CT_STATE_NEW;
 }
 
 uint8_t ct_helper_conn_start(struct ct_table *t, struct ct_conn *c, unsigned helper,
                              const struct ct_pkt *pkt, unsigned dir, uint64_t now)
 {
-    if (!t->helpers || (c->status & (CT_STATUS_HELPER | CT_STATUS_EXPECTED)))
+    if (!t->helpers || (c->status & CT_STATUS_HELPER))
         return 0;
     if (ct_helper_conn_assign(t, c, helper) != 0)
         return 0;
@@ -216,7 +217,7 @@ void ct_helper_conn_end(struct ct_table *t, struct ct_conn *c)
     if (!h || !ct_helper_conn_state(t, c)->expecting)
         return;
     uint32_t id = ct_table_conn_id(t, c);
-    for (uint32_t i = 0; i < h->max; i++)
+    for (uint32_t i = 0; i < h->hiwater; i++)
         if (h->e[i].live && h->e[i].master == id)
             ct_helper_expect_remove(t, i, &h->st.expect_master);
 }

@@ -9,10 +9,15 @@
  * direction will have, with the source port left open (Linux's expectation
  * mask: both FTP and TFTP leave exactly that field open), the master
  * connection that announced it, the helper that made it and a deadline.
- * The table holds at most max_expect of them in a preallocated array,
- * chained into a power-of-two hash on every field except the source port
- * (so one probe finds every candidate of a packet's tuple), plus a free
- * list. Nothing is allocated on the packet path.
+ * The table holds at most max_expect of them in an array allocated when
+ * helpers are enabled, chained into a power-of-two hash on every field
+ * except the source port (so one probe finds every candidate of a packet's
+ * tuple), plus a free list. Links are index + 1 so that the zeroed
+ * allocation is an empty table, and slots are handed out from the
+ * never-used tail before the free list runs dry: only the memory of
+ * expectations that existed is touched. Nothing is allocated on the packet
+ * path; scans over all expectations (listing, a master's end, a full
+ * table's expiry) stop at the high-water mark.
  *
  * Lifetimes follow Linux's nf_conntrack_expect.c: an expectation is used up
  * by the first NEW packet that matches it; it is removed at its deadline
@@ -77,7 +82,7 @@ struct ct_expect {
     uint64_t expires;      /* ns */
     uint64_t serial;       /* order of creation: the oldest has the smallest */
     uint32_t master;       /* connection id of the master */
-    uint32_t next;         /* hash chain, or the free list; CT_EXPECT_NONE ends it */
+    uint32_t next;         /* hash chain, or the free list: index + 1, 0 ends it */
     uint8_t helper;        /* enum ct_helper */
     uint8_t live;
 };
@@ -89,11 +94,12 @@ struct ct_helper_table {
     uint32_t count;      /* live expectations: the packet path tests this first */
     uint32_t max;        /* capacity of e[] */
     uint32_t mask;       /* buckets - 1 */
-    uint32_t free_head;
+    uint32_t free_head;  /* index + 1 of a freed slot, 0 for none */
+    uint32_t hiwater;    /* slots ever used: e[hiwater ..] are untouched */
     int ext_id;          /* the table extension of struct ct_helper_conn */
     uint64_t serial;
     uint64_t k0, k1;     /* hash key, derived from the table's */
-    uint32_t *bucket;
+    uint32_t *bucket;    /* chain heads: index + 1, 0 for an empty bucket */
     struct ct_expect *e;
     struct ct_helper_stats st; /* counters; the gauges are filled on copy */
 };
@@ -183,8 +189,10 @@ uint8_t ct_helper_packet(struct ct_table *t, struct ct_conn *c, unsigned dir,
  * packet in direction dir that created it: the seam for rules that set a
  * helper after the lookup (nft's `ct helper set` on `ct state new`), which
  * Linux then runs on that same packet at confirmation. Does nothing when
- * helpers are not enabled, c has a helper already, or c was created from
- * an expectation. Returns CT_VERDICT_DROP when the helper drops pkt, else 0.
+ * helpers are not enabled or c has a helper already (Linux's
+ * nft_ct_helper_obj_eval() tests IPS_HELPER only, so an expected
+ * connection may get one this way). Returns CT_VERDICT_DROP when the
+ * helper drops pkt, else 0.
  */
 uint8_t ct_helper_conn_start(struct ct_table *t, struct ct_conn *c, unsigned helper,
                              const struct ct_pkt *pkt, unsigned dir, uint64_t now);

@@ -186,7 +186,7 @@ static int process_new(struct ct_table *t, struct ct_pkt *pkt, const struct stag
     if (!(flags & CT_PROCESS_COMMIT)) {
         r = classify_new(t, pkt, st, now, &l4state);
         if (r == CT_REASON_NONE && CT_UNLIKELY(t->rules != NULL) &&
-            ct_rules_conn_new(t, NULL, pkt) != 0)
+            ct_rules_conn_new(t, NULL, pkt, now) != 0)
             r = CT_REASON_RULE_DROP;
         if (r != CT_REASON_NONE) {
             verdict_reject(t, v, r, 0);
@@ -240,7 +240,7 @@ static int process_new(struct ct_table *t, struct ct_pkt *pkt, const struct stag
         ct_tmpl_apply(t, c, pkt);
     /* The rules after conntrack see the NEW connection before it is
      * committed: a drop there means it is never created. */
-    if (CT_UNLIKELY(t->rules != NULL) && ct_rules_conn_new(t, c, pkt) != 0) {
+    if (CT_UNLIKELY(t->rules != NULL) && ct_rules_conn_new(t, c, pkt, now) != 0) {
         ct_table_conn_discard(t, c);
         verdict_reject(t, v, CT_REASON_RULE_DROP, 0);
         return 0;

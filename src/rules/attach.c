@@ -20,8 +20,10 @@
 #include <string.h>
 
 #include "base/compiler.h"
+#include "ctrack/helper.h"
 #include "ctrack/table.h"
 #include "ctrack/template.h"
+#include "helper/helper.h"
 #include "rules/rules.h"
 #include "table/table.h"
 #include "template/template.h"
@@ -112,6 +114,9 @@ static int bind(struct ct_table *t, struct ct_rules_bind *b)
             return r;
         b->helper[i] = (uint8_t)r;
     }
+    /* Helpers run only in a table that has them enabled. */
+    if (rs->nhelpers && !t->helpers && (r = ct_helper_enable(t, NULL)) != 0)
+        return r;
     /* Helpers and event masks live in the template side array, which the
      * table maps when a template that uses them is registered. */
     if (rs->nhelpers || uses(rs, RS_CT_EVENT)) {
@@ -223,12 +228,16 @@ static uint16_t conn_zone(const struct ct_conn *c)
     return zo ? zo : c->zone_reply;
 }
 
-int ct_rules_conn_new(struct ct_table *t, struct ct_conn *c, struct ct_pkt *pkt)
+int ct_rules_conn_new(struct ct_table *t, struct ct_conn *c, struct ct_pkt *pkt, uint64_t now)
 {
     struct ct_rules_bind *b = t->rules;
-    struct ct_rules_meta m = {.iif = pkt->iif, .hook = hook_of(pkt), .ct_state = CT_STATE_NEW,
+    /* A connection an expectation awaits is RELATED from its first packet
+     * (helper/helper.h), and `ct state` says so to the rules. */
+    uint8_t state = t->helpers && ct_helper_would_relate(t, pkt, now) ? CT_STATE_RELATED
+                                                                      : CT_STATE_NEW;
+    struct ct_rules_meta m = {.iif = pkt->iif, .hook = hook_of(pkt), .ct_state = state,
                               .ct_zone = c ? conn_zone(c) : pkt->tuple.zone,
-                              .ct_mark = c ? c->mark : 0};
+                              .ct_mark = c ? c->mark : 0, .created = 1};
     struct ct_rules_out o;
     if (!b->rs->nseq[m.hook][1])
         return 0;
@@ -263,8 +272,9 @@ void ct_rules_burst_post(struct ct_table *t, struct ct_pkt *pkts, struct ct_verd
             v[i].flags |= CT_VERDICT_DROP;
             continue;
         }
-        /* NEW packets met the chains when their connection was made. */
-        if (v[i].state == CT_STATE_NEW)
+        /* Packets that created (or would have created) a connection met
+         * the chains then (ct_rules_conn_new()). */
+        if (v[i].state == CT_STATE_NEW || (v[i].flags & CT_VERDICT_CREATED))
             continue;
         struct ct_conn *c = v[i].conn;
         struct ct_rules_meta m = {.iif = pkt->iif, .hook = hook_of(pkt),

@@ -198,18 +198,18 @@ static int statements(struct ct_ruleset *rs, struct rrule *ru, struct ct_pkt *pk
             }
             break;
         case RS_CT_TIMEOUT:
-            if (meta->ct_state == CT_STATE_NEW &&
+            if ((meta->ct_state == CT_STATE_NEW || meta->created) &&
                 obj_fits(rs->timeouts[s->value].l3, rs->timeouts[s->value].proto, pkt))
                 out->timeout = (uint8_t)(s->value + 1);
             break;
         case RS_CT_EVENT:
-            if (meta->ct_state == CT_STATE_NEW) {
+            if ((meta->ct_state == CT_STATE_NEW || meta->created)) {
                 out->events = (uint16_t)s->value;
                 out->events_set = 1;
             }
             break;
         case RS_CT_HELPER:
-            if (meta->ct_state == CT_STATE_NEW &&
+            if ((meta->ct_state == CT_STATE_NEW || meta->created) &&
                 obj_fits(rs->helpers[s->value].l3, rs->helpers[s->value].proto, pkt))
                 out->helper = (uint8_t)(s->value + 1);
             break;

@@ -39,27 +39,26 @@ enum vclass {
 static const struct {
     const char *text; /* for messages */
     uint8_t vc;
-    uint8_t post;     /* needs the connection: only after conntrack */
 } keys[RK_COUNT] = {
-    [RK_IIF] = {"iif", VC_IFINDEX, 0},
-    [RK_IIFNAME] = {"iifname", VC_IFNAME, 0},
-    [RK_NFPROTO] = {"meta nfproto", VC_NFPROTO, 0},
-    [RK_IP_SADDR] = {"ip saddr", VC_V4, 0},
-    [RK_IP_DADDR] = {"ip daddr", VC_V4, 0},
-    [RK_IP6_SADDR] = {"ip6 saddr", VC_V6, 0},
-    [RK_IP6_DADDR] = {"ip6 daddr", VC_V6, 0},
-    [RK_L4PROTO] = {"meta l4proto", VC_PROTO, 0},
-    [RK_IP_PROTO] = {"ip protocol", VC_PROTO, 0},
-    [RK_IP6_NEXTHDR] = {"ip6 nexthdr", VC_PROTO, 0},
-    [RK_TCP_SPORT] = {"tcp sport", VC_PORT, 0},
-    [RK_TCP_DPORT] = {"tcp dport", VC_PORT, 0},
-    [RK_UDP_SPORT] = {"udp sport", VC_PORT, 0},
-    [RK_UDP_DPORT] = {"udp dport", VC_PORT, 0},
-    [RK_MARK] = {"meta mark", VC_MARK, 0},
-    [RK_VLAN_ID] = {"vlan id", VC_VLAN, 0},
-    [RK_CT_STATE] = {"ct state", VC_STATE, 1},
-    [RK_CT_ZONE] = {"ct zone", VC_ZONE, 1},
-    [RK_CT_MARK] = {"ct mark", VC_MARK, 1},
+    [RK_IIF] = {"iif", VC_IFINDEX},
+    [RK_IIFNAME] = {"iifname", VC_IFNAME},
+    [RK_NFPROTO] = {"meta nfproto", VC_NFPROTO},
+    [RK_IP_SADDR] = {"ip saddr", VC_V4},
+    [RK_IP_DADDR] = {"ip daddr", VC_V4},
+    [RK_IP6_SADDR] = {"ip6 saddr", VC_V6},
+    [RK_IP6_DADDR] = {"ip6 daddr", VC_V6},
+    [RK_L4PROTO] = {"meta l4proto", VC_PROTO},
+    [RK_IP_PROTO] = {"ip protocol", VC_PROTO},
+    [RK_IP6_NEXTHDR] = {"ip6 nexthdr", VC_PROTO},
+    [RK_TCP_SPORT] = {"tcp sport", VC_PORT},
+    [RK_TCP_DPORT] = {"tcp dport", VC_PORT},
+    [RK_UDP_SPORT] = {"udp sport", VC_PORT},
+    [RK_UDP_DPORT] = {"udp dport", VC_PORT},
+    [RK_MARK] = {"meta mark", VC_MARK},
+    [RK_VLAN_ID] = {"vlan id", VC_VLAN},
+    [RK_CT_STATE] = {"ct state", VC_STATE},
+    [RK_CT_ZONE] = {"ct zone", VC_ZONE},
+    [RK_CT_MARK] = {"ct mark", VC_MARK},
 };
 
 static const struct {

@@ -44,7 +44,6 @@
 #define RULES_MAX_TOKENS (1u << 18)   /* tokens after define expansion */
 #define RULES_MAX_TOKEN_LEN 255       /* bytes in one word or string */
 #define RULES_MAX_DEFINES 256
-#define RULES_MAX_DEFINE_DEPTH 8      /* a define used inside a define's value */
 #define RULES_MAX_TABLES 16
 #define RULES_MAX_CHAINS 64
 #define RULES_MAX_RULES 4096
@@ -133,13 +132,6 @@ enum rkey {
     RK_COUNT
 };
 
-/* Value kinds of the keys: how their elements are stored. */
-enum rvk {
-    RVK_U32 = 0, /* ranges of uint32 */
-    RVK_U128,    /* ranges of IPv6 addresses */
-    RVK_BITS,    /* a mask: the match holds when key & mask != 0 */
-};
-
 struct u128 {
     uint64_t hi, lo; /* the address as a 128-bit big-endian number */
 };
@@ -153,14 +145,15 @@ struct range128 {
 };
 
 /* A compiled match: `key` compared with ranges [off, off + n) of the
- * ruleset's r32 or r128 array, or with `bits`. */
+ * ruleset's r32 array (r128 for IPv6 addresses), or for iifname and ct
+ * state with the mask `bits` (the match holds when key & bits != 0). */
 struct rmatch {
     uint8_t key;  /* enum rkey */
     uint8_t neg;  /* != */
     uint16_t pad;
     uint32_t n;
     uint32_t off;
-    uint32_t bits; /* RVK_BITS */
+    uint32_t bits; /* RK_IIFNAME, RK_CT_STATE */
 };
 
 enum rstmt_kind {
@@ -256,11 +249,12 @@ void ct_rules_burst_pre(struct ct_table *t, struct ct_pkt *pkts, unsigned n);
 
 /*
  * For a packet about to create a connection (c, or NULL when the caller
- * does not commit): runs the chains after conntrack with state NEW and
+ * does not commit) at `now`: runs the chains after conntrack with state
+ * NEW (RELATED when an expectation awaits it) and
  * writes `ct mark set`, the helper and the event mask into c. Returns 0, or
  * -EPERM when a rule dropped the packet (the connection is not created).
  */
-int ct_rules_conn_new(struct ct_table *t, struct ct_conn *c, struct ct_pkt *pkt);
+int ct_rules_conn_new(struct ct_table *t, struct ct_conn *c, struct ct_pkt *pkt, uint64_t now);
 
 /*
  * After stage 3: runs the chains after conntrack for the packets that did

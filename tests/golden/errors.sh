@@ -77,20 +77,6 @@ expect_error timeout-zero 2 "--timeout udp: 0 is out of range \(expected 1\.\.42
 expect_error timeout-big 2 "--timeout tcp_established: 4294967296 is out of range" \
     read --timeout tcp_established=4294967296 "$sample"
 expect_error timeout-text 2 "--timeout icmp: '1s' is not a number" read --timeout icmp=1s "$sample"
-# --rules: a file that cannot be read or rules with any error stop before
-# any packet, with the file, line and column of the problem.
-printf 'table inet t {\n    chain raw {\n        type filter hook prerouting priority raw;\n        ct zone set 70000\n    }\n}\n' >"$tmp/zone.nft"
-printf 'table inet t {\n    chain raw {\n        type filter hook prerouting priority raw;\n        frobnicate\n    }\n}\n' >"$tmp/unknown.nft"
-printf 'table inet t {\n    chain c {\n        type filter hook prerouting priority filter;\n        ct helper set "nothere"\n    }\n}\n' >"$tmp/helper.nft"
-head -c $((1024 * 1024 + 1)) /dev/zero | tr '\0' '#' >"$tmp/huge.nft"
-expect_error rules-missing 2 "nothere\.nft: cannot open: No such file or directory" \
-    read --rules "$tmp/nothere.nft" "$sample"
-expect_error rules-directory 2 "^ctrack: .*: cannot read: Is a directory" read --rules "$tmp" "$sample"
-expect_error rules-zone-range 2 "zone\.nft:4:[0-9]+: .*70000" read --rules "$tmp/zone.nft" "$sample"
-expect_error rules-unknown 2 "unknown\.nft:4:9: .*frobnicate" read --rules "$tmp/unknown.nft" "$sample"
-expect_error rules-no-helper 2 "helper\.nft:4:[0-9]+: .*nothere" read --rules "$tmp/helper.nft" "$sample"
-expect_error rules-too-big 2 "huge\.nft: larger than 1048576 bytes" read --rules "$tmp/huge.nft" "$sample"
-expect_error rules-before-capture 2 "unknown\.nft:4:9:" read --rules "$tmp/unknown.nft" "$tmp/nothere.pcap"
 expect_error no-file 2 "no capture file given" read
 expect_error two-files 2 "expected one capture file, got 2" read "$sample" "$sample"
 expect_error option-before-command 2 "unknown option '--bogus' before the command" \

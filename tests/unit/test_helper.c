@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "base/compiler.h"
@@ -617,6 +618,50 @@ static void test_table_limit(void)
     ct_table_destroy(s.t);
 }
 
+/* Many masters on a table bounded at 64: the first 64 expectations fit,
+ * the rest are refused; each matches only its own data connection; once
+ * they expire, the slots serve again. */
+static void test_many_masters(void)
+{
+    struct sess s;
+    ftp_open(&s, 0, 64);
+    ct_table_destroy(s.t);
+    s.t = helper_table(CT_HELPER_FTP, &s.tmpl, 64);
+    struct sess m[100];
+    for (unsigned k = 0; k < 100; k++) {
+        m[k] = s;
+        m[k].cli.port = (uint16_t)(30000 + k);
+        m[k].cli.seq = 1000;
+        m[k].srv.seq = 5000;
+        m[k].now = s.now + k;
+        send_pkt(&m[k], &m[k].cli, &m[k].srv, CT_IPPROTO_TCP, m[k].cli.port, 21, 0x02, 999, 0,
+                 NULL, 0);
+        send_pkt(&m[k], &m[k].srv, &m[k].cli, CT_IPPROTO_TCP, 21, m[k].cli.port, 0x12, 4999, 1000,
+                 NULL, 0);
+        ctl(&m[k], 1, "220 ready\r\n");
+        ctl(&m[k], 0, "USER a\r\n");
+        char cmd[64];
+        unsigned port = 10000 + k;
+        snprintf(cmd, sizeof(cmd), "PORT 192,0,2,1,%u,%u\r\n", port >> 8, port & 255);
+        CHECK_EQ_U(ctl(&m[k], 0, cmd).flags, k < 64 ? 0 : CT_VERDICT_DROP);
+    }
+    s.now = m[99].now;
+    CHECK_EQ_U(n_expect(s.t, s.now), 64);
+    for (unsigned k = 0; k < 100; k += 9) {
+        struct ct_verdict v = data_syn(&s, &s.srv, &s.cli, 20, (uint16_t)(10000 + k));
+        CHECK_EQ_U(v.state, k < 64 ? CT_STATE_RELATED : CT_STATE_NEW);
+    }
+    CHECK_EQ_U(n_expect(s.t, s.now), 64 - 8);
+    s.now += 301 * SEC;
+    CHECK_EQ_U(n_expect(s.t, s.now), 0);
+    struct ct_helper_stats st;
+    CHECK_EQ_I(ct_helper_stats(s.t, &st), 0);
+    CHECK_EQ_U(st.expect_refused, 36);
+    CHECK_EQ_U(st.expect_matched, 8);
+    CHECK_EQ_U(st.expect_expired, 56);
+    ct_table_destroy(s.t);
+}
+
 /* Without the template's helper nothing is read: no port-based assignment. */
 static void test_no_helper_without_template(void)
 {
@@ -691,8 +736,8 @@ static void test_tftp_v6(void)
 }
 
 /* The rules' seam: a helper set on a NEW connection after the lookup runs
- * on the packet that created it; never on an expected connection or one
- * that has a helper. */
+ * on the packet that created it; a connection that has a helper keeps it,
+ * and an expected connection may get one (as nft's ct helper object). */
 static void test_conn_start(void)
 {
     struct sess s;
@@ -727,14 +772,18 @@ static void test_conn_start(void)
     CHECK_EQ_U(ct_helper_conn_start(s.t, v.conn, CT_HELPER_FTP, &p, CT_DIR_ORIGINAL, s.now), 0);
     CHECK_EQ_I(ct_conn_get_info(s.t, v.conn, &i), 0);
     CHECK_EQ_U(i.helper, CT_HELPER_TFTP);
-    /* The reply's connection is expected: no helper for it. */
+    /* The reply's connection is expected and has no helper of its own,
+     * unless one is set for it. */
     static const uint8_t data[] = {0, 4, 0, 0};
     struct ct_verdict d = send_pkt(&s, &s.srv, &s.cli, CT_IPPROTO_UDP, 40404, 33000, 0, 0, 0, data,
                                    sizeof(data));
     CHECK_EQ_U(d.state, CT_STATE_RELATED);
-    CHECK_EQ_U(ct_helper_conn_start(s.t, d.conn, CT_HELPER_TFTP, &p, CT_DIR_ORIGINAL, s.now), 0);
     CHECK_EQ_I(ct_conn_get_info(s.t, d.conn, &i), 0);
     CHECK_EQ_U(i.helper, CT_HELPER_NONE);
+    CHECK_EQ_U(ct_helper_conn_start(s.t, d.conn, CT_HELPER_TFTP, &p, CT_DIR_ORIGINAL, s.now), 0);
+    CHECK_EQ_I(ct_conn_get_info(s.t, d.conn, &i), 0);
+    CHECK_EQ_U(i.helper, CT_HELPER_TFTP);
+    CHECK(i.flags & CT_INFO_F_MASTER);
     ct_table_destroy(s.t);
 }
 
@@ -825,6 +874,7 @@ int main(void)
     RUN(test_ftp_expiry);
     RUN(test_ftp_master_death);
     RUN(test_table_limit);
+    RUN(test_many_masters);
     RUN(test_no_helper_without_template);
     RUN(test_tftp_v4);
     RUN(test_tftp_v6);

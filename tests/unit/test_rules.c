@@ -647,6 +647,10 @@ static void test_path(void)
         "    iifname \"lan\" ct zone set 5\n"
         "    udp dport 55 ct original zone set 9\n"
         "  }\n"
+        "  chain out {\n"
+        "    type filter hook output priority raw\n"
+        "    udp dport 58 notrack\n"
+        "  }\n"
         "  chain post {\n"
         "    type filter hook prerouting priority filter\n"
         "    tcp dport 21 ct helper set \"ftp\" ct mark set 0x77 ct event set new,destroy\n"
@@ -721,6 +725,16 @@ static void test_path(void)
     v = run_pkt(t, mk4(&f, 17, A(2, 2, 2, 2), 57, A(1, 1, 1, 1), 1, 0, 0), 0, 2);
     CHECK_EQ_U(v.state, CT_STATE_ESTABLISHED);
     CHECK(v.flags & CT_VERDICT_DROP);
+
+    /* Locally generated packets meet the output chains, not prerouting's. */
+    struct ct_pkt *lp = mk4(&f, 17, A(1, 1, 1, 1), 1, A(2, 2, 2, 2), 53, 0, 0);
+    lp->frame_flags |= CT_FRAME_F_LOCAL;
+    v = run_pkt(t, lp, 0, 1);
+    CHECK_EQ_U(v.state, CT_STATE_NEW);
+    lp = mk4(&f, 17, A(1, 1, 1, 1), 1, A(2, 2, 2, 2), 58, 0, 0);
+    lp->frame_flags |= CT_FRAME_F_LOCAL;
+    v = run_pkt(t, lp, 0, 1);
+    CHECK_EQ_U(v.state, CT_STATE_UNTRACKED);
 
     CHECK_EQ_I(ct_table_set_ruleset(NULL, rs), -EINVAL);
     CHECK_EQ_I(ct_table_set_ruleset(t, NULL), 0);
