@@ -18,6 +18,7 @@
 #include "ctrack/packet.h"
 #include "ctrack/reason.h"
 #include "ctrack/table.h"
+#include "ctrack/template.h"
 #include "ctrack/tuple.h"
 #include "ctrack/zone.h"
 
