@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "ctrack/template.h"
 
 #define NS_PER_SEC UINT64_C(1000000000)
 
@@ -58,18 +57,45 @@ static const char *tuple_text(const struct ct_tuple *t, char *buf, size_t len)
     return buf;
 }
 
+/* Whether any conntrack label of the connection is set. */
+static int has_labels(const struct ct_conn_info *ci)
+{
+    for (unsigned i = 0; i < sizeof(ci->labels); i++)
+        if (ci->labels[i])
+            return 1;
+    return 0;
+}
+
+/* labels=N,M and helper=NAME, each followed by a space, when set. */
+static void print_labels_helper(FILE *out, const struct ct_conn_info *ci)
+{
+    if (has_labels(ci)) {
+        const char *sep = "labels=";
+        for (unsigned bit = 0; bit < 8 * sizeof(ci->labels); bit++) {
+            if (ci->labels[bit / 8] & (1u << (bit % 8))) {
+                fprintf(out, "%s%u", sep, bit);
+                sep = ",";
+            }
+        }
+        fputc(' ', out);
+    }
+    const char *helper = ct_helper_name(ci->helper);
+    if (helper)
+        fprintf(out, "helper=%s ", helper);
+}
+
 /*
  * One line in the layout of conntrack-tools' default (extended) output,
  * fields separated by one space:
  *   l3name(padded to 8) l3num proto(padded to 8) protonum timeout [TCP state]
  *   orig-tuple packets= bytes= [UNREPLIED] reply-tuple packets= bytes=
- *   [ASSURED] mark= zone= use=
- * zone-orig=/zone-reply= follow a tuple only when the two directions live in
- * different zones, each only when not 0, and zone= is then left out: a zone
- * of one direction is a template zone with one direction bit, which
- * ctnetlink dumps as that tuple's zone and not as the connection's. A
- * connection whose template named a helper ends in helper=NAME before use=,
- * as conntrack prints it.
+ *   [ASSURED] mark= zone= [labels=] [helper=] use=
+ * When the two directions live in different zones (a template's zone for
+ * one direction only), the zone follows its tuple instead, as zone-orig=N or
+ * zone-reply=N for each non-zero one, and zone= is 0, as conntrack prints
+ * a zone with a direction (the kernel's CTA_TUPLE_ZONE) only in the tuple.
+ * labels= lists the set label bits by number, helper= the helper's name,
+ * both only when set.
  */
 static void print_conntrack(FILE *out, const struct ct_conn_info *ci, uint64_t now,
                             const struct cli_end *end)
@@ -106,11 +132,9 @@ static void print_conntrack(FILE *out, const struct ct_conn_info *ci, uint64_t n
     if (ci->status & CT_STATUS_ASSURED)
         fputs("[ASSURED] ", out);
 
-    fprintf(out, "mark=%u ", (unsigned)ci->mark);
-    if (!split_zone)
-        fprintf(out, "zone=%u ", (unsigned)ci->zone[CT_DIR_ORIGINAL]);
-    if (ci->helper && ct_helper_name(ci->helper))
-        fprintf(out, "helper=%s ", ct_helper_name(ci->helper));
+    unsigned zone = split_zone ? 0 : ci->zone[CT_DIR_ORIGINAL];
+    fprintf(out, "mark=%u zone=%u ", (unsigned)ci->mark, zone);
+    print_labels_helper(out, ci);
     if (end) {
         fprintf(out, "end=%s t=", ct_end_reason_name(end->reason));
         cli_print_seconds(out, end->when);
@@ -195,8 +219,25 @@ static void print_json(FILE *out, const struct ct_conn_info *ci, uint64_t now,
     fputs(",\"last_seen\":", out);
     cli_print_seconds(out, ci->last_seen);
     fprintf(out, ",\"mark\":%u", (unsigned)ci->mark);
-    if (ci->helper && ct_helper_name(ci->helper))
+    /* Template facts, only when set, so that output without templates keeps
+     * its fields. */
+    if (has_labels(ci)) {
+        fputs(",\"labels\":[", out);
+        const char *sep = "";
+        for (unsigned bit = 0; bit < 8 * sizeof(ci->labels); bit++) {
+            if (ci->labels[bit / 8] & (1u << (bit % 8))) {
+                fprintf(out, "%s%u", sep, bit);
+                sep = ",";
+            }
+        }
+        fputc(']', out);
+    }
+    if (ct_helper_name(ci->helper))
         fprintf(out, ",\"helper\":\"%s\"", ct_helper_name(ci->helper));
+    if (ci->policy)
+        fprintf(out, ",\"timeout_policy\":%u", (unsigned)ci->policy);
+    if (ci->flags & CT_INFO_F_EVENTS)
+        fprintf(out, ",\"event_mask\":%u", (unsigned)ci->events);
     if (ci->flags & CT_INFO_F_MASTER) {
         /* A RELATED connection made from an expectation: whose helper announced it. */
         fputs(",\"master\":{", out);
