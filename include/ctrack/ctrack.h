@@ -20,6 +20,7 @@
 #include "ctrack/reason.h"
 #include "ctrack/rules.h"
 #include "ctrack/table.h"
+#include "ctrack/template.h"
 #include "ctrack/tuple.h"
 #include "ctrack/zone.h"
 

@@ -80,7 +80,9 @@ extern "C" {
     X(SCTP_NEW, "sctp-new", "SCTP packet cannot start an association")                      \
     X(SCTP_VTAG, "sctp-vtag", "SCTP verification tag does not match the association")        \
     X(SCTP_INVALID_STATE, "sctp-invalid-state", "SCTP chunk invalid in the association state") \
-    X(SCTP_IGNORED, "sctp-ignored", "SCTP packet let through without refreshing the association (INIT retransmission, HEARTBEAT with another path's tag)")
+    X(SCTP_IGNORED, "sctp-ignored", "SCTP packet let through without refreshing the association (INIT retransmission, HEARTBEAT with another path's tag)") \
+    /* ---- zones per direction ---- */                                                 \
+    X(TUPLE_CLASH, "tuple-clash", "the reply tuple of a new connection belongs to another connection (zones per direction)")
 
 enum ct_reason {
 #define CT_REASON_ENUM_(code, name, desc) CT_REASON_##code,

@@ -172,6 +172,45 @@ static uint16_t classify_new(const struct ct_table *t, const struct ct_pkt *pkt,
     return CT_REASON_NONE;
 }
 
+/* Whether the table may hold connections whose zones differ per direction
+ * (a template with a zone for one direction only was registered). */
+static inline int split_zones(const struct ct_table *t)
+{
+    return CT_UNLIKELY(t->tmpl != NULL) && ct_tmpl_split_zones(t);
+}
+
+/* Whether direction dir of connection c has the staged key. */
+static int conn_has_key(const struct ct_table *t, struct ct_conn *c, unsigned dir,
+                        const struct stage *st)
+{
+    return st->v6 ? ct_conn_match6(t, c, dir, &st->key.k6) : ct_conn_match4(t, c, dir, &st->key.k4);
+}
+
+/*
+ * Zones per direction: whether the reply tuple of the new connection c is
+ * indexed already, by a connection whose original tuple the packet did not
+ * match (that takes a connection whose zones differ per direction: with
+ * one zone for both, the packet would have matched it). Linux's __nf_conntrack_confirm() then fails
+ * the insert and drops the packet; so does ctrack (reason TUPLE_CLASH).
+ */
+static CT_NOINLINE int reply_taken(struct ct_table *t, const struct ct_conn *c, uint64_t now)
+{
+    union {
+        struct ct_key4 k4;
+        struct ct_key6 k6;
+    } k;
+    uint64_t h;
+    unsigned v6 = ct_conn_is_v6(c), dir;
+    if (v6) {
+        ct_table_reply_key6(t, c, &k.k6);
+        h = ct_table_hash6(t, &k.k6);
+    } else {
+        ct_table_reply_key4(t, c, &k.k4);
+        h = ct_table_hash4(t, &k.k4);
+    }
+    return ct_table_find_live(t, &k, v6, h, ct_table_bucket_of(t, h), now, &dir) != NULL;
+}
+
 /*
  * A packet that matched no live connection (or replaced one). Returns 0, or
  * 1 in a shared table when another thread created the connection first
@@ -264,16 +303,25 @@ static int process_new(struct ct_table *t, struct ct_pkt *pkt, const struct stag
          * inside the insert catches a creation that raced with ours. */
         struct ct_conn *other;
         unsigned odir;
+        int zd = split_zones(t);
         ct_conn_lock(c);
         int ir = ct_table_insert_shared(t, c, st->hash, &other, &odir);
         if (ir != 0) {
             ct_conn_unlock(c);
             ct_table_conn_discard(t, c);
-            if (ir == -EEXIST)
+            if (ir == -EEXIST && !zd)
                 return 1;
-            verdict_reject(t, v, CT_REASON_PROBE_LIMIT, 0);
+            /* With zones per direction the reply tuple alone may be taken:
+             * unless the packet's own tuple is the other's, look again. */
+            if (ir == -EEXIST && conn_has_key(t, other, odir, st))
+                return 1;
+            verdict_reject(t, v, ir == -EEXIST ? CT_REASON_TUPLE_CLASH : CT_REASON_PROBE_LIMIT, 0);
             return 0;
         }
+    } else if (split_zones(t) && reply_taken(t, c, now)) {
+        ct_table_conn_discard(t, c);
+        verdict_reject(t, v, CT_REASON_TUPLE_CLASH, 0);
+        return 0;
     } else if (ct_table_insert(t, c, st->hash) != 0) {
         ct_table_conn_discard(t, c);
         verdict_reject(t, v, CT_REASON_PROBE_LIMIT, 0);

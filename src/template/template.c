@@ -201,6 +201,8 @@ CT_EXPORT int ct_template_add(struct ct_table *t, const struct ct_template *x)
     s->tmpl[id] = *x;
     if ((x->flags & (CT_TMPL_ZONE | CT_TMPL_ZONE_MARK)) && x->zone_dir == 0)
         s->tmpl[id].zone_dir = CT_ZONE_DIR_BOTH;
+    if ((x->flags & (CT_TMPL_ZONE | CT_TMPL_ZONE_MARK)) && s->tmpl[id].zone_dir != CT_ZONE_DIR_BOTH)
+        s->split_zones = 1;
     s->ntmpl = id;
     return (int)id;
 }

@@ -57,6 +57,7 @@ struct ct_tmpl_set {
     uint32_t ntmpl;   /* ids 1 .. ntmpl are registered */
     uint32_t npolicy; /* ids 1 .. npolicy */
     int ext_id;       /* side array of struct ct_tmpl_conn; -1 until needed */
+    int split_zones;  /* a template's zone covers one direction only */
     struct ct_template tmpl[CT_TEMPLATE_MAX + 1];
     struct ct_tmpl_policy policy[CT_POLICY_MAX + 1];
     struct ct_proto_cfg cfg[CT_POLICY_MAX + 1]; /* t->policy_cfg points here */
@@ -90,6 +91,13 @@ void ct_tmpl_apply(const struct ct_table *t, struct ct_conn *c, const struct ct_
 /* The timeout policy pkt's template gives a connection of pkt's protocol
  * and family: its id, or 0 (the table's timeouts). */
 uint8_t ct_tmpl_policy(const struct ct_table *t, const struct ct_pkt *pkt);
+
+/* Whether connections of t may have zones that differ per direction (the
+ * packet path then checks a new connection's reply tuple for a clash). */
+static inline int ct_tmpl_split_zones(const struct ct_table *t)
+{
+    return t->tmpl->split_zones;
+}
 
 /* The extras of connection c, or NULL when the table keeps none. */
 static inline struct ct_tmpl_conn *ct_tmpl_conn(const struct ct_table *t, const struct ct_conn *c)
