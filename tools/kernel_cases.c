@@ -1221,6 +1221,23 @@ static void cases_rules(void)
     conv_say(&c, &v, 1, "226 done\r\n");
     cap_close(&c);
 
+    /* A PORT command split across two segments: Linux's helper reads a
+       command only within one segment, drops the segment with the partial
+       command, and does not read the rest (it does not start after a
+       newline); so no expectation, and the data connection is NEW. */
+    cap_open_rules(&c, "rules-ftp-split", one, 1, ftp_rules);
+    conv_open(&c, &v, flow4("10.1.0.1", "10.2.0.1", 41065, 21), 1000, 5000);
+    conv_say(&c, &v, 1, "220 ready\r\n");
+    conv_say(&c, &v, 0, "USER anonymous\r\n");
+    conv_say(&c, &v, 1, "331 password\r\n");
+    conv_say(&c, &v, 0, "PORT 10,1,0,1,156,");
+    conv_say(&c, &v, 0, "68\r\n");
+    conv_say(&c, &v, 1, "200 PORT ok\r\n");
+    conv_say(&c, &v, 0, "LIST\r\n");
+    fl = flow4("10.2.0.1", "10.1.0.1", 20, 40004);
+    handshake(&c, &fl, 20000, 30000);
+    cap_close(&c);
+
     /* TFTP (RFC 1350): a read request to port 69; the server answers from
        a new port, which the helper expected: RELATED, then the ACK. */
     cap_open_rules(&c, "rules-tftp", one, 1,

@@ -128,10 +128,10 @@ static const char *const status_names[] = {
     "FIXED_TIMEOUT", "TEMPLATE",    "UNTRACKED", "HELPER",
 };
 
-/* One direction's tuple and counters as a JSON object. */
-static void print_json_dir(FILE *out, const struct ct_conn_info *ci, int dir)
+/* A tuple's addresses and ports (or ICMP type, code and id) as JSON
+   members, without the braces. */
+static void print_json_tuple(FILE *out, const struct ct_tuple *t)
 {
-    const struct ct_tuple *t = &ci->tuple[dir];
     char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
     int af = t->l3 == CT_L3_IPV6 ? AF_INET6 : AF_INET;
     if (!inet_ntop(af, t->src.b, src, sizeof(src)))
@@ -139,12 +139,19 @@ static void print_json_dir(FILE *out, const struct ct_conn_info *ci, int dir)
     if (!inet_ntop(af, t->dst.b, dst, sizeof(dst)))
         strcpy(dst, "?");
 
-    fprintf(out, "{\"src\":\"%s\",\"dst\":\"%s\"", src, dst);
+    fprintf(out, "\"src\":\"%s\",\"dst\":\"%s\"", src, dst);
     if (proto_has_ports(t->proto))
         fprintf(out, ",\"sport\":%u,\"dport\":%u", (unsigned)t->sport, (unsigned)t->dport);
     else if (proto_is_icmp(t->proto))
         fprintf(out, ",\"type\":%u,\"code\":%u,\"id\":%u", (unsigned)(t->dport >> 8),
                 (unsigned)(t->dport & 0xff), (unsigned)t->sport);
+}
+
+/* One direction's tuple and counters as a JSON object. */
+static void print_json_dir(FILE *out, const struct ct_conn_info *ci, int dir)
+{
+    fputc('{', out);
+    print_json_tuple(out, &ci->tuple[dir]);
     fprintf(out, ",\"zone\":%u,\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64 "}",
             (unsigned)ci->zone[dir], ci->packets[dir], ci->bytes[dir]);
 }
@@ -188,6 +195,14 @@ static void print_json(FILE *out, const struct ct_conn_info *ci, uint64_t now,
     fputs(",\"last_seen\":", out);
     cli_print_seconds(out, ci->last_seen);
     fprintf(out, ",\"mark\":%u", (unsigned)ci->mark);
+    if (ci->helper && ct_helper_name(ci->helper))
+        fprintf(out, ",\"helper\":\"%s\"", ct_helper_name(ci->helper));
+    if (ci->flags & CT_INFO_F_MASTER) {
+        /* A RELATED connection made from an expectation: whose helper announced it. */
+        fputs(",\"master\":{", out);
+        print_json_tuple(out, &ci->master);
+        fputc('}', out);
+    }
     if (end) {
         fprintf(out, ",\"end\":\"%s\",\"end_time\":", ct_end_reason_name(end->reason));
         cli_print_seconds(out, end->when);

@@ -164,7 +164,7 @@ static uint16_t name_number(struct cli_source *s, const char *name)
     if (s->n_names >= WALK_MAX_IF)
         return 0;
     if ((s->n_names & (s->n_names - 1)) == 0) { /* grow at powers of two */
-        unsigned cap = s->n_names ? s->n_names * 2 : 8;
+        unsigned cap = s->n_names ? s->n_names * 2 : 1;
         char(*nn)[IFNAME_SIZE] = realloc(s->names, cap * sizeof(*nn));
         if (!nn)
             return 0;
