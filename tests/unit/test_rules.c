@@ -658,6 +658,7 @@ static void test_path(void)
         "    udp dport 56 ct state new drop\n"
         "    udp sport 57 ct state established drop\n"
         "    udp dport 57 ct mark set 3\n"
+        "    udp dport 59 meta mark 0x99 ct state new drop\n"
         "  }\n"
         "}\n");
     struct ct_table *t = mk_table(64, 0);
@@ -724,6 +725,16 @@ static void test_path(void)
     CHECK_EQ_U(ci.mark, 3);
     v = run_pkt(t, mk4(&f, 17, A(2, 2, 2, 2), 57, A(1, 1, 1, 1), 1, 0, 0), 0, 2);
     CHECK_EQ_U(v.state, CT_STATE_ESTABLISHED);
+    CHECK(v.flags & CT_VERDICT_DROP);
+
+    /* A second NEW packet of a connection without a reply meets the
+     * chains too: the created connection was not dropped, this one is. */
+    v = run_pkt(t, mk4(&f, 17, A(1, 1, 1, 1), 7, A(2, 2, 2, 2), 59, 0, 0), 0, 1);
+    CHECK_EQ_U(v.state, CT_STATE_NEW);
+    CHECK_EQ_U(v.flags & CT_VERDICT_DROP, 0);
+    v = run_pkt(t, mk4(&f, 17, A(1, 1, 1, 1), 7, A(2, 2, 2, 2), 59, 0, 0x99), 0, 2);
+    CHECK_EQ_U(v.state, CT_STATE_NEW);
+    CHECK(v.conn != NULL);
     CHECK(v.flags & CT_VERDICT_DROP);
 
     /* Locally generated packets meet the output chains, not prerouting's. */
