@@ -606,6 +606,51 @@ static void test_limits(void)
     CHECK(ct_ruleset_load(t, RULES_MAX_TEXT + 1, &e, &err) == NULL);
     CHECK_EQ_I(err, -E2BIG);
     free(t);
+    /* One past each of the other limits: generated files, each checked
+     * for -E2BIG and the limit's message. */
+    static const struct {
+        const char *head, *item, *tail;
+        unsigned count;
+        const char *msg;
+    } over[] = {
+        {"", "table ip t%u { }\n", "", RULES_MAX_TABLES + 1, "more than 16 tables"},
+        {"table ip t {\n", " chain c%u { type filter hook prerouting priority raw; }\n", "}\n",
+         RULES_MAX_CHAINS + 1, "more than 64 chains"},
+        {"table ip t {\n", " ct timeout p%u { protocol tcp; }\n", "}\n",
+         RULES_MAX_OBJECTS + 1, "more than 64 ct timeout objects"},
+        {"table ip t {\n", " set s%u { type mark; }\n", "}\n", RULES_MAX_SETS + 1,
+         "more than 64 sets"},
+        {HDR, "  iifname \"if%u\"\n", " }\n}\n", RULES_MAX_IFNAMES + 1,
+         "more than 32 different interface names"},
+        {"", "define v%u = 1\n", "", RULES_MAX_DEFINES + 1, "more than 256 defines"},
+        {HDR "  meta mark {", " %u,", " 0 }\n }\n}\n", RULES_MAX_ELEMS,
+         "more than 65536 set and map elements"},
+    };
+    size_t cap2 = 1u << 20;
+    char *g = malloc(cap2);
+    for (size_t k = 0; g && k < sizeof(over) / sizeof(over[0]); k++) {
+        size_t n = (size_t)snprintf(g, cap2, "%s", over[k].head);
+        for (unsigned i = 0; i < over[k].count; i++)
+            n += (size_t)snprintf(g + n, cap2 - n, over[k].item, i);
+        n += (size_t)snprintf(g + n, cap2 - n, "%s", over[k].tail);
+        CHECK(ct_ruleset_load(g, n, &e, &err) == NULL);
+        CHECK_EQ_I(err, -E2BIG);
+        if (!strstr(e.msg, over[k].msg))
+            CHECK_FAIL_("limit %zu: %s", k, e.msg);
+    }
+    /* A word and a string longer than a token may be. */
+    if (g) {
+        memset(g, 'a', 300);
+        CHECK(ct_ruleset_load(g, 300, &e, &err) == NULL);
+        CHECK_EQ_I(err, -E2BIG);
+        CHECK(strstr(e.msg, "word longer than 255 bytes") != NULL);
+        g[0] = '"';
+        g[299] = '"';
+        CHECK(ct_ruleset_load(g, 300, &e, &err) == NULL);
+        CHECK_EQ_I(err, -E2BIG);
+        CHECK(strstr(e.msg, "string longer than 255 bytes") != NULL);
+    }
+    free(g);
     /* Empty text: an empty ruleset, which passes everything. */
     struct ct_ruleset *rs = ct_ruleset_load("", 0, &e, &err);
     CHECK(rs != NULL);
