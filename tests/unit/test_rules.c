@@ -405,6 +405,38 @@ static void test_named_sets_and_order(void)
     ct_ruleset_free(rs);
 }
 
+/* Variables: a define may use an earlier one; comments, continuations,
+ * `comment "..."` and counters with starting values are accepted. */
+static void test_defines_and_syntax(void)
+{
+    struct ct_ruleset *rs = load(
+        "# a comment line\n"
+        "define dns = 53\n"
+        "define ports = { $dns, 5353 } # both\n"
+        "table ip raw {\n"
+        "  chain pre {\n"
+        "    type filter hook prerouting priority raw;\n"
+        "    udp dport $ports \\\n"
+        "      counter packets 10 bytes 1000 ct zone set 4 comment \"dns\"\n"
+        "  }\n"
+        "}\n");
+    struct frame f;
+    struct ct_rules_out o;
+    uint64_t pk = 0, by = 0;
+    if (!rs)
+        return;
+    pre(rs, mk4(&f, 17, A(1, 1, 1, 1), 1, A(2, 2, 2, 2), 5353, 0, 0), 0, &o);
+    CHECK_EQ_U(o.zone, 4);
+    pre(rs, mk4(&f, 17, A(1, 1, 1, 1), 1, A(2, 2, 2, 2), 53, 0, 0), 0, &o);
+    CHECK_EQ_U(o.zone, 4);
+    pre(rs, mk4(&f, 17, A(1, 1, 1, 1), 1, A(2, 2, 2, 2), 54, 0, 0), 0, &o);
+    CHECK_EQ_U(o.zone_dirs, 0);
+    CHECK_EQ_I(ct_ruleset_counter(rs, 0, &pk, &by), 0);
+    CHECK_EQ_U(pk, 12);
+    CHECK_EQ_U(by, 1000 + 2 * 28);
+    ct_ruleset_free(rs);
+}
+
 /* ---- errors ------------------------------------------------------------------ */
 
 struct bad {
@@ -986,6 +1018,7 @@ int main(void)
     RUN(test_statements_pre);
     RUN(test_statements_post_helper);
     RUN(test_named_sets_and_order);
+    RUN(test_defines_and_syntax);
     RUN(test_errors);
     RUN(test_limits);
     RUN(test_sets_vs_linear);
