@@ -333,8 +333,8 @@ int main(int argc, char **argv)
         if (by_ifname)
             (void)pcapng_write_epb(out, pkt.ifid, t, frame, flen, flen);
         else
-            (void)pcap_write_record(out, (uint32_t)(t / 1000000000ull), (uint32_t)(t % 1000000000ull),
-                                    frame, flen, flen);
+            (void)pcap_write_record(out, (uint32_t)(t / 1000000000ull),
+                                    (uint32_t)(t % 1000000000ull), frame, flen, flen);
         n_sent++;
     }
     if (got < 0)

@@ -119,7 +119,8 @@ static void cap_iface(struct cap *c, uint32_t ifid)
 static void cap_frame(struct cap *c, const uint8_t *frame, size_t len)
 {
     if (c->ng) {
-        if (pcapng_write_epb(c->f, c->ifid, c->t_us * 1000u, frame, (uint32_t)len, (uint32_t)len) != 0)
+        if (pcapng_write_epb(c->f, c->ifid, c->t_us * 1000u, frame, (uint32_t)len,
+                             (uint32_t)len) != 0)
             failed = 1;
         c->t_us += 1000;
         return;
@@ -199,7 +200,8 @@ static void tcp_data(struct cap *c, const struct flow *fl, int dir, uint8_t flag
 {
     static uint8_t frame[16384];
     uint8_t *t = frame + l4_at(fl);
-    size_t hl = tcp_header(t, dir ? fl->pb : fl->pa, dir ? fl->pa : fl->pb, seq, ack, flags, 509, NULL, 0);
+    size_t hl = tcp_header(t, dir ? fl->pb : fl->pa, dir ? fl->pa : fl->pb, seq, ack, flags, 509,
+                           NULL, 0);
     memcpy(t + hl, data, len);
     emit_ip(c, fl, dir, IPPROTO_TCP, frame, hl + len, 0, 0);
 }

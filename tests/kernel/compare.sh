@@ -74,7 +74,8 @@ fi
 # Split the differences into known and new. A line "CAPTURE pending: WHY"
 # tolerates every difference of that capture: a case whose kernel side is in
 # place while ctrack's side is still being built.
-grep -v '^[[:space:]]*\(#\|$\)' "$known" 2>/dev/null | tr -s ' \t' '  ' | sed 's/ $//' >"$work/known.all"
+grep -v '^[[:space:]]*\(#\|$\)' "$known" 2>/dev/null | tr -s ' \t' '  ' | sed 's/ $//' \
+    >"$work/known.all"
 grep ' pending: ' "$work/known.all" >"$work/pending.lines"
 grep -v ' pending: ' "$work/known.all" >"$work/known.lines"
 cut -d' ' -f1 "$work/pending.lines" | sed 's/$/ /' >"$work/pending.names"

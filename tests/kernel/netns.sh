@@ -148,10 +148,10 @@ kns_iface() {
         ip -n "$p-ct" link set "$dev" up || return 1
     done
     ip -n "$p-ct" link set "$n" up || return 1
-    local i
+    local i brif=/sys/class/net/$n/brif
     for i in $(seq 1 50); do
-        if [ "$(ip netns exec "$p-ct" cat "/sys/class/net/$n/brif/$n-i/state" 2>/dev/null)" = 3 ] &&
-           [ "$(ip netns exec "$p-ct" cat "/sys/class/net/$n/brif/$n-o/state" 2>/dev/null)" = 3 ]; then
+        if [ "$(ip netns exec "$p-ct" cat "$brif/$n-i/state" 2>/dev/null)" = 3 ] &&
+           [ "$(ip netns exec "$p-ct" cat "$brif/$n-o/state" 2>/dev/null)" = 3 ]; then
             return 0
         fi
         sleep 0.1

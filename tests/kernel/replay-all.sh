@@ -84,7 +84,8 @@ while [ $# -gt 0 ]; do
         failed=1
         continue
     fi
-    "$ctrack" read --max-connections 65536 "${read_opts[@]}" "$sent" >"$out.ctrack" 2>"$out.ctrack.err"
+    "$ctrack" read --max-connections 65536 "${read_opts[@]}" "$sent" \
+        >"$out.ctrack" 2>"$out.ctrack.err"
     echo "exit=$?" >>"$out.ctrack.err"
     awk -v name="$name" -f "$here/compare.awk" "$out.kernel" "$out.ctrack" \
         "$out.counters" "$out.inject.log" "$out.ctrack.err" | sort >"$out.diff"
