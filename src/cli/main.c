@@ -84,7 +84,25 @@ static struct ct_ruleset *load_rules(const char *path)
             cli_error("%s:%u:%u: %s", path, where.line, where.col, where.msg);
         else
             cli_error("%s: %s", path, where.msg[0] ? where.msg : ct_strerror(err));
+        return NULL;
     }
+    /* What attaching registers (templates, policies) has limits of its
+       own: try it on a small table, so that rules beyond them fail here,
+       as a usage error, and not once the capture is being read. */
+    struct ct_table_config cfg;
+    ct_table_config_init(&cfg);
+    cfg.max_connections = 1;
+    struct ct_table *probe = ct_table_create(&cfg, &err);
+    if (probe && (err = ct_table_set_ruleset(probe, rs)) != 0) {
+        cli_error("%s: %s", path,
+                  err == -ENOSPC ? "more than 255 distinct zone settings or ct timeout objects"
+                  : err == -EEXIST ? "two ct timeout objects of the same name"
+                  : err == -ENAMETOOLONG ? "a ct timeout object's name is longer than 31 bytes"
+                                         : ct_strerror(err));
+        ct_ruleset_free(rs);
+        rs = NULL;
+    }
+    ct_table_destroy(probe);
     return rs;
 }
 

@@ -272,9 +272,11 @@ void ct_rules_burst_post(struct ct_table *t, struct ct_pkt *pkts, struct ct_verd
             v[i].flags |= CT_VERDICT_DROP;
             continue;
         }
-        /* Packets that created (or would have created) a connection met
-         * the chains then (ct_rules_conn_new()). */
-        if (v[i].state == CT_STATE_NEW || (v[i].flags & CT_VERDICT_CREATED))
+        /* Packets that created (or, uncommitted, would have created) a
+         * connection met the chains then (ct_rules_conn_new()). A NEW
+         * packet of an existing connection (no reply seen yet) meets them
+         * here. */
+        if ((v[i].flags & CT_VERDICT_CREATED) || (v[i].state == CT_STATE_NEW && !v[i].conn))
             continue;
         struct ct_conn *c = v[i].conn;
         struct ct_rules_meta m = {.iif = pkt->iif, .hook = hook_of(pkt),

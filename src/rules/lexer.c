@@ -261,6 +261,11 @@ static int expand(const struct tokbuf *in, struct tokbuf *out, struct rules_err 
             }
             if (rc)
                 break;
+            if (depth > 0) {
+                rc = ct_rules_error_at(e, -EINVAL, name->line, name->col,
+                                       "define %.*s: '}' missing", (int)name->len, name->s);
+                break;
+            }
             d->n = vals.n - d->off;
             if (d->n == 0) {
                 rc = ct_rules_error_at(e, -EINVAL, name->line, name->col,

@@ -258,7 +258,8 @@ int ct_rules_conn_new(struct ct_table *t, struct ct_conn *c, struct ct_pkt *pkt,
 
 /*
  * After stage 3: runs the chains after conntrack for the packets that did
- * not create a connection (ESTABLISHED, RELATED, INVALID, UNTRACKED), sets
+ * not create a connection (NEW ones of a connection without a reply yet,
+ * ESTABLISHED, RELATED, INVALID, UNTRACKED), sets
  * CT_VERDICT_DROP on the dropped ones (and on those dropped before
  * conntrack), and writes `ct mark set` into existing connections.
  */

@@ -91,6 +91,19 @@ rc=$?
     grep -Eq '^ctrack: .*/big\.nft: rules text larger than 1048576 bytes$' "$tmp/err" ||
     fail "big: status $rc, stderr $(head -1 "$tmp/err")"
 
+# More zone settings than a table has templates for.
+{
+    printf 'table ip t { chain c { type filter hook prerouting priority raw\n'
+    printf 'ct zone set meta mark map { 0 : 0'
+    for i in $(seq 1 300); do printf ', %d : %d' "$i" "$i"; done
+    printf ' } } }\n'
+} >"$tmp/zones.nft"
+"$ctrack" read --rules "$tmp/zones.nft" "$sample" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+[ "$rc" -eq 2 ] && [ ! -s "$tmp/out" ] &&
+    grep -Eq '^ctrack: .*/zones\.nft: more than 255 distinct zone settings' "$tmp/err" ||
+    fail "zones: status $rc, stderr $(head -1 "$tmp/err")"
+
 # A rules file that does not exist.
 "$ctrack" read --rules "$tmp/none.nft" "$sample" >"$tmp/out" 2>"$tmp/err"
 rc=$?

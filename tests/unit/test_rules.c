@@ -405,6 +405,38 @@ static void test_named_sets_and_order(void)
     ct_ruleset_free(rs);
 }
 
+/* Variables: a define may use an earlier one; comments, continuations,
+ * `comment "..."` and counters with starting values are accepted. */
+static void test_defines_and_syntax(void)
+{
+    struct ct_ruleset *rs = load(
+        "# a comment line\n"
+        "define dns = 53\n"
+        "define ports = { $dns, 5353 } # both\n"
+        "table ip raw {\n"
+        "  chain pre {\n"
+        "    type filter hook prerouting priority raw;\n"
+        "    udp dport $ports \\\n"
+        "      counter packets 10 bytes 1000 ct zone set 4 comment \"dns\"\n"
+        "  }\n"
+        "}\n");
+    struct frame f;
+    struct ct_rules_out o;
+    uint64_t pk = 0, by = 0;
+    if (!rs)
+        return;
+    pre(rs, mk4(&f, 17, A(1, 1, 1, 1), 1, A(2, 2, 2, 2), 5353, 0, 0), 0, &o);
+    CHECK_EQ_U(o.zone, 4);
+    pre(rs, mk4(&f, 17, A(1, 1, 1, 1), 1, A(2, 2, 2, 2), 53, 0, 0), 0, &o);
+    CHECK_EQ_U(o.zone, 4);
+    pre(rs, mk4(&f, 17, A(1, 1, 1, 1), 1, A(2, 2, 2, 2), 54, 0, 0), 0, &o);
+    CHECK_EQ_U(o.zone_dirs, 0);
+    CHECK_EQ_I(ct_ruleset_counter(rs, 0, &pk, &by), 0);
+    CHECK_EQ_U(pk, 12);
+    CHECK_EQ_U(by, 1000 + 2 * 28);
+    ct_ruleset_free(rs);
+}
+
 /* ---- errors ------------------------------------------------------------------ */
 
 struct bad {
@@ -479,6 +511,95 @@ static const struct bad bad_inputs[] = {
     {"table ip t {\n chain c { type filter hook prerouting priority raw; }\n"
      " chain c { type filter hook prerouting priority raw; }\n}",
      3, 8, "chain c: already declared", -EINVAL},
+    {HDR "  ip saddr 1.2.3.9-1.2.3 drop\n }\n}", 4, 12, "bad IPv4 range", -EINVAL},
+    {"table ip6 t {\n chain c {\n  type filter hook prerouting priority raw\n"
+     "  ip6 saddr 2001:db8::g drop\n }\n}", 4, 13, "bad IPv6 address '2001:db8::g'", -EINVAL},
+    {"table ip6 t {\n chain c {\n  type filter hook prerouting priority raw\n"
+     "  ip6 saddr ::/129 drop\n }\n}", 4, 13, "bad IPv6 prefix '::/129'", -EINVAL},
+    {"table ip6 t {\n chain c {\n  type filter hook prerouting priority raw\n"
+     "  ip6 saddr ::9-::1 drop\n }\n}", 4, 13, "ends before it starts", -EINVAL},
+    {HDR "  meta mark 4294967296\n }\n}", 4, 13, "mark 4294967296 out of range", -EINVAL},
+    {HDR "  vlan id x\n }\n}", 4, 11, "vlan id: a number expected, found 'x'", -EINVAL},
+    {"table ip t {\n chain c {\n  type filter hook prerouting priority bogus\n }\n}", 3, 40,
+     "bad priority 'bogus'", -EINVAL},
+    {"table ip t {\n chain c {\n  type filter hook prerouting priority raw - x\n }\n}", 3,
+     46, "bad priority offset 'x'", -EINVAL},
+    {"table ip t {\n chain c {\n  type filter hook bogus priority 0\n }\n}", 3, 20,
+     "unknown hook 'bogus'", -EINVAL},
+    {"table ip t {\n chain c {\n  type filter hook prerouting priority 0\n"
+     "  type filter hook output priority 0\n }\n}", 4, 3, "chain c: a second 'type'", -EINVAL},
+    {"table ip t {\n ct timeout p { protocol tcp; }\n ct timeout p { protocol tcp; }\n}", 3,
+     13, "ct timeout p: already declared in this table", -EINVAL},
+    {"table ip t {\n ct helper h { protocol tcp; }\n}", 2, 12, "ct helper h: 'type' missing",
+     -EINVAL},
+    {"table ip t {\n ct timeout p { l3proto ip; }\n}", 2, 13, "ct timeout p: 'protocol' missing",
+     -EINVAL},
+    {"table ip t {\n ct timeout p { protocol esp; }\n}", 2, 26,
+     "no timeout policy for protocol esp", -EINVAL},
+    {"table ip t {\n ct timeout p { protocol tcp; l3proto ip6; }\n}", 2, 39,
+     "l3proto ip6 in a table of another family", -EINVAL},
+    {"table ip t {\n ct timeout p { protocol tcp; bogus 1; }\n}", 2, 31,
+     "unsupported in ct timeout: 'bogus'", -EINVAL},
+    {"table ip t {\n ct expectation e { }\n}", 2, 5, "unsupported: 'ct expectation' object",
+     -EINVAL},
+    {"table ip t {\n flowtable f { }\n}", 2, 2, "unsupported in a table: 'flowtable'", -EINVAL},
+    {"table ip t {\n set s { type ether_addr; }\n}", 2, 15, "unsupported set type 'ether_addr'",
+     -EINVAL},
+    {"table ip t {\n set s { type mark; flags dynamic; }\n}", 2, 27,
+     "unsupported set flag 'dynamic'", -EINVAL},
+    {"table ip t {\n set s { type mark; timeout 1s; }\n}", 2, 21, "unsupported in set: 'timeout'",
+     -EINVAL},
+    {"table ip t {\n set s { type mark; elements = { 1 }; elements = { 2 } }\n}", 2, 39,
+     "set s: a second 'elements'", -EINVAL},
+    {"table ip t {\n set s { type mark; }\n set s { type mark; }\n}", 3, 6,
+     "set s: already declared in this table", -EINVAL},
+    {"table ip t {\n set s { elements = { 1 } }\n}", 2, 10, "'type' must come before 'elements'",
+     -EINVAL},
+    {"table ip t {\n set s { type mark; }\n chain c {\n"
+     "  type filter hook prerouting priority raw\n  ip saddr @s drop\n }\n}",
+     5, 12, "set @s: its type does not fit 'ip saddr'", -EINVAL},
+    {HDR "  ct zone set meta mark map { 5-1 : 2 }\n }\n}", 4, 31, "range ends before it starts",
+     -EINVAL},
+    {HDR "  ct zone set meta mark map { 1 2 }\n }\n}", 4, 33, "':' expected, found '2'",
+     -EINVAL},
+    {HDR "  ct zone set meta mark map { }\n }\n}", 4, 15, "empty map", -EINVAL},
+    {HDR_POST "  ct helper set { }\n }\n}", 4, 17, "an object name expected, found '{'",
+     -EINVAL},
+    {HDR "  iifname \"a*b\"\n }\n}", 4, 11, "'*' is a wildcard only at the end", -EINVAL},
+    {HDR "  iifname \"0123456789012345678901234567890123456789012345678901234567890123\"\n"
+     " }\n}", 4, 11, "iifname: a name of 1 to 63 bytes expected", -EINVAL},
+    {"table ip t {\n chain c {\n  type filter hook prerouting priority raw\n"
+     "  ip saddr 1.1.1.1 ip saddr 1.1.1.1 ip saddr 1.1.1.1 ip saddr 1.1.1.1 ip saddr 1.1.1.1"
+     " ip saddr 1.1.1.1 ip saddr 1.1.1.1 ip saddr 1.1.1.1 ip saddr 1.1.1.1 ip saddr 1.1.1.1"
+     " ip saddr 1.1.1.1 ip saddr 1.1.1.1 ip saddr 1.1.1.1 ip saddr 1.1.1.1 ip saddr 1.1.1.1"
+     " ip saddr 1.1.1.1 ip saddr 1.1.1.1\n }\n}", 4, 275, "more than 16 matches in one rule",
+     -E2BIG},
+    {HDR "  counter counter counter counter counter counter counter counter counter counter"
+     " counter counter counter counter counter counter counter\n }\n}", 4, 131,
+     "more than 16 statements in one rule", -E2BIG},
+    {"define x = { 1\n", 1, 8, "define x: '}' missing", -EINVAL},
+    {"define x = }\n", 1, 12, "unbalanced '}'", -EINVAL},
+    {"define = 1\n", 1, 8, "define: a variable name expected", -EINVAL},
+    {"define x 1\n", 1, 10, "define x: '=' expected", -EINVAL},
+    {"define x =\n", 1, 8, "define x: empty value", -EINVAL},
+    {"table ip t { chain c { type filter hook prerouting priority raw; ip saddr \x01 } }", 1, 75,
+     "unexpected byte 0x01", -EINVAL},
+    {"table ip t { chain c { type filter hook prerouting priority raw; ip saddr $ } }", 1, 75,
+     "'$' without a name", -EINVAL},
+    {"table inet t { chain c { type filter hook prerouting priority raw; ip6 nexthdr 300 } }",
+     1, 80, "unknown protocol '300'", -EINVAL},
+    {"table ip t { chain c { type filter hook prerouting priority raw; tcp flags syn } }", 1, 70,
+     "unsupported: 'tcp flags'", -EINVAL},
+    {"table ip t { chain c { type filter hook prerouting priority raw; ct state set new } }",
+     1, 69, "'ct state' cannot be set", -EINVAL},
+    {"table ip t { chain c { type filter hook prerouting priority raw; ip saddr < 1.1.1.1 } }",
+     1, 77, "'<', '>', '<=' and '>=' are not supported here", -EINVAL},
+    {"table ip t { chain c { type filter hook prerouting priority raw; policy maybe; } }", 1, 73,
+     "'accept' or 'drop' expected, found 'maybe'", -EINVAL},
+    {"table ip t { chain c { policy drop; } }", 1, 24, "'policy' needs a base chain", -EINVAL},
+    {"table ip t { chain c { } }", 1, 20, "chain c has no hook", -EINVAL},
+    {"table ip t { chain c { type filter hook prerouting device eth0 priority raw; } }", 1, 52,
+     "unsupported: 'device'", -EINVAL},
 };
 
 static void test_errors(void)
@@ -517,6 +638,51 @@ static void test_limits(void)
     CHECK(ct_ruleset_load(t, RULES_MAX_TEXT + 1, &e, &err) == NULL);
     CHECK_EQ_I(err, -E2BIG);
     free(t);
+    /* One past each of the other limits: generated files, each checked
+     * for -E2BIG and the limit's message. */
+    static const struct {
+        const char *head, *item, *tail;
+        unsigned count;
+        const char *msg;
+    } over[] = {
+        {"", "table ip t%u { }\n", "", RULES_MAX_TABLES + 1, "more than 16 tables"},
+        {"table ip t {\n", " chain c%u { type filter hook prerouting priority raw; }\n", "}\n",
+         RULES_MAX_CHAINS + 1, "more than 64 chains"},
+        {"table ip t {\n", " ct timeout p%u { protocol tcp; }\n", "}\n",
+         RULES_MAX_OBJECTS + 1, "more than 64 ct timeout objects"},
+        {"table ip t {\n", " set s%u { type mark; }\n", "}\n", RULES_MAX_SETS + 1,
+         "more than 64 sets"},
+        {HDR, "  iifname \"if%u\"\n", " }\n}\n", RULES_MAX_IFNAMES + 1,
+         "more than 32 different interface names"},
+        {"", "define v%u = 1\n", "", RULES_MAX_DEFINES + 1, "more than 256 defines"},
+        {HDR "  meta mark {", " %u,", " 0 }\n }\n}\n", RULES_MAX_ELEMS,
+         "more than 65536 set and map elements"},
+    };
+    size_t cap2 = 1u << 20;
+    char *g = malloc(cap2);
+    for (size_t k = 0; g && k < sizeof(over) / sizeof(over[0]); k++) {
+        size_t n = (size_t)snprintf(g, cap2, "%s", over[k].head);
+        for (unsigned i = 0; i < over[k].count; i++)
+            n += (size_t)snprintf(g + n, cap2 - n, over[k].item, i);
+        n += (size_t)snprintf(g + n, cap2 - n, "%s", over[k].tail);
+        CHECK(ct_ruleset_load(g, n, &e, &err) == NULL);
+        CHECK_EQ_I(err, -E2BIG);
+        if (!strstr(e.msg, over[k].msg))
+            CHECK_FAIL_("limit %zu: %s", k, e.msg);
+    }
+    /* A word and a string longer than a token may be. */
+    if (g) {
+        memset(g, 'a', 300);
+        CHECK(ct_ruleset_load(g, 300, &e, &err) == NULL);
+        CHECK_EQ_I(err, -E2BIG);
+        CHECK(strstr(e.msg, "word longer than 255 bytes") != NULL);
+        g[0] = '"';
+        g[299] = '"';
+        CHECK(ct_ruleset_load(g, 300, &e, &err) == NULL);
+        CHECK_EQ_I(err, -E2BIG);
+        CHECK(strstr(e.msg, "string longer than 255 bytes") != NULL);
+    }
+    free(g);
     /* Empty text: an empty ruleset, which passes everything. */
     struct ct_ruleset *rs = ct_ruleset_load("", 0, &e, &err);
     CHECK(rs != NULL);
@@ -658,6 +824,7 @@ static void test_path(void)
         "    udp dport 56 ct state new drop\n"
         "    udp sport 57 ct state established drop\n"
         "    udp dport 57 ct mark set 3\n"
+        "    udp dport 59 meta mark 0x99 ct state new drop\n"
         "  }\n"
         "}\n");
     struct ct_table *t = mk_table(64, 0);
@@ -724,6 +891,16 @@ static void test_path(void)
     CHECK_EQ_U(ci.mark, 3);
     v = run_pkt(t, mk4(&f, 17, A(2, 2, 2, 2), 57, A(1, 1, 1, 1), 1, 0, 0), 0, 2);
     CHECK_EQ_U(v.state, CT_STATE_ESTABLISHED);
+    CHECK(v.flags & CT_VERDICT_DROP);
+
+    /* A second NEW packet of a connection without a reply meets the
+     * chains too: the created connection was not dropped, this one is. */
+    v = run_pkt(t, mk4(&f, 17, A(1, 1, 1, 1), 7, A(2, 2, 2, 2), 59, 0, 0), 0, 1);
+    CHECK_EQ_U(v.state, CT_STATE_NEW);
+    CHECK_EQ_U(v.flags & CT_VERDICT_DROP, 0);
+    v = run_pkt(t, mk4(&f, 17, A(1, 1, 1, 1), 7, A(2, 2, 2, 2), 59, 0, 0x99), 0, 2);
+    CHECK_EQ_U(v.state, CT_STATE_NEW);
+    CHECK(v.conn != NULL);
     CHECK(v.flags & CT_VERDICT_DROP);
 
     /* Locally generated packets meet the output chains, not prerouting's. */
@@ -841,6 +1018,7 @@ int main(void)
     RUN(test_statements_pre);
     RUN(test_statements_post_helper);
     RUN(test_named_sets_and_order);
+    RUN(test_defines_and_syntax);
     RUN(test_errors);
     RUN(test_limits);
     RUN(test_sets_vs_linear);
