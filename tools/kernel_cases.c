@@ -1108,6 +1108,40 @@ static void cases_rules(void)
     exchange(&c, &fl, 1000, 5000);
     cap_close(&c);
 
+    /* Matches after conntrack: ct zone, meta mark, ct mark, address sets and
+       port ranges choose the ct mark of new connections, and a rule that
+       matches a connection's mark rewrites it on a later packet (ct mark set
+       applies to every packet it meets, not only to new connections). */
+    cap_open_rules(&c, "rules-ct-match", two, 2,
+                   "table inet ct_match {\n"
+                   "    chain raw {\n"
+                   "        type filter hook prerouting priority raw; policy accept;\n"
+                   "        iifname \"lan1\" ct zone set 2\n"
+                   "        iifname \"lan1\" tcp dport 443 meta mark set 0x9\n"
+                   "    }\n"
+                   "    chain track {\n"
+                   "        type filter hook prerouting priority filter; policy accept;\n"
+                   "        ct state new ct zone 2 meta mark 0x9 ct mark set 0x5\n"
+                   "        ct state new ct zone 0 ip saddr { 10.1.0.1, 10.1.0.7 } "
+                   "udp dport 50-60 ct mark set 0x6\n"
+                   "        ct mark 0x6 udp sport 53 ct mark set 0x7\n"
+                   "        ct state new tcp dport 8000-8100 ct mark set 0x8\n"
+                   "    }\n"
+                   "}\n");
+    fl = flow4("10.1.0.1", "10.2.0.1", 41080, 53);
+    udp_dgram(&c, &fl, 0, 30, 0, 0);
+    udp_dgram(&c, &fl, 1, 60, 0, 0);
+    fl = flow4("10.1.0.2", "10.2.0.1", 41081, 53);
+    udp_dgram(&c, &fl, 0, 30, 0, 0);
+    fl = flow4("10.1.0.1", "10.2.0.1", 41082, 8080);
+    handshake(&c, &fl, 1000, 5000);
+    cap_iface(&c, 1);
+    fl = flow4("10.3.0.1", "10.4.0.1", 41083, 443);
+    handshake(&c, &fl, 1000, 5000);
+    fl = flow4("10.3.0.1", "10.4.0.1", 41084, 80);
+    handshake(&c, &fl, 1000, 5000);
+    cap_close(&c);
+
     /* notrack for a port: port 8080 in both directions is UNTRACKED and
        makes no connection; the other flows are tracked as usual. */
     cap_open_rules(&c, "rules-notrack", one, 1,
