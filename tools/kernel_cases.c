@@ -1142,6 +1142,66 @@ static void cases_rules(void)
     handshake(&c, &fl, 1000, 5000);
     cap_close(&c);
 
+    /* IPv6: zones from address prefixes, notrack by layer-4 protocol, a
+       timeout policy for IPv6 UDP and a ct mark by protocol. */
+    cap_open_rules(&c, "rules-ipv6", one, 1,
+                   "table inet v6 {\n"
+                   "    ct timeout udp6-short {\n"
+                   "        protocol udp; l3proto ip6;\n"
+                   "        policy = { unreplied: 7, replied: 9 };\n"
+                   "    }\n"
+                   "    chain raw {\n"
+                   "        type filter hook prerouting priority raw; policy accept;\n"
+                   "        meta l4proto icmpv6 notrack\n"
+                   "        meta l4proto { tcp, udp } ip6 saddr 2001:db8:1::/48 ct zone set 6\n"
+                   "        meta l4proto { tcp, udp } ip6 daddr 2001:db8:1::/48 ct zone set 6\n"
+                   "    }\n"
+                   "    chain track {\n"
+                   "        type filter hook prerouting priority filter; policy accept;\n"
+                   "        ct state new meta l4proto udp ct mark set 0x66\n"
+                   "        ct state new udp dport 5353 ct timeout set \"udp6-short\"\n"
+                   "    }\n"
+                   "}\n");
+    fl = flow6("2001:db8:1::1", "2001:db8:2::1", 41090, 443);
+    exchange(&c, &fl, 1000, 5000);
+    fl = flow6("2001:db8:1::1", "2001:db8:2::1", 41091, 5353);
+    udp_dgram(&c, &fl, 0, 30, 0, 0);
+    udp_dgram(&c, &fl, 1, 60, 0, 0);
+    fl = flow6("2001:db8:3::1", "2001:db8:2::1", 41092, 5353);
+    udp_dgram(&c, &fl, 0, 30, 0, 0);
+    fl = flow6("2001:db8:1::1", "2001:db8:2::1", 0, 0);
+    icmp_echo(&c, &fl, 0, 0, 0x77, 1);
+    icmp_echo(&c, &fl, 1, 1, 0x77, 1);
+    cap_close(&c);
+
+    /* The order of raw statements, as Linux's nft_ct and nft_notrack have
+       it: the first zone a packet is given stays (a later `ct zone set`
+       finds the packet's template and leaves it: the TCP connection is in
+       zone 6, not 60); notrack leaves a packet that has a template alone
+       (the ICMPv6 echo is tracked, in zone 6); and a zone set after
+       notrack tracks the packet after all (port 7, zone 8). */
+    cap_open_rules(&c, "rules-statement-order", one, 1,
+                   "table inet statement_order {\n"
+                   "    chain raw {\n"
+                   "        type filter hook prerouting priority raw; policy accept;\n"
+                   "        ip6 saddr 2001:db8:1::/48 ct zone set 6\n"
+                   "        ip6 daddr 2001:db8:1::/48 ct zone set 6\n"
+                   "        meta l4proto icmpv6 notrack\n"
+                   "        tcp dport 443 ct zone set 60\n"
+                   "        tcp sport 443 ct zone set 60\n"
+                   "        udp dport 7 notrack\n"
+                   "        udp dport 7 ct zone set 8\n"
+                   "    }\n"
+                   "}\n");
+    fl = flow6("2001:db8:1::1", "2001:db8:2::1", 41094, 443);
+    exchange(&c, &fl, 1000, 5000);
+    fl = flow6("2001:db8:3::1", "2001:db8:2::1", 41095, 7);
+    udp_dgram(&c, &fl, 0, 30, 0, 0);
+    fl = flow6("2001:db8:1::1", "2001:db8:2::1", 0, 0);
+    icmp_echo(&c, &fl, 0, 0, 0x78, 1);
+    icmp_echo(&c, &fl, 1, 1, 0x78, 1);
+    cap_close(&c);
+
     /* notrack for a port: port 8080 in both directions is UNTRACKED and
        makes no connection; the other flows are tracked as usual. */
     cap_open_rules(&c, "rules-notrack", one, 1,
