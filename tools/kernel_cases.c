@@ -1202,6 +1202,33 @@ static void cases_rules(void)
     icmp_echo(&c, &fl, 1, 1, 0x78, 1);
     cap_close(&c);
 
+    /* The remaining statements of an operator's raw and ct rules: iif by
+       name, counter, accept (which ends the chain: the zone rule after it
+       is not reached for port 22), ct event set, a meta mark match. */
+    cap_open_rules(&c, "rules-misc", two, 2,
+                   "table inet misc {\n"
+                   "    chain raw {\n"
+                   "        type filter hook prerouting priority raw; policy accept;\n"
+                   "        iif \"lan1\" counter meta mark set 0x31\n"
+                   "        tcp dport 22 accept\n"
+                   "        tcp sport 22 accept\n"
+                   "        iif \"lan1\" ct zone set 3\n"
+                   "    }\n"
+                   "    chain track {\n"
+                   "        type filter hook prerouting priority filter; policy accept;\n"
+                   "        ct state new ct event set new,destroy\n"
+                   "        ct state new meta mark 0x31 ct mark set 0x31\n"
+                   "    }\n"
+                   "}\n");
+    fl = flow4("10.1.0.1", "10.2.0.1", 41100, 80);
+    handshake(&c, &fl, 1000, 5000);
+    cap_iface(&c, 1);
+    fl = flow4("10.1.0.1", "10.2.0.1", 41101, 80);
+    handshake(&c, &fl, 1000, 5000);
+    fl = flow4("10.1.0.1", "10.2.0.1", 41102, 22);
+    handshake(&c, &fl, 1000, 5000);
+    cap_close(&c);
+
     /* notrack for a port: port 8080 in both directions is UNTRACKED and
        makes no connection; the other flows are tracked as usual. */
     cap_open_rules(&c, "rules-notrack", one, 1,
