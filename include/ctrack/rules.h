@@ -18,8 +18,11 @@
  *     drop (a NEW connection dropped is not created), `ct mark set`, and
  *     for a NEW connection the timeout policy, the helper and the event
  *     mask.
- * The packet path (ctrack/table.h) does both when a ruleset is attached to
- * the table; a dataplane that tracks by itself can call them directly.
+ * The packet path (ctrack/table.h) does both when the ruleset is attached
+ * to the table with ct_table_set_ruleset(), and marks the packets a rule
+ * drops with CT_VERDICT_DROP; a dataplane that tracks by itself can call
+ * the two evaluations directly. Frames flagged CT_FRAME_F_LOCAL meet the
+ * `output` chains, all others the `prerouting` ones.
  * ct_ruleset_timeout() and ct_ruleset_helper() describe the `ct timeout`
  * and `ct helper` objects the rules name, by the index that the results
  * carry.
