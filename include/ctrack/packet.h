@@ -205,9 +205,10 @@ enum {
  * meaningful only when reason is CT_REASON_NONE (fragments: see `frag`).
  *
  * Size: 176 bytes on LP64 targets: 168 as before rewriting and the SACK
- * offset were added, then 8 more for the template id (`tmpl`), which found
- * no free byte (the input interface, `iif`, took the two bytes of padding
- * after encap_off). The descriptor is written for every packet and read by
+ * offset were added, then 8 more for the input interface and the template
+ * id (`iif`, `tmpl`), which found no free bytes together: they sit at the
+ * end in the frame's own layout, so that the parser copies them with one
+ * load and one store. The descriptor is written for every packet and read by
  * the tracker, so it stays within three cache lines and nothing is stored
  * that can be computed: every field a rewrite changes lies at a fixed
  * offset from l3_off, l4_off, inner_l3_off or inner_l4_off for the family
@@ -272,14 +273,16 @@ struct ct_pkt {
     uint8_t nmpls;         /* MPLS labels skipped before the IP header (saturates at 255) */
     uint16_t encap_link;   /* enum ct_link of the encapsulated frame */
     uint16_t encap_off;    /* offset of the encapsulated frame from data */
-    uint16_t iif;          /* input interface id, copied from the frame */
+    uint16_t pad1;
     uint32_t encap_len;    /* its length on the wire, from the IP, UDP and tunnel lengths */
     uint32_t encap_id;     /* VNI, GRE key or GTP TEID (see enum ct_encap); 0 if none */
 
-    /* Chosen by the caller or the rules: the CT template (ctrack/template.h)
-       a NEW connection of this packet is created with; 0 = none. */
-    uint8_t tmpl;
-    uint8_t pad2[7];
+    /* Copied from the frame as one 4-byte word, in the frame's layout. */
+    uint16_t iif;          /* input interface id; 0 = unknown */
+    uint8_t tmpl;          /* CT template (ctrack/template.h) for a NEW connection; 0 = none.
+                              The rules (ctrack/rules.h) may set it. */
+    uint8_t reserved;      /* the frame's reserved byte */
+    uint32_t pad2;
 };
 
 /*

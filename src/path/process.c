@@ -503,9 +503,14 @@ static CT_NOINLINE int stage_tmpl(struct ct_table *t, struct ct_pkt *pkt, struct
     return 0;
 }
 
-/* Stage 1 for one packet: decide early verdicts, else stage the key. */
-static inline void stage_one(struct ct_table *t, struct ct_pkt *pkt, struct ct_verdict *v,
-                             struct stage *st)
+/*
+ * Stage 1 for one packet: decide early verdicts, else stage the key.
+ * `tmpl` is whether the table has templates (t->tmpl), tested once per
+ * burst: the loop of a table without them is compiled without the test of
+ * the packet's template id.
+ */
+static CT_ALWAYS_INLINE void stage_one(struct ct_table *t, struct ct_pkt *pkt,
+                                       struct ct_verdict *v, struct stage *st, int tmpl)
 {
     const struct ct_tuple *tu;
     memset(v, 0, sizeof(*v));
@@ -547,7 +552,7 @@ static inline void stage_one(struct ct_table *t, struct ct_pkt *pkt, struct ct_v
         verdict_reject(t, v, CT_REASON_IP_VERSION, 0);
         return;
     }
-    if (CT_UNLIKELY(pkt->tmpl != 0) && stage_tmpl(t, pkt, v, st))
+    if (tmpl && CT_UNLIKELY(pkt->tmpl != 0) && stage_tmpl(t, pkt, v, st))
         return;
     st->bucket = ct_table_bucket_of(t, st->hash);
     CT_PREFETCH(&t->buckets[st->bucket]);
@@ -710,8 +715,12 @@ static int process_staged_shared(struct ct_table *t, struct ct_pkt *pkts,
     CT_STAT_ADD(t, packets, n);
     if (CT_UNLIKELY(t->rules != NULL))
         ct_rules_burst_pre(t, pkts, n);
-    for (unsigned i = 0; i < n; i++)
-        stage_one(t, &pkts[i], &verdicts[i], &st[i]);
+    if (CT_LIKELY(t->tmpl == NULL))
+        for (unsigned i = 0; i < n; i++)
+            stage_one(t, &pkts[i], &verdicts[i], &st[i], 0);
+    else
+        for (unsigned i = 0; i < n; i++)
+            stage_one(t, &pkts[i], &verdicts[i], &st[i], 1);
     for (unsigned i = 0; i < n; i++)
         if (st[i].kind != LK_DONE)
             ct_shared_prefetch(t, st[i].hash);
@@ -741,8 +750,12 @@ static int process_staged(struct ct_table *t, struct ct_pkt *pkts, struct ct_ver
     if (CT_UNLIKELY(t->rules != NULL))
         ct_rules_burst_pre(t, pkts, n);
 
-    for (unsigned i = 0; i < n; i++)
-        stage_one(t, &pkts[i], &verdicts[i], &st[i]);
+    if (CT_LIKELY(t->tmpl == NULL))
+        for (unsigned i = 0; i < n; i++)
+            stage_one(t, &pkts[i], &verdicts[i], &st[i], 0);
+    else
+        for (unsigned i = 0; i < n; i++)
+            stage_one(t, &pkts[i], &verdicts[i], &st[i], 1);
     for (unsigned i = 0; i < n; i++)
         if (st[i].kind != LK_DONE)
             stage_two(t, &st[i]);

@@ -114,6 +114,10 @@ static void table_init_settings(struct ct_table *t, const struct ct_table_config
     t->flags = cfg->flags;
     t->max_connections = cfg->max_connections;
     ct_proto_cfg_from_config(&t->cfg, cfg->timeouts, cfg->flags, cfg->tcp_max_retrans);
+    /* Timeout policy 0 is the table's own settings; ct_timeout_policy_add()
+     * points the others at theirs. */
+    for (unsigned i = 0; i < CT_ARRAY_SIZE(t->policy_cfg); i++)
+        t->policy_cfg[i] = &t->cfg;
     uint64_t unack = t->cfg.timeout_ns[CT_TIMEOUT_TCP_UNACK];
     uint64_t retrans = t->cfg.timeout_ns[CT_TIMEOUT_TCP_RETRANS];
     t->timer_cap = unack < retrans ? unack : retrans;

@@ -23,7 +23,6 @@ static struct ct_tmpl_set *tmpl_set(struct ct_table *t)
         return NULL;
     s->ext_id = -1;
     t->tmpl = s;
-    t->policy_cfg = s->cfg;
     return s;
 }
 
@@ -92,6 +91,7 @@ CT_EXPORT int ct_timeout_policy_add(struct ct_table *t, const char *name,
     for (unsigned i = 0; i < CT_TIMEOUT_COUNT; i++)
         if (p->timeouts[i])
             cfg->timeout_ns[i] = (uint64_t)p->timeouts[i] * CT_NS_PER_S;
+    t->policy_cfg[id] = cfg;
     s->npolicy = id;
     return (int)id;
 }
@@ -304,5 +304,4 @@ void ct_tmpl_destroy(struct ct_table *t)
 {
     free(t->tmpl);
     t->tmpl = NULL;
-    t->policy_cfg = NULL;
 }

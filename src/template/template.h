@@ -60,7 +60,7 @@ struct ct_tmpl_set {
     int split_zones;  /* a template's zone covers one direction only */
     struct ct_template tmpl[CT_TEMPLATE_MAX + 1];
     struct ct_tmpl_policy policy[CT_POLICY_MAX + 1];
-    struct ct_proto_cfg cfg[CT_POLICY_MAX + 1]; /* t->policy_cfg points here */
+    struct ct_proto_cfg cfg[CT_POLICY_MAX + 1]; /* t->policy_cfg[id] points here */
 };
 
 /* The template a packet names, or NULL (no template, or an id not registered). */
