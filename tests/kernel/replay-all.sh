@@ -8,7 +8,9 @@
 # A capture CAP.pcapng with a rules file CAP.nft beside it is a rules case:
 # the rules are loaded into the kernel (nft -f) for it and removed after it,
 # each packet enters on the bridge its capture interface names (kns_iface,
-# ct_inject --by-ifname), and ctrack reads the same rules (--rules).
+# ct_inject --by-ifname), and ctrack reads the same rules (--rules). ctrack
+# also reads the kernel's listing of those rules (`nft list table`), which
+# must give it the same table: "NAME listing ..." lines say where not.
 #
 # Usage: replay-all.sh PREFIX WORK CTRACK CT_INJECT [--max-gap S] NAME=CAPTURE ...
 set -u
@@ -66,6 +68,11 @@ while [ $# -gt 0 ]; do
             fi
             continue
         fi
+        # The rules as the kernel lists them (`nft list`), which is how an
+        # operator often has them: ctrack must read that form too.
+        nft list tables | while read -r _ family table; do
+            [ "$family $table" = "inet ctk" ] || nft list table "$family" "$table"
+        done >"$out.listed.nft"
     fi
     "$inject" --netns "$prefix-inj" --max-gap "$max_gap" "${inject_opts[@]}" v0 "$cap" "$sent" \
         2>"$out.inject.log"
@@ -89,6 +96,17 @@ while [ $# -gt 0 ]; do
     echo "exit=$?" >>"$out.ctrack.err"
     awk -v name="$name" -f "$here/compare.awk" "$out.kernel" "$out.ctrack" \
         "$out.counters" "$out.inject.log" "$out.ctrack.err" | sort >"$out.diff"
+    if [ -f "$rules" ]; then
+        # The kernel's listing of the rules must give ctrack the same table.
+        "$ctrack" read --max-connections 65536 --rules "$out.listed.nft" "$sent" \
+            >"$out.ctrack-listed" 2>"$out.ctrack-listed.err"
+        rc=$?
+        if [ "$rc" != 0 ]; then
+            echo "$name listing ctrack-failed exit=$rc" >>"$out.diff"
+        elif ! cmp -s "$out.ctrack" "$out.ctrack-listed"; then
+            echo "$name listing table-differs" >>"$out.diff"
+        fi
+    fi
     cat "$out.diff" >>"$work/all.diff"
     seen=$(awk '/counter seen/ { s = 1 } s && $1 == "packets" { print $2; exit }' "$out.counters")
     total_seen=$((total_seen + ${seen:-0}))
