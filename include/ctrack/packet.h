@@ -65,8 +65,10 @@ enum ct_link {
 /*
  * A frame handed to the tracker. Zero it before filling it in (a designated
  * initializer does), so that the fields a caller does not know about, such
- * as `flags`, are 0. 32 bytes on LP64 targets, the last 4 of them padding;
- * `flags` took what was 24 bytes to 32.
+ * as `flags`, `iif` and `tmpl`, are 0. 32 bytes on LP64 targets: `flags`
+ * took what was 24 bytes to 32, and `iif` and `tmpl` (the input interface,
+ * which the rules of ctrack/rules.h match, and the CT template of
+ * ctrack/template.h) took the 4 bytes of padding that followed.
  */
 struct ct_frame {
     const uint8_t *data; /* first byte of the link-layer header */

@@ -82,7 +82,7 @@ extern "C" {
     X(SCTP_INVALID_STATE, "sctp-invalid-state", "SCTP chunk invalid in the association state") \
     X(SCTP_IGNORED, "sctp-ignored", "SCTP packet let through without refreshing the association (INIT retransmission, HEARTBEAT with another path's tag)") \
     /* ---- zones per direction ---- */                                                 \
-    X(TUPLE_CLASH, "tuple-clash", "the reply tuple of a new connection belongs to another connection (zones per direction)")
+    X(TUPLE_CLASH, "tuple-clash", "reply tuple of a new connection taken by another (zones per direction)")
 
 enum ct_reason {
 #define CT_REASON_ENUM_(code, name, desc) CT_REASON_##code,
