@@ -14,6 +14,14 @@
  *                       `ip netns`, /run/netns/NAME) before opening IFACE
  *   --dry-run           send nothing; still write OUT.pcap (with the
  *                       capture's gaps, capped, as timestamps)
+ *   --by-ifname         send each packet of a pcapng capture to the
+ *                       interface its interface description names (if_name),
+ *                       IFACE only for packets of unnamed interfaces, and
+ *                       write OUT as pcapng with the same interfaces and
+ *                       names, so that `ctrack read` sees each packet enter on
+ *                       the interface the kernel saw it enter on
+ *   --list-ifnames      print the names of IN's interfaces, one a line, and
+ *                       exit (usage: ct_inject --list-ifnames IN)
  *
  * IN.pcap may be a classic pcap (microsecond or nanosecond, either byte
  * order) or a pcapng file. Every IPv4 or IPv6 packet is sent as an Ethernet
@@ -23,9 +31,10 @@
  * 02:c7:00:00:00:02) so that a bridge floods every packet to its other
  * ports. Frames that carry neither IPv4 nor IPv6 are not sent.
  *
- * OUT.pcap is a nanosecond pcap of Ethernet frames: the frames as sent, each
- * stamped with the capture's first timestamp plus the time elapsed when it
- * was sent, so that ctrack sees the same timeline as the kernel did.
+ * OUT.pcap is a nanosecond pcap of Ethernet frames (pcapng with
+ * --by-ifname): the frames as sent, each stamped with the capture's first
+ * timestamp plus the time elapsed when it was sent, so that ctrack sees the
+ * same timeline as the kernel did.
  *
  * This tool reads and writes captures itself (the tools are linked with
  * libctrack only), with the tests' reader and writer
@@ -128,10 +137,43 @@ static void sleep_until(uint64_t t)
         ;
 }
 
+/*
+ * Prints the names of the capture's interfaces (pcapng if_name options; a
+ * classic pcap has none), each once, in the order they are described.
+ */
+static int list_ifnames(const char *in_path)
+{
+    FILE *in = fopen(in_path, "rb");
+    if (!in)
+        die(in_path, strerror(errno));
+    struct pcap_reader r;
+    if (pcap_reader_open(&r, in) != 0)
+        die(in_path, r.error);
+    struct pcap_packet pkt;
+    unsigned printed = 0;
+    int got;
+    do {
+        got = pcap_reader_next(&r, &pkt);
+        for (; printed < r.n_if; printed++) {
+            int seen = 0;
+            for (unsigned k = 0; k < printed; k++)
+                seen |= strcmp(r.if_name[k], r.if_name[printed]) == 0;
+            if (r.if_name[printed][0] && !seen)
+                printf("%s\n", r.if_name[printed]);
+        }
+    } while (got == 1);
+    if (got < 0)
+        die(in_path, r.error);
+    pcap_reader_close(&r);
+    fclose(in);
+    return 0;
+}
+
 static void usage(void)
 {
     fprintf(stderr, "usage: ct_inject [--max-gap SECONDS] [--min-gap MICROSEC] [--netns NAME] [--dry-run] "
-                    "IFACE IN.pcap OUT.pcap\n");
+                    "[--by-ifname] IFACE IN.pcap OUT.pcap\n"
+                    "       ct_inject --list-ifnames IN.pcap\n");
     exit(2);
 }
 
@@ -139,7 +181,7 @@ int main(int argc, char **argv)
 {
     double max_gap_s = 1.0;
     long min_gap_us = 20;
-    int dry = 0;
+    int dry = 0, by_ifname = 0;
     const char *netns = NULL;
     int i = 1;
     for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
@@ -157,6 +199,10 @@ int main(int argc, char **argv)
             netns = argv[++i];
         } else if (strcmp(argv[i], "--dry-run") == 0) {
             dry = 1;
+        } else if (strcmp(argv[i], "--by-ifname") == 0) {
+            by_ifname = 1;
+        } else if (strcmp(argv[i], "--list-ifnames") == 0 && i + 2 == argc) {
+            return list_ifnames(argv[i + 1]);
         } else {
             usage();
         }
@@ -166,6 +212,7 @@ int main(int argc, char **argv)
     const char *ifname = argv[i], *in_path = argv[i + 1], *out_path = argv[i + 2];
 
     int fd = -1;
+    unsigned ifindex = 0;
     struct sockaddr_ll sll;
     memset(&sll, 0, sizeof(sll));
     if (netns && !dry) {
@@ -179,7 +226,7 @@ int main(int argc, char **argv)
         close(nfd);
     }
     if (!dry) {
-        unsigned ifindex = if_nametoindex(ifname);
+        ifindex = if_nametoindex(ifname);
         if (ifindex == 0)
             die(ifname, "no such interface");
         fd = socket(AF_PACKET, SOCK_RAW, 0);
@@ -204,10 +251,18 @@ int main(int argc, char **argv)
     struct pcap_reader r;
     if (pcap_reader_open(&r, in) != 0)
         die(in_path, r.error);
+    if (by_ifname && !r.pcapng)
+        die(in_path, "--by-ifname needs a pcapng capture (a pcap file names no interface)");
     FILE *out = fopen(out_path, "wb");
     if (!out)
         die(out_path, strerror(errno));
-    (void)pcap_write_header(out, PCAP_MAGIC_NSEC, MAX_FRAME, 1 /* Ethernet */);
+    if (by_ifname)
+        (void)pcapng_write_shb(out);
+    else
+        (void)pcap_write_header(out, PCAP_MAGIC_NSEC, MAX_FRAME, 1 /* Ethernet */);
+    /* --by-ifname: the interface index each capture interface is sent to,
+       and how many of the capture's interfaces OUT describes so far. */
+    unsigned if_index[64] = {0}, n_out_if = 0;
 
     struct pcap_packet pkt;
     static uint8_t frame[MAX_FRAME + 14];
@@ -220,6 +275,13 @@ int main(int argc, char **argv)
     int got;
     while ((got = pcap_reader_next(&r, &pkt)) == 1) {
         n_read++;
+        for (; by_ifname && n_out_if < r.n_if; n_out_if++) {
+            const char *name = r.if_name[n_out_if];
+            if_index[n_out_if] = ifindex;
+            if (name[0] && !dry && (if_index[n_out_if] = if_nametoindex(name)) == 0)
+                die(name, "no such interface (the capture names it)");
+            (void)pcapng_write_idb(out, 1 /* Ethernet */, MAX_FRAME, name[0] ? name : NULL);
+        }
         uint32_t off;
         uint16_t et = find_ip(pkt.data, pkt.caplen, pkt.link, &off);
         if (!et) {
@@ -258,6 +320,8 @@ int main(int argc, char **argv)
         if (!dry) {
             sleep_until(target);
             at = mono_ns();
+            if (by_ifname)
+                sll.sll_ifindex = (int)if_index[pkt.ifid];
             if (sendto(fd, frame, flen, 0, (struct sockaddr *)&sll, sizeof(sll)) != (ssize_t)flen) {
                 fprintf(stderr, "ct_inject: packet %lu: send: %s\n", n_read, strerror(errno));
                 n_err++;
@@ -266,8 +330,11 @@ int main(int argc, char **argv)
         }
         last_sent = at;
         uint64_t t = first_ts + (at - start);
-        (void)pcap_write_record(out, (uint32_t)(t / 1000000000ull), (uint32_t)(t % 1000000000ull), frame, flen,
-                                flen);
+        if (by_ifname)
+            (void)pcapng_write_epb(out, pkt.ifid, t, frame, flen, flen);
+        else
+            (void)pcap_write_record(out, (uint32_t)(t / 1000000000ull),
+                                    (uint32_t)(t % 1000000000ull), frame, flen, flen);
         n_sent++;
     }
     if (got < 0)

@@ -6,7 +6,12 @@
  * Usage: kernel_cases DIR
  *
  * Each case is one classic pcap file (Ethernet, microsecond timestamps) in
- * DIR, named after the behaviour it exercises. Packets are 1 ms apart unless
+ * DIR, named after the behaviour it exercises. A rules case (named
+ * rules-*) is a pcapng file whose interfaces carry names (if_name), with an
+ * nftables rules file of the same name beside it (NAME.nft): the kernel
+ * comparison loads it with `nft -f` in the kernel's namespace and with
+ * `ctrack read --rules`, and sends each packet to the interface its capture
+ * names (docs/kernel-compare.md). Packets are 1 ms apart unless
  * a case needs a longer gap (UDP's two-second stream rule). Every checksum is
  * correct unless the case is about a wrong one. The file names are printed,
  * one per line, so that the caller can loop over them.
@@ -39,6 +44,8 @@ struct cap {
     FILE *f;
     uint64_t t_us;       /* timestamp of the next packet, microseconds */
     const char *name;
+    int ng;              /* a pcapng file (a rules case) */
+    uint32_t ifid;       /* pcapng: the interface the next packets are captured on */
 };
 
 static const char *out_dir;
@@ -55,6 +62,8 @@ static void cap_open(struct cap *c, const char *name)
     }
     c->t_us = 1700000000ull * 1000000ull;
     c->name = name;
+    c->ng = 0;
+    c->ifid = 0;
     if (pcap_write_header(c->f, PCAP_MAGIC_USEC, 65535, 1 /* LINKTYPE_ETHERNET */) != 0)
         failed = 1;
 }
@@ -63,12 +72,59 @@ static void cap_close(struct cap *c)
 {
     if (fclose(c->f) != 0)
         failed = 1;
-    printf("%s.pcap\n", c->name);
+    printf("%s.%s\n", c->name, c->ng ? "pcapng" : "pcap");
+}
+
+/*
+ * Opens a rules case: NAME.pcapng with one Ethernet interface per name in
+ * `ifnames` (the interface ids are their indexes; packets go to interface 0
+ * until cap_iface() says otherwise), and NAME.nft holding `rules`.
+ */
+static void cap_open_rules(struct cap *c, const char *name, const char *const *ifnames, unsigned n,
+                           const char *rules)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s.nft", out_dir, name);
+    FILE *r = fopen(path, "w");
+    if (!r) {
+        fprintf(stderr, "kernel_cases: %s: %s\n", path, strerror(errno));
+        exit(1);
+    }
+    if (fputs(rules, r) < 0 || fclose(r) != 0)
+        failed = 1;
+    snprintf(path, sizeof(path), "%s/%s.pcapng", out_dir, name);
+    c->f = fopen(path, "wb");
+    if (!c->f) {
+        fprintf(stderr, "kernel_cases: %s: %s\n", path, strerror(errno));
+        exit(1);
+    }
+    c->t_us = 1700000000ull * 1000000ull;
+    c->name = name;
+    c->ng = 1;
+    c->ifid = 0;
+    if (pcapng_write_shb(c->f) != 0)
+        failed = 1;
+    for (unsigned i = 0; i < n; i++)
+        if (pcapng_write_idb(c->f, 1 /* LINKTYPE_ETHERNET */, 65535, ifnames[i]) != 0)
+            failed = 1;
+}
+
+/* The packets that follow are captured on interface `ifid` of a rules case. */
+static void cap_iface(struct cap *c, uint32_t ifid)
+{
+    c->ifid = ifid;
 }
 
 /* Writes one frame stamped with the capture clock, then moves it on 1 ms. */
 static void cap_frame(struct cap *c, const uint8_t *frame, size_t len)
 {
+    if (c->ng) {
+        if (pcapng_write_epb(c->f, c->ifid, c->t_us * 1000u, frame, (uint32_t)len,
+                             (uint32_t)len) != 0)
+            failed = 1;
+        c->t_us += 1000;
+        return;
+    }
     if (pcap_write_record(c->f, (uint32_t)(c->t_us / 1000000u), (uint32_t)(c->t_us % 1000000u), frame,
                           (uint32_t)len, (uint32_t)len) != 0)
         failed = 1;
@@ -135,6 +191,29 @@ static void tcp_seg(struct cap *c, const struct flow *fl, int dir, uint8_t flags
                            opts == OPT_SYN ? sizeof(syn_opts) : 0);
     memset(t + hl, 'x', len);
     emit_ip(c, fl, dir, IPPROTO_TCP, frame, hl + len, 0, corrupt);
+}
+
+/* Writes a TCP segment carrying `len` bytes of `data` (an application's
+   text, for the helpers' cases). */
+static void tcp_data(struct cap *c, const struct flow *fl, int dir, uint8_t flags, uint32_t seq,
+                     uint32_t ack, const void *data, size_t len)
+{
+    static uint8_t frame[16384];
+    uint8_t *t = frame + l4_at(fl);
+    size_t hl = tcp_header(t, dir ? fl->pb : fl->pa, dir ? fl->pa : fl->pb, seq, ack, flags, 509,
+                           NULL, 0);
+    memcpy(t + hl, data, len);
+    emit_ip(c, fl, dir, IPPROTO_TCP, frame, hl + len, 0, 0);
+}
+
+/* A UDP datagram carrying `len` bytes of `data`. */
+static void udp_data(struct cap *c, const struct flow *fl, int dir, const void *data, size_t len)
+{
+    static uint8_t frame[16384];
+    uint8_t *u = frame + l4_at(fl);
+    size_t hl = udp_header(u, dir ? fl->pb : fl->pa, dir ? fl->pa : fl->pb, len);
+    memcpy(u + hl, data, len);
+    emit_ip(c, fl, dir, IPPROTO_UDP, frame, hl + len, 0, 0);
 }
 
 /* With zero_csum the checksum field stays zero: "no checksum" over IPv4. */
@@ -903,6 +982,408 @@ static void cases_gre_sctp(void)
     cap_close(&c);
 }
 
+/* A TCP connection in progress: its flow and each side's next sequence number. */
+struct conv {
+    struct flow fl;
+    uint32_t seq[2];
+};
+
+/* Opens a connection with a handshake; client ISN ci, server ISN si. */
+static void conv_open(struct cap *c, struct conv *v, struct flow fl, uint32_t ci, uint32_t si)
+{
+    v->fl = fl;
+    handshake(c, &v->fl, ci, si);
+    v->seq[0] = ci + 1;
+    v->seq[1] = si + 1;
+}
+
+/* One side sends `text` in one segment; the other acknowledges it. */
+static void conv_say(struct cap *c, struct conv *v, int dir, const char *text)
+{
+    size_t len = strlen(text);
+    tcp_data(c, &v->fl, dir, P | A, v->seq[dir], v->seq[!dir], text, len);
+    v->seq[dir] += (uint32_t)len;
+    tcp_seg(c, &v->fl, !dir, A, v->seq[!dir], v->seq[dir], 509, 0, OPT_NONE, 0);
+}
+
+/* The rules cases: each rules file is one `table inet` of its own, loaded
+   beside the comparison's counting table. */
+static void cases_rules(void)
+{
+    static const char *const one[] = {"lan0"};
+    static const char *const two[] = {"lan0", "lan1"};
+    struct cap c;
+    struct conv v;
+    struct flow fl;
+
+    /* Zone per interface: what enters on lan0 is in zone 1, on lan1 in
+       zone 2; each interface carries its own flows. */
+    cap_open_rules(&c, "rules-zone-iface", two, 2,
+                   "table inet zone_iface {\n"
+                   "    chain raw {\n"
+                   "        type filter hook prerouting priority raw; policy accept;\n"
+                   "        iifname \"lan0\" ct zone set 1\n"
+                   "        iifname \"lan1\" ct zone set 2\n"
+                   "    }\n"
+                   "}\n");
+    fl = flow4("10.1.0.1", "10.2.0.1", 41001, 80);
+    exchange(&c, &fl, 1000, 5000);
+    cap_iface(&c, 1);
+    fl = flow4("10.3.0.1", "10.4.0.1", 41002, 53);
+    udp_dgram(&c, &fl, 0, 30, 0, 0);
+    udp_dgram(&c, &fl, 1, 60, 0, 0);
+    cap_iface(&c, 0);
+    fl = flow6("2001:db8:1::1", "2001:db8:2::1", 41003, 443);
+    handshake(&c, &fl, 7000, 9000);
+    cap_close(&c);
+
+    /* The same tuples on two interfaces, in two zones, kept apart: two
+       connections each, with their own counters and states. */
+    cap_open_rules(&c, "rules-zone-same-tuple", two, 2,
+                   "table inet zone_same_tuple {\n"
+                   "    chain raw {\n"
+                   "        type filter hook prerouting priority raw; policy accept;\n"
+                   "        iifname \"lan0\" ct zone set 10\n"
+                   "        iifname \"lan1\" ct zone set 20\n"
+                   "    }\n"
+                   "}\n");
+    fl = flow4("10.1.0.1", "10.2.0.1", 41010, 80);
+    handshake(&c, &fl, 1000, 5000);
+    cap_iface(&c, 1);
+    tcp_seg(&c, &fl, 0, S, 3000, 0, 64240, 0, OPT_SYN, 0);
+    cap_iface(&c, 0);
+    tcp_seg(&c, &fl, 0, P | A, 1001, 5001, 502, 100, OPT_NONE, 0);
+    fl = flow4("10.1.0.1", "10.2.0.1", 41011, 53);
+    udp_dgram(&c, &fl, 0, 30, 0, 0);
+    cap_iface(&c, 1);
+    udp_dgram(&c, &fl, 0, 30, 0, 0);
+    udp_dgram(&c, &fl, 1, 60, 0, 0);
+    cap_close(&c);
+
+    /* The zone from the packet mark: a raw rule marks the packets, the
+       next takes the zone from the mark through a map (the iptables CT
+       target's --zone mark); a packet whose mark the map lacks keeps
+       zone 0. A rule after conntrack sets the ct mark of one new
+       connection. */
+    cap_open_rules(&c, "rules-zone-mark", one, 1,
+                   "table inet zone_mark {\n"
+                   "    chain raw {\n"
+                   "        type filter hook prerouting priority raw; policy accept;\n"
+                   "        udp dport 53 meta mark set 0x2a\n"
+                   "        udp sport 53 meta mark set 0x2a\n"
+                   "        tcp dport 80 meta mark set 0x2b\n"
+                   "        tcp sport 80 meta mark set 0x2b\n"
+                   "        ct zone set meta mark map { 0x2a : 42, 0x2b : 43 }\n"
+                   "    }\n"
+                   "    chain track {\n"
+                   "        type filter hook prerouting priority filter; policy accept;\n"
+                   "        ct state new tcp dport 80 ct mark set 0x7\n"
+                   "    }\n"
+                   "}\n");
+    fl = flow4("10.1.0.1", "10.2.0.1", 41020, 53);
+    udp_dgram(&c, &fl, 0, 30, 0, 0);
+    udp_dgram(&c, &fl, 1, 60, 0, 0);
+    fl = flow4("10.1.0.1", "10.2.0.1", 41021, 80);
+    exchange(&c, &fl, 1000, 5000);
+    fl = flow4("10.1.0.1", "10.2.0.1", 41022, 8080);
+    handshake(&c, &fl, 1000, 5000);
+    cap_close(&c);
+
+    /* Zones per direction: `ct original zone set` puts only the original
+       tuple in zone 7 (the reply tuple stays in zone 0, so unzoned replies
+       find the connection); `ct reply zone set` only the reply tuple. */
+    cap_open_rules(&c, "rules-zone-direction", two, 2,
+                   "table inet zone_direction {\n"
+                   "    chain raw {\n"
+                   "        type filter hook prerouting priority raw; policy accept;\n"
+                   "        iifname \"lan0\" udp dport 53 ct original zone set 7\n"
+                   "        iifname \"lan1\" ct reply zone set 9\n"
+                   "    }\n"
+                   "}\n");
+    fl = flow4("10.1.0.1", "10.2.0.1", 41030, 53);
+    udp_dgram(&c, &fl, 0, 30, 0, 0);
+    udp_dgram(&c, &fl, 1, 60, 0, 0);
+    cap_iface(&c, 1);
+    fl = flow4("10.1.0.1", "10.2.0.1", 41031, 80);
+    exchange(&c, &fl, 1000, 5000);
+    cap_close(&c);
+
+    /* Matches after conntrack: ct zone, meta mark, ct mark, address sets and
+       port ranges choose the ct mark of new connections, and a rule that
+       matches a connection's mark rewrites it on a later packet (ct mark set
+       applies to every packet it meets, not only to new connections). */
+    cap_open_rules(&c, "rules-ct-match", two, 2,
+                   "table inet ct_match {\n"
+                   "    chain raw {\n"
+                   "        type filter hook prerouting priority raw; policy accept;\n"
+                   "        iifname \"lan1\" ct zone set 2\n"
+                   "        iifname \"lan1\" tcp dport 443 meta mark set 0x9\n"
+                   "    }\n"
+                   "    chain track {\n"
+                   "        type filter hook prerouting priority filter; policy accept;\n"
+                   "        ct state new ct zone 2 meta mark 0x9 ct mark set 0x5\n"
+                   "        ct state new ct zone 0 ip saddr { 10.1.0.1, 10.1.0.7 } "
+                   "udp dport 50-60 ct mark set 0x6\n"
+                   "        ct mark 0x6 udp sport 53 ct mark set 0x7\n"
+                   "        ct state new tcp dport 8000-8100 ct mark set 0x8\n"
+                   "    }\n"
+                   "}\n");
+    fl = flow4("10.1.0.1", "10.2.0.1", 41080, 53);
+    udp_dgram(&c, &fl, 0, 30, 0, 0);
+    udp_dgram(&c, &fl, 1, 60, 0, 0);
+    fl = flow4("10.1.0.2", "10.2.0.1", 41081, 53);
+    udp_dgram(&c, &fl, 0, 30, 0, 0);
+    fl = flow4("10.1.0.1", "10.2.0.1", 41082, 8080);
+    handshake(&c, &fl, 1000, 5000);
+    cap_iface(&c, 1);
+    fl = flow4("10.3.0.1", "10.4.0.1", 41083, 443);
+    handshake(&c, &fl, 1000, 5000);
+    fl = flow4("10.3.0.1", "10.4.0.1", 41084, 80);
+    handshake(&c, &fl, 1000, 5000);
+    cap_close(&c);
+
+    /* IPv6: zones from address prefixes, notrack by layer-4 protocol, a
+       timeout policy for IPv6 UDP and a ct mark by protocol. */
+    cap_open_rules(&c, "rules-ipv6", one, 1,
+                   "table inet v6 {\n"
+                   "    ct timeout udp6-short {\n"
+                   "        protocol udp; l3proto ip6;\n"
+                   "        policy = { unreplied: 7, replied: 9 };\n"
+                   "    }\n"
+                   "    chain raw {\n"
+                   "        type filter hook prerouting priority raw; policy accept;\n"
+                   "        meta l4proto icmpv6 notrack\n"
+                   "        meta l4proto { tcp, udp } ip6 saddr 2001:db8:1::/48 ct zone set 6\n"
+                   "        meta l4proto { tcp, udp } ip6 daddr 2001:db8:1::/48 ct zone set 6\n"
+                   "    }\n"
+                   "    chain track {\n"
+                   "        type filter hook prerouting priority filter; policy accept;\n"
+                   "        ct state new meta l4proto udp ct mark set 0x66\n"
+                   "        ct state new udp dport 5353 ct timeout set \"udp6-short\"\n"
+                   "    }\n"
+                   "}\n");
+    fl = flow6("2001:db8:1::1", "2001:db8:2::1", 41090, 443);
+    exchange(&c, &fl, 1000, 5000);
+    fl = flow6("2001:db8:1::1", "2001:db8:2::1", 41091, 5353);
+    udp_dgram(&c, &fl, 0, 30, 0, 0);
+    udp_dgram(&c, &fl, 1, 60, 0, 0);
+    fl = flow6("2001:db8:3::1", "2001:db8:2::1", 41092, 5353);
+    udp_dgram(&c, &fl, 0, 30, 0, 0);
+    fl = flow6("2001:db8:1::1", "2001:db8:2::1", 0, 0);
+    icmp_echo(&c, &fl, 0, 0, 0x77, 1);
+    icmp_echo(&c, &fl, 1, 1, 0x77, 1);
+    cap_close(&c);
+
+    /* The order of raw statements, as Linux's nft_ct and nft_notrack have
+       it: the first zone a packet is given stays (a later `ct zone set`
+       finds the packet's template and leaves it: the TCP connection is in
+       zone 6, not 60); notrack leaves a packet that has a template alone
+       (the ICMPv6 echo is tracked, in zone 6); and a zone set after
+       notrack tracks the packet after all (port 7, zone 8). */
+    cap_open_rules(&c, "rules-statement-order", one, 1,
+                   "table inet statement_order {\n"
+                   "    chain raw {\n"
+                   "        type filter hook prerouting priority raw; policy accept;\n"
+                   "        ip6 saddr 2001:db8:1::/48 ct zone set 6\n"
+                   "        ip6 daddr 2001:db8:1::/48 ct zone set 6\n"
+                   "        meta l4proto icmpv6 notrack\n"
+                   "        tcp dport 443 ct zone set 60\n"
+                   "        tcp sport 443 ct zone set 60\n"
+                   "        udp dport 7 notrack\n"
+                   "        udp dport 7 ct zone set 8\n"
+                   "    }\n"
+                   "}\n");
+    fl = flow6("2001:db8:1::1", "2001:db8:2::1", 41094, 443);
+    exchange(&c, &fl, 1000, 5000);
+    fl = flow6("2001:db8:3::1", "2001:db8:2::1", 41095, 7);
+    udp_dgram(&c, &fl, 0, 30, 0, 0);
+    fl = flow6("2001:db8:1::1", "2001:db8:2::1", 0, 0);
+    icmp_echo(&c, &fl, 0, 0, 0x78, 1);
+    icmp_echo(&c, &fl, 1, 1, 0x78, 1);
+    cap_close(&c);
+
+    /* The remaining statements of an operator's raw and ct rules: iif by
+       name, counter, accept (which ends the chain: the zone rule after it
+       is not reached for port 22), ct event set, a meta mark match. */
+    cap_open_rules(&c, "rules-misc", two, 2,
+                   "table inet misc {\n"
+                   "    chain raw {\n"
+                   "        type filter hook prerouting priority raw; policy accept;\n"
+                   "        iif \"lan1\" counter meta mark set 0x31\n"
+                   "        tcp dport 22 accept\n"
+                   "        tcp sport 22 accept\n"
+                   "        iif \"lan1\" ct zone set 3\n"
+                   "    }\n"
+                   "    chain track {\n"
+                   "        type filter hook prerouting priority filter; policy accept;\n"
+                   "        ct state new ct event set new,destroy\n"
+                   "        ct state new meta mark 0x31 ct mark set 0x31\n"
+                   "    }\n"
+                   "}\n");
+    fl = flow4("10.1.0.1", "10.2.0.1", 41100, 80);
+    handshake(&c, &fl, 1000, 5000);
+    cap_iface(&c, 1);
+    fl = flow4("10.1.0.1", "10.2.0.1", 41101, 80);
+    handshake(&c, &fl, 1000, 5000);
+    fl = flow4("10.1.0.1", "10.2.0.1", 41102, 22);
+    handshake(&c, &fl, 1000, 5000);
+    cap_close(&c);
+
+    /* notrack for a port: port 8080 in both directions is UNTRACKED and
+       makes no connection; the other flows are tracked as usual. */
+    cap_open_rules(&c, "rules-notrack", one, 1,
+                   "table inet notrack_port {\n"
+                   "    chain raw {\n"
+                   "        type filter hook prerouting priority raw; policy accept;\n"
+                   "        tcp dport 8080 notrack\n"
+                   "        tcp sport 8080 notrack\n"
+                   "    }\n"
+                   "}\n");
+    fl = flow4("10.1.0.1", "10.2.0.1", 41040, 8080);
+    exchange(&c, &fl, 1000, 5000);
+    fl = flow4("10.1.0.1", "10.2.0.1", 41041, 80);
+    exchange(&c, &fl, 1000, 5000);
+    cap_close(&c);
+
+    /* A timeout policy (an nfct timeout object) assigned after conntrack:
+       its UDP connections expire after 2 s unreplied, so the first is gone
+       2.5 s later while a later one remains with its short timeout; TCP's
+       ESTABLISHED gets 20 s instead of 5 days. Replayed with the real gap. */
+    cap_open_rules(&c, "rules-timeout", one, 1,
+                   "table inet timeout_policy {\n"
+                   "    ct timeout udp-short {\n"
+                   "        protocol udp; l3proto ip;\n"
+                   "        policy = { unreplied: 2, replied: 4 };\n"
+                   "    }\n"
+                   "    ct timeout tcp-short {\n"
+                   "        protocol tcp; l3proto ip;\n"
+                   "        policy = { established: 20, close: 3 };\n"
+                   "    }\n"
+                   "    chain track {\n"
+                   "        type filter hook prerouting priority filter; policy accept;\n"
+                   "        ct state new udp dport 5353 ct timeout set \"udp-short\"\n"
+                   "        ct state new tcp dport 80 ct timeout set \"tcp-short\"\n"
+                   "    }\n"
+                   "}\n");
+    fl = flow4("10.1.0.1", "10.2.0.1", 41050, 5353);
+    udp_dgram(&c, &fl, 0, 30, 0, 0);
+    fl = flow4("10.1.0.1", "10.2.0.1", 41051, 80);
+    exchange(&c, &fl, 1000, 5000);
+    cap_wait_ms(&c, 2500);
+    fl = flow4("10.1.0.1", "10.2.0.1", 41052, 5353);
+    udp_dgram(&c, &fl, 0, 30, 0, 0);
+    fl = flow4("10.1.0.1", "10.2.0.1", 41053, 53);
+    udp_dgram(&c, &fl, 0, 30, 0, 0);
+    cap_close(&c);
+
+    /* FTP (RFC 959, RFC 2428) with the helper assigned by a rule: the data
+       connections the control connection announces are RELATED. Linux's
+       helper reads a command only in a segment that starts just after a
+       newline it saw, so each side says something first. */
+    static const char ftp_rules[] =
+        "table inet ftp {\n"
+        "    ct helper ftp-standard {\n"
+        "        type \"ftp\" protocol tcp;\n"
+        "    }\n"
+        "    chain track {\n"
+        "        type filter hook prerouting priority filter; policy accept;\n"
+        "        tcp dport 21 ct helper set \"ftp-standard\"\n"
+        "    }\n"
+        "}\n";
+
+    /* Active mode: the client's PORT names 10.1.0.1:40000 (156 * 256 + 64);
+       the server connects from port 20. */
+    cap_open_rules(&c, "rules-ftp-active", one, 1, ftp_rules);
+    conv_open(&c, &v, flow4("10.1.0.1", "10.2.0.1", 41060, 21), 1000, 5000);
+    conv_say(&c, &v, 1, "220 ready\r\n");
+    conv_say(&c, &v, 0, "USER anonymous\r\n");
+    conv_say(&c, &v, 1, "331 password\r\n");
+    conv_say(&c, &v, 0, "PORT 10,1,0,1,156,64\r\n");
+    conv_say(&c, &v, 1, "200 PORT ok\r\n");
+    conv_say(&c, &v, 0, "LIST\r\n");
+    fl = flow4("10.2.0.1", "10.1.0.1", 20, 40000);
+    handshake(&c, &fl, 20000, 30000);
+    tcp_seg(&c, &fl, 0, P | A, 20001, 30001, 502, 100, OPT_NONE, 0);
+    conv_say(&c, &v, 1, "226 done\r\n");
+    cap_close(&c);
+
+    /* Passive mode: the server's 227 reply names 10.2.0.1:40001. */
+    cap_open_rules(&c, "rules-ftp-passive", one, 1, ftp_rules);
+    conv_open(&c, &v, flow4("10.1.0.1", "10.2.0.1", 41061, 21), 1000, 5000);
+    conv_say(&c, &v, 1, "220 ready\r\n");
+    conv_say(&c, &v, 0, "USER anonymous\r\n");
+    conv_say(&c, &v, 1, "331 password\r\n");
+    conv_say(&c, &v, 0, "PASV\r\n");
+    conv_say(&c, &v, 1, "227 Entering Passive Mode (10,2,0,1,156,65).\r\n");
+    conv_say(&c, &v, 0, "RETR file\r\n");
+    fl = flow4("10.1.0.1", "10.2.0.1", 41062, 40001);
+    handshake(&c, &fl, 20000, 30000);
+    tcp_seg(&c, &fl, 1, P | A, 30001, 20001, 502, 100, OPT_NONE, 0);
+    conv_say(&c, &v, 1, "226 done\r\n");
+    cap_close(&c);
+
+    /* IPv6 (RFC 2428): an EPRT data connection, then an EPSV one. */
+    cap_open_rules(&c, "rules-ftp-ipv6", one, 1, ftp_rules);
+    conv_open(&c, &v, flow6("2001:db8:1::1", "2001:db8:2::1", 41063, 21), 1000, 5000);
+    conv_say(&c, &v, 1, "220 ready\r\n");
+    conv_say(&c, &v, 0, "USER anonymous\r\n");
+    conv_say(&c, &v, 1, "331 password\r\n");
+    conv_say(&c, &v, 0, "EPRT |2|2001:db8:1::1|40002|\r\n");
+    conv_say(&c, &v, 1, "200 EPRT ok\r\n");
+    conv_say(&c, &v, 0, "LIST\r\n");
+    fl = flow6("2001:db8:2::1", "2001:db8:1::1", 20, 40002);
+    handshake(&c, &fl, 20000, 30000);
+    tcp_seg(&c, &fl, 0, P | A, 20001, 30001, 502, 100, OPT_NONE, 0);
+    conv_say(&c, &v, 1, "226 done\r\n");
+    conv_say(&c, &v, 0, "EPSV\r\n");
+    conv_say(&c, &v, 1, "229 Entering Extended Passive Mode (|||40003|)\r\n");
+    conv_say(&c, &v, 0, "RETR file\r\n");
+    fl = flow6("2001:db8:1::1", "2001:db8:2::1", 41064, 40003);
+    handshake(&c, &fl, 40000, 50000);
+    tcp_seg(&c, &fl, 1, P | A, 50001, 40001, 502, 100, OPT_NONE, 0);
+    conv_say(&c, &v, 1, "226 done\r\n");
+    cap_close(&c);
+
+    /* A PORT command split across two segments: Linux's helper reads a
+       command only within one segment, drops the segment with the partial
+       command, and does not read the rest (it does not start after a
+       newline); so no expectation, and the data connection is NEW. */
+    cap_open_rules(&c, "rules-ftp-split", one, 1, ftp_rules);
+    conv_open(&c, &v, flow4("10.1.0.1", "10.2.0.1", 41065, 21), 1000, 5000);
+    conv_say(&c, &v, 1, "220 ready\r\n");
+    conv_say(&c, &v, 0, "USER anonymous\r\n");
+    conv_say(&c, &v, 1, "331 password\r\n");
+    conv_say(&c, &v, 0, "PORT 10,1,0,1,156,");
+    conv_say(&c, &v, 0, "68\r\n");
+    conv_say(&c, &v, 1, "200 PORT ok\r\n");
+    conv_say(&c, &v, 0, "LIST\r\n");
+    fl = flow4("10.2.0.1", "10.1.0.1", 20, 40004);
+    handshake(&c, &fl, 20000, 30000);
+    cap_close(&c);
+
+    /* TFTP (RFC 1350): a read request to port 69; the server answers from
+       a new port, which the helper expected: RELATED, then the ACK. */
+    cap_open_rules(&c, "rules-tftp", one, 1,
+                   "table inet tftp {\n"
+                   "    ct helper tftp-standard {\n"
+                   "        type \"tftp\" protocol udp;\n"
+                   "    }\n"
+                   "    chain track {\n"
+                   "        type filter hook prerouting priority filter; policy accept;\n"
+                   "        udp dport 69 ct helper set \"tftp-standard\"\n"
+                   "    }\n"
+                   "}\n");
+    static const uint8_t rrq[] = "\0\1file.bin\0octet";
+    static const uint8_t data1[] = "\0\3\0\1hello";
+    static const uint8_t ack1[] = {0, 4, 0, 1};
+    fl = flow4("10.1.0.1", "10.2.0.1", 41070, 69);
+    udp_data(&c, &fl, 0, rrq, sizeof(rrq));
+    fl = flow4("10.2.0.1", "10.1.0.1", 41071, 41070);
+    udp_data(&c, &fl, 0, data1, sizeof(data1) - 1);
+    udp_data(&c, &fl, 1, ack1, sizeof(ack1));
+    cap_close(&c);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -914,5 +1395,6 @@ int main(int argc, char **argv)
     cases_udp_icmp();
     cases_other();
     cases_gre_sctp();
+    cases_rules();
     return failed ? 1 : 0;
 }

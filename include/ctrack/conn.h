@@ -178,7 +178,12 @@ struct ct_conn_info {
     uint8_t l4state;            /* TCP: enum ct_tcp_state; SCTP: enum ct_sctp_state; else 0 */
     uint8_t timeout;            /* enum ct_timeout in force */
     uint8_t flags;              /* CT_INFO_F_* */
+    uint8_t policy;             /* timeout policy id (ctrack/template.h); 0: the table's */
+    uint8_t helper;             /* enum ct_helper (ctrack/template.h); 0: none */
     uint8_t pad;
+    uint16_t events;            /* CT_EVENT_* the connection may emit, with CT_INFO_F_EVENTS */
+    uint8_t labels[16];         /* conntrack labels: label n is bit n % 8 of byte n / 8 */
+    struct ct_tuple master;     /* with CT_INFO_F_MASTER: the master's original tuple */
 };
 
 /* ct_conn_info.flags */
@@ -189,6 +194,15 @@ enum {
      * connections keep no counters; both arrays are then 0.
      */
     CT_INFO_F_ACCT = 1u << 0,
+    /* `events` was set by the connection's template (CT_TMPL_EVENTS); without
+       it the connection emits every event. */
+    CT_INFO_F_EVENTS = 1u << 1,
+    /*
+     * The connection was created from an expectation (status
+     * CT_STATUS_EXPECTED) and `master` holds the original tuple of the
+     * connection whose helper announced it (ctrack/helper.h).
+     */
+    CT_INFO_F_MASTER = 1u << 2,
 };
 
 /*

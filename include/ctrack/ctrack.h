@@ -15,9 +15,12 @@
 #include "ctrack/expiry.h"
 #include "ctrack/flowkey.h"
 #include "ctrack/flowlog.h"
+#include "ctrack/helper.h"
 #include "ctrack/packet.h"
 #include "ctrack/reason.h"
+#include "ctrack/rules.h"
 #include "ctrack/table.h"
+#include "ctrack/template.h"
 #include "ctrack/tuple.h"
 #include "ctrack/zone.h"
 

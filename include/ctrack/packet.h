@@ -65,8 +65,10 @@ enum ct_link {
 /*
  * A frame handed to the tracker. Zero it before filling it in (a designated
  * initializer does), so that the fields a caller does not know about, such
- * as `flags`, are 0. 32 bytes on LP64 targets, the last 4 of them padding;
- * `flags` took what was 24 bytes to 32.
+ * as `flags`, `iif` and `tmpl`, are 0. 32 bytes on LP64 targets: `flags`
+ * took what was 24 bytes to 32, and `iif` and `tmpl` (the input interface,
+ * which the rules of ctrack/rules.h match, and the CT template of
+ * ctrack/template.h) took the 4 bytes of padding that followed.
  */
 struct ct_frame {
     const uint8_t *data; /* first byte of the link-layer header */
@@ -79,7 +81,12 @@ struct ct_frame {
     uint16_t zone;       /* zone to look the packet up in (default 0) */
     uint32_t mark;       /* packet mark, as skb->mark */
     uint32_t flags;      /* CT_FRAME_F_*: what the receiving NIC checked; 0 if nothing */
+    uint16_t iif;        /* input interface id, the caller's numbering; 0 = unknown */
+    uint8_t tmpl;        /* CT template (ctrack/template.h) chosen by the caller; 0 = none */
+    uint8_t reserved;    /* must be zero */
 };
+_Static_assert(sizeof(struct ct_frame) == 32 || sizeof(void *) != 8,
+               "struct ct_frame is 32 bytes on LP64: iif and tmpl took its tail padding");
 
 /*
  * A frame the library may write into: struct ct_frame with a non-const
@@ -95,7 +102,12 @@ struct ct_frame_rw {
     uint16_t zone;       /* zone to look the packet up in (default 0) */
     uint32_t mark;       /* packet mark, as skb->mark */
     uint32_t flags;      /* CT_FRAME_F_* */
+    uint16_t iif;        /* input interface id; 0 = unknown */
+    uint8_t tmpl;        /* CT template id; 0 = none */
+    uint8_t reserved;    /* must be zero */
 };
+_Static_assert(sizeof(struct ct_frame_rw) == 32 || sizeof(void *) != 8,
+               "struct ct_frame_rw is 32 bytes on LP64");
 
 /* Frame flags (ct_frame.flags). All of them fit in ct_pkt.frame_flags. */
 enum {
@@ -109,6 +121,12 @@ enum {
      * itself ignores the flag: it always sums.
      */
     CT_FRAME_F_L4_CSUM_GOOD = 1u << 0,
+    /*
+     * The packet was generated on this host, not received: rules attached
+     * to the table (ctrack/rules.h) run its `output` chains instead of its
+     * `prerouting` ones. Nothing else reads it.
+     */
+    CT_FRAME_F_LOCAL = 1u << 1,
 };
 
 #define CT_PKT_MAX_VLANS 4
@@ -188,8 +206,11 @@ enum {
  * The parsed packet. Offsets are from `data`. Fields past `reason` are
  * meaningful only when reason is CT_REASON_NONE (fragments: see `frag`).
  *
- * Size: 168 bytes on LP64 targets, as before rewriting and the SACK
- * offset were added. The descriptor is written for every packet and read by
+ * Size: 176 bytes on LP64 targets: 168 as before rewriting and the SACK
+ * offset were added, then 8 more for the input interface and the template
+ * id (`iif`, `tmpl`), which found no free bytes together: they sit at the
+ * end in the frame's own layout, so that the parser copies them with one
+ * load and one store. The descriptor is written for every packet and read by
  * the tracker, so it stays within three cache lines and nothing is stored
  * that can be computed: every field a rewrite changes lies at a fixed
  * offset from l3_off, l4_off, inner_l3_off or inner_l4_off for the family
@@ -257,6 +278,13 @@ struct ct_pkt {
     uint16_t pad1;
     uint32_t encap_len;    /* its length on the wire, from the IP, UDP and tunnel lengths */
     uint32_t encap_id;     /* VNI, GRE key or GTP TEID (see enum ct_encap); 0 if none */
+
+    /* Copied from the frame as one 4-byte word, in the frame's layout. */
+    uint16_t iif;          /* input interface id; 0 = unknown */
+    uint8_t tmpl;          /* CT template (ctrack/template.h) for a NEW connection; 0 = none.
+                              The rules (ctrack/rules.h) may set it. */
+    uint8_t reserved;      /* the frame's reserved byte */
+    uint32_t pad2;
 };
 
 /*

@@ -68,6 +68,7 @@ extern "C" {
     X(ZONE_LIMIT, "zone-limit", "zone connection limit reached")                        \
     X(PROBE_LIMIT, "probe-limit", "hash probe limit reached")                           \
     X(NOTRACK, "notrack", "not tracked by rule")                                        \
+    X(RULE_DROP, "rule-drop", "dropped by a rule before conntrack")                     \
     /* ---- IP reassembly (ctrack/defrag.h) ---- */                                      \
     X(FRAG_OVERLAP, "frag-overlap", "overlapping IP fragments: the datagram is dropped (RFC 5722)") \
     X(FRAG_DUPLICATE, "frag-duplicate", "duplicate IP fragment (dropped; the datagram is kept)") \
@@ -79,7 +80,9 @@ extern "C" {
     X(SCTP_NEW, "sctp-new", "SCTP packet cannot start an association")                      \
     X(SCTP_VTAG, "sctp-vtag", "SCTP verification tag does not match the association")        \
     X(SCTP_INVALID_STATE, "sctp-invalid-state", "SCTP chunk invalid in the association state") \
-    X(SCTP_IGNORED, "sctp-ignored", "SCTP packet let through without refreshing the association (INIT retransmission, HEARTBEAT with another path's tag)")
+    X(SCTP_IGNORED, "sctp-ignored", "SCTP packet let through without refreshing the association (INIT retransmission, HEARTBEAT with another path's tag)") \
+    /* ---- zones per direction ---- */                                                 \
+    X(TUPLE_CLASH, "tuple-clash", "reply tuple of a new connection taken by another (zones per direction)")
 
 enum ct_reason {
 #define CT_REASON_ENUM_(code, name, desc) CT_REASON_##code,

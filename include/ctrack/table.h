@@ -187,6 +187,11 @@ struct ct_verdict {
 enum {
     CT_VERDICT_CREATED = 1u << 0,  /* this packet created (committed) conn */
     CT_VERDICT_REPLACED = 1u << 1, /* an old connection with this tuple was ended first */
+    /* Drop the packet although it was tracked: a rule (ctrack/rules.h)
+     * dropped it, or the connection's helper refused it as Linux's would
+     * (NF_DROP: a partial or malformed FTP command, an expectation that
+     * could not be added). */
+    CT_VERDICT_DROP = 1u << 2,
 };
 
 /*

@@ -77,6 +77,9 @@ struct cli_read_opts {
     int vlan_key;              /* --vlan-key: the VLAN stack is part of the key (zone) */
     int no_defrag;             /* --no-defrag: fragments go to the table as they are */
     int tunnels;               /* --tunnels / --no-tunnels; -1: on with flows, else off */
+    /* Rules (--rules FILE). */
+    const char *rules_file;    /* NULL: no rules */
+    struct ct_ruleset *ruleset; /* loaded from it by cli_read_run(), attached to each table */
 };
 
 /* One connection that ended, as the flow log (--at-end drain) prints it. */

@@ -49,14 +49,103 @@ static int read_all(struct cli_source *src, struct cli_pipeline *p)
     return status;
 }
 
-int cli_read_run(const struct cli_read_opts *opts)
+/* The largest rules file read: one byte more than the library takes, so
+   that a larger file gets the library's own message. */
+#define RULES_FILE_MAX ((1u << 20) + 1)
+
+/*
+ * Loads --rules FILE. Returns the ruleset, or NULL after one line on
+ * standard error: `ctrack: FILE: problem` when the file cannot be read,
+ * `ctrack: FILE:LINE:COL: problem` when its text is wrong.
+ */
+static struct ct_ruleset *load_rules(const char *path)
 {
-    struct cli_source *src = cli_source_open_pcap(opts->file);
-    if (!src)
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        cli_error("%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    char *text = malloc(RULES_FILE_MAX);
+    size_t len = text ? fread(text, 1, RULES_FILE_MAX, f) : 0;
+    int failed = !text || ferror(f);
+    int saved = errno;
+    fclose(f);
+    if (failed) {
+        cli_error("%s: cannot read: %s", path, text ? strerror(saved) : "out of memory");
+        free(text);
+        return NULL;
+    }
+    struct ct_rules_error where;
+    int err = 0;
+    struct ct_ruleset *rs = ct_ruleset_load(text, len, &where, &err);
+    free(text);
+    if (!rs) {
+        if (where.line)
+            cli_error("%s:%u:%u: %s", path, where.line, where.col, where.msg);
+        else
+            cli_error("%s: %s", path, where.msg[0] ? where.msg : ct_strerror(err));
+        return NULL;
+    }
+    /* What attaching registers (templates, policies) has limits of its
+       own: try it on a small table, so that rules beyond them fail here,
+       as a usage error, and not once the capture is being read. */
+    struct ct_table_config cfg;
+    ct_table_config_init(&cfg);
+    cfg.max_connections = 1;
+    struct ct_table *probe = ct_table_create(&cfg, &err);
+    if (probe && (err = ct_table_set_ruleset(probe, rs)) != 0) {
+        cli_error("%s: %s", path,
+                  err == -ENOSPC ? "more than 255 distinct zone settings or ct timeout objects"
+                  : err == -EEXIST ? "two ct timeout objects of the same name"
+                  : err == -ENAMETOOLONG ? "a ct timeout object's name is longer than 31 bytes"
+                                         : ct_strerror(err));
+        ct_ruleset_free(rs);
+        rs = NULL;
+    }
+    ct_table_destroy(probe);
+    return rs;
+}
+
+/* Gives the ruleset the capture's interface names (pcapng if_name), so
+   that `iifname` matches them; 0, or -1 after reporting why not. */
+static int name_ifaces(struct cli_source *src, struct ct_ruleset *rs)
+{
+    if (cli_source_want_ifaces(src) < 0) {
+        cli_error("%s: cannot read the interface names", cli_source_name(src));
+        return -1;
+    }
+    unsigned n = cli_source_iface_count(src);
+    if (n > CT_RULES_MAX_IFINDEX) {
+        cli_error("%s: more than %u interface names", cli_source_name(src),
+                  CT_RULES_MAX_IFINDEX);
+        return -1;
+    }
+    for (unsigned i = 1; i <= n; i++)
+        ct_ruleset_set_iface(rs, (uint16_t)i, cli_source_iface_name(src, i));
+    return 0;
+}
+
+int cli_read_run(const struct cli_read_opts *given)
+{
+    struct cli_read_opts o = *given;
+    const struct cli_read_opts *opts = &o;
+    /* The rules first: a bad rules file stops the run before any packet. */
+    if (o.rules_file && !(o.ruleset = load_rules(o.rules_file)))
         return CLI_EXIT_USAGE;
+    struct cli_source *src = cli_source_open_pcap(opts->file);
+    if (!src) {
+        ct_ruleset_free(o.ruleset);
+        return CLI_EXIT_USAGE;
+    }
+    if (o.ruleset && name_ifaces(src, o.ruleset) < 0) {
+        cli_source_close(src);
+        ct_ruleset_free(o.ruleset);
+        return CLI_EXIT_USAGE;
+    }
     struct cli_pipeline *p = cli_pipeline_create(opts, stdout);
     if (!p) {
         cli_source_close(src);
+        ct_ruleset_free(o.ruleset);
         return CLI_EXIT_FAIL;
     }
     /* The buffer must outlive every write to stdout: this command closes
@@ -68,6 +157,7 @@ int cli_read_run(const struct cli_read_opts *opts)
     cli_pipeline_summary(p, cli_source_name(src));
     cli_pipeline_destroy(p);
     cli_source_close(src);
+    ct_ruleset_free(o.ruleset);
     fclose(stdout);
     free(outbuf);
     return status;

@@ -81,6 +81,9 @@ void cli_read_usage(FILE *out)
             "  --no-zeek-timers       flow records end only at the end of the capture\n"
             "                         (one per connection key), not by Zeek's timers\n"
             "  --no-local-nets        local_orig/local_resp unset instead of private nets\n"
+            "  --rules FILE           rules in nftables syntax choosing zones, notrack,\n"
+            "                         marks, timeout policies and helpers (docs/rules.md);\n"
+            "                         pcapng interface names are what iifname matches\n"
             "  --vlan-key             VLAN tags are part of the connection key (zone)\n"
             "  --no-defrag            no IP reassembly: fragments are INVALID (fragment)\n"
             "  --tunnels, --no-tunnels  track connections inside IP-in-IP, GRE, VXLAN,\n"
@@ -240,6 +243,7 @@ enum {
     OPT_NO_DEFRAG,
     OPT_TUNNELS,
     OPT_NO_TUNNELS,
+    OPT_RULES,
 };
 
 static const struct option read_options[] = {
@@ -266,6 +270,7 @@ static const struct option read_options[] = {
     {"no-defrag", no_argument, NULL, OPT_NO_DEFRAG},
     {"tunnels", no_argument, NULL, OPT_TUNNELS},
     {"no-tunnels", no_argument, NULL, OPT_NO_TUNNELS},
+    {"rules", required_argument, NULL, OPT_RULES},
     {NULL, 0, NULL, 0},
 };
 
@@ -416,6 +421,9 @@ static int set_value(int c, const char *arg, struct cli_read_opts *opts)
         return 0;
     case OPT_TIMEOUT:
         return parse_timeout(arg, opts);
+    case OPT_RULES:
+        opts->rules_file = arg;
+        return 0;
     default:
         return 1;
     }

@@ -57,14 +57,45 @@ static const char *tuple_text(const struct ct_tuple *t, char *buf, size_t len)
     return buf;
 }
 
+/* Whether any conntrack label of the connection is set. */
+static int has_labels(const struct ct_conn_info *ci)
+{
+    for (unsigned i = 0; i < sizeof(ci->labels); i++)
+        if (ci->labels[i])
+            return 1;
+    return 0;
+}
+
+/* labels=N,M and helper=NAME, each followed by a space, when set. */
+static void print_labels_helper(FILE *out, const struct ct_conn_info *ci)
+{
+    if (has_labels(ci)) {
+        const char *sep = "labels=";
+        for (unsigned bit = 0; bit < 8 * sizeof(ci->labels); bit++) {
+            if (ci->labels[bit / 8] & (1u << (bit % 8))) {
+                fprintf(out, "%s%u", sep, bit);
+                sep = ",";
+            }
+        }
+        fputc(' ', out);
+    }
+    const char *helper = ct_helper_name(ci->helper);
+    if (helper)
+        fprintf(out, "helper=%s ", helper);
+}
+
 /*
  * One line in the layout of conntrack-tools' default (extended) output,
  * fields separated by one space:
  *   l3name(padded to 8) l3num proto(padded to 8) protonum timeout [TCP state]
  *   orig-tuple packets= bytes= [UNREPLIED] reply-tuple packets= bytes=
- *   [ASSURED] mark= zone= use=
- * zone-orig=/zone-reply= follow a tuple only when the two directions live in
- * different zones, as conntrack prints them only when set.
+ *   [ASSURED] mark= zone= [labels=] [helper=] use=
+ * When the two directions live in different zones (a template's zone for
+ * one direction only), the zone follows its tuple instead, as zone-orig=N or
+ * zone-reply=N for each non-zero one, and zone= is 0, as conntrack prints
+ * a zone with a direction (the kernel's CTA_TUPLE_ZONE) only in the tuple.
+ * labels= lists the set label bits by number, helper= the helper's name,
+ * both only when set.
  */
 static void print_conntrack(FILE *out, const struct ct_conn_info *ci, uint64_t now,
                             const struct cli_end *end)
@@ -86,7 +117,7 @@ static void print_conntrack(FILE *out, const struct ct_conn_info *ci, uint64_t n
         fprintf(out, "%s ", l4name);
 
     fputs(tuple_text(&ci->tuple[CT_DIR_ORIGINAL], buf, sizeof(buf)), out);
-    if (split_zone)
+    if (split_zone && ci->zone[CT_DIR_ORIGINAL])
         fprintf(out, " zone-orig=%u", (unsigned)ci->zone[CT_DIR_ORIGINAL]);
     fprintf(out, " packets=%" PRIu64 " bytes=%" PRIu64 " ", ci->packets[CT_DIR_ORIGINAL],
             ci->bytes[CT_DIR_ORIGINAL]);
@@ -94,23 +125,24 @@ static void print_conntrack(FILE *out, const struct ct_conn_info *ci, uint64_t n
         fputs("[UNREPLIED] ", out);
 
     fputs(tuple_text(&ci->tuple[CT_DIR_REPLY], buf, sizeof(buf)), out);
-    if (split_zone)
+    if (split_zone && ci->zone[CT_DIR_REPLY])
         fprintf(out, " zone-reply=%u", (unsigned)ci->zone[CT_DIR_REPLY]);
     fprintf(out, " packets=%" PRIu64 " bytes=%" PRIu64 " ", ci->packets[CT_DIR_REPLY],
             ci->bytes[CT_DIR_REPLY]);
     if (ci->status & CT_STATUS_ASSURED)
         fputs("[ASSURED] ", out);
 
+    unsigned zone = split_zone ? 0 : ci->zone[CT_DIR_ORIGINAL];
+    fprintf(out, "mark=%u zone=%u ", (unsigned)ci->mark, zone);
+    print_labels_helper(out, ci);
     if (end) {
-        fprintf(out, "mark=%u zone=%u end=%s t=", (unsigned)ci->mark,
-                (unsigned)ci->zone[CT_DIR_ORIGINAL], ct_end_reason_name(end->reason));
+        fprintf(out, "end=%s t=", ct_end_reason_name(end->reason));
         cli_print_seconds(out, end->when);
         fputc('\n', out);
         return;
     }
     /* Every connection printed is held once, by the table: use=1. */
-    fprintf(out, "mark=%u zone=%u use=1\n", (unsigned)ci->mark,
-            (unsigned)ci->zone[CT_DIR_ORIGINAL]);
+    fputs("use=1\n", out);
 }
 
 /* Linux's IPS_* names, indexed by bit number (CT_STATUS_*). */
@@ -120,10 +152,10 @@ static const char *const status_names[] = {
     "FIXED_TIMEOUT", "TEMPLATE",    "UNTRACKED", "HELPER",
 };
 
-/* One direction's tuple and counters as a JSON object. */
-static void print_json_dir(FILE *out, const struct ct_conn_info *ci, int dir)
+/* A tuple's addresses and ports (or ICMP type, code and id) as JSON
+   members, without the braces. */
+static void print_json_tuple(FILE *out, const struct ct_tuple *t)
 {
-    const struct ct_tuple *t = &ci->tuple[dir];
     char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
     int af = t->l3 == CT_L3_IPV6 ? AF_INET6 : AF_INET;
     if (!inet_ntop(af, t->src.b, src, sizeof(src)))
@@ -131,12 +163,19 @@ static void print_json_dir(FILE *out, const struct ct_conn_info *ci, int dir)
     if (!inet_ntop(af, t->dst.b, dst, sizeof(dst)))
         strcpy(dst, "?");
 
-    fprintf(out, "{\"src\":\"%s\",\"dst\":\"%s\"", src, dst);
+    fprintf(out, "\"src\":\"%s\",\"dst\":\"%s\"", src, dst);
     if (proto_has_ports(t->proto))
         fprintf(out, ",\"sport\":%u,\"dport\":%u", (unsigned)t->sport, (unsigned)t->dport);
     else if (proto_is_icmp(t->proto))
         fprintf(out, ",\"type\":%u,\"code\":%u,\"id\":%u", (unsigned)(t->dport >> 8),
                 (unsigned)(t->dport & 0xff), (unsigned)t->sport);
+}
+
+/* One direction's tuple and counters as a JSON object. */
+static void print_json_dir(FILE *out, const struct ct_conn_info *ci, int dir)
+{
+    fputc('{', out);
+    print_json_tuple(out, &ci->tuple[dir]);
     fprintf(out, ",\"zone\":%u,\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64 "}",
             (unsigned)ci->zone[dir], ci->packets[dir], ci->bytes[dir]);
 }
@@ -180,6 +219,31 @@ static void print_json(FILE *out, const struct ct_conn_info *ci, uint64_t now,
     fputs(",\"last_seen\":", out);
     cli_print_seconds(out, ci->last_seen);
     fprintf(out, ",\"mark\":%u", (unsigned)ci->mark);
+    /* Template facts, only when set, so that output without templates keeps
+     * its fields. */
+    if (has_labels(ci)) {
+        fputs(",\"labels\":[", out);
+        const char *sep = "";
+        for (unsigned bit = 0; bit < 8 * sizeof(ci->labels); bit++) {
+            if (ci->labels[bit / 8] & (1u << (bit % 8))) {
+                fprintf(out, "%s%u", sep, bit);
+                sep = ",";
+            }
+        }
+        fputc(']', out);
+    }
+    if (ct_helper_name(ci->helper))
+        fprintf(out, ",\"helper\":\"%s\"", ct_helper_name(ci->helper));
+    if (ci->policy)
+        fprintf(out, ",\"timeout_policy\":%u", (unsigned)ci->policy);
+    if (ci->flags & CT_INFO_F_EVENTS)
+        fprintf(out, ",\"event_mask\":%u", (unsigned)ci->events);
+    if (ci->flags & CT_INFO_F_MASTER) {
+        /* A RELATED connection made from an expectation: whose helper announced it. */
+        fputs(",\"master\":{", out);
+        print_json_tuple(out, &ci->master);
+        fputc('}', out);
+    }
     if (end) {
         fprintf(out, ",\"end\":\"%s\",\"end_time\":", ct_end_reason_name(end->reason));
         cli_print_seconds(out, end->when);

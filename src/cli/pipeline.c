@@ -407,6 +407,7 @@ static int add_packet(struct cli_pipeline *r, const struct cli_frame *h)
     f.len = h->caplen;
     f.wire_len = h->wire_len;
     f.link = h->link;
+    f.iif = (uint16_t)h->iface;
     r->burst_now = now;
     r->nframes++;
     r->counts.packets++;
@@ -642,9 +643,16 @@ static struct ct_table *create_table(const struct cli_read_opts *opts)
         cfg.flags |= CT_TABLE_F_NO_CHECKSUM;
     int err = 0;
     struct ct_table *table = ct_table_create(&cfg, &err);
-    if (!table)
+    if (!table) {
         cli_error("cannot create a table for %" PRIu32 " connections: %s%s", opts->max_connections,
                   ct_strerror(err), err == -ENOMEM ? " (try a smaller --max-connections)" : "");
+        return NULL;
+    }
+    if (opts->ruleset && (err = ct_table_set_ruleset(table, opts->ruleset)) != 0) {
+        cli_error("%s: cannot apply the rules: %s", opts->rules_file, ct_strerror(err));
+        ct_table_destroy(table);
+        return NULL;
+    }
     return table;
 }
 

@@ -25,7 +25,7 @@ struct cli_frame {
     uint32_t wire_len;   /* length on the wire, never below caplen */
     uint64_t ts;         /* capture time, ns since the epoch, as recorded (it may go
                             backwards in merged captures; the pipeline copes) */
-    uint32_t iface;      /* interface id; 0 for files (libpcap does not report pcapng's) */
+    uint32_t iface;      /* interface number (cli_source_want_ifaces()); 0 = unknown */
     uint16_t link;       /* enum ct_link */
     uint16_t pad;
 };
@@ -46,6 +46,22 @@ struct cli_source *cli_source_open_pcap(const char *file);
  * or -1.
  */
 int cli_source_next(struct cli_source *s, struct cli_frame *f);
+
+/*
+ * Asks for each frame's interface: for a pcapng file, frames then carry the
+ * number of their interface's name (if_name), 1 to cli_source_iface_count(),
+ * the same number for the same name; 0 for an interface without a name, and
+ * for classic pcap files and standard input. Call it before the first
+ * cli_source_next(); the names are known as soon as it returns. Returns 0,
+ * or -1 when out of memory or the file cannot be opened a second time.
+ */
+int cli_source_want_ifaces(struct cli_source *s);
+
+/* How many interface names the capture has (after cli_source_want_ifaces()). */
+unsigned cli_source_iface_count(const struct cli_source *s);
+
+/* The name of interface number `iif`, or NULL when there is none. */
+const char *cli_source_iface_name(const struct cli_source *s, unsigned iif);
 
 /* The input's name for messages: the file, or "standard input". */
 const char *cli_source_name(const struct cli_source *s);

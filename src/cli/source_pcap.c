@@ -5,6 +5,19 @@
  * Everything that knows about libpcap lives here: the link-type mapping,
  * opening with one-line errors, the conversion of each record's header to
  * a struct cli_frame, and the message of a damaged file.
+ *
+ * Interfaces: libpcap reads pcapng files with several interfaces but does
+ * not say which interface a packet was captured on. When asked
+ * (cli_source_want_ifaces()), a second, minimal walker reads the same
+ * file's pcapng blocks in step with libpcap: it learns each interface
+ * description's if_name option, and for each packet block libpcap returns
+ * it reads that block's interface id. libpcap stays the only reader of the
+ * packets themselves. Interfaces are numbered by name over the whole file
+ * (equal names share a number, as `iifname` matches them alike), from 1;
+ * 0 is an interface with no name, or any interface once the walker lost
+ * step (a file libpcap reads but the walker does not understand).
+ * Format: draft-ietf-opsawg-pcapng (section header 0x0a0d0d0a, interface
+ * description 1, packet 2 (obsolete), simple packet 3, enhanced packet 6).
  */
 #include <errno.h>
 #include <pcap/pcap.h>
@@ -17,11 +30,29 @@
 
 #define NS_PER_SEC UINT64_C(1000000000)
 
+/* Bytes kept of an interface name (Linux's IFNAMSIZ, the NUL included). */
+#define IFNAME_SIZE 16
+/* Interfaces per pcapng section, and distinct names per file, that get a number. */
+#define WALK_MAX_IF 1023
+
+/* The pcapng walker (see the top of this file). */
+struct walk {
+    FILE *f;
+    int swap;              /* the section's byte order differs from the host's */
+    uint32_t n_if;         /* interface descriptions in this section */
+    uint16_t iif[WALK_MAX_IF]; /* this section's interface -> number (0: none) */
+    uint8_t body[1u << 16];    /* an interface description being read */
+};
+
 struct cli_source {
     pcap_t *pcap;
     const char *name;      /* for messages */
+    const char *file;      /* the path, NULL for standard input */
     uint16_t link;         /* enum ct_link of every frame */
     uint64_t frames;
+    struct walk *walk;     /* NULL unless interfaces are wanted and the file is pcapng */
+    char (*names)[IFNAME_SIZE]; /* number - 1 -> name */
+    unsigned n_names;
     char error[PCAP_ERRBUF_SIZE + 1];
 };
 
@@ -109,6 +140,152 @@ static pcap_t *open_capture(const char *file)
     return p;
 }
 
+static uint32_t walk_u32(const struct walk *w, const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return w->swap ? __builtin_bswap32(v) : v;
+}
+
+static uint16_t walk_u16(const struct walk *w, const uint8_t *p)
+{
+    uint16_t v;
+    memcpy(&v, p, 2);
+    return w->swap ? __builtin_bswap16(v) : v;
+}
+
+/* The number of interface name `name`, adding it to the list when it is
+   new; 0 when the list is full or out of memory. */
+static uint16_t name_number(struct cli_source *s, const char *name)
+{
+    for (unsigned i = 0; i < s->n_names; i++)
+        if (strcmp(s->names[i], name) == 0)
+            return (uint16_t)(i + 1);
+    if (s->n_names >= WALK_MAX_IF)
+        return 0;
+    if ((s->n_names & (s->n_names - 1)) == 0) { /* grow at powers of two */
+        unsigned cap = s->n_names ? s->n_names * 2 : 1;
+        char(*nn)[IFNAME_SIZE] = realloc(s->names, cap * sizeof(*nn));
+        if (!nn)
+            return 0;
+        s->names = nn;
+    }
+    snprintf(s->names[s->n_names], IFNAME_SIZE, "%s", name);
+    return (uint16_t)++s->n_names;
+}
+
+/* Reads an interface description's options (body after link type,
+   reserved and snapshot length) for if_name (option 2). */
+static void walk_idb(struct cli_source *s, struct walk *w, const uint8_t *b, uint32_t len)
+{
+    char name[IFNAME_SIZE] = "";
+    uint32_t off = 8;
+    while (off + 4 <= len) {
+        uint16_t code = walk_u16(w, b + off), olen = walk_u16(w, b + off + 2);
+        if (code == 0 || off + 4 + olen > len)
+            break;
+        if (code == 2) {
+            size_t n = olen < IFNAME_SIZE ? olen : IFNAME_SIZE - 1;
+            memcpy(name, b + off + 4, n);
+            name[n] = '\0';
+        }
+        off += 4 + ((olen + 3u) & ~3u);
+    }
+    uint16_t num = name[0] ? name_number(s, name) : 0;
+    if (w->n_if < WALK_MAX_IF)
+        w->iif[w->n_if] = num;
+    w->n_if++;
+}
+
+/*
+ * Reads blocks up to the next packet block and returns its interface's
+ * number; with only_idbs, reads the whole file for the interface names
+ * and returns 0. Returns -1 at the end of the file or when the walker loses
+ * step (then it stops walking).
+ */
+static int walk_next(struct cli_source *s, struct walk *w, int only_idbs)
+{
+    uint8_t *body = w->body;
+    for (;;) {
+        uint8_t h[12];
+        if (fread(h, 1, 12, w->f) != 12)
+            return -1;
+        uint32_t type;
+        memcpy(&type, h, 4);
+        if (type == 0x0a0d0d0au) {
+            uint32_t bom;
+            memcpy(&bom, h + 8, 4);
+            if (bom != 0x1a2b3c4du && bom != 0x4d3c2b1au)
+                return -1;
+            w->swap = bom != 0x1a2b3c4du;
+            w->n_if = 0;
+        } else {
+            type = walk_u32(w, h);
+        }
+        uint32_t len = walk_u32(w, h + 4);
+        if (len < 12 || (len & 3))
+            return -1;
+        /* 12 bytes are read: the type, the length and the body's first 4
+           bytes (the trailing length when the body is empty). */
+        uint32_t blen = len - 12; /* body bytes */
+        if (type == 1 && blen >= 8 && blen <= sizeof(w->body)) {
+            memcpy(body, h + 8, 4);
+            if (fread(body + 4, 1, blen - 4, w->f) != blen - 4 || fseek(w->f, 4, SEEK_CUR) != 0)
+                return -1;
+            walk_idb(s, w, body, blen);
+            continue;
+        }
+        if (fseek(w->f, (long)len - 12, SEEK_CUR) != 0)
+            return -1;
+        if (type == 1) {
+            walk_idb(s, w, body, 0); /* too large to read: an interface without a name */
+        } else if (!only_idbs && (type == 6 || type == 2 || type == 3)) {
+            /* The interface id opens the body: 32 bits (enhanced), 16 (obsolete packet). */
+            uint32_t ifid = type == 6 ? walk_u32(w, h + 8) : type == 2 ? walk_u16(w, h + 8) : 0;
+            if (type != 3 && blen < 4)
+                return -1;
+            return ifid < w->n_if && ifid < WALK_MAX_IF ? w->iif[ifid] : 0;
+        }
+    }
+}
+
+int cli_source_want_ifaces(struct cli_source *s)
+{
+    if (!s->file || s->walk)
+        return 0;
+    FILE *f = fopen(s->file, "rb");
+    if (!f)
+        return -1;
+    uint8_t magic[4];
+    if (fread(magic, 1, 4, f) != 4 || memcmp(magic, "\x0a\x0d\x0d\x0a", 4) != 0) {
+        fclose(f); /* a classic pcap names no interface */
+        return 0;
+    }
+    struct walk *w = calloc(1, sizeof(*w));
+    if (!w) {
+        fclose(f);
+        return -1;
+    }
+    w->f = f;
+    /* First every name, so that the caller can resolve them before the packets. */
+    rewind(f);
+    (void)walk_next(s, w, 1);
+    rewind(f);
+    w->n_if = 0;
+    s->walk = w;
+    return 0;
+}
+
+unsigned cli_source_iface_count(const struct cli_source *s)
+{
+    return s->n_names;
+}
+
+const char *cli_source_iface_name(const struct cli_source *s, unsigned iif)
+{
+    return iif >= 1 && iif <= s->n_names ? s->names[iif - 1] : NULL;
+}
+
 struct cli_source *cli_source_open_pcap(const char *file)
 {
     const char *name = strcmp(file, "-") == 0 ? "standard input" : file;
@@ -134,6 +311,7 @@ struct cli_source *cli_source_open_pcap(const char *file)
     }
     s->pcap = p;
     s->name = name;
+    s->file = strcmp(file, "-") != 0 ? file : NULL;
     s->link = (uint16_t)link;
     return s;
 }
@@ -160,6 +338,16 @@ int cli_source_next(struct cli_source *s, struct cli_frame *f)
     f->wire_len = h->len < h->caplen ? h->caplen : h->len;
     f->ts = sec * NS_PER_SEC + nsec;
     f->iface = 0;
+    if (s->walk) {
+        int iif = walk_next(s, s->walk, 0);
+        if (iif < 0) {
+            fclose(s->walk->f);
+            free(s->walk);
+            s->walk = NULL;
+        } else {
+            f->iface = (uint32_t)iif;
+        }
+    }
     f->link = s->link;
     f->pad = 0;
     s->frames++;
@@ -186,5 +374,10 @@ void cli_source_close(struct cli_source *s)
     if (!s)
         return;
     pcap_close(s->pcap);
+    if (s->walk) {
+        fclose(s->walk->f);
+        free(s->walk);
+    }
+    free(s->names);
     free(s);
 }

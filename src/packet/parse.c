@@ -850,6 +850,7 @@ void ct_pkt_parse_general(const struct ct_frame *frame, struct ct_pkt *pkt, unsi
     pkt->snapped = c.len < c.wire;
     pkt->frame_flags = (uint8_t)frame->flags;
     pkt->mark = frame->mark;
+    memcpy(&pkt->iif, &frame->iif, 4); /* iif, tmpl, reserved */
     pkt->tuple.zone = frame->zone;
     pkt->inner.zone = frame->zone;
 
@@ -947,8 +948,15 @@ static CT_ALWAYS_INLINE int parse_fast(const struct ct_frame *frame, struct ct_p
     pkt->writable = 0;
     pkt->mark = frame->mark;
     pkt->tuple.zone = frame->zone;
-    memset(&pkt->icmp_type, 0, sizeof(*pkt) - offsetof(struct ct_pkt, icmp_type));
+    memset(&pkt->icmp_type, 0, offsetof(struct ct_pkt, iif) - offsetof(struct ct_pkt, icmp_type));
     pkt->inner.zone = frame->zone;
+    {
+        /* iif, tmpl and reserved in one word, and the padding after them. */
+        uint32_t w;
+        memcpy(&w, &frame->iif, 4);
+        uint64_t w64 = w;
+        memcpy(&pkt->iif, &w64, 8);
+    }
 
     /* One 802.1Q tag or none, without a branch: bytes 14 to 17 are
        captured either way. */
@@ -1073,6 +1081,16 @@ CT_EXPORT void ct_pkt_parse_flags(const struct ct_frame *frame, struct ct_pkt *p
     ct_pkt_parse_general(frame, pkt, flags);
 }
 
+/* The parser copies iif, tmpl and reserved as one word from the frame to
+ * the descriptor. */
+_Static_assert(offsetof(struct ct_frame, tmpl) == offsetof(struct ct_frame, iif) + 2 &&
+                   offsetof(struct ct_frame, reserved) == offsetof(struct ct_frame, iif) + 3 &&
+                   offsetof(struct ct_pkt, tmpl) == offsetof(struct ct_pkt, iif) + 2 &&
+                   offsetof(struct ct_pkt, reserved) == offsetof(struct ct_pkt, iif) + 3 &&
+                   offsetof(struct ct_pkt, pad2) == offsetof(struct ct_pkt, iif) + 4 &&
+                   sizeof(struct ct_pkt) == offsetof(struct ct_pkt, pad2) + 4,
+               "iif, tmpl and reserved lie alike in frames and descriptors, at the end of both");
+
 CT_EXPORT void ct_pkt_parse_rw(const struct ct_frame_rw *frame, struct ct_pkt *pkt, unsigned flags)
 {
     /* The same fields, read-only: the parser never writes into a frame. */
@@ -1084,6 +1102,9 @@ CT_EXPORT void ct_pkt_parse_rw(const struct ct_frame_rw *frame, struct ct_pkt *p
         .zone = frame->zone,
         .mark = frame->mark,
         .flags = frame->flags,
+        .iif = frame->iif,
+        .tmpl = frame->tmpl,
+        .reserved = frame->reserved,
     };
     if (!parse_fast(&ro, pkt, flags))
         ct_pkt_parse_general(&ro, pkt, flags);

@@ -28,16 +28,20 @@
 
 #include "base/compiler.h"
 #include "ctrack/table.h"
+#include "helper/helper.h"
 #include "proto/proto.h"
+#include "rules/rules.h"
 #include "table/index.h"
 #include "table/shared.h"
 #include "table/table.h"
+#include "template/template.h"
 
 /* What stage 3 does with a packet. */
 enum lookup_kind {
     LK_DONE = 0,  /* verdict already decided in stage 1 */
     LK_CONN = 1,  /* look up the packet's own tuple */
     LK_ERROR = 2, /* ICMP error: look up the embedded tuple */
+    LK_TMPL = 3,  /* own tuple, with a template zone that differs per direction */
 };
 
 /* Per-packet scratch of a burst. */
@@ -50,6 +54,7 @@ struct stage {
     } key;
     uint8_t kind; /* enum lookup_kind */
     uint8_t v6;
+    uint16_t zone_reply; /* LK_TMPL: the packet's zone in the reply direction */
 };
 
 /*
@@ -153,6 +158,8 @@ static uint16_t classify_new(const struct ct_table *t, const struct ct_pkt *pkt,
     conn_set_key(c, st);
     c->first_seen = now;
     c->last_seen = now;
+    if (CT_UNLIKELY(pkt->tmpl != 0))
+        c->policy = ct_tmpl_policy(t, pkt);
     const struct ct_proto_cfg *cfg = ct_table_conn_cfg(t, c);
     uint16_t r = ct_proto_new(cfg, c, pkt, now);
     if (r != CT_REASON_NONE)
@@ -163,6 +170,45 @@ static uint16_t classify_new(const struct ct_table *t, const struct ct_pkt *pkt,
         return res.reason != CT_REASON_NONE ? res.reason : CT_REASON_TCP_INVALID_STATE;
     *l4state = c->l4state;
     return CT_REASON_NONE;
+}
+
+/* Whether the table may hold connections whose zones differ per direction
+ * (a template with a zone for one direction only was registered). */
+static inline int split_zones(const struct ct_table *t)
+{
+    return CT_UNLIKELY(t->tmpl != NULL) && ct_tmpl_split_zones(t);
+}
+
+/* Whether direction dir of connection c has the staged key. */
+static int conn_has_key(const struct ct_table *t, struct ct_conn *c, unsigned dir,
+                        const struct stage *st)
+{
+    return st->v6 ? ct_conn_match6(t, c, dir, &st->key.k6) : ct_conn_match4(t, c, dir, &st->key.k4);
+}
+
+/*
+ * Zones per direction: whether the reply tuple of the new connection c is
+ * indexed already, by a connection whose original tuple the packet did not
+ * match (that takes a connection whose zones differ per direction: with
+ * one zone for both, the packet would have matched it). Linux's __nf_conntrack_confirm() then fails
+ * the insert and drops the packet; so does ctrack (reason TUPLE_CLASH).
+ */
+static CT_NOINLINE int reply_taken(struct ct_table *t, const struct ct_conn *c, uint64_t now)
+{
+    union {
+        struct ct_key4 k4;
+        struct ct_key6 k6;
+    } k;
+    uint64_t h;
+    unsigned v6 = ct_conn_is_v6(c), dir;
+    if (v6) {
+        ct_table_reply_key6(t, c, &k.k6);
+        h = ct_table_hash6(t, &k.k6);
+    } else {
+        ct_table_reply_key4(t, c, &k.k4);
+        h = ct_table_hash4(t, &k.k4);
+    }
+    return ct_table_find_live(t, &k, v6, h, ct_table_bucket_of(t, h), now, &dir) != NULL;
 }
 
 /*
@@ -178,11 +224,16 @@ static int process_new(struct ct_table *t, struct ct_pkt *pkt, const struct stag
 
     if (!(flags & CT_PROCESS_COMMIT)) {
         r = classify_new(t, pkt, st, now, &l4state);
+        if (r == CT_REASON_NONE && CT_UNLIKELY(t->rules != NULL) &&
+            ct_rules_conn_new(t, NULL, pkt, now) != 0)
+            r = CT_REASON_RULE_DROP;
         if (r != CT_REASON_NONE) {
             verdict_reject(t, v, r, 0);
             return 0;
         }
         verdict_ok(t, v, NULL, CT_STATE_NEW, CT_DIR_ORIGINAL, l4state);
+        if (CT_UNLIKELY(t->helpers != NULL) && ct_helper_would_relate(t, pkt, now))
+            v->state = CT_STATE_RELATED;
         v->flags = vflags;
         CT_STAT_INC(t, not_committed);
         return 0;
@@ -221,6 +272,18 @@ static int process_new(struct ct_table *t, struct ct_pkt *pkt, const struct stag
     conn_set_key(c, st);
     c->first_seen = now;
     c->last_seen = now;
+    /* The template of a NEW connection: reply zone, mark, labels, policy
+     * (before the tracker, which reads the policy's timeouts), events,
+     * helper. Never applied to a connection that exists. */
+    if (CT_UNLIKELY(pkt->tmpl != 0))
+        ct_tmpl_apply(t, c, pkt);
+    /* The rules after conntrack see the NEW connection before it is
+     * committed: a drop there means it is never created. */
+    if (CT_UNLIKELY(t->rules != NULL) && ct_rules_conn_new(t, c, pkt, now) != 0) {
+        ct_table_conn_discard(t, c);
+        verdict_reject(t, v, CT_REASON_RULE_DROP, 0);
+        return 0;
+    }
     const struct ct_proto_cfg *cfg = ct_table_conn_cfg(t, c);
     r = ct_proto_new(cfg, c, pkt, now);
     if (r != CT_REASON_NONE) {
@@ -240,23 +303,37 @@ static int process_new(struct ct_table *t, struct ct_pkt *pkt, const struct stag
          * inside the insert catches a creation that raced with ours. */
         struct ct_conn *other;
         unsigned odir;
+        int zd = split_zones(t);
         ct_conn_lock(c);
         int ir = ct_table_insert_shared(t, c, st->hash, &other, &odir);
         if (ir != 0) {
             ct_conn_unlock(c);
             ct_table_conn_discard(t, c);
-            if (ir == -EEXIST)
+            if (ir == -EEXIST && !zd)
                 return 1;
-            verdict_reject(t, v, CT_REASON_PROBE_LIMIT, 0);
+            /* With zones per direction the reply tuple alone may be taken:
+             * unless the packet's own tuple is the other's, look again. */
+            if (ir == -EEXIST && conn_has_key(t, other, odir, st))
+                return 1;
+            verdict_reject(t, v, ir == -EEXIST ? CT_REASON_TUPLE_CLASH : CT_REASON_PROBE_LIMIT, 0);
             return 0;
         }
+    } else if (split_zones(t) && reply_taken(t, c, now)) {
+        ct_table_conn_discard(t, c);
+        verdict_reject(t, v, CT_REASON_TUPLE_CLASH, 0);
+        return 0;
     } else if (ct_table_insert(t, c, st->hash) != 0) {
         ct_table_conn_discard(t, c);
         verdict_reject(t, v, CT_REASON_PROBE_LIMIT, 0);
         return 0;
     }
     account(t, c, CT_DIR_ORIGINAL, pkt, now);
-    verdict_ok(t, v, c, CT_STATE_NEW, CT_DIR_ORIGINAL, c->l4state);
+    /* Helpers: an expectation makes the connection RELATED; the template's
+     * helper sees its first packet. */
+    uint8_t state = CT_STATE_NEW;
+    if (CT_UNLIKELY(t->helpers != NULL))
+        state = ct_helper_conn_new(t, c, pkt, ct_tmpl_conn_helper(t, c), now, &vflags);
+    verdict_ok(t, v, c, state, CT_DIR_ORIGINAL, c->l4state);
     v->flags = (uint8_t)(vflags | CT_VERDICT_CREATED);
     if (res.action == CT_PROTO_CLOSE)
         ct_table_conn_remove(t, c, CT_RM_DELETE);
@@ -289,6 +366,24 @@ static CT_NOINLINE void refile_if_earlier(struct ct_table *t, struct ct_conn *c,
 
 static int shared_found(struct ct_table *t, struct ct_pkt *pkt, const struct stage *st,
                         struct ct_verdict *v, uint64_t now, unsigned flags);
+
+/*
+ * The state of an accepted packet on a connection that has not seen a
+ * reply or has a helper, and the helper's run. Linux's resolve_normal_ct():
+ * an original-direction packet before any reply is NEW, or RELATED on a
+ * connection made from an expectation. The helper (helper/helper.h) may
+ * flag the packet CT_VERDICT_DROP in v->flags, which verdict_fill() keeps.
+ */
+static inline uint8_t found_other(struct ct_table *t, struct ct_conn *c, unsigned dir,
+                                  const struct ct_pkt *pkt, struct ct_verdict *v, uint64_t now)
+{
+    uint8_t state = (c->status & CT_STATUS_SEEN_REPLY)
+                        ? CT_STATE_ESTABLISHED
+                        : ((c->status & CT_STATUS_EXPECTED) ? CT_STATE_RELATED : CT_STATE_NEW);
+    if (CT_UNLIKELY(c->status & CT_STATUS_HELPER))
+        v->flags |= ct_helper_packet(t, c, dir, pkt, now);
+    return state;
+}
 
 /* A packet whose own tuple matched the live connection c in direction dir.
  * Inlined into the burst loop (stage_three): the call with eight arguments
@@ -341,9 +436,12 @@ static CT_ALWAYS_INLINE void process_found(struct ct_table *t, struct ct_pkt *pk
         account(t, c, dir, pkt, now);
     if (dir == CT_DIR_REPLY)
         c->status |= CT_STATUS_SEEN_REPLY;
-    uint8_t state = (dir == CT_DIR_REPLY || (c->status & CT_STATUS_SEEN_REPLY))
-                        ? CT_STATE_ESTABLISHED
-                        : CT_STATE_NEW;
+    /* One test settles the common case, a connection that has seen a
+     * reply (the packet's own, if it is one) and has no helper. */
+    uint8_t state = CT_STATE_ESTABLISHED;
+    if (CT_UNLIKELY((c->status & (CT_STATUS_SEEN_REPLY | CT_STATUS_HELPER)) !=
+                    CT_STATUS_SEEN_REPLY))
+        state = found_other(t, c, dir, pkt, v, now);
     verdict_fill(v, c, state, dir, c->l4state);
     if (bc)
         bc->ok++;
@@ -369,9 +467,50 @@ static inline struct ct_conn *lookup_live(struct ct_table *t, const struct stage
     return ct_table_find_live(t, &st->key, st->v6, st->hash, st->bucket, now, dir);
 }
 
-/* Stage 1 for one packet: decide early verdicts, else stage the key. */
-static inline void stage_one(struct ct_table *t, struct ct_pkt *pkt, struct ct_verdict *v,
-                             struct stage *st)
+/* Sets the zone of a staged key and hashes it again. */
+static void stage_rekey(const struct ct_table *t, struct stage *st, uint16_t zone)
+{
+    if (st->v6) {
+        st->key.k6.zone = zone;
+        st->hash = ct_table_hash6(t, &st->key.k6);
+    } else {
+        st->key.k4.zone = zone;
+        st->hash = ct_table_hash4(t, &st->key.k4);
+    }
+    st->bucket = ct_table_bucket_of(t, st->hash);
+}
+
+/*
+ * Stage 1's end for a packet that names a template (template/template.h):
+ * notrack decides the verdict (returns 1); a template zone re-keys the
+ * packet in its original-direction zone, and one that differs per
+ * direction makes it an LK_TMPL lookup (stage_three_tmpl()).
+ */
+static CT_NOINLINE int stage_tmpl(struct ct_table *t, struct ct_pkt *pkt, struct ct_verdict *v,
+                                  struct stage *st)
+{
+    uint16_t zr;
+    if (ct_tmpl_prepare(t, pkt, &zr) != CT_REASON_NONE) {
+        st->kind = LK_DONE;
+        verdict_reject(t, v, CT_REASON_NOTRACK, 0);
+        return 1;
+    }
+    const struct ct_tuple *tu = st->kind == LK_ERROR ? &pkt->inner : &pkt->tuple;
+    stage_rekey(t, st, tu->zone);
+    st->zone_reply = zr;
+    if (st->kind == LK_CONN && zr != tu->zone)
+        st->kind = LK_TMPL;
+    return 0;
+}
+
+/*
+ * Stage 1 for one packet: decide early verdicts, else stage the key.
+ * `tmpl` is whether the table has templates (t->tmpl), tested once per
+ * burst: the loop of a table without them is compiled without the test of
+ * the packet's template id.
+ */
+static CT_ALWAYS_INLINE void stage_one(struct ct_table *t, struct ct_pkt *pkt,
+                                       struct ct_verdict *v, struct stage *st, int tmpl)
 {
     const struct ct_tuple *tu;
     memset(v, 0, sizeof(*v));
@@ -413,6 +552,8 @@ static inline void stage_one(struct ct_table *t, struct ct_pkt *pkt, struct ct_v
         verdict_reject(t, v, CT_REASON_IP_VERSION, 0);
         return;
     }
+    if (tmpl && CT_UNLIKELY(pkt->tmpl != 0) && stage_tmpl(t, pkt, v, st))
+        return;
     st->bucket = ct_table_bucket_of(t, st->hash);
     CT_PREFETCH(&t->buckets[st->bucket]);
 }
@@ -430,6 +571,62 @@ static inline void stage_two(const struct ct_table *t, const struct stage *st)
     }
 }
 
+/* A lookup in either mode: a shared table's connection comes back locked. */
+static struct ct_conn *find_any(struct ct_table *t, const struct stage *st, uint64_t now,
+                                unsigned *dir)
+{
+    if (t->sh)
+        return ct_shared_find_live_locked(t, &st->key, st->v6, st->hash, now, dir);
+    return ct_table_find_live(t, &st->key, st->v6, st->hash, st->bucket, now, dir);
+}
+
+/*
+ * The lookup of a packet whose template zone differs per direction, as
+ * Linux's resolve_normal_ct() with nf_ct_zone_equal(): the packet matches a
+ * connection's original tuple only in its original-direction zone and the
+ * reply tuple only in its reply-direction zone. So look the tuple up in the
+ * original zone and keep an original-direction match, then in the reply
+ * zone and keep a reply-direction match.
+ */
+static struct ct_conn *tmpl_lookup(struct ct_table *t, const struct stage *st, uint64_t now,
+                                   unsigned *dir)
+{
+    struct ct_conn *c = find_any(t, st, now, dir);
+    if (c && *dir == CT_DIR_ORIGINAL)
+        return c;
+    if (c && t->sh)
+        ct_conn_unlock(c);
+    struct stage r = *st;
+    stage_rekey(t, &r, st->zone_reply);
+    c = find_any(t, &r, now, dir);
+    if (c && *dir == CT_DIR_REPLY)
+        return c;
+    if (c && t->sh)
+        ct_conn_unlock(c);
+    return NULL;
+}
+
+/* Stage 3 of an LK_TMPL packet, in either mode. A NEW connection is keyed
+ * by the staged (original-zone) key; ct_tmpl_apply() sets its reply zone. */
+static CT_NOINLINE void stage_three_tmpl(struct ct_table *t, struct ct_pkt *pkt,
+                                         struct ct_verdict *v, const struct stage *st,
+                                         uint64_t now, unsigned flags)
+{
+    for (;;) {
+        unsigned dir = 0;
+        struct ct_conn *c = tmpl_lookup(t, st, now, &dir);
+        if (c) {
+            process_found(t, pkt, st, v, c, dir, now, flags, NULL);
+            if (t->sh)
+                ct_conn_unlock(c);
+            return;
+        }
+        /* A shared table's lost creation race: look again. */
+        if (!process_new(t, pkt, st, v, now, flags, 0))
+            return;
+    }
+}
+
 /* Stage 3 for one packet. */
 static inline void stage_three(struct ct_table *t, struct ct_pkt *pkt, struct ct_verdict *v,
                                const struct stage *st, uint64_t now, unsigned flags,
@@ -442,6 +639,10 @@ static inline void stage_three(struct ct_table *t, struct ct_pkt *pkt, struct ct
             process_found(t, pkt, st, v, c, dir, now, flags, bc);
         else
             (void)process_new(t, pkt, st, v, now, flags, 0);
+        return;
+    }
+    if (st->kind == LK_TMPL) {
+        stage_three_tmpl(t, pkt, v, st, now, flags);
         return;
     }
     /* ICMP error: RELATED to the connection of the embedded packet, which
@@ -480,6 +681,10 @@ static int shared_found(struct ct_table *t, struct ct_pkt *pkt, const struct sta
 static void stage_three_shared(struct ct_table *t, struct ct_pkt *pkt, struct ct_verdict *v,
                                const struct stage *st, uint64_t now, unsigned flags)
 {
+    if (CT_UNLIKELY(st->kind == LK_TMPL)) {
+        stage_three_tmpl(t, pkt, v, st, now, flags);
+        return;
+    }
     if (CT_UNLIKELY(st->kind == LK_ERROR)) {
         unsigned dir = 0;
         struct ct_conn *c = shared_lookup_locked(t, st, now, &dir);
@@ -508,14 +713,22 @@ static int process_staged_shared(struct ct_table *t, struct ct_pkt *pkts,
         return -EAGAIN;
     __atomic_store_n(&t->clock, now, __ATOMIC_RELAXED);
     CT_STAT_ADD(t, packets, n);
-    for (unsigned i = 0; i < n; i++)
-        stage_one(t, &pkts[i], &verdicts[i], &st[i]);
+    if (CT_UNLIKELY(t->rules != NULL))
+        ct_rules_burst_pre(t, pkts, n);
+    if (CT_LIKELY(t->tmpl == NULL))
+        for (unsigned i = 0; i < n; i++)
+            stage_one(t, &pkts[i], &verdicts[i], &st[i], 0);
+    else
+        for (unsigned i = 0; i < n; i++)
+            stage_one(t, &pkts[i], &verdicts[i], &st[i], 1);
     for (unsigned i = 0; i < n; i++)
         if (st[i].kind != LK_DONE)
             ct_shared_prefetch(t, st[i].hash);
     for (unsigned i = 0; i < n; i++)
         if (st[i].kind != LK_DONE)
             stage_three_shared(t, &pkts[i], &verdicts[i], &st[i], now, flags);
+    if (CT_UNLIKELY(t->rules != NULL))
+        ct_rules_burst_post(t, pkts, verdicts, n);
     return (int)n;
 }
 
@@ -531,9 +744,18 @@ static int process_staged(struct ct_table *t, struct ct_pkt *pkts, struct ct_ver
     ct_table_reclaim(t);
     t->clock = now;
     CT_STAT_ADD(t, packets, n);
+    /* Rules (rules/attach.c): the chains before conntrack choose each
+     * packet's template or drop it; those after it run once the verdicts
+     * are known. */
+    if (CT_UNLIKELY(t->rules != NULL))
+        ct_rules_burst_pre(t, pkts, n);
 
-    for (unsigned i = 0; i < n; i++)
-        stage_one(t, &pkts[i], &verdicts[i], &st[i]);
+    if (CT_LIKELY(t->tmpl == NULL))
+        for (unsigned i = 0; i < n; i++)
+            stage_one(t, &pkts[i], &verdicts[i], &st[i], 0);
+    else
+        for (unsigned i = 0; i < n; i++)
+            stage_one(t, &pkts[i], &verdicts[i], &st[i], 1);
     for (unsigned i = 0; i < n; i++)
         if (st[i].kind != LK_DONE)
             stage_two(t, &st[i]);
@@ -542,6 +764,8 @@ static int process_staged(struct ct_table *t, struct ct_pkt *pkts, struct ct_ver
             stage_three(t, &pkts[i], &verdicts[i], &st[i], now, flags, &bc);
     CT_STAT_ADD(t, found, bc.found);
     CT_STAT_ADD(t, reasons[CT_REASON_NONE], bc.ok);
+    if (CT_UNLIKELY(t->rules != NULL))
+        ct_rules_burst_post(t, pkts, verdicts, n);
     return (int)n;
 }
 

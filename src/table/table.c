@@ -13,11 +13,14 @@
 #include <unistd.h>
 
 #include "ctrack/table.h"
+#include "helper/helper.h"
 #include "table/ext.h"
 #include "table/index.h"
 #include "table/pool.h"
 #include "table/shared.h"
+#include "rules/rules.h"
 #include "table/table.h"
+#include "template/template.h"
 
 #define CT_MAX_CONNECTIONS_LIMIT (1u << 30)
 
@@ -111,6 +114,10 @@ static void table_init_settings(struct ct_table *t, const struct ct_table_config
     t->flags = cfg->flags;
     t->max_connections = cfg->max_connections;
     ct_proto_cfg_from_config(&t->cfg, cfg->timeouts, cfg->flags, cfg->tcp_max_retrans);
+    /* Timeout policy 0 is the table's own settings; ct_timeout_policy_add()
+     * points the others at theirs. */
+    for (unsigned i = 0; i < CT_ARRAY_SIZE(t->policy_cfg); i++)
+        t->policy_cfg[i] = &t->cfg;
     uint64_t unack = t->cfg.timeout_ns[CT_TIMEOUT_TCP_UNACK];
     uint64_t retrans = t->cfg.timeout_ns[CT_TIMEOUT_TCP_RETRANS];
     t->timer_cap = unack < retrans ? unack : retrans;
@@ -255,7 +262,10 @@ CT_EXPORT void ct_table_destroy(struct ct_table *t)
         munmap(t->zones, CT_ZONES * sizeof(struct ct_zone_slot));
     if (t->sh)
         ct_shared_destroy(t);
+    ct_helper_destroy(t);
     ct_table_ext_destroy(t);
+    ct_tmpl_destroy(t);
+    ct_rules_unbind(t);
     free(t);
 }
 
@@ -420,6 +430,9 @@ static void conn_unlink_index(struct ct_table *t, struct ct_conn *c)
     ct_wheel_remove(&t->wheel, c);
     if (CT_UNLIKELY(t->zones != NULL))
         ct_zone_count_sub(t->zones, c);
+    /* A helper's master takes its expectations with it. */
+    if (CT_UNLIKELY(c->status & CT_STATUS_HELPER))
+        ct_helper_conn_end(t, c);
     c->status |= CT_STATUS_DYING;
     t->connections--;
 }
@@ -643,5 +656,8 @@ CT_EXPORT int ct_conn_get_info(const struct ct_table *t, const struct ct_conn *c
     info->proto = info->tuple[0].proto;
     info->l4state = c->l4state;
     info->timeout = c->timeout;
+    ct_tmpl_conn_info(t, c, info);
+    if (CT_UNLIKELY(t->helpers != NULL))
+        ct_helper_conn_info(t, c, info);
     return 0;
 }

@@ -39,7 +39,7 @@ mkdir -p "$work/cases"
 
 args=(--max-gap 3)
 while read -r f; do
-    args+=("case/${f%.pcap}=$work/cases/$f")
+    args+=("case/${f%.*}=$work/cases/$f")
 done <"$work/cases.list"
 args+=(--max-gap 1)
 if [ -f "$src/samples/sample.pcap" ]; then

@@ -4,7 +4,8 @@
 # Usage: bash pcaps.sh CTRACK SRCDIR BUILDDIR   (run by ctest)
 #
 # Convention (tests/pcap/README.md): for a capture NAME.pcap (or NAME.pcapng),
-#   NAME.expected         is the stdout of `ctrack read --trace -q NAME.pcap`;
+#   NAME.expected         is the stdout of `ctrack read --trace -q NAME.pcap`
+#                         (with `--rules NAME.nft` where that file exists);
 #   NAME.OPTION.expected  is the stdout of `ctrack read --trace -q --OPTION NAME.pcap`
 #                         (OPTION: a long option without a value, e.g. no-checksum).
 # Every expected file is written and checked by hand; CTRACK_UPDATE_GOLDEN=1
@@ -26,6 +27,8 @@ check() {
     local cap=$1 want=$2 opt=${3:-}
     local args=(read --trace -q)
     [ -n "$opt" ] && args+=("--$opt")
+    # A rules case (cases/NAME.pcapng with NAME.nft) is read with its rules.
+    [ -f "${cap%.*}.nft" ] && args+=(--rules "$(basename "${cap%.*}").nft")
     (cd "$(dirname "$cap")" && "$ctrack" "${args[@]}" "$(basename "$cap")") >"$tmp/out" 2>"$tmp/err"
     local rc=$?
     # Results never depend on how packets are grouped into bursts.
@@ -51,7 +54,7 @@ check() {
 }
 
 shopt -s nullglob
-for cap in "$dir"/*.pcap "$dir"/*.pcapng "$dir"/cases/*.pcap; do
+for cap in "$dir"/*.pcap "$dir"/*.pcapng "$dir"/cases/*.pcap "$dir"/cases/*.pcapng; do
     base=${cap%.*}
     found=0
     if [ -f "$base.expected" ]; then
@@ -90,7 +93,7 @@ if built "$cases"; then
             cmp -s "$f" "$dir/cases/$(basename "$f")" ||
                 fail "kernel_cases: $(basename "$f") differs from tests/pcap/cases/"
         done
-        [ "$(ls "$tmp/cases" | wc -l)" = "$(ls "$dir/cases"/*.pcap | wc -l)" ] ||
+        [ "$(ls "$tmp/cases" | wc -l)" = "$(ls "$dir/cases" | grep -vc '\.expected$')" ] ||
             fail "kernel_cases writes a different set of captures than tests/pcap/cases/ holds"
     else
         fail "kernel_cases failed"

@@ -5,6 +5,7 @@
 #
 #   PREFIX-inj                PREFIX-ct                        PREFIX-sink
 #   v0  ==== veth ====  v1 -[ br0 ]- v2  ==== veth ====  v3
+#   NAME ==== veth == NAME-i -[ NAME ]- NAME-o == veth ==  NAME   (kns_iface)
 #
 # ct_inject writes the capture's packets to v0. In PREFIX-ct they are
 # bridged from v1 to v2; with br_netfilter (bridge-nf-call-iptables) the
@@ -115,6 +116,47 @@ kns_setup() {
         sleep 0.1
     done
     echo "kernel-compare: bridge ports did not come up" >&2
+    return 1
+}
+
+# Adds a named ingress for the rules cases, unless it exists: a bridge NAME
+# in PREFIX-ct between a veth NAME in PREFIX-inj (ct_inject --by-ifname
+# writes a capture's packets of interface NAME there) and a veth NAME in
+# PREFIX-sink, set up like br0. Under br_netfilter the inet hooks see a
+# bridged packet's input interface as the bridge, so `iifname NAME` in a
+# rules file matches the packets the capture names NAME; each named
+# interface is its own bridge so that the kernel keeps them apart. The
+# ports are NAME-i and NAME-o, so NAME must leave room for two characters
+# (at most 13).
+kns_iface() {
+    local p=$1 n=$2 dev
+    ip -n "$p-ct" link show "$n" >/dev/null 2>&1 && return 0
+    ip -n "$p-ct" link add "$n" type bridge stp_state 0 mcast_snooping 0 || return 1
+    ip -n "$p-ct" link add "$n-i" type veth peer name "$n" netns "$p-inj" || return 1
+    ip -n "$p-ct" link add "$n-o" type veth peer name "$n" netns "$p-sink" || return 1
+    ip netns exec "$p-inj" sysctl -qw "net.ipv6.conf.$n.disable_ipv6=1"
+    ip netns exec "$p-sink" sysctl -qw "net.ipv6.conf.$n.disable_ipv6=1"
+    ip -n "$p-inj" link set "$n" mtu 9000 up || return 1
+    ip -n "$p-sink" link set "$n" mtu 9000 up || return 1
+    for dev in "$n" "$n-i" "$n-o"; do
+        ip netns exec "$p-ct" sysctl -qw "net.ipv6.conf.$dev.disable_ipv6=1"
+        ip -n "$p-ct" link set "$dev" mtu 9000 || return 1
+    done
+    for dev in "$n-i" "$n-o"; do
+        ip -n "$p-ct" link set "$dev" master "$n" || return 1
+        ip -n "$p-ct" link set "$dev" type bridge_slave learning off || return 1
+        ip -n "$p-ct" link set "$dev" up || return 1
+    done
+    ip -n "$p-ct" link set "$n" up || return 1
+    local i brif=/sys/class/net/$n/brif
+    for i in $(seq 1 50); do
+        if [ "$(ip netns exec "$p-ct" cat "$brif/$n-i/state" 2>/dev/null)" = 3 ] &&
+           [ "$(ip netns exec "$p-ct" cat "$brif/$n-o/state" 2>/dev/null)" = 3 ]; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    echo "kernel-compare: the ports of bridge $n did not come up" >&2
     return 1
 }
 

@@ -5,9 +5,17 @@
 # kernel's table and per-state counters, runs `ctrack read` on the frames as
 # sent, and writes the differences to WORK/NAME.diff and WORK/all.diff.
 #
+# A capture CAP.pcapng with a rules file CAP.nft beside it is a rules case:
+# the rules are loaded into the kernel (nft -f) for it and removed after it,
+# each packet enters on the bridge its capture interface names (kns_iface,
+# ct_inject --by-ifname), and ctrack reads the same rules (--rules). ctrack
+# also reads the kernel's listing of those rules (`nft list table`), which
+# must give it the same table: "NAME listing ..." lines say where not.
+#
 # Usage: replay-all.sh PREFIX WORK CTRACK CT_INJECT [--max-gap S] NAME=CAPTURE ...
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/netns.sh"
 prefix=$1 work=$2 ctrack=$3 inject=$4
 shift 4
 
@@ -26,20 +34,79 @@ while [ $# -gt 0 ]; do
     out="$work/$name"
     mkdir -p "$(dirname "$out")"
     conntrack -F >/dev/null 2>&1
+    conntrack -F expect >/dev/null 2>&1
     nft reset counters table inet ctk >/dev/null || { echo "kernel-compare: nft failed"; exit 1; }
-    if ! "$inject" --netns "$prefix-inj" --max-gap "$max_gap" v0 "$cap" "$out.sent.pcap" \
-            2>"$out.inject.log"; then
+    rules=${cap%.*}.nft
+    sent=$out.sent.pcap
+    inject_opts=() read_opts=()
+    if [ -f "$rules" ]; then
+        sent=$out.sent.pcapng
+        inject_opts=(--by-ifname)
+        read_opts=(--rules "$rules")
+        ok=1
+        for ifname in $("$inject" --list-ifnames "$cap"); do
+            kns_iface "$prefix" "$ifname" || ok=0
+        done
+        if [ "$ok" = 0 ]; then
+            echo "kernel-compare: $name: cannot set up its interfaces"
+            failed=1
+            continue
+        fi
+        if ! nft -f "$rules" 2>"$out.nft.log"; then
+            # A kernel without a helper or ct timeout support (modules
+            # nf_conntrack_ftp, nf_conntrack_tftp, CONFIG_NF_CONNTRACK_TIMEOUT)
+            # refuses the rules: the case cannot run here. A syntax error
+            # in the rules file is the case's own fault and fails.
+            if grep -q "Could not process rule" "$out.nft.log"; then
+                echo "kernel-compare: $name: skipped: the kernel refuses its rules:" \
+                    "$(grep -m1 "Could not process rule" "$out.nft.log")"
+                rm -f "$out.diff"
+            else
+                echo "kernel-compare: $name: nft cannot load $rules:"
+                cat "$out.nft.log"
+                failed=1
+            fi
+            continue
+        fi
+        # The rules as the kernel lists them (`nft list`), which is how an
+        # operator often has them: ctrack must read that form too.
+        nft list tables | while read -r _ family table; do
+            [ "$family $table" = "inet ctk" ] || nft list table "$family" "$table"
+        done >"$out.listed.nft"
+    fi
+    "$inject" --netns "$prefix-inj" --max-gap "$max_gap" "${inject_opts[@]}" v0 "$cap" "$sent" \
+        2>"$out.inject.log"
+    inject_rc=$?
+    conntrack -L -o extended >"$out.kernel" 2>/dev/null
+    nft reset counters table inet ctk >"$out.counters"
+    if [ -f "$rules" ]; then
+        # Remove the case's tables (with their helpers and timeout objects).
+        nft list tables | while read -r _ family table; do
+            [ "$family $table" = "inet ctk" ] || nft delete table "$family" "$table"
+        done
+    fi
+    if [ "$inject_rc" != 0 ]; then
         echo "kernel-compare: $name: replay failed:"
         cat "$out.inject.log"
         failed=1
         continue
     fi
-    conntrack -L -o extended >"$out.kernel" 2>/dev/null
-    nft reset counters table inet ctk >"$out.counters"
-    "$ctrack" read --max-connections 65536 "$out.sent.pcap" >"$out.ctrack" 2>"$out.ctrack.err"
+    "$ctrack" read --max-connections 65536 "${read_opts[@]}" "$sent" \
+        >"$out.ctrack" 2>"$out.ctrack.err"
     echo "exit=$?" >>"$out.ctrack.err"
     awk -v name="$name" -f "$here/compare.awk" "$out.kernel" "$out.ctrack" \
         "$out.counters" "$out.inject.log" "$out.ctrack.err" | sort >"$out.diff"
+    if [ -f "$rules" ]; then
+        # The kernel's listing of the rules must give ctrack the same table.
+        "$ctrack" read --max-connections 65536 --rules "$out.listed.nft" "$sent" \
+            >"$out.ctrack-listed" 2>"$out.ctrack-listed.err"
+        rc=$?
+        if [ "$rc" != 0 ]; then
+            echo "$name listing ctrack-failed exit=$rc" >>"$out.diff"
+        elif ! cmp -s "$out.ctrack" "$out.ctrack-listed"; then
+            echo "$name listing table-differs" >>"$out.diff"
+        fi
+    fi
     cat "$out.diff" >>"$work/all.diff"
     seen=$(awk '/counter seen/ { s = 1 } s && $1 == "packets" { print $2; exit }' "$out.counters")
     total_seen=$((total_seen + ${seen:-0}))

@@ -41,7 +41,9 @@ _Static_assert(
             PARSEPATHS_FIELD_(inner_l3_off) + PARSEPATHS_FIELD_(inner_l4_off) +
             PARSEPATHS_FIELD_(inner) + PARSEPATHS_FIELD_(encap) + PARSEPATHS_FIELD_(nmpls) +
             PARSEPATHS_FIELD_(encap_link) + PARSEPATHS_FIELD_(encap_off) + PARSEPATHS_FIELD_(pad1) +
-            PARSEPATHS_FIELD_(encap_len) + PARSEPATHS_FIELD_(encap_id) ==
+            PARSEPATHS_FIELD_(encap_len) + PARSEPATHS_FIELD_(encap_id) +
+            PARSEPATHS_FIELD_(iif) + PARSEPATHS_FIELD_(tmpl) + PARSEPATHS_FIELD_(reserved) +
+            PARSEPATHS_FIELD_(pad2) ==
         sizeof(struct ct_pkt),
     "struct ct_pkt must have no implicit padding for the byte comparison");
 

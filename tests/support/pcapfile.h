@@ -1,7 +1,9 @@
 /*
  * Capture files for the unit tests and the tools, without libpcap: a
- * writer of classic pcap files and a reader of classic pcap (microsecond or
- * nanosecond timestamps, either byte order) and pcapng files.
+ * writer of classic pcap files, a writer of pcapng files with several named
+ * interfaces, and a reader of classic pcap (microsecond or nanosecond
+ * timestamps, either byte order) and pcapng files that reports each
+ * packet's interface id and the interfaces' names.
  *
  * The writer writes every field little-endian, so that a file is the same
  * bytes on every host. The reader streams from a FILE (standard input
@@ -69,6 +71,82 @@ static inline int pcap_write_record(FILE *f, uint32_t sec, uint32_t frac, const 
     return fwrite(data, 1, caplen, f) == caplen ? 0 : -1;
 }
 
+/*
+ * pcapng (draft-ietf-opsawg-pcapng): a section header block, one interface
+ * description block per interface (link type, snapshot length, if_name,
+ * if_tsresol 9 = nanoseconds), then enhanced packet blocks naming their
+ * interface by its index among the description blocks. Little-endian, like
+ * the classic writer. Each returns 0, or -1 when a write failed.
+ */
+static inline int pcapng_write_block_(FILE *f, uint32_t type, const uint8_t *body, uint32_t len)
+{
+    uint8_t h[8], pad[4] = {0};
+    uint32_t padded = (len + 3u) & ~3u, total = 12u + padded;
+    pcap_put_le32_(h, type);
+    pcap_put_le32_(h + 4, total);
+    if (fwrite(h, 1, 8, f) != 8 || fwrite(body, 1, len, f) != len ||
+        fwrite(pad, 1, padded - len, f) != padded - len)
+        return -1;
+    pcap_put_le32_(h, total);
+    return fwrite(h, 1, 4, f) == 4 ? 0 : -1;
+}
+
+/* The section header: byte-order magic, version 1.0, section length unknown. */
+static inline int pcapng_write_shb(FILE *f)
+{
+    uint8_t b[16];
+    pcap_put_le32_(b, 0x1a2b3c4du);
+    b[4] = 1;
+    b[5] = 0;
+    b[6] = 0;
+    b[7] = 0;
+    memset(b + 8, 0xff, 8);
+    return pcapng_write_block_(f, 0x0a0d0d0au, b, sizeof(b));
+}
+
+/* An interface: LINKTYPE_* value, snapshot length, its name (NULL for none,
+   at most 63 bytes) and nanosecond timestamps. */
+static inline int pcapng_write_idb(FILE *f, uint16_t linktype, uint32_t snaplen, const char *name)
+{
+    uint8_t b[8 + 4 + 64 + 8 + 4];
+    uint32_t n = 8;
+    memset(b, 0, sizeof(b));
+    b[0] = (uint8_t)linktype;
+    b[1] = (uint8_t)(linktype >> 8);
+    pcap_put_le32_(b + 4, snaplen);
+    size_t nl = name ? strlen(name) : 0;
+    if (nl > 63)
+        return -1;
+    if (nl) {
+        b[n] = 2; /* if_name */
+        b[n + 2] = (uint8_t)nl;
+        memcpy(b + n + 4, name, nl);
+        n += 4 + (((uint32_t)nl + 3u) & ~3u);
+    }
+    b[n] = 9; /* if_tsresol: 10^-9 */
+    b[n + 2] = 1;
+    b[n + 4] = 9;
+    n += 8;
+    n += 4; /* opt_endofopt */
+    return pcapng_write_block_(f, 1, b, n);
+}
+
+/* A packet on interface `ifid`, stamped `ts_ns` nanoseconds since the epoch. */
+static inline int pcapng_write_epb(FILE *f, uint32_t ifid, uint64_t ts_ns, const uint8_t *data,
+                                   uint32_t caplen, uint32_t wirelen)
+{
+    static uint8_t b[20 + PCAP_READER_MAX_PACKET];
+    if (caplen > PCAP_READER_MAX_PACKET)
+        return -1;
+    pcap_put_le32_(b, ifid);
+    pcap_put_le32_(b + 4, (uint32_t)(ts_ns >> 32));
+    pcap_put_le32_(b + 8, (uint32_t)ts_ns);
+    pcap_put_le32_(b + 12, caplen);
+    pcap_put_le32_(b + 16, wirelen);
+    memcpy(b + 20, data, caplen);
+    return pcapng_write_block_(f, 6, b, 20 + caplen);
+}
+
 /* ---- reading ---------------------------------------------------------------------------- */
 
 /* A capture being read. */
@@ -81,6 +159,7 @@ struct pcap_reader {
     /* pcapng: each interface's link type and timestamp units per second. */
     uint32_t if_link[64];
     uint64_t if_units[64];
+    char if_name[64][64]; /* if_name option, "" when absent */
     unsigned n_if;
     uint8_t *buf;      /* the current record or block */
     const char *error; /* what is wrong, after a result of -1 */
@@ -93,6 +172,7 @@ struct pcap_packet {
     uint32_t link;    /* LINKTYPE_* value */
     uint64_t ts_ns;   /* nanoseconds since the epoch, when has_ts */
     int has_ts;       /* 0 for a pcapng simple packet block */
+    uint32_t ifid;    /* pcapng: the interface's index (if_name in the reader); 0 for pcap */
 };
 
 #define PCAP_READER_BUF_ (PCAP_READER_MAX_PACKET + 4096u)
@@ -178,6 +258,7 @@ static inline int pcap_read_classic_(struct pcap_reader *r, struct pcap_packet *
     p->ts_ns =
         (uint64_t)pcap_rd32_(r, h) * 1000000000ull + (uint64_t)pcap_rd32_(r, h + 4) * r->frac_ns;
     p->has_ts = 1;
+    p->ifid = 0;
     return 1;
 }
 
@@ -189,6 +270,7 @@ static inline int pcap_read_idb_(struct pcap_reader *r, const uint8_t *b, uint32
     unsigned i = r->n_if++;
     r->if_link[i] = pcap_rd16_(r, b);
     r->if_units[i] = 1000000;
+    r->if_name[i][0] = '\0';
     uint32_t off = 8;
     while (off + 4 <= len) {
         uint16_t code = pcap_rd16_(r, b + off), olen = pcap_rd16_(r, b + off + 2);
@@ -201,6 +283,11 @@ static inline int pcap_read_idb_(struct pcap_reader *r, const uint8_t *b, uint32
             for (unsigned k = 0; k < n && units < (1ull << 60); k++)
                 units *= (res & 0x80) ? 2 : 10;
             r->if_units[i] = units;
+        }
+        if (code == 2 && off + 4 + olen <= len) { /* if_name, not NUL-terminated */
+            size_t n = olen < sizeof(r->if_name[i]) ? olen : sizeof(r->if_name[i]) - 1;
+            memcpy(r->if_name[i], b + off + 4, n);
+            r->if_name[i][n] = '\0';
         }
         off += 4 + ((olen + 3u) & ~3u);
     }
@@ -269,6 +356,7 @@ static inline int pcap_read_pcapng_(struct pcap_reader *r, struct pcap_packet *p
             p->caplen = caplen;
             p->wirelen = pcap_rd32_(r, b + 16);
             p->link = r->if_link[ifid];
+            p->ifid = ifid;
             return 1;
         } else if (type == 3 && body >= 4) {
             if (r->n_if == 0)
@@ -278,6 +366,7 @@ static inline int pcap_read_pcapng_(struct pcap_reader *r, struct pcap_packet *p
             p->caplen = wirelen > body - 4 ? body - 4 : wirelen;
             p->wirelen = wirelen;
             p->link = r->if_link[0];
+            p->ifid = 0;
             p->ts_ns = 0;
             p->has_ts = 0;
             return 1;

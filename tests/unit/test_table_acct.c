@@ -122,7 +122,8 @@ static int info_same(const struct ct_conn_info *a, const struct ct_conn_info *b)
            a->last_seen == b->last_seen && a->expires == b->expires && a->status == b->status &&
            a->mark == b->mark && a->zone[0] == b->zone[0] && a->zone[1] == b->zone[1] &&
            a->l3 == b->l3 && a->proto == b->proto && a->l4state == b->l4state &&
-           a->timeout == b->timeout && a->flags == b->flags && a->pad == b->pad;
+           a->timeout == b->timeout && a->flags == b->flags && a->helper == b->helper &&
+           memcmp(&a->master, &b->master, sizeof(a->master)) == 0;
 }
 
 /*

@@ -1,0 +1,260 @@
+/*
+ * The rule language's evaluation: the base chains of a hook, in order, on
+ * one side of conntrack.
+ *
+ * nft's semantics, as in Linux's nf_tables_core.c: a rule's matches are
+ * and-ed; its statements run in order once they all hold; `accept` ends
+ * the chain (the next base chain still runs), `drop` ends everything; a
+ * chain that runs out of rules applies its policy. A match whose key the
+ * packet does not have (`tcp dport` on UDP, `ip saddr` on IPv6, `vlan id`
+ * without a tag) fails whatever its operator, as nft's implicit protocol
+ * dependencies make it.
+ */
+#include <arpa/inet.h>
+
+#include "base/compiler.h"
+#include "base/inet.h"
+#include "ctrack/reason.h"
+#include "rules/rules.h"
+
+int ct_rules_in32(const struct range32 *r, uint32_t n, uint32_t v)
+{
+    if (n <= RULES_LINEAR_MAX) {
+        for (uint32_t i = 0; i < n; i++)
+            if (v >= r[i].lo && v <= r[i].hi)
+                return 1;
+        return 0;
+    }
+    /* The last range starting at or below v is the only candidate. */
+    uint32_t lo = 0, hi = n;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (r[mid].lo <= v)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo > 0 && v <= r[lo - 1].hi;
+}
+
+static int le128(struct u128 a, struct u128 b)
+{
+    return a.hi < b.hi || (a.hi == b.hi && a.lo <= b.lo);
+}
+
+int ct_rules_in128(const struct range128 *r, uint32_t n, struct u128 v)
+{
+    uint32_t lo = 0, hi = n;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (le128(r[mid].lo, v))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo > 0 && le128(v, r[lo - 1].hi);
+}
+
+static struct u128 addr128(const union ct_addr *a)
+{
+    struct u128 v = {0, 0};
+    for (int i = 0; i < 8; i++) {
+        v.hi = v.hi << 8 | a->b[i];
+        v.lo = v.lo << 8 | a->b[8 + i];
+    }
+    return v;
+}
+
+/* The 32-bit value of key k for the packet; 0 if the packet has no such
+ * key. */
+static int key32(const struct ct_ruleset *rs, const struct ct_pkt *pkt,
+                 const struct ct_rules_meta *meta, uint8_t k, uint32_t *v)
+{
+    int parsed = pkt->reason == CT_REASON_NONE;
+    uint8_t l3 = pkt->tuple.l3, proto = pkt->tuple.proto;
+    switch (k) {
+    case RK_IIF: *v = meta->iif; return 1;
+    case RK_IIFNAME:
+        *v = meta->iif <= CT_RULES_MAX_IFINDEX ? rs->ifbits[meta->iif] : 0;
+        return 1;
+    case RK_NFPROTO: *v = l3; return parsed;
+    case RK_IP_SADDR:
+    case RK_IP_DADDR:
+        if (!parsed || l3 != CT_L3_IPV4)
+            return 0;
+        *v = ntohl(k == RK_IP_SADDR ? pkt->tuple.src.v4 : pkt->tuple.dst.v4);
+        return 1;
+    case RK_L4PROTO: *v = proto; return parsed;
+    case RK_IP_PROTO: *v = proto; return parsed && l3 == CT_L3_IPV4;
+    case RK_IP6_NEXTHDR: *v = proto; return parsed && l3 == CT_L3_IPV6;
+    case RK_TCP_SPORT:
+    case RK_TCP_DPORT:
+        if (!parsed || proto != CT_IPPROTO_TCP)
+            return 0;
+        *v = k == RK_TCP_SPORT ? pkt->tuple.sport : pkt->tuple.dport;
+        return 1;
+    case RK_UDP_SPORT:
+    case RK_UDP_DPORT:
+        if (!parsed || proto != CT_IPPROTO_UDP)
+            return 0;
+        *v = k == RK_UDP_SPORT ? pkt->tuple.sport : pkt->tuple.dport;
+        return 1;
+    case RK_MARK: *v = pkt->mark; return 1;
+    case RK_VLAN_ID:
+        if (pkt->nvlan == 0)
+            return 0;
+        *v = pkt->vlan[0] & 0xfff;
+        return 1;
+    case RK_CT_STATE: *v = 1u << meta->ct_state; return 1;
+    case RK_CT_ZONE: *v = meta->ct_zone; return 1;
+    case RK_CT_MARK: *v = meta->ct_mark; return 1;
+    default: return 0;
+    }
+}
+
+static int match_one(const struct ct_ruleset *rs, const struct ct_pkt *pkt,
+                     const struct ct_rules_meta *meta, const struct rmatch *m)
+{
+    int in;
+    if (m->key == RK_IP6_SADDR || m->key == RK_IP6_DADDR) {
+        if (pkt->reason != CT_REASON_NONE || pkt->tuple.l3 != CT_L3_IPV6)
+            return 0;
+        in = ct_rules_in128(rs->r128 + m->off, m->n,
+                            addr128(m->key == RK_IP6_SADDR ? &pkt->tuple.src : &pkt->tuple.dst));
+        return in != m->neg;
+    }
+    uint32_t v;
+    if (!key32(rs, pkt, meta, m->key, &v))
+        return 0;
+    if (m->key == RK_IIFNAME || m->key == RK_CT_STATE)
+        in = (v & m->bits) != 0;
+    else
+        in = ct_rules_in32(rs->r32 + m->off, m->n, v);
+    return in != m->neg;
+}
+
+/* Applies a timeout or helper object only to the protocol it was declared
+ * for, as Linux's nft_ct_timeout_obj_eval() and nft_ct_helper_obj_eval()
+ * do. */
+static int obj_fits(uint8_t l3, uint8_t proto, const struct ct_pkt *pkt)
+{
+    return pkt->reason == CT_REASON_NONE && proto == pkt->tuple.proto &&
+           (l3 == 0 || l3 == pkt->tuple.l3);
+}
+
+enum { GO_ON = 0, CHAIN_END = 1, DROPPED = 2 };
+
+/* Runs the statements of a rule whose matches held. */
+static int statements(struct ct_ruleset *rs, struct rrule *ru, struct ct_pkt *pkt,
+                      const struct ct_rules_meta *meta, struct ct_rules_out *out)
+{
+    for (uint32_t i = ru->s_off; i < ru->s_off + ru->s_n; i++) {
+        const struct rstmt *s = &rs->stmts[i];
+        uint32_t zone;
+        switch (s->kind) {
+        case RS_ACCEPT: return CHAIN_END;
+        case RS_DROP: return DROPPED;
+        case RS_COUNTER:
+            __atomic_fetch_add(&ru->packets, 1, __ATOMIC_RELAXED);
+            __atomic_fetch_add(&ru->bytes,
+                               pkt->reason == CT_REASON_NONE ? pkt->ip_len : pkt->len,
+                               __ATOMIC_RELAXED);
+            break;
+        case RS_NOTRACK: out->notrack = 1; break;
+        case RS_ZONE_SET:
+        case RS_ZONE_MARK:
+        case RS_ZONE_MARK_MAP:
+            if (s->kind == RS_ZONE_SET) {
+                zone = s->value;
+            } else if (s->kind == RS_ZONE_MARK) {
+                zone = pkt->mark & 0xffff; /* Linux: (u16)skb->mark */
+            } else {
+                /* A map without the key fails the lookup, which ends the
+                 * rule there (nft's NFT_BREAK). */
+                const struct range32 *r = rs->r32 + s->off;
+                uint32_t lo = 0, hi = s->n, m = pkt->mark;
+                while (lo < hi) {
+                    uint32_t mid = lo + (hi - lo) / 2;
+                    if (r[mid].lo <= m)
+                        lo = mid + 1;
+                    else
+                        hi = mid;
+                }
+                if (lo == 0 || m > r[lo - 1].hi)
+                    return GO_ON;
+                zone = rs->mapval[s->off + lo - 1];
+            }
+            /* One zone and its directions, replaced whole, as
+             * nft_ct_set_zone_eval() writes the template's zone. */
+            out->zone = (uint16_t)zone;
+            out->zone_dirs = s->dirs;
+            out->zone_mark = s->kind == RS_ZONE_MARK;
+            break;
+        case RS_META_MARK_SET: pkt->mark = s->value; break;
+        case RS_CT_MARK_SET:
+            if (meta->ct_state != CT_STATE_INVALID && meta->ct_state != CT_STATE_UNTRACKED) {
+                out->ct_mark = s->value;
+                out->ct_mark_set = 1;
+            }
+            break;
+        case RS_CT_TIMEOUT:
+            if ((meta->ct_state == CT_STATE_NEW || meta->created) &&
+                obj_fits(rs->timeouts[s->value].l3, rs->timeouts[s->value].proto, pkt))
+                out->timeout = (uint8_t)(s->value + 1);
+            break;
+        case RS_CT_EVENT:
+            if ((meta->ct_state == CT_STATE_NEW || meta->created)) {
+                out->events = (uint16_t)s->value;
+                out->events_set = 1;
+            }
+            break;
+        case RS_CT_HELPER:
+            if ((meta->ct_state == CT_STATE_NEW || meta->created) &&
+                obj_fits(rs->helpers[s->value].l3, rs->helpers[s->value].proto, pkt))
+                out->helper = (uint8_t)(s->value + 1);
+            break;
+        default: break;
+        }
+    }
+    return GO_ON;
+}
+
+static int run(struct ct_ruleset *rs, int side, struct ct_pkt *pkt,
+               const struct ct_rules_meta *meta, struct ct_rules_out *out)
+{
+    if (meta->hook >= CT_RULES_HOOK_COUNT)
+        return 1;
+    uint8_t n = rs->nseq[meta->hook][side];
+    for (uint8_t c = 0; c < n; c++) {
+        const struct rchain *ch = &rs->chains[rs->seq[meta->hook][side][c]];
+        if (ch->family != 0 &&
+            (pkt->reason != CT_REASON_NONE || pkt->tuple.l3 != ch->family))
+            continue; /* an ip or ip6 table sees only its family */
+        int res = GO_ON;
+        for (uint32_t r = ch->r_off; r < ch->r_off + ch->r_n && res == GO_ON; r++) {
+            struct rrule *ru = &rs->rules[r];
+            uint32_t i = ru->m_off, end = ru->m_off + ru->m_n;
+            while (i < end && match_one(rs, pkt, meta, &rs->matches[i]))
+                i++;
+            if (i == end)
+                res = statements(rs, ru, pkt, meta, out);
+        }
+        if (res == DROPPED || (res == GO_ON && ch->policy)) {
+            out->drop = 1;
+            return 0;
+        }
+    }
+    return 1;
+}
+
+CT_EXPORT int ct_rules_eval_pre(struct ct_ruleset *rs, struct ct_pkt *pkt,
+                                const struct ct_rules_meta *meta, struct ct_rules_out *out)
+{
+    return run(rs, 0, pkt, meta, out);
+}
+
+CT_EXPORT int ct_rules_eval_post(struct ct_ruleset *rs, struct ct_pkt *pkt,
+                                 const struct ct_rules_meta *meta, struct ct_rules_out *out)
+{
+    return run(rs, 1, pkt, meta, out);
+}
