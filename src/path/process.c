@@ -187,13 +187,19 @@ static int conn_has_key(const struct ct_table *t, struct ct_conn *c, unsigned di
 }
 
 /*
- * Zones per direction: whether the reply tuple of the new connection c is
- * indexed already, by a connection whose original tuple the packet did not
- * match (that takes a connection whose zones differ per direction: with
- * one zone for both, the packet would have matched it). Linux's __nf_conntrack_confirm() then fails
- * the insert and drops the packet; so does ctrack (reason TUPLE_CLASH).
+ * Zones per direction: whether a tuple of the new connection c is indexed
+ * already. Its reply tuple may belong to a connection whose original tuple
+ * the packet did not match (that takes zones that differ per direction:
+ * with one zone for both, the packet would have matched it); Linux's
+ * __nf_conntrack_confirm() then fails the insert and drops the packet, and
+ * so does ctrack (reason TUPLE_CLASH). The original tuple of an LK_TMPL
+ * packet may be another connection's reply tuple in a reply zone that the
+ * packet's template does not have (tmpl_lookup() passed over it): Linux
+ * would then hold the two, told apart by their zone directions; the index
+ * keeps one connection per key, so ctrack refuses this one too.
  */
-static CT_NOINLINE int reply_taken(struct ct_table *t, const struct ct_conn *c, uint64_t now)
+static CT_NOINLINE int keys_taken(struct ct_table *t, const struct ct_conn *c,
+                                  const struct stage *st, uint64_t now)
 {
     union {
         struct ct_key4 k4;
@@ -201,6 +207,9 @@ static CT_NOINLINE int reply_taken(struct ct_table *t, const struct ct_conn *c, 
     } k;
     uint64_t h;
     unsigned v6 = ct_conn_is_v6(c), dir;
+    if (st->kind == LK_TMPL &&
+        ct_table_find_live(t, &st->key, st->v6, st->hash, st->bucket, now, &dir) != NULL)
+        return 1;
     if (v6) {
         ct_table_reply_key6(t, c, &k.k6);
         h = ct_table_hash6(t, &k.k6);
@@ -311,14 +320,17 @@ static int process_new(struct ct_table *t, struct ct_pkt *pkt, const struct stag
             ct_table_conn_discard(t, c);
             if (ir == -EEXIST && !zd)
                 return 1;
-            /* With zones per direction the reply tuple alone may be taken:
-             * unless the packet's own tuple is the other's, look again. */
-            if (ir == -EEXIST && conn_has_key(t, other, odir, st))
+            /* With zones per direction one tuple alone may be taken
+             * (keys_taken()): look again only if the packet's lookup would
+             * find the other connection, which an LK_TMPL lookup does only
+             * through its original tuple. */
+            if (ir == -EEXIST && conn_has_key(t, other, odir, st) &&
+                (st->kind != LK_TMPL || odir == CT_DIR_ORIGINAL))
                 return 1;
             verdict_reject(t, v, ir == -EEXIST ? CT_REASON_TUPLE_CLASH : CT_REASON_PROBE_LIMIT, 0);
             return 0;
         }
-    } else if (split_zones(t) && reply_taken(t, c, now)) {
+    } else if (split_zones(t) && keys_taken(t, c, st, now)) {
         ct_table_conn_discard(t, c);
         verdict_reject(t, v, CT_REASON_TUPLE_CLASH, 0);
         return 0;

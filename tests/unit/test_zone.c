@@ -3,7 +3,8 @@
  * resolve_normal_ct()): the same tuple in two zones kept apart, templates
  * whose zone covers the original direction only or the reply direction
  * only, the zone taken from the packet mark, per-zone limits counting the
- * original zone, ICMP errors in a template's zone, IPv6, and a shared table.
+ * original zone, ICMP errors in a template's zone, tuples taken by another
+ * connection (TUPLE_CLASH), IPv6, and a shared table.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -296,6 +297,39 @@ static void run_v6_orig_only(uint32_t flags)
     ct_table_destroy(t);
 }
 
+/*
+ * A tuple that is another connection's reply tuple in a zone the packet's
+ * template gives the other direction only: tmpl_lookup() passes over it,
+ * and the new connection would index the same key twice; refused, in both
+ * table modes. A packet in that zone for both directions does match it.
+ */
+static void run_taken_by_reply(uint32_t flags)
+{
+    struct ct_table *t = mk_table(64, CT_TABLE_F_NO_CHECKSUM | flags);
+    uint8_t zr5 = (uint8_t)zone_tmpl(t, CT_TMPL_ZONE, 5, CT_ZONE_DIR_REPL);
+    uint8_t zo5 = (uint8_t)zone_tmpl(t, CT_TMPL_ZONE, 5, CT_ZONE_DIR_ORIG);
+    /* X: B -> A in zone 0, its reply A -> B in zone 5. */
+    struct ct_verdict v = run1(t, udp(0, zr5, B, A, 53, 1000), SEC);
+    struct ct_conn *x = v.conn;
+    CHECK_PTR(x);
+    v = run1(t, udp(0, zo5, A, B, 1000, 53), 2 * SEC);
+    CHECK(v.conn == NULL);
+    CHECK_EQ_U(v.state, CT_STATE_INVALID);
+    CHECK_EQ_U(v.reason, CT_REASON_TUPLE_CLASH);
+    CHECK_EQ_U(nconn(t), 1);
+    v = run1(t, udp(5, 0, A, B, 1000, 53), 3 * SEC);
+    CHECK(v.conn == x);
+    CHECK_EQ_U(v.dir, CT_DIR_REPLY);
+    CHECK_EQ_U(v.state, CT_STATE_ESTABLISHED);
+    ct_table_destroy(t);
+}
+
+static void test_taken_by_reply(void)
+{
+    run_taken_by_reply(0);
+    run_taken_by_reply(CT_TABLE_F_SHARED);
+}
+
 static void test_v6_and_shared(void)
 {
     run_v6_orig_only(0);
@@ -311,5 +345,6 @@ int main(void)
     RUN(test_limits_count_original_zone);
     RUN(test_icmp_error_in_zone);
     RUN(test_v6_and_shared);
+    RUN(test_taken_by_reply);
     return check_summary();
 }
