@@ -160,7 +160,12 @@ static int statements(struct ct_ruleset *rs, struct rrule *ru, struct ct_pkt *pk
                                pkt->reason == CT_REASON_NONE ? pkt->ip_len : pkt->len,
                                __ATOMIC_RELAXED);
             break;
-        case RS_NOTRACK: out->notrack = 1; break;
+        case RS_NOTRACK:
+            /* nft_notrack_eval(): a packet that already carries a template
+             * (a zone set earlier) keeps it and stays tracked. */
+            if (!out->zone_dirs)
+                out->notrack = 1;
+            break;
         case RS_ZONE_SET:
         case RS_ZONE_MARK:
         case RS_ZONE_MARK_MAP:
@@ -184,8 +189,14 @@ static int statements(struct ct_ruleset *rs, struct rrule *ru, struct ct_pkt *pk
                     return GO_ON;
                 zone = rs->mapval[s->off + lo - 1];
             }
-            /* One zone and its directions, replaced whole, as
-             * nft_ct_set_zone_eval() writes the template's zone. */
+            /* nft_ct_set_zone_eval(): the first zone statement a packet
+             * meets gives it a template with that zone and its directions;
+             * a later one finds the template and leaves it. A zone after
+             * `notrack` replaces the untracked mark: the packet is tracked
+             * in that zone. */
+            if (out->zone_dirs)
+                break;
+            out->notrack = 0;
             out->zone = (uint16_t)zone;
             out->zone_dirs = s->dirs;
             out->zone_mark = s->kind == RS_ZONE_MARK;

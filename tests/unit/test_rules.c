@@ -275,9 +275,10 @@ static void test_statements_pre(void)
     CHECK_EQ_U(o.notrack, 1);
     pre(rs, mk4(&f, 17, A(1, 1, 1, 1), 1, A(2, 2, 2, 2), 54, 0, 0), 0, &o);
     CHECK_EQ_U(o.notrack, 0);
-    /* The last zone statement wins whole: zone 4, reply direction only. */
-    CHECK_EQ_U(o.zone_dirs, CT_ZONE_DIR_REPL);
-    CHECK_EQ_U(o.zone, 4);
+    /* The first zone statement wins whole, as in Linux: zone 3, original
+     * direction only; the reply zone statement after it does nothing. */
+    CHECK_EQ_U(o.zone_dirs, CT_ZONE_DIR_ORIG);
+    CHECK_EQ_U(o.zone, 3);
     CHECK_EQ_U(o.zone_mark, 0);
     static const uint32_t marks[] = {0, 1, 2, 3, 4, 5, 0x100, 0x101};
     static const uint16_t zones[] = {0, 10, 20, 20, 20, 0, 30, 0};
@@ -390,8 +391,11 @@ static void test_named_sets_and_order(void)
     struct ct_rules_out o;
     if (!rs)
         return;
-    /* "late" runs after "early", so its zone wins. */
+    /* "late" runs after "early", whose zone the packet keeps (the first
+     * zone set wins); a packet "early" does not match gets late's. */
     pre(rs, mk4(&f, 6, A(10, 9, 9, 9), 1, A(2, 2, 2, 2), 8080, 0, 0), 0, &o);
+    CHECK_EQ_U(o.zone, 1);
+    pre(rs, mk4(&f, 6, A(11, 9, 9, 9), 1, A(2, 2, 2, 2), 8080, 0, 0), 0, &o);
     CHECK_EQ_U(o.zone, 2);
     ct_ruleset_free(rs);
     rs = load("table ip raw {\n"
@@ -400,8 +404,9 @@ static void test_named_sets_and_order(void)
               "}\n");
     if (!rs)
         return;
+    /* Chains run by priority, not by order in the file: a (-301) first. */
     pre(rs, mk4(&f, 6, A(10, 9, 9, 9), 1, A(2, 2, 2, 2), 8080, 0, 0), 0, &o);
-    CHECK_EQ_U(o.zone, 2);
+    CHECK_EQ_U(o.zone, 1);
     ct_ruleset_free(rs);
 }
 
