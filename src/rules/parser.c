@@ -389,6 +389,15 @@ static int ifname_bit(struct parser *p, const struct tok *t, uint32_t *bits)
     return 0;
 }
 
+/* Whether t is one of proto_names (a protocol by its name). */
+static int proto_name(const struct tok *t)
+{
+    for (size_t i = 0; i < sizeof(proto_names) / sizeof(proto_names[0]); i++)
+        if (is(t, proto_names[i].name))
+            return 1;
+    return 0;
+}
+
 /* One scalar element (U32 classes) as a range. */
 static int scalar(struct parser *p, uint8_t vc, const struct tok *t, uint32_t *v)
 {
@@ -548,7 +557,9 @@ static int elem(struct parser *p, uint8_t vc, uint32_t *bits, uint32_t val)
     uint32_t lo, hi;
     struct tok a, b;
     int r;
-    if (split_range(t, &a, &b)) {
+    /* A name with a dash in it ("ipv6-icmp", as `nft list` prints ICMPv6)
+     * is one element, not a range. */
+    if (split_range(t, &a, &b) && !(vc == VC_PROTO && proto_name(t))) {
         if ((r = scalar(p, vc, &a, &lo)) != 0 || (r = scalar(p, vc, &b, &hi)) != 0)
             return r;
     } else {

@@ -183,6 +183,29 @@ static void test_match_ip6_meta_vlan_iif(void)
     ct_ruleset_free(rs);
 }
 
+/* Protocol names with a dash, as `nft list` prints ICMPv6 ("ipv6-icmp"),
+ * are one name in a set, beside numeric ranges. */
+static void test_proto_names(void)
+{
+    struct ct_ruleset *rs = load("table inet raw {\n"
+                                 "  chain pre {\n"
+                                 "    type filter hook prerouting priority raw\n"
+                                 "    meta l4proto { ipv6-icmp, 250-252 } ct zone set 11\n"
+                                 "  }\n"
+                                 "}\n");
+    struct frame f;
+    struct ct_rules_out o;
+    if (!rs)
+        return;
+    pre(rs, mk6(&f, 58, 1, 0x8000, 2, 1), 0, &o); /* ICMPv6 echo request */
+    CHECK_EQ_U(o.zone, 11);
+    pre(rs, mk4(&f, 251, A(1, 1, 1, 1), 1, A(2, 2, 2, 2), 2, 0, 0), 0, &o);
+    CHECK_EQ_U(o.zone, 11);
+    pre(rs, mk4(&f, 17, A(1, 1, 1, 1), 1, A(2, 2, 2, 2), 2, 0, 0), 0, &o);
+    CHECK_EQ_U(o.zone_dirs, 0);
+    ct_ruleset_free(rs);
+}
+
 static void test_match_ct_post(void)
 {
     struct ct_ruleset *rs = load(
@@ -1019,6 +1042,7 @@ int main(void)
 {
     RUN(test_match_addresses_ports);
     RUN(test_match_ip6_meta_vlan_iif);
+    RUN(test_proto_names);
     RUN(test_match_ct_post);
     RUN(test_statements_pre);
     RUN(test_statements_post_helper);
