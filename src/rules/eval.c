@@ -202,6 +202,19 @@ static int statements(struct ct_ruleset *rs, struct rrule *ru, struct ct_pkt *pk
             out->zone_mark = s->kind == RS_ZONE_MARK;
             break;
         case RS_META_MARK_SET: pkt->mark = s->value; break;
+        case RS_META_MARK_CT:
+            /* No connection (INVALID, UNTRACKED): nft_ct_get_eval() finds
+             * no ct and ends the rule. */
+            if (meta->ct_state == CT_STATE_INVALID || meta->ct_state == CT_STATE_UNTRACKED)
+                return GO_ON;
+            pkt->mark = out->ct_mark_set ? out->ct_mark : meta->ct_mark;
+            break;
+        case RS_CT_MARK_META:
+            if (meta->ct_state != CT_STATE_INVALID && meta->ct_state != CT_STATE_UNTRACKED) {
+                out->ct_mark = pkt->mark;
+                out->ct_mark_set = 1;
+            }
+            break;
         case RS_CT_MARK_SET:
             if (meta->ct_state != CT_STATE_INVALID && meta->ct_state != CT_STATE_UNTRACKED) {
                 out->ct_mark = s->value;

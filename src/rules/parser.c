@@ -882,11 +882,16 @@ static int ct_item(struct parser *p, const struct tok *at, const struct chainctx
         } else {
             if (c->side != 1)
                 return wrong_side(p, at, c, "ct mark set");
-            uint32_t v;
-            if ((r = scalar(p, VC_MARK, next(p), &v)) != 0)
-                return r;
-            s.kind = RS_CT_MARK_SET;
-            s.value = v;
+            if (is(peek(p), "meta") && p->i + 1 < p->n && is(&p->t[p->i + 1], "mark")) {
+                p->i += 2; /* ct mark set meta mark: save the packet's mark */
+                s.kind = RS_CT_MARK_META;
+            } else {
+                uint32_t v;
+                if ((r = scalar(p, VC_MARK, next(p), &v)) != 0)
+                    return r;
+                s.kind = RS_CT_MARK_SET;
+                s.value = v;
+            }
         }
         *seen_stmt = 1;
         return add_stmt(p, at, &s, ns);
@@ -971,11 +976,19 @@ static int rule(struct parser *p, const struct chainctx *c, uint32_t line)
             const struct tok *w = is(t, "mark") ? t : next(p);
             if (is(w, "mark") && is(peek(p), "set")) {
                 p->i++;
-                uint32_t v;
-                if ((r = scalar(p, VC_MARK, next(p), &v)) != 0)
-                    return r;
-                s.kind = RS_META_MARK_SET;
-                s.value = v;
+                if (is(peek(p), "ct") && p->i + 1 < p->n && is(&p->t[p->i + 1], "mark")) {
+                    /* meta mark set ct mark: restore the connection's mark */
+                    if (c->side != 1)
+                        return wrong_side(p, t, c, "meta mark set ct mark");
+                    p->i += 2;
+                    s.kind = RS_META_MARK_CT;
+                } else {
+                    uint32_t v;
+                    if ((r = scalar(p, VC_MARK, next(p), &v)) != 0)
+                        return r;
+                    s.kind = RS_META_MARK_SET;
+                    s.value = v;
+                }
                 seen_stmt = 1;
                 if ((r = add_stmt(p, t, &s, &ns)) != 0)
                     return r;

@@ -166,6 +166,8 @@ enum rstmt_kind {
     RS_ZONE_MARK_MAP, /* dirs: zone = map[meta mark] (ranges off/n, values in mapval) */
     RS_META_MARK_SET, /* value */
     RS_CT_MARK_SET,   /* value */
+    RS_META_MARK_CT,  /* meta mark set ct mark (after conntrack) */
+    RS_CT_MARK_META,  /* ct mark set meta mark (after conntrack) */
     RS_CT_TIMEOUT,    /* value: object index */
     RS_CT_EVENT,      /* value: CT_EVENT_* mask */
     RS_CT_HELPER,     /* value: object index */

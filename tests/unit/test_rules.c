@@ -206,6 +206,42 @@ static void test_proto_names(void)
     ct_ruleset_free(rs);
 }
 
+/* Marks copied between packet and connection: `ct mark set meta mark`
+ * saves the packet's mark, `meta mark set ct mark` restores the
+ * connection's (nothing for a packet without a connection). */
+static void test_mark_copies(void)
+{
+    struct ct_ruleset *rs = load("table ip filter {\n"
+                                 "  chain ct {\n"
+                                 "    type filter hook prerouting priority filter\n"
+                                 "    udp dport 1 ct mark set meta mark\n"
+                                 "    udp dport 2 meta mark set ct mark\n"
+                                 "    udp dport 3 ct mark set 7 meta mark set ct mark\n"
+                                 "  }\n"
+                                 "}\n");
+    struct frame f;
+    struct ct_rules_out o;
+    if (!rs)
+        return;
+    post(rs, mk4(&f, 17, A(1, 1, 1, 1), 9, A(2, 2, 2, 2), 1, 0, 0x55), CT_STATE_NEW, 0, 0, &o);
+    CHECK_EQ_U(o.ct_mark_set, 1);
+    CHECK_EQ_U(o.ct_mark, 0x55);
+    post(rs, mk4(&f, 17, A(1, 1, 1, 1), 9, A(2, 2, 2, 2), 1, 0, 0x55), CT_STATE_INVALID, 0, 0,
+         &o);
+    CHECK_EQ_U(o.ct_mark_set, 0);
+    struct ct_pkt *p = mk4(&f, 17, A(1, 1, 1, 1), 9, A(2, 2, 2, 2), 2, 0, 0x55);
+    post(rs, p, CT_STATE_ESTABLISHED, 0, 0x99, &o);
+    CHECK_EQ_U(p->mark, 0x99);
+    p = mk4(&f, 17, A(1, 1, 1, 1), 9, A(2, 2, 2, 2), 2, 0, 0x55);
+    post(rs, p, CT_STATE_UNTRACKED, 0, 0x99, &o);
+    CHECK_EQ_U(p->mark, 0x55);
+    /* The mark a statement before it set is the connection's now. */
+    p = mk4(&f, 17, A(1, 1, 1, 1), 9, A(2, 2, 2, 2), 3, 0, 0x55);
+    post(rs, p, CT_STATE_ESTABLISHED, 0, 0x99, &o);
+    CHECK_EQ_U(p->mark, 7);
+    ct_ruleset_free(rs);
+}
+
 static void test_match_ct_post(void)
 {
     struct ct_ruleset *rs = load(
@@ -492,6 +528,8 @@ static const struct bad bad_inputs[] = {
     {HDR "  tcp dport 70000 drop\n }\n}", 4, 13, "port 70000 out of range", -EINVAL},
     {HDR "  tcp dport 20-10 drop\n }\n}", 4, 13, "ends before it starts", -EINVAL},
     {HDR "  ct zone set 65536\n }\n}", 4, 15, "zone 65536 out of range", -EINVAL},
+    {HDR "  meta mark set ct mark\n }\n}", 4, 3,
+     "'meta mark set ct mark' has no effect before conntrack", -EINVAL},
     {HDR "  ct mark set 1\n }\n}", 4, 3, "'ct mark set' has no effect before conntrack",
      -EINVAL},
     {HDR "  ct state new drop\n }\n}", 4, 3, "'ct state' matches nothing before conntrack",
@@ -1043,6 +1081,7 @@ int main(void)
     RUN(test_match_addresses_ports);
     RUN(test_match_ip6_meta_vlan_iif);
     RUN(test_proto_names);
+    RUN(test_mark_copies);
     RUN(test_match_ct_post);
     RUN(test_statements_pre);
     RUN(test_statements_post_helper);
