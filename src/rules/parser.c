@@ -746,6 +746,39 @@ static int wrong_side(struct parser *p, const struct tok *at, const struct chain
                (int)c->name->len, c->name->s, (int)c->prio);
 }
 
+/*
+ * Splits "KEY : VALUE" where the colon may stick to either side or both
+ * ("1:", ":10", "1:10", "1 : 10"): *key is the token already read and is
+ * cut at its colon; *val is the value's token, read as needed.
+ */
+static int key_value(struct parser *p, struct tok *key, struct tok *val)
+{
+    const char *colon = key->kind == TOK_WORD ? memchr(key->s, ':', key->len) : NULL;
+    if (colon) {
+        size_t kl = (size_t)(colon - key->s);
+        *val = *key;
+        val->s = colon + 1;
+        val->len = (uint32_t)(key->len - kl - 1);
+        val->col = key->col + (uint32_t)kl + 1;
+        key->len = (uint32_t)kl;
+        if (val->len > 0)
+            return 0;
+    } else {
+        const struct tok *c = next(p);
+        if (c->kind != TOK_WORD || c->s[0] != ':')
+            return unexpected(p, c, "':'");
+        if (c->len > 1) {
+            *val = *c;
+            val->s++;
+            val->len--;
+            val->col++;
+            return 0;
+        }
+    }
+    *val = *next(p);
+    return 0;
+}
+
 /* ct zone set VALUE, after "set": a number, `meta mark` or `meta mark map
  * { MARK : ZONE, ... }`. */
 static int zone_value(struct parser *p, struct rstmt *s)
@@ -780,30 +813,8 @@ static int zone_value(struct parser *p, struct rstmt *s)
         }
         /* The key may run into the colon: "1:", "1:10", or "1 : 10". */
         struct tok key = *next(p), val;
-        const char *colon = key.kind == TOK_WORD ? memchr(key.s, ':', key.len) : NULL;
-        int have_val = 0;
-        if (colon) {
-            size_t kl = (size_t)(colon - key.s);
-            val = key;
-            val.s = colon + 1;
-            val.len = (uint32_t)(key.len - kl - 1);
-            val.col = key.col + (uint32_t)kl + 1;
-            key.len = (uint32_t)kl;
-            have_val = val.len > 0;
-        } else {
-            const struct tok *c = next(p);
-            if (c->kind != TOK_WORD || c->s[0] != ':')
-                return unexpected(p, c, "':'");
-            if (c->len > 1) {
-                val = *c;
-                val.s++;
-                val.len--;
-                val.col++;
-                have_val = 1;
-            }
-        }
-        if (!have_val)
-            val = *next(p);
+        if ((r = key_value(p, &key, &val)) != 0)
+            return r;
         uint32_t lo, hi, z;
         struct tok a, b;
         if (split_range(&key, &a, &b)) {
@@ -1345,29 +1356,8 @@ static int policy(struct parser *p, const struct tok *at, struct ct_rules_timeou
         struct tok st = *next(p), val;
         if (st.kind != TOK_WORD)
             return unexpected(p, &st, "a state name");
-        const char *colon = memchr(st.s, ':', st.len);
-        int have_val = 0;
-        if (colon) {
-            val = st;
-            val.s = colon + 1;
-            val.len = (uint32_t)(st.s + st.len - colon - 1);
-            val.col = st.col + (uint32_t)(colon - st.s) + 1;
-            st.len = (uint32_t)(colon - st.s);
-            have_val = val.len > 0;
-        } else {
-            const struct tok *c = next(p);
-            if (c->kind != TOK_WORD || c->s[0] != ':')
-                return unexpected(p, c, "':'");
-            if (c->len > 1) {
-                val = *c;
-                val.s++;
-                val.len--;
-                val.col++;
-                have_val = 1;
-            }
-        }
-        if (!have_val)
-            val = *next(p);
+        if ((r = key_value(p, &st, &val)) != 0)
+            return r;
         size_t i;
         for (i = 0; i < sizeof(policy_states) / sizeof(policy_states[0]); i++)
             if (policy_states[i].proto == to->proto && strlen(policy_states[i].name) == st.len &&
