@@ -19,7 +19,7 @@
  *     for a NEW connection the timeout policy, the helper and the event
  *     mask.
  * The packet path (ctrack/table.h) does both when the ruleset is attached
- * to the table with ct_table_set_ruleset(), and marks the packets a rule
+ * to the table with ct_ruleset_attach(), and marks the packets a rule
  * drops with CT_VERDICT_DROP; a dataplane that tracks by itself can call
  * the two evaluations directly. Frames flagged CT_FRAME_F_LOCAL meet the
  * `output` chains, all others the `prerouting` ones.
@@ -113,7 +113,7 @@ struct ct_table;
  *   -ENOMEM       out of memory.
  * What was registered before a failure stays registered.
  */
-int ct_table_set_ruleset(struct ct_table *table, struct ct_ruleset *rs);
+int ct_ruleset_attach(struct ct_table *table, struct ct_ruleset *rs);
 
 /* Hooks a packet can traverse (docs/rules.md, "Hooks"). */
 enum ct_rules_hook {

@@ -648,7 +648,7 @@ static struct ct_table *create_table(const struct cli_read_opts *opts)
                   ct_strerror(err), err == -ENOMEM ? " (try a smaller --max-connections)" : "");
         return NULL;
     }
-    if (opts->ruleset && (err = ct_table_set_ruleset(table, opts->ruleset)) != 0) {
+    if (opts->ruleset && (err = ct_ruleset_attach(table, opts->ruleset)) != 0) {
         cli_error("%s: cannot apply the rules: %s", opts->rules_file, ct_strerror(err));
         ct_table_destroy(table);
         return NULL;

@@ -1,5 +1,5 @@
 /*
- * A ruleset attached to a table: ct_table_set_ruleset() and the three
+ * A ruleset attached to a table: ct_ruleset_attach() and the three
  * calls the packet path makes when a table holds one (process.c).
  *
  * The rules choose CT templates (ctrack/template.h). What the chains before
@@ -157,7 +157,7 @@ static void bind_free(struct ct_rules_bind *b)
     free(b);
 }
 
-CT_EXPORT int ct_table_set_ruleset(struct ct_table *table, struct ct_ruleset *rs)
+CT_EXPORT int ct_ruleset_attach(struct ct_table *table, struct ct_ruleset *rs)
 {
     if (!table)
         return -EINVAL;

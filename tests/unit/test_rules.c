@@ -899,8 +899,8 @@ static void test_path(void)
     if (!rs || !t)
         goto out;
     CHECK_EQ_I(ct_ruleset_set_iface(rs, 4, "lan"), 0);
-    CHECK_EQ_I(ct_table_set_ruleset(t, rs), 0);
-    CHECK_EQ_I(ct_table_set_ruleset(t, rs), -EEXIST);
+    CHECK_EQ_I(ct_ruleset_attach(t, rs), 0);
+    CHECK_EQ_I(ct_ruleset_attach(t, rs), -EEXIST);
 
     struct ct_verdict v = run_pkt(t, mk4(&f, 17, A(1, 1, 1, 1), 1, A(2, 2, 2, 2), 53, 0, 0), 0, 1);
     CHECK_EQ_U(v.state, CT_STATE_UNTRACKED);
@@ -979,8 +979,8 @@ static void test_path(void)
     v = run_pkt(t, lp, 0, 1);
     CHECK_EQ_U(v.state, CT_STATE_UNTRACKED);
 
-    CHECK_EQ_I(ct_table_set_ruleset(NULL, rs), -EINVAL);
-    CHECK_EQ_I(ct_table_set_ruleset(t, NULL), 0);
+    CHECK_EQ_I(ct_ruleset_attach(NULL, rs), -EINVAL);
+    CHECK_EQ_I(ct_ruleset_attach(t, NULL), 0);
     v = run_pkt(t, mk4(&f, 17, A(1, 1, 1, 1), 1, A(2, 2, 2, 2), 54, 0, 0), 0, 3);
     CHECK_EQ_U(v.state, CT_STATE_NEW);
 out:
