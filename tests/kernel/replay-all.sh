@@ -18,6 +18,14 @@
 # final counters, in WORK/NAME.kernel-events. A recorder that fails (lost
 # events: ENOBUFS) is a difference, "NAME events recorder-failed".
 #
+# With KCMP_EVENTS=1 in the environment (compare.sh --events), ctrack's
+# stream (`ctrack read --events`, in WORK/NAME.ctrack-events) is compared
+# with the replay's part of the kernel's, event by event, after events.awk
+# has normalised both; each difference is a line "NAME event-kernel-only
+# EVENT" or "NAME event-ctrack-only EVENT" (diff's view: an event in a
+# different place is one of each), and a ctrack that fails is "NAME events
+# ctrack-failed exit=N".
+#
 # Usage: replay-all.sh PREFIX WORK CTRACK CT_INJECT [--max-gap S] NAME=CAPTURE ...
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -136,6 +144,18 @@ while [ $# -gt 0 ]; do
     if [ "$ev_failed" = 1 ]; then
         echo "$name events recorder-failed" >>"$out.diff"
         sed "s|^|$name events: |" "$out.events.log" >&2
+    elif [ -n "$ev_pid" ] && [ "${KCMP_EVENTS:-0}" = 1 ]; then
+        "$ctrack" read --events --max-connections 65536 "${read_opts[@]}" "$sent" \
+            >"$out.ctrack-events" 2>"$out.ctrack-events.err"
+        rc=$?
+        if [ "$rc" != 0 ]; then
+            echo "$name events ctrack-failed exit=$rc" >>"$out.diff"
+        else
+            diff <(awk -f "$here/events.awk" "$out.kernel-events") \
+                <(awk -f "$here/events.awk" "$out.ctrack-events") |
+                sed -n "s|^< |$name event-kernel-only |p; s|^> |$name event-ctrack-only |p" \
+                >>"$out.diff"
+        fi
     fi
     if [ -f "$rules" ]; then
         # The kernel's listing of the rules must give ctrack the same table.

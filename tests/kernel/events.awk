@@ -1,0 +1,36 @@
+# Normalises an event stream in the text of `conntrack -E -o
+# timestamp,extended` (the kernel's, recorded by tools/ct_events, or
+# ctrack's, from `ctrack read --events`) to the part both sides must agree
+# on, one event a line, for an event-by-event comparison (diff).
+#
+# Usage: awk -f events.awk STREAM
+#
+# Dropped: the timestamp (the kernel's is the time the event was read,
+# ctrack's the capture's: only their order is compared, by the line
+# order), runs of blanks, mark=0 and zone=0 (the kernel sends a mark only
+# when it is set or changed and a zone only when it is not 0), and the
+# remaining timeout of a DESTROY event (the kernel's counts down to the
+# moment of the flush that ends a case). The timeout of NEW and UPDATE
+# events is kept: it is the one the change set. The kernel's stream ends
+# with a line "# mark" and the DESTROY events of that flush; those are not
+# printed (the connections' final counters are compared with the table).
+
+/^# mark$/ { exit }
+/^#/ || NF == 0 { next }
+
+{
+    i = 1
+    if ($1 ~ /^\[[0-9]+\.[0-9]+\]$/)
+        i = 2
+    type = $i
+    line = type
+    # type l3name l3num proto protonum [timeout] ...
+    for (j = i + 1; j <= NF; j++) {
+        if ($j == "mark=0" || $j == "zone=0")
+            continue
+        if (type == "[DESTROY]" && j == i + 5 && $j ~ /^[0-9]+$/)
+            continue
+        line = line " " $j
+    }
+    print line
+}
