@@ -21,9 +21,10 @@
 /^#/ || NF == 0 { next }
 
 {
+    # The timestamp, also in conntrack's own layout, whose microseconds
+    # are padded with blanks on the right ("[1796566978.91339 ]").
+    sub(/^\[[0-9]+\.[0-9 ]+\][ \t]*/, "")
     i = 1
-    if ($1 ~ /^\[[0-9]+\.[0-9]+\]$/)
-        i = 2
     type = $i
     line = type
     # type l3name l3num proto protonum [timeout] ...
