@@ -183,7 +183,16 @@ static void report_new(struct ct_table *t, struct ct_ev_seen *s, const struct ct
     remember(s, ci);
 }
 
-void ct_event_packet(struct ct_table *t, const struct ct_verdict *v)
+/* Whether two events are of the same connection: the same original tuple
+ * in the same zones (no two live connections share it). */
+static int same_conn(const struct ct_conn_info *a, const struct ct_conn_info *b)
+{
+    return memcmp(&a->tuple[CT_DIR_ORIGINAL], &b->tuple[CT_DIR_ORIGINAL],
+                  sizeof(a->tuple[CT_DIR_ORIGINAL])) == 0 &&
+           memcmp(a->zone, b->zone, sizeof(a->zone)) == 0;
+}
+
+void ct_event_packet(struct ct_table *t, const struct ct_verdict *v, int merge)
 {
     const struct ct_conn *c = v->conn;
     if (!c || (c->status & (CT_STATUS_CONFIRMED | CT_STATUS_DYING)) != CT_STATUS_CONFIRMED)
@@ -198,8 +207,25 @@ void ct_event_packet(struct ct_table *t, const struct ct_verdict *v)
     uint16_t e = changes(s, &ci);
     if (!e)
         return;
-    emit(t, CT_EVENT_TYPE_UPDATE, e, 0, &ci);
     remember(s, &ci);
+    if (merge) {
+        /* The rules ran after the packet whose events are queued already:
+         * Linux sends one message for what a packet and its rules changed,
+         * so the change joins the connection's latest message of this call
+         * when it has one (a NEW or an UPDATE; a DESTROY
+         * found first is an earlier connection's). */
+        struct ct_events *ev = t->ev;
+        for (uint32_t i = ev->n; i-- > 0;) {
+            if (!same_conn(&ev->buf[i].info, &ci))
+                continue;
+            if (ev->buf[i].type == CT_EVENT_TYPE_DESTROY)
+                break; /* an earlier connection's end on the same tuple */
+            ev->buf[i].events |= e;
+            ev->buf[i].info = ci;
+            return;
+        }
+    }
+    emit(t, CT_EVENT_TYPE_UPDATE, e, 0, &ci);
 }
 
 void ct_event_destroy(struct ct_table *t, const struct ct_conn *c, unsigned reason)

@@ -42,8 +42,9 @@ struct ct_events {
 };
 
 /* After one packet of a burst: reports what changed on verdict v's
- * connection (NEW for one it created). */
-void ct_event_packet(struct ct_table *t, const struct ct_verdict *v);
+ * connection (NEW for one it created). With `merge` (after the rules of
+ * the burst), a change joins the connection's latest queued message. */
+void ct_event_packet(struct ct_table *t, const struct ct_verdict *v, int merge);
 
 /* A live connection about to be removed (table.c): DESTROY (after its NEW,
  * if that was not reported yet). */

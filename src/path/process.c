@@ -759,18 +759,19 @@ static CT_NOINLINE void stage_three_events(struct ct_table *t, struct ct_pkt *pk
         if (st[i].kind == LK_DONE)
             continue;
         stage_three(t, &pkts[i], &verdicts[i], &st[i], now, flags, bc);
-        ct_event_packet(t, &verdicts[i]);
+        ct_event_packet(t, &verdicts[i], 0);
     }
 }
 
 /* The rules after conntrack may have set marks or labels: report those
- * changes too, then deliver the burst's events. */
+ * changes too, with the events of the packet before them, then deliver
+ * the burst's events. */
 static CT_NOINLINE void events_burst_end(struct ct_table *t, const struct ct_verdict *verdicts,
                                          unsigned n)
 {
     if (t->rules)
         for (unsigned i = 0; i < n; i++)
-            ct_event_packet(t, &verdicts[i]);
+            ct_event_packet(t, &verdicts[i], 1);
     ct_event_call_end(t);
 }
 
