@@ -29,7 +29,7 @@
  * attributes the kernel sent, in conntrack's order:
  *
  *   [SEC.USEC]<TAB>   [TYPE] l3name l3num proto protonum [timeout] [state]
- *   orig-tuple [zone=] [packets= bytes=] [UNREPLIED] reply-tuple [zone=]
+ *   orig-tuple [zone-orig=] [packets= bytes=] [UNREPLIED] reply-tuple [zone-reply=]
  *   [packets= bytes=] [ASSURED] [mark=] [zone=] [helper=]
  *
  * The kernel sends the timeout and the protocol state only in NEW and
@@ -186,8 +186,9 @@ static void emit(const char *fmt, ...)
 }
 
 /* One CTA_TUPLE_* block as conntrack prints it, followed by its zone (the
-   kernel's CTA_TUPLE_ZONE, a zone with a direction) when present. */
-static void print_tuple(const struct nlattr *tuple, unsigned family)
+   kernel's CTA_TUPLE_ZONE, a zone for one direction only) when present, as
+   zone-orig=N or zone-reply=N (`dir`). */
+static void print_tuple(const struct nlattr *tuple, unsigned family, const char *dir)
 {
     const struct nlattr *tb[CTA_TUPLE_MAX + 1], *ip[CTA_IP_MAX + 1], *pr[CTA_PROTO_MAX + 1];
     parse_attrs(attr_data(tuple), attr_len(tuple), tb, CTA_TUPLE_MAX);
@@ -236,7 +237,7 @@ static void print_tuple(const struct nlattr *tuple, unsigned family)
         }
     }
     if (tb[CTA_TUPLE_ZONE])
-        emit("zone=%u ", (unsigned)attr_be(tb[CTA_TUPLE_ZONE], 2));
+        emit("zone-%s=%u ", dir, (unsigned)attr_be(tb[CTA_TUPLE_ZONE], 2));
 }
 
 static void print_counters(const struct nlattr *counters)
@@ -323,13 +324,13 @@ static void print_event(const struct nlmsghdr *nlh)
     }
     uint32_t status = (uint32_t)attr_be(tb[CTA_STATUS], 4);
     if (tb[CTA_TUPLE_ORIG])
-        print_tuple(tb[CTA_TUPLE_ORIG], family);
+        print_tuple(tb[CTA_TUPLE_ORIG], family, "orig");
     if (tb[CTA_COUNTERS_ORIG])
         print_counters(tb[CTA_COUNTERS_ORIG]);
     if (tb[CTA_STATUS] && !(status & IPS_SEEN_REPLY))
         emit("[UNREPLIED] ");
     if (tb[CTA_TUPLE_REPLY])
-        print_tuple(tb[CTA_TUPLE_REPLY], family);
+        print_tuple(tb[CTA_TUPLE_REPLY], family, "reply");
     if (tb[CTA_COUNTERS_REPLY])
         print_counters(tb[CTA_COUNTERS_REPLY]);
     if (status & IPS_ASSURED)
