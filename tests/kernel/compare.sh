@@ -10,9 +10,9 @@
 #   --work DIR       where to keep the per-capture files (default: a
 #                    temporary folder, removed at exit)
 #   --print-diffs    print every difference in allow-list format and exit 0
-#   --events         also compare ctrack's event stream (ctrack read --events)
-#                    with the kernel's, event by event (replay-all.sh); the
-#                    kernel's is recorded for every case either way
+#   --no-events      do not compare ctrack's event stream (ctrack read
+#                    --events) with the kernel's, event by event
+#                    (replay-all.sh); the kernel's is recorded either way
 #   --max-gap S      (among the captures) longest pause kept between two
 #                    packets, for the captures after it (default 1 s)
 #
@@ -23,6 +23,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/netns.sh"
 
 known="$here/known-differences"
+export KCMP_EVENTS=1
 work=""
 print_diffs=0
 while [ $# -gt 0 ]; do
@@ -30,7 +31,7 @@ while [ $# -gt 0 ]; do
         --known) known=$2; shift 2 ;;
         --work) work=$2; shift 2 ;;
         --print-diffs) print_diffs=1; shift ;;
-        --events) export KCMP_EVENTS=1; shift ;;
+        --no-events) KCMP_EVENTS=0; shift ;;
         *) break ;;
     esac
 done

@@ -18,9 +18,10 @@
 # final counters, in WORK/NAME.kernel-events. A recorder that fails (lost
 # events: ENOBUFS) is a difference, "NAME events recorder-failed".
 #
-# With KCMP_EVENTS=1 in the environment (compare.sh --events), ctrack's
-# stream (`ctrack read --events`, in WORK/NAME.ctrack-events) is compared
-# with the replay's part of the kernel's, event by event, after events.awk
+# With KCMP_EVENTS=1 in the environment (compare.sh sets it unless given
+# --no-events), ctrack's stream (`ctrack read --events`, in
+# WORK/NAME.ctrack-events) is compared with the replay's part of the
+# kernel's, event by event, after events.awk
 # has normalised both; each difference is a line "NAME event-kernel-only
 # EVENT" or "NAME event-ctrack-only EVENT" (diff's view: an event in a
 # different place is one of each), and a ctrack that fails is "NAME events
