@@ -12,6 +12,7 @@
 #include "ctrack/conn.h"
 #include "ctrack/defrag.h"
 #include "ctrack/error.h"
+#include "ctrack/events.h"
 #include "ctrack/expiry.h"
 #include "ctrack/flowkey.h"
 #include "ctrack/flowlog.h"

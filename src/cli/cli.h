@@ -62,6 +62,7 @@ struct cli_read_opts {
     int trace;                 /* one line per packet before the table */
     int quiet;                 /* no summary on stderr */
     int stats;                 /* every table counter on stderr */
+    int events;                /* --events: the event stream instead of the table */
     uint32_t timeouts[CT_TIMEOUT_COUNT]; /* --timeout NAME=SECONDS; 0: the default */
     /* Flow records (--format zeek, --flows). */
     int flows;                 /* print flow records instead of the table */
@@ -142,6 +143,13 @@ void cli_print_trace_held(FILE *out, uint64_t n, uint64_t now, const struct ct_p
  * table with "end" and "end_time" added (its timeout counted from the end).
  */
 void cli_print_end(FILE *out, enum cli_format format, const struct cli_end *e);
+
+/*
+ * One event (--events): the line `conntrack -E -o timestamp,extended`
+ * prints, with the capture time, or the JSON object of the table with
+ * "event", "time", "events" (and "end" for DESTROY) first.
+ */
+void cli_print_event(FILE *out, enum cli_format format, const struct ct_event *ev);
 
 /* The header of a Zeek TSV log (#separator ... #types), `#open` at open_time;
    `columns` is CT_ZEEK_F_*. */

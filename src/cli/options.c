@@ -88,6 +88,10 @@ void cli_read_usage(FILE *out)
             "  --no-defrag            no IP reassembly: fragments are INVALID (fragment)\n"
             "  --tunnels, --no-tunnels  track connections inside IP-in-IP, GRE, VXLAN,\n"
             "                         Geneve, Teredo, GTP-U (default: on for flows)\n"
+            "  --events               print the connection events instead of the table,\n"
+            "                         as 'conntrack -E -o timestamp,extended' (NEW,\n"
+            "                         UPDATE, DESTROY) with capture times, or one JSON\n"
+            "                         object per event with --format json (docs/events.md)\n"
             "  --trace                print one line per packet before the table: number,\n"
             "                         time, tuple, direction, ct state, TCP state, reason\n"
             "  --burst N              packets per library call, 1..%u (default %u); packets\n"
@@ -244,6 +248,7 @@ enum {
     OPT_TUNNELS,
     OPT_NO_TUNNELS,
     OPT_RULES,
+    OPT_EVENTS,
 };
 
 static const struct option read_options[] = {
@@ -271,6 +276,7 @@ static const struct option read_options[] = {
     {"tunnels", no_argument, NULL, OPT_TUNNELS},
     {"no-tunnels", no_argument, NULL, OPT_NO_TUNNELS},
     {"rules", required_argument, NULL, OPT_RULES},
+    {"events", no_argument, NULL, OPT_EVENTS},
     {NULL, 0, NULL, 0},
 };
 
@@ -347,6 +353,9 @@ static int set_flag(int c, struct cli_read_opts *opts)
     case OPT_STATS:
         opts->stats = 1;
         break;
+    case OPT_EVENTS:
+        opts->events = 1;
+        return 1;
     case OPT_TRACE:
         opts->trace = 1;
         break;
@@ -520,6 +529,11 @@ static int check_flows(struct cli_read_opts *opts)
         cli_error("read: --ip-proto, --community-id, --report-gaps-for-partial, "
                   "--no-local-nets and --no-zeek-timers apply to flow records (--flows, "
                   "--format zeek)");
+        return CLI_EXIT_USAGE;
+    }
+    if (opts->events && (opts->flows || opts->at_end_set)) {
+        cli_error("read: --events prints the event stream instead of the table: it does not "
+                  "go with --flows, --format zeek or --at-end");
         return CLI_EXIT_USAGE;
     }
     if (opts->tunnels < 0)

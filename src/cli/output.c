@@ -180,6 +180,31 @@ static void print_json_dir(FILE *out, const struct ct_conn_info *ci, int dir)
             (unsigned)ci->zone[dir], ci->packets[dir], ci->bytes[dir]);
 }
 
+/* Names of the CT_EVENT_* bits, as nft's `ct event set` spells them. */
+static const char *const event_bit_names[] = {
+    "new",    "related", "destroy", "reply",   "assured", "protoinfo",
+    "helper", "mark",    "seqadj",  "secmark", "label",
+};
+
+/* The members an event adds before the connection's: its type, time and
+ * the events behind it (and the end reason of a DESTROY). */
+static void print_json_event(FILE *out, const struct ct_event *ev)
+{
+    fprintf(out, "\"event\":\"%s\",\"time\":", ct_event_type_name(ev->type));
+    cli_print_seconds(out, ev->time);
+    fputs(",\"events\":[", out);
+    const char *sep = "";
+    for (unsigned bit = 0; bit < sizeof(event_bit_names) / sizeof(event_bit_names[0]); bit++) {
+        if (ev->events & (1u << bit)) {
+            fprintf(out, "%s\"%s\"", sep, event_bit_names[bit]);
+            sep = ",";
+        }
+    }
+    fputs("],", out);
+    if (ev->type == CT_EVENT_TYPE_DESTROY)
+        fprintf(out, "\"end\":\"%s\",", ct_end_reason_name(ev->reason));
+}
+
 /*
  * One JSON object per line with the facts of the conntrack line plus the
  * status bits by name, the timeout kind in force and the first/last packet
@@ -187,13 +212,16 @@ static void print_json_dir(FILE *out, const struct ct_conn_info *ci, int dir)
  * escaping is needed.
  */
 static void print_json(FILE *out, const struct ct_conn_info *ci, uint64_t now,
-                       const struct cli_end *end)
+                       const struct cli_end *end, const struct ct_event *ev)
 {
     unsigned family;
     const char *l3 = l3_name(ci->l3, &family);
     const char *l4name = ct_proto_state_name(ci->proto, ci->l4state);
 
-    fprintf(out, "{\"l3\":\"%s\",\"proto\":\"%s\",\"protonum\":%u,\"timeout\":%" PRIu64
+    fputc('{', out);
+    if (ev)
+        print_json_event(out, ev);
+    fprintf(out, "\"l3\":\"%s\",\"proto\":\"%s\",\"protonum\":%u,\"timeout\":%" PRIu64
             ",\"timeout_kind\":\"%s\",",
             l3, ct_proto_name(ci->proto), (unsigned)ci->proto, remaining_seconds(ci, now),
             ct_timeout_name(ci->timeout));
@@ -255,7 +283,7 @@ void cli_print_conn(FILE *out, enum cli_format format, const struct ct_conn_info
                     uint64_t now)
 {
     if (format == CLI_FORMAT_JSON)
-        print_json(out, ci, now, NULL);
+        print_json(out, ci, now, NULL, NULL);
     else
         print_conntrack(out, ci, now, NULL);
 }
@@ -263,9 +291,91 @@ void cli_print_conn(FILE *out, enum cli_format format, const struct ct_conn_info
 void cli_print_end(FILE *out, enum cli_format format, const struct cli_end *e)
 {
     if (format == CLI_FORMAT_JSON)
-        print_json(out, &e->ci, e->when, e);
+        print_json(out, &e->ci, e->when, e, NULL);
     else
         print_conntrack(out, &e->ci, e->when, e);
+}
+
+/*
+ * One event line as `conntrack -E -o timestamp,extended` prints it
+ * (conntrack-tools 1.4 with libnetfilter_conntrack's default output, checked
+ * against the kernel's own events):
+ *   [SECONDS.MICROS]<TAB>%9s l3name l3num proto protonum [timeout] [state]
+ *   orig-tuple [packets= bytes=] [UNREPLIED] reply-tuple [packets= bytes=]
+ *   [ASSURED] [mark=] [zone=] [labels=] [helper=]
+ * ctnetlink_conntrack_event() puts the counters in DESTROY messages only,
+ * the remaining timeout in every message but a DESTROY of a connection that
+ * timed out (nothing left of it), the mark when it is set or changed, the
+ * zone when it is not 0; there is no use= in events.
+ */
+static void print_event_fields(FILE *out, const struct ct_event *ev)
+{
+    const struct ct_conn_info *ci = &ev->info;
+    char buf[256], type[16];
+    unsigned family;
+    const char *l3 = l3_name(ci->l3, &family);
+    int destroy = ev->type == CT_EVENT_TYPE_DESTROY;
+    int split_zone = ci->zone[CT_DIR_ORIGINAL] != ci->zone[CT_DIR_REPLY];
+
+    snprintf(type, sizeof(type), "[%s]", ct_event_type_name(ev->type));
+    fprintf(out, "[%" PRIu64 ".%06" PRIu64 "]\t%9s %-8s %u %-8s %u ", ev->time / NS_PER_SEC,
+            ev->time % NS_PER_SEC / 1000, type, l3, family, ct_proto_name(ci->proto),
+            (unsigned)ci->proto);
+    uint64_t left = remaining_seconds(ci, ev->time);
+    if (!destroy || left)
+        fprintf(out, "%" PRIu64 " ", left);
+    const char *l4name = ct_proto_state_name(ci->proto, ci->l4state);
+    if (l4name)
+        fprintf(out, "%s ", l4name);
+    for (unsigned d = 0; d < 2; d++) {
+        fputs(tuple_text(&ci->tuple[d], buf, sizeof(buf)), out);
+        if (split_zone && ci->zone[d])
+            fprintf(out, " zone-%s=%u", d ? "reply" : "orig", (unsigned)ci->zone[d]);
+        fputc(' ', out);
+        if (destroy)
+            fprintf(out, "packets=%" PRIu64 " bytes=%" PRIu64 " ", ci->packets[d], ci->bytes[d]);
+        if (d == CT_DIR_ORIGINAL && !(ci->status & CT_STATUS_SEEN_REPLY))
+            fputs("[UNREPLIED] ", out);
+    }
+    if (ci->status & CT_STATUS_ASSURED)
+        fputs("[ASSURED] ", out);
+    if (ci->mark || (ev->events & CT_EVENT_MARK))
+        fprintf(out, "mark=%u ", (unsigned)ci->mark);
+    if (!split_zone && ci->zone[CT_DIR_ORIGINAL])
+        fprintf(out, "zone=%u ", (unsigned)ci->zone[CT_DIR_ORIGINAL]);
+    print_labels_helper(out, ci);
+}
+
+/* The line of print_event_fields() without the space every field ends
+ * with: conntrack's lines end with the last field. */
+static void print_event_line(FILE *out, const struct ct_event *ev)
+{
+    char line[1024];
+    FILE *m = fmemopen(line, sizeof(line), "w");
+    if (!m) {
+        print_event_fields(out, ev);
+        fputc('\n', out);
+        return;
+    }
+    print_event_fields(m, ev);
+    long n = ftell(m);
+    fclose(m);
+    if (n < 0)
+        n = 0;
+    if ((size_t)n >= sizeof(line))
+        n = (long)sizeof(line) - 1;
+    while (n > 0 && line[n - 1] == ' ')
+        n--;
+    fwrite(line, 1, (size_t)n, out);
+    fputc('\n', out);
+}
+
+void cli_print_event(FILE *out, enum cli_format format, const struct ct_event *ev)
+{
+    if (format == CLI_FORMAT_JSON)
+        print_json(out, &ev->info, ev->time, NULL, ev);
+    else
+        print_event_line(out, ev);
 }
 
 static const char *dir_name(unsigned dir)

@@ -49,6 +49,13 @@
  * packet, up to four layers deep. Every resulting packet of one capture
  * packet goes into the same burst, in order: outer first.
  *
+ * Events (--events): the table's event callback prints each batch as the
+ * library delivers it, at the end of the call that caused it, so an event
+ * line comes before the trace lines of its burst. At the end of the capture
+ * the expiry at the last packet's time reports what timed out by then; the
+ * connections still alive get no event, as a live `conntrack -E` shows
+ * none for them.
+ *
  * Flow records (--format zeek, --flows): a struct ct_flow_keyer
  * (include/ctrack/flowkey.h) keys every parsed packet into Zeek's
  * connections and hands their records to write_flow().
@@ -95,6 +102,18 @@ struct slot {
     uint8_t *buf;
     size_t cap;
 };
+
+/* Events one library call may queue: a packet makes at most four (the
+ * DESTROY of a connection it replaces, expires or evicts, its own NEW and
+ * DESTROY, an UPDATE from the rules), and an expiry call may end every
+ * connection. The buffer is allocated, not touched, up front, so sizing it
+ * for the worst case costs address space only; the summary still reports
+ * lost events should there be any. */
+static uint32_t event_capacity(const struct cli_read_opts *opts)
+{
+    uint64_t cap = (uint64_t)opts->max_connections + 4u * CT_BURST_MAX;
+    return cap > CT_EVENT_MAX_CAPACITY ? CT_EVENT_MAX_CAPACITY : (uint32_t)cap;
+}
 
 struct cli_pipeline {
     const struct cli_read_opts *opts;
@@ -147,6 +166,14 @@ static void on_end(void *arg, const struct ct_table *table, const struct ct_conn
     e->reason = reason;
     e->when = now;
     r->nends++;
+}
+
+/* Event callback (--events): prints a batch as it comes. */
+static void on_events(void *arg, const struct ct_event *ev, unsigned n)
+{
+    struct cli_pipeline *r = arg;
+    for (unsigned i = 0; i < n; i++)
+        cli_print_event(r->out, r->opts->format, &ev[i]);
 }
 
 /* Prints the ended connections kept so far, in the order they ended. */
@@ -589,6 +616,13 @@ int cli_pipeline_finish(struct cli_pipeline *r)
         return finish_flows(r, r->last_now);
     if (r->opts->at_end == CLI_AT_END_DRAIN)
         return finish_drain(r, r->last_now);
+    if (r->opts->events) {
+        /* Every event is out already; the summary counts the connections. */
+        struct ct_table_stats st;
+        if (ct_table_stats(r->table, &st) == 0)
+            r->listed = st.created;
+        return 0;
+    }
     return finish_table(r, r->last_now);
 }
 
@@ -620,6 +654,10 @@ void cli_pipeline_summary(const struct cli_pipeline *r, const char *name)
                     "note: %" PRIu64 " packets of new connections were not logged: all %" PRIu32
                     " flow slots were in use (raise --max-connections)\n",
                     ks.slots_full, r->opts->max_connections);
+        struct ct_event_stats es;
+        if (r->opts->events && ct_table_event_stats(r->table, &es) == 0)
+            fprintf(stderr, "events: %" PRIu64 " printed, %" PRIu64 " lost\n", es.delivered,
+                    es.lost);
         if (r->clamped)
             fprintf(stderr,
                     "note: %" PRIu64 " packets were stamped earlier than the packet before "
@@ -697,6 +735,14 @@ struct cli_pipeline *cli_pipeline_create(const struct cli_read_opts *opts, FILE 
     r->parse_flags = opts->no_checksum ? CT_PARSE_F_NO_IP_CHECKSUM : 0;
     if (opts->at_end == CLI_AT_END_DRAIN && !opts->flows)
         ct_table_set_destroy_cb(table, on_end, r);
+    if (opts->events) {
+        int err = ct_table_set_event_cb(table, on_events, r, CT_EVENT_ALL, event_capacity(opts));
+        if (err) {
+            cli_error("cannot set up the events: %s", ct_strerror(err));
+            cli_pipeline_destroy(r);
+            return NULL;
+        }
+    }
     if (!opts->no_defrag) {
         struct ct_defrag_config dc;
         ct_defrag_config_init(&dc);

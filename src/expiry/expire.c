@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 
 #include "base/compiler.h"
+#include "events/events.h"
 #include "ctrack/expiry.h"
 #include "expiry/wheel.h"
 #include "table/shared.h"
@@ -126,7 +127,9 @@ CT_EXPORT uint64_t ct_expire(struct ct_table *t, uint64_t now, unsigned budget)
         ct_spin_unlock(&t->sh->sweep_lock);
         return next;
     }
-    return expire_locked(t, &t->sweep, now, budget);
+    uint64_t next = expire_locked(t, &t->sweep, now, budget);
+    ct_event_call_end(t);
+    return next;
 }
 
 /* ct_expire() once the caller may sweep: sw is t's sweep state, which a

@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "base/compiler.h"
+#include "events/events.h"
 #include "ctrack/table.h"
 #include "helper/helper.h"
 #include "proto/proto.h"
@@ -744,6 +745,36 @@ static int process_staged_shared(struct ct_table *t, struct ct_pkt *pkts,
     return (int)n;
 }
 
+/*
+ * Stage 3 with a listener (events/events.h): each packet's events are
+ * taken right after it, so that they keep the order of the packets and a
+ * removal's DESTROY (queued inside stage 3) falls in its place.
+ */
+static CT_NOINLINE void stage_three_events(struct ct_table *t, struct ct_pkt *pkts,
+                                           struct ct_verdict *verdicts, const struct stage *st,
+                                           unsigned n, uint64_t now, unsigned flags,
+                                           struct burst_count *bc)
+{
+    for (unsigned i = 0; i < n; i++) {
+        if (st[i].kind == LK_DONE)
+            continue;
+        stage_three(t, &pkts[i], &verdicts[i], &st[i], now, flags, bc);
+        ct_event_packet(t, &verdicts[i], 0);
+    }
+}
+
+/* The rules after conntrack may have set marks or labels: report those
+ * changes too, with the events of the packet before them, then deliver
+ * the burst's events. */
+static CT_NOINLINE void events_burst_end(struct ct_table *t, const struct ct_verdict *verdicts,
+                                         unsigned n)
+{
+    if (t->rules)
+        for (unsigned i = 0; i < n; i++)
+            ct_event_packet(t, &verdicts[i], 1);
+    ct_event_call_end(t);
+}
+
 static int process_staged(struct ct_table *t, struct ct_pkt *pkts, struct ct_verdict *verdicts,
                           unsigned n, uint64_t now, unsigned flags)
 {
@@ -771,13 +802,19 @@ static int process_staged(struct ct_table *t, struct ct_pkt *pkts, struct ct_ver
     for (unsigned i = 0; i < n; i++)
         if (st[i].kind != LK_DONE)
             stage_two(t, &st[i]);
-    for (unsigned i = 0; i < n; i++)
-        if (st[i].kind != LK_DONE)
-            stage_three(t, &pkts[i], &verdicts[i], &st[i], now, flags, &bc);
+    if (CT_LIKELY(t->ev == NULL)) {
+        for (unsigned i = 0; i < n; i++)
+            if (st[i].kind != LK_DONE)
+                stage_three(t, &pkts[i], &verdicts[i], &st[i], now, flags, &bc);
+    } else {
+        stage_three_events(t, pkts, verdicts, st, n, now, flags, &bc);
+    }
     CT_STAT_ADD(t, found, bc.found);
     CT_STAT_ADD(t, reasons[CT_REASON_NONE], bc.ok);
     if (CT_UNLIKELY(t->rules != NULL))
         ct_rules_burst_post(t, pkts, verdicts, n);
+    if (CT_UNLIKELY(t->ev != NULL))
+        events_burst_end(t, verdicts, n);
     return (int)n;
 }
 

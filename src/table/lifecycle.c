@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "base/compiler.h"
+#include "events/events.h"
 #include "ctrack/expiry.h"
 #include "table/shared.h"
 #include "table/table.h"
@@ -77,6 +78,7 @@ int ct_table_end_where(struct ct_table *t, uint64_t now, enum ct_remove_cause ca
                 n++;
         }
     }
+    ct_event_call_end(t);
     return n;
 }
 

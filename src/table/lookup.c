@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/compiler.h"
+#include "events/events.h"
 #include "ctrack/table.h"
 #include "table/index.h"
 #include "table/shared.h"
@@ -67,6 +68,7 @@ CT_EXPORT struct ct_conn *ct_table_lookup(struct ct_table *table, const struct c
     } else {
         table->clock = now;
         c = ct_table_find_live(table, key, v6, hash, ct_table_bucket_of(table, hash), now, &d);
+        ct_event_call_end(table);
     }
     if (c && dir)
         *dir = d ? CT_DIR_REPLY : CT_DIR_ORIGINAL;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "ctrack/table.h"
+#include "events/events.h"
 #include "helper/helper.h"
 #include "table/ext.h"
 #include "table/index.h"
@@ -263,6 +264,7 @@ CT_EXPORT void ct_table_destroy(struct ct_table *t)
     if (t->sh)
         ct_shared_destroy(t);
     ct_helper_destroy(t);
+    ct_event_free(t);
     ct_table_ext_destroy(t);
     ct_tmpl_destroy(t);
     ct_rules_unbind(t);
@@ -444,6 +446,8 @@ static void conn_unlink(struct ct_table *t, struct ct_conn *c, enum ct_remove_ca
     if (t->destroy_fn)
         t->destroy_fn(t->destroy_arg, t, c, (unsigned)cause,
                       __atomic_load_n(&t->clock, __ATOMIC_RELAXED));
+    if (CT_UNLIKELY(t->ev != NULL))
+        ct_event_destroy(t, c, (unsigned)cause);
     if (t->sh) {
         /* Shared: the caller holds c's lock; buckets, then the wheel. */
         ct_shared_index_remove(t, c);

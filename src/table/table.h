@@ -116,6 +116,7 @@ struct ct_ext_set;
 struct ct_tmpl_set;
 struct ct_helper_table;
 struct ct_rules_bind;
+struct ct_events;
 
 /*
  * A table of one thread: every field is its owner's. A shared table (legend
@@ -158,6 +159,9 @@ struct ct_table {
     uint64_t clock;          /* `now` of the latest call: the time given to the destroy callback */
     ct_destroy_fn destroy_fn;
     void *destroy_arg;
+    /* Events (events/events.h): NULL while nobody listens, which is all
+     * the packet path and the removal test. Tables of one thread only. */
+    struct ct_events *ev;
     struct ct_zone_slot *zones; /* NULL until a zone limit is set */
     struct ct_sweep sweep;
     struct ct_wheel wheel;

@@ -10,6 +10,9 @@
 #   --work DIR       where to keep the per-capture files (default: a
 #                    temporary folder, removed at exit)
 #   --print-diffs    print every difference in allow-list format and exit 0
+#   --no-events      do not compare ctrack's event stream (ctrack read
+#                    --events) with the kernel's, event by event
+#                    (replay-all.sh); the kernel's is recorded either way
 #   --max-gap S      (among the captures) longest pause kept between two
 #                    packets, for the captures after it (default 1 s)
 #
@@ -20,6 +23,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/netns.sh"
 
 known="$here/known-differences"
+export KCMP_EVENTS=1
 work=""
 print_diffs=0
 while [ $# -gt 0 ]; do
@@ -27,11 +31,12 @@ while [ $# -gt 0 ]; do
         --known) known=$2; shift 2 ;;
         --work) work=$2; shift 2 ;;
         --print-diffs) print_diffs=1; shift ;;
+        --no-events) KCMP_EVENTS=0; shift ;;
         *) break ;;
     esac
 done
 if [ $# -lt 3 ]; then
-    sed -n '5,16p' "$0" >&2
+    sed -n '5,19p' "$0" >&2
     exit 2
 fi
 ctrack=$1 inject=$2
@@ -121,6 +126,10 @@ if [ "$n_new" -gt 0 ]; then
         grep -E 'counter|packets' "$work/out/$name.counters"
         echo "---- $name: ctrack read"
         cat "$work/out/$name.ctrack" "$work/out/$name.ctrack.err"
+        if grep -q "^$name event" "$work/new.diff"; then
+            echo "---- $name: the kernel's events (ct_events), then ctrack's (read --events)"
+            cat "$work/out/$name.kernel-events" "$work/out/$name.ctrack-events"
+        fi
     done
     failed=1
 fi
