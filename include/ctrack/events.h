@@ -93,7 +93,9 @@ typedef void (*ct_event_fn)(void *arg, const struct ct_event *events, unsigned n
  * fn NULL stops events and frees the buffer. Set it before the table sees
  * its first packet: the table keeps per connection what it last reported
  * (a side array, table/ext.h), which can only be added then. Setting it
- * again later (another callback, mask or capacity) is allowed.
+ * again later (another callback, mask or capacity) is allowed while one is
+ * set; once cleared with fn NULL, it can be set again only before the
+ * table's first connection.
  * Returns 0, or:
  *   -EINVAL   table is NULL, the mask has bits outside CT_EVENT_ALL, or
  *             capacity is above CT_EVENT_MAX_CAPACITY;

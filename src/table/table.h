@@ -159,9 +159,6 @@ struct ct_table {
     uint64_t clock;          /* `now` of the latest call: the time given to the destroy callback */
     ct_destroy_fn destroy_fn;
     void *destroy_arg;
-    /* Events (events/events.h): NULL while nobody listens, which is all
-     * the packet path and the removal test. Tables of one thread only. */
-    struct ct_events *ev;
     struct ct_zone_slot *zones; /* NULL until a zone limit is set */
     struct ct_sweep sweep;
     struct ct_wheel wheel;
@@ -182,6 +179,10 @@ struct ct_table {
     /* The attached ruleset (rules/attach.c): NULL without one, which is
      * all the packet path tests. */
     struct ct_rules_bind *rules;
+    /* Events (events/events.h): NULL while nobody listens, which is all
+     * the packet path and the removal test. Tables of one thread only.
+     * Last, so that adding it moved no other field. */
+    struct ct_events *ev;
 };
 
 /* ---- shared tables (shared.c; protocol in shared.h) ------------------------ */
