@@ -324,8 +324,10 @@ static void print_event_fields(FILE *out, const struct ct_event *ev)
     uint64_t left = remaining_seconds(ci, ev->time);
     if (!destroy || left)
         fprintf(out, "%" PRIu64 " ", left);
+    /* ctnetlink_conntrack_event(): an UPDATE carries the protocol state
+     * only when it changed (IPCT_PROTOINFO); NEW and DESTROY always. */
     const char *l4name = ct_proto_state_name(ci->proto, ci->l4state);
-    if (l4name)
+    if (l4name && (ev->type != CT_EVENT_TYPE_UPDATE || (ev->events & CT_EVENT_PROTOINFO)))
         fprintf(out, "%s ", l4name);
     for (unsigned d = 0; d < 2; d++) {
         fputs(tuple_text(&ci->tuple[d], buf, sizeof(buf)), out);

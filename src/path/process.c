@@ -461,6 +461,10 @@ static CT_ALWAYS_INLINE void process_found(struct ct_table *t, struct ct_pkt *pk
     else
         CT_STAT_INC(t, reasons[CT_REASON_NONE]);
     if (res.action == CT_PROTO_CLOSE) {
+        /* Only a RST answering a connection that saw no reply closes it
+         * (proto/tcp.c): Linux's tcp_packet() kills it before
+         * nf_conntrack_in() marks the reply seen, so it ends UNREPLIED. */
+        c->status &= (uint16_t)~CT_STATUS_SEEN_REPLY;
         ct_table_conn_remove(t, c, CT_RM_DELETE);
         return;
     }

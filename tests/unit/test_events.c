@@ -321,7 +321,7 @@ static void test_rule_mark(void)
     struct seen s;
     memset(&s, 0, sizeof(s));
     struct ct_table *t = mk_table(64, CT_TABLE_F_NO_CHECKSUM);
-    CHECK_EQ_I(ct_table_set_ruleset(t, rs), 0);
+    CHECK_EQ_I(ct_ruleset_attach(t, rs), 0);
     CHECK_EQ_I(ct_table_set_event_cb(t, on_events, &s, CT_EVENT_ALL, 0), 0);
     run1(t, pkt4(17, A, B, 1000, 53, 60), 1 * SEC);
     run1(t, pkt4(17, B, A, 53, 1000, 60), 2 * SEC);
