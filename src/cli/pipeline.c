@@ -592,6 +592,16 @@ int cli_pipeline_finish(struct cli_pipeline *r)
     return finish_table(r, r->last_now);
 }
 
+int cli_pipeline_load_state(struct cli_pipeline *r, const char *path)
+{
+    return cli_state_load(r->table, path, r->opts->max_connections, &r->last_now);
+}
+
+int cli_pipeline_save_state(struct cli_pipeline *r, const char *path)
+{
+    return cli_state_save(r->table, path, r->last_now);
+}
+
 void cli_pipeline_summary(const struct cli_pipeline *r, const char *name)
 {
     struct ct_table_stats st;
