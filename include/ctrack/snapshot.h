@@ -86,6 +86,17 @@ long ct_table_save_buf(struct ct_table *table, void *buf, size_t len, uint64_t n
 int ct_table_save_fd(struct ct_table *table, int fd, uint64_t now);
 
 /*
+ * Replaces the snapshot file `path` atomically with the table at `now`:
+ * writes PATH.tmp.XXXXXX in the same directory, fsyncs it, renames it over
+ * path and fsyncs the directory, so that a crash at any moment leaves the
+ * previous snapshot or the new one whole. Returns 0, or -EINVAL (NULL or
+ * empty argument), -ENOMEM, or the negative errno of the failed step
+ * (creating, writing, flushing, renaming; then nothing is left behind), or
+ * of the directory's fsync (the new snapshot is in place).
+ */
+int ct_table_save_file(struct ct_table *table, const char *path, uint64_t now);
+
+/*
  * Reads a snapshot's header (at least 96 bytes of buf) into *info without
  * checking the blocks. Returns 0, or -EINVAL (NULL argument), -EBADMSG
  * (short, wrong magic, header checksum or inconsistent sizes),

@@ -2,18 +2,11 @@
  * --save-state and --load-state of `ctrack read`, and `ctrack show`: the
  * table written to and read from a snapshot file (ctrack/snapshot.h,
  * docs/snapshot.md).
- *
- * A snapshot is replaced atomically, so that a crash at any moment leaves
- * either the previous snapshot or the new one, never a mix: the new one is
- * written to a temporary file in the same directory (rename(2) is atomic
- * only within one file system), flushed with fsync(2), renamed over the old
- * name, and the directory is flushed too so that the rename itself survives
- * a power loss.
+ * A snapshot is replaced atomically (ct_table_save_file()).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,60 +15,11 @@
 
 #include "cli/cli.h"
 
-/* fsync of the directory that holds path; 0 or -errno. */
-static int sync_dir(const char *path)
-{
-    char *copy = strdup(path);
-    if (!copy)
-        return -ENOMEM;
-    int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    free(copy);
-    if (fd < 0)
-        return -errno;
-    int rc = fsync(fd) != 0 ? -errno : 0;
-    close(fd);
-    return rc;
-}
-
 int cli_state_save(struct ct_table *t, const char *path, uint64_t now)
 {
-    size_t n = strlen(path);
-    char *tmp = malloc(n + 16);
-    if (!tmp) {
-        cli_error("%s: out of memory", path);
-        return -1;
-    }
-    memcpy(tmp, path, n);
-    memcpy(tmp + n, ".tmp.XXXXXX", 12);
-    int fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0) {
-        cli_error("%s: cannot create a temporary file beside it: %s", path, strerror(errno));
-        free(tmp);
-        return -1;
-    }
-    const char *what = "cannot write";
-    int err = ct_table_save_fd(t, fd, now);
-    if (err == 0 && fsync(fd) != 0) {
-        err = -errno;
-        what = "cannot flush";
-    }
-    if (close(fd) != 0 && err == 0) {
-        err = -errno;
-        what = "cannot close";
-    }
-    if (err == 0 && rename(tmp, path) != 0) {
-        err = -errno;
-        what = "cannot rename the new snapshot into place";
-    }
+    int err = ct_table_save_file(t, path, now);
     if (err != 0) {
-        cli_error("%s: %s: %s", path, what, strerror(-err));
-        (void)unlink(tmp);
-        free(tmp);
-        return -1;
-    }
-    free(tmp);
-    if ((err = sync_dir(path)) != 0) {
-        cli_error("%s: cannot flush its directory: %s", path, strerror(-err));
+        cli_error("%s: cannot save the table: %s", path, strerror(-err));
         return -1;
     }
     return 0;
