@@ -81,9 +81,33 @@ static uint64_t get64(const uint8_t *p)
     return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
 }
 
+#if defined(__x86_64__)
+/* CRC32C with SSE4.2's crc32 instruction, which computes this very
+ * polynomial (Castagnoli), 8 bytes per instruction: the table-driven
+ * loop's byte per step made it most of a snapshot's time. */
+__attribute__((target("sse4.2"))) static uint32_t crc32c_hw(uint32_t crc, const uint8_t *p,
+                                                            size_t n)
+{
+    uint64_t c = crc;
+    for (; n >= 8; p += 8, n -= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        c = __builtin_ia32_crc32di(c, w);
+    }
+    crc = (uint32_t)c;
+    for (; n > 0; p++, n--)
+        crc = __builtin_ia32_crc32qi(crc, *p);
+    return crc;
+}
+#endif
+
 static uint32_t crc32c(const uint8_t *p, size_t n)
 {
     uint32_t crc = 0xffffffffu;
+#if defined(__x86_64__)
+    if (__builtin_cpu_supports("sse4.2"))
+        return crc32c_hw(crc, p, n) ^ 0xffffffffu;
+#endif
     while (n > 0) {
         uint32_t chunk = n > 0x40000000u ? 0x40000000u : (uint32_t)n;
         crc = ct_crc32c_update(crc, p, chunk);
@@ -613,8 +637,11 @@ static int restore_one(struct ct_table *t, const uint8_t *o, uint32_t flags, uin
         helper_decode(ct_table_ext_get(t, id, (unsigned)helper_ext(t)), p);
     /* Neither tuple may be taken already: the index holds one connection
      * per key. */
+    uint64_t h0 = 0;
     for (unsigned d = 0; d < 2; d++) {
         uint64_t h = ct_table_conn_hash(t, c, d);
+        if (d == CT_DIR_ORIGINAL)
+            h0 = h;
         unsigned dir;
         struct ct_conn *o2;
         if (v6) {
@@ -637,7 +664,7 @@ static int restore_one(struct ct_table *t, const uint8_t *o, uint32_t flags, uin
             return -EBADMSG;
         }
     }
-    if (ct_table_insert(t, c, ct_table_conn_hash(t, c, CT_DIR_ORIGINAL)) != 0) {
+    if (ct_table_insert(t, c, h0) != 0) {
         ct_table_conn_discard(t, c);
         return -ENOSPC;
     }
