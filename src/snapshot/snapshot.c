@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ctrack/snapshot.h"
@@ -45,6 +46,8 @@ static const uint8_t snap_magic[8] = {'C', 'T', 'S', 'N', 'A', 'P', '\r', '\n'};
  * DYING, which describe the entry, not the connection. */
 #define SNAP_STATUS_MASK                                                                    \
     ((uint32_t)CT_STATUS_PUBLIC_MASK & ~(uint32_t)(CT_STATUS_CONFIRMED | CT_STATUS_DYING))
+/* How many records ahead restore prefetches index buckets. */
+#define SNAP_PREFETCH_AHEAD 8u
 /* The largest snapshot restore reads from a descriptor. */
 #define SNAP_MAX_BYTES (1ull << 40)
 
@@ -574,6 +577,56 @@ static void restore_undo(struct ct_table *t, uint64_t now)
     t->destroy_fn = fn;
 }
 
+/* Prefetches the index buckets of record o's two tuples: restore's time is
+ * the index's cache misses, and the records say where they will fall a few
+ * connections ahead. The reply tuple is the original's inverse in the reply
+ * zone except for ICMP, whose reply type differs (left to the miss). */
+static void restore_prefetch(const struct ct_table *t, const uint8_t *o)
+{
+    unsigned icmp = o[1] == CT_IPPROTO_ICMP || o[1] == CT_IPPROTO_ICMPV6;
+    if (o[0] == 6) {
+        struct ct_key6 k, r;
+        memcpy(k.src, o + 12, 16);
+        memcpy(k.dst, o + 28, 16);
+        k.sport = get16(o + 8);
+        k.dport = get16(o + 10);
+        k.zone = get16(o + 2);
+        k.l3 = CT_L3_IPV6;
+        k.proto = o[1];
+        CT_PREFETCH_W(ct_table_home(t, ct_table_hash6(t, &k)));
+        if (icmp)
+            return;
+        memcpy(r.src, k.dst, 16);
+        memcpy(r.dst, k.src, 16);
+        r.sport = k.dport;
+        r.dport = k.sport;
+        r.zone = get16(o + 4);
+        r.l3 = CT_L3_IPV6;
+        r.proto = o[1];
+        CT_PREFETCH_W(ct_table_home(t, ct_table_hash6(t, &r)));
+    } else {
+        struct ct_key4 k, r;
+        memcpy(&k.src, o + 12, 4);
+        memcpy(&k.dst, o + 28, 4);
+        k.sport = get16(o + 8);
+        k.dport = get16(o + 10);
+        k.zone = get16(o + 2);
+        k.l3 = CT_L3_IPV4;
+        k.proto = o[1];
+        CT_PREFETCH_W(ct_table_home(t, ct_table_hash4(t, &k)));
+        if (icmp)
+            return;
+        r.src = k.dst;
+        r.dst = k.src;
+        r.sport = k.dport;
+        r.dport = k.sport;
+        r.zone = get16(o + 4);
+        r.l3 = CT_L3_IPV4;
+        r.proto = o[1];
+        CT_PREFETCH_W(ct_table_home(t, ct_table_hash4(t, &r)));
+    }
+}
+
 /* Inserts one checked record. Returns 0 or a negative errno. */
 static int restore_one(struct ct_table *t, const uint8_t *o, uint32_t flags, uint64_t now)
 {
@@ -715,6 +768,8 @@ CT_EXPORT long ct_table_restore_buf(struct ct_table *t, const void *buf, size_t 
     while (left > 0) {
         uint32_t nrec = left < SNAP_BLOCK_RECORDS ? (uint32_t)left : SNAP_BLOCK_RECORDS;
         for (uint32_t i = 0; i < nrec; i++) {
+            if (i + SNAP_PREFETCH_AHEAD < nrec)
+                restore_prefetch(t, p + SNAP_BLOCK_HEAD + (size_t)(i + SNAP_PREFETCH_AHEAD) * rec);
             r = restore_one(t, p + SNAP_BLOCK_HEAD + (size_t)i * rec, info.flags, now);
             if (r) {
                 restore_undo(t, now);
@@ -731,7 +786,12 @@ CT_EXPORT long ct_table_restore_fd(struct ct_table *t, int fd, uint64_t now)
 {
     if (!t || fd < 0)
         return -EINVAL;
+    /* A regular file is read into one buffer of its size (one byte more,
+     * to see the end without a second buffer); a pipe grows the buffer. */
     size_t cap = 1u << 16, len = 0;
+    struct stat st;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size < SNAP_MAX_BYTES)
+        cap = (size_t)st.st_size + 1;
     uint8_t *buf = malloc(cap);
     if (!buf)
         return -ENOMEM;
