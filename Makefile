@@ -5,6 +5,7 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
 TSA_BUILD  ?= build-tsa
+FUZZ_BUILD ?= build-fuzz
 ARM64_BUILD ?= build-arm64
 PREFIX     ?= /usr/local
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
@@ -19,7 +20,8 @@ CMAKE_FLAGS ?=
 DEB_PKGS := cmake gcc make pkg-config libpcap-dev conntrack nftables clang \
             gcc-aarch64-linux-gnu qemu-user
 
-.PHONY: all setup build demo test test-release test-asan test-tsan test-tsa test-arm64 install bench \
+.PHONY: all setup build demo test test-release test-asan test-tsan test-tsa test-arm64 test-fuzz install \
+        bench \
         clean
 
 all: build
@@ -36,7 +38,7 @@ build: setup $(BUILD)/CMakeCache.txt
 demo: build
 	./$(BUILD)/ctrack read samples/sample.pcap
 
-test: setup test-release test-asan test-tsan test-tsa test-arm64
+test: setup test-release test-asan test-tsan test-tsa test-arm64 test-fuzz
 	@echo "all test builds passed"
 
 test-release: build
@@ -69,6 +71,14 @@ test-arm64: setup
 	cmake --build $(ARM64_BUILD) -j $(JOBS)
 	cd $(ARM64_BUILD) && ctest --output-on-failure -j $(JOBS) -L unit
 
+# The libFuzzer targets (tests/fuzz/), built with clang and run briefly:
+# 200000 inputs each from a fixed seed.
+test-fuzz: setup
+	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug -DCTRACK_FUZZ=ON -DCTRACK_LIB_ONLY=ON \
+		$(CMAKE_FLAGS)
+	cmake --build $(FUZZ_BUILD) -j $(JOBS)
+	cd $(FUZZ_BUILD) && ctest --output-on-failure -L fuzz
+
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)
 
@@ -76,4 +86,4 @@ bench: build
 	./$(BUILD)/ctbench
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(TSA_BUILD) $(ARM64_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(TSA_BUILD) $(ARM64_BUILD) $(FUZZ_BUILD)

@@ -92,6 +92,10 @@ int sys_pin(unsigned cpu);
 /* Monotonic nanoseconds. */
 uint64_t sys_now_ns(void);
 
+/* ctbench --snapshot (bench/snapshot.c): save and restore rates; returns
+ * the exit status. */
+int ctbench_snapshot(int argc, char **argv);
+
 /* CPU time of the calling thread, in nanoseconds. */
 uint64_t sys_thread_cpu_ns(void);
 

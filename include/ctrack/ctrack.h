@@ -20,6 +20,7 @@
 #include "ctrack/packet.h"
 #include "ctrack/reason.h"
 #include "ctrack/rules.h"
+#include "ctrack/snapshot.h"
 #include "ctrack/table.h"
 #include "ctrack/template.h"
 #include "ctrack/tuple.h"

@@ -81,6 +81,9 @@ struct cli_read_opts {
     /* Rules (--rules FILE). */
     const char *rules_file;    /* NULL: no rules */
     struct ct_ruleset *ruleset; /* loaded from it by cli_read_run(), attached to each table */
+    /* Snapshots (docs/snapshot.md). */
+    const char *save_state;    /* --save-state FILE: the table at the end, or NULL */
+    const char *load_state;    /* --load-state FILE: the table at the start, or NULL */
 };
 
 /* One connection that ended, as the flow log (--at-end drain) prints it. */
@@ -174,5 +177,24 @@ void cli_print_seconds(FILE *out, uint64_t ns);
 
 /* Reports an error: "ctrack: <message>\n" on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * Writes table t at `now` to the snapshot `path` atomically (state.c): a
+ * temporary file beside it, fsync, rename, fsync of the directory. Returns
+ * 0, or -1 after one line on standard error.
+ */
+int cli_state_save(struct ct_table *t, const char *path, uint64_t now);
+
+/*
+ * Restores the snapshot `path` into the empty table t (made for
+ * max_connections) at the snapshot's own time, which goes to *now. Returns
+ * 0, or -1 after one line on standard error naming the file and the problem.
+ */
+int cli_state_load(struct ct_table *t, const char *path, uint32_t max_connections,
+                   uint64_t *now);
+
+/* Parses the arguments of `ctrack show` (argv[0] is "show") into read
+ * options with no capture; as cli_read_parse() otherwise. */
+int cli_show_parse(int argc, char **argv, struct cli_read_opts *opts);
 
 #endif

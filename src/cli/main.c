@@ -19,13 +19,14 @@
    trace can be long. */
 #define OUT_BUF_SIZE (1u << 16)
 
-/* Reads the source to its end through the pipeline; returns the exit code. */
-static int read_all(struct cli_source *src, struct cli_pipeline *p)
+/* Reads the source (none for `ctrack show`) to its end through the
+ * pipeline, saves the table with --save-state; returns the exit code. */
+static int read_all(struct cli_source *src, struct cli_pipeline *p, const char *save_state)
 {
     int status = CLI_EXIT_OK;
     struct cli_frame f;
-    int rc;
-    while ((rc = cli_source_next(src, &f)) == 1) {
+    int rc = 0;
+    while (src && (rc = cli_source_next(src, &f)) == 1) {
         if (cli_pipeline_feed(p, &f) < 0) {
             status = CLI_EXIT_FAIL;
             break;
@@ -40,6 +41,9 @@ static int read_all(struct cli_source *src, struct cli_pipeline *p)
                   cli_source_name(src), cli_source_frames(src), cli_source_error(src));
         status = CLI_EXIT_FAIL;
     }
+    /* The table after the last packet's expiry: what a restart needs. */
+    if (save_state && status == CLI_EXIT_OK && cli_pipeline_save_state(p, save_state) < 0)
+        status = CLI_EXIT_FAIL;
     if (cli_pipeline_finish(p) < 0)
         status = CLI_EXIT_FAIL;
     if (fflush(stdout) != 0 || ferror(stdout)) {
@@ -132,12 +136,13 @@ int cli_read_run(const struct cli_read_opts *given)
     /* The rules first: a bad rules file stops the run before any packet. */
     if (o.rules_file && !(o.ruleset = load_rules(o.rules_file)))
         return CLI_EXIT_USAGE;
-    struct cli_source *src = cli_source_open_pcap(opts->file);
-    if (!src) {
+    /* `ctrack show` reads no capture. */
+    struct cli_source *src = opts->file ? cli_source_open_pcap(opts->file) : NULL;
+    if (opts->file && !src) {
         ct_ruleset_free(o.ruleset);
         return CLI_EXIT_USAGE;
     }
-    if (o.ruleset && name_ifaces(src, o.ruleset) < 0) {
+    if (o.ruleset && src && name_ifaces(src, o.ruleset) < 0) {
         cli_source_close(src);
         ct_ruleset_free(o.ruleset);
         return CLI_EXIT_USAGE;
@@ -148,13 +153,20 @@ int cli_read_run(const struct cli_read_opts *given)
         ct_ruleset_free(o.ruleset);
         return CLI_EXIT_FAIL;
     }
+    /* A snapshot that cannot be loaded is bad input, like a bad capture. */
+    if (opts->load_state && cli_pipeline_load_state(p, opts->load_state) < 0) {
+        cli_pipeline_destroy(p);
+        cli_source_close(src);
+        ct_ruleset_free(o.ruleset);
+        return CLI_EXIT_USAGE;
+    }
     /* The buffer must outlive every write to stdout: this command closes
        stdout before freeing it (nothing is written after the run). */
     char *outbuf = malloc(OUT_BUF_SIZE);
     if (outbuf)
         setvbuf(stdout, outbuf, _IOFBF, OUT_BUF_SIZE);
-    int status = read_all(src, p);
-    cli_pipeline_summary(p, cli_source_name(src));
+    int status = read_all(src, p, opts->save_state);
+    cli_pipeline_summary(p, src ? cli_source_name(src) : opts->load_state);
     cli_pipeline_destroy(p);
     cli_source_close(src);
     ct_ruleset_free(o.ruleset);
@@ -184,6 +196,13 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "read") == 0) {
         struct cli_read_opts opts;
         int rc = cli_read_parse(argc - 1, argv + 1, &opts);
+        if (rc >= 0)
+            return rc;
+        return cli_read_run(&opts);
+    }
+    if (strcmp(cmd, "show") == 0) {
+        struct cli_read_opts opts;
+        int rc = cli_show_parse(argc - 1, argv + 1, &opts);
         if (rc >= 0)
             return rc;
         return cli_read_run(&opts);

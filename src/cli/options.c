@@ -41,6 +41,7 @@ void cli_main_usage(FILE *out)
           "Commands:\n"
           "  read FILE     replay a pcap/pcapng capture through the tracker and print\n"
           "                the connection table at the end of the capture\n"
+          "  show FILE     print the table saved in a snapshot (read --save-state)\n"
           "\n"
           "Options:\n"
           "  -h, --help    show this help (ctrack read --help for the command's options)\n"
@@ -84,6 +85,10 @@ void cli_read_usage(FILE *out)
             "  --rules FILE           rules in nftables syntax choosing zones, notrack,\n"
             "                         marks, timeout policies and helpers (docs/rules.md);\n"
             "                         pcapng interface names are what iifname matches\n"
+            "  --save-state FILE      write the table at the end of the capture to the\n"
+            "                         snapshot FILE, atomically (docs/snapshot.md)\n"
+            "  --load-state FILE      start from the table in the snapshot FILE, at its\n"
+            "                         time; give the same --rules as when it was saved\n"
             "  --vlan-key             VLAN tags are part of the connection key (zone)\n"
             "  --no-defrag            no IP reassembly: fragments are INVALID (fragment)\n"
             "  --tunnels, --no-tunnels  track connections inside IP-in-IP, GRE, VXLAN,\n"
@@ -249,6 +254,8 @@ enum {
     OPT_NO_TUNNELS,
     OPT_RULES,
     OPT_EVENTS,
+    OPT_SAVE_STATE,
+    OPT_LOAD_STATE,
 };
 
 static const struct option read_options[] = {
@@ -277,6 +284,8 @@ static const struct option read_options[] = {
     {"no-tunnels", no_argument, NULL, OPT_NO_TUNNELS},
     {"rules", required_argument, NULL, OPT_RULES},
     {"events", no_argument, NULL, OPT_EVENTS},
+    {"save-state", required_argument, NULL, OPT_SAVE_STATE},
+    {"load-state", required_argument, NULL, OPT_LOAD_STATE},
     {NULL, 0, NULL, 0},
 };
 
@@ -433,6 +442,12 @@ static int set_value(int c, const char *arg, struct cli_read_opts *opts)
     case OPT_RULES:
         opts->rules_file = arg;
         return 0;
+    case OPT_SAVE_STATE:
+        opts->save_state = arg;
+        return 0;
+    case OPT_LOAD_STATE:
+        opts->load_state = arg;
+        return 0;
     default:
         return 1;
     }
@@ -538,6 +553,29 @@ static int check_flows(struct cli_read_opts *opts)
     }
     if (opts->tunnels < 0)
         opts->tunnels = opts->flows;
+    /* A snapshot holds the table, not the flow keyer's records. */
+    if (opts->flows && (opts->save_state || opts->load_state)) {
+        cli_error("read: --save-state and --load-state keep the table, not flow records "
+                  "(--flows, --format zeek)");
+        return CLI_EXIT_USAGE;
+    }
+    return -1;
+}
+
+int cli_show_parse(int argc, char **argv, struct cli_read_opts *opts)
+{
+    int rc = cli_read_parse(argc, argv, opts);
+    if (rc >= 0)
+        return rc;
+    if (opts->flows || opts->trace || opts->save_state || opts->load_state) {
+        cli_error("show: --flows, --format zeek, --trace, --save-state and --load-state do "
+                  "not apply to a snapshot");
+        return CLI_EXIT_USAGE;
+    }
+    /* The one file is the snapshot; the table it fills has no capture. */
+    opts->load_state = opts->file;
+    opts->file = NULL;
+    opts->quiet = 1;
     return -1;
 }
 

@@ -132,6 +132,7 @@ struct cli_pipeline {
     uint64_t burst_now;      /* their common timestamp */
     uint64_t last_now;       /* timestamp of the latest packet read */
     uint64_t clamped;        /* packets stamped earlier than their predecessor */
+    int loaded;              /* --load-state: last_now is the snapshot's time */
     uint64_t next_expire;    /* when ct_expire() asked to be called again */
     struct cli_counts counts;
     /* Flow log (--at-end drain): ended connections not printed yet. */
@@ -407,7 +408,7 @@ static int set_time(struct cli_pipeline *r, uint64_t now)
 static int add_packet(struct cli_pipeline *r, const struct cli_frame *h)
 {
     uint64_t now = h->ts;
-    if (r->counts.packets > 0 && now < r->last_now) {
+    if ((r->counts.packets > 0 || r->loaded) && now < r->last_now) {
         now = r->last_now;
         r->clamped++;
     }
@@ -624,6 +625,21 @@ int cli_pipeline_finish(struct cli_pipeline *r)
         return 0;
     }
     return finish_table(r, r->last_now);
+}
+
+int cli_pipeline_load_state(struct cli_pipeline *r, const char *path)
+{
+    /* The clock goes on from the snapshot's time: a packet stamped before
+     * it is clamped, as one stamped before its predecessor. */
+    if (cli_state_load(r->table, path, r->opts->max_connections, &r->last_now) < 0)
+        return -1;
+    r->loaded = 1;
+    return 0;
+}
+
+int cli_pipeline_save_state(struct cli_pipeline *r, const char *path)
+{
+    return cli_state_save(r->table, path, r->last_now);
 }
 
 void cli_pipeline_summary(const struct cli_pipeline *r, const char *name)

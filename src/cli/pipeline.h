@@ -67,4 +67,12 @@ void cli_pipeline_summary(const struct cli_pipeline *p, const char *name);
 /* Frees everything. NULL is ignored. */
 void cli_pipeline_destroy(struct cli_pipeline *p);
 
+/* --load-state: the snapshot into the new, empty table, whose clock starts
+ * at the snapshot's time. 0, or -1 after one line on standard error. */
+int cli_pipeline_load_state(struct cli_pipeline *p, const char *path);
+
+/* --save-state: the table as it stands after cli_pipeline_end_input(),
+ * written atomically. 0, or -1 after one line on standard error. */
+int cli_pipeline_save_state(struct cli_pipeline *p, const char *path);
+
 #endif

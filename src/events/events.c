@@ -192,6 +192,14 @@ static int same_conn(const struct ct_conn_info *a, const struct ct_conn_info *b)
            memcmp(a->zone, b->zone, sizeof(a->zone)) == 0;
 }
 
+void ct_event_restored(struct ct_table *t, const struct ct_conn *c)
+{
+    struct ct_ev_seen *s = ct_table_ext_get(t, ct_table_conn_id(t, c), (unsigned)t->ev->ext_id);
+    struct ct_conn_info ci;
+    (void)ct_conn_get_info(t, c, &ci);
+    remember(s, &ci);
+}
+
 void ct_event_packet(struct ct_table *t, const struct ct_verdict *v, int merge)
 {
     const struct ct_conn *c = v->conn;

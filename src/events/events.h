@@ -50,6 +50,11 @@ void ct_event_packet(struct ct_table *t, const struct ct_verdict *v, int merge);
  * if that was not reported yet). */
 void ct_event_destroy(struct ct_table *t, const struct ct_conn *c, unsigned reason);
 
+/* A connection a snapshot restored (snapshot/): counted as reported as it
+ * is, so that its next change is an UPDATE and the stream after a restore
+ * goes on as the stream of the run that saved it. */
+void ct_event_restored(struct ct_table *t, const struct ct_conn *c);
+
 /* Hands the queued events to the callback (end of every call). */
 void ct_event_flush(struct ct_table *t);
 
