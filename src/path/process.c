@@ -199,26 +199,12 @@ static int conn_has_key(const struct ct_table *t, struct ct_conn *c, unsigned di
  * would then hold the two, told apart by their zone directions; the index
  * keeps one connection per key, so ctrack refuses this one too.
  */
-static CT_NOINLINE int keys_taken(struct ct_table *t, const struct ct_conn *c,
+static CT_NOINLINE int keys_taken(struct ct_table *t, struct ct_conn *c,
                                   const struct stage *st, uint64_t now)
 {
-    union {
-        struct ct_key4 k4;
-        struct ct_key6 k6;
-    } k;
-    uint64_t h;
-    unsigned v6 = ct_conn_is_v6(c), dir;
-    if (st->kind == LK_TMPL &&
-        ct_table_find_live(t, &st->key, st->v6, st->hash, st->bucket, now, &dir) != NULL)
+    if (st->kind == LK_TMPL && ct_table_key_taken(t, c, CT_DIR_ORIGINAL, st->hash, now))
         return 1;
-    if (v6) {
-        ct_table_reply_key6(t, c, &k.k6);
-        h = ct_table_hash6(t, &k.k6);
-    } else {
-        ct_table_reply_key4(t, c, &k.k4);
-        h = ct_table_hash4(t, &k.k4);
-    }
-    return ct_table_find_live(t, &k, v6, h, ct_table_bucket_of(t, h), now, &dir) != NULL;
+    return ct_table_key_taken(t, c, CT_DIR_REPLY, ct_table_conn_hash(t, c, CT_DIR_REPLY), now);
 }
 
 /*

@@ -691,32 +691,11 @@ static int restore_one(struct ct_table *t, const uint8_t *o, uint32_t flags, uin
         helper_decode(ct_table_ext_get(t, id, (unsigned)helper_ext(t)), p);
     /* Neither tuple may be taken already: the index holds one connection
      * per key. */
-    uint64_t h0 = 0;
-    for (unsigned d = 0; d < 2; d++) {
-        uint64_t h = ct_table_conn_hash(t, c, d);
-        if (d == CT_DIR_ORIGINAL)
-            h0 = h;
-        unsigned dir;
-        struct ct_conn *o2;
-        if (v6) {
-            struct ct_key6 k;
-            if (d == CT_DIR_ORIGINAL)
-                k = *ct_conn_key6(c);
-            else
-                ct_table_reply_key6(t, c, &k);
-            o2 = ct_table_find_live(t, &k, 1, h, ct_table_bucket_of(t, h), now, &dir);
-        } else {
-            struct ct_key4 k;
-            if (d == CT_DIR_ORIGINAL)
-                k = *ct_conn_key4(c);
-            else
-                ct_table_reply_key4(t, c, &k);
-            o2 = ct_table_find_live(t, &k, 0, h, ct_table_bucket_of(t, h), now, &dir);
-        }
-        if (o2) {
-            ct_table_conn_discard(t, c);
-            return -EBADMSG;
-        }
+    uint64_t h0 = ct_table_conn_hash(t, c, CT_DIR_ORIGINAL);
+    if (ct_table_key_taken(t, c, CT_DIR_ORIGINAL, h0, now) ||
+        ct_table_key_taken(t, c, CT_DIR_REPLY, ct_table_conn_hash(t, c, CT_DIR_REPLY), now)) {
+        ct_table_conn_discard(t, c);
+        return -EBADMSG;
     }
     if (ct_table_insert(t, c, h0) != 0) {
         ct_table_conn_discard(t, c);

@@ -447,10 +447,9 @@ static inline int ct_index_del(struct ct_table *t, enum ct_bucket_view view, uin
  * deadline is reaped (both tuples removed, counted expired_inline) and is a
  * miss, however late the sweep is: seed 001's reaping during lookup.
  */
-static inline struct ct_conn *ct_table_find_live(struct ct_table *t,
-                                                                  const void *k, unsigned v6,
-                                                                  uint64_t h, uint32_t b,
-                                                                  uint64_t now, unsigned *dir)
+static inline struct ct_conn *ct_table_find_live(struct ct_table *t, const void *k, unsigned v6,
+                                                 uint64_t h, uint32_t b, uint64_t now,
+                                                 unsigned *dir)
 {
     struct ct_conn *c = ct_index_walk(t, CT_VIEW_DIRECT, k, v6, h, b, dir);
     if (c && CT_UNLIKELY(ct_table_conn_expires(t, c) <= now)) {
@@ -459,6 +458,34 @@ static inline struct ct_conn *ct_table_find_live(struct ct_table *t,
         c = NULL;
     }
     return c;
+}
+
+/*
+ * Whether direction dir's key of c, a connection not yet indexed (h: that
+ * key's hash, ct_table_conn_hash()), belongs to a live connection already:
+ * the index holds one connection per key, so c cannot be inserted then.
+ * For the inserts that cannot rule a clash out by their lookup (zones per
+ * direction, snapshot restore). Tables of one thread.
+ */
+static inline int ct_table_key_taken(struct ct_table *t, struct ct_conn *c, unsigned dir,
+                                     uint64_t h, uint64_t now)
+{
+    uint32_t b = ct_table_bucket_of(t, h);
+    unsigned d;
+    if (ct_conn_is_v6(c)) {
+        struct ct_key6 k;
+        if (dir == CT_DIR_ORIGINAL)
+            k = *ct_conn_key6(c);
+        else
+            ct_table_reply_key6(t, c, &k);
+        return ct_table_find_live(t, &k, 1, h, b, now, &d) != NULL;
+    }
+    struct ct_key4 k;
+    if (dir == CT_DIR_ORIGINAL)
+        k = *ct_conn_key4(c);
+    else
+        ct_table_reply_key4(t, c, &k);
+    return ct_table_find_live(t, &k, 0, h, b, now, &d) != NULL;
 }
 
 #endif

@@ -129,4 +129,34 @@ static inline struct ct_pkt seg(uint8_t flags, uint32_t seq, uint32_t ack, uint1
     return p;
 }
 
+/*
+ * A parsed packet of either family for ct_process_parsed(), with only its
+ * tuple and IP length set: IPv4 addresses as given (network order in
+ * memory is the caller's business), IPv6 ones fe80::SRC and fe80::DST (SRC
+ * and DST in the last 32-bit word).
+ */
+static inline struct ct_pkt pkt_tuple(uint8_t l3, uint8_t proto, uint32_t src, uint32_t dst,
+                                      uint16_t sp, uint16_t dp, uint32_t ip_len)
+{
+    struct ct_pkt p;
+    memset(&p, 0, sizeof(p));
+    p.tuple.l3 = l3;
+    p.tuple.proto = proto;
+    if (l3 == CT_L3_IPV4) {
+        p.tuple.src.v4 = src;
+        p.tuple.dst.v4 = dst;
+    } else {
+        p.tuple.src.b[0] = 0xfe;
+        p.tuple.src.b[1] = 0x80;
+        p.tuple.src.w[3] = src;
+        p.tuple.dst.b[0] = 0xfe;
+        p.tuple.dst.b[1] = 0x80;
+        p.tuple.dst.w[3] = dst;
+    }
+    p.tuple.sport = sp;
+    p.tuple.dport = dp;
+    p.ip_len = ip_len;
+    return p;
+}
+
 #endif

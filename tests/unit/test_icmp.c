@@ -14,34 +14,10 @@
 
 #define SEC 1000000000ull
 
-static struct ct_pkt mk(uint8_t l3, uint8_t proto, uint32_t src, uint32_t dst, uint16_t sp,
-                        uint16_t dp, uint32_t ip_len)
-{
-    struct ct_pkt p;
-    memset(&p, 0, sizeof(p));
-    p.tuple.l3 = l3;
-    p.tuple.proto = proto;
-    if (l3 == CT_L3_IPV4) {
-        p.tuple.src.v4 = src;
-        p.tuple.dst.v4 = dst;
-    } else {
-        p.tuple.src.b[0] = 0xfe;
-        p.tuple.src.b[1] = 0x80;
-        p.tuple.src.w[3] = src;
-        p.tuple.dst.b[0] = 0xfe;
-        p.tuple.dst.b[1] = 0x80;
-        p.tuple.dst.w[3] = dst;
-    }
-    p.tuple.sport = sp;
-    p.tuple.dport = dp;
-    p.ip_len = ip_len;
-    return p;
-}
-
 /* An ICMP query or reply: id as source port, type << 8 | code as destination. */
 static struct ct_pkt icmp(uint8_t l3, uint32_t src, uint32_t dst, uint8_t type, uint16_t id)
 {
-    struct ct_pkt p = mk(l3, l3 == CT_L3_IPV4 ? 1 : 58, src, dst, id, (uint16_t)(type << 8), 84);
+    struct ct_pkt p = pkt_tuple(l3, l3 == CT_L3_IPV4 ? 1 : 58, src, dst, id, (uint16_t)(type << 8), 84);
     p.icmp_type = type;
     return p;
 }
@@ -49,7 +25,7 @@ static struct ct_pkt icmp(uint8_t l3, uint32_t src, uint32_t dst, uint8_t type, 
 /* An ICMP error from `router` to `dst` embedding a packet with tuple inner. */
 static struct ct_pkt icmp_err(uint32_t router, uint32_t dst, const struct ct_tuple *inner)
 {
-    struct ct_pkt p = mk(CT_L3_IPV4, 1, router, dst, 0, 3 << 8 | 3, 56);
+    struct ct_pkt p = pkt_tuple(CT_L3_IPV4, 1, router, dst, 0, 3 << 8 | 3, 56);
     p.icmp_type = 3; /* destination unreachable */
     p.icmp_code = 3;
     p.icmp_is_error = 1;
@@ -154,8 +130,8 @@ static void test_icmpv6(void)
 static void test_icmp_errors(void)
 {
     struct ct_table *t = mk_table(1024, CT_TABLE_F_NO_CHECKSUM);
-    struct ct_pkt out = mk(CT_L3_IPV4, 17, 0x0100000a, 0x0200000a, 40000, 53, 60);
-    struct ct_pkt back = mk(CT_L3_IPV4, 17, 0x0200000a, 0x0100000a, 53, 40000, 60);
+    struct ct_pkt out = pkt_tuple(CT_L3_IPV4, 17, 0x0100000a, 0x0200000a, 40000, 53, 60);
+    struct ct_pkt back = pkt_tuple(CT_L3_IPV4, 17, 0x0200000a, 0x0100000a, 53, 40000, 60);
     struct ct_conn *c = run1(t, out, SEC).conn;
     CHECK_PTR(c);
     struct ct_conn_info before = info_of(t, c);
@@ -176,7 +152,7 @@ static void test_icmp_errors(void)
     CHECK(memcmp(&before, &after, sizeof(before)) == 0);
 
     /* An error about an unknown connection. */
-    struct ct_pkt other = mk(CT_L3_IPV4, 17, 0x0100000a, 0x0200000a, 40001, 53, 60);
+    struct ct_pkt other = pkt_tuple(CT_L3_IPV4, 17, 0x0100000a, 0x0200000a, 40001, 53, 60);
     v = run1(t, icmp_err(0x0900000a, 0x0100000a, &other.tuple), 2 * SEC);
     CHECK(v.conn == NULL);
     CHECK_EQ_U(v.state, CT_STATE_INVALID);
@@ -218,12 +194,12 @@ static void test_icmp_errors(void)
 static void test_family(void)
 {
     struct ct_table *t = mk_table(1024, CT_TABLE_F_NO_CHECKSUM);
-    struct ct_pkt p = mk(CT_L3_IPV4, 58, 1, 2, 0, 128 << 8, 60);
+    struct ct_pkt p = pkt_tuple(CT_L3_IPV4, 58, 1, 2, 0, 128 << 8, 60);
     p.icmp_type = 128;
     struct ct_verdict v = run1(t, p, SEC);
     CHECK_EQ_U(v.flags, CT_VERDICT_CREATED);
     CHECK_EQ_U(info_of(t, v.conn).timeout, CT_TIMEOUT_GENERIC);
-    p = mk(CT_L3_IPV6, 1, 1, 2, 0, 8 << 8, 60);
+    p = pkt_tuple(CT_L3_IPV6, 1, 1, 2, 0, 8 << 8, 60);
     p.icmp_type = 8;
     v = run1(t, p, SEC);
     CHECK_EQ_U(v.flags, CT_VERDICT_CREATED);

@@ -17,6 +17,7 @@
 #include "packet/packet_priv.h"
 #include "proto/proto.h"
 #include "support/frames.h"
+#include "support/tracker_fixture.h"
 
 #define NS (1000000000ull)
 
@@ -49,31 +50,10 @@ static struct ct_proto_cfg cfg;
 
 static void cfg_default(void)
 {
-    memset(&cfg, 0, sizeof(cfg));
-    for (unsigned i = 0; i < CT_TIMEOUT_COUNT; i++)
-        cfg.timeout_ns[i] = (uint64_t)ct_timeout_default(i) * NS;
+    tracker_cfg_default(&cfg);
 }
 
 /* ---- frames --------------------------------------------------------------------------- */
-
-/* A packet under construction: an IPv4 frame (raw IPv4 link) and its parse. */
-struct frame {
-    uint8_t b[512];
-    size_t len;
-    struct ct_pkt pkt;
-};
-
-/* Parses f->b as raw IPv4 (or IPv6), captured for `cap` bytes (0: all). */
-static void parse_as(struct frame *f, uint16_t link, size_t cap)
-{
-    struct ct_frame fr;
-    memset(&fr, 0, sizeof(fr));
-    fr.data = f->b;
-    fr.len = (uint32_t)(cap ? cap : f->len);
-    fr.wire_len = (uint32_t)f->len;
-    fr.link = link;
-    ct_pkt_parse(&fr, &f->pkt);
-}
 
 /* An IPv4 packet of protocol `proto` from A to B (dir O) or back. */
 static void ip4(struct frame *f, unsigned dir, uint8_t proto, const uint8_t *l4, size_t n)

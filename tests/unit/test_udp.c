@@ -15,30 +15,6 @@
 
 #define SEC 1000000000ull
 
-static struct ct_pkt mk(uint8_t l3, uint8_t proto, uint32_t src, uint32_t dst, uint16_t sp,
-                        uint16_t dp, uint32_t ip_len)
-{
-    struct ct_pkt p;
-    memset(&p, 0, sizeof(p));
-    p.tuple.l3 = l3;
-    p.tuple.proto = proto;
-    if (l3 == CT_L3_IPV4) {
-        p.tuple.src.v4 = src;
-        p.tuple.dst.v4 = dst;
-    } else {
-        p.tuple.src.b[0] = 0xfe;
-        p.tuple.src.b[1] = 0x80;
-        p.tuple.src.w[3] = src;
-        p.tuple.dst.b[0] = 0xfe;
-        p.tuple.dst.b[1] = 0x80;
-        p.tuple.dst.w[3] = dst;
-    }
-    p.tuple.sport = sp;
-    p.tuple.dport = dp;
-    p.ip_len = ip_len;
-    return p;
-}
-
 static struct ct_conn_info info_of(struct ct_table *t, struct ct_conn *c)
 {
     struct ct_conn_info i;
@@ -51,8 +27,8 @@ static void test_udp_progression(void)
 {
     struct ct_table *t = mk_table(1024, CT_TABLE_F_NO_CHECKSUM);
     const uint64_t t0 = 1000 * SEC;
-    struct ct_pkt out = mk(CT_L3_IPV4, 17, 0x0100000a, 0x0200000a, 40000, 53, 60);
-    struct ct_pkt back = mk(CT_L3_IPV4, 17, 0x0200000a, 0x0100000a, 53, 40000, 100);
+    struct ct_pkt out = pkt_tuple(CT_L3_IPV4, 17, 0x0100000a, 0x0200000a, 40000, 53, 60);
+    struct ct_pkt back = pkt_tuple(CT_L3_IPV4, 17, 0x0200000a, 0x0100000a, 53, 40000, 100);
 
     struct ct_verdict v = run1(t, out, t0);
     struct ct_conn *c = v.conn;
@@ -105,8 +81,8 @@ static void test_udp_progression(void)
 
     /* A late first reply does not assure by itself (SEEN_REPLY is set after
      * the tracker ran); the next packet does. */
-    struct ct_pkt o2 = mk(CT_L3_IPV4, 17, 0x0100000a, 0x0200000a, 40001, 53, 60);
-    struct ct_pkt b2 = mk(CT_L3_IPV4, 17, 0x0200000a, 0x0100000a, 53, 40001, 60);
+    struct ct_pkt o2 = pkt_tuple(CT_L3_IPV4, 17, 0x0100000a, 0x0200000a, 40001, 53, 60);
+    struct ct_pkt b2 = pkt_tuple(CT_L3_IPV4, 17, 0x0200000a, 0x0100000a, 53, 40001, 60);
     c = run1(t, o2, t0).conn;
     v = run1(t, b2, t0 + 5 * SEC);
     CHECK_EQ_U(info_of(t, c).status & CT_STATUS_ASSURED, 0);
@@ -116,7 +92,7 @@ static void test_udp_progression(void)
     CHECK_EQ_U(info_of(t, c).timeout, CT_TIMEOUT_UDP_STREAM);
 
     /* Unreplied for 30 s: gone; the next packet starts over. */
-    struct ct_pkt o3 = mk(CT_L3_IPV4, 17, 0x0100000a, 0x0300000a, 5, 6, 60);
+    struct ct_pkt o3 = pkt_tuple(CT_L3_IPV4, 17, 0x0100000a, 0x0300000a, 5, 6, 60);
     struct ct_conn *c3 = run1(t, o3, t0).conn;
     v = run1(t, o3, t0 + 30 * SEC - 1);
     CHECK(v.conn == c3);
@@ -135,8 +111,8 @@ static void test_udp_progression(void)
 static void test_udp_v6_and_lite(void)
 {
     struct ct_table *t = mk_table(1024, CT_TABLE_F_NO_CHECKSUM);
-    struct ct_pkt out = mk(CT_L3_IPV6, 136, 1, 2, 7, 9, 100);
-    struct ct_pkt back = mk(CT_L3_IPV6, 136, 2, 1, 9, 7, 100);
+    struct ct_pkt out = pkt_tuple(CT_L3_IPV6, 136, 1, 2, 7, 9, 100);
+    struct ct_pkt back = pkt_tuple(CT_L3_IPV6, 136, 2, 1, 9, 7, 100);
     struct ct_verdict v = run1(t, out, SEC);
     CHECK_EQ_U(info_of(t, v.conn).timeout, CT_TIMEOUT_UDP);
     v = run1(t, back, 2 * SEC);
@@ -154,8 +130,8 @@ static void test_generic(void)
 {
     struct ct_table *t = mk_table(1024, CT_TABLE_F_NO_CHECKSUM);
     /* 253: reserved for experimentation (RFC 3692), no tracker of its own. */
-    struct ct_pkt fwd = mk(CT_L3_IPV4, 253, 0x0100000a, 0x0200000a, 0, 0, 1400);
-    struct ct_pkt back = mk(CT_L3_IPV4, 253, 0x0200000a, 0x0100000a, 0, 0, 1400);
+    struct ct_pkt fwd = pkt_tuple(CT_L3_IPV4, 253, 0x0100000a, 0x0200000a, 0, 0, 1400);
+    struct ct_pkt back = pkt_tuple(CT_L3_IPV4, 253, 0x0200000a, 0x0100000a, 0, 0, 1400);
     struct ct_verdict v = run1(t, fwd, SEC);
     struct ct_conn_info i = info_of(t, v.conn);
     CHECK_EQ_U(i.timeout, CT_TIMEOUT_GENERIC);
@@ -169,7 +145,7 @@ static void test_generic(void)
     CHECK_EQ_U(v.dir, CT_DIR_ORIGINAL);
     CHECK_EQ_U(info_of(t, v.conn).expires, 1499 * SEC);
     /* ICMP's protocol number over IPv6 is not ICMPv6: generic. */
-    v = run1(t, mk(CT_L3_IPV6, 1, 1, 2, 0, 0, 60), SEC);
+    v = run1(t, pkt_tuple(CT_L3_IPV6, 1, 1, 2, 0, 0, 60), SEC);
     CHECK_EQ_U(v.flags, CT_VERDICT_CREATED);
     CHECK_EQ_U(info_of(t, v.conn).timeout, CT_TIMEOUT_GENERIC);
     ct_table_destroy(t);
@@ -183,7 +159,7 @@ static void test_custom_timeout(void)
     cfg.timeouts[CT_TIMEOUT_UDP] = 5;
     struct ct_table *t = ct_table_create(&cfg, NULL);
     CHECK_PTR(t);
-    struct ct_verdict v = run1(t, mk(CT_L3_IPV4, 17, 1, 2, 3, 4, 60), SEC);
+    struct ct_verdict v = run1(t, pkt_tuple(CT_L3_IPV4, 17, 1, 2, 3, 4, 60), SEC);
     CHECK_EQ_U(info_of(t, v.conn).expires, 6 * SEC);
     ct_table_destroy(t);
 }
