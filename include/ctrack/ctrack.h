@@ -17,6 +17,7 @@
 #include "ctrack/flowkey.h"
 #include "ctrack/flowlog.h"
 #include "ctrack/helper.h"
+#include "ctrack/nat.h"
 #include "ctrack/packet.h"
 #include "ctrack/reason.h"
 #include "ctrack/rules.h"

@@ -127,6 +127,13 @@ enum {
      * `prerouting` ones. Nothing else reads it.
      */
     CT_FRAME_F_LOCAL = 1u << 1,
+    /*
+     * The NIC will fill this frame's transport checksum (Linux's
+     * CHECKSUM_PARTIAL, DPDK's RTE_MBUF_F_TX_TCP_CKSUM and friends): the
+     * checksum field holds the pseudo-header sum, and a NAT rewrite
+     * (ctrack/nat.h) updates only what the pseudo-header covers.
+     */
+    CT_FRAME_F_CSUM_PARTIAL = 1u << 2,
 };
 
 #define CT_PKT_MAX_VLANS 4

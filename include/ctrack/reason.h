@@ -82,7 +82,11 @@ extern "C" {
     X(SCTP_INVALID_STATE, "sctp-invalid-state", "SCTP chunk invalid in the association state") \
     X(SCTP_IGNORED, "sctp-ignored", "SCTP packet let through without refreshing the association (INIT retransmission, HEARTBEAT with another path's tag)") \
     /* ---- zones per direction ---- */                                                 \
-    X(TUPLE_CLASH, "tuple-clash", "reply tuple of a new connection taken by another (zones per direction)")
+    X(TUPLE_CLASH, "tuple-clash", "reply tuple of a new connection taken by another (zones per direction)") \
+    /* ---- NAT (ctrack/nat.h) ---- */                                                   \
+    X(NAT_EXHAUSTED, "nat-exhausted", "NAT found no unique tuple in the range (ports exhausted)") \
+    X(NAT_RANGE, "nat-range", "NAT policy gave an invalid range")                        \
+    X(NAT_REWRITE, "nat-rewrite", "NAT rewrite needs bytes the frame does not hold")
 
 enum ct_reason {
 #define CT_REASON_ENUM_(code, name, desc) CT_REASON_##code,

@@ -192,6 +192,9 @@ enum {
      * (NF_DROP: a partial or malformed FTP command, an expectation that
      * could not be added). */
     CT_VERDICT_DROP = 1u << 2,
+    /* The packet was translated (ctrack/nat.h): ct_process_burst_rw()
+     * rewrote it in the caller's frame. */
+    CT_VERDICT_NAT = 1u << 3,
 };
 
 /*
