@@ -109,11 +109,13 @@ struct ct_nat_request {
 
 /*
  * The NAT policy: called once for each packet about to create a connection
- * (its tracker accepted it; rules did not drop it), after the `type nat`
- * chains of an attached ruleset filled *req (req->manips 0 when they asked
- * nothing). It may add, change or clear requests; a range that fails
- * ct_nat_range_check() makes the packet INVALID (reason NAT_RANGE). It
- * must not call into the table.
+ * (its tracker accepted it; rules did not drop it), with req->manips 0. It
+ * asks for a translation by setting a bit of req->manips and the range of
+ * that manip. For each manip it leaves unset, the `type nat` chains of an
+ * attached ruleset decide (DST first, then SRC on the tuple as DST left
+ * it, as Linux's prerouting and postrouting hooks do). A range that fails
+ * ct_nat_range_check() makes the packet INVALID (reason NAT_RANGE). The
+ * callback must not call into the table.
  */
 typedef void (*ct_nat_policy_fn)(void *arg, const struct ct_pkt *pkt,
                                  struct ct_nat_request *req);

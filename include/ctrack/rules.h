@@ -88,6 +88,25 @@ void ct_ruleset_free(struct ct_ruleset *rs);
  */
 int ct_ruleset_set_iface(struct ct_ruleset *rs, uint16_t iif, const char *name);
 
+/* Which local address a NAT statement resolves (ct_ruleset_set_nat_addr()). */
+enum ct_rules_nat_addr {
+    CT_RULES_NAT_MASQUERADE = 0, /* `masquerade`: the output interface's address */
+    CT_RULES_NAT_REDIRECT = 1,   /* `redirect` in prerouting: the input interface's address */
+};
+
+/*
+ * Sets the address that `masquerade` (kind CT_RULES_NAT_MASQUERADE) or
+ * `redirect` (CT_RULES_NAT_REDIRECT) translates to for connections of
+ * family l3 (enum ct_l3): ctrack does not route, so the caller says which
+ * address the output or input interface has. `redirect` in an output
+ * chain goes to the loopback address (127.0.0.1, ::1), as Linux's does. A
+ * masquerade or redirect without an address drops the packet, as Linux
+ * does for an interface without one. Returns 0, -EINVAL (NULL argument,
+ * unknown kind or family). Not concurrently with evaluation.
+ */
+int ct_ruleset_set_nat_addr(struct ct_ruleset *rs, unsigned kind, unsigned l3,
+                            const union ct_addr *addr);
+
 struct ct_table;
 
 /*

@@ -240,6 +240,8 @@ struct ct_ruleset {
 struct ct_table;
 struct ct_conn;
 struct ct_verdict;
+struct ct_nat_range;
+struct ct_tuple;
 
 /*
  * Before stage 1 of a burst on a table with rules: runs each packet's
@@ -267,6 +269,24 @@ int ct_rules_conn_new(struct ct_table *t, struct ct_conn *c, struct ct_pkt *pkt,
  */
 void ct_rules_burst_post(struct ct_table *t, struct ct_pkt *pkts, struct ct_verdict *v,
                          unsigned n);
+
+/*
+ * NAT (src/nat/nat.c calls it for a packet about to create a connection,
+ * once per manip, DST first): runs the `type nat` chains of the hook that
+ * does `manip` for this packet (CT_NAT_MANIP_DST: prerouting, or output for
+ * CT_FRAME_F_LOCAL frames; CT_NAT_MANIP_SRC: postrouting, or input for a
+ * packet whose destination after DST is a local address), in priority
+ * order, matching addresses and ports against *tuple (the packet's
+ * original tuple after the DST translation already decided) and everything
+ * else against pkt. The first nat statement that applies ends the
+ * evaluation for this manip: *range receives what it asks, with redirect,
+ * masquerade, netmap and map lookups already resolved to addresses.
+ * Returns 1 (a nat statement applied), 0 (none did), or -EPERM (a rule
+ * dropped the packet, or it asked for an address the ruleset does not
+ * know: masquerade or redirect without ct_ruleset_set_nat_addr()).
+ */
+int ct_rules_conn_nat(struct ct_table *t, const struct ct_pkt *pkt, unsigned manip,
+                      const struct ct_tuple *tuple, struct ct_nat_range *range);
 
 /* Frees the table's binding (ct_table_destroy()). */
 void ct_rules_unbind(struct ct_table *t);
