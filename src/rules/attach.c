@@ -297,3 +297,9 @@ void ct_rules_burst_post(struct ct_table *t, struct ct_pkt *pkts, struct ct_verd
             __atomic_store_n(&c->mark, o.ct_mark, __ATOMIC_RELAXED);
     }
 }
+
+int ct_rules_conn_nat(struct ct_table *t, const struct ct_pkt *pkt, unsigned manip,
+                      const struct ct_tuple *tuple, struct ct_nat_range *range)
+{
+    return ct_rules_eval_nat(t->rules->rs, pkt, manip, tuple, range);
+}
