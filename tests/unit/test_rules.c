@@ -883,30 +883,6 @@ static void test_nat_maps(void)
     ct_ruleset_free(rs);
 }
 
-/* ct_rules_conn_nat() through a table the rules are attached to. */
-static void test_nat_attached(void)
-{
-    struct ct_ruleset *rs = load("table ip nat {\n"
-                                 "  chain pre {\n"
-                                 "    type nat hook prerouting priority dstnat\n"
-                                 "    tcp dport 80 dnat to 10.0.0.2:8080\n"
-                                 "  }\n"
-                                 "}\n");
-    struct ct_table *t = mk_table(64, 0);
-    struct frame f;
-    struct ct_nat_range r;
-    if (!rs || !t)
-        goto out;
-    CHECK_EQ_I(ct_ruleset_attach(t, rs), 0);
-    const struct ct_pkt *p = mk4(&f, 6, A(1, 1, 1, 1), 1000, A(192, 0, 2, 1), 80, 0, 0);
-    CHECK_EQ_I(ct_rules_conn_nat(t, p, CT_NAT_MANIP_DST, &p->tuple, &r), 1);
-    CHECK_RANGE(&r, MAP | PROTO, v4a(A(10, 0, 0, 2)), v4a(A(10, 0, 0, 2)), 8080, 8080);
-    CHECK_EQ_I(ct_rules_conn_nat(t, p, CT_NAT_MANIP_SRC, &p->tuple, &r), 0);
-out:
-    ct_table_destroy(t);
-    ct_ruleset_free(rs);
-}
-
 /* ---- errors ------------------------------------------------------------------ */
 
 struct bad {
@@ -1471,6 +1447,63 @@ out:
 
 /* ---- mutated input ------------------------------------------------------------ */
 
+/* NAT rules through the packet path: attaching enables the table's NAT,
+ * the core asks the nat chains for each manip, and a drop there refuses
+ * the connection. */
+static void test_nat_path(void)
+{
+    struct ct_ruleset *rs = load("table ip nat {\n"
+                                 "  chain pre {\n"
+                                 "    type nat hook prerouting priority dstnat\n"
+                                 "    tcp dport 80 dnat to 10.0.0.2:8080\n"
+                                 "    udp dport 9 drop\n"
+                                 "  }\n"
+                                 "  chain post {\n"
+                                 "    type nat hook postrouting priority srcnat\n"
+                                 "    ip saddr 1.1.1.0/24 masquerade\n"
+                                 "  }\n"
+                                 "}\n");
+    struct ct_table *t = mk_table(64, 0), *used = mk_table(64, 0);
+    struct frame f;
+    struct ct_nat_range r;
+    struct ct_nat_stats st;
+    struct ct_conn_info ci;
+    union ct_addr out = v4a(A(203, 0, 113, 5));
+    if (!rs || !t || !used)
+        goto out;
+    CHECK_EQ_I(ct_nat_stats(t, &st), -ENOTSUP);
+    CHECK_EQ_I(ct_ruleset_set_nat_addr(rs, CT_RULES_NAT_MASQUERADE, CT_L3_IPV4, &out), 0);
+    CHECK_EQ_I(ct_ruleset_attach(t, rs), 0);
+    CHECK_EQ_I(ct_nat_stats(t, &st), 0);
+
+    struct ct_pkt *p = mk4(&f, 6, A(1, 1, 1, 1), 1000, A(192, 0, 2, 1), 80, 0, 0);
+    CHECK_EQ_I(ct_rules_conn_nat(t, p, CT_NAT_MANIP_DST, &p->tuple, &r), 1);
+    CHECK_RANGE(&r, MAP | PROTO, v4a(A(10, 0, 0, 2)), v4a(A(10, 0, 0, 2)), 8080, 8080);
+    CHECK_EQ_I(ct_nat_range_check(&r, CT_L3_IPV4), 0);
+
+    struct ct_verdict v = run_pkt(t, p, 0, 1);
+    CHECK_EQ_U(v.state, CT_STATE_NEW);
+    CHECK(v.conn != NULL);
+    if (v.conn && ct_conn_get_info(t, v.conn, &ci) == 0) {
+        /* The reply comes from the DNAT target to the masquerade address. */
+        const struct ct_tuple *rt = &ci.tuple[CT_DIR_REPLY];
+        CHECK_EQ_U(ntohl(rt->src.v4), A(10, 0, 0, 2));
+        CHECK_EQ_U(rt->sport, 8080);
+        CHECK_EQ_U(ntohl(rt->dst.v4), A(203, 0, 113, 5));
+    }
+    v = run_pkt(t, mk4(&f, 17, A(1, 1, 1, 1), 1000, A(192, 0, 2, 1), 9, 0, 0), 0, 1);
+    CHECK_EQ_U(v.state, CT_STATE_INVALID);
+    CHECK_EQ_U(v.reason, CT_REASON_RULE_DROP);
+
+    /* A table that has created connections cannot get NAT any more. */
+    run_pkt(used, mk4(&f, 17, A(1, 1, 1, 1), 1000, A(192, 0, 2, 1), 7, 0, 0), 0, 1);
+    CHECK_EQ_I(ct_ruleset_attach(used, rs), -EBUSY);
+out:
+    ct_table_destroy(t);
+    ct_table_destroy(used);
+    ct_ruleset_free(rs);
+}
+
 static const char *const seeds[] = {
     "table inet raw {\n"
     "  set nets { type ipv4_addr; flags interval; elements = { 10.0.0.0/8, 1.2.3.4-1.2.3.9 } }\n"
@@ -1600,7 +1633,7 @@ int main(void)
     RUN(test_nat_hooks_and_tuple);
     RUN(test_nat_order_verdicts);
     RUN(test_nat_maps);
-    RUN(test_nat_attached);
+    RUN(test_nat_path);
     RUN(test_mutations);
     return check_summary();
 }
