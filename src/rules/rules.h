@@ -19,6 +19,11 @@
  *      number of elements, as nft's interval sets (the rbtree and pipapo
  *      backends) are for prefixes and ranges.
  *
+ * Chains of `type nat` are compiled the same way into sequences of their
+ * own, one per NAT hook, which only ct_rules_conn_nat() walks (once per
+ * manip of a connection being created); a NAT statement is a struct rnat,
+ * its map a sorted array of struct rnatelem searched by bisection.
+ *
  * Evaluation never allocates and reads the ruleset only, apart from the
  * counters of rules that carry `counter` (relaxed atomic adds, so that a
  * ruleset attached to several per-core tables counts every worker's
@@ -27,7 +32,11 @@
  * Sources: the nftables wiki and nft(8) for the syntax; Linux's
  * net/netfilter/nft_ct.c (what `ct ... set` does before and after
  * conntrack), nft_chain_filter.c and nf_tables_api.c (base chain hooks and
- * priorities), nfnetlink_cttimeout.c (timeout policy state names).
+ * priorities), nfnetlink_cttimeout.c (timeout policy state names),
+ * nft_nat.c, nft_masq.c, nft_redir.c, nf_nat_redirect.c and
+ * nf_nat_masquerade.c (what the NAT statements ask of nf_nat_setup_info(),
+ * and at which hooks), nf_nat_core.c (nf_nat_inet_fn(): the nat chains of
+ * a hook until one sets the binding).
  */
 #ifndef CT_RULES_RULES_H
 #define CT_RULES_RULES_H
