@@ -68,13 +68,14 @@ static struct u128 addr128(const union ct_addr *a)
     return v;
 }
 
-/* The 32-bit value of key k for the packet; 0 if the packet has no such
- * key. */
-static int key32(const struct ct_ruleset *rs, const struct ct_pkt *pkt,
+/* The 32-bit value of key k for the packet, addresses and ports read from
+ * tp (the packet's tuple, or for NAT the tuple as the earlier manip left
+ * it); 0 if the packet has no such key. */
+static int key32(const struct ct_ruleset *rs, const struct ct_pkt *pkt, const struct ct_tuple *tp,
                  const struct ct_rules_meta *meta, uint8_t k, uint32_t *v)
 {
     int parsed = pkt->reason == CT_REASON_NONE;
-    uint8_t l3 = pkt->tuple.l3, proto = pkt->tuple.proto;
+    uint8_t l3 = tp->l3, proto = tp->proto;
     switch (k) {
     case RK_IIF: *v = meta->iif; return 1;
     case RK_IIFNAME:
@@ -85,7 +86,7 @@ static int key32(const struct ct_ruleset *rs, const struct ct_pkt *pkt,
     case RK_IP_DADDR:
         if (!parsed || l3 != CT_L3_IPV4)
             return 0;
-        *v = ntohl(k == RK_IP_SADDR ? pkt->tuple.src.v4 : pkt->tuple.dst.v4);
+        *v = ntohl(k == RK_IP_SADDR ? tp->src.v4 : tp->dst.v4);
         return 1;
     case RK_L4PROTO: *v = proto; return parsed;
     case RK_IP_PROTO: *v = proto; return parsed && l3 == CT_L3_IPV4;
@@ -94,13 +95,13 @@ static int key32(const struct ct_ruleset *rs, const struct ct_pkt *pkt,
     case RK_TCP_DPORT:
         if (!parsed || proto != CT_IPPROTO_TCP)
             return 0;
-        *v = k == RK_TCP_SPORT ? pkt->tuple.sport : pkt->tuple.dport;
+        *v = k == RK_TCP_SPORT ? tp->sport : tp->dport;
         return 1;
     case RK_UDP_SPORT:
     case RK_UDP_DPORT:
         if (!parsed || proto != CT_IPPROTO_UDP)
             return 0;
-        *v = k == RK_UDP_SPORT ? pkt->tuple.sport : pkt->tuple.dport;
+        *v = k == RK_UDP_SPORT ? tp->sport : tp->dport;
         return 1;
     case RK_MARK: *v = pkt->mark; return 1;
     case RK_VLAN_ID:
@@ -116,18 +117,19 @@ static int key32(const struct ct_ruleset *rs, const struct ct_pkt *pkt,
 }
 
 static int match_one(const struct ct_ruleset *rs, const struct ct_pkt *pkt,
-                     const struct ct_rules_meta *meta, const struct rmatch *m)
+                     const struct ct_tuple *tp, const struct ct_rules_meta *meta,
+                     const struct rmatch *m)
 {
     int in;
     if (m->key == RK_IP6_SADDR || m->key == RK_IP6_DADDR) {
-        if (pkt->reason != CT_REASON_NONE || pkt->tuple.l3 != CT_L3_IPV6)
+        if (pkt->reason != CT_REASON_NONE || tp->l3 != CT_L3_IPV6)
             return 0;
         in = ct_rules_in128(rs->r128 + m->off, m->n,
-                            addr128(m->key == RK_IP6_SADDR ? &pkt->tuple.src : &pkt->tuple.dst));
+                            addr128(m->key == RK_IP6_SADDR ? &tp->src : &tp->dst));
         return in != m->neg;
     }
     uint32_t v;
-    if (!key32(rs, pkt, meta, m->key, &v))
+    if (!key32(rs, pkt, tp, meta, m->key, &v))
         return 0;
     if (m->key == RK_IIFNAME || m->key == RK_CT_STATE)
         in = (v & m->bits) != 0;
@@ -261,7 +263,7 @@ static int run(struct ct_ruleset *rs, int side, struct ct_pkt *pkt,
         for (uint32_t r = ch->r_off; r < ch->r_off + ch->r_n && res == GO_ON; r++) {
             struct rrule *ru = &rs->rules[r];
             uint32_t i = ru->m_off, end = ru->m_off + ru->m_n;
-            while (i < end && match_one(rs, pkt, meta, &rs->matches[i]))
+            while (i < end && match_one(rs, pkt, &pkt->tuple, meta, &rs->matches[i]))
                 i++;
             if (i == end)
                 res = statements(rs, ru, pkt, meta, out);
@@ -390,30 +392,31 @@ static int nat_apply(const struct ct_ruleset *rs, const struct rnat *n, unsigned
             return NAT_DROP;
         }
         break;
-    default:
-        if (n->map_key == RK_COUNT) {
-            range->min_addr = n->min_addr;
-            range->max_addr = n->max_addr;
-            return NAT_APPLIED;
+    default: {
+        const union ct_addr *min = &n->min_addr, *max = &n->max_addr;
+        if (n->map_key != RK_COUNT) {
+            const struct rnatelem *el = nat_lookup(rs, n, t);
+            if (!el)
+                return NAT_SKIP;
+            min = &el->min_addr;
+            max = &el->max_addr;
         }
-        const struct rnatelem *el = nat_lookup(rs, n, t);
-        if (!el)
-            return NAT_SKIP;
         if (!n->netmap) {
-            range->min_addr = el->min_addr;
-            range->max_addr = el->max_addr;
+            range->min_addr = *min;
+            range->max_addr = *max;
             return NAT_APPLIED;
         }
-        /* nft_nat_setup_netmap(): the bits in which the element's ends
+        /* nft_nat_setup_netmap(): the bits in which the target's ends
          * differ come from the address being replaced, the others from
-         * the element; the result is one address. */
+         * the target; the result is one address. */
         const union ct_addr *orig = n->type == RN_SNAT ? &t->src : &t->dst;
         memset(&a, 0, sizeof(a));
         for (unsigned i = 0; i < (f ? 4u : 1u); i++) {
-            uint32_t host = el->min_addr.w[i] ^ el->max_addr.w[i];
-            a.w[i] = (orig->w[i] & host) | (el->min_addr.w[i] & ~host);
+            uint32_t host = min->w[i] ^ max->w[i];
+            a.w[i] = (orig->w[i] & host) | (min->w[i] & ~host);
         }
         break;
+    }
     }
     range->flags |= CT_NAT_RANGE_MAP_IPS;
     range->min_addr = a;
@@ -449,8 +452,6 @@ int ct_rules_eval_nat(struct ct_ruleset *rs, const struct ct_pkt *pkt, unsigned 
     /* Addresses and ports are matched on the tuple as the earlier manip
      * left it (a DNAT decided at prerouting shows at postrouting), the
      * rest on the packet. */
-    struct ct_pkt view = *pkt;
-    view.tuple = *tuple;
     const struct ct_rules_meta meta = {.iif = pkt->iif};
     for (uint8_t c = 0; c < rs->nnatseq[hook]; c++) {
         const struct rchain *ch = &rs->chains[rs->natseq[hook][c]];
@@ -460,7 +461,7 @@ int ct_rules_eval_nat(struct ct_ruleset *rs, const struct ct_pkt *pkt, unsigned 
         for (uint32_t r = ch->r_off; r < ch->r_off + ch->r_n && res == GO_ON; r++) {
             struct rrule *ru = &rs->rules[r];
             uint32_t i = ru->m_off, end = ru->m_off + ru->m_n;
-            while (i < end && match_one(rs, &view, &meta, &rs->matches[i]))
+            while (i < end && match_one(rs, pkt, tuple, &meta, &rs->matches[i]))
                 i++;
             if (i < end)
                 continue;

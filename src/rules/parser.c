@@ -1384,11 +1384,15 @@ static int nat_stmt(struct parser *p, const struct tok *kw, const struct chainct
                     return r;
             }
         } else if (n.netmap) {
-            return ERR(p, peek(p), -EINVAL,
-                       "'%.*s prefix' needs a map: '%.*s ip prefix to ip "
-                       "%s map { PREFIX : PREFIX }'",
-                       (int)kw->len, kw->s, (int)kw->len, kw->s,
-                       n.type == RN_SNAT ? "saddr" : "daddr");
+            /* prefix to ADDRESSES: the same mapping into one range */
+            if ((r = nat_text(p, text, sizeof(text), &len, &at)) != 0 ||
+                (r = nat_target(p, at, kw, text, len, l3, &n)) != 0)
+                return r;
+            if (!(n.flags & CT_NAT_RANGE_MAP_IPS) || (n.flags & CT_NAT_RANGE_PROTO_SPECIFIED))
+                return ERR(p, at, -EINVAL,
+                           "'%.*s prefix to' takes addresses and no ports, as "
+                           "nft requires",
+                           (int)kw->len, kw->s);
         } else {
             if ((r = nat_text(p, text, sizeof(text), &len, &at)) != 0)
                 return r;

@@ -613,6 +613,56 @@ static void test_nat_snat_dnat_forms(void)
     ct_ruleset_free(rs);
 }
 
+/* The IPv6 forms: bare addresses, ranges, prefixes, brackets with ports;
+ * and in an inet table a port-only DNAT for both families. */
+static void test_nat_ipv6_forms(void)
+{
+    struct ct_ruleset *rs =
+        load("table ip6 nat {\n"
+             "  chain pre {\n"
+             "    type nat hook prerouting priority dstnat\n"
+             "    tcp dport 1 dnat to 2001:db8::5\n"
+             "    tcp dport 2 dnat to 2001:db8::5-2001:db8::9\n"
+             "    tcp dport 3 dnat to 2001:db8::/126\n"
+             "    tcp dport 4 dnat ip6 to [2001:db8::7] : 70-71\n"
+             "    tcp dport 5 dnat to [2001:db8::5]-[2001:db8::6]:80 persistent\n"
+             "  }\n"
+             "}\n"
+             "table inet both {\n"
+             "  chain pre {\n"
+             "    type nat hook prerouting priority dstnat + 1\n"
+             "    tcp dport 6 dnat to :60\n"
+             "  }\n"
+             "}\n");
+    struct frame f;
+    struct ct_nat_range r;
+    const struct ct_pkt *p;
+    if (!rs)
+        return;
+    p = mk6(&f, 6, 1, 1000, 2, 1);
+    CHECK_EQ_I(nat(rs, p, CT_NAT_MANIP_DST, NULL, &r), 1);
+    CHECK_RANGE(&r, MAP, v6a(5), v6a(5), 0, 0);
+    p = mk6(&f, 6, 1, 1000, 2, 2);
+    CHECK_EQ_I(nat(rs, p, CT_NAT_MANIP_DST, NULL, &r), 1);
+    CHECK_RANGE(&r, MAP, v6a(5), v6a(9), 0, 0);
+    p = mk6(&f, 6, 1, 1000, 2, 3);
+    CHECK_EQ_I(nat(rs, p, CT_NAT_MANIP_DST, NULL, &r), 1);
+    CHECK_RANGE(&r, MAP, v6a(0), v6a(3), 0, 0);
+    p = mk6(&f, 6, 1, 1000, 2, 4);
+    CHECK_EQ_I(nat(rs, p, CT_NAT_MANIP_DST, NULL, &r), 1);
+    CHECK_RANGE(&r, MAP | PROTO, v6a(7), v6a(7), 70, 71);
+    p = mk6(&f, 6, 1, 1000, 2, 5);
+    CHECK_EQ_I(nat(rs, p, CT_NAT_MANIP_DST, NULL, &r), 1);
+    CHECK_RANGE(&r, MAP | PROTO | CT_NAT_RANGE_PERSISTENT, v6a(5), v6a(6), 80, 80);
+    p = mk6(&f, 6, 1, 1000, 2, 6);
+    CHECK_EQ_I(nat(rs, p, CT_NAT_MANIP_DST, NULL, &r), 1);
+    CHECK_RANGE(&r, PROTO, NOADDR, NOADDR, 60, 60);
+    p = mk4(&f, 6, A(1, 1, 1, 1), 1000, A(192, 0, 2, 1), 6, 0, 0);
+    CHECK_EQ_I(nat(rs, p, CT_NAT_MANIP_DST, NULL, &r), 1);
+    CHECK_RANGE(&r, PROTO, NOADDR, NOADDR, 60, 60);
+    ct_ruleset_free(rs);
+}
+
 /* Masquerade and redirect resolve to the addresses the caller set, as
  * nf_nat_masquerade_ipv4() and nf_nat_redirect_ipv4() pick the
  * interface's; redirect at output goes to loopback. */
@@ -829,6 +879,7 @@ static void test_nat_maps(void)
              "  chain post {\n"
              "    type nat hook postrouting priority srcnat\n"
              "    snat ip prefix to ip saddr map { 10.141.11.0/24 : 192.168.2.0/24 }\n"
+             "    ip saddr 10.99.0.0/16 snat prefix to 172.16.0.0/12\n"
              "  }\n"
              "}\n"
              "table ip6 nat6 {\n"
@@ -874,6 +925,10 @@ static void test_nat_maps(void)
     CHECK_RANGE(&r, MAP, v4a(A(192, 168, 2, 77)), v4a(A(192, 168, 2, 77)), 0, 0);
     p = mk4(&f, 6, A(10, 141, 12, 77), 1000, A(8, 8, 8, 8), 22, 0, 0);
     CHECK_EQ_I(nat(rs, p, CT_NAT_MANIP_SRC, NULL, &r), 0);
+    /* NETMAP to a prefix without a map: 10.99.12.34 into 172.16.0.0/12. */
+    p = mk4(&f, 6, A(10, 99, 12, 34), 1000, A(8, 8, 8, 8), 22, 0, 0);
+    CHECK_EQ_I(nat(rs, p, CT_NAT_MANIP_SRC, NULL, &r), 1);
+    CHECK_RANGE(&r, MAP, v4a(A(172, 19, 12, 34)), v4a(A(172, 19, 12, 34)), 0, 0);
     /* IPv6 NETMAP: 2001:db8::42 -> 2001:db8:1::42. */
     p = mk6(&f, 6, 0x42, 1000, 2, 22);
     union ct_addr want = v6a(0x42);
@@ -953,8 +1008,8 @@ static const struct bad bad_inputs[] = {
     {NAT_PRE "  ct state new dnat to 10.0.0.2\n }\n}", 4, 3, "'ct' in nat chain c", -EINVAL},
     {NAT_PRE "  meta mark set 1\n }\n}", 4, 3, "'meta mark set' in nat chain c", -EINVAL},
     {NAT_PRE "  notrack\n }\n}", 4, 3, "'notrack' in nat chain c", -EINVAL},
-    {NAT_POST "  snat ip prefix to 10.0.0.0/24\n }\n}", 4, 21, "'snat prefix' needs a map",
-     -EINVAL},
+    {NAT_POST "  meta l4proto tcp snat ip prefix to 10.0.0.0/24:80\n }\n}", 4, 38,
+     "'snat prefix to' takes addresses and no ports", -EINVAL},
     {NAT_POST "  snat to ip saddr map { }\n }\n}", 4, 11, "ip saddr map: empty map", -EINVAL},
     {NAT_POST "  snat to ip saddr map { 10.0.0.0/8 : 1.1.1.1, 10.1.0.0/16 : 1.1.1.2 }\n }\n}", 4, 0,
      "NAT map: overlapping keys", -EINVAL},
@@ -1629,6 +1684,7 @@ int main(void)
     RUN(test_big_set_through_rules);
     RUN(test_path);
     RUN(test_nat_snat_dnat_forms);
+    RUN(test_nat_ipv6_forms);
     RUN(test_nat_masquerade_redirect);
     RUN(test_nat_hooks_and_tuple);
     RUN(test_nat_order_verdicts);
