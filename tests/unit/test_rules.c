@@ -527,7 +527,11 @@ static int nat(struct ct_ruleset *rs, const struct ct_pkt *p, unsigned manip,
                const struct ct_tuple *t, struct ct_nat_range *r)
 {
     memset(r, 0xa5, sizeof(*r)); /* what the call does not write shows */
-    return ct_rules_eval_nat(rs, p, manip, t ? t : &p->tuple, r);
+    int rc = ct_rules_eval_nat(rs, p, manip, t ? t : &p->tuple, r);
+    /* Every range the rules ask for is one the NAT core takes. */
+    if (rc == 1)
+        CHECK_EQ_I(ct_nat_range_check(r, (t ? t : &p->tuple)->l3), 0);
+    return rc;
 }
 
 #define CHECK_RANGE(r, fl, amin, amax, pmin, pmax)             \
