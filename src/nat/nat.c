@@ -40,6 +40,9 @@ CT_EXPORT int ct_nat_enable(struct ct_table *t, const struct ct_nat_config *cfg)
     }
     n->cfg = *cfg;
     n->ext = ext;
+    t->nat_slot[0] = t->ext->area[ext].base[0];
+    t->nat_slot[1] = t->ext->area[ext].base[1];
+    t->nat_stride = t->ext->area[ext].stride;
     t->nat = n;
     return 0;
 }

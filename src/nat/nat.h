@@ -61,7 +61,7 @@ struct ct_verdict;
  * before the insert, never changed: [I].
  */
 struct ct_nat_slot {
-    union {
+    union { /* first: ct_table_nat_reply() is the slot's address */
         struct ct_key4 k4;
         struct ct_key6 k6;
     };
@@ -84,8 +84,7 @@ struct ct_nat {
 static inline struct ct_nat_slot *ct_nat_slot_of(const struct ct_table *t,
                                                  const struct ct_conn *c)
 {
-    return (struct ct_nat_slot *)ct_table_ext_get(t, ct_table_conn_id(t, c),
-                                                  (unsigned)t->nat->ext);
+    return (struct ct_nat_slot *)(uintptr_t)ct_table_nat_reply(t, c);
 }
 
 /*

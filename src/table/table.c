@@ -292,10 +292,6 @@ static int is_icmp_query_proto(uint8_t l3, uint8_t proto)
 void ct_table_reply_key4_slow(const struct ct_table *t, const struct ct_conn *c,
                               struct ct_key4 *out)
 {
-    if (t->nat) {
-        *out = ct_nat_slot_of(t, c)->k4;
-        return;
-    }
     const struct ct_key4 *k = ct_conn_key4((struct ct_conn *)c);
     struct ct_tuple o, r;
     ct_key4_to_tuple(&o, k);
