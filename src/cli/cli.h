@@ -84,6 +84,8 @@ struct cli_read_opts {
     /* Snapshots (docs/snapshot.md). */
     const char *save_state;    /* --save-state FILE: the table at the end, or NULL */
     const char *load_state;    /* --load-state FILE: the table at the start, or NULL */
+    /* Packets out (--write FILE): every packet that leaves, as a pcap file. */
+    const char *write_file;    /* NULL: none written */
 };
 
 /* One connection that ended, as the flow log (--at-end drain) prints it. */

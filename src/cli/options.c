@@ -89,6 +89,9 @@ void cli_read_usage(FILE *out)
             "                         snapshot FILE, atomically (docs/snapshot.md)\n"
             "  --load-state FILE      start from the table in the snapshot FILE, at its\n"
             "                         time; give the same --rules as when it was saved\n"
+            "  --write OUT            write every packet that leaves (after NAT; not those\n"
+            "                         a rule or helper dropped) to the pcap file OUT, in\n"
+            "                         input order, atomically\n"
             "  --vlan-key             VLAN tags are part of the connection key (zone)\n"
             "  --no-defrag            no IP reassembly: fragments are INVALID (fragment)\n"
             "  --tunnels, --no-tunnels  track connections inside IP-in-IP, GRE, VXLAN,\n"
@@ -256,6 +259,7 @@ enum {
     OPT_EVENTS,
     OPT_SAVE_STATE,
     OPT_LOAD_STATE,
+    OPT_WRITE,
 };
 
 static const struct option read_options[] = {
@@ -286,6 +290,7 @@ static const struct option read_options[] = {
     {"events", no_argument, NULL, OPT_EVENTS},
     {"save-state", required_argument, NULL, OPT_SAVE_STATE},
     {"load-state", required_argument, NULL, OPT_LOAD_STATE},
+    {"write", required_argument, NULL, OPT_WRITE},
     {NULL, 0, NULL, 0},
 };
 
@@ -448,6 +453,16 @@ static int set_value(int c, const char *arg, struct cli_read_opts *opts)
     case OPT_LOAD_STATE:
         opts->load_state = arg;
         return 0;
+    case OPT_WRITE:
+        /* Standard output carries the table: packets there would mix with it. */
+        if (arg[0] == '\0' || strcmp(arg, "-") == 0) {
+            cli_error("read: --write: '%s' is not a file name (standard output carries the "
+                      "table; name a file)",
+                      arg);
+            return -1;
+        }
+        opts->write_file = arg;
+        return 0;
     default:
         return 1;
     }
@@ -567,9 +582,9 @@ int cli_show_parse(int argc, char **argv, struct cli_read_opts *opts)
     int rc = cli_read_parse(argc, argv, opts);
     if (rc >= 0)
         return rc;
-    if (opts->flows || opts->trace || opts->save_state || opts->load_state) {
-        cli_error("show: --flows, --format zeek, --trace, --save-state and --load-state do "
-                  "not apply to a snapshot");
+    if (opts->flows || opts->trace || opts->save_state || opts->load_state || opts->write_file) {
+        cli_error("show: --flows, --format zeek, --trace, --save-state, --load-state and "
+                  "--write do not apply to a snapshot");
         return CLI_EXIT_USAGE;
     }
     /* The one file is the snapshot; the table it fills has no capture. */
