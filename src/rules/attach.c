@@ -297,3 +297,15 @@ void ct_rules_burst_post(struct ct_table *t, struct ct_pkt *pkts, struct ct_verd
             __atomic_store_n(&c->mark, o.ct_mark, __ATOMIC_RELAXED);
     }
 }
+
+/* Until the nat chains are compiled, no rule asks for a translation. */
+int ct_rules_conn_nat(struct ct_table *t, const struct ct_pkt *pkt, unsigned manip,
+                      const struct ct_tuple *tuple, struct ct_nat_range *range)
+{
+    (void)t;
+    (void)pkt;
+    (void)manip;
+    (void)tuple;
+    (void)range;
+    return 0;
+}

@@ -1,0 +1,242 @@
+/*
+ * Translating packets of NATed connections in the caller's frames
+ * (ct_nat_rewrite(), and ct_process_burst_rw() through
+ * ct_nat_rewrite_burst()).
+ *
+ * What a packet becomes follows Linux's nf_nat_packet() and
+ * nf_nat_icmp_reply_translation() (net/netfilter/nf_nat_core.c,
+ * nf_nat_proto.c) hook by hook: a packet of direction d meets the DST
+ * manip (prerouting or output) and the SRC manip (postrouting or input);
+ * each applies when the connection's status has the bit that manip
+ * undoes in that direction (SRC_NAT/DST_NAT for the original direction,
+ * the other one for replies), and writes the side it manips from the
+ * tuple of the other direction, o:
+ *   - DST manip: destination address <- o.src, destination port <- o.sport;
+ *   - SRC manip: source address <- o.dst, source port <- o.dport;
+ *   - an ICMP query's identifier <- o.sport under either manip.
+ * An ICMP error RELATED to a translated connection quotes a packet that
+ * went the other way: the DST manip writes the quoted source (address and
+ * port) from o.src/o.sport and the outer destination address from o.src;
+ * the SRC manip the quoted destination from o.dst/o.dport and the outer
+ * source address from o.dst. Linux drops an ICMP redirect about a
+ * translated connection, and so does ctrack.
+ *
+ * Every field is checked before the first byte is written (the field
+ * was captured; an IPv6 destination is not behind a routing header), so a
+ * packet is translated whole or left as it was. The checksums are updated
+ * by the packet module (src/packet/rewrite.c, RFC 1624).
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "base/compiler.h"
+#include "base/inet.h"
+#include "ctrack/nat.h"
+#include "nat/nat.h"
+#include "table/table.h"
+
+/* One field to write. */
+struct op {
+    uint8_t inner;  /* the quoted packet of an ICMP error */
+    uint8_t port;   /* a port or identifier, else an address */
+    uint8_t side;   /* CT_PKT_SRC or CT_PKT_DST */
+    uint16_t value; /* the port */
+    const union ct_addr *addr;
+};
+
+struct plan {
+    unsigned n;
+    struct op op[6];
+};
+
+static void plan_addr(struct plan *p, int inner, unsigned side, const union ct_addr *a)
+{
+    p->op[p->n++] = (struct op){.inner = (uint8_t)inner, .side = (uint8_t)side, .addr = a};
+}
+
+static void plan_port(struct plan *p, int inner, unsigned side, uint16_t v)
+{
+    p->op[p->n++] = (struct op){.inner = (uint8_t)inner, .port = 1, .side = (uint8_t)side,
+                                .value = v};
+}
+
+static int has_ports(uint8_t proto)
+{
+    return proto == CT_IPPROTO_TCP || proto == CT_IPPROTO_UDP || proto == CT_IPPROTO_UDPLITE ||
+           proto == CT_IPPROTO_SCTP;
+}
+
+static int is_query(const struct ct_tuple *t)
+{
+    return t->proto == (t->l3 == CT_L3_IPV6 ? CT_IPPROTO_ICMPV6 : CT_IPPROTO_ICMP);
+}
+
+/* The ports of a packet of tuple t that a manip of `side` writes. */
+static void plan_l4(struct plan *p, int inner, const struct ct_tuple *t, unsigned side,
+                    uint16_t port, uint16_t id)
+{
+    if (is_query(t))
+        plan_port(p, inner, CT_PKT_SRC, id);
+    else if (has_ports(t->proto))
+        plan_port(p, inner, side, port);
+}
+
+/* The current value of a field, to skip what does not change. */
+static int op_same(const struct ct_pkt *pkt, const struct op *o)
+{
+    const struct ct_tuple *t = o->inner ? &pkt->inner : &pkt->tuple;
+    if (o->port)
+        return (o->side == CT_PKT_SRC ? t->sport : t->dport) == o->value;
+    const union ct_addr *a = o->side == CT_PKT_SRC ? &t->src : &t->dst;
+    return memcmp(a->b, o->addr->b, t->l3 == CT_L3_IPV6 ? 16 : 4) == 0;
+}
+
+/* Whether the op can be done: its field was captured, and the rewrite
+ * allows it. Returns 0, -ENOENT or -ENOTSUP. */
+static int op_check(const struct ct_pkt *pkt, const struct op *o)
+{
+    static const uint8_t field[2][2][2] = {
+        {{CT_PKT_FIELD_SRC_ADDR, CT_PKT_FIELD_DST_ADDR},
+         {CT_PKT_FIELD_SRC_PORT, CT_PKT_FIELD_DST_PORT}},
+        {{CT_PKT_FIELD_INNER_SRC_ADDR, CT_PKT_FIELD_INNER_DST_ADDR},
+         {CT_PKT_FIELD_INNER_SRC_PORT, CT_PKT_FIELD_INNER_DST_PORT}},
+    };
+    if (ct_pkt_field_off(pkt, field[o->inner][o->port][o->side]) < 0)
+        return -ENOENT;
+    const struct ct_tuple *t = o->inner ? &pkt->inner : &pkt->tuple;
+    if (!o->port && o->side == CT_PKT_DST && t->l3 == CT_L3_IPV6 &&
+        (o->inner ? pkt->inner_l4_off != pkt->inner_l3_off + 40u
+                  : pkt->l4_off != pkt->l3_off + 40u))
+        return -ENOTSUP;
+    if (o->port && t->proto == CT_IPPROTO_SCTP) {
+        if (o->inner)
+            return -ENOTSUP;
+        if (!(pkt->frame_flags & CT_FRAME_F_CSUM_PARTIAL) &&
+            (pkt->snapped || (uint32_t)pkt->l4_off + pkt->l4_len > pkt->len))
+            return -ENOENT;
+    }
+    return 0;
+}
+
+static int op_do(struct ct_pkt *pkt, const struct op *o)
+{
+    if (o->inner)
+        return o->port ? ct_pkt_rewrite_inner_port(pkt, o->side, o->value)
+                       : ct_pkt_rewrite_inner_addr(pkt, o->side, o->addr);
+    return o->port ? ct_pkt_rewrite_port(pkt, o->side, o->value)
+                   : ct_pkt_rewrite_addr(pkt, o->side, o->addr);
+}
+
+/* ICMPv4 redirect (RFC 792), which Linux refuses to translate. */
+#define ICMP_REDIRECT_TYPE 5
+
+static int translate(const struct ct_table *t, struct ct_pkt *pkt, const struct ct_verdict *v)
+{
+    const struct ct_conn *c = v->conn;
+    const uint16_t st = c->status;
+    const unsigned d = v->dir;
+    const int dst_on = (st & (d == CT_DIR_ORIGINAL ? CT_STATUS_DST_NAT : CT_STATUS_SRC_NAT)) != 0;
+    const int src_on = (st & (d == CT_DIR_ORIGINAL ? CT_STATUS_SRC_NAT : CT_STATUS_DST_NAT)) != 0;
+    if (!dst_on && !src_on)
+        return 0;
+    struct ct_tuple o;
+    ct_table_conn_tuple(t, c, d ^ 1u, &o);
+    struct plan p = {.n = 0};
+    if (v->state == CT_STATE_RELATED && pkt->icmp_is_error) {
+        if (!pkt->inner_ok)
+            return -ENOENT;
+        if (pkt->tuple.proto == CT_IPPROTO_ICMP && pkt->icmp_type == ICMP_REDIRECT_TYPE)
+            return -EPERM;
+        if (dst_on) {
+            plan_addr(&p, 1, CT_PKT_SRC, &o.src);
+            plan_l4(&p, 1, &pkt->inner, CT_PKT_SRC, o.sport, o.sport);
+            plan_addr(&p, 0, CT_PKT_DST, &o.src);
+        }
+        if (src_on) {
+            plan_addr(&p, 1, CT_PKT_DST, &o.dst);
+            plan_l4(&p, 1, &pkt->inner, CT_PKT_DST, o.dport, o.sport);
+            plan_addr(&p, 0, CT_PKT_SRC, &o.dst);
+        }
+    } else {
+        if (dst_on) {
+            plan_addr(&p, 0, CT_PKT_DST, &o.src);
+            plan_l4(&p, 0, &pkt->tuple, CT_PKT_DST, o.sport, o.sport);
+        }
+        if (src_on) {
+            plan_addr(&p, 0, CT_PKT_SRC, &o.dst);
+            plan_l4(&p, 0, &pkt->tuple, CT_PKT_SRC, o.dport, o.sport);
+        }
+    }
+    /* Drop what would not change (an identifier both manips write, a
+       side a translation left as it was), then check all, then write. */
+    unsigned k = 0;
+    for (unsigned i = 0; i < p.n; i++) {
+        int dup = 0;
+        for (unsigned j = 0; j < k; j++)
+            dup |= p.op[j].inner == p.op[i].inner && p.op[j].port == p.op[i].port &&
+                   p.op[j].side == p.op[i].side;
+        if (!dup && !op_same(pkt, &p.op[i]))
+            p.op[k++] = p.op[i];
+    }
+    p.n = k;
+    for (unsigned i = 0; i < p.n; i++) {
+        int e = op_check(pkt, &p.op[i]);
+        if (e)
+            return e;
+    }
+    for (unsigned i = 0; i < p.n; i++) {
+        int e = op_do(pkt, &p.op[i]);
+        if (e)
+            return e; /* checked above: cannot happen */
+    }
+    return p.n > 0;
+}
+
+CT_EXPORT int ct_nat_rewrite(const struct ct_table *t, struct ct_pkt *pkt,
+                             const struct ct_verdict *v, unsigned flags)
+{
+    if (!t || !pkt || !v || (flags & ~(unsigned)CT_NAT_F_ALL))
+        return -EINVAL;
+    if (!pkt->writable)
+        return -EROFS;
+    if (!t->nat || !v->conn || v->state == CT_STATE_INVALID || v->state == CT_STATE_UNTRACKED)
+        return 0;
+    const uint8_t saved = pkt->frame_flags;
+    if ((flags | t->nat->cfg.flags) & CT_NAT_F_CSUM_PARTIAL)
+        pkt->frame_flags |= CT_FRAME_F_CSUM_PARTIAL;
+    int r = translate(t, pkt, v);
+    pkt->frame_flags = saved;
+    return r;
+}
+
+void ct_nat_rewrite_burst(struct ct_table *t, struct ct_pkt *pkts, struct ct_verdict *v,
+                          unsigned n)
+{
+    uint64_t done = 0, failed = 0;
+    for (unsigned i = 0; i < n; i++) {
+        if (!v[i].conn || !(v[i].conn->status & CT_STATUS_NAT_MASK))
+            continue;
+        int r = ct_nat_rewrite(t, &pkts[i], &v[i], 0);
+        if (r > 0) {
+            v[i].flags |= CT_VERDICT_NAT;
+            done++;
+        } else if (r < 0) {
+            /* Not translated, so it must not leave: Linux drops a packet
+             * its NAT cannot mangle. The connection stays. */
+            v[i].conn = NULL;
+            v[i].state = CT_STATE_INVALID;
+            v[i].reason = CT_REASON_NAT_REWRITE;
+            v[i].flags |= CT_VERDICT_DROP;
+            CT_STAT_INC(t, invalid);
+            CT_STAT_INC(t, reasons[CT_REASON_NAT_REWRITE]);
+            failed++;
+        }
+    }
+    if (t->sh) {
+        __atomic_fetch_add(&t->nat->stats.rewritten, done, __ATOMIC_RELAXED);
+        __atomic_fetch_add(&t->nat->stats.rewrite_failed, failed, __ATOMIC_RELAXED);
+    } else {
+        t->nat->stats.rewritten += done;
+        t->nat->stats.rewrite_failed += failed;
+    }
+}
