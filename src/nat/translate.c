@@ -214,7 +214,7 @@ void ct_nat_rewrite_burst(struct ct_table *t, struct ct_pkt *pkts, struct ct_ver
 {
     uint64_t done = 0, failed = 0;
     for (unsigned i = 0; i < n; i++) {
-        if (!v[i].conn || !(v[i].conn->status & CT_STATUS_NAT_MASK))
+        if (!v[i].conn || !(v[i].conn->status & CT_STATUS_NAT_MASK) || !pkts[i].writable)
             continue;
         int r = ct_nat_rewrite(t, &pkts[i], &v[i], 0);
         if (r > 0) {
