@@ -171,6 +171,9 @@ void cli_print_flow(FILE *out, enum cli_format format, unsigned columns,
 void cli_print_summary(FILE *out, const char *file, const struct cli_counts *counts,
                        const struct ct_table_stats *st, uint64_t listed);
 
+/* The NAT counters (struct ct_nat_stats) as the summary's `nat:` line. */
+void cli_print_nat(FILE *out, const struct ct_nat_stats *ns);
+
 /* Every table counter (--stats), as `stats: ` lines on `out`. */
 void cli_print_stats(FILE *out, const struct ct_table_stats *st);
 
@@ -194,6 +197,13 @@ int cli_state_save(struct ct_table *t, const char *path, uint64_t now);
  */
 int cli_state_load(struct ct_table *t, const char *path, uint32_t max_connections,
                    uint64_t *now);
+
+/*
+ * Turns NAT on in a new table that rules will be attached to (pipeline.c),
+ * with the defaults: one table, no CHECKSUM_PARTIAL frames. Returns 0 or
+ * ct_nat_enable()'s error.
+ */
+int cli_nat_enable(struct ct_table *t);
 
 /* Parses the arguments of `ctrack show` (argv[0] is "show") into read
  * options with no capture; as cli_read_parse() otherwise. */

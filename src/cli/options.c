@@ -83,7 +83,7 @@ void cli_read_usage(FILE *out)
             "                         (one per connection key), not by Zeek's timers\n"
             "  --no-local-nets        local_orig/local_resp unset instead of private nets\n"
             "  --rules FILE           rules in nftables syntax choosing zones, notrack,\n"
-            "                         marks, timeout policies and helpers (docs/rules.md);\n"
+            "                         marks, timeout policies, helpers and NAT (docs/rules.md);\n"
             "                         pcapng interface names are what iifname matches\n"
             "  --save-state FILE      write the table at the end of the capture to the\n"
             "                         snapshot FILE, atomically (docs/snapshot.md)\n"

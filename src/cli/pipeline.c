@@ -756,6 +756,14 @@ int cli_pipeline_commit_write(struct cli_pipeline *r)
     return 0;
 }
 
+/* The NAT counters of the summary, when the table has NAT on. */
+static void print_nat(const struct cli_pipeline *r)
+{
+    struct ct_nat_stats ns;
+    if (ct_nat_stats(r->table, &ns) == 0)
+        cli_print_nat(stderr, &ns);
+}
+
 void cli_pipeline_summary(const struct cli_pipeline *r, const char *name)
 {
     struct ct_table_stats st;
@@ -776,6 +784,7 @@ void cli_pipeline_summary(const struct cli_pipeline *r, const char *name)
         }
         if (r->counts.inner)
             fprintf(stderr, "tunnels: %" PRIu64 " inner packets tracked\n", r->counts.inner);
+        print_nat(r);
         if (r->write_done)
             fprintf(stderr, "write: %" PRIu64 " packets to %s, %" PRIu64 " dropped\n", r->written,
                     r->opts->write_file, r->dropped);
@@ -803,6 +812,14 @@ void cli_pipeline_summary(const struct cli_pipeline *r, const char *name)
         cli_print_stats(stderr, &st);
 }
 
+
+int cli_nat_enable(struct ct_table *t)
+{
+    struct ct_nat_config nc;
+    ct_nat_config_init(&nc);
+    return ct_nat_enable(t, &nc);
+}
+
 /* The table the options describe; NULL after reporting why. */
 static struct ct_table *create_table(const struct cli_read_opts *opts)
 {
@@ -819,6 +836,14 @@ static struct ct_table *create_table(const struct cli_read_opts *opts)
     if (!table) {
         cli_error("cannot create a table for %" PRIu32 " connections: %s%s", opts->max_connections,
                   ct_strerror(err), err == -ENOMEM ? " (try a smaller --max-connections)" : "");
+        return NULL;
+    }
+    /* Rules are the CLI's only NAT policy: their `type nat` chains decide
+       each new connection's binding (ctrack/nat.h), which needs NAT on
+       before the rules are attached and before the first packet. */
+    if (opts->ruleset && (err = cli_nat_enable(table)) != 0) {
+        cli_error("cannot turn NAT on: %s", ct_strerror(err));
+        ct_table_destroy(table);
         return NULL;
     }
     if (opts->ruleset && (err = ct_ruleset_attach(table, opts->ruleset)) != 0) {
