@@ -40,6 +40,8 @@
 
 #include "ctrack/nat.h"
 #include "table/conn.h"
+#include "table/ext.h"
+#include "table/table.h"
 
 struct ct_table;
 struct ct_conn;
@@ -65,7 +67,12 @@ struct ct_nat {
 #define CT_STATUS_NAT_MASK (CT_STATUS_SRC_NAT | CT_STATUS_DST_NAT)
 
 /* The binding of a translated connection c (status & CT_STATUS_NAT_MASK). */
-const union ct_nat_slot *ct_nat_slot_of(const struct ct_table *t, const struct ct_conn *c);
+static inline const union ct_nat_slot *ct_nat_slot_of(const struct ct_table *t,
+                                                      const struct ct_conn *c)
+{
+    return (const union ct_nat_slot *)ct_table_ext_get(t, ct_table_conn_id(t, c),
+                                                       (unsigned)t->nat->ext);
+}
 
 /*
  * For a connection c about to be inserted (key, zones, template applied,

@@ -127,6 +127,99 @@ static int op_do(struct ct_pkt *pkt, const struct op *o)
                    : ct_pkt_rewrite_addr(pkt, o->side, o->addr);
 }
 
+/* A 32-bit word as stored, in the host's byte order. */
+static inline uint32_t ld32(const uint8_t *p)
+{
+    uint32_t w;
+    memcpy(&w, p, 4);
+    return w;
+}
+
+static inline uint16_t ld16(const uint8_t *p)
+{
+    uint16_t w;
+    memcpy(&w, p, 2);
+    return w;
+}
+
+/*
+ * RFC 1624 equation 3, HC' = ~(~HC + ~m + m'), for words changed from the
+ * 32-bit words old[] to new[]: one's-complement sums may be taken over
+ * 32-bit words and folded (RFC 1071 section 2(C)), and in either byte
+ * order as long as the checksum is read and written in the same one
+ * (section 2(B)), so the words are summed as they lie in memory.
+ */
+static inline uint16_t csum_adjust32(uint16_t hc, const uint32_t *old, const uint32_t *new,
+                                     unsigned n)
+{
+    uint64_t s = (uint16_t)~hc;
+    for (unsigned i = 0; i < n; i++)
+        s += (uint64_t)(uint32_t)~old[i] + new[i];
+    s = (s & 0xffffffffu) + (s >> 32);
+    s = (s & 0xffffffffu) + (s >> 32);
+    s = (s & 0xffff) + (s >> 16);
+    s = (s & 0xffff) + (s >> 16);
+    return (uint16_t)~s;
+}
+
+/*
+ * The common case in one pass: an IPv4 TCP, UDP or UDP-Lite packet, not an
+ * ICMP error, with a complete checksum: both addresses and ports take the
+ * other direction's tuple (a side no manip changes is already equal), and
+ * the IPv4 header and transport checksums get one adjustment each for all
+ * the words that changed, which gives the bytes the field-by-field updates
+ * give (one's-complement addition is associative). Returns 1 when it
+ * handled the packet (*changed set), 0 to take the general path.
+ */
+static CT_ALWAYS_INLINE int translate_fast4(const struct ct_table *t, struct ct_pkt *pkt, const struct ct_conn *c,
+                           unsigned d, int *changed)
+{
+    const uint8_t proto = pkt->tuple.proto;
+    if (pkt->tuple.l3 != CT_L3_IPV4 || pkt->icmp_is_error ||
+        (proto != CT_IPPROTO_TCP && proto != CT_IPPROTO_UDP && proto != CT_IPPROTO_UDPLITE) ||
+        (pkt->frame_flags & CT_FRAME_F_CSUM_PARTIAL))
+        return 0;
+    const uint32_t coff = proto == CT_IPPROTO_TCP ? 16u : 6u;
+    if ((uint32_t)pkt->l4_off + coff + 2 > pkt->len || pkt->l3_off + 20u > pkt->len)
+        return 0;
+    const struct ct_key4 *o = d == CT_DIR_ORIGINAL ? &ct_nat_slot_of(t, c)->k4
+                                                   : ct_conn_key4((struct ct_conn *)c);
+    uint8_t *ip = (uint8_t *)(uintptr_t)pkt->data + pkt->l3_off;
+    uint8_t *l4 = (uint8_t *)(uintptr_t)pkt->data + pkt->l4_off;
+    /* New source: the other direction's destination, and so on. */
+    const uint8_t nsp[2] = {(uint8_t)(o->dport >> 8), (uint8_t)o->dport};
+    const uint8_t ndp[2] = {(uint8_t)(o->sport >> 8), (uint8_t)o->sport};
+    uint32_t old[3] = {ld32(ip + 12), ld32(ip + 16), ld32(l4)}, new[3];
+    memcpy(&new[0], &o->dst, 4);
+    memcpy(&new[1], &o->src, 4);
+    memcpy(&new[2], nsp, 2);
+    memcpy((uint8_t *)&new[2] + 2, ndp, 2);
+    if (((old[0] ^ new[0]) | (old[1] ^ new[1]) | (old[2] ^ new[2])) == 0) {
+        *changed = 0;
+        return 1;
+    }
+    uint16_t hc = csum_adjust32(ld16(ip + 10), old, new, 2);
+    memcpy(ip + 10, &hc, 2);
+    uint8_t *cs = l4 + coff;
+    uint16_t lc = ld16(cs);
+    if (!(proto != CT_IPPROTO_TCP && lc == 0)) {
+        /* RFC 768: a UDP checksum of 0 was not sent and stays 0; a computed
+           0 is sent as 0xffff (the same in either byte order). */
+        lc = csum_adjust32(lc, old, new, 3);
+        if (proto != CT_IPPROTO_TCP && lc == 0)
+            lc = 0xffff;
+        memcpy(cs, &lc, 2);
+    }
+    memcpy(ip + 12, new, 8);
+    memcpy(l4, &new[2], 4);
+    pkt->tuple.src.v4 = new[0];
+    pkt->tuple.dst.v4 = new[1];
+    pkt->tuple.sport = o->dport;
+    pkt->tuple.dport = o->sport;
+    *changed = 1;
+    return 1;
+}
+
 /* ICMPv4 redirect (RFC 792), which Linux refuses to translate. */
 #define ICMP_REDIRECT_TYPE 5
 
@@ -139,6 +232,9 @@ static int translate(const struct ct_table *t, struct ct_pkt *pkt, const struct 
     const int src_on = (st & (d == CT_DIR_ORIGINAL ? CT_STATUS_SRC_NAT : CT_STATUS_DST_NAT)) != 0;
     if (!dst_on && !src_on)
         return 0;
+    int changed;
+    if (translate_fast4(t, pkt, c, d, &changed))
+        return changed;
     struct ct_tuple o;
     ct_table_conn_tuple(t, c, d ^ 1u, &o);
     struct plan p = {.n = 0};
@@ -213,10 +309,16 @@ void ct_nat_rewrite_burst(struct ct_table *t, struct ct_pkt *pkts, struct ct_ver
                           unsigned n)
 {
     uint64_t done = 0, failed = 0;
+    const int partial = (t->nat->cfg.flags & CT_NAT_F_CSUM_PARTIAL) != 0;
     for (unsigned i = 0; i < n; i++) {
-        if (!v[i].conn || !(v[i].conn->status & CT_STATUS_NAT_MASK) || !pkts[i].writable)
+        const struct ct_conn *c = v[i].conn;
+        if (!c || !(c->status & CT_STATUS_NAT_MASK) || !pkts[i].writable)
             continue;
-        int r = ct_nat_rewrite(t, &pkts[i], &v[i], 0);
+        /* The descriptor is writable and the verdict the table's own: the
+         * common case goes straight to the one-pass rewrite. */
+        int r;
+        if (partial || !translate_fast4(t, &pkts[i], c, v[i].dir, &r))
+            r = ct_nat_rewrite(t, &pkts[i], &v[i], 0);
         if (r > 0) {
             v[i].flags |= CT_VERDICT_NAT;
             done++;

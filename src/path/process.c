@@ -31,6 +31,7 @@
 #include "ctrack/table.h"
 #include "helper/helper.h"
 #include "nat/nat.h"
+#include "table/ext.h"
 #include "proto/proto.h"
 #include "rules/rules.h"
 #include "table/index.h"
@@ -605,6 +606,11 @@ static inline void stage_two(const struct ct_table *t, const struct stage *st)
         m &= m - 1;
         uint32_t id = bk->ref[s] >> 1;
         ct_pool_prefetch_entry(&t->pool[(id & CT_ID_V6) != 0], id & (CT_ID_V6 - 1));
+        /* NAT: a translated connection's reply key and the translation
+         * read its binding (nat/nat.h); the slot's address follows from
+         * the id, so it is fetched with the entry. */
+        if (CT_UNLIKELY(t->nat != NULL))
+            CT_PREFETCH(ct_table_ext_get(t, id, (unsigned)t->nat->ext));
     }
 }
 
