@@ -61,12 +61,12 @@ void ct_nat_destroy(struct ct_table *t)
     t->nat = NULL;
 }
 
-#define NAT_STAT_ADD(t, field, v)                                                             \
-    do {                                                                                      \
-        if ((t)->sh)                                                                          \
-            __atomic_fetch_add(&(t)->nat->stats.field, (v), __ATOMIC_RELAXED);                \
-        else                                                                                  \
-            (t)->nat->stats.field += (v);                                                     \
+#define NAT_STAT_ADD(t, field, v)                                              \
+    do {                                                                       \
+        if ((t)->sh)                                                           \
+            __atomic_fetch_add(&(t)->nat->stats.field, (v), __ATOMIC_RELAXED); \
+        else                                                                   \
+            (t)->nat->stats.field += (v);                                      \
     } while (0)
 
 CT_EXPORT int ct_nat_stats(const struct ct_table *t, struct ct_nat_stats *out)
@@ -150,12 +150,24 @@ static uint32_t jhash_words(const uint32_t *k, uint32_t n, uint32_t initval)
         a += k[0];
         b += k[1];
         c += k[2];
-        a -= c; a ^= rol32(c, 4);  c += b;
-        b -= a; b ^= rol32(a, 6);  a += c;
-        c -= b; c ^= rol32(b, 8);  b += a;
-        a -= c; a ^= rol32(c, 16); c += b;
-        b -= a; b ^= rol32(a, 19); a += c;
-        c -= b; c ^= rol32(b, 4);  b += a;
+        a -= c;
+        a ^= rol32(c, 4);
+        c += b;
+        b -= a;
+        b ^= rol32(a, 6);
+        a += c;
+        c -= b;
+        c ^= rol32(b, 8);
+        b += a;
+        a -= c;
+        a ^= rol32(c, 16);
+        c += b;
+        b -= a;
+        b ^= rol32(a, 19);
+        a += c;
+        c -= b;
+        c ^= rol32(b, 4);
+        b += a;
         n -= 3;
         k += 3;
     }
@@ -168,13 +180,20 @@ static uint32_t jhash_words(const uint32_t *k, uint32_t n, uint32_t initval)
         /* fall through */
     case 1:
         a += k[0];
-        c ^= b; c -= rol32(b, 14);
-        a ^= c; a -= rol32(c, 11);
-        b ^= a; b -= rol32(a, 25);
-        c ^= b; c -= rol32(b, 16);
-        a ^= c; a -= rol32(c, 4);
-        b ^= a; b -= rol32(a, 14);
-        c ^= b; c -= rol32(b, 24);
+        c ^= b;
+        c -= rol32(b, 14);
+        a ^= c;
+        a -= rol32(c, 11);
+        b ^= a;
+        b -= rol32(a, 25);
+        c ^= b;
+        c -= rol32(b, 16);
+        a ^= c;
+        a -= rol32(c, 4);
+        b ^= a;
+        b -= rol32(a, 14);
+        c ^= b;
+        c -= rol32(b, 24);
         break;
     default:
         break;
@@ -258,7 +277,7 @@ static void netmap_range(const struct ct_tuple *T, unsigned manip, struct ct_nat
 {
     union ct_addr a = manip == CT_NAT_MANIP_SRC ? T->src : T->dst;
     for (unsigned i = 0; i < addr_len(T->l3); i++) {
-        uint8_t net = (uint8_t)~(r->min_addr.b[i] ^ r->max_addr.b[i]);
+        uint8_t net = (uint8_t) ~(r->min_addr.b[i] ^ r->max_addr.b[i]);
         a.b[i] = (uint8_t)((a.b[i] & ~net) | (r->min_addr.b[i] & net));
     }
     r->min_addr = a;
@@ -273,9 +292,9 @@ struct alloc {
     struct ct_table *t;
     const struct ct_conn *c;
     uint64_t now;
-    uint64_t seed;     /* per connection: the keyed hash of its original tuple */
+    uint64_t seed; /* per connection: the keyed hash of its original tuple */
     uint64_t probes;
-    int affinity;      /* the SRC manip must keep replies on this worker */
+    int affinity; /* the SRC manip must keep replies on this worker */
 };
 
 /*
@@ -378,8 +397,8 @@ static int port_in_range(const struct ct_tuple *T, unsigned manip, const struct 
 /* Linux's nf_in_range() for the source: address and port. */
 static int src_in_range(const struct ct_tuple *T, const struct ct_nat_range *r)
 {
-    if ((r->flags & CT_NAT_RANGE_MAP_IPS) && (addr_cmp(&T->src, &r->min_addr, T->l3) < 0 ||
-                                              addr_cmp(&T->src, &r->max_addr, T->l3) > 0))
+    if ((r->flags & CT_NAT_RANGE_MAP_IPS) &&
+        (addr_cmp(&T->src, &r->min_addr, T->l3) < 0 || addr_cmp(&T->src, &r->max_addr, T->l3) > 0))
         return 0;
     if (!(r->flags & CT_NAT_RANGE_PROTO_SPECIFIED))
         return 1;

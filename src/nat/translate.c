@@ -56,8 +56,8 @@ static void plan_addr(struct plan *p, int inner, unsigned side, const union ct_a
 
 static void plan_port(struct plan *p, int inner, unsigned side, uint16_t v)
 {
-    p->op[p->n++] = (struct op){.inner = (uint8_t)inner, .port = 1, .side = (uint8_t)side,
-                                .value = v};
+    p->op[p->n++] =
+        (struct op){.inner = (uint8_t)inner, .port = 1, .side = (uint8_t)side, .value = v};
 }
 
 static int has_ports(uint8_t proto)
@@ -305,8 +305,7 @@ CT_EXPORT int ct_nat_rewrite(const struct ct_table *t, struct ct_pkt *pkt,
     return r;
 }
 
-void ct_nat_rewrite_burst(struct ct_table *t, struct ct_pkt *pkts, struct ct_verdict *v,
-                          unsigned n)
+void ct_nat_rewrite_burst(struct ct_table *t, struct ct_pkt *pkts, struct ct_verdict *v, unsigned n)
 {
     uint64_t done = 0, failed = 0;
     const int partial = (t->nat->cfg.flags & CT_NAT_F_CSUM_PARTIAL) != 0;

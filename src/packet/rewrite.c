@@ -245,8 +245,7 @@ static void sctp_crc_redo(uint8_t *d, const struct ct_pkt *pkt)
 /* Whether an SCTP packet's CRC can be computed again: every byte captured. */
 static int sctp_whole(const struct ct_pkt *pkt)
 {
-    return !pkt->snapped && pkt->l4_len >= 12 &&
-           (uint32_t)pkt->l4_off + pkt->l4_len <= pkt->len;
+    return !pkt->snapped && pkt->l4_len >= 12 && (uint32_t)pkt->l4_off + pkt->l4_len <= pkt->len;
 }
 
 /* As csum_update() for a checksum nothing else covers. */

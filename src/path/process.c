@@ -27,8 +27,8 @@
 #include <string.h>
 
 #include "base/compiler.h"
-#include "events/events.h"
 #include "ctrack/table.h"
+#include "events/events.h"
 #include "helper/helper.h"
 #include "nat/nat.h"
 #include "table/ext.h"
@@ -313,12 +313,11 @@ static int process_new(struct ct_table *t, struct ct_pkt *pkt, const struct stag
         int ir = ct_table_insert_shared(t, c, st->hash, &other, &odir);
         /* A translated reply tuple that another thread took since the
          * allocation looked: choose again (a bounded number of times). */
-        for (unsigned again = 0; ir == -EEXIST && t->nat && again < 4 &&
-                                 !conn_has_key(t, other, odir, st);
-             again++) {
+        for (unsigned again = 0;
+             ir == -EEXIST && t->nat && again < 4 && !conn_has_key(t, other, odir, st); again++) {
             ct_conn_unlock(c);
-            c->status &= (uint16_t)~(CT_STATUS_SRC_NAT | CT_STATUS_DST_NAT |
-                                     CT_STATUS_SRC_NAT_DONE | CT_STATUS_DST_NAT_DONE);
+            c->status &= (uint16_t) ~(CT_STATUS_SRC_NAT | CT_STATUS_DST_NAT |
+                                      CT_STATUS_SRC_NAT_DONE | CT_STATUS_DST_NAT_DONE);
             if ((r = ct_nat_conn_new(t, c, pkt, now)) != CT_REASON_NONE) {
                 ct_table_conn_discard(t, c);
                 verdict_reject(t, v, r, 0);

@@ -21,11 +21,11 @@
 #include <unistd.h>
 
 #include "ctrack/snapshot.h"
-#include "packet/packet_priv.h"
-#include "proto/tcp_conn.h"
 #include "events/events.h"
 #include "helper/helper.h"
 #include "nat/nat.h"
+#include "packet/packet_priv.h"
+#include "proto/tcp_conn.h"
 #include "table/ext.h"
 #include "table/index.h"
 #include "table/table.h"
@@ -44,7 +44,7 @@ static const uint8_t snap_magic[8] = {'C', 'T', 'S', 'N', 'A', 'P', '\r', '\n'};
 #define SNAP_REC_TMPL 20u    /* the template's extras: labels, events, helper */
 #define SNAP_REC_HELPER 60u  /* the helper's per-connection state */
 #define SNAP_REC_NAT 40u     /* the translated reply tuple */
-#define SNAP_FLAGS_KNOWN                                                                    \
+#define SNAP_FLAGS_KNOWN \
     (CT_SNAPSHOT_F_ACCT | CT_SNAPSHOT_F_TMPL | CT_SNAPSHOT_F_HELPER | CT_SNAPSHOT_F_NAT)
 /* Status bits a snapshot may carry: the public ones less CONFIRMED and
  * DYING, which describe the entry, not the connection. */

@@ -16,11 +16,11 @@
 #include "events/events.h"
 #include "helper/helper.h"
 #include "nat/nat.h"
+#include "rules/rules.h"
 #include "table/ext.h"
 #include "table/index.h"
 #include "table/pool.h"
 #include "table/shared.h"
-#include "rules/rules.h"
 #include "table/table.h"
 #include "template/template.h"
 
@@ -289,7 +289,8 @@ static int is_icmp_query_proto(uint8_t l3, uint8_t proto)
            (l3 == CT_L3_IPV6 && proto == CT_IPPROTO_ICMPV6);
 }
 
-void ct_table_reply_key4_slow(const struct ct_table *t, const struct ct_conn *c, struct ct_key4 *out)
+void ct_table_reply_key4_slow(const struct ct_table *t, const struct ct_conn *c,
+                              struct ct_key4 *out)
 {
     if (c->status & CT_STATUS_NAT_MASK) {
         *out = ct_nat_slot_of(t, c)->k4;

@@ -383,7 +383,6 @@ static inline int ct_key6_equal(const struct ct_key6 *a, const struct ct_key6 *b
     return memcmp(a, b, sizeof(*a)) == 0;
 }
 
-
 /*
  * The reply-direction key of a connection. Without NAT it is the inverse of
  * the original key (addresses and ports swapped; ICMP queries: the reply
@@ -393,14 +392,16 @@ static inline int ct_key6_equal(const struct ct_key6 *a, const struct ct_key6 *b
  */
 void ct_table_reply_key6(const struct ct_table *t, const struct ct_conn *c, struct ct_key6 *out);
 /* The ICMP and NAT cases of ct_table_reply_key4() (out of line). */
-void ct_table_reply_key4_slow(const struct ct_table *t, const struct ct_conn *c, struct ct_key4 *out);
+void ct_table_reply_key4_slow(const struct ct_table *t, const struct ct_conn *c,
+                              struct ct_key4 *out);
 
 /* Whether c's reply key is not the plain swap of its original key: an
  * ICMP query, or a translated connection. One test of both, on fields of
  * the entry's first line. */
 static inline int ct_table_reply_special4(const struct ct_conn *c, const struct ct_key4 *o)
 {
-    return ((o->proto == CT_IPPROTO_ICMP) | ((c->status & (CT_STATUS_SRC_NAT | CT_STATUS_DST_NAT)) != 0));
+    return ((o->proto == CT_IPPROTO_ICMP) |
+            ((c->status & (CT_STATUS_SRC_NAT | CT_STATUS_DST_NAT)) != 0));
 }
 
 /* Inline, since every reply-direction IPv4 lookup derives the key to compare. */

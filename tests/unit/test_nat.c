@@ -39,7 +39,7 @@ static void udp4(struct frame *f, uint32_t src, uint16_t sp, uint32_t dst, uint1
 
 /* A raw IPv4 TCP segment with a valid checksum. */
 static void tcp4f(struct frame *f, uint32_t src, uint16_t sp, uint32_t dst, uint16_t dp,
-                 uint8_t flags, uint32_t seq, uint32_t ack)
+                  uint8_t flags, uint32_t seq, uint32_t ack)
 {
     uint8_t l4[20];
     tcp_header(l4, sp, dp, seq, ack, flags, 65535, NULL, 0);
@@ -213,8 +213,8 @@ static void test_snat_icmp_error(void)
     run(t, &err, &p, &v, 2 * SEC);
     CHECK_EQ_U(v.state, CT_STATE_RELATED);
     CHECK(v.flags & CT_VERDICT_NAT);
-    CHECK_EQ_U(get_be32(err.b + 16), C1);         /* outer destination */
-    CHECK_EQ_U(get_be32(err.b + 28 + 12), C1);    /* quoted source */
+    CHECK_EQ_U(get_be32(err.b + 16), C1);      /* outer destination */
+    CHECK_EQ_U(get_be32(err.b + 28 + 12), C1); /* quoted source */
     CHECK_EQ_U(get_be16(err.b + 28 + 20), 5353);
     CHECK_EQ_U(get_be32(err.b + 28 + 16), SRV);
     CHECK(inet_csum(err.b + 20, err.n - 20) == 0); /* the ICMP checksum */
@@ -479,7 +479,9 @@ struct seen {
  */
 static void snat_property(unsigned workers)
 {
-    enum { FLOWS = 3000 };
+    enum {
+        FLOWS = 3000
+    };
     struct policy pol = {.manips = 1u << CT_NAT_MANIP_SRC};
     range4(&pol.range[CT_NAT_MANIP_SRC], PUB, PUB, 10000, 19999);
     struct ct_nat_config nc;

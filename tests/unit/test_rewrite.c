@@ -483,8 +483,8 @@ static void test_refusals(void)
         parse_rw(FB, n, &sq);
         CHECK_EQ_I(ct_pkt_verify_checksum(&sq), 1);
         /* ... which takes the whole packet. */
-        const struct ct_frame_rw cut = {.data = FB, .len = (uint32_t)n - 4,
-                                        .wire_len = (uint32_t)n, .link = CT_LINK_ETHERNET};
+        const struct ct_frame_rw cut = {
+            .data = FB, .len = (uint32_t)n - 4, .wire_len = (uint32_t)n, .link = CT_LINK_ETHERNET};
         ct_pkt_parse_rw(&cut, &sq, 0);
         CHECK_EQ_U(sq.reason, CT_REASON_NONE);
         CHECK_EQ_I(ct_pkt_rewrite_port(&sq, CT_PKT_SRC, 2), -ENOENT);
