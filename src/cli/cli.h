@@ -84,6 +84,11 @@ struct cli_read_opts {
     /* Snapshots (docs/snapshot.md). */
     const char *save_state;    /* --save-state FILE: the table at the end, or NULL */
     const char *load_state;    /* --load-state FILE: the table at the start, or NULL */
+    /* The addresses the rules' `masquerade` and `redirect` translate to
+       (--masquerade-addr, --redirect-addr; ct_ruleset_set_nat_addr()):
+       indexed by enum ct_rules_nat_addr, then 0 for IPv4 and 1 for IPv6. */
+    union ct_addr nat_addr[2][2];
+    uint8_t nat_addr_set[2][2];
     /* Packets out (--write FILE): every packet that leaves, as a pcap file. */
     const char *write_file;    /* NULL: none written */
 };

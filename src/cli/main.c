@@ -116,6 +116,26 @@ static struct ct_ruleset *load_rules(const char *path)
     return rs;
 }
 
+/* Gives the ruleset the addresses of --masquerade-addr and --redirect-addr;
+   0, or -1 after one line. */
+static int set_nat_addrs(const struct cli_read_opts *o)
+{
+    static const char *const names[2] = {"--masquerade-addr", "--redirect-addr"};
+    for (unsigned k = 0; k < 2; k++) {
+        for (unsigned fam = 0; fam < 2; fam++) {
+            if (!o->nat_addr_set[k][fam])
+                continue;
+            int err = ct_ruleset_set_nat_addr(o->ruleset, k, fam ? CT_L3_IPV6 : CT_L3_IPV4,
+                                              &o->nat_addr[k][fam]);
+            if (err != 0) {
+                cli_error("read: %s: %s", names[k], ct_strerror(err));
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
 /* Gives the ruleset the capture's interface names (pcapng if_name), so
    that `iifname` matches them; 0, or -1 after reporting why not. */
 static int name_ifaces(struct cli_source *src, struct ct_ruleset *rs)
@@ -160,6 +180,10 @@ int cli_read_run(const struct cli_read_opts *given)
     /* The rules first: a bad rules file stops the run before any packet. */
     if (o.rules_file && !(o.ruleset = load_rules(o.rules_file)))
         return CLI_EXIT_USAGE;
+    if (o.ruleset && set_nat_addrs(&o) < 0) {
+        ct_ruleset_free(o.ruleset);
+        return CLI_EXIT_USAGE;
+    }
     /* `ctrack show` reads no capture. */
     struct cli_source *src = opts->file ? cli_source_open_pcap(opts->file) : NULL;
     if (opts->file && !src) {
