@@ -203,13 +203,6 @@ int cli_state_save(struct ct_table *t, const char *path, uint64_t now);
 int cli_state_load(struct ct_table *t, const char *path, uint32_t max_connections,
                    uint64_t *now);
 
-/*
- * Turns NAT on in a new table that rules will be attached to (pipeline.c),
- * with the defaults: one table, no CHECKSUM_PARTIAL frames. Returns 0 or
- * ct_nat_enable()'s error.
- */
-int cli_nat_enable(struct ct_table *t);
-
 /* Parses the arguments of `ctrack show` (argv[0] is "show") into read
  * options with no capture; as cli_read_parse() otherwise. */
 int cli_show_parse(int argc, char **argv, struct cli_read_opts *opts);

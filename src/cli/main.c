@@ -102,8 +102,7 @@ static struct ct_ruleset *load_rules(const char *path)
     ct_table_config_init(&cfg);
     cfg.max_connections = 1;
     struct ct_table *probe = ct_table_create(&cfg, &err);
-    if (probe &&
-        ((err = cli_nat_enable(probe)) != 0 || (err = ct_ruleset_attach(probe, rs)) != 0)) {
+    if (probe && (err = ct_ruleset_attach(probe, rs)) != 0) {
         cli_error("%s: %s", path,
                   err == -ENOSPC ? "more than 255 distinct zone settings or ct timeout objects"
                   : err == -EEXIST ? "two ct timeout objects of the same name"

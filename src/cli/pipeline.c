@@ -756,7 +756,8 @@ int cli_pipeline_commit_write(struct cli_pipeline *r)
     return 0;
 }
 
-/* The NAT counters of the summary, when the table has NAT on. */
+/* The NAT counters of the summary, when the table has NAT on (the rules
+   have nat chains). */
 static void print_nat(const struct cli_pipeline *r)
 {
     struct ct_nat_stats ns;
@@ -812,14 +813,6 @@ void cli_pipeline_summary(const struct cli_pipeline *r, const char *name)
         cli_print_stats(stderr, &st);
 }
 
-
-int cli_nat_enable(struct ct_table *t)
-{
-    struct ct_nat_config nc;
-    ct_nat_config_init(&nc);
-    return ct_nat_enable(t, &nc);
-}
-
 /* The table the options describe; NULL after reporting why. */
 static struct ct_table *create_table(const struct cli_read_opts *opts)
 {
@@ -838,14 +831,8 @@ static struct ct_table *create_table(const struct cli_read_opts *opts)
                   ct_strerror(err), err == -ENOMEM ? " (try a smaller --max-connections)" : "");
         return NULL;
     }
-    /* Rules are the CLI's only NAT policy: their `type nat` chains decide
-       each new connection's binding (ctrack/nat.h), which needs NAT on
-       before the rules are attached and before the first packet. */
-    if (opts->ruleset && (err = cli_nat_enable(table)) != 0) {
-        cli_error("cannot turn NAT on: %s", ct_strerror(err));
-        ct_table_destroy(table);
-        return NULL;
-    }
+    /* Rules are the CLI's only NAT policy: attaching rules with `type nat`
+       chains turns the table's NAT on with its defaults (ctrack/rules.h). */
     if (opts->ruleset && (err = ct_ruleset_attach(table, opts->ruleset)) != 0) {
         cli_error("%s: cannot apply the rules: %s", opts->rules_file, ct_strerror(err));
         ct_table_destroy(table);
