@@ -292,7 +292,7 @@ static int is_icmp_query_proto(uint8_t l3, uint8_t proto)
 void ct_table_reply_key4_slow(const struct ct_table *t, const struct ct_conn *c,
                               struct ct_key4 *out)
 {
-    if (c->status & CT_STATUS_NAT_MASK) {
+    if (t->nat) {
         *out = ct_nat_slot_of(t, c)->k4;
         return;
     }
@@ -307,7 +307,7 @@ void ct_table_reply_key4_slow(const struct ct_table *t, const struct ct_conn *c,
 
 void ct_table_reply_key6(const struct ct_table *t, const struct ct_conn *c, struct ct_key6 *out)
 {
-    if (CT_UNLIKELY(c->status & CT_STATUS_NAT_MASK)) {
+    if (CT_UNLIKELY(t->nat != NULL)) {
         *out = ct_nat_slot_of(t, c)->k6;
         return;
     }

@@ -386,9 +386,9 @@ static inline int ct_key6_equal(const struct ct_key6 *a, const struct ct_key6 *b
 /*
  * The reply-direction key of a connection. Without NAT it is the inverse of
  * the original key (addresses and ports swapped; ICMP queries: the reply
- * type, ct_tuple_invert()) in the reply zone; a translated connection
- * (CT_STATUS_SRC_NAT or CT_STATUS_DST_NAT, nat/nat.h) keeps it in its NAT
- * slot. This is the only place that derives it.
+ * type, ct_tuple_invert()) in the reply zone; in a table with NAT every
+ * connection keeps it in its NAT slot (nat/nat.h), translated or not.
+ * This is the only place that derives it.
  */
 void ct_table_reply_key6(const struct ct_table *t, const struct ct_conn *c, struct ct_key6 *out);
 /* The ICMP and NAT cases of ct_table_reply_key4() (out of line). */
@@ -396,19 +396,19 @@ void ct_table_reply_key4_slow(const struct ct_table *t, const struct ct_conn *c,
                               struct ct_key4 *out);
 
 /* Whether c's reply key is not the plain swap of its original key: an
- * ICMP query, or a translated connection. One test of both, on fields of
- * the entry's first line. */
-static inline int ct_table_reply_special4(const struct ct_conn *c, const struct ct_key4 *o)
+ * ICMP query, or any connection of a table with NAT, whose reply keys all
+ * live in their NAT slots (nat/nat.h). One test of both, on fields that
+ * never change ([I]), so lock-free lookups may read them. */
+static inline int ct_table_reply_special4(const struct ct_table *t, const struct ct_key4 *o)
 {
-    return ((o->proto == CT_IPPROTO_ICMP) |
-            ((c->status & (CT_STATUS_SRC_NAT | CT_STATUS_DST_NAT)) != 0));
+    return (o->proto == CT_IPPROTO_ICMP) | (t->nat != NULL);
 }
 
 /* Inline, since every reply-direction IPv4 lookup derives the key to compare. */
 static inline void ct_table_reply_key4(const struct ct_table *t, const struct ct_conn *c, struct ct_key4 *out)
 {
     const struct ct_key4 *k = ct_conn_key4((struct ct_conn *)c);
-    if (CT_UNLIKELY(ct_table_reply_special4(c, k))) {
+    if (CT_UNLIKELY(ct_table_reply_special4(t, k))) {
         ct_table_reply_key4_slow(t, c, out);
         return;
     }
@@ -431,7 +431,7 @@ static inline int ct_table_reply_match4(const struct ct_table *t, const struct c
                                         const struct ct_key4 *k)
 {
     const struct ct_key4 *o = ct_conn_key4((struct ct_conn *)c);
-    if (CT_UNLIKELY(ct_table_reply_special4(c, o))) {
+    if (CT_UNLIKELY(ct_table_reply_special4(t, o))) {
         struct ct_key4 r;
         ct_table_reply_key4_slow(t, c, &r);
         return ct_key4_equal(&r, k);
