@@ -107,10 +107,11 @@ uint16_t ct_nat_conn_new(struct ct_table *t, struct ct_conn *c, const struct ct_
                          uint64_t now);
 
 /*
- * After a burst of writable descriptors (ct_process_burst_rw()): translates
- * each packet of a translated connection (ct_nat_rewrite()) and marks it
- * CT_VERDICT_NAT; a packet that cannot be translated becomes INVALID
- * (reason NAT_REWRITE) with CT_VERDICT_DROP, and is left as it was.
+ * After a burst (ct_process_parsed(), which ct_process_burst_rw() goes
+ * through): translates each writable packet of a translated connection
+ * (ct_nat_rewrite()) and marks it CT_VERDICT_NAT; a packet that cannot be
+ * translated becomes INVALID (reason NAT_REWRITE) with CT_VERDICT_DROP, and
+ * is left as it was. Read-only packets are left alone.
  */
 void ct_nat_rewrite_burst(struct ct_table *t, struct ct_pkt *pkts, struct ct_verdict *v,
                           unsigned n);

@@ -313,10 +313,10 @@ void ct_nat_rewrite_burst(struct ct_table *t, struct ct_pkt *pkts, struct ct_ver
         const struct ct_conn *c = v[i].conn;
         /* The binding, not c->status: other threads of a shared table
          * write the status under the connection's lock. */
-        if (!c || !ct_nat_slot_of(t, c)->nat)
+        if (!c || !pkts[i].writable || !ct_nat_slot_of(t, c)->nat)
             continue;
-        /* The descriptors are writable and the verdicts the table's own:
-         * the common case goes straight to the one-pass rewrite. */
+        /* The descriptor is writable and the verdict the table's own: the
+         * common case goes straight to the one-pass rewrite. */
         int r;
         if (partial || !translate_fast4(t, &pkts[i], c, v[i].dir, &r))
             r = ct_nat_rewrite(t, &pkts[i], &v[i], 0);

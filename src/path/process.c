@@ -864,7 +864,13 @@ CT_EXPORT int ct_process_parsed(struct ct_table *table, struct ct_pkt *pkts,
 {
     if (!table || (n && (!pkts || !verdicts)) || n > CT_BURST_MAX)
         return -EINVAL;
-    return process_staged(table, pkts, verdicts, n, now, flags);
+    int r = process_staged(table, pkts, verdicts, n, now, flags);
+    /* Descriptors the caller parsed from writable frames are translated
+     * here, so that a caller that parses by itself (reassembly, its own
+     * parse flags) gets what ct_process_burst_rw() gives. */
+    if (r > 0 && CT_UNLIKELY(table->nat != NULL))
+        ct_nat_rewrite_burst(table, pkts, verdicts, (unsigned)r);
+    return r;
 }
 
 CT_EXPORT int ct_process_burst(struct ct_table *table, const struct ct_frame *frames,
@@ -891,10 +897,7 @@ CT_EXPORT int ct_process_burst_rw(struct ct_table *table, const struct ct_frame_
         return -EINVAL;
     for (unsigned i = 0; i < n; i++)
         ct_pkt_parse_rw(&frames[i], &pkts[i], 0);
-    int r = ct_process_parsed(table, pkts, verdicts, n, now, flags);
-    if (r > 0 && table->nat)
-        ct_nat_rewrite_burst(table, pkts, verdicts, (unsigned)r);
-    return r;
+    return ct_process_parsed(table, pkts, verdicts, n, now, flags);
 }
 
 CT_EXPORT int ct_process(struct ct_table *table, const struct ct_frame *frame, struct ct_pkt *pkt,
