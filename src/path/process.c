@@ -209,6 +209,15 @@ static CT_NOINLINE int keys_taken(struct ct_table *t, struct ct_conn *c,
     return ct_table_key_taken(t, c, CT_DIR_REPLY, ct_table_conn_hash(t, c, CT_DIR_REPLY), now);
 }
 
+/* A NEW packet NAT refused: INVALID for the reason, and dropped, as Linux
+ * drops a packet whose connection cannot be given a unique tuple (its
+ * confirmation fails) or whose nat chain dropped it. */
+static void nat_reject(struct ct_table *t, struct ct_verdict *v, uint16_t reason)
+{
+    verdict_reject(t, v, reason, 0);
+    v->flags |= CT_VERDICT_DROP;
+}
+
 /*
  * A packet that matched no live connection (or replaced one). Returns 0, or
  * 1 in a shared table when another thread created the connection first
@@ -300,7 +309,7 @@ static int process_new(struct ct_table *t, struct ct_pkt *pkt, const struct stag
      * indexed, so both enter the index together. */
     if (CT_UNLIKELY(t->nat != NULL) && (r = ct_nat_conn_new(t, c, pkt, now)) != CT_REASON_NONE) {
         ct_table_conn_discard(t, c);
-        verdict_reject(t, v, r, 0);
+        nat_reject(t, v, r);
         return 0;
     }
     if (CT_UNLIKELY(t->sh != NULL)) {
@@ -320,7 +329,7 @@ static int process_new(struct ct_table *t, struct ct_pkt *pkt, const struct stag
                                       CT_STATUS_SRC_NAT_DONE | CT_STATUS_DST_NAT_DONE);
             if ((r = ct_nat_conn_new(t, c, pkt, now)) != CT_REASON_NONE) {
                 ct_table_conn_discard(t, c);
-                verdict_reject(t, v, r, 0);
+                nat_reject(t, v, r);
                 return 0;
             }
             ct_conn_lock(c);

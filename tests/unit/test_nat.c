@@ -283,6 +283,7 @@ static void test_exhaustion_and_release(void)
     run(t, &f, &p, &v, SEC);
     CHECK_EQ_U(v.state, CT_STATE_INVALID);
     CHECK_EQ_U(v.reason, CT_REASON_NAT_EXHAUSTED);
+    CHECK(v.flags & CT_VERDICT_DROP);
     CHECK(memcmp(before, f.b, f.n) == 0);
     struct ct_nat_stats ns;
     ct_nat_stats(t, &ns);
@@ -366,6 +367,7 @@ static void test_bad_ranges(void)
     run(t, &f, &p, &v, SEC);
     CHECK_EQ_U(v.state, CT_STATE_INVALID);
     CHECK_EQ_U(v.reason, CT_REASON_NAT_RANGE);
+    CHECK(v.flags & CT_VERDICT_DROP);
     struct ct_table_stats st;
     ct_table_stats(t, &st);
     CHECK_EQ_U(st.connections, 0);
