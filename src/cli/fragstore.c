@@ -275,7 +275,7 @@ int cli_fragstore_add(struct cli_fragstore *s, struct ct_defrag *d, const struct
     }
     if (!g)
         g = create(s, &k, now);
-    if (g->lost || keep(s, g, rec, off) < 0) {
+    if (rec && (g->lost || keep(s, g, rec, off) < 0)) {
         lose_group(s, g);
         s->st.lost++;
     }

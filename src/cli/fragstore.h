@@ -77,7 +77,10 @@ void cli_fragstore_destroy(struct cli_fragstore *s);
 
 /*
  * ct_defrag_add(d, pkt, now, out, reason), keeping the fragment `rec`
- * (whose parse is `pkt`) while the reassembler holds it. Returns what
+ * (whose parse is `pkt`) while the reassembler holds it. Every fragment
+ * the reassembler gets must come through here, so that the store sees
+ * every datagram it evicts; `rec` NULL follows a fragment without keeping
+ * it (one inside a tunnel, which leaves inside its outer packet). Returns what
  * ct_defrag_add() returns; with CT_DEFRAG_DONE, *done is the datagram's
  * fragments in offset order, the one handed in included, or NULL when the
  * store had dropped some of them for room (or could not copy this one:

@@ -428,15 +428,16 @@ static uint8_t *grow(uint8_t **buf, size_t *cap, size_t len)
 }
 
 /*
- * ct_defrag_add() for fragment `pkt`; with --write, the captured fragment
- * of slot `s` (NULL for a tunnelled one) goes to the fragment store, which
- * hands the datagram's fragments to e->frags when it completes. -ENOMEM
- * after reporting it when the store cannot be created.
+ * ct_defrag_add() for fragment `pkt`; with --write, through the fragment
+ * store, which keeps the captured fragment of slot `s` (only follows a
+ * tunnelled one: `s` NULL) and hands the datagram's fragments to e->frags
+ * when it completes. -ENOMEM after reporting it when the store cannot be
+ * created.
  */
 static int defrag_add(struct cli_pipeline *r, struct ent *e, const struct slot *s,
                       struct ct_pkt *pkt, struct ct_frame *whole, uint16_t *reason)
 {
-    if (!s)
+    if (!r->sink)
         return ct_defrag_add(r->defrag, pkt, r->burst_now, whole, reason);
     if (!r->fstore) {
         struct ct_defrag_config dc;
@@ -447,6 +448,9 @@ static int defrag_add(struct cli_pipeline *r, struct ent *e, const struct slot *
             return -ENOMEM; /* never a result of ct_defrag_add() */
         }
     }
+    if (!s)
+        return cli_fragstore_add(r->fstore, r->defrag, pkt, r->burst_now, NULL, whole, reason,
+                                 &e->frags);
     struct cli_frag_rec rec = {
         .data = s->buf,
         .caplen = s->caplen,

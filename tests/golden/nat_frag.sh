@@ -77,11 +77,26 @@ f4 = frags4(A4, B4, 0x1111, udp(A4, B4, 40000, 5004, data4, False), 1480)
 f6 = frags6(A6, B6, 0x22222222, udp(A6, B6, 40001, 5004, data6, True), 1232)
 lone = frags4(A4, B4, 0x3333, udp(A4, B4, 40002, 5004, data4, False), 1480)[0]
 whole = eth(0x0800, ip4(A4, B4, 0x4444, 17, udp(A4, B4, 40003, 5004, b"hello", False)))
-pkts = [f4[0], lone, f4[1], f4[2], f6[2], f6[0], f6[1], whole]
+pkts = [(0, f4[0]), (0, lone), (0, f4[1]), (0, f4[2]), (0, f6[2]), (0, f6[0]), (0, f6[1]),
+        (0, whole)]
+mode = sys.argv[2] if len(sys.argv) > 2 else "main"
+if mode == "timeout":
+    # The first fragment of a datagram, then, 40 s later (past the 30 s
+    # timeout), the same datagram (same key) whole: only the second leaves.
+    pkts = [(0, f4[0])] + [(40, p) for p in f4]
+elif mode == "evict":
+    # 600 datagrams of which only the first fragment (8192 bytes) comes:
+    # the reassembler's 4 MiB hold fewer, it evicts the oldest. Then all
+    # of the first of them again and the rest of the last: each leaves as
+    # its three fragments, the evicted first fragment not among them.
+    big = bytes((i * 5 + 3) & 0xff for i in range(20000))
+    firsts = [frags4(A4, B4, 0x5000 + i, udp(A4, B4, 41000, 5004, big, False), 8192)
+              for i in range(600)]
+    pkts = [(0, d[0]) for d in firsts] + [(1, p) for p in firsts[0] + firsts[-1][1:]]
 with open(sys.argv[1], "wb") as f:
     f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
-    for i, p in enumerate(pkts):
-        f.write(struct.pack("<IIII", 1700000000, i * 1000, len(p), len(p)))
+    for i, (sec, p) in enumerate(pkts):
+        f.write(struct.pack("<IIII", 1700000000 + sec, i, len(p), len(p)))
         f.write(p)
 EOF
 
@@ -232,6 +247,23 @@ grep -q '^write: 4 packets to .*, 3 dropped$' "$tmp/err" ||
     fail "no rules: exit status $?"
 python3 "$tmp/check.py" "$tmp/frag.pcap" "$tmp/plain.pcap" 0 >"$tmp/py" 2>&1 ||
     fail "no rules: $(cat "$tmp/py")"
+
+# The store of fragments follows the reassembler: a datagram timed out, or
+# evicted to make room, does not come back with a later datagram of the
+# same key, or at all.
+python3 "$tmp/gen.py" "$tmp/timeout.pcap" timeout || fail "cannot generate the timeout capture"
+"$ctrack" read --write "$tmp/out.pcap" "$tmp/timeout.pcap" >/dev/null 2>"$tmp/err" ||
+    fail "timeout: exit status $?"
+grep -q '^defrag: .* timed_out=1 ' "$tmp/err" || fail "timeout: $(grep '^defrag' "$tmp/err")"
+grep -q '^write: 3 packets to .*, 0 dropped$' "$tmp/err" ||
+    fail "timeout: write line: $(grep '^write:' "$tmp/err")"
+python3 "$tmp/gen.py" "$tmp/evict.pcap" evict || fail "cannot generate the eviction capture"
+"$ctrack" read --write "$tmp/out.pcap" "$tmp/evict.pcap" >/dev/null 2>"$tmp/err" ||
+    fail "evict: exit status $?"
+grep -q '^defrag: .* reassembled=2 .* evicted=148 ' "$tmp/err" ||
+    fail "evict: $(grep '^defrag' "$tmp/err")"
+grep -q '^write: 6 packets to .*, 0 dropped$' "$tmp/err" ||
+    fail "evict: write line: $(grep '^write:' "$tmp/err")"
 
 # --no-defrag: fragments are tracked as they are (INVALID) and leave as
 # they came, every one, in input order.
