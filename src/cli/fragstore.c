@@ -51,7 +51,7 @@ struct group {
     struct cli_frag *frags;
     uint32_t nfrags;
     uint8_t in_use;
-    uint8_t lost;       /* fragments were dropped for room: none is written */
+    uint8_t lost; /* fragments were dropped for room: none is written */
 };
 
 struct cli_fragstore {
@@ -131,8 +131,8 @@ static void read_key(const struct ct_pkt *pkt, struct fkey *k, uint32_t *off)
 
 static int same_key(const struct fkey *a, const struct fkey *b)
 {
-    return memcmp(a->src, b->src, 16) == 0 && memcmp(a->dst, b->dst, 16) == 0 &&
-           a->id == b->id && a->zone == b->zone && a->l3 == b->l3 && a->proto == b->proto;
+    return memcmp(a->src, b->src, 16) == 0 && memcmp(a->dst, b->dst, 16) == 0 && a->id == b->id &&
+           a->zone == b->zone && a->l3 == b->l3 && a->proto == b->proto;
 }
 
 static struct group *find(struct cli_fragstore *s, const struct fkey *k)

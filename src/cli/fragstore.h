@@ -42,12 +42,12 @@
 /* One fragment kept, with what --write needs to write it. */
 struct cli_frag {
     struct cli_frag *next;
-    uint64_t ts;        /* capture time as recorded */
+    uint64_t ts; /* capture time as recorded */
     uint32_t caplen;
     uint32_t wire_len;
-    uint32_t off;       /* fragment offset in bytes */
-    uint16_t link;      /* enum ct_link of the bytes */
-    uint8_t data[];     /* caplen bytes */
+    uint32_t off;   /* fragment offset in bytes */
+    uint16_t link;  /* enum ct_link of the bytes */
+    uint8_t data[]; /* caplen bytes */
 };
 
 /* The record header of the fragment handed in. */
@@ -60,9 +60,9 @@ struct cli_frag_rec {
 };
 
 struct cli_fragstore_stats {
-    uint64_t kept;      /* fragments kept */
-    uint64_t handed;    /* fragments handed back with their complete datagram */
-    uint64_t lost;      /* fragments dropped for room (their datagrams are not written) */
+    uint64_t kept;        /* fragments kept */
+    uint64_t handed;      /* fragments handed back with their complete datagram */
+    uint64_t lost;        /* fragments dropped for room (their datagrams are not written) */
     uint64_t lost_dgrams; /* completed datagrams not written because of that */
 };
 

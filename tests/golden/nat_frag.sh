@@ -214,7 +214,8 @@ grep -q '^write: 7 packets to .*, 0 dropped$' "$tmp/err" ||
     fail "DNAT: write line: $(grep '^write:' "$tmp/err")"
 grep -q '^write: 1 fragments not written: their datagrams were not reassembled$' "$tmp/err" ||
     fail "DNAT: no line counting the fragment of the datagram that never completed"
-grep -Eq '^nat: bindings=3 .* rewritten=3 rewrite_failed=0$' "$tmp/err" || fail "DNAT: nat line: $(grep '^nat:' "$tmp/err")"
+grep -Eq '^nat: bindings=3 .* rewritten=3 rewrite_failed=0$' "$tmp/err" ||
+    fail "DNAT: nat line: $(grep '^nat:' "$tmp/err")"
 
 # Read back, OUT reassembles into the translated datagrams with valid
 # checksums (the parser checks the IPv4 header and UDP checksums).

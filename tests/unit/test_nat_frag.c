@@ -16,9 +16,9 @@
 #include <string.h>
 
 #include "check.h"
-#include "support/frames.h"
 #include "ctrack/nat.h"
 #include "ctrack/packet.h"
+#include "support/frames.h"
 
 #define A4 IPV4_ADDR(192, 0, 2, 10)
 #define B4 IPV4_ADDR(198, 51, 100, 20)
@@ -86,8 +86,8 @@ static size_t frag4(uint8_t *o, const uint8_t *d, size_t off, size_t len, int mo
 /* Fragment [off, off + len) of the IPv6 datagram `d` whose unfragmentable
    part is `ul` bytes, the next-header byte naming what follows it at
    `nh_off`, behind an Ethernet header. */
-static size_t frag6(uint8_t *o, const uint8_t *d, size_t ul, size_t nh_off, size_t off,
-                    size_t len, int more)
+static size_t frag6(uint8_t *o, const uint8_t *d, size_t ul, size_t nh_off, size_t off, size_t len,
+                    int more)
 {
     static const uint8_t mac[6] = {2, 0, 0, 0, 0, 1};
     size_t e = eth_header(o, mac, mac, NULL, 0, 0x86dd);
@@ -129,8 +129,8 @@ static int fix(uint8_t *f, size_t n, const struct ct_frame *b, const struct ct_f
  * ul bytes) at the data offsets cuts[0..n) and checks every fixed fragment
  * of `before` against the fragment of `after`.
  */
-static void check_cuts(const uint8_t *before, const uint8_t *after, size_t dlen, int v6,
-                       size_t ul, size_t nh_off, const size_t *cuts, unsigned n)
+static void check_cuts(const uint8_t *before, const uint8_t *after, size_t dlen, int v6, size_t ul,
+                       size_t nh_off, const size_t *cuts, unsigned n)
 {
     struct ct_frame b = raw(before, dlen, v6 ? CT_LINK_IPV6 : CT_LINK_IPV4);
     struct ct_frame a = raw(after, dlen, v6 ? CT_LINK_IPV6 : CT_LINK_IPV4);
