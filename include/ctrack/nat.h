@@ -193,6 +193,36 @@ static inline unsigned ct_nat_steer_worker(uint32_t hash, unsigned workers)
 int ct_nat_rewrite(const struct ct_table *table, struct ct_pkt *pkt,
                    const struct ct_verdict *v, unsigned flags);
 
+/*
+ * Translates one fragment of a datagram that was reassembled
+ * (ctrack/defrag.h), tracked and translated: `before` and `after` are the
+ * reassembled datagram (a raw IP frame, link CT_LINK_IPV4 or CT_LINK_IPV6,
+ * as ct_defrag_add() gives it) before and after ct_nat_rewrite() or
+ * ct_process_burst_rw() translated it, and `frag` one of the fragments it
+ * was put together from, writable, with its own link layer. The fragment
+ * becomes the piece of the translated datagram it held, as Linux's
+ * ip_do_fragment() and ip6_fragment() cut a forwarded datagram again: its
+ * header gets the translated addresses (IPv4: the header checksum updated
+ * incrementally, RFC 1624), its data the translated bytes at its offset
+ * (in the first fragment the transport header's ports or identifier and
+ * its checksum, which covers the whole datagram; an ICMP error's quoted
+ * packet wherever it lies). Every other byte stays, its other header
+ * fields (identification, offset, flags, options) included.
+ *
+ * Returns 1 when the fragment was changed, 0 when the translation left its
+ * bytes as they were, or (nothing written):
+ *   -EINVAL  a NULL argument; `before` and `after` not one IP datagram of
+ *            the same family and length; `frag` not a fragment of it (not
+ *            a fragment, another family, other addresses, identification
+ *            or protocol than `before`, data that lies past the datagram's
+ *            end or differs from the datagram's bytes at its offset);
+ *   -ENOENT  the fragment was not captured whole (its IP length runs past
+ *            the captured bytes).
+ * Thread-safety: touches only its arguments.
+ */
+int ct_nat_fragment(struct ct_frame_rw *frag, const struct ct_frame *before,
+                    const struct ct_frame *after);
+
 /* NAT counters of a table. */
 struct ct_nat_stats {
     uint64_t bindings;         /* connections created with a translation */

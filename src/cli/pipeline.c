@@ -73,9 +73,11 @@
 #include <string.h>
 
 #include "base/inet.h"
+#include "cli/fragstore.h"
 #include "cli/pipeline.h"
 #include "cli/sink.h"
 #include "ctrack/flowkey.h"
+#include "ctrack/nat.h"
 
 /* Tunnel layers decapsulated below a capture packet. */
 #define MAX_DEPTH 4
@@ -100,8 +102,17 @@ struct ent {
     int16_t parent;     /* entry of the outer packet, or -1 */
     uint8_t encap;      /* the parent's encapsulation (enum ct_encap) */
     uint32_t slot;      /* flow slot (flow records) */
-    uint8_t *rbuf;      /* reassembled datagram bytes (owned) */
+    uint8_t *rbuf;      /* reassembled datagram bytes (owned); translated with --write */
     size_t rcap;
+    /* --write, a captured fragment: it went to the fragment store and leaves
+       only with its datagram. When it completed one: the datagram as it
+       was before the table translated it, and the fragments to write. */
+    uint8_t stored;
+    uint16_t rlink;     /* CT_LINK_IPV4 or CT_LINK_IPV6 */
+    uint32_t rlen;
+    uint8_t *obuf;      /* (owned) */
+    size_t ocap;
+    struct cli_frag *frags;
 };
 
 /* One capture packet of the burst being gathered: a writable copy of its
@@ -112,6 +123,7 @@ struct slot {
     uint32_t caplen;
     uint32_t wire_len;
     uint64_t ts;        /* as recorded, before any clamping */
+    uint16_t link;      /* enum ct_link */
     unsigned ent;       /* its entry (depth 0) in ents[] */
 };
 
@@ -167,6 +179,10 @@ struct cli_pipeline {
     struct cli_sink *sink;
     uint64_t written, dropped;
     int write_done;          /* the file was put in place */
+    /* --write with reassembly: the fragments held back, how many went in
+       and how many left with their datagram (written or dropped). */
+    struct cli_fragstore *fstore;
+    uint64_t frags_in, frags_out;
 };
 
 /* Destroy callback: keeps a copy of every connection that ends. */
@@ -306,18 +322,69 @@ static void account(struct cli_pipeline *r, unsigned i)
 }
 
 /*
+ * --write: the fragments of datagram entry i, which completed it, leave
+ * where the completing fragment was, in offset order, each translated as
+ * the table translated the datagram (ct_nat_fragment()), or none when its
+ * verdict drops it. A fragment the translation refuses (it is not the
+ * datagram's: the store lost step with the reassembler) is not written.
+ */
+static int write_datagram(struct cli_pipeline *r, unsigned i)
+{
+    struct ent *e = &r->ents[i];
+    int drop = (r->verdicts[i].flags & CT_VERDICT_DROP) != 0;
+    struct ct_frame before, after;
+    memset(&before, 0, sizeof(before));
+    before.data = e->obuf;
+    before.len = e->rlen;
+    before.link = e->rlink;
+    after = before;
+    after.data = e->rbuf;
+    int rc = 0;
+    for (struct cli_frag *f = e->frags; f; f = f->next) {
+        r->frags_out++;
+        if (drop) {
+            r->dropped++;
+            continue;
+        }
+        struct ct_frame_rw rw = {
+            .data = f->data,
+            .len = f->caplen,
+            .wire_len = f->wire_len,
+            .link = f->link,
+        };
+        if (ct_nat_fragment(&rw, &before, &after) < 0) {
+            r->frags_out--;
+            continue;
+        }
+        if (rc == 0 && cli_sink_write(r->sink, f->data, f->caplen, f->wire_len, f->ts) < 0)
+            rc = -1;
+        else if (rc == 0)
+            r->written++;
+    }
+    cli_fragstore_release(r->fstore, e->frags);
+    e->frags = NULL;
+    return rc;
+}
+
+/*
  * --write: every capture packet of the burst that leaves, in input order,
  * with its own timestamp and wire length. A packet leaves unless the
  * verdict of the captured packet (not of a tunnelled one inside it) has
  * CT_VERDICT_DROP; INVALID packets leave unchanged, as Linux forwards them
- * unless a rule drops them. A fragment leaves as it came, whatever became
- * of its datagram: the datagram was tracked from a copy.
+ * unless a rule drops them. A captured fragment leaves only with its
+ * datagram (write_datagram()), as Linux forwards the reassembled datagram;
+ * one whose datagram never completes never leaves.
  */
 static int write_burst(struct cli_pipeline *r)
 {
     for (unsigned f = 0; f < r->nframes; f++) {
         const struct slot *s = &r->slots[f];
         const struct ent *e = &r->ents[s->ent];
+        if (e->stored) {
+            if (e->kind == ENT_TABLE && e->reassembled && write_datagram(r, s->ent) < 0)
+                return -1;
+            continue;
+        }
         if (e->kind == ENT_TABLE && !e->reassembled &&
             (r->verdicts[s->ent].flags & CT_VERDICT_DROP)) {
             r->dropped++;
@@ -346,30 +413,72 @@ static int flush_burst(struct cli_pipeline *r)
     return 0;
 }
 
-/* Makes room for `len` bytes in an entry's reassembly buffer. */
-static uint8_t *ent_buf(struct ent *e, size_t len)
+/* Makes room for `len` bytes in a buffer of an entry. */
+static uint8_t *grow(uint8_t **buf, size_t *cap, size_t len)
 {
-    if (len > e->rcap) {
-        size_t cap = len < 2048 ? 2048 : len;
-        uint8_t *nb = realloc(e->rbuf, cap);
+    if (len > *cap) {
+        size_t c = len < 2048 ? 2048 : len;
+        uint8_t *nb = realloc(*buf, c);
         if (!nb)
             return NULL;
-        e->rbuf = nb;
-        e->rcap = cap;
+        *buf = nb;
+        *cap = c;
     }
-    return e->rbuf;
+    return *buf;
 }
 
 /*
- * Hands fragment `pkt` of entry `e` to the reassembler. Returns 1 when it
- * completed a datagram, now parsed in `pkt`; 0 when it is held or dropped
- * (e->kind says which); -1 when out of memory.
+ * ct_defrag_add() for fragment `pkt`; with --write, through the fragment
+ * store, which keeps the captured fragment of slot `s` (only follows a
+ * tunnelled one: `s` NULL) and hands the datagram's fragments to e->frags
+ * when it completes. -ENOMEM after reporting it when the store cannot be
+ * created.
  */
-static int reassemble(struct cli_pipeline *r, struct ent *e, struct ct_pkt *pkt)
+static int defrag_add(struct cli_pipeline *r, struct ent *e, const struct slot *s,
+                      struct ct_pkt *pkt, struct ct_frame *whole, uint16_t *reason)
+{
+    if (!r->sink)
+        return ct_defrag_add(r->defrag, pkt, r->burst_now, whole, reason);
+    if (!r->fstore) {
+        struct ct_defrag_config dc;
+        ct_defrag_config_init(&dc);
+        r->fstore = cli_fragstore_create(&dc);
+        if (!r->fstore) {
+            cli_error("out of memory keeping fragments for --write");
+            return -ENOMEM; /* never a result of ct_defrag_add() */
+        }
+    }
+    if (!s)
+        return cli_fragstore_add(r->fstore, r->defrag, pkt, r->burst_now, NULL, whole, reason,
+                                 &e->frags);
+    struct cli_frag_rec rec = {
+        .data = s->buf,
+        .caplen = s->caplen,
+        .wire_len = s->wire_len,
+        .ts = s->ts,
+        .link = s->link,
+    };
+    e->stored = 1;
+    r->frags_in++;
+    return cli_fragstore_add(r->fstore, r->defrag, pkt, r->burst_now, &rec, whole, reason,
+                             &e->frags);
+}
+
+/*
+ * Hands fragment `pkt` of entry `e` to the reassembler (and, for the
+ * captured packet of slot `s` with --write, to the fragment store).
+ * Returns 1 when it completed a datagram, now parsed in `pkt` (writable
+ * with --write, so that the table translates it); 0 when it is held or
+ * dropped (e->kind says which); -1 when out of memory.
+ */
+static int reassemble(struct cli_pipeline *r, struct ent *e, const struct slot *s,
+                      struct ct_pkt *pkt)
 {
     struct ct_frame whole;
     uint16_t reason = 0;
-    int rc = ct_defrag_add(r->defrag, pkt, r->burst_now, &whole, &reason);
+    int rc = defrag_add(r, e, s, pkt, &whole, &reason);
+    if (rc == -ENOMEM)
+        return -1;
     if (rc == CT_DEFRAG_HELD) {
         e->kind = ENT_HELD;
         return 0;
@@ -380,16 +489,32 @@ static int reassemble(struct cli_pipeline *r, struct ent *e, struct ct_pkt *pkt)
         return 0;
     }
     /* The datagram's bytes live until the next ct_defrag_add(): copy. */
-    uint8_t *b = ent_buf(e, whole.len);
-    if (!b) {
+    uint8_t *b = grow(&e->rbuf, &e->rcap, whole.len);
+    if (!b || (s && !grow(&e->obuf, &e->ocap, whole.len))) {
         cli_error("out of memory keeping a %u-byte datagram", (unsigned)whole.len);
         return -1;
     }
     memcpy(b, whole.data, whole.len);
-    whole.data = b;
-    ct_pkt_parse_flags(&whole, pkt, r->parse_flags);
     e->reassembled = 1;
     r->counts.frag_done++;
+    if (!s) {
+        whole.data = b;
+        ct_pkt_parse_flags(&whole, pkt, r->parse_flags);
+        return 1;
+    }
+    memcpy(e->obuf, whole.data, whole.len);
+    e->rlen = whole.len;
+    e->rlink = whole.link;
+    struct ct_frame_rw rw = {
+        .data = b,
+        .len = whole.len,
+        .wire_len = whole.wire_len,
+        .link = whole.link,
+        .zone = whole.zone,
+        .mark = whole.mark,
+        .flags = whole.flags,
+    };
+    ct_pkt_parse_rw(&rw, pkt, r->parse_flags);
     return 1;
 }
 
@@ -417,6 +542,9 @@ static int add_frame(struct cli_pipeline *r, const struct ct_frame *frame, uint8
     e->parent = (int16_t)parent;
     e->encap = encap;
     e->slot = CT_FLOW_SLOT_NONE;
+    e->stored = 0;
+    cli_fragstore_release(r->fstore, e->frags);
+    e->frags = NULL;
     if (wdata) {
         struct ct_frame_rw rw = {
             .data = wdata,
@@ -441,7 +569,7 @@ static int add_frame(struct cli_pipeline *r, const struct ct_frame *frame, uint8
         ct_pkt_set_zone(pkt, ct_zone_from_vlan(pkt));
 
     if (pkt->frag != CT_FRAG_NONE && r->defrag) {
-        int rc = reassemble(r, e, pkt);
+        int rc = reassemble(r, e, wdata ? &r->slots[r->nframes - 1] : NULL, pkt);
         if (rc <= 0)
             return rc;
     }
@@ -533,6 +661,7 @@ static int add_packet(struct cli_pipeline *r, const struct cli_frame *h)
     s->caplen = h->caplen;
     s->wire_len = h->wire_len;
     s->ts = h->ts;
+    s->link = h->link;
     s->ent = r->n;
     r->burst_now = now;
     r->nframes++;
@@ -786,11 +915,17 @@ void cli_pipeline_summary(const struct cli_pipeline *r, const char *name)
         if (r->counts.inner)
             fprintf(stderr, "tunnels: %" PRIu64 " inner packets tracked\n", r->counts.inner);
         print_nat(r);
-        if (r->write_done)
+        if (r->write_done) {
             fprintf(stderr, "write: %" PRIu64 " packets to %s, %" PRIu64 " dropped\n", r->written,
                     r->opts->write_file, r->dropped);
-        else if (r->opts->write_file)
+            if (r->frags_in > r->frags_out)
+                fprintf(stderr,
+                        "write: %" PRIu64 " fragments not written: "
+                        "their datagrams were not reassembled\n",
+                        r->frags_in - r->frags_out);
+        } else if (r->opts->write_file) {
             fprintf(stderr, "write: nothing written to %s: the run failed\n", r->opts->write_file);
+        }
         struct ct_flow_keyer_stats ks = {0};
         if (r->flows)
             ct_flow_keyer_stats(r->flows, &ks);
@@ -914,8 +1049,12 @@ void cli_pipeline_destroy(struct cli_pipeline *r)
         return;
     cli_sink_abort(r->sink);
     free(r->ends);
-    for (unsigned i = 0; i < CT_BURST_MAX; i++)
+    for (unsigned i = 0; i < CT_BURST_MAX; i++) {
         free(r->ents[i].rbuf);
+        free(r->ents[i].obuf);
+        cli_fragstore_release(r->fstore, r->ents[i].frags);
+    }
+    cli_fragstore_destroy(r->fstore);
     ct_flow_keyer_destroy(r->flows);
     ct_defrag_destroy(r->defrag);
     for (unsigned i = 0; i < CT_BURST_MAX; i++)
