@@ -16,6 +16,10 @@ Standard library only, so that it runs wherever the comparison runs.
       line "NAME portmap not-a-bijection ..." on stderr (exit 1) where one
       value would map to two.
 
+  natpkt.py spoil IN OUT N OFFSET
+      Copies the classic pcap IN to OUT with byte OFFSET of the IP packet
+      in frame N (from 1) XORed with 0x55: a planted fault for the tests.
+
   natpkt.py packets NAME [--map MAP] [--local ADDR]... KERNEL-CAPTURE CTRACK-CAPTURE
       Compares what the kernel let out (nflog: raw IP after NAT, in order)
       with what `ctrack read --write` wrote, packet by packet, byte for
@@ -395,7 +399,29 @@ def compare(name, kpath, cpath, mpath, local):
     return 1 if diffs else 0
 
 
+def spoil(src, dst, n, offset):
+    with open(src, 'rb') as f:
+        data = bytearray(f.read())
+    if data[:4] not in (b'\xd4\xc3\xb2\xa1', b'\x4d\x3c\xb2\xa1'):
+        raise ValueError(f'{src}: not a little-endian classic pcap')
+    link = struct.unpack('<I', data[20:24])[0] & 0x0fffffff
+    off = 24
+    for _ in range(n - 1):
+        off += 16 + struct.unpack('<I', data[off + 8:off + 12])[0]
+    incl = struct.unpack('<I', data[off + 8:off + 12])[0]
+    frame = bytes(data[off + 16:off + 16 + incl])
+    ip = ip_packet(link, frame)
+    if ip is None or offset >= len(ip):
+        raise ValueError(f'{src}: frame {n} has no byte {offset} of an IP packet')
+    data[off + 16 + len(frame) - len(ip) + offset] ^= 0x55
+    with open(dst, 'wb') as f:
+        f.write(data)
+    return 0
+
+
 def main(argv):
+    if len(argv) == 5 and argv[0] == 'spoil':
+        return spoil(argv[1], argv[2], int(argv[3]), int(argv[4]))
     if len(argv) >= 2 and argv[0] == 'count':
         print(len(read_capture(argv[1])))
         return 0
