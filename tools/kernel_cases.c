@@ -1401,7 +1401,10 @@ static void cases_rules(void)
  * choice is deterministic). A rules file whose first line is
  * "# kernel-compare: random-ports" marks a case where the kernel picks
  * random ports or identifiers on clashes; the comparison then matches the
- * two sides' choices through a bijection (docs/kernel-compare.md).
+ * two sides' choices through a bijection (docs/kernel-compare.md). A line
+ * "# kernel-compare: wire" makes the comparison take the kernel's packets
+ * from the wire rather than from nflog (fragments: the kernel fragments
+ * again after its last hook).
  */
 struct natconn {
     struct flow o;   /* original direction: a -> b as the client sends it */
@@ -1930,6 +1933,7 @@ static void cases_nat(void)
        IPv4 and IPv6, through DNAT and SNAT. Both sides reassemble before
        NAT; what leaves is the oracle (docs/kernel-compare.md). */
     cap_open_nat(&c, "nat-fragments",
+                 "# kernel-compare: wire\n"
                  "table ip nat_fragments {\n"
                  "    chain pre {\n"
                  "        type nat hook prerouting priority dstnat; policy accept;\n"

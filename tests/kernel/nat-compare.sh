@@ -184,16 +184,24 @@ for arg in "$@"; do
         "${nat_addrs[@]}" "$out.sent.pcap" >"$out.ctrack" 2>"$out.ctrack.err"
     echo "exit=$?" >>"$out.ctrack.err"
     table=$out.kernel map_opt=()
-    if head -1 "$rules" | grep -q '^# kernel-compare: random-ports'; then
+    if grep -q '^# kernel-compare: .*random-ports' "$rules"; then
         "${natpkt[@]}" portmap "$name" "$out.kernel" "$out.ctrack" "$out.portmap" \
             >"$out.kernel.mapped" 2>>"$out.diff"
         table=$out.kernel.mapped map_opt=(--map "$out.portmap")
     fi
     awk -v name="$name" -f "$here/compare.awk" "$table" "$out.ctrack" \
         "$out.counters" "$out.inject.log" "$out.ctrack.err" | sort >>"$out.diff"
+    # A case marked "wire" (fragments) is compared with what reached the
+    # sink: nflog sees the reassembled datagram, which the kernel
+    # fragments again only after the last hook.
+    kernel_pcap=$out.kernel.pcap wire_opt=()
+    if grep -q '^# kernel-compare: .*wire' "$rules"; then
+        kernel_pcap=$out.wire.pcap wire_opt=(--wire)
+    fi
     if [ -f "$out.ctrack.pcap" ]; then
-        "${natpkt[@]}" packets "$name" "${map_opt[@]}" --local "$KNAT_IN4" --local "$KNAT_IN6" \
-            "$out.kernel.pcap" "$out.ctrack.pcap" >>"$out.diff" 2>&1
+        "${natpkt[@]}" packets "$name" "${map_opt[@]}" "${wire_opt[@]}" \
+            --local "$KNAT_IN4" --local "$KNAT_IN6" \
+            "$kernel_pcap" "$out.ctrack.pcap" >>"$out.diff" 2>&1
     else
         echo "$name packets ctrack-wrote-none" >>"$out.diff"
     fi

@@ -23,12 +23,18 @@
 # the comparison hands the same addresses to ctrack.
 #
 # What leaves is captured with nflog: an inet table logs, at postrouting
-# and input with priority 300 (after every NAT hook), each packet that came
+# and input with the highest priority, INT_MAX, each packet that came
 # in on v1 to group 7, which a tcpdump on nflog:7 writes in order. Packets
 # the namespace makes itself (ICMP errors) did not come in on v1 and are
 # not logged; neither are its own MLD reports, which the kernel sends
 # (from ::, the interfaces having no link-local address) and loops back
-# to itself as if they came in on v1. The cases contain no MLD.
+# to itself as if they came in on v1. The cases contain no MLD. INT_MAX is
+# also the priority of conntrack's confirmation, and of two hooks of equal
+# priority the one registered later runs first (nf_hook_entries_grow()):
+# the logging table is loaded before anything registers conntrack's hooks,
+# so its hooks run after the confirmation, and a packet dropped there (a
+# NAT clash: the kernel's answer to an exhausted range) is not logged, as
+# it never leaves.
 
 # The fixed addresses of the topology.
 KNAT_MAC_IN=02:c7:00:00:00:02
@@ -48,13 +54,13 @@ knat_log_rules() {
 table inet ctklog {
     counter logged {}
     chain post {
-        type filter hook postrouting priority 300; policy accept;
+        type filter hook postrouting priority 2147483647; policy accept;
         icmpv6 type { mld-listener-query, mld-listener-report, mld-listener-done,
                       mld2-listener-report } accept
         iifname "v1" meta pkttype host counter name "logged" log group $KNAT_NFLOG_GROUP
     }
     chain in {
-        type filter hook input priority 300; policy accept;
+        type filter hook input priority 2147483647; policy accept;
         icmpv6 type { mld-listener-query, mld-listener-report, mld-listener-done,
                       mld2-listener-report } accept
         iifname "v1" meta pkttype host counter name "logged" log group $KNAT_NFLOG_GROUP
@@ -123,8 +129,10 @@ knat_setup() {
     ip -n "$p-ct" neigh replace "$KNAT_GW6" lladdr "$KNAT_MAC_SINK" dev v2 nud permanent || return 1
     ip -n "$p-ct" route add default via "$KNAT_GW4" dev v2 || return 1
     ip -n "$p-ct" -6 route add default via "$KNAT_GW6" dev v2 || return 1
-    kns_ct_rules | ip netns exec "$p-ct" nft -f - || return 1
+    # The logging table first: its hooks must be registered before
+    # conntrack's, which the counting table's ct matches register.
     knat_log_rules | ip netns exec "$p-ct" nft -f - || return 1
+    kns_ct_rules | ip netns exec "$p-ct" nft -f - || return 1
     # The veth carrier comes up asynchronously.
     local i
     for i in $(seq 1 50); do

@@ -20,7 +20,7 @@ Standard library only, so that it runs wherever the comparison runs.
       Copies the classic pcap IN to OUT with byte OFFSET of the IP packet
       in frame N (from 1) XORed with 0x55: a planted fault for the tests.
 
-  natpkt.py packets NAME [--map MAP] [--local ADDR]... KERNEL-CAPTURE CTRACK-CAPTURE
+  natpkt.py packets NAME [--map MAP] [--local ADDR]... [--wire] KERNEL-CAPTURE CTRACK-CAPTURE
       Compares what the kernel let out (nflog: raw IP after NAT, in order)
       with what `ctrack read --write` wrote, packet by packet, byte for
       byte over the IP packet, after two adjustments to ctrack's packets:
@@ -30,7 +30,11 @@ Standard library only, so that it runs wherever the comparison runs.
       --local addresses (REDIRECT), which are not forwarded; and with
       --map, the kernel's random ports and identifiers are first replaced
       by ctrack's (transport checksums updated, RFC 1624). Link layers are
-      not compared. Prints one line per difference:
+      not compared. With --wire, KERNEL-CAPTURE is what reached the sink
+      (after the kernel fragmented again what it had reassembled): the
+      kernel's own MLD reports are left out of it, and its IPv6 fragment
+      identifications, new random ones, are paired with ctrack's in order
+      of appearance. Prints one line per difference:
         NAME packet-kernel-only #K SUMMARY
         NAME packet-ctrack-only #C SUMMARY
         NAME packet-differs #K/#C SUMMARY: FIELD at byte N kernel=HEX ctrack=HEX
@@ -370,9 +374,50 @@ def apply_map(p, m):
 
 # ---- the packet comparison ------------------------------------------------------------
 
-def compare(name, kpath, cpath, mpath, local):
+def is_mld(p):
+    """An MLD message (RFC 2710, RFC 3810) right after a hop-by-hop header,
+    as the kernel sends its own reports."""
+    if p[0] >> 4 != 6 or len(p) < 50 or p[6] != 0:
+        return False
+    nh, at = p[40], 40 + (p[41] + 1) * 8
+    return nh == 58 and len(p) > at and p[at] in (130, 131, 132, 143)
+
+
+def frag6_id_at(p):
+    """Offset of the identification of an IPv6 fragment header right after
+    the fixed header, or None."""
+    if p[0] >> 4 == 6 and len(p) >= 48 and p[6] == 44:
+        return 44
+    return None
+
+
+def map_frag6_ids(kp, cp):
+    """Gives the kernel's IPv6 fragments ctrack's identifications: Linux
+    picks a new random one when it fragments a forwarded datagram again, so
+    the n-th identification seen on the kernel's side is paired with the
+    n-th seen on ctrack's."""
+    def order(ps):
+        ids = []
+        for p in ps:
+            at = frag6_id_at(p)
+            if at is not None and p[at:at + 4] not in ids:
+                ids.append(p[at:at + 4])
+        return ids
+    pairs = dict(zip(order(kp), order(cp)))
+    out = []
+    for p in kp:
+        at = frag6_id_at(p)
+        if at is not None and p[at:at + 4] in pairs:
+            p = p[:at] + pairs[p[at:at + 4]] + p[at + 4:]
+        out.append(p)
+    return out
+
+
+def compare(name, kpath, cpath, mpath, local, wire=False):
     kp = packets_of(kpath)
     cp = packets_of(cpath)
+    if wire:
+        kp = map_frag6_ids([p for p in kp if not is_mld(p)], cp)
     if mpath:
         m = load_map(mpath)
         kp = [apply_map(p, m) for p in kp]
@@ -407,7 +452,11 @@ def spoil(src, dst, n, offset):
     link = struct.unpack('<I', data[20:24])[0] & 0x0fffffff
     off = 24
     for _ in range(n - 1):
+        if off + 16 > len(data):
+            break
         off += 16 + struct.unpack('<I', data[off + 8:off + 12])[0]
+    if n < 1 or off + 16 > len(data):
+        raise ValueError(f'{src}: has no frame {n}')
     incl = struct.unpack('<I', data[off + 8:off + 12])[0]
     frame = bytes(data[off + 16:off + 16 + incl])
     ip = ip_packet(link, frame)
@@ -428,8 +477,12 @@ def main(argv):
     if len(argv) == 5 and argv[0] == 'portmap':
         return portmap(*argv[1:])
     if len(argv) >= 4 and argv[0] == 'packets':
-        name, rest, mpath, local = argv[1], argv[2:], None, set()
+        name, rest, mpath, local, wire = argv[1], argv[2:], None, set(), False
         while rest and rest[0].startswith('--'):
+            if rest[0] == '--wire':
+                wire = True
+                rest = rest[1:]
+                continue
             if rest[0] == '--map':
                 mpath = rest[1]
             elif rest[0] == '--local':
@@ -438,7 +491,7 @@ def main(argv):
                 break
             rest = rest[2:]
         if len(rest) == 2:
-            return compare(name, rest[0], rest[1], mpath, local)
+            return compare(name, rest[0], rest[1], mpath, local, wire)
     print(__doc__.split('\n\n')[1], file=sys.stderr)
     return 2
 
