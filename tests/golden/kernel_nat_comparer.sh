@@ -90,6 +90,19 @@ pair('payload', [fwd(p1), fwd(p2), bytes(bad)], [p1, p2, p3])
 pair('kernel-missing', [fwd(p1), fwd(p3)], [p1, p2, p3])
 pair('ctrack-missing', [fwd(p1), fwd(p2), fwd(p3)], [p1, p3])
 pair('local', [fwd(p1), loc], [p1, loc])
+# Fragments from the wire: the kernel's IPv6 fragments carry a new random
+# identification, and the wire has the router's own MLD report.
+def frag6(ident, off, more, data):
+    fh = struct.pack('>BBHI', 17, 0, off | more, ident)
+    return struct.pack('>IHBB16s16s', 0x60000000, 8 + len(data), 44, 64, bytes(A6),
+                       bytes(B6)) + fh + data
+mld = struct.pack('>IHBB16s16s', 0x60000000, 36, 0, 1, bytes(16),
+                  bytes([0xff, 2] + [0] * 13 + [0x16])) + bytes([58, 0, 5, 2, 0, 0, 1, 0]) + \
+      bytes([143, 0, 0, 0, 0, 0, 0, 1]) + bytes(20)
+f1, f2 = frag6(0x51515151, 0, 1, b'a' * 16), frag6(0x51515151, 16, 0, b'b' * 8)
+g1, g2 = frag6(0x2d87c35e, 0, 1, b'a' * 16), frag6(0x2d87c35e, 16, 0, b'b' * 8)
+write(f'{out}/k-wire.pcap', 1, [eth(mld), eth(fwd(g1)), eth(fwd(g2))])
+write(f'{out}/c-wire.pcap', 1, [eth(f1), eth(f2)])
 # SNAT: the kernel chose source port 5555, ctrack 6666 for the same connection.
 N = [198, 51, 100, 1]
 pair('portmap', [fwd(udp4(N, B, 5555, 53, b'question'))], [udp4(N, B, 6666, 53, b'question')])
@@ -119,6 +132,8 @@ expect payload 'payload packet-differs #3/#3 .*: l4-payload at byte 35'
 expect kernel-missing 'kernel-missing packet-ctrack-only #2 tcp 2001:db8:1::1:41001>2001:db8:2::1:80'
 expect ctrack-missing 'ctrack-missing packet-kernel-only #2 tcp'
 expect local 'local packet-differs #2/#2 .*ip-ttl'
+run wire --wire || { fail "wire: fragments and MLD not matched:"; cat "$tmp/wire.out" >&2; }
+expect wire 'wire packet-differs #1/#1 0 ::>ff02::16'
 run local --local 192.0.2.1 || { fail "local: --local did not exempt the delivered packet:"; cat "$tmp/local.out" >&2; }
 
 # Port maps from the tables.
