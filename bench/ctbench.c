@@ -950,6 +950,7 @@ static void usage(FILE *f)
           "               [--acct on|off]\n"
           "               [--single-run] [--seed N] [--no-pin] [--no-fork] [--verify]\n"
           "       ctbench --snapshot [--conns N] [--family 4|6] [--acct on|off] [--runs N]\n"
+          "       ctbench --nat [--conns N] [--range R] [--runs N]\n"
           "Counts take k, m suffixes (1k = 1000, 10m = 10000000).\n"
           "See docs/performance.md for the workloads and every output field.\n",
           f);
@@ -1229,9 +1230,12 @@ int main(int argc, char **argv)
     char cpu[128], date[32];
     time_t now = time(NULL);
 
-    for (int i = 1; i < argc; i++)
+    for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--snapshot") == 0)
             return ctbench_snapshot(argc, argv);
+        if (strcmp(argv[i], "--nat") == 0)
+            return ctbench_nat(argc, argv);
+    }
     if (parse_opts(argc, argv, &o)) {
         usage(stderr);
         return 2;

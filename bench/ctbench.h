@@ -96,6 +96,10 @@ uint64_t sys_now_ns(void);
  * the exit status. */
 int ctbench_snapshot(int argc, char **argv);
 
+/* ctbench --nat (bench/nat.c): NAT against plain tracking in the same run;
+ * returns the exit status. */
+int ctbench_nat(int argc, char **argv);
+
 /* CPU time of the calling thread, in nanoseconds. */
 uint64_t sys_thread_cpu_ns(void);
 

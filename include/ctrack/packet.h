@@ -382,8 +382,9 @@ enum ct_pkt_field {
     CT_PKT_FIELD_INNER_SRC_PORT,
     CT_PKT_FIELD_INNER_DST_PORT,
     CT_PKT_FIELD_INNER_IP_CSUM,
-    CT_PKT_FIELD_INNER_L4_CSUM, /* only when the quote holds both its bytes (a TCP
-                                   quote of 8 bytes does not) */
+    CT_PKT_FIELD_INNER_L4_CSUM, /* only when the quote holds both its bytes, and for
+                                   TCP the whole 20-byte header (Linux's NAT
+                                   updates it only then) */
     CT_PKT_FIELD_COUNT,
 };
 
@@ -432,8 +433,14 @@ int ct_pkt_rewrite_addr(struct ct_pkt *pkt, unsigned side, const union ct_addr *
  * "port" either way), and updates its checksum incrementally as
  * ct_pkt_rewrite_addr() does. Returns 0, or -EINVAL, -EROFS and -ENOENT as
  * ct_pkt_rewrite_addr() does (-ENOENT also for a protocol without ports,
- * an ICMP error or the destination "port" of an ICMP query), or -ENOTSUP
- * for SCTP, whose CRC32c cannot be updated incrementally.
+ * an ICMP error or the destination "port" of an ICMP query; for SCTP, a
+ * packet not captured whole: its CRC32c cannot be updated incrementally and
+ * is computed again over the packet, as Linux does).
+ *
+ * Frames flagged CT_FRAME_F_CSUM_PARTIAL (the NIC finishes the transport
+ * checksum): their checksum field holds the pseudo-header sum, which
+ * ct_pkt_rewrite_addr() updates for the address; ports change nothing
+ * there, and an SCTP CRC is left to the NIC.
  */
 int ct_pkt_rewrite_port(struct ct_pkt *pkt, unsigned side, uint16_t port);
 

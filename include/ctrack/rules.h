@@ -23,6 +23,10 @@
  * drops with CT_VERDICT_DROP; a dataplane that tracks by itself can call
  * the two evaluations directly. Frames flagged CT_FRAME_F_LOCAL meet the
  * `output` chains, all others the `prerouting` ones.
+ * Chains of `type nat` (snat, dnat, masquerade, redirect) run only for a
+ * connection's first packet, when the table's NAT (ctrack/nat.h) asks
+ * them for its bindings; ct_ruleset_set_nat_addr() names the addresses
+ * masquerade and redirect translate to.
  * ct_ruleset_timeout() and ct_ruleset_helper() describe the `ct timeout`
  * and `ct helper` objects the rules name, by the index that the results
  * carry.
@@ -30,7 +34,8 @@
  * Thread-safety: a loaded ruleset is read-only to the evaluation calls,
  * which may run concurrently from any number of threads (the counters of
  * `counter` statements are updated with atomic adds).
- * ct_ruleset_set_iface() writes the ruleset: call it before evaluating.
+ * ct_ruleset_set_iface() and ct_ruleset_set_nat_addr() write the ruleset:
+ * call them before evaluating.
  * Ownership: the caller owns the ruleset and frees it with
  * ct_ruleset_free() once no table holds it and no evaluation runs.
  */
@@ -116,7 +121,9 @@ struct ct_table;
  * drops. Attaching enables helpers (ct_helper_enable()) when the rules
  * have `ct helper` objects, and registers a timeout policy per `ct timeout`
  * object (named as the object) and the templates (ctrack/template.h) that
- * the rules' notrack and zone statements need; call it
+ * the rules' notrack and zone statements need, and enables NAT with
+ * ct_nat_enable()'s defaults when the rules have nat chains and the table
+ * has no NAT yet (to choose the NAT settings, enable it first); call it
  * after ct_table_create() and before the first packet. rs must outlive the
  * attachment; several tables may share one ruleset. rs NULL detaches (what
  * was registered stays). Returns 0, or:
@@ -125,8 +132,9 @@ struct ct_table;
  *                 an object's name is registered;
  *   -ENAMETOOLONG a timeout object's name does not fit a policy name;
  *   -ENOSPC       the templates or policies do not fit the table's 255;
- *   -EBUSY        the rules use helpers or event masks and the table has
- *                 created connections already;
+ *   -EBUSY        the rules use helpers or event masks, or have nat chains
+ *                 for a table without NAT, and the table has created
+ *                 connections already;
  *   -ENOTSUP      the rules use helpers and the table is shared (helpers
  *                 run in tables of one thread, ctrack/helper.h);
  *   -ENOMEM       out of memory.

@@ -61,6 +61,7 @@ enum {
     CT_SNAPSHOT_F_ACCT = 1u << 0,   /* records carry the counters */
     CT_SNAPSHOT_F_TMPL = 1u << 1,   /* ... the template's labels, event mask, helper */
     CT_SNAPSHOT_F_HELPER = 1u << 2, /* ... the helper's state and master tuple */
+    CT_SNAPSHOT_F_NAT = 1u << 3,    /* ... a translated connection's reply tuple (ctrack/nat.h) */
 };
 
 /*
@@ -120,8 +121,9 @@ int ct_snapshot_info(const void *buf, size_t len, struct ct_snapshot_info *info)
  *   -ENOSPC      more connections than the table's max_connections (the
  *                sizes are in ct_snapshot_info() and the table's config),
  *                or the index refused an insert;
- *   -EMEDIUMTYPE the snapshot has template extras or helper state and
- *                the table has no templates or no helpers registered.
+ *   -EMEDIUMTYPE the snapshot has template extras, helper state or NAT
+ *                bindings and the table has no templates, no helpers
+ *                registered or no NAT enabled.
  */
 long ct_table_restore_buf(struct ct_table *table, const void *buf, size_t len, uint64_t now);
 

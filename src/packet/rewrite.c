@@ -134,6 +134,11 @@ CT_EXPORT int ct_pkt_field_off(const struct ct_pkt *pkt, unsigned field)
         if (rel < 0)
             return -ENOENT;
         off = l4 + (uint32_t)rel;
+        /* A quoted TCP checksum is only worth updating with the whole
+           20-byte header quoted: Linux's tcp_manip_pkt() leaves it alone
+           otherwise, and the translation must give Linux's bytes. */
+        if (inner && f == CT_PKT_FIELD_L4_CSUM && t->proto == CT_IPPROTO_TCP)
+            n = 4;
         break;
     }
     if (off > pkt_lim(pkt) || n > pkt_lim(pkt) - off)
@@ -187,6 +192,60 @@ static void csum_update(uint8_t *d, uint32_t coff, const uint8_t *old, const uin
     }
     now[0] = c[0];
     now[1] = c[1];
+}
+
+/*
+ * A transport checksum the NIC will finish (CT_FRAME_F_CSUM_PARTIAL,
+ * Linux's CHECKSUM_PARTIAL): the field holds the folded pseudo-header sum,
+ * not its complement, so a changed address is added to it as is:
+ * S' = S + ~m + m' (Linux's inet_proto_csum_replace4() for a partial
+ * skb). A UDP field that ends at 0 becomes 0xffff, as Linux's UDP NAT
+ * leaves it (the same number in one's complement).
+ */
+static void csum_update_partial(uint8_t *c, const uint8_t *old, const uint8_t *new, uint32_t n,
+                                enum csum_kind kind)
+{
+    uint32_t s = ct_be16(c);
+    for (uint32_t i = 0; i < n; i += 2) {
+        s += (uint16_t)~ct_be16(old + i);
+        s += ct_be16(new + i);
+    }
+    while (s >> 16)
+        s = (s & 0xffffu) + (s >> 16);
+    if (kind == CSUM_UDP && s == 0)
+        s = 0xffff;
+    c[0] = (uint8_t)(s >> 8);
+    c[1] = (uint8_t)s;
+}
+
+static int csum_partial(const struct ct_pkt *pkt)
+{
+    return (pkt->frame_flags & CT_FRAME_F_CSUM_PARTIAL) != 0;
+}
+
+/*
+ * SCTP's CRC32c (RFC 9260 section 6.8) over the whole packet again after a
+ * port changed: it cannot be updated from the changed bytes alone. Linux's
+ * sctp_manip_pkt() does the same. Needs every byte of the packet.
+ */
+static void sctp_crc_redo(uint8_t *d, const struct ct_pkt *pkt)
+{
+    uint8_t *h = d + pkt->l4_off;
+    static const uint8_t zero[4] = {0, 0, 0, 0};
+    uint32_t crc = 0xffffffffu;
+    crc = ct_crc32c_update(crc, h, 8);
+    crc = ct_crc32c_update(crc, zero, 4);
+    crc = ~ct_crc32c_update(crc, h + 12, pkt->l4_len - 12);
+    h[8] = (uint8_t)crc;
+    h[9] = (uint8_t)(crc >> 8);
+    h[10] = (uint8_t)(crc >> 16);
+    h[11] = (uint8_t)(crc >> 24);
+}
+
+/* Whether an SCTP packet's CRC can be computed again: every byte captured. */
+static int sctp_whole(const struct ct_pkt *pkt)
+{
+    return !pkt->snapped && pkt->l4_len >= 12 && (uint32_t)pkt->l4_off + pkt->l4_len <= pkt->len;
 }
 
 /* As csum_update() for a checksum nothing else covers. */
@@ -255,8 +314,12 @@ CT_EXPORT int ct_pkt_rewrite_addr(struct ct_pkt *pkt, unsigned side, const union
         csum_update1(d, pkt->l3_off + 10u, old, addr->b, n, CSUM_PLAIN);
     const uint8_t proto = pkt->tuple.proto;
     int coff = ct_pkt_field_off(pkt, CT_PKT_FIELD_L4_CSUM);
-    if (l4_pseudo(v6, proto) && coff >= 0)
-        csum_update1(d, (uint32_t)coff, old, addr->b, n, l4_kind(proto));
+    if (l4_pseudo(v6, proto) && coff >= 0) {
+        if (csum_partial(pkt))
+            csum_update_partial(d + coff, old, addr->b, n, l4_kind(proto));
+        else
+            csum_update1(d, (uint32_t)coff, old, addr->b, n, l4_kind(proto));
+    }
     memcpy(side == CT_PKT_SRC ? pkt->tuple.src.b : pkt->tuple.dst.b, addr->b, n);
     return 0;
 }
@@ -268,18 +331,24 @@ CT_EXPORT int ct_pkt_rewrite_port(struct ct_pkt *pkt, unsigned side, uint16_t po
     if (!d)
         return err;
     const uint8_t proto = pkt->tuple.proto;
-    if (proto == CT_IPPROTO_SCTP)
-        return -ENOTSUP;
     int off =
         ct_pkt_field_off(pkt, side == CT_PKT_SRC ? CT_PKT_FIELD_SRC_PORT : CT_PKT_FIELD_DST_PORT);
     if (off < 0)
         return off;
+    if (proto == CT_IPPROTO_SCTP && !csum_partial(pkt) && !sctp_whole(pkt))
+        return -ENOENT;
     uint8_t old[2], new[2] = {(uint8_t)(port >> 8), (uint8_t)port};
     memcpy(old, d + off, 2);
     memcpy(d + off, new, 2);
     int coff = ct_pkt_field_off(pkt, CT_PKT_FIELD_L4_CSUM);
-    if (coff >= 0)
+    if (proto == CT_IPPROTO_SCTP) {
+        if (!csum_partial(pkt))
+            sctp_crc_redo(d, pkt);
+    } else if (coff >= 0 && !csum_partial(pkt)) {
+        /* A partial checksum covers only the pseudo-header: ports are
+           the NIC's to sum. */
         csum_update1(d, (uint32_t)coff, old, new, 2, l4_kind(proto));
+    }
     if (side == CT_PKT_SRC)
         pkt->tuple.sport = port;
     else

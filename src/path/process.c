@@ -27,9 +27,11 @@
 #include <string.h>
 
 #include "base/compiler.h"
-#include "events/events.h"
 #include "ctrack/table.h"
+#include "events/events.h"
 #include "helper/helper.h"
+#include "nat/nat.h"
+#include "table/ext.h"
 #include "proto/proto.h"
 #include "rules/rules.h"
 #include "table/index.h"
@@ -294,6 +296,13 @@ static int process_new(struct ct_table *t, struct ct_pkt *pkt, const struct stag
         verdict_reject(t, v, res.reason != CT_REASON_NONE ? res.reason : CT_REASON_TCP_INVALID_STATE, 0);
         return 0;
     }
+    /* NAT (nat/nat.h): the binding is chosen before either tuple is
+     * indexed, so both enter the index together. */
+    if (CT_UNLIKELY(t->nat != NULL) && (r = ct_nat_conn_new(t, c, pkt, now)) != CT_REASON_NONE) {
+        ct_table_conn_discard(t, c);
+        verdict_reject(t, v, r, 0);
+        return 0;
+    }
     if (CT_UNLIKELY(t->sh != NULL)) {
         /* Shared: lock it before it becomes visible; the locked re-check
          * inside the insert catches a creation that raced with ours. */
@@ -302,6 +311,21 @@ static int process_new(struct ct_table *t, struct ct_pkt *pkt, const struct stag
         int zd = split_zones(t);
         ct_conn_lock(c);
         int ir = ct_table_insert_shared(t, c, st->hash, &other, &odir);
+        /* A translated reply tuple that another thread took since the
+         * allocation looked: choose again (a bounded number of times). */
+        for (unsigned again = 0;
+             ir == -EEXIST && t->nat && again < 4 && !conn_has_key(t, other, odir, st); again++) {
+            ct_conn_unlock(c);
+            c->status &= (uint16_t) ~(CT_STATUS_SRC_NAT | CT_STATUS_DST_NAT |
+                                      CT_STATUS_SRC_NAT_DONE | CT_STATUS_DST_NAT_DONE);
+            if ((r = ct_nat_conn_new(t, c, pkt, now)) != CT_REASON_NONE) {
+                ct_table_conn_discard(t, c);
+                verdict_reject(t, v, r, 0);
+                return 0;
+            }
+            ct_conn_lock(c);
+            ir = ct_table_insert_shared(t, c, st->hash, &other, &odir);
+        }
         if (ir != 0) {
             ct_conn_unlock(c);
             ct_table_conn_discard(t, c);
@@ -516,6 +540,7 @@ static CT_ALWAYS_INLINE void stage_one(struct ct_table *t, struct ct_pkt *pkt,
                                        struct ct_verdict *v, struct stage *st, int tmpl)
 {
     const struct ct_tuple *tu;
+    struct ct_tuple inv;
     memset(v, 0, sizeof(*v));
     st->kind = LK_DONE;
     if (CT_UNLIKELY(pkt->reason != CT_REASON_NONE)) {
@@ -536,7 +561,16 @@ static CT_ALWAYS_INLINE void stage_one(struct ct_table *t, struct ct_pkt *pkt,
             verdict_reject(t, v, CT_REASON_ICMP_INNER_INVALID, 0);
             return;
         }
-        tu = &pkt->inner;
+        /* The quoted packet travelled the other way: the error belongs
+         * to the connection with the quoted tuple's inverse, in that
+         * tuple's direction (Linux's nf_conntrack_inet_error()). With NAT
+         * only the inverse is a tuple of the connection: the quote shows
+         * the packet as it left, translated. */
+        if (CT_UNLIKELY(ct_tuple_invert(&pkt->inner, &inv) != 0)) {
+            verdict_reject(t, v, CT_REASON_ICMP_NO_CONN, 0);
+            return;
+        }
+        tu = &inv;
         st->kind = LK_ERROR;
     } else {
         tu = &pkt->tuple;
@@ -571,6 +605,11 @@ static inline void stage_two(const struct ct_table *t, const struct stage *st)
         m &= m - 1;
         uint32_t id = bk->ref[s] >> 1;
         ct_pool_prefetch_entry(&t->pool[(id & CT_ID_V6) != 0], id & (CT_ID_V6 - 1));
+        /* NAT: a translated connection's reply key and the translation
+         * read its binding (nat/nat.h); the slot's address follows from
+         * the id, so it is fetched with the entry. */
+        if (CT_UNLIKELY(t->nat != NULL))
+            CT_PREFETCH(ct_table_ext_get(t, id, (unsigned)t->nat->ext));
     }
 }
 
@@ -650,12 +689,13 @@ static CT_ALWAYS_INLINE void stage_three(struct ct_table *t, struct ct_pkt *pkt,
         stage_three_tmpl(t, pkt, v, st, now, flags);
         return;
     }
-    /* ICMP error: RELATED to the connection of the embedded packet, which
-     * travelled the other way (Linux's IP_CT_RELATED / RELATED_REPLY). The
-     * connection's state, counters and times are left alone. */
+    /* ICMP error: RELATED to the connection of the embedded packet, in
+     * the direction of the quote's inverse (Linux's IP_CT_RELATED /
+     * RELATED_REPLY). The connection's state, counters and times are left
+     * alone. */
     if (c) {
         CT_STAT_INC(t, related);
-        verdict_ok(t, v, c, CT_STATE_RELATED, dir ^ 1u, c->l4state);
+        verdict_ok(t, v, c, CT_STATE_RELATED, dir, c->l4state);
     } else {
         verdict_reject(t, v, CT_REASON_ICMP_NO_CONN, 0);
     }
@@ -695,7 +735,7 @@ static void stage_three_shared(struct ct_table *t, struct ct_pkt *pkt, struct ct
         struct ct_conn *c = shared_lookup_locked(t, st, now, &dir);
         if (c) {
             CT_STAT_INC(t, related);
-            verdict_ok(t, v, c, CT_STATE_RELATED, dir ^ 1u, c->l4state);
+            verdict_ok(t, v, c, CT_STATE_RELATED, dir, c->l4state);
             ct_conn_unlock(c);
         } else {
             verdict_reject(t, v, CT_REASON_ICMP_NO_CONN, 0);
@@ -851,7 +891,10 @@ CT_EXPORT int ct_process_burst_rw(struct ct_table *table, const struct ct_frame_
         return -EINVAL;
     for (unsigned i = 0; i < n; i++)
         ct_pkt_parse_rw(&frames[i], &pkts[i], 0);
-    return ct_process_parsed(table, pkts, verdicts, n, now, flags);
+    int r = ct_process_parsed(table, pkts, verdicts, n, now, flags);
+    if (r > 0 && table->nat)
+        ct_nat_rewrite_burst(table, pkts, verdicts, (unsigned)r);
+    return r;
 }
 
 CT_EXPORT int ct_process(struct ct_table *table, const struct ct_frame *frame, struct ct_pkt *pkt,

@@ -12,6 +12,9 @@
  * created directly (ct_rules_conn_new()), in the template's own places:
  * the entry's mark and policy byte and the template side array.
  *
+ * The nat chains are not run here: the NAT core (src/nat/nat.c) asks
+ * ct_rules_conn_nat() for each manip of a connection being created.
+ *
  * Costs: a table without rules pays one predictable branch per burst and
  * one per connection created (t->rules == NULL).
  */
@@ -21,6 +24,7 @@
 
 #include "base/compiler.h"
 #include "ctrack/helper.h"
+#include "ctrack/nat.h"
 #include "ctrack/table.h"
 #include "ctrack/template.h"
 #include "helper/helper.h"
@@ -94,6 +98,17 @@ static int bind(struct ct_table *t, struct ct_rules_bind *b)
 {
     const struct ct_ruleset *rs = b->rs;
     int r;
+    /* nat chains need the table's NAT (ctrack/nat.h); a caller that has
+     * not enabled it gets the defaults. */
+    int nat = 0;
+    for (unsigned h = 0; h < RULES_NAT_HOOKS; h++)
+        nat |= rs->nnatseq[h] != 0;
+    if (nat && !t->nat) {
+        struct ct_nat_config nc;
+        ct_nat_config_init(&nc);
+        if ((r = ct_nat_enable(t, &nc)) != 0)
+            return r;
+    }
     for (uint32_t i = 0; i < rs->ntimeouts; i++) {
         const struct ct_rules_timeout *o = &rs->timeouts[i];
         struct ct_timeout_policy p = {.l3 = o->l3, .proto = o->proto};
@@ -296,4 +311,10 @@ void ct_rules_burst_post(struct ct_table *t, struct ct_pkt *pkts, struct ct_verd
         if (o.ct_mark_set && c)
             __atomic_store_n(&c->mark, o.ct_mark, __ATOMIC_RELAXED);
     }
+}
+
+int ct_rules_conn_nat(struct ct_table *t, const struct ct_pkt *pkt, unsigned manip,
+                      const struct ct_tuple *tuple, struct ct_nat_range *range)
+{
+    return ct_rules_eval_nat(t->rules->rs, pkt, manip, tuple, range);
 }

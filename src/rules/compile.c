@@ -98,13 +98,34 @@ static int sort_map(struct ct_ruleset *rs, uint32_t off, uint32_t n)
     return 0;
 }
 
+/* Sorts a NAT map's elements by key; -EINVAL if two keys overlap. */
+static int sort_natmap(struct ct_ruleset *rs, uint32_t off, uint32_t n)
+{
+    struct rnatelem *el = rs->natelems + off;
+    for (uint32_t i = 1; i < n; i++) {
+        struct rnatelem x = el[i];
+        uint32_t j = i;
+        while (j > 0 && cmp_u128(el[j - 1].lo, x.lo) > 0) {
+            el[j] = el[j - 1];
+            j--;
+        }
+        el[j] = x;
+    }
+    for (uint32_t i = 1; i < n; i++)
+        if (cmp_u128(el[i].lo, el[i - 1].hi) <= 0)
+            return -EINVAL;
+    return 0;
+}
+
 static void order_chains(struct ct_ruleset *rs)
 {
     for (uint32_t c = 0; c < rs->nchains; c++) {
         const struct rchain *ch = &rs->chains[c];
         int side = ch->prio >= RULES_PRIO_CONNTRACK;
-        uint8_t *seq = rs->seq[ch->hook][side];
-        uint8_t n = rs->nseq[ch->hook][side];
+        /* nat chains have a sequence of their own (rules.h). */
+        uint8_t *seq = ch->nat ? rs->natseq[ch->hook] : rs->seq[ch->hook][side];
+        uint8_t *np = ch->nat ? &rs->nnatseq[ch->hook] : &rs->nseq[ch->hook][side];
+        uint8_t n = *np;
         /* Insert after every chain of lower or equal priority: stable. */
         uint8_t j = n;
         while (j > 0 && rs->chains[seq[j - 1]].prio > ch->prio) {
@@ -112,7 +133,7 @@ static void order_chains(struct ct_ruleset *rs)
             j--;
         }
         seq[j] = (uint8_t)c;
-        rs->nseq[ch->hook][side] = (uint8_t)(n + 1);
+        *np = (uint8_t)(n + 1);
     }
 }
 
@@ -132,6 +153,9 @@ int ct_rules_compile(struct ct_ruleset *rs, struct rules_err *e)
             if (s->kind == RS_ZONE_MARK_MAP && sort_map(rs, s->off, s->n) != 0)
                 return ct_rules_error_at(e, -EINVAL, ru->line, 0,
                                          "ct zone set meta mark map: overlapping keys");
+            if (s->kind == RS_NAT && rs->nats[s->value].n &&
+                sort_natmap(rs, rs->nats[s->value].off, rs->nats[s->value].n) != 0)
+                return ct_rules_error_at(e, -EINVAL, ru->line, 0, "NAT map: overlapping keys");
         }
     }
     order_chains(rs);
@@ -149,6 +173,8 @@ CT_EXPORT void ct_ruleset_free(struct ct_ruleset *rs)
     free(rs->r32);
     free(rs->mapval);
     free(rs->r128);
+    free(rs->nats);
+    free(rs->natelems);
     free(rs);
 }
 
@@ -208,6 +234,20 @@ CT_EXPORT int ct_ruleset_set_iface(struct ct_ruleset *rs, uint16_t iif, const ch
         if (ifname_match(rs->ifnames[i], name))
             bits |= 1u << i;
     rs->ifbits[iif] = bits;
+    return 0;
+}
+
+CT_EXPORT int ct_ruleset_set_nat_addr(struct ct_ruleset *rs, unsigned kind, unsigned l3,
+                                      const union ct_addr *addr)
+{
+    if (!rs || !addr || kind > CT_RULES_NAT_REDIRECT || (l3 != CT_L3_IPV4 && l3 != CT_L3_IPV6))
+        return -EINVAL;
+    unsigned f = l3 == CT_L3_IPV6;
+    union ct_addr *a = &rs->nat_addr[kind][f];
+    *a = *addr;
+    if (!f) /* ct_nat_range's IPv4 form: the unused bytes are zero */
+        a->w[1] = a->w[2] = a->w[3] = 0;
+    rs->nat_addr_set |= (uint8_t)(1u << (kind * 2 + f));
     return 0;
 }
 

@@ -2,11 +2,11 @@
  * The rule language's lexer: text to tokens, `define` variables expanded.
  *
  * nft's own scanner knows each keyword; this one cuts words generously (a
- * word runs over letters, digits and _ . : / - + *, so that 10.0.0.0/8,
- * fe80::1, 1024-65535 and -300 are one token each) and leaves their
- * meaning to the parser, which splits ranges and map pairs where the
- * grammar expects them. Newlines are tokens because nft ends a rule at the
- * end of its line.
+ * word runs over letters, digits and _ . : / - + * [ ], so that
+ * 10.0.0.0/8, fe80::1, [2001:db8::1]:80, 1024-65535 and -300 are one token
+ * each) and leaves their meaning to the parser, which splits ranges and
+ * map pairs where the grammar expects them. Newlines are tokens because nft
+ * ends a rule at the end of its line.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -35,8 +35,9 @@ int ct_rules_error_at(struct rules_err *e, int code, uint32_t line, uint32_t col
 
 static int word_char(unsigned char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '.' || c == ':' || c == '/' || c == '-' || c == '+' || c == '*';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.' || c == ':' || c == '/' || c == '-' || c == '+' || c == '*' || c == '[' ||
+           c == ']';
 }
 
 struct tokbuf {

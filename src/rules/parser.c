@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctrack/nat.h"
 #include "rules/rules.h"
 
 /* What the values of a key are, for parsing them and for typing sets. */
@@ -719,6 +720,8 @@ struct chainctx {
     int side;
     int32_t prio;
     int has_hook;
+    int nat;      /* a `type nat` chain */
+    int nat_hook; /* its enum rules_nat_hook */
 };
 
 static int add_stmt(struct parser *p, const struct tok *at, const struct rstmt *s, uint32_t *ns)
@@ -955,12 +958,542 @@ static int ct_item(struct parser *p, const struct tok *at, const struct chainctx
     return ERR(p, w, -EINVAL, "unsupported: 'ct %.*s'", (int)w->len, w->s);
 }
 
+/* ---- NAT statements --------------------------------------------------------- */
+
+/*
+ * The grammar of nft(8), "NAT STATEMENTS", as nft 1.0.6 takes it:
+ *   snat | dnat [ip | ip6] [to] ADDR[-ADDR][:PORT[-PORT]] [FLAGS]
+ *   snat | dnat [ip | ip6] [to] :PORT[-PORT] [FLAGS]
+ *   snat | dnat [ip | ip6] [to] KEY map { KEY : ADDR[-ADDR], ... } [FLAGS]
+ *   snat | dnat [ip | ip6] prefix to KEY map { KEY : PREFIX, ... } [FLAGS]
+ *   masquerade [to :PORT[-PORT]] [FLAGS]
+ *   redirect [to [:]PORT[-PORT]] [FLAGS]
+ * with IPv6 addresses bracketed when ports follow ([2001:db8::1]:80), FLAGS
+ * among persistent, random, fully-random (commas or spaces between), and
+ * KEY one of ip saddr, ip daddr, ip6 saddr, ip6 daddr, tcp sport, tcp
+ * dport, udp sport, udp dport. The hooks each statement may run at are
+ * Linux's (nft_nat_validate(), nft_masq_validate(), nft_redir_validate()).
+ */
+
+static const char *const nat_hook_names[RULES_NAT_HOOKS] = {
+    [RULES_NAT_PREROUTING] = "prerouting",
+    [RULES_NAT_INPUT] = "input",
+    [RULES_NAT_OUTPUT] = "output",
+    [RULES_NAT_POSTROUTING] = "postrouting",
+};
+
+static void u128_to_addr(struct u128 v, int l3, union ct_addr *a)
+{
+    memset(a, 0, sizeof(*a));
+    if (l3 == CT_L3_IPV4) {
+        a->v4 = htonl((uint32_t)v.lo);
+        return;
+    }
+    for (int i = 0; i < 8; i++) {
+        a->b[7 - i] = (uint8_t)(v.hi >> (8 * i));
+        a->b[15 - i] = (uint8_t)(v.lo >> (8 * i));
+    }
+}
+
+static int u128_le(struct u128 a, struct u128 b)
+{
+    return a.hi < b.hi || (a.hi == b.hi && a.lo <= b.lo);
+}
+
+/* An address, a range A-B or a prefix A/LEN of family l3 in s[0, len), as
+ * the numbers lo..hi (IPv4 in lo's low 32 bits). Returns 0, or -1 when it
+ * does not parse. Brackets around IPv6 addresses are dropped. */
+static int addr_span(const char *s, size_t len, int l3, struct u128 *lo, struct u128 *hi)
+{
+    char buf[2 * INET6_ADDRSTRLEN + 8];
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '[' || s[i] == ']')
+            continue;
+        if (n + 1 >= sizeof(buf))
+            return -1;
+        buf[n++] = s[i];
+    }
+    buf[n] = 0;
+    const char *slash = memchr(buf, '/', n), *dash = memchr(buf, '-', n);
+    size_t alen = slash ? (size_t)(slash - buf) : dash ? (size_t)(dash - buf) : n;
+    uint64_t plen = 0;
+    if (slash && (dash || num(slash + 1, n - alen - 1, l3 == CT_L3_IPV4 ? 32 : 128, &plen) != 0))
+        return -1;
+    if (l3 == CT_L3_IPV4) {
+        uint32_t a, b;
+        if (parse_v4(buf, alen, &a) != 0 || (dash && parse_v4(dash + 1, n - alen - 1, &b) != 0))
+            return -1;
+        if (slash) {
+            uint32_t mask = plen == 0 ? 0 : ~0u << (32 - plen);
+            a &= mask;
+            b = a | ~mask;
+        } else if (!dash) {
+            b = a;
+        }
+        *lo = (struct u128){0, a};
+        *hi = (struct u128){0, b};
+        return 0;
+    }
+    if (parse_v6(buf, alen, lo) != 0 || (dash && parse_v6(dash + 1, n - alen - 1, hi) != 0))
+        return -1;
+    if (slash) {
+        uint64_t mhi = plen == 0 ? 0 : plen >= 64 ? ~0ull : ~0ull << (64 - plen);
+        uint64_t mlo = plen <= 64 ? 0 : plen == 128 ? ~0ull : ~0ull << (128 - plen);
+        lo->hi &= mhi;
+        lo->lo &= mlo;
+        hi->hi = lo->hi | ~mhi;
+        hi->lo = lo->lo | ~mlo;
+    } else if (!dash) {
+        *hi = *lo;
+    }
+    return 0;
+}
+
+/* A translation's addresses: s parsed by addr_span(), checked, stored. */
+static int nat_addrs(struct parser *p, const struct tok *at, const char *s, size_t len, int l3,
+                     union ct_addr *min, union ct_addr *max)
+{
+    struct u128 lo, hi;
+    if (addr_span(s, len, l3, &lo, &hi) != 0)
+        return ERR(p, at, -EINVAL, "bad %s address, range or prefix '%.*s'",
+                   l3 == CT_L3_IPV4 ? "IPv4" : "IPv6", (int)len, s);
+    if (!u128_le(lo, hi))
+        return ERR(p, at, -EINVAL, "address range '%.*s' is empty: it ends before it starts",
+                   (int)len, s);
+    u128_to_addr(lo, l3, min);
+    u128_to_addr(hi, l3, max);
+    return 0;
+}
+
+/* PORT or PORT-PORT of a translation. Port 0 is refused: nft takes it, but
+ * a connection translated to port 0 cannot be reached (docs/rules.md). */
+static int nat_ports(struct parser *p, const struct tok *at, const char *s, size_t len,
+                     struct rnat *n)
+{
+    uint64_t lo, hi;
+    const char *dash = memchr(s, '-', len);
+    size_t l1 = dash ? (size_t)(dash - s) : len;
+    if (num(s, l1, 65535, &lo) != 0 || (dash && num(dash + 1, len - l1 - 1, 65535, &hi) != 0))
+        return ERR(p, at, -EINVAL, "bad port or port range '%.*s' (1 to 65535)", (int)len, s);
+    if (!dash)
+        hi = lo;
+    if (lo == 0)
+        return ERR(p, at, -EINVAL, "port 0 cannot be a translation's port ('%.*s')", (int)len, s);
+    if (lo > hi)
+        return ERR(p, at, -EINVAL, "port range '%.*s' is empty: it ends before it starts", (int)len,
+                   s);
+    n->min_port = (uint16_t)lo;
+    n->max_port = (uint16_t)hi;
+    n->flags |= CT_NAT_RANGE_PROTO_SPECIFIED;
+    return 0;
+}
+
+static int nat_flag(const struct tok *t)
+{
+    return is(t, "random")         ? CT_NAT_RANGE_PROTO_RANDOM
+           : is(t, "persistent")   ? CT_NAT_RANGE_PERSISTENT
+           : is(t, "fully-random") ? CT_NAT_RANGE_PROTO_RANDOM_FULLY
+                                   : 0;
+}
+
+/* The words of a target, joined where a ':' or '-' binds them: "1.2.3.4 :
+ * 80" and "1.2.3.4:80" read alike, as they do for nft. */
+static int nat_text(struct parser *p, char *buf, size_t cap, size_t *len, const struct tok **at)
+{
+    *at = peek(p);
+    *len = 0;
+    while (peek(p)->kind == TOK_WORD && !nat_flag(peek(p)) && !is(peek(p), "comment")) {
+        const struct tok *t = peek(p);
+        if (*len > 0 && buf[*len - 1] != ':' && buf[*len - 1] != '-' && t->s[0] != ':' &&
+            t->s[0] != '-')
+            break;
+        p->i++;
+        if (*len + t->len >= cap)
+            return ERR(p, *at, -EINVAL, "a NAT target longer than %zu bytes", cap - 1);
+        memcpy(buf + *len, t->s, t->len);
+        *len += t->len;
+    }
+    if (*len == 0)
+        return unexpected(p, *at, "a NAT target (an address, a range or ':PORT')");
+    buf[*len] = 0;
+    return 0;
+}
+
+static size_t colons(const char *s, size_t len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++)
+        n += s[i] == ':';
+    return n;
+}
+
+/* ADDR[-ADDR][:PORT[-PORT]] or :PORT[-PORT]; IPv6 addresses in brackets
+ * when ports follow. l3 is the family addresses must have (0: unknown, an
+ * error when an address is given). */
+static int nat_target(struct parser *p, const struct tok *at, const struct tok *kw, const char *s,
+                      size_t len, int l3, struct rnat *n)
+{
+    const char *ports = NULL, *end = s + len;
+    size_t alen = len;
+    if (s[0] == ':' && s[1] != ':') { /* "::1" is an address */
+        ports = s + 1;
+        alen = 0;
+    } else if (!l3) {
+        return ERR(p, kw, -EINVAL,
+                   "'%.*s' with an address in a table of family inet needs "
+                   "the family: '%.*s ip to ...' or '%.*s ip6 to ...'",
+                   (int)kw->len, kw->s, (int)kw->len, kw->s, (int)kw->len, kw->s);
+    } else if (s[0] == '[' || (l3 == CT_L3_IPV4 && colons(s, len) > 1)) {
+        if (l3 != CT_L3_IPV6)
+            return ERR(p, at, -EINVAL, "an IPv6 address '%.*s' in a statement of family ip",
+                       (int)len, s);
+        /* [A] or [A]-[B], then :PORTS */
+        const char *c = memchr(s, ']', len);
+        if (!c)
+            return ERR(p, at, -EINVAL, "']' missing in '%.*s'", (int)len, s);
+        c++;
+        if (c + 1 < end && c[0] == '-' && c[1] == '[') {
+            c = memchr(c, ']', (size_t)(end - c));
+            if (!c)
+                return ERR(p, at, -EINVAL, "']' missing in '%.*s'", (int)len, s);
+            c++;
+        }
+        alen = (size_t)(c - s);
+        if (c < end) {
+            if (*c != ':')
+                return ERR(p, at, -EINVAL, "':PORT' expected after the address in '%.*s'", (int)len,
+                           s);
+            ports = c + 1;
+        }
+    } else if (l3 == CT_L3_IPV4) {
+        const char *c = memchr(s, ':', len);
+        if (c) {
+            alen = (size_t)(c - s);
+            ports = c + 1;
+        }
+    }
+    int r;
+    if (alen) {
+        if ((r = nat_addrs(p, at, s, alen, l3, &n->min_addr, &n->max_addr)) != 0)
+            return r;
+        n->flags |= CT_NAT_RANGE_MAP_IPS;
+        n->family = (uint8_t)l3;
+    }
+    if (ports)
+        return nat_ports(p, at, ports, (size_t)(end - ports), n);
+    return 0;
+}
+
+static int push_natelem(struct parser *p, const struct tok *at, const struct rnatelem *el)
+{
+    struct ct_ruleset *rs = p->rs;
+    int r = count_elem(p, at);
+    if (r)
+        return r;
+    if (grow((void **)&rs->natelems, &rs->cap_natelems, rs->nnatelems, sizeof(*el)) != 0)
+        return ERR(p, at, -ENOMEM, "out of memory");
+    rs->natelems[rs->nnatelems++] = *el;
+    return 0;
+}
+
+/* KEY map { KEY : VALUE, ... }, from the key's first word. Values are
+ * addresses of family l3: single, ranges or prefixes. */
+static int nat_map(struct parser *p, const struct tok *kw, struct rnat *n, int l3)
+{
+    struct ct_ruleset *rs = p->rs;
+    const struct tok *k1 = next(p), *k2 = next(p);
+    int key;
+    if (is(k1, "ip") || is(k1, "ip6")) {
+        int v6 = is(k1, "ip6");
+        key =
+            is(k2, "saddr") ? (v6 ? RK_IP6_SADDR : RK_IP_SADDR) : (v6 ? RK_IP6_DADDR : RK_IP_DADDR);
+        if ((p->family == CT_L3_IPV4 && v6) || (p->family == CT_L3_IPV6 && !v6))
+            return ERR(p, k1, -EINVAL, "'%.*s' in a table of family %s", (int)k1->len, k1->s,
+                       p->family == CT_L3_IPV4 ? "ip" : "ip6");
+    } else {
+        int udp = is(k1, "udp");
+        key = is(k2, "sport") ? (udp ? RK_UDP_SPORT : RK_TCP_SPORT)
+                              : (udp ? RK_UDP_DPORT : RK_TCP_DPORT);
+    }
+    uint8_t vc = keys[key].vc;
+    int r;
+    if (!l3)
+        return ERR(p, kw, -EINVAL,
+                   "'%.*s' with a map in a table of family inet needs the "
+                   "family: '%.*s ip to ...' or '%.*s ip6 to ...'",
+                   (int)kw->len, kw->s, (int)kw->len, kw->s, (int)kw->len, kw->s);
+    if ((r = expect_word(p, "map")) != 0 || (r = expect(p, TOK_LBRACE, "'{'")) != 0)
+        return r;
+    n->map_key = (uint8_t)key;
+    n->off = rs->nnatelems;
+    int ranges = -1; /* whether the values are ranges (1) or single addresses (0) */
+    for (;;) {
+        skip_nl(p);
+        if (peek(p)->kind == TOK_RBRACE) {
+            p->i++;
+            break;
+        }
+        struct tok kt = *next(p), vt;
+        if (kt.kind != TOK_WORD)
+            return unexpected(p, &kt, "a map key");
+        if (vc == VC_V6) {
+            /* An IPv6 key is full of colons: the separator stands apart. */
+            const struct tok *c = next(p);
+            if (c->kind != TOK_WORD || c->s[0] != ':')
+                return unexpected(p, c, "' : '");
+            if (c->len > 1) {
+                vt = *c;
+                vt.s++;
+                vt.len--;
+                vt.col++;
+            } else {
+                vt = *next(p);
+            }
+        } else if ((r = key_value(p, &kt, &vt)) != 0) {
+            return r;
+        }
+        struct rnatelem el;
+        memset(&el, 0, sizeof(el));
+        if (vc == VC_PORT) {
+            uint32_t lo, hi;
+            struct tok a, b;
+            if (split_range(&kt, &a, &b)) {
+                if ((r = scalar(p, vc, &a, &lo)) != 0 || (r = scalar(p, vc, &b, &hi)) != 0)
+                    return r;
+            } else {
+                if ((r = scalar(p, vc, &kt, &lo)) != 0)
+                    return r;
+                hi = lo;
+            }
+            el.lo = (struct u128){0, lo};
+            el.hi = (struct u128){0, hi};
+        } else if (addr_span(kt.s, kt.len, vc == VC_V4 ? CT_L3_IPV4 : CT_L3_IPV6, &el.lo, &el.hi) !=
+                   0) {
+            return ERR(p, &kt, -EINVAL, "bad map key '%.*s'", (int)kt.len, kt.s);
+        }
+        if (!u128_le(el.lo, el.hi))
+            return ERR(p, &kt, -EINVAL, "map key '%.*s' is empty: it ends before it starts",
+                       (int)kt.len, kt.s);
+        if (vt.kind != TOK_WORD)
+            return unexpected(p, &vt, "an address");
+        /* nft types a map's data by its first value and refuses the
+         * others when they differ (a range among addresses). */
+        int range = memchr(vt.s, '-', vt.len) || memchr(vt.s, '/', vt.len);
+        if (ranges >= 0 && range != ranges)
+            return ERR(p, &vt, -EINVAL,
+                       "'%.*s': a map's values are all single addresses or "
+                       "all ranges and prefixes, as nft requires",
+                       (int)vt.len, vt.s);
+        ranges = range;
+        if ((r = nat_addrs(p, &vt, vt.s, vt.len, l3, &el.min_addr, &el.max_addr)) != 0 ||
+            (r = push_natelem(p, &kt, &el)) != 0)
+            return r;
+        skip_nl(p);
+        if (peek(p)->kind == TOK_COMMA)
+            p->i++;
+        else if (peek(p)->kind != TOK_RBRACE)
+            return unexpected(p, peek(p), "',' or '}'");
+    }
+    n->n = rs->nnatelems - n->off;
+    if (n->n == 0)
+        return ERR(p, k1, -EINVAL, "%s map: empty map", keys[key].text);
+    n->flags |= CT_NAT_RANGE_MAP_IPS;
+    n->family = (uint8_t)l3;
+    return 0;
+}
+
+/* Whether the next two tokens name a map key ("ip daddr", "tcp dport"). */
+static int at_map_key(const struct parser *p)
+{
+    if (p->i + 1 >= p->n)
+        return 0;
+    const struct tok *a = &p->t[p->i], *b = &p->t[p->i + 1];
+    if (is(a, "ip") || is(a, "ip6"))
+        return is(b, "saddr") || is(b, "daddr");
+    if (is(a, "tcp") || is(a, "udp"))
+        return is(b, "sport") || is(b, "dport");
+    return 0;
+}
+
+/*
+ * A NAT statement from its keyword kw. l3ctx is the family the rule's
+ * matches imply (0: none), l4ctx whether they name a transport protocol:
+ * nft requires the latter before a port mapping, and in an inet table the
+ * former (or an explicit `ip`/`ip6`) before an address.
+ */
+static int nat_stmt(struct parser *p, const struct tok *kw, const struct chainctx *c, int l3ctx,
+                    int l4ctx, struct rstmt *s)
+{
+    struct ct_ruleset *rs = p->rs;
+    struct rnat n;
+    char text[160];
+    size_t len;
+    const struct tok *at = kw;
+    int r;
+
+    memset(&n, 0, sizeof(n));
+    n.map_key = RK_COUNT;
+    n.type = is(kw, "snat")         ? RN_SNAT
+             : is(kw, "dnat")       ? RN_DNAT
+             : is(kw, "masquerade") ? RN_MASQ
+                                    : RN_REDIR;
+    if (!c->nat)
+        return ERR(p, kw, -EINVAL, "'%.*s' needs a chain of type nat", (int)kw->len, kw->s);
+    unsigned hooks = n.type == RN_SNAT   ? 1u << RULES_NAT_POSTROUTING | 1u << RULES_NAT_INPUT
+                     : n.type == RN_MASQ ? 1u << RULES_NAT_POSTROUTING
+                                         : 1u << RULES_NAT_PREROUTING | 1u << RULES_NAT_OUTPUT;
+    if (!(hooks & 1u << c->nat_hook))
+        return ERR(p, kw, -EINVAL, "'%.*s' is not allowed at hook %s (only at %s)", (int)kw->len,
+                   kw->s, nat_hook_names[c->nat_hook],
+                   n.type == RN_SNAT   ? "postrouting and input"
+                   : n.type == RN_MASQ ? "postrouting"
+                                       : "prerouting and output");
+    if (n.type == RN_SNAT || n.type == RN_DNAT) {
+        int l3 = p->family;
+        const struct tok *fam = NULL;
+        if ((is(peek(p), "ip") || is(peek(p), "ip6")) && !at_map_key(p)) {
+            fam = next(p);
+            int f = is(fam, "ip") ? CT_L3_IPV4 : CT_L3_IPV6;
+            if (p->family && f != p->family)
+                return ERR(p, fam, -EINVAL, "'%.*s %.*s' in a table of family %s", (int)kw->len,
+                           kw->s, (int)fam->len, fam->s, p->family == CT_L3_IPV4 ? "ip" : "ip6");
+            l3 = f;
+        } else if (!l3) {
+            l3 = l3ctx;
+        }
+        if (is(peek(p), "prefix")) {
+            p->i++;
+            n.netmap = 1;
+        }
+        if (is(peek(p), "addr"))
+            return ERR(p, peek(p), -EINVAL,
+                       "unsupported: '%.*s ... addr . port' (maps to an address and a port)",
+                       (int)kw->len, kw->s);
+        if (is(peek(p), "to"))
+            p->i++;
+        else if (n.netmap)
+            return unexpected(p, peek(p), "'to'");
+        if (at_map_key(p)) {
+            if ((r = nat_map(p, kw, &n, l3)) != 0)
+                return r;
+            /* KEY map { ... } : PORT[-PORT] */
+            if (peek(p)->kind == TOK_WORD && peek(p)->s[0] == ':') {
+                if ((r = nat_text(p, text, sizeof(text), &len, &at)) != 0 ||
+                    (r = nat_ports(p, at, text + 1, len - 1, &n)) != 0)
+                    return r;
+            }
+        } else if (n.netmap) {
+            /* prefix to ADDRESSES: the same mapping into one range */
+            if ((r = nat_text(p, text, sizeof(text), &len, &at)) != 0 ||
+                (r = nat_target(p, at, kw, text, len, l3, &n)) != 0)
+                return r;
+            if (!(n.flags & CT_NAT_RANGE_MAP_IPS) || (n.flags & CT_NAT_RANGE_PROTO_SPECIFIED))
+                return ERR(p, at, -EINVAL,
+                           "'%.*s prefix to' takes addresses and no ports, as "
+                           "nft requires",
+                           (int)kw->len, kw->s);
+        } else {
+            if ((r = nat_text(p, text, sizeof(text), &len, &at)) != 0)
+                return r;
+            if (fam && text[0] == ':' && text[1] != ':')
+                return ERR(p, at, -EINVAL,
+                           "'%.*s %.*s' needs an address before ':PORT', as "
+                           "nft requires",
+                           (int)kw->len, kw->s, (int)fam->len, fam->s);
+            if ((r = nat_target(p, at, kw, text, len, l3, &n)) != 0)
+                return r;
+        }
+    } else if (is(peek(p), "to")) {
+        p->i++;
+        if ((r = nat_text(p, text, sizeof(text), &len, &at)) != 0)
+            return r;
+        if (n.type == RN_MASQ && text[0] != ':')
+            return unexpected(p, at, "':PORT' or ':PORT-PORT'");
+        const char *ports = text[0] == ':' ? text + 1 : text;
+        if ((r = nat_ports(p, at, ports, len - (size_t)(ports - text), &n)) != 0)
+            return r;
+    }
+    if ((n.flags & CT_NAT_RANGE_PROTO_SPECIFIED) && !l4ctx)
+        return ERR(p, at, -EINVAL,
+                   "a port mapping needs a transport protocol match first "
+                   "(meta l4proto, tcp dport, ...), as nft requires");
+    for (;;) {
+        int f = nat_flag(peek(p));
+        if (!f)
+            break;
+        p->i++;
+        n.flags |= (uint32_t)f;
+        if (peek(p)->kind == TOK_COMMA) {
+            p->i++;
+            if (!nat_flag(peek(p)))
+                return unexpected(p, peek(p), "a NAT flag (persistent, random, fully-random)");
+        }
+    }
+    if (grow((void **)&rs->nats, &rs->cap_nats, rs->nnats, sizeof(n)) != 0)
+        return ERR(p, kw, -ENOMEM, "out of memory");
+    s->kind = RS_NAT;
+    s->value = rs->nnats;
+    rs->nats[rs->nnats++] = n;
+    return 0;
+}
+
+/* What a match tells a later NAT statement, as nft's protocol context
+ * does: a family (ip and ip6 matches, `meta nfproto` of one value) and
+ * whether the transport protocol is known (a port match, or a protocol
+ * match that is not negated). */
+static void match_context(const struct rmatch *m, const struct ct_ruleset *rs, int *l3ctx,
+                          int *l4ctx)
+{
+    switch (m->key) {
+    case RK_IP_SADDR:
+    case RK_IP_DADDR:
+        *l3ctx = CT_L3_IPV4;
+        break;
+    case RK_IP6_SADDR:
+    case RK_IP6_DADDR:
+        *l3ctx = CT_L3_IPV6;
+        break;
+    case RK_IP_PROTO:
+    case RK_IP6_NEXTHDR:
+        *l3ctx = m->key == RK_IP_PROTO ? CT_L3_IPV4 : CT_L3_IPV6;
+        *l4ctx |= !m->neg;
+        break;
+    case RK_L4PROTO:
+        *l4ctx |= !m->neg;
+        break;
+    case RK_TCP_SPORT:
+    case RK_TCP_DPORT:
+    case RK_UDP_SPORT:
+    case RK_UDP_DPORT:
+        *l4ctx = 1;
+        break;
+    case RK_NFPROTO:
+        if (!m->neg && m->n == 1 && rs->r32[m->off].lo == rs->r32[m->off].hi)
+            *l3ctx = (int)rs->r32[m->off].lo;
+        break;
+    default:
+        break;
+    }
+}
+
+/* A statement or match that a nat chain does not take here. */
+static int nat_chain_refuses(struct parser *p, const struct tok *at, const struct chainctx *c,
+                             const char *what)
+{
+    return ERR(p, at, -EINVAL,
+               "'%s' in nat chain %.*s: a nat chain takes matches on the packet, "
+               "counter, accept, drop and NAT statements",
+               what, (int)c->name->len, c->name->s);
+}
+
 /* One rule, up to ';', a newline or the chain's '}'. */
 static int rule(struct parser *p, const struct chainctx *c, uint32_t line)
 {
     struct ct_ruleset *rs = p->rs;
     uint32_t nm = 0, ns = 0, m_off = rs->nmatches, s_off = rs->nstmts;
     int seen_stmt = 0, verdict = 0, r;
+    int l3ctx = 0, l4ctx = 0; /* what the matches so far imply, for NAT statements */
     uint64_t cnt_pk = 0, cnt_by = 0;
     char b[96];
 
@@ -974,7 +1507,7 @@ static int rule(struct parser *p, const struct chainctx *c, uint32_t line)
         p->i++;
         if (t->kind != TOK_WORD)
             return unexpected(p, t, "a match or a statement");
-        if (verdict)
+        if (verdict && !is(t, "comment"))
             return ERR(p, t, -EINVAL, "%s after the verdict: a verdict ends the rule",
                        describe(t, b, sizeof(b)));
         int key = -1;
@@ -986,6 +1519,8 @@ static int rule(struct parser *p, const struct chainctx *c, uint32_t line)
         } else if (is(t, "meta") || is(t, "mark")) {
             const struct tok *w = is(t, "mark") ? t : next(p);
             if (is(w, "mark") && is(peek(p), "set")) {
+                if (c->nat)
+                    return nat_chain_refuses(p, t, c, "meta mark set");
                 p->i++;
                 if (is(peek(p), "ct") && p->i + 1 < p->n && is(&p->t[p->i + 1], "mark")) {
                     /* meta mark set ct mark: restore the connection's mark */
@@ -1042,10 +1577,18 @@ static int rule(struct parser *p, const struct chainctx *c, uint32_t line)
                 return r;
             key = RK_VLAN_ID;
         } else if (is(t, "ct")) {
+            if (c->nat)
+                return nat_chain_refuses(p, t, c, "ct");
             if ((r = ct_item(p, t, c, &nm, &ns, &seen_stmt)) != 0)
                 return r;
             continue;
+        } else if (is(t, "snat") || is(t, "dnat") || is(t, "masquerade") || is(t, "redirect")) {
+            if ((r = nat_stmt(p, t, c, l3ctx, l4ctx, &s)) != 0)
+                return r;
+            verdict = 1; /* nft: a NAT statement is terminal */
         } else if (is(t, "notrack")) {
+            if (c->nat)
+                return nat_chain_refuses(p, t, c, "notrack");
             if (c->side != 0)
                 return wrong_side(p, t, c, "notrack");
             s.kind = RS_NOTRACK;
@@ -1077,6 +1620,7 @@ static int rule(struct parser *p, const struct chainctx *c, uint32_t line)
                            keys[key].text);
             if ((r = match(p, t, (uint8_t)key, &nm)) != 0)
                 return r;
+            match_context(&rs->matches[rs->nmatches - 1], rs, &l3ctx, &l4ctx);
             continue;
         }
         seen_stmt = 1;
@@ -1167,20 +1711,66 @@ static int priority(struct parser *p, int32_t *out)
     return 0;
 }
 
+/*
+ * `type nat hook H priority P;` after the hook's name h. Linux registers
+ * nat chains at prerouting, input, output and postrouting only, and
+ * refuses a priority at or below conntrack's (nf_tables_api.c: a nat
+ * chain must see the connection).
+ */
+static int nat_chain_type(struct parser *p, struct rchain *ch, struct chainctx *c,
+                          const struct tok *h)
+{
+    char b[96];
+    int r, hook;
+    for (hook = 0; hook < RULES_NAT_HOOKS; hook++)
+        if (is(h, nat_hook_names[hook]))
+            break;
+    if (hook == RULES_NAT_HOOKS) {
+        if (is(h, "forward") || is(h, "ingress") || is(h, "egress"))
+            return ERR(p, h, -EINVAL,
+                       "a nat chain cannot hook '%.*s' (prerouting, input, "
+                       "output or postrouting)",
+                       (int)h->len, h->s);
+        return ERR(p, h, -EINVAL, "unknown hook %s", describe(h, b, sizeof(b)));
+    }
+    if (is(peek(p), "device"))
+        return ERR(p, peek(p), -EINVAL, "unsupported: 'device' (netdev chains)");
+    if ((r = expect_word(p, "priority")) != 0)
+        return r;
+    const struct tok *pt = peek(p);
+    if ((r = priority(p, &ch->prio)) != 0)
+        return r;
+    if (ch->prio <= RULES_PRIO_CONNTRACK)
+        return ERR(p, pt, -EINVAL,
+                   "a nat chain needs a priority above conntrack's (-200), "
+                   "not %d",
+                   (int)ch->prio);
+    ch->nat = 1;
+    ch->hook = (uint8_t)hook;
+    c->prio = ch->prio;
+    c->side = 1;
+    c->has_hook = 1;
+    c->nat = 1;
+    c->nat_hook = hook;
+    return end_of_line(p);
+}
+
 /* `type filter hook H priority P;` */
 static int chain_type(struct parser *p, struct rchain *ch, struct chainctx *c)
 {
     const struct tok *t = next(p);
     int r;
     char b[96];
-    if (is(t, "nat") || is(t, "route"))
-        return ERR(p, t, -EINVAL, "unsupported: chains of type '%.*s' (only filter)",
+    if (is(t, "route"))
+        return ERR(p, t, -EINVAL, "unsupported: chains of type '%.*s' (only filter and nat)",
                    (int)t->len, t->s);
-    if (!is(t, "filter"))
-        return unexpected(p, t, "a chain type ('filter')");
+    if (!is(t, "filter") && !is(t, "nat"))
+        return unexpected(p, t, "a chain type ('filter' or 'nat')");
     if ((r = expect_word(p, "hook")) != 0)
         return r;
     const struct tok *h = next(p);
+    if (is(t, "nat"))
+        return nat_chain_type(p, ch, c, h);
     if (is(h, "prerouting"))
         ch->hook = CT_RULES_HOOK_PREROUTING;
     else if (is(h, "output"))

@@ -19,6 +19,11 @@
  *      number of elements, as nft's interval sets (the rbtree and pipapo
  *      backends) are for prefixes and ranges.
  *
+ * Chains of `type nat` are compiled the same way into sequences of their
+ * own, one per NAT hook, which only ct_rules_conn_nat() walks (once per
+ * manip of a connection being created); a NAT statement is a struct rnat,
+ * its map a sorted array of struct rnatelem searched by bisection.
+ *
  * Evaluation never allocates and reads the ruleset only, apart from the
  * counters of rules that carry `counter` (relaxed atomic adds, so that a
  * ruleset attached to several per-core tables counts every worker's
@@ -27,7 +32,11 @@
  * Sources: the nftables wiki and nft(8) for the syntax; Linux's
  * net/netfilter/nft_ct.c (what `ct ... set` does before and after
  * conntrack), nft_chain_filter.c and nf_tables_api.c (base chain hooks and
- * priorities), nfnetlink_cttimeout.c (timeout policy state names).
+ * priorities), nfnetlink_cttimeout.c (timeout policy state names),
+ * nft_nat.c, nft_masq.c, nft_redir.c, nf_nat_redirect.c and
+ * nf_nat_masquerade.c (what the NAT statements ask of nf_nat_setup_info(),
+ * and at which hooks), nf_nat_core.c (nf_nat_inet_fn(): the nat chains of
+ * a hook until one sets the binding).
  */
 #ifndef CT_RULES_RULES_H
 #define CT_RULES_RULES_H
@@ -65,7 +74,7 @@
 enum tok_kind {
     TOK_EOF = 0,
     TOK_NL,     /* end of line: ends a rule as ';' does */
-    TOK_WORD,   /* a run of letters, digits and _ . : / - + * */
+    TOK_WORD,   /* a run of letters, digits and _ . : / - + * [ ] */
     TOK_STRING, /* "...", without the quotes */
     TOK_VAR,    /* $name (only before expansion) */
     TOK_SETREF, /* @name */
@@ -171,6 +180,7 @@ enum rstmt_kind {
     RS_CT_TIMEOUT,    /* value: object index */
     RS_CT_EVENT,      /* value: CT_EVENT_* mask */
     RS_CT_HELPER,     /* value: object index */
+    RS_NAT,           /* value: index into the ruleset's nats (nat chains only) */
 };
 
 struct rstmt {
@@ -192,12 +202,64 @@ struct rrule {
 struct rchain {
     char name[RULES_MAX_NAME];
     int32_t prio;
-    uint8_t hook;    /* enum ct_rules_hook */
+    uint8_t hook;    /* enum ct_rules_hook; nat chains: enum rules_nat_hook */
     uint8_t family;  /* 0: inet (both), 4: ip, 6: ip6 */
     uint8_t policy;  /* 1: drop */
     uint8_t table;   /* index of its table, for object names */
+    uint8_t nat;     /* `type nat`: run only by ct_rules_conn_nat() */
+    uint8_t pad[3];
     uint32_t r_off, r_n;
     uint32_t order;  /* load order: the tie-break between equal priorities */
+};
+
+/*
+ * NAT. Chains of `type nat` are kept apart from the filter chains: Linux
+ * runs them only for a connection's first packet, once per manip
+ * (nf_nat_inet_fn()), so they are walked by ct_rules_conn_nat() alone and
+ * never by the per-packet evaluation. Their hooks, as Linux's nat chains
+ * may take them (nft_chain_nat.c):
+ */
+enum rules_nat_hook {
+    RULES_NAT_PREROUTING = 0, /* DNAT of received packets */
+    RULES_NAT_INPUT,          /* SNAT of packets delivered locally */
+    RULES_NAT_OUTPUT,         /* DNAT of locally generated packets */
+    RULES_NAT_POSTROUTING,    /* SNAT of everything else */
+    RULES_NAT_HOOKS
+};
+
+enum rnat_type {
+    RN_SNAT = 0,
+    RN_DNAT,
+    RN_MASQ,  /* SNAT to the address set with ct_ruleset_set_nat_addr() */
+    RN_REDIR, /* DNAT to the redirect address, or loopback at output */
+};
+
+/*
+ * One NAT statement: what Linux's nft_nat, nft_masq and nft_redir keep,
+ * resolved per packet into a struct ct_nat_range by ct_rules_conn_nat().
+ * Without a map, min/max_addr hold the target (network order, as struct
+ * ct_nat_range). With one, the key of `map_key` read from the tuple is
+ * looked up in natelems[off, off + n), sorted by key: a hit gives the
+ * addresses, a miss ends the rule (nft's NFT_BREAK). `netmap` (`prefix`)
+ * keeps the host part of the address the statement replaces.
+ */
+struct rnat {
+    uint8_t type;    /* enum rnat_type */
+    uint8_t family;  /* of the target addresses: CT_L3_IPV4, CT_L3_IPV6; 0 without any */
+    uint8_t map_key; /* enum rkey of the map's key; RK_COUNT: no map */
+    uint8_t netmap;
+    uint32_t flags; /* CT_NAT_RANGE_*: MAP_IPS (an address or a map), PROTO_SPECIFIED, and
+                       * the statement's random, persistent, fully-random */
+    union ct_addr min_addr, max_addr;
+    uint16_t min_port, max_port;
+    uint32_t off, n; /* map elements */
+};
+
+/* A NAT map element: keys lo..hi (addresses and ports as numbers) to
+ * addresses min..max (network order). */
+struct rnatelem {
+    struct u128 lo, hi;
+    union ct_addr min_addr, max_addr;
 };
 
 /* The ruleset. Rules, matches and statements are in load order; `seq`
@@ -227,6 +289,19 @@ struct ct_ruleset {
     uint32_t ntimeouts;
     struct ct_rules_helper helpers[RULES_MAX_OBJECTS];
     uint32_t nhelpers;
+
+    /* NAT statements, their map elements, and the nat chains of each hook
+     * in evaluation order. */
+    struct rnat *nats;
+    uint32_t nnats, cap_nats;
+    struct rnatelem *natelems;
+    uint32_t nnatelems, cap_natelems;
+    uint8_t natseq[RULES_NAT_HOOKS][RULES_MAX_CHAINS];
+    uint8_t nnatseq[RULES_NAT_HOOKS];
+    /* ct_ruleset_set_nat_addr(): [enum ct_rules_nat_addr][0 IPv4, 1 IPv6],
+     * and a bit (1 << (kind * 2 + family)) for each address set. */
+    union ct_addr nat_addr[2][2];
+    uint8_t nat_addr_set;
 
     /* iifname patterns, one bit each; ifbits[iif] says which the
      * interface's registered name matches (ct_ruleset_set_iface()). */
@@ -286,6 +361,10 @@ void ct_rules_burst_post(struct ct_table *t, struct ct_pkt *pkts, struct ct_verd
  * know: masquerade or redirect without ct_ruleset_set_nat_addr()).
  */
 int ct_rules_conn_nat(struct ct_table *t, const struct ct_pkt *pkt, unsigned manip,
+                      const struct ct_tuple *tuple, struct ct_nat_range *range);
+
+/* What ct_rules_conn_nat() does, on a ruleset: the same results. */
+int ct_rules_eval_nat(struct ct_ruleset *rs, const struct ct_pkt *pkt, unsigned manip,
                       const struct ct_tuple *tuple, struct ct_nat_range *range);
 
 /* Frees the table's binding (ct_table_destroy()). */

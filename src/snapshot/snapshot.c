@@ -21,10 +21,11 @@
 #include <unistd.h>
 
 #include "ctrack/snapshot.h"
-#include "packet/packet_priv.h"
-#include "proto/tcp_conn.h"
 #include "events/events.h"
 #include "helper/helper.h"
+#include "nat/nat.h"
+#include "packet/packet_priv.h"
+#include "proto/tcp_conn.h"
 #include "table/ext.h"
 #include "table/index.h"
 #include "table/table.h"
@@ -42,7 +43,9 @@ static const uint8_t snap_magic[8] = {'C', 'T', 'S', 'N', 'A', 'P', '\r', '\n'};
 #define SNAP_REC_ACCT 32u    /* the counters */
 #define SNAP_REC_TMPL 20u    /* the template's extras: labels, events, helper */
 #define SNAP_REC_HELPER 60u  /* the helper's per-connection state */
-#define SNAP_FLAGS_KNOWN (CT_SNAPSHOT_F_ACCT | CT_SNAPSHOT_F_TMPL | CT_SNAPSHOT_F_HELPER)
+#define SNAP_REC_NAT 40u     /* the translated reply tuple */
+#define SNAP_FLAGS_KNOWN \
+    (CT_SNAPSHOT_F_ACCT | CT_SNAPSHOT_F_TMPL | CT_SNAPSHOT_F_HELPER | CT_SNAPSHOT_F_NAT)
 /* Status bits a snapshot may carry: the public ones less CONFIRMED and
  * DYING, which describe the entry, not the connection. */
 #define SNAP_STATUS_MASK                                                                    \
@@ -143,6 +146,8 @@ static uint32_t table_flags(const struct ct_table *t)
         f |= CT_SNAPSHOT_F_TMPL;
     if (helper_ext(t) >= 0)
         f |= CT_SNAPSHOT_F_HELPER;
+    if (t->nat)
+        f |= CT_SNAPSHOT_F_NAT;
     return f;
 }
 
@@ -150,7 +155,8 @@ static uint32_t record_for(uint32_t flags)
 {
     return SNAP_REC_BASE + ((flags & CT_SNAPSHOT_F_ACCT) ? SNAP_REC_ACCT : 0) +
            ((flags & CT_SNAPSHOT_F_TMPL) ? SNAP_REC_TMPL : 0) +
-           ((flags & CT_SNAPSHOT_F_HELPER) ? SNAP_REC_HELPER : 0);
+           ((flags & CT_SNAPSHOT_F_HELPER) ? SNAP_REC_HELPER : 0) +
+           ((flags & CT_SNAPSHOT_F_NAT) ? SNAP_REC_NAT : 0);
 }
 
 static uint32_t record_bytes(const struct ct_table *t)
@@ -351,12 +357,21 @@ static void record_encode(const struct ct_table *t, struct ct_conn *c, uint8_t *
         tmpl_encode(p, ct_table_ext_get(t, id, (unsigned)e));
         p += SNAP_REC_TMPL;
     }
-    if ((e = helper_ext(t)) >= 0)
+    if ((e = helper_ext(t)) >= 0) {
         helper_encode(p, ct_table_ext_get(t, id, (unsigned)e));
+        p += SNAP_REC_HELPER;
+    }
+    /* NAT: the reply tuple of a translated connection (zeros otherwise),
+     * which no other field can give back. */
+    if (t->nat && (c->status & CT_STATUS_NAT_MASK)) {
+        struct ct_tuple r;
+        ct_table_conn_tuple(t, c, CT_DIR_REPLY, &r);
+        tuple_encode(p, &r);
+    }
 }
 
 /* Checks one record's values (anything an entry could not hold). */
-static int record_check(const struct ct_table *t, const uint8_t *o)
+static int record_check(const struct ct_table *t, const uint8_t *o, uint32_t flags)
 {
     if (o[0] != 4 && o[0] != 6)
         return -EBADMSG;
@@ -367,6 +382,19 @@ static int record_check(const struct ct_table *t, const uint8_t *o)
     }
     if ((get16(o + 6) & ~SNAP_STATUS_MASK) != 0 || o[50] >= CT_TIMEOUT_COUNT || o[51] != 0)
         return -EBADMSG;
+    /* A translated connection's reply tuple: of its family, protocol and
+     * reply zone (the slot is the index's key), IPv4 with zero padding. */
+    if (get16(o + 6) & CT_STATUS_NAT_MASK) {
+        if (!(flags & CT_SNAPSHOT_F_NAT))
+            return -EBADMSG;
+        const uint8_t *n = o + record_for(flags) - SNAP_REC_NAT;
+        if (n[38] != o[0] || n[39] != o[1] || get16(n + 36) != get16(o + 4))
+            return -EBADMSG;
+        if (o[0] == 4)
+            for (unsigned i = 4; i < 16; i++)
+                if (n[i] != 0 || n[16 + i] != 0)
+                    return -EBADMSG;
+    }
     if (o[49] != 0 && t->policy_cfg[o[49]] == &t->cfg)
         return -EBADMSG; /* a policy id the table has not registered */
     uint64_t last_age = get64(o + 52), first_age = get64(o + 60);
@@ -687,8 +715,19 @@ static int restore_one(struct ct_table *t, const uint8_t *o, uint32_t flags, uin
         tmpl_decode(ct_table_ext_get(t, id, (unsigned)tmpl_ext(t)), p);
         p += SNAP_REC_TMPL;
     }
-    if (flags & CT_SNAPSHOT_F_HELPER)
+    if (flags & CT_SNAPSHOT_F_HELPER) {
         helper_decode(ct_table_ext_get(t, id, (unsigned)helper_ext(t)), p);
+        p += SNAP_REC_HELPER;
+    }
+    if ((flags & CT_SNAPSHOT_F_NAT) && (c->status & CT_STATUS_NAT_MASK)) {
+        struct ct_tuple r;
+        tuple_decode(&r, p);
+        union ct_nat_slot *ns = ct_table_ext_get(t, id, (unsigned)t->nat->ext);
+        if (v6)
+            memcpy(&ns->k6, &r, sizeof(ns->k6));
+        else
+            ct_key4_from_tuple(&ns->k4, &r);
+    }
     /* Neither tuple may be taken already: the index holds one connection
      * per key. */
     uint64_t h0 = ct_table_conn_hash(t, c, CT_DIR_ORIGINAL);
@@ -722,7 +761,8 @@ CT_EXPORT long ct_table_restore_buf(struct ct_table *t, const void *buf, size_t 
     /* Template extras and helper state need the table's side arrays: the
      * restoring table registers the same templates and helpers first. */
     if (((info.flags & CT_SNAPSHOT_F_TMPL) && tmpl_ext(t) < 0) ||
-        ((info.flags & CT_SNAPSHOT_F_HELPER) && helper_ext(t) < 0))
+        ((info.flags & CT_SNAPSHOT_F_HELPER) && helper_ext(t) < 0) ||
+        ((info.flags & CT_SNAPSHOT_F_NAT) && !t->nat))
         return -EMEDIUMTYPE;
     uint32_t rec = info.record_bytes;
 
@@ -737,7 +777,7 @@ CT_EXPORT long ct_table_restore_buf(struct ct_table *t, const void *buf, size_t 
         if (get32(p + SNAP_BLOCK_HEAD + payload) != crc32c(p, SNAP_BLOCK_HEAD + payload))
             return -EBADMSG;
         for (uint32_t i = 0; i < nrec; i++)
-            if ((r = record_check(t, p + SNAP_BLOCK_HEAD + (size_t)i * rec)) != 0)
+            if ((r = record_check(t, p + SNAP_BLOCK_HEAD + (size_t)i * rec, info.flags)) != 0)
                 return r;
         p += SNAP_BLOCK_HEAD + payload + SNAP_BLOCK_TAIL;
         left -= nrec;

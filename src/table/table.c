@@ -15,11 +15,12 @@
 #include "ctrack/table.h"
 #include "events/events.h"
 #include "helper/helper.h"
+#include "nat/nat.h"
+#include "rules/rules.h"
 #include "table/ext.h"
 #include "table/index.h"
 #include "table/pool.h"
 #include "table/shared.h"
-#include "rules/rules.h"
 #include "table/table.h"
 #include "template/template.h"
 
@@ -268,6 +269,7 @@ CT_EXPORT void ct_table_destroy(struct ct_table *t)
     ct_table_ext_destroy(t);
     ct_tmpl_destroy(t);
     ct_rules_unbind(t);
+    ct_nat_destroy(t);
     free(t);
 }
 
@@ -287,11 +289,15 @@ static int is_icmp_query_proto(uint8_t l3, uint8_t proto)
            (l3 == CT_L3_IPV6 && proto == CT_IPPROTO_ICMPV6);
 }
 
-void ct_table_reply_key4_icmp(const struct ct_table *t, const struct ct_conn *c, struct ct_key4 *out)
+void ct_table_reply_key4_slow(const struct ct_table *t, const struct ct_conn *c,
+                              struct ct_key4 *out)
 {
+    if (c->status & CT_STATUS_NAT_MASK) {
+        *out = ct_nat_slot_of(t, c)->k4;
+        return;
+    }
     const struct ct_key4 *k = ct_conn_key4((struct ct_conn *)c);
     struct ct_tuple o, r;
-    (void)t;
     ct_key4_to_tuple(&o, k);
     if (ct_tuple_invert(&o, &r) != 0)
         r = o; /* cannot happen for a tracked query; keep a defined key */
@@ -301,8 +307,11 @@ void ct_table_reply_key4_icmp(const struct ct_table *t, const struct ct_conn *c,
 
 void ct_table_reply_key6(const struct ct_table *t, const struct ct_conn *c, struct ct_key6 *out)
 {
+    if (CT_UNLIKELY(c->status & CT_STATUS_NAT_MASK)) {
+        *out = ct_nat_slot_of(t, c)->k6;
+        return;
+    }
     const struct ct_key6 *k = ct_conn_key6((struct ct_conn *)c);
-    (void)t; /* NAT: see ct_table_reply_key4(). */
     if (CT_UNLIKELY(is_icmp_query_proto(CT_L3_IPV6, k->proto))) {
         struct ct_tuple o, r;
         memcpy(&o, k, sizeof(o));

@@ -117,6 +117,7 @@ struct ct_tmpl_set;
 struct ct_helper_table;
 struct ct_rules_bind;
 struct ct_events;
+struct ct_nat;
 
 /*
  * A table of one thread: every field is its owner's. A shared table (legend
@@ -183,6 +184,9 @@ struct ct_table {
      * the packet path and the removal test. Tables of one thread only.
      * Last, so that adding it moved no other field. */
     struct ct_events *ev;
+    /* NAT (nat/nat.h): NULL until ct_nat_enable(). Only connection
+     * creation reads it; a translated connection says so in its status. */
+    struct ct_nat *nat;
 };
 
 /* ---- shared tables (shared.c; protocol in shared.h) ------------------------ */
@@ -379,24 +383,33 @@ static inline int ct_key6_equal(const struct ct_key6 *a, const struct ct_key6 *b
     return memcmp(a, b, sizeof(*a)) == 0;
 }
 
-
 /*
  * The reply-direction key of a connection. Without NAT it is the inverse of
  * the original key (addresses and ports swapped; ICMP queries: the reply
- * type, ct_tuple_invert()) in the reply zone. This is the only place that
- * derives it: NAT will look up its side array here first.
+ * type, ct_tuple_invert()) in the reply zone; a translated connection
+ * (CT_STATUS_SRC_NAT or CT_STATUS_DST_NAT, nat/nat.h) keeps it in its NAT
+ * slot. This is the only place that derives it.
  */
 void ct_table_reply_key6(const struct ct_table *t, const struct ct_conn *c, struct ct_key6 *out);
-/* The ICMP case of ct_table_reply_key4() (out of line: ct_tuple_invert()). */
-void ct_table_reply_key4_icmp(const struct ct_table *t, const struct ct_conn *c, struct ct_key4 *out);
+/* The ICMP and NAT cases of ct_table_reply_key4() (out of line). */
+void ct_table_reply_key4_slow(const struct ct_table *t, const struct ct_conn *c,
+                              struct ct_key4 *out);
+
+/* Whether c's reply key is not the plain swap of its original key: an
+ * ICMP query, or a translated connection. One test of both, on fields of
+ * the entry's first line. */
+static inline int ct_table_reply_special4(const struct ct_conn *c, const struct ct_key4 *o)
+{
+    return ((o->proto == CT_IPPROTO_ICMP) |
+            ((c->status & (CT_STATUS_SRC_NAT | CT_STATUS_DST_NAT)) != 0));
+}
 
 /* Inline, since every reply-direction IPv4 lookup derives the key to compare. */
 static inline void ct_table_reply_key4(const struct ct_table *t, const struct ct_conn *c, struct ct_key4 *out)
 {
     const struct ct_key4 *k = ct_conn_key4((struct ct_conn *)c);
-    /* NAT: the side array of rewritten reply tuples is consulted here. */
-    if (CT_UNLIKELY(k->proto == CT_IPPROTO_ICMP)) {
-        ct_table_reply_key4_icmp(t, c, out);
+    if (CT_UNLIKELY(ct_table_reply_special4(c, k))) {
+        ct_table_reply_key4_slow(t, c, out);
         return;
     }
     out->src = k->dst;
@@ -413,15 +426,14 @@ static inline void ct_table_reply_key4(const struct ct_table *t, const struct ct
  * building it (on every reply-direction IPv4 lookup, the build through
  * memory cost about 25 instructions). Rotating a pair of 32-bit addresses
  * or of 16-bit ports by half its width swaps the pair in either byte order.
- * NAT: the side array of rewritten reply tuples is consulted here too.
  */
 static inline int ct_table_reply_match4(const struct ct_table *t, const struct ct_conn *c,
                                         const struct ct_key4 *k)
 {
     const struct ct_key4 *o = ct_conn_key4((struct ct_conn *)c);
-    if (CT_UNLIKELY(o->proto == CT_IPPROTO_ICMP)) {
+    if (CT_UNLIKELY(ct_table_reply_special4(c, o))) {
         struct ct_key4 r;
-        ct_table_reply_key4_icmp(t, c, &r);
+        ct_table_reply_key4_slow(t, c, &r);
         return ct_key4_equal(&r, k);
     }
     uint64_t oa, ka;

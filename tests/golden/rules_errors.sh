@@ -41,7 +41,11 @@ post='table ip t {
 
 expect_error syntax ".*/syntax\.nft:1:1: unsupported: 'tabel' \(a table expected\)" \
     'tabel ip t { }'
-expect_error statement ".*/statement\.nft:4:22: unsupported: 'masquerade'" \
+expect_error statement ".*/statement\.nft:4:22: unsupported: 'reject'" \
+    "$raw"'    ip saddr 1.2.3.4 reject
+  }
+}'
+expect_error nat-in-filter ".*/nat-in-filter\.nft:4:22: 'masquerade' needs a chain of type nat" \
     "$raw"'    ip saddr 1.2.3.4 masquerade
   }
 }'
@@ -82,6 +86,104 @@ expect_error unterminated ".*/unterminated\.nft:4:13: unterminated string" \
 expect_error eof ".*/eof\.nft:5:1: chain c: '}' missing" \
     "$raw"'    notrack
 '
+
+# NAT statements that cannot load: each error names the place and the
+# problem. All of them are refused by nft too (checked below when nft can
+# load rules here); port 0 is ctrack's own refusal (docs/rules.md).
+dnat='table ip t {
+  chain c {
+    type nat hook prerouting priority dstnat
+'
+snat='table ip t {
+  chain c {
+    type nat hook postrouting priority srcnat
+'
+nat_bad=(
+    "nat-reversed|4:13: address range '10.0.0.9-10.0.0.1' is empty: it ends before it starts|$dnat    dnat to 10.0.0.9-10.0.0.1"
+    "nat-ports-reversed|4:30: port range '90-80' is empty: it ends before it starts|$dnat    meta l4proto tcp dnat to 10.0.0.2:90-80"
+    "nat-port-range|4:30: bad port or port range '80-' \(1 to 65535\)|$dnat    meta l4proto tcp dnat to 10.0.0.2:80-"
+    "nat-no-proto|4:13: a port mapping needs a transport protocol match first .*|$dnat    dnat to 10.0.0.2:80"
+    "nat-dnat-post|4:5: 'dnat' is not allowed at hook postrouting \(only at prerouting and output\)|$snat    dnat to 10.0.0.2"
+    "nat-masq-pre|4:5: 'masquerade' is not allowed at hook prerouting \(only at postrouting\)|$dnat    masquerade"
+    "nat-v6-in-ip|4:30: an IPv6 address '\[2001:db8::1\]:80' in a statement of family ip|$dnat    meta l4proto tcp dnat to [2001:db8::1]:80"
+    "nat-family|4:10: 'dnat ip6' in a table of family ip|$dnat    dnat ip6 to 2001:db8::1"
+    "nat-inet|4:5: 'snat' with an address in a table of family inet needs the family: .*|table inet t {
+  chain c {
+    type nat hook postrouting priority srcnat
+    snat to 192.0.2.1"
+    "nat-prio|3:39: a nat chain needs a priority above conntrack's \(-200\), not -300|table ip t {
+  chain c {
+    type nat hook prerouting priority raw
+    dnat to 10.0.0.2"
+    "nat-map-overlap|4:0: NAT map: overlapping keys|$snat    snat to ip saddr map { 10.0.0.0/8 : 192.0.2.1, 10.1.0.0/16 : 192.0.2.2 }"
+)
+nat_port0="$dnat    meta l4proto tcp dnat to 10.0.0.2:0"
+# nat_case ENTRY: sets name, where and text from "NAME|LINE:COL: MESSAGE|TEXT".
+nat_case() {
+    name=${1%%|*}
+    local rest=${1#*|}
+    where=${rest%%|*}
+    text=${rest#*|}
+}
+for c in "${nat_bad[@]}"; do
+    nat_case "$c"
+    expect_error "$name" ".*/$name\.nft:$where" "$text
+  }
+}"
+done
+expect_error nat-port0 ".*/nat-port0\.nft:4:30: port 0 cannot be a translation's port \('0'\)" \
+    "$nat_port0
+  }
+}"
+
+# NAT rules that load, one of each form.
+nat_good="table inet nat {
+  chain pre {
+    type nat hook prerouting priority dstnat; policy accept;
+    tcp dport 80 dnat ip to 10.0.0.2-10.0.0.5:8080-8090 random,persistent
+    meta l4proto tcp dnat ip6 to [2001:db8::1]:80 fully-random
+    ip daddr 192.0.2.9 dnat to 10.0.0.9
+    tcp dport 22 dnat ip to ip daddr map { 192.0.2.1 : 10.0.0.1, 192.0.2.2-192.0.2.9 : 10.0.0.2 }
+    dnat ip prefix to ip daddr map { 198.51.100.0/24 : 10.141.11.0/24 }
+    udp dport 53 redirect to :5353
+  }
+  chain out {
+    type nat hook output priority -100
+    tcp dport 80 redirect to 3128
+  }
+  chain in {
+    type nat hook input priority 100
+    snat ip to 10.0.0.254
+  }
+  chain post {
+    type nat hook postrouting priority srcnat
+    ip saddr 10.0.0.0/24 ip daddr 10.0.0.2 snat to 10.0.0.1
+    snat ip6 prefix to ip6 saddr map { 2001:db8::/64 : 2001:db8:1::/64 }
+    meta l4proto udp masquerade to :20000-30000
+    masquerade random
+  }
+}"
+printf '%s\n' "$nat_good" >"$tmp/nat-good.nft"
+"$ctrack" read -q --rules "$tmp/nat-good.nft" "$sample" >/dev/null 2>"$tmp/err" ||
+    fail "nat-good: status $?: $(head -1 "$tmp/err")"
+
+# The same verdicts from nft itself, in a network namespace of its own,
+# where this machine lets us: what ctrack loads, nft loads, and what
+# ctrack refuses (port 0 apart), nft refuses.
+if command -v nft >/dev/null && unshare -n true 2>/dev/null; then
+    unshare -n nft -f "$tmp/nat-good.nft" >/dev/null 2>"$tmp/err" ||
+        fail "nft refuses nat-good: $(head -1 "$tmp/err")"
+    for c in "${nat_bad[@]}"; do
+        nat_case "$c"
+        printf '%s\n  }\n}\n' "$text" >"$tmp/$name.nft"
+        unshare -n nft -f "$tmp/$name.nft" >/dev/null 2>&1 && fail "nft loads $name"
+    done
+    printf '%s\n  }\n}\n' "$nat_port0" >"$tmp/port0.nft"
+    unshare -n nft -f "$tmp/port0.nft" >/dev/null 2>&1 ||
+        fail "nft refuses port 0: the difference docs/rules.md names is gone"
+else
+    echo "rules_errors: nft or network namespaces unavailable; nft's verdicts not compared"
+fi
 
 # Too large: one byte over the library's limit.
 head -c $((1024 * 1024 + 1)) /dev/zero | tr '\0' ' ' >"$tmp/big.nft"

@@ -6,11 +6,13 @@
  * or fail cleanly (run under ASan by `make test-asan`); and the rules
  * attached to a table, through the packet path.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
+#include "ctrack/nat.h"
 #include "ctrack/packet.h"
 #include "ctrack/reason.h"
 #include "ctrack/rules.h"
@@ -501,6 +503,445 @@ static void test_defines_and_syntax(void)
     ct_ruleset_free(rs);
 }
 
+/* ---- NAT chains ------------------------------------------------------------ */
+
+static union ct_addr v4a(uint32_t host)
+{
+    union ct_addr a;
+    memset(&a, 0, sizeof(a));
+    a.v4 = htonl(host);
+    return a;
+}
+
+static union ct_addr v6a(uint8_t last)
+{
+    union ct_addr a;
+    const uint8_t b[16] = IPV6_DOC_ADDR(0);
+    memcpy(a.b, b, 16);
+    a.b[15] = last;
+    return a;
+}
+
+/* Runs the nat chains for one manip on the packet's own tuple (or *t). */
+static int nat(struct ct_ruleset *rs, const struct ct_pkt *p, unsigned manip,
+               const struct ct_tuple *t, struct ct_nat_range *r)
+{
+    memset(r, 0xa5, sizeof(*r)); /* what the call does not write shows */
+    int rc = ct_rules_eval_nat(rs, p, manip, t ? t : &p->tuple, r);
+    /* Every range the rules ask for is one the NAT core takes. */
+    if (rc == 1)
+        CHECK_EQ_I(ct_nat_range_check(r, (t ? t : &p->tuple)->l3), 0);
+    return rc;
+}
+
+#define CHECK_RANGE(r, fl, amin, amax, pmin, pmax)             \
+    do {                                                       \
+        union ct_addr lo_ = (amin), hi_ = (amax);              \
+        CHECK_EQ_U((r)->flags, (fl));                          \
+        CHECK(memcmp(&(r)->min_addr, &lo_, sizeof(lo_)) == 0); \
+        CHECK(memcmp(&(r)->max_addr, &hi_, sizeof(hi_)) == 0); \
+        CHECK_EQ_U((r)->min_port, (pmin));                     \
+        CHECK_EQ_U((r)->max_port, (pmax));                     \
+    } while (0)
+
+#define NOADDR v4a(0)
+#define MAP CT_NAT_RANGE_MAP_IPS
+#define PROTO CT_NAT_RANGE_PROTO_SPECIFIED
+
+/* Every form of dnat and snat, with the range Linux's nft_nat would hand
+ * to nf_nat_setup_info(). */
+static void test_nat_snat_dnat_forms(void)
+{
+    struct ct_ruleset *rs =
+        load("table ip nat {\n"
+             "  chain pre {\n"
+             "    type nat hook prerouting priority dstnat; policy accept;\n"
+             "    tcp dport 80 dnat to 10.0.0.2\n"
+             "    tcp dport 81 dnat to 10.0.0.2-10.0.0.5:8080-8090 random,persistent\n"
+             "    tcp dport 82 dnat to :8080 fully-random\n"
+             "    tcp dport 83 dnat 10.0.0.0/30\n"
+             "    meta l4proto udp udp dport 53 dnat ip to 10.0.0.9 : 5353 random fully-random\n"
+             "    ip protocol tcp tcp dport 84 dnat to 10.0.0.4:1-65535 comment \"all\"\n"
+             "  }\n"
+             "  chain post {\n"
+             "    type nat hook postrouting priority srcnat\n"
+             "    ip saddr 192.168.0.0/16 meta l4proto tcp snat to 203.0.113.1:1024-65535\n"
+             "    ip saddr 192.168.0.0/16 snat to 203.0.113.2-203.0.113.9 persistent\n"
+             "  }\n"
+             "}\n");
+    struct frame f;
+    struct ct_nat_range r;
+    const struct ct_pkt *p;
+    if (!rs)
+        return;
+    p = mk4(&f, 6, A(1, 1, 1, 1), 1000, A(192, 0, 2, 1), 80, 0, 0);
+    CHECK_EQ_I(nat(rs, p, CT_NAT_MANIP_DST, NULL, &r), 1);
+    CHECK_RANGE(&r, MAP, v4a(A(10, 0, 0, 2)), v4a(A(10, 0, 0, 2)), 0, 0);
+    p = mk4(&f, 6, A(1, 1, 1, 1), 1000, A(192, 0, 2, 1), 81, 0, 0);
+    CHECK_EQ_I(nat(rs, p, CT_NAT_MANIP_DST, NULL, &r), 1);
+    CHECK_RANGE(&r, MAP | PROTO | CT_NAT_RANGE_PROTO_RANDOM | CT_NAT_RANGE_PERSISTENT,
+                v4a(A(10, 0, 0, 2)), v4a(A(10, 0, 0, 5)), 8080, 8090);
+    p = mk4(&f, 6, A(1, 1, 1, 1), 1000, A(192, 0, 2, 1), 82, 0, 0);
+    CHECK_EQ_I(nat(rs, p, CT_NAT_MANIP_DST, NULL, &r), 1);
+    CHECK_RANGE(&r, PROTO | CT_NAT_RANGE_PROTO_RANDOM_FULLY, NOADDR, NOADDR, 8080, 8080);
+    p = mk4(&f, 6, A(1, 1, 1, 1), 1000, A(192, 0, 2, 1), 83, 0, 0);
+    CHECK_EQ_I(nat(rs, p, CT_NAT_MANIP_DST, NULL, &r), 1);
+    CHECK_RANGE(&r, MAP, v4a(A(10, 0, 0, 0)), v4a(A(10, 0, 0, 3)), 0, 0);
+    p = mk4(&f, 17, A(1, 1, 1, 1), 1000, A(192, 0, 2, 1), 53, 0, 0);
+    CHECK_EQ_I(nat(rs, p, CT_NAT_MANIP_DST, NULL, &r), 1);
+    CHECK_RANGE(&r, MAP | PROTO | CT_NAT_RANGE_PROTO_RANDOM | CT_NAT_RANGE_PROTO_RANDOM_FULLY,
+                v4a(A(10, 0, 0, 9)), v4a(A(10, 0, 0, 9)), 5353, 5353);
+    p = mk4(&f, 6, A(1, 1, 1, 1), 1000, A(192, 0, 2, 1), 84, 0, 0);
+    CHECK_EQ_I(nat(rs, p, CT_NAT_MANIP_DST, NULL, &r), 1);
+    CHECK_RANGE(&r, MAP | PROTO, v4a(A(10, 0, 0, 4)), v4a(A(10, 0, 0, 4)), 1, 65535);
+    /* No rule applies: 0 and a zeroed range. */
+    p = mk4(&f, 6, A(1, 1, 1, 1), 1000, A(192, 0, 2, 1), 85, 0, 0);
+    CHECK_EQ_I(nat(rs, p, CT_NAT_MANIP_DST, NULL, &r), 0);
+    CHECK_RANGE(&r, 0, NOADDR, NOADDR, 0, 0);
+    /* SNAT: first rule for TCP, the second for the rest. */
+    p = mk4(&f, 6, A(192, 168, 1, 1), 1000, A(198, 51, 100, 1), 80, 0, 0);
+    CHECK_EQ_I(nat(rs, p, CT_NAT_MANIP_SRC, NULL, &r), 1);
+    CHECK_RANGE(&r, MAP | PROTO, v4a(A(203, 0, 113, 1)), v4a(A(203, 0, 113, 1)), 1024, 65535);
+    p = mk4(&f, 17, A(192, 168, 1, 1), 1000, A(198, 51, 100, 1), 80, 0, 0);
+    CHECK_EQ_I(nat(rs, p, CT_NAT_MANIP_SRC, NULL, &r), 1);
+    CHECK_RANGE(&r, MAP | CT_NAT_RANGE_PERSISTENT, v4a(A(203, 0, 113, 2)), v4a(A(203, 0, 113, 9)),
+                0, 0);
+    p = mk4(&f, 17, A(172, 16, 1, 1), 1000, A(198, 51, 100, 1), 80, 0, 0);
+    CHECK_EQ_I(nat(rs, p, CT_NAT_MANIP_SRC, NULL, &r), 0);
+    /* An ip table does not see IPv6. */
+    CHECK_EQ_I(nat(rs, mk6(&f, 6, 1, 1000, 2, 80), CT_NAT_MANIP_DST, NULL, &r), 0);
+    /* nat chains are not filter chains: the per-packet evaluation never
+     * sees them. */
+    CHECK_EQ_I(ct_ruleset_has_chains(rs, CT_RULES_HOOK_PREROUTING, 1), 0);
+    CHECK_EQ_I(ct_ruleset_has_chains(rs, CT_RULES_HOOK_PREROUTING, 0), 0);
+    ct_ruleset_free(rs);
+}
+
+/* The IPv6 forms: bare addresses, ranges, prefixes, brackets with ports;
+ * and in an inet table a port-only DNAT for both families. */
+static void test_nat_ipv6_forms(void)
+{
+    struct ct_ruleset *rs =
+        load("table ip6 nat {\n"
+             "  chain pre {\n"
+             "    type nat hook prerouting priority dstnat\n"
+             "    tcp dport 1 dnat to 2001:db8::5\n"
+             "    tcp dport 2 dnat to 2001:db8::5-2001:db8::9\n"
+             "    tcp dport 3 dnat to 2001:db8::/126\n"
+             "    tcp dport 4 dnat ip6 to [2001:db8::7] : 70-71\n"
+             "    tcp dport 5 dnat to [2001:db8::5]-[2001:db8::6]:80 persistent\n"
+             "  }\n"
+             "}\n"
+             "table inet both {\n"
+             "  chain pre {\n"
+             "    type nat hook prerouting priority dstnat + 1\n"
+             "    tcp dport 6 dnat to :60\n"
+             "  }\n"
+             "}\n");
+    struct frame f;
+    struct ct_nat_range r;
+    const struct ct_pkt *p;
+    if (!rs)
+        return;
+    p = mk6(&f, 6, 1, 1000, 2, 1);
+    CHECK_EQ_I(nat(rs, p, CT_NAT_MANIP_DST, NULL, &r), 1);
+    CHECK_RANGE(&r, MAP, v6a(5), v6a(5), 0, 0);
+    p = mk6(&f, 6, 1, 1000, 2, 2);
+    CHECK_EQ_I(nat(rs, p, CT_NAT_MANIP_DST, NULL, &r), 1);
+    CHECK_RANGE(&r, MAP, v6a(5), v6a(9), 0, 0);
+    p = mk6(&f, 6, 1, 1000, 2, 3);
+    CHECK_EQ_I(nat(rs, p, CT_NAT_MANIP_DST, NULL, &r), 1);
+    CHECK_RANGE(&r, MAP, v6a(0), v6a(3), 0, 0);
+    p = mk6(&f, 6, 1, 1000, 2, 4);
+    CHECK_EQ_I(nat(rs, p, CT_NAT_MANIP_DST, NULL, &r), 1);
+    CHECK_RANGE(&r, MAP | PROTO, v6a(7), v6a(7), 70, 71);
+    p = mk6(&f, 6, 1, 1000, 2, 5);
+    CHECK_EQ_I(nat(rs, p, CT_NAT_MANIP_DST, NULL, &r), 1);
+    CHECK_RANGE(&r, MAP | PROTO | CT_NAT_RANGE_PERSISTENT, v6a(5), v6a(6), 80, 80);
+    p = mk6(&f, 6, 1, 1000, 2, 6);
+    CHECK_EQ_I(nat(rs, p, CT_NAT_MANIP_DST, NULL, &r), 1);
+    CHECK_RANGE(&r, PROTO, NOADDR, NOADDR, 60, 60);
+    p = mk4(&f, 6, A(1, 1, 1, 1), 1000, A(192, 0, 2, 1), 6, 0, 0);
+    CHECK_EQ_I(nat(rs, p, CT_NAT_MANIP_DST, NULL, &r), 1);
+    CHECK_RANGE(&r, PROTO, NOADDR, NOADDR, 60, 60);
+    ct_ruleset_free(rs);
+}
+
+/* Masquerade and redirect resolve to the addresses the caller set, as
+ * nf_nat_masquerade_ipv4() and nf_nat_redirect_ipv4() pick the
+ * interface's; redirect at output goes to loopback. */
+static void test_nat_masquerade_redirect(void)
+{
+    struct ct_ruleset *rs = load("table inet nat {\n"
+                                 "  chain pre {\n"
+                                 "    type nat hook prerouting priority -100\n"
+                                 "    tcp dport 80 redirect to :3128\n"
+                                 "    meta l4proto tcp tcp dport 81 redirect to 8080-8081 random\n"
+                                 "    udp dport 53 redirect\n"
+                                 "  }\n"
+                                 "  chain out {\n"
+                                 "    type nat hook output priority -100\n"
+                                 "    tcp dport 80 redirect to :3129\n"
+                                 "  }\n"
+                                 "  chain post {\n"
+                                 "    type nat hook postrouting priority 100\n"
+                                 "    meta l4proto tcp masquerade to :20000-30000 fully-random\n"
+                                 "    masquerade random,persistent\n"
+                                 "  }\n"
+                                 "}\n");
+    struct frame f;
+    struct ct_nat_range r;
+    struct ct_pkt *p;
+    union ct_addr lo4 = v4a(A(127, 0, 0, 1)), lo6 = v6a(0), out4 = v4a(A(203, 0, 113, 7)),
+                  in4 = v4a(A(192, 168, 0, 1)), out6 = v6a(0x77), in6 = v6a(0x11);
+    memset(lo6.b, 0, 16);
+    lo6.b[15] = 1;
+    if (!rs)
+        return;
+    /* Without the addresses: the packet is dropped, as Linux drops it on
+     * an interface without one. */
+    p = mk4(&f, 6, A(192, 168, 0, 9), 1000, A(198, 51, 100, 1), 80, 0, 0);
+    CHECK_EQ_I(nat(rs, p, CT_NAT_MANIP_DST, NULL, &r), -EPERM);
+    CHECK_EQ_I(nat(rs, p, CT_NAT_MANIP_SRC, NULL, &r), -EPERM);
+    CHECK_EQ_I(ct_ruleset_set_nat_addr(rs, CT_RULES_NAT_MASQUERADE, CT_L3_IPV4, &out4), 0);
+    CHECK_EQ_I(ct_ruleset_set_nat_addr(rs, CT_RULES_NAT_REDIRECT, CT_L3_IPV4, &in4), 0);
+    CHECK_EQ_I(ct_ruleset_set_nat_addr(rs, CT_RULES_NAT_MASQUERADE, CT_L3_IPV6, &out6), 0);
+    CHECK_EQ_I(ct_ruleset_set_nat_addr(rs, CT_RULES_NAT_REDIRECT, CT_L3_IPV6, &in6), 0);
+    CHECK_EQ_I(ct_ruleset_set_nat_addr(rs, 2, CT_L3_IPV4, &in4), -EINVAL);
+    CHECK_EQ_I(ct_ruleset_set_nat_addr(rs, CT_RULES_NAT_REDIRECT, 5, &in4), -EINVAL);
+    CHECK_EQ_I(ct_ruleset_set_nat_addr(NULL, CT_RULES_NAT_REDIRECT, CT_L3_IPV4, &in4), -EINVAL);
+    CHECK_EQ_I(ct_ruleset_set_nat_addr(rs, CT_RULES_NAT_REDIRECT, CT_L3_IPV4, NULL), -EINVAL);
+
+    CHECK_EQ_I(nat(rs, p, CT_NAT_MANIP_DST, NULL, &r), 1);
+    CHECK_RANGE(&r, MAP | PROTO, in4, in4, 3128, 3128);
+    CHECK_EQ_I(nat(rs, p, CT_NAT_MANIP_SRC, NULL, &r), 1);
+    CHECK_RANGE(&r, MAP | PROTO | CT_NAT_RANGE_PROTO_RANDOM_FULLY, out4, out4, 20000, 30000);
+    p = mk4(&f, 6, A(192, 168, 0, 9), 1000, A(198, 51, 100, 1), 81, 0, 0);
+    CHECK_EQ_I(nat(rs, p, CT_NAT_MANIP_DST, NULL, &r), 1);
+    CHECK_RANGE(&r, MAP | PROTO | CT_NAT_RANGE_PROTO_RANDOM, in4, in4, 8080, 8081);
+    p = mk4(&f, 17, A(192, 168, 0, 9), 1000, A(198, 51, 100, 1), 53, 0, 0);
+    CHECK_EQ_I(nat(rs, p, CT_NAT_MANIP_DST, NULL, &r), 1);
+    CHECK_RANGE(&r, MAP, in4, in4, 0, 0);
+    CHECK_EQ_I(nat(rs, p, CT_NAT_MANIP_SRC, NULL, &r), 1);
+    CHECK_RANGE(&r, MAP | CT_NAT_RANGE_PROTO_RANDOM | CT_NAT_RANGE_PERSISTENT, out4, out4, 0, 0);
+    /* A source of 0.0.0.0 is accepted untranslated (nf_nat_masquerade_ipv4()). */
+    p = mk4(&f, 17, 0, 68, A(255, 255, 255, 255), 67, 0, 0);
+    CHECK_EQ_I(nat(rs, p, CT_NAT_MANIP_SRC, NULL, &r), 0);
+    /* IPv6: the family's own addresses. */
+    p = mk6(&f, 6, 1, 1000, 2, 80);
+    CHECK_EQ_I(nat(rs, p, CT_NAT_MANIP_DST, NULL, &r), 1);
+    CHECK_RANGE(&r, MAP | PROTO, in6, in6, 3128, 3128);
+    CHECK_EQ_I(nat(rs, p, CT_NAT_MANIP_SRC, NULL, &r), 1);
+    CHECK_RANGE(&r, MAP | PROTO | CT_NAT_RANGE_PROTO_RANDOM_FULLY, out6, out6, 20000, 30000);
+    /* A local frame meets the output chain: redirect goes to loopback. */
+    p = mk4(&f, 6, A(192, 168, 0, 1), 1000, A(198, 51, 100, 1), 80, 0, 0);
+    p->frame_flags |= CT_FRAME_F_LOCAL;
+    CHECK_EQ_I(nat(rs, p, CT_NAT_MANIP_DST, NULL, &r), 1);
+    CHECK_RANGE(&r, MAP | PROTO, lo4, lo4, 3129, 3129);
+    p = mk6(&f, 6, 1, 1000, 2, 80);
+    p->frame_flags |= CT_FRAME_F_LOCAL;
+    CHECK_EQ_I(nat(rs, p, CT_NAT_MANIP_DST, NULL, &r), 1);
+    CHECK_RANGE(&r, MAP | PROTO, lo6, lo6, 3129, 3129);
+    p = mk6(&f, 17, 1, 1000, 2, 80);
+    p->frame_flags |= CT_FRAME_F_LOCAL;
+    CHECK_EQ_I(nat(rs, p, CT_NAT_MANIP_DST, NULL, &r), 0); /* the output chain has no UDP rule */
+    ct_ruleset_free(rs);
+}
+
+/* SNAT happens at input for packets delivered locally (their destination
+ * after DNAT is the local address), at postrouting for the others and for
+ * every local frame; rules match the tuple as DNAT left it. */
+static void test_nat_hooks_and_tuple(void)
+{
+    struct ct_ruleset *rs =
+        load("table ip nat {\n"
+             "  chain in {\n"
+             "    type nat hook input priority 100\n"
+             "    snat to 10.9.9.9\n"
+             "  }\n"
+             "  chain post {\n"
+             "    type nat hook postrouting priority 100\n"
+             "    ip daddr 192.0.2.1 snat to 10.7.7.7\n"
+             "    ip saddr 10.0.0.0/24 ip daddr 10.0.0.2 tcp dport 8080 snat to 10.0.0.1\n"
+             "    snat to 10.8.8.8\n"
+             "  }\n"
+             "}\n");
+    struct frame f;
+    struct ct_nat_range r;
+    struct ct_pkt *p;
+    union ct_addr local = v4a(A(10, 0, 0, 254));
+    if (!rs)
+        return;
+    CHECK_EQ_I(ct_ruleset_set_nat_addr(rs, CT_RULES_NAT_REDIRECT, CT_L3_IPV4, &local), 0);
+    /* To the local address: input. */
+    p = mk4(&f, 6, A(1, 1, 1, 1), 1000, A(10, 0, 0, 254), 22, 0, 0);
+    CHECK_EQ_I(nat(rs, p, CT_NAT_MANIP_SRC, NULL, &r), 1);
+    CHECK_RANGE(&r, MAP, v4a(A(10, 9, 9, 9)), v4a(A(10, 9, 9, 9)), 0, 0);
+    /* The same from a local frame: postrouting. */
+    p->frame_flags |= CT_FRAME_F_LOCAL;
+    CHECK_EQ_I(nat(rs, p, CT_NAT_MANIP_SRC, NULL, &r), 1);
+    CHECK_RANGE(&r, MAP, v4a(A(10, 8, 8, 8)), v4a(A(10, 8, 8, 8)), 0, 0);
+    /* Elsewhere: postrouting, matched on the packet's own tuple. */
+    p = mk4(&f, 6, A(10, 0, 0, 5), 1000, A(192, 0, 2, 1), 80, 0, 0);
+    CHECK_EQ_I(nat(rs, p, CT_NAT_MANIP_SRC, NULL, &r), 1);
+    CHECK_RANGE(&r, MAP, v4a(A(10, 7, 7, 7)), v4a(A(10, 7, 7, 7)), 0, 0);
+    /* Hairpin: the packet went to 192.0.2.1:80, DNAT made it 10.0.0.2:8080.
+     * The rules see the translated tuple, not the packet's addresses. */
+    struct ct_tuple t = p->tuple;
+    t.dst = v4a(A(10, 0, 0, 2));
+    t.dport = 8080;
+    CHECK_EQ_I(nat(rs, p, CT_NAT_MANIP_SRC, &t, &r), 1);
+    CHECK_RANGE(&r, MAP, v4a(A(10, 0, 0, 1)), v4a(A(10, 0, 0, 1)), 0, 0);
+    /* DNAT to the local address: the SNAT is input's. */
+    t.dst = local;
+    CHECK_EQ_I(nat(rs, p, CT_NAT_MANIP_SRC, &t, &r), 1);
+    CHECK_RANGE(&r, MAP, v4a(A(10, 9, 9, 9)), v4a(A(10, 9, 9, 9)), 0, 0);
+    /* No prerouting nat chain: DST finds nothing. */
+    CHECK_EQ_I(nat(rs, p, CT_NAT_MANIP_DST, NULL, &r), 0);
+    ct_ruleset_free(rs);
+}
+
+/* Chains in priority order, the first NAT statement that applies wins,
+ * accept ends only its chain, drop and a drop policy drop, counters count,
+ * and a statement of the other family is passed over. */
+static void test_nat_order_verdicts(void)
+{
+    struct ct_ruleset *rs =
+        load("table inet nat {\n"
+             "  chain late {\n"
+             "    type nat hook prerouting priority dstnat\n"
+             "    tcp dport 1 dnat ip to 10.0.0.1\n"
+             "    tcp dport 2 counter dnat ip to 10.0.0.2\n"
+             "    tcp dport 3 drop\n"
+             "    meta l4proto tcp dnat ip6 to [2001:db8::5]:80-90\n"
+             "    dnat ip to 10.0.0.4\n"
+             "  }\n"
+             "  chain early {\n"
+             "    type nat hook prerouting priority dstnat - 50; policy accept\n"
+             "    tcp dport 1 dnat ip to 10.0.1.1\n"
+             "    tcp dport 1 dnat ip to 10.0.1.99\n"
+             "    tcp dport 2 accept\n"
+             "    tcp dport 2 dnat ip to 10.0.1.2\n"
+             "    ip daddr 192.0.2.5 dnat to 10.0.1.5\n"
+             "  }\n"
+             "  chain closed {\n"
+             "    type nat hook postrouting priority srcnat; policy drop\n"
+             "    tcp dport 7 snat ip to 10.0.2.7\n"
+             "  }\n"
+             "}\n");
+    struct frame f;
+    struct ct_nat_range r;
+    uint64_t pk = 0, by = 0;
+    if (!rs)
+        return;
+    const struct ct_pkt *p = mk4(&f, 6, A(1, 1, 1, 1), 1000, A(192, 0, 2, 1), 1, 0, 0);
+    CHECK_EQ_I(nat(rs, p, CT_NAT_MANIP_DST, NULL, &r), 1);
+    CHECK_RANGE(&r, MAP, v4a(A(10, 0, 1, 1)), v4a(A(10, 0, 1, 1)), 0, 0);
+    p = mk4(&f, 6, A(1, 1, 1, 1), 1000, A(192, 0, 2, 1), 2, 0, 0);
+    CHECK_EQ_I(nat(rs, p, CT_NAT_MANIP_DST, NULL, &r), 1);
+    CHECK_RANGE(&r, MAP, v4a(A(10, 0, 0, 2)), v4a(A(10, 0, 0, 2)), 0, 0);
+    CHECK_EQ_I(ct_ruleset_counter(rs, 1, &pk, &by), 0);
+    CHECK_EQ_U(pk, 1);
+    CHECK_EQ_U(by, p->ip_len);
+    p = mk4(&f, 6, A(1, 1, 1, 1), 1000, A(192, 0, 2, 1), 3, 0, 0);
+    CHECK_EQ_I(nat(rs, p, CT_NAT_MANIP_DST, NULL, &r), -EPERM);
+    p = mk4(&f, 6, A(1, 1, 1, 1), 1000, A(192, 0, 2, 5), 4, 0, 0);
+    CHECK_EQ_I(nat(rs, p, CT_NAT_MANIP_DST, NULL, &r), 1);
+    CHECK_RANGE(&r, MAP, v4a(A(10, 0, 1, 5)), v4a(A(10, 0, 1, 5)), 0, 0);
+    p = mk4(&f, 6, A(1, 1, 1, 1), 1000, A(192, 0, 2, 1), 4, 0, 0);
+    CHECK_EQ_I(nat(rs, p, CT_NAT_MANIP_DST, NULL, &r), 1);
+    CHECK_RANGE(&r, MAP, v4a(A(10, 0, 0, 4)), v4a(A(10, 0, 0, 4)), 0, 0);
+    /* IPv6 passes the ip statements and takes the ip6 one. */
+    p = mk6(&f, 6, 1, 1000, 2, 1);
+    CHECK_EQ_I(nat(rs, p, CT_NAT_MANIP_DST, NULL, &r), 1);
+    CHECK_RANGE(&r, MAP | PROTO, v6a(5), v6a(5), 80, 90);
+    p = mk6(&f, 17, 1, 1000, 2, 1);
+    CHECK_EQ_I(nat(rs, p, CT_NAT_MANIP_DST, NULL, &r), 0);
+    /* The policy drops what no rule translates. */
+    p = mk4(&f, 6, A(1, 1, 1, 1), 1000, A(192, 0, 2, 1), 7, 0, 0);
+    CHECK_EQ_I(nat(rs, p, CT_NAT_MANIP_SRC, NULL, &r), 1);
+    CHECK_RANGE(&r, MAP, v4a(A(10, 0, 2, 7)), v4a(A(10, 0, 2, 7)), 0, 0);
+    p = mk4(&f, 6, A(1, 1, 1, 1), 1000, A(192, 0, 2, 1), 8, 0, 0);
+    CHECK_EQ_I(nat(rs, p, CT_NAT_MANIP_SRC, NULL, &r), -EPERM);
+    ct_ruleset_free(rs);
+}
+
+/* Maps: an address or port picks the target; `prefix` keeps the host
+ * part (NETMAP), resolved to one address as nft_nat_setup_netmap() does. */
+static void test_nat_maps(void)
+{
+    struct ct_ruleset *rs =
+        load("table ip nat {\n"
+             "  chain pre {\n"
+             "    type nat hook prerouting priority dstnat\n"
+             "    dnat to ip daddr map { 192.0.2.1 : 10.0.0.1, 192.0.2.2-192.0.2.9 : 10.0.0.7 }\n"
+             "    meta l4proto udp dnat to ip daddr map { 198.51.100.0/24 : 10.0.1.0/30,\n"
+             "                           198.51.101.1 : 10.0.0.2-10.0.0.3 } : 5000-5010\n"
+             "    dnat to tcp dport map { 80 : 10.0.0.80, 443:10.0.0.44, 1000-1999 : 10.0.0.10 }\n"
+             "    dnat ip prefix to ip daddr map { 203.0.113.0/24 : 10.141.11.0/25 } persistent\n"
+             "  }\n"
+             "  chain post {\n"
+             "    type nat hook postrouting priority srcnat\n"
+             "    snat ip prefix to ip saddr map { 10.141.11.0/24 : 192.168.2.0/24 }\n"
+             "    ip saddr 10.99.0.0/16 snat prefix to 172.16.0.0/12\n"
+             "  }\n"
+             "}\n"
+             "table ip6 nat6 {\n"
+             "  chain post {\n"
+             "    type nat hook postrouting priority srcnat\n"
+             "    snat prefix to ip6 saddr map { 2001:db8::/120 : 2001:db8:1::/120 }\n"
+             "  }\n"
+             "}\n");
+    struct frame f;
+    struct ct_nat_range r;
+    const struct ct_pkt *p;
+    if (!rs)
+        return;
+    p = mk4(&f, 17, A(1, 1, 1, 1), 1000, A(192, 0, 2, 1), 9, 0, 0);
+    CHECK_EQ_I(nat(rs, p, CT_NAT_MANIP_DST, NULL, &r), 1);
+    CHECK_RANGE(&r, MAP, v4a(A(10, 0, 0, 1)), v4a(A(10, 0, 0, 1)), 0, 0);
+    p = mk4(&f, 17, A(1, 1, 1, 1), 1000, A(192, 0, 2, 7), 9, 0, 0);
+    CHECK_EQ_I(nat(rs, p, CT_NAT_MANIP_DST, NULL, &r), 1);
+    CHECK_RANGE(&r, MAP, v4a(A(10, 0, 0, 7)), v4a(A(10, 0, 0, 7)), 0, 0);
+    p = mk4(&f, 17, A(1, 1, 1, 1), 1000, A(198, 51, 100, 200), 9, 0, 0);
+    CHECK_EQ_I(nat(rs, p, CT_NAT_MANIP_DST, NULL, &r), 1);
+    CHECK_RANGE(&r, MAP | PROTO, v4a(A(10, 0, 1, 0)), v4a(A(10, 0, 1, 3)), 5000, 5010);
+    p = mk4(&f, 17, A(1, 1, 1, 1), 1000, A(198, 51, 101, 1), 9, 0, 0);
+    CHECK_EQ_I(nat(rs, p, CT_NAT_MANIP_DST, NULL, &r), 1);
+    CHECK_RANGE(&r, MAP | PROTO, v4a(A(10, 0, 0, 2)), v4a(A(10, 0, 0, 3)), 5000, 5010);
+    /* A miss ends the rule; the next one is a port map. */
+    p = mk4(&f, 6, A(1, 1, 1, 1), 1000, A(192, 0, 2, 10), 443, 0, 0);
+    CHECK_EQ_I(nat(rs, p, CT_NAT_MANIP_DST, NULL, &r), 1);
+    CHECK_RANGE(&r, MAP, v4a(A(10, 0, 0, 44)), v4a(A(10, 0, 0, 44)), 0, 0);
+    p = mk4(&f, 6, A(1, 1, 1, 1), 1000, A(192, 0, 2, 10), 1500, 0, 0);
+    CHECK_EQ_I(nat(rs, p, CT_NAT_MANIP_DST, NULL, &r), 1);
+    CHECK_RANGE(&r, MAP, v4a(A(10, 0, 0, 10)), v4a(A(10, 0, 0, 10)), 0, 0);
+    /* UDP has no tcp dport: that map misses too. */
+    p = mk4(&f, 17, A(1, 1, 1, 1), 1000, A(192, 0, 2, 10), 80, 0, 0);
+    CHECK_EQ_I(nat(rs, p, CT_NAT_MANIP_DST, NULL, &r), 0);
+    /* NETMAP into a /25: seven host bits kept. */
+    p = mk4(&f, 6, A(1, 1, 1, 1), 1000, A(203, 0, 113, 200), 22, 0, 0);
+    CHECK_EQ_I(nat(rs, p, CT_NAT_MANIP_DST, NULL, &r), 1);
+    CHECK_RANGE(&r, MAP | CT_NAT_RANGE_PERSISTENT, v4a(A(10, 141, 11, 72)), v4a(A(10, 141, 11, 72)),
+                0, 0);
+    p = mk4(&f, 6, A(10, 141, 11, 77), 1000, A(8, 8, 8, 8), 22, 0, 0);
+    CHECK_EQ_I(nat(rs, p, CT_NAT_MANIP_SRC, NULL, &r), 1);
+    CHECK_RANGE(&r, MAP, v4a(A(192, 168, 2, 77)), v4a(A(192, 168, 2, 77)), 0, 0);
+    p = mk4(&f, 6, A(10, 141, 12, 77), 1000, A(8, 8, 8, 8), 22, 0, 0);
+    CHECK_EQ_I(nat(rs, p, CT_NAT_MANIP_SRC, NULL, &r), 0);
+    /* NETMAP to a prefix without a map: 10.99.12.34 into 172.16.0.0/12. */
+    p = mk4(&f, 6, A(10, 99, 12, 34), 1000, A(8, 8, 8, 8), 22, 0, 0);
+    CHECK_EQ_I(nat(rs, p, CT_NAT_MANIP_SRC, NULL, &r), 1);
+    CHECK_RANGE(&r, MAP, v4a(A(172, 19, 12, 34)), v4a(A(172, 19, 12, 34)), 0, 0);
+    /* IPv6 NETMAP: 2001:db8::42 -> 2001:db8:1::42. */
+    p = mk6(&f, 6, 0x42, 1000, 2, 22);
+    union ct_addr want = v6a(0x42);
+    want.b[5] = 1;
+    CHECK_EQ_I(nat(rs, p, CT_NAT_MANIP_SRC, NULL, &r), 1);
+    CHECK_RANGE(&r, MAP, want, want, 0, 0);
+    ct_ruleset_free(rs);
+}
+
 /* ---- errors ------------------------------------------------------------------ */
 
 struct bad {
@@ -512,16 +953,92 @@ struct bad {
 
 #define HDR "table ip t {\n chain c {\n  type filter hook prerouting priority raw\n"
 #define HDR_POST "table ip t {\n chain c {\n  type filter hook prerouting priority 0\n"
+#define NAT_PRE "table ip t {\n chain c {\n  type nat hook prerouting priority dstnat\n"
+#define NAT_POST "table ip t {\n chain c {\n  type nat hook postrouting priority srcnat\n"
 
 static const struct bad bad_inputs[] = {
     {"tabel ip t { }", 1, 1, "unsupported: 'tabel' (a table expected)", -EINVAL},
     {"table arp t { }", 1, 7, "unsupported: tables of family 'arp'", -EINVAL},
-    {"table ip t {\n chain c {\n  type nat hook prerouting priority -100\n }\n}", 3, 8,
-     "unsupported: chains of type 'nat'", -EINVAL},
+    {"table ip t {\n chain c {\n  type route hook output priority -100\n }\n}", 3, 8,
+     "unsupported: chains of type 'route'", -EINVAL},
+    {NAT_PRE "  dnat to 10.0.0.5-10.0.0.2\n }\n}", 4, 11,
+     "address range '10.0.0.5-10.0.0.2' is empty", -EINVAL},
+    {NAT_PRE "  tcp dport 1 dnat to 10.0.0.2:90-80\n }\n}", 4, 23, "port range '90-80' is empty",
+     -EINVAL},
+    {NAT_PRE "  tcp dport 1 dnat to 10.0.0.2:0\n }\n}", 4, 23, "port 0 cannot be", -EINVAL},
+    {NAT_PRE "  tcp dport 1 dnat to 10.0.0.2:65536\n }\n}", 4, 23, "bad port or port range",
+     -EINVAL},
+    {NAT_PRE "  tcp dport 1 dnat to 10.0.0.2:80-\n }\n}", 4, 23, "bad port or port range", -EINVAL},
+    {NAT_PRE "  dnat to 10.0.0.2:80\n }\n}", 4, 11,
+     "a port mapping needs a transport protocol match first", -EINVAL},
+    {NAT_PRE "  meta l4proto != tcp dnat to 10.0.0.2:80\n }\n}", 4, 31,
+     "a port mapping needs a transport protocol match first", -EINVAL},
+    {NAT_PRE "  redirect to :80\n }\n}", 4, 15,
+     "a port mapping needs a transport protocol match first", -EINVAL},
+    {NAT_PRE "  dnat to 10.0.0.256\n }\n}", 4, 11, "bad IPv4 address, range or prefix '10.0.0.256'",
+     -EINVAL},
+    {NAT_PRE "  meta l4proto tcp dnat to [2001:db8::1]:80\n }\n}", 4, 28,
+     "an IPv6 address '[2001:db8::1]:80' in a statement of family ip", -EINVAL},
+    {NAT_PRE "  dnat to 2001:db8::1\n }\n}", 4, 11,
+     "an IPv6 address '2001:db8::1' in a statement of family ip", -EINVAL},
+    {NAT_PRE "  dnat ip6 to 2001:db8::1\n }\n}", 4, 8, "'dnat ip6' in a table of family ip",
+     -EINVAL},
+    {"table ip6 t {\n chain c {\n  type nat hook prerouting priority -100\n"
+     "  dnat to 10.0.0.1\n }\n}",
+     4, 11, "bad IPv6 address, range or prefix '10.0.0.1'", -EINVAL},
+    {"table inet t {\n chain c {\n  type nat hook prerouting priority -100\n"
+     "  dnat to 10.0.0.1\n }\n}",
+     4, 3, "'dnat' with an address in a table of family inet needs the family", -EINVAL},
+    {"table inet t {\n chain c {\n  type nat hook prerouting priority -100\n"
+     "  dnat to ip daddr map { 1.2.3.4 : 10.0.0.2 }\n }\n}",
+     4, 3, "'dnat' with a map in a table of family inet needs the family", -EINVAL},
+    {NAT_POST "  dnat to 10.0.0.2\n }\n}", 4, 3,
+     "'dnat' is not allowed at hook postrouting (only at prerouting and output)", -EINVAL},
+    {NAT_PRE "  masquerade\n }\n}", 4, 3,
+     "'masquerade' is not allowed at hook prerouting (only at postrouting)", -EINVAL},
+    {"table ip t {\n chain c {\n  type nat hook input priority 100\n  masquerade\n }\n}", 4, 3,
+     "'masquerade' is not allowed at hook input", -EINVAL},
+    {"table ip t {\n chain c {\n  type nat hook output priority 100\n  snat to 1.1.1.1\n"
+     " }\n}",
+     4, 3, "'snat' is not allowed at hook output (only at postrouting and input)", -EINVAL},
+    {NAT_POST "  redirect\n }\n}", 4, 3, "'redirect' is not allowed at hook postrouting", -EINVAL},
+    {"table ip t {\n chain c {\n  type nat hook forward priority 0\n }\n}", 3, 17,
+     "a nat chain cannot hook 'forward'", -EINVAL},
+    {"table ip t {\n chain c {\n  type nat hook prerouting priority -200\n }\n}", 3, 37,
+     "a nat chain needs a priority above conntrack's (-200), not -200", -EINVAL},
+    {HDR_POST "  dnat to 10.0.0.2\n }\n}", 4, 3, "'dnat' needs a chain of type nat", -EINVAL},
+    {NAT_PRE "  dnat to 10.0.0.2 accept\n }\n}", 4, 20, "after the verdict", -EINVAL},
+    {NAT_PRE "  dnat to 10.0.0.2 random,\n }\n}", 4, 27, "a NAT flag", -EINVAL},
+    {NAT_PRE "  ct state new dnat to 10.0.0.2\n }\n}", 4, 3, "'ct' in nat chain c", -EINVAL},
+    {NAT_PRE "  meta mark set 1\n }\n}", 4, 3, "'meta mark set' in nat chain c", -EINVAL},
+    {NAT_PRE "  notrack\n }\n}", 4, 3, "'notrack' in nat chain c", -EINVAL},
+    {NAT_POST "  meta l4proto tcp snat ip prefix to 10.0.0.0/24:80\n }\n}", 4, 38,
+     "'snat prefix to' takes addresses and no ports", -EINVAL},
+    {NAT_POST "  snat to ip saddr map { }\n }\n}", 4, 11, "ip saddr map: empty map", -EINVAL},
+    {NAT_POST "  snat to ip saddr map { 10.0.0.0/8 : 1.1.1.1, 10.1.0.0/16 : 1.1.1.2 }\n }\n}", 4, 0,
+     "NAT map: overlapping keys", -EINVAL},
+    {NAT_POST "  snat to ip saddr map { 10.0.0.9-10.0.0.1 : 1.1.1.1 }\n }\n}", 4, 26,
+     "map key '10.0.0.9-10.0.0.1' is empty", -EINVAL},
+    {NAT_POST "  snat to ip saddr map { 10.0.0.1 : 1.1.1.9-1.1.1.1 }\n }\n}", 4, 37,
+     "address range '1.1.1.9-1.1.1.1' is empty", -EINVAL},
+    {NAT_POST "  meta l4proto tcp masquerade to 1.2.3.4\n }\n}", 4, 34,
+     "':PORT' or ':PORT-PORT' expected, found '1.2.3.4'", -EINVAL},
+    {NAT_PRE "  meta l4proto tcp dnat ip addr . port to ip daddr map { 1.2.3.4 : 10.0.0.2 . 80 }"
+             "\n }\n}",
+     4, 28, "unsupported: 'dnat ... addr . port'", -EINVAL},
+    {NAT_PRE "  dnat to\n }\n}", 4, 10, "a NAT target", -EINVAL},
+    {NAT_PRE "  dnat to ::1\n }\n}", 4, 11, "an IPv6 address '::1' in a statement of family ip",
+     -EINVAL},
+    {"table inet t {\n chain c {\n  type nat hook prerouting priority -100\n"
+     "  meta l4proto tcp dnat ip to :80\n }\n}",
+     4, 31, "'dnat ip' needs an address before", -EINVAL},
+    {NAT_PRE "  dnat to ip daddr map { 1.2.3.4 : 10.0.0.2, 1.2.3.5 : 10.0.0.0/30 }\n }\n}", 4, 56,
+     "'10.0.0.0/30': a map's values are all single addresses or all ranges", -EINVAL},
+    {NAT_PRE "  dnat to ip daddr map { 1.2.3.4 : 10.0.0.2 } : 80\n }\n}", 4, 47,
+     "a port mapping needs a transport protocol match first", -EINVAL},
     {"table ip t {\n chain c {\n  type filter hook input priority 0\n }\n}", 3, 20,
      "unsupported: hook 'input'", -EINVAL},
-    {"table ip t {\n chain c {\n  ip saddr 1.2.3.4\n }\n}", 3, 3, "chain c has no hook",
-     -EINVAL},
+    {"table ip t {\n chain c {\n  ip saddr 1.2.3.4\n }\n}", 3, 3, "chain c has no hook", -EINVAL},
     {HDR "  ip saddr 1.2.3.4 jump x\n }\n}", 4, 20, "unsupported: 'jump'", -EINVAL},
     {HDR "  ip saddr 1.2.3.400 drop\n }\n}", 4, 12, "bad IPv4 address '1.2.3.400'", -EINVAL},
     {HDR "  ip saddr 1.2.3.4/33 drop\n }\n}", 4, 12, "bad IPv4 prefix", -EINVAL},
@@ -530,17 +1047,14 @@ static const struct bad bad_inputs[] = {
     {HDR "  ct zone set 65536\n }\n}", 4, 15, "zone 65536 out of range", -EINVAL},
     {HDR "  meta mark set ct mark\n }\n}", 4, 3,
      "'meta mark set ct mark' has no effect before conntrack", -EINVAL},
-    {HDR "  ct mark set 1\n }\n}", 4, 3, "'ct mark set' has no effect before conntrack",
-     -EINVAL},
+    {HDR "  ct mark set 1\n }\n}", 4, 3, "'ct mark set' has no effect before conntrack", -EINVAL},
     {HDR "  ct state new drop\n }\n}", 4, 3, "'ct state' matches nothing before conntrack",
      -EINVAL},
-    {HDR "  ct helper set \"ftp\"\n }\n}", 4, 3, "'ct helper set' has no effect before",
-     -EINVAL},
+    {HDR "  ct helper set \"ftp\"\n }\n}", 4, 3, "'ct helper set' has no effect before", -EINVAL},
     {HDR "  ct event set new\n }\n}", 4, 3, "'ct event set' has no effect before", -EINVAL},
     {HDR_POST "  notrack\n }\n}", 4, 3, "'notrack' has no effect after conntrack", -EINVAL},
     {HDR_POST "  ct zone set 1\n }\n}", 4, 3, "'ct zone set' has no effect after", -EINVAL},
-    {HDR "  ct timeout set \"x\"\n }\n}", 4, 3, "'ct timeout set' has no effect before",
-     -EINVAL},
+    {HDR "  ct timeout set \"x\"\n }\n}", 4, 3, "'ct timeout set' has no effect before", -EINVAL},
     {HDR_POST "  ct timeout set \"nope\"\n }\n}", 4, 18, "ct timeout \"nope\" does not exist",
      -EINVAL},
     {HDR_POST "  ct helper set \"nope\"\n }\n}", 4, 17, "ct helper \"nope\" does not exist",
@@ -562,8 +1076,7 @@ static const struct bad bad_inputs[] = {
     {HDR "  ip6 saddr ::1 drop\n }\n}", 4, 3, "'ip6' in a table of family ip", -EINVAL},
     {HDR "  meta oifname \"x\" drop\n }\n}", 4, 8, "unsupported: 'meta oifname'", -EINVAL},
     {HDR "  ct label set 1\n }\n}", 4, 6, "unsupported: 'ct label'", -EINVAL},
-    {HDR "  ct zone set meta mark map { 1 : 2, 1 : 3 }\n }\n}", 4, 0, "overlapping keys",
-     -EINVAL},
+    {HDR "  ct zone set meta mark map { 1 : 2, 1 : 3 }\n }\n}", 4, 0, "overlapping keys", -EINVAL},
     {HDR "  ip saddr 1.1.1.1 drop\n", 5, 1, "chain c: '}' missing", -EINVAL},
     {HDR "  ip saddr \"1.1.1.1\n }\n}", 4, 12, "unterminated string", -EINVAL},
     {HDR "  ip saddr $x drop\n }\n}", 4, 12, "undefined variable $x", -EINVAL},
@@ -579,23 +1092,27 @@ static const struct bad bad_inputs[] = {
      3, 8, "chain c: already declared", -EINVAL},
     {HDR "  ip saddr 1.2.3.9-1.2.3 drop\n }\n}", 4, 12, "bad IPv4 range", -EINVAL},
     {"table ip6 t {\n chain c {\n  type filter hook prerouting priority raw\n"
-     "  ip6 saddr 2001:db8::g drop\n }\n}", 4, 13, "bad IPv6 address '2001:db8::g'", -EINVAL},
+     "  ip6 saddr 2001:db8::g drop\n }\n}",
+     4, 13, "bad IPv6 address '2001:db8::g'", -EINVAL},
     {"table ip6 t {\n chain c {\n  type filter hook prerouting priority raw\n"
-     "  ip6 saddr ::/129 drop\n }\n}", 4, 13, "bad IPv6 prefix '::/129'", -EINVAL},
+     "  ip6 saddr ::/129 drop\n }\n}",
+     4, 13, "bad IPv6 prefix '::/129'", -EINVAL},
     {"table ip6 t {\n chain c {\n  type filter hook prerouting priority raw\n"
-     "  ip6 saddr ::9-::1 drop\n }\n}", 4, 13, "ends before it starts", -EINVAL},
+     "  ip6 saddr ::9-::1 drop\n }\n}",
+     4, 13, "ends before it starts", -EINVAL},
     {HDR "  meta mark 4294967296\n }\n}", 4, 13, "mark 4294967296 out of range", -EINVAL},
     {HDR "  vlan id x\n }\n}", 4, 11, "vlan id: a number expected, found 'x'", -EINVAL},
     {"table ip t {\n chain c {\n  type filter hook prerouting priority bogus\n }\n}", 3, 40,
      "bad priority 'bogus'", -EINVAL},
-    {"table ip t {\n chain c {\n  type filter hook prerouting priority raw - x\n }\n}", 3,
-     46, "bad priority offset 'x'", -EINVAL},
+    {"table ip t {\n chain c {\n  type filter hook prerouting priority raw - x\n }\n}", 3, 46,
+     "bad priority offset 'x'", -EINVAL},
     {"table ip t {\n chain c {\n  type filter hook bogus priority 0\n }\n}", 3, 20,
      "unknown hook 'bogus'", -EINVAL},
     {"table ip t {\n chain c {\n  type filter hook prerouting priority 0\n"
-     "  type filter hook output priority 0\n }\n}", 4, 3, "chain c: a second 'type'", -EINVAL},
-    {"table ip t {\n ct timeout p { protocol tcp; }\n ct timeout p { protocol tcp; }\n}", 3,
-     13, "ct timeout p: already declared in this table", -EINVAL},
+     "  type filter hook output priority 0\n }\n}",
+     4, 3, "chain c: a second 'type'", -EINVAL},
+    {"table ip t {\n ct timeout p { protocol tcp; }\n ct timeout p { protocol tcp; }\n}", 3, 13,
+     "ct timeout p: already declared in this table", -EINVAL},
     {"table ip t {\n ct helper h { protocol tcp; }\n}", 2, 12, "ct helper h: 'type' missing",
      -EINVAL},
     {"table ip t {\n ct timeout p { l3proto ip; }\n}", 2, 13, "ct timeout p: 'protocol' missing",
@@ -626,23 +1143,22 @@ static const struct bad bad_inputs[] = {
      5, 12, "set @s: its type does not fit 'ip saddr'", -EINVAL},
     {HDR "  ct zone set meta mark map { 5-1 : 2 }\n }\n}", 4, 31, "range ends before it starts",
      -EINVAL},
-    {HDR "  ct zone set meta mark map { 1 2 }\n }\n}", 4, 33, "':' expected, found '2'",
-     -EINVAL},
+    {HDR "  ct zone set meta mark map { 1 2 }\n }\n}", 4, 33, "':' expected, found '2'", -EINVAL},
     {HDR "  ct zone set meta mark map { }\n }\n}", 4, 15, "empty map", -EINVAL},
-    {HDR_POST "  ct helper set { }\n }\n}", 4, 17, "an object name expected, found '{'",
-     -EINVAL},
+    {HDR_POST "  ct helper set { }\n }\n}", 4, 17, "an object name expected, found '{'", -EINVAL},
     {HDR "  iifname \"a*b\"\n }\n}", 4, 11, "'*' is a wildcard only at the end", -EINVAL},
     {HDR "  iifname \"0123456789012345678901234567890123456789012345678901234567890123\"\n"
-     " }\n}", 4, 11, "iifname: a name of 1 to 63 bytes expected", -EINVAL},
+         " }\n}",
+     4, 11, "iifname: a name of 1 to 63 bytes expected", -EINVAL},
     {"table ip t {\n chain c {\n  type filter hook prerouting priority raw\n"
      "  ip saddr 1.1.1.1 ip saddr 1.1.1.1 ip saddr 1.1.1.1 ip saddr 1.1.1.1 ip saddr 1.1.1.1"
      " ip saddr 1.1.1.1 ip saddr 1.1.1.1 ip saddr 1.1.1.1 ip saddr 1.1.1.1 ip saddr 1.1.1.1"
      " ip saddr 1.1.1.1 ip saddr 1.1.1.1 ip saddr 1.1.1.1 ip saddr 1.1.1.1 ip saddr 1.1.1.1"
-     " ip saddr 1.1.1.1 ip saddr 1.1.1.1\n }\n}", 4, 275, "more than 16 matches in one rule",
-     -E2BIG},
+     " ip saddr 1.1.1.1 ip saddr 1.1.1.1\n }\n}",
+     4, 275, "more than 16 matches in one rule", -E2BIG},
     {HDR "  counter counter counter counter counter counter counter counter counter counter"
-     " counter counter counter counter counter counter counter\n }\n}", 4, 131,
-     "more than 16 statements in one rule", -E2BIG},
+         " counter counter counter counter counter counter counter\n }\n}",
+     4, 131, "more than 16 statements in one rule", -E2BIG},
     {"define x = { 1\n", 1, 8, "define x: '}' missing", -EINVAL},
     {"define x = }\n", 1, 12, "unbalanced '}'", -EINVAL},
     {"define = 1\n", 1, 8, "define: a variable name expected", -EINVAL},
@@ -652,14 +1168,14 @@ static const struct bad bad_inputs[] = {
      "unexpected byte 0x01", -EINVAL},
     {"table ip t { chain c { type filter hook prerouting priority raw; ip saddr $ } }", 1, 75,
      "'$' without a name", -EINVAL},
-    {"table inet t { chain c { type filter hook prerouting priority raw; ip6 nexthdr 300 } }",
-     1, 80, "unknown protocol '300'", -EINVAL},
+    {"table inet t { chain c { type filter hook prerouting priority raw; ip6 nexthdr 300 } }", 1,
+     80, "unknown protocol '300'", -EINVAL},
     {"table ip t { chain c { type filter hook prerouting priority raw; tcp flags syn } }", 1, 70,
      "unsupported: 'tcp flags'", -EINVAL},
-    {"table ip t { chain c { type filter hook prerouting priority raw; ct state set new } }",
-     1, 69, "'ct state' cannot be set", -EINVAL},
-    {"table ip t { chain c { type filter hook prerouting priority raw; ip saddr < 1.1.1.1 } }",
-     1, 77, "'<', '>', '<=' and '>=' are not supported here", -EINVAL},
+    {"table ip t { chain c { type filter hook prerouting priority raw; ct state set new } }", 1, 69,
+     "'ct state' cannot be set", -EINVAL},
+    {"table ip t { chain c { type filter hook prerouting priority raw; ip saddr < 1.1.1.1 } }", 1,
+     77, "'<', '>', '<=' and '>=' are not supported here", -EINVAL},
     {"table ip t { chain c { type filter hook prerouting priority raw; policy maybe; } }", 1, 73,
      "'accept' or 'drop' expected, found 'maybe'", -EINVAL},
     {"table ip t { chain c { policy drop; } }", 1, 24, "'policy' needs a base chain", -EINVAL},
@@ -990,6 +1506,63 @@ out:
 
 /* ---- mutated input ------------------------------------------------------------ */
 
+/* NAT rules through the packet path: attaching enables the table's NAT,
+ * the core asks the nat chains for each manip, and a drop there refuses
+ * the connection. */
+static void test_nat_path(void)
+{
+    struct ct_ruleset *rs = load("table ip nat {\n"
+                                 "  chain pre {\n"
+                                 "    type nat hook prerouting priority dstnat\n"
+                                 "    tcp dport 80 dnat to 10.0.0.2:8080\n"
+                                 "    udp dport 9 drop\n"
+                                 "  }\n"
+                                 "  chain post {\n"
+                                 "    type nat hook postrouting priority srcnat\n"
+                                 "    ip saddr 1.1.1.0/24 masquerade\n"
+                                 "  }\n"
+                                 "}\n");
+    struct ct_table *t = mk_table(64, 0), *used = mk_table(64, 0);
+    struct frame f;
+    struct ct_nat_range r;
+    struct ct_nat_stats st;
+    struct ct_conn_info ci;
+    union ct_addr out = v4a(A(203, 0, 113, 5));
+    if (!rs || !t || !used)
+        goto out;
+    CHECK_EQ_I(ct_nat_stats(t, &st), -ENOTSUP);
+    CHECK_EQ_I(ct_ruleset_set_nat_addr(rs, CT_RULES_NAT_MASQUERADE, CT_L3_IPV4, &out), 0);
+    CHECK_EQ_I(ct_ruleset_attach(t, rs), 0);
+    CHECK_EQ_I(ct_nat_stats(t, &st), 0);
+
+    struct ct_pkt *p = mk4(&f, 6, A(1, 1, 1, 1), 1000, A(192, 0, 2, 1), 80, 0, 0);
+    CHECK_EQ_I(ct_rules_conn_nat(t, p, CT_NAT_MANIP_DST, &p->tuple, &r), 1);
+    CHECK_RANGE(&r, MAP | PROTO, v4a(A(10, 0, 0, 2)), v4a(A(10, 0, 0, 2)), 8080, 8080);
+    CHECK_EQ_I(ct_nat_range_check(&r, CT_L3_IPV4), 0);
+
+    struct ct_verdict v = run_pkt(t, p, 0, 1);
+    CHECK_EQ_U(v.state, CT_STATE_NEW);
+    CHECK(v.conn != NULL);
+    if (v.conn && ct_conn_get_info(t, v.conn, &ci) == 0) {
+        /* The reply comes from the DNAT target to the masquerade address. */
+        const struct ct_tuple *rt = &ci.tuple[CT_DIR_REPLY];
+        CHECK_EQ_U(ntohl(rt->src.v4), A(10, 0, 0, 2));
+        CHECK_EQ_U(rt->sport, 8080);
+        CHECK_EQ_U(ntohl(rt->dst.v4), A(203, 0, 113, 5));
+    }
+    v = run_pkt(t, mk4(&f, 17, A(1, 1, 1, 1), 1000, A(192, 0, 2, 1), 9, 0, 0), 0, 1);
+    CHECK_EQ_U(v.state, CT_STATE_INVALID);
+    CHECK_EQ_U(v.reason, CT_REASON_RULE_DROP);
+
+    /* A table that has created connections cannot get NAT any more. */
+    run_pkt(used, mk4(&f, 17, A(1, 1, 1, 1), 1000, A(192, 0, 2, 1), 7, 0, 0), 0, 1);
+    CHECK_EQ_I(ct_ruleset_attach(used, rs), -EBUSY);
+out:
+    ct_table_destroy(t);
+    ct_table_destroy(used);
+    ct_ruleset_free(rs);
+}
+
 static const char *const seeds[] = {
     "table inet raw {\n"
     "  set nets { type ipv4_addr; flags interval; elements = { 10.0.0.0/8, 1.2.3.4-1.2.3.9 } }\n"
@@ -1009,6 +1582,19 @@ static const char *const seeds[] = {
     "}\n",
     "define p = { 22, 80 }\ntable ip x { chain y { type filter hook output priority -300\n"
     "udp dport $p meta mark set 3; } }\n",
+    "table inet n {\n"
+    "  chain pre { type nat hook prerouting priority dstnat;\n"
+    "    tcp dport 22 dnat ip to 10.0.0.2-10.0.0.5:80-90 random,persistent\n"
+    "    meta l4proto tcp dnat ip6 to [2001:db8::1]-[2001:db8::5]:80\n"
+    "    meta l4proto tcp dnat ip to tcp dport map { 1-5 : 10.0.0.1, 22 : 10.0.0.2 } : 7\n"
+    "    dnat ip prefix to ip daddr map { 2.2.2.0/24 : 10.1.1.0/24 }\n"
+    "    redirect fully-random\n"
+    "  }\n"
+    "  chain post { type nat hook postrouting priority srcnat; policy drop;\n"
+    "    ip saddr 10.0.0.0/8 snat ip to ip saddr map { 10.0.0.0/8 : 1.1.1.1-1.1.1.9 }\n"
+    "    meta l4proto tcp masquerade to :1024-2000\n"
+    "  }\n"
+    "}\n",
 };
 
 static void test_mutations(void)
@@ -1019,8 +1605,10 @@ static void test_mutations(void)
     struct ct_pkt *p4 = mk4(&f, 6, A(10, 1, 1, 1), 1, A(2, 2, 2, 2), 22, 7, 1);
     struct ct_pkt copy = *p4;
     unsigned loaded = 0;
+    for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++)
+        ct_ruleset_free(load(seeds[i])); /* each seed is valid before its mutations */
     for (int i = 0; i < 20000; i++) {
-        const char *s = seeds[i % 2];
+        const char *s = seeds[i % 3];
         size_t len = strlen(s);
         memcpy(buf, s, len);
         int edits = 1 + (int)(rnd() % 4);
@@ -1064,6 +1652,13 @@ static void test_mutations(void)
             ct_ruleset_set_iface(rs, 1, "eth0");
             pre(rs, p4, 1, &o);
             post(rs, p4, CT_STATE_NEW, 0, 0, &o);
+            struct ct_nat_range r;
+            union ct_addr a = v4a(A(10, 0, 0, 254));
+            ct_ruleset_set_nat_addr(rs, CT_RULES_NAT_MASQUERADE, CT_L3_IPV4, &a);
+            int n = ct_rules_eval_nat(rs, p4, CT_NAT_MANIP_DST, &p4->tuple, &r);
+            CHECK(n == 0 || n == 1 || n == -EPERM);
+            n = ct_rules_eval_nat(rs, p4, CT_NAT_MANIP_SRC, &p4->tuple, &r);
+            CHECK(n == 0 || n == 1 || n == -EPERM);
             ct_ruleset_free(rs);
         } else {
             CHECK(err == -EINVAL || err == -E2BIG);
@@ -1092,6 +1687,13 @@ int main(void)
     RUN(test_sets_vs_linear);
     RUN(test_big_set_through_rules);
     RUN(test_path);
+    RUN(test_nat_snat_dnat_forms);
+    RUN(test_nat_ipv6_forms);
+    RUN(test_nat_masquerade_redirect);
+    RUN(test_nat_hooks_and_tuple);
+    RUN(test_nat_order_verdicts);
+    RUN(test_nat_maps);
+    RUN(test_nat_path);
     RUN(test_mutations);
     return check_summary();
 }

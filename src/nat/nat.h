@@ -1,0 +1,101 @@
+/*
+ * Private interface of NAT (docs/nat.md): the table's NAT state, the
+ * per-connection binding and the calls the packet path makes.
+ *
+ * ---- Design -----------------------------------------------------------------
+ *
+ * Binding. A translated connection's reply tuple is not the inverse of its
+ * original, so it cannot be derived (table/table.h) and is kept in a side
+ * array (table/ext.h) slot of the connection, as the index's key: struct
+ * ct_key4 or ct_key6 with the reply zone. Which connections have one is
+ * told by the public status bits Linux uses for it, CT_STATUS_SRC_NAT and
+ * CT_STATUS_DST_NAT (IPS_NAT_MASK): set when a manip changed the tuple,
+ * before the connection is indexed, never changed afterwards. The reply
+ * key's derivation (ct_table_reply_key4/6(), ct_table_reply_match4())
+ * tests them together with the ICMP case it already tested, so a table
+ * without NAT pays one OR on a reply-direction lookup and nothing else.
+ * The slot lives and dies with the entry: unlinking the connection's two
+ * tuples (every path that ends one) is what releases its ports; there is
+ * no separate port map to leak or to keep consistent.
+ *
+ * Allocation (ct_nat_conn_new()) follows Linux's get_unique_tuple() and
+ * nf_nat_l4proto_unique_tuple() (net/netfilter/nf_nat_core.c): a
+ * candidate is taken when the reply tuple it implies is in no live
+ * connection's index slot, whichever direction (nf_nat_used_tuple()). So
+ * uniqueness is of the whole tuple, and one address serves 64 k
+ * connections per remote endpoint. Addresses from a range are chosen by
+ * Linux's hash (Jenkins' lookup3 jhash2 of the source, keyed by the
+ * destination unless `persistent`), so a range gives the kernel's choice.
+ * docs/nat.md has the algorithm and every difference.
+ *
+ * Thread-safety: the allocation reads the index through the table's own
+ * lookup (locked view in shared tables); a shared table's insert re-checks
+ * both tuples under the bucket locks and the packet path allocates again
+ * when another thread took the reply tuple meanwhile (process.c).
+ */
+#ifndef CT_NAT_NAT_H
+#define CT_NAT_NAT_H
+
+#include <stdint.h>
+
+#include "ctrack/nat.h"
+#include "table/conn.h"
+#include "table/ext.h"
+#include "table/table.h"
+
+struct ct_table;
+struct ct_conn;
+struct ct_pkt;
+struct ct_verdict;
+
+/* A connection's binding: its reply key, as the index sees it. */
+union ct_nat_slot {
+    struct ct_key4 k4;
+    struct ct_key6 k6;
+};
+
+/* The table's NAT state (t->nat). */
+struct ct_nat {
+    struct ct_nat_config cfg;
+    ct_nat_policy_fn policy;
+    void *policy_arg;
+    int ext;                   /* extension id of union ct_nat_slot */
+    struct ct_nat_stats stats; /* updated with atomic adds in shared tables */
+};
+
+/* The status bits that say a connection's reply key is in its NAT slot. */
+#define CT_STATUS_NAT_MASK (CT_STATUS_SRC_NAT | CT_STATUS_DST_NAT)
+
+/* The binding of a translated connection c (status & CT_STATUS_NAT_MASK). */
+static inline const union ct_nat_slot *ct_nat_slot_of(const struct ct_table *t,
+                                                      const struct ct_conn *c)
+{
+    return (const union ct_nat_slot *)ct_table_ext_get(t, ct_table_conn_id(t, c),
+                                                       (unsigned)t->nat->ext);
+}
+
+/*
+ * For a connection c about to be inserted (key, zones, template applied,
+ * tracker accepted its first packet): asks the policy and the ruleset for
+ * translations, allocates a unique reply tuple (DST, then SRC, null
+ * bindings where nothing was asked) and records it in c (slot and status
+ * bits). Returns CT_REASON_NONE, or the reason the packet is refused:
+ * NAT_EXHAUSTED, NAT_RANGE, RULE_DROP (a nat chain dropped it). Nothing
+ * is left to undo on refusal beyond discarding c.
+ */
+uint16_t ct_nat_conn_new(struct ct_table *t, struct ct_conn *c, const struct ct_pkt *pkt,
+                         uint64_t now);
+
+/*
+ * After a burst of writable descriptors (ct_process_burst_rw()): translates
+ * each packet of a translated connection (ct_nat_rewrite()) and marks it
+ * CT_VERDICT_NAT; a packet that cannot be translated becomes INVALID
+ * (reason NAT_REWRITE) with CT_VERDICT_DROP, and is left as it was.
+ */
+void ct_nat_rewrite_burst(struct ct_table *t, struct ct_pkt *pkts, struct ct_verdict *v,
+                          unsigned n);
+
+/* Frees the table's NAT state (ct_table_destroy()). */
+void ct_nat_destroy(struct ct_table *t);
+
+#endif
