@@ -1704,7 +1704,7 @@ static void cases_nat(void)
                  "    }\n"
                  "}\n");
     struct flow fl = flow4("10.1.0.1", "10.2.0.1", 41220, 53);
-    for (int i = 0; i < 3; i++)
+    for (unsigned i = 0; i < 3; i++)
         udp_dgram(&c, &fl, 0, 30 + i, 0, 0);
     fl = flow6("2001:db8:1::1", "2001:db8:2::1", 41221, 53);
     udp_dgram(&c, &fl, 0, 30, 0, 0);
