@@ -499,6 +499,6 @@ def main(argv):
 if __name__ == '__main__':
     try:
         sys.exit(main(sys.argv[1:]))
-    except (OSError, ValueError) as e:
-        print(f'natpkt: {e}', file=sys.stderr)
+    except (OSError, ValueError, IndexError, struct.error) as e:
+        print(f'natpkt: {" ".join(sys.argv[1:2])}: {e}', file=sys.stderr)
         sys.exit(2)
