@@ -55,7 +55,7 @@ test-asan: setup
 
 test-tsan: setup
 	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCTRACK_SANITIZE=thread $(CMAKE_FLAGS)
-	cmake --build $(TSAN_BUILD) -j $(JOBS) --target test_shared
+	cmake --build $(TSAN_BUILD) -j $(JOBS) --target test_shared test_nat
 	cd $(TSAN_BUILD) && TSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure -L concurrency
 
 # clang's -Wthread-safety analysis over the library (warnings are errors),

@@ -210,7 +210,9 @@ int ct_process_burst(struct ct_table *table, const struct ct_frame *frames,
                      struct ct_pkt *pkts, struct ct_verdict *verdicts,
                      unsigned n, uint64_t now, unsigned flags);
 
-/* As ct_process_burst() for packets the caller already parsed. */
+/* As ct_process_burst() for packets the caller already parsed. Packets
+ * parsed from writable frames (ct_pkt_parse_rw()) are translated as
+ * ct_process_burst_rw() translates them; the others are never written. */
 int ct_process_parsed(struct ct_table *table, struct ct_pkt *pkts,
                       struct ct_verdict *verdicts, unsigned n, uint64_t now,
                       unsigned flags);

@@ -84,6 +84,13 @@ struct cli_read_opts {
     /* Snapshots (docs/snapshot.md). */
     const char *save_state;    /* --save-state FILE: the table at the end, or NULL */
     const char *load_state;    /* --load-state FILE: the table at the start, or NULL */
+    /* The addresses the rules' `masquerade` and `redirect` translate to
+       (--masquerade-addr, --redirect-addr; ct_ruleset_set_nat_addr()):
+       indexed by enum ct_rules_nat_addr, then 0 for IPv4 and 1 for IPv6. */
+    union ct_addr nat_addr[2][2];
+    uint8_t nat_addr_set[2][2];
+    /* Packets out (--write FILE): every packet that leaves, as a pcap file. */
+    const char *write_file;    /* NULL: none written */
 };
 
 /* One connection that ended, as the flow log (--at-end drain) prints it. */
@@ -168,6 +175,9 @@ void cli_print_flow(FILE *out, enum cli_format format, unsigned columns,
 /* The summary on stderr: packets, connections, verdicts, reasons. */
 void cli_print_summary(FILE *out, const char *file, const struct cli_counts *counts,
                        const struct ct_table_stats *st, uint64_t listed);
+
+/* The NAT counters (struct ct_nat_stats) as the summary's `nat:` line. */
+void cli_print_nat(FILE *out, const struct ct_nat_stats *ns);
 
 /* Every table counter (--stats), as `stats: ` lines on `out`. */
 void cli_print_stats(FILE *out, const struct ct_table_stats *st);

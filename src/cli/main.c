@@ -20,7 +20,8 @@
 #define OUT_BUF_SIZE (1u << 16)
 
 /* Reads the source (none for `ctrack show`) to its end through the
- * pipeline, saves the table with --save-state; returns the exit code. */
+ * pipeline, saves the table with --save-state and the packets with
+ * --write; returns the exit code. */
 static int read_all(struct cli_source *src, struct cli_pipeline *p, const char *save_state)
 {
     int status = CLI_EXIT_OK;
@@ -43,6 +44,10 @@ static int read_all(struct cli_source *src, struct cli_pipeline *p, const char *
     }
     /* The table after the last packet's expiry: what a restart needs. */
     if (save_state && status == CLI_EXIT_OK && cli_pipeline_save_state(p, save_state) < 0)
+        status = CLI_EXIT_FAIL;
+    /* The packets of a run that failed are not written: the previous file
+       stays (cli_pipeline_destroy() removes the temporary one). */
+    if (status == CLI_EXIT_OK && cli_pipeline_commit_write(p) < 0)
         status = CLI_EXIT_FAIL;
     if (cli_pipeline_finish(p) < 0)
         status = CLI_EXIT_FAIL;
@@ -110,6 +115,26 @@ static struct ct_ruleset *load_rules(const char *path)
     return rs;
 }
 
+/* Gives the ruleset the addresses of --masquerade-addr and --redirect-addr;
+   0, or -1 after one line. */
+static int set_nat_addrs(const struct cli_read_opts *o)
+{
+    static const char *const names[2] = {"--masquerade-addr", "--redirect-addr"};
+    for (unsigned k = 0; k < 2; k++) {
+        for (unsigned fam = 0; fam < 2; fam++) {
+            if (!o->nat_addr_set[k][fam])
+                continue;
+            int err = ct_ruleset_set_nat_addr(o->ruleset, k, fam ? CT_L3_IPV6 : CT_L3_IPV4,
+                                              &o->nat_addr[k][fam]);
+            if (err != 0) {
+                cli_error("read: %s: %s", names[k], ct_strerror(err));
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
 /* Gives the ruleset the capture's interface names (pcapng if_name), so
    that `iifname` matches them; 0, or -1 after reporting why not. */
 static int name_ifaces(struct cli_source *src, struct ct_ruleset *rs)
@@ -129,6 +154,24 @@ static int name_ifaces(struct cli_source *src, struct ct_ruleset *rs)
     return 0;
 }
 
+/* --write: the pcap file the packets that leave go to, in the input's link
+   type, snapshot length and timestamp precision. 0, or -1 after one line. */
+static int open_write(struct cli_source *src, struct cli_pipeline *p, const char *path)
+{
+    if (cli_source_check_links(src) < 0)
+        return -1;
+    struct cli_sink_format fmt = {
+        .linktype = cli_source_link(src),
+        .snaplen = cli_source_snaplen(src),
+        .nano = cli_source_nano(src),
+    };
+    struct cli_sink *k = cli_sink_open_pcap(path, &fmt);
+    if (!k)
+        return -1;
+    cli_pipeline_write_to(p, k);
+    return 0;
+}
+
 int cli_read_run(const struct cli_read_opts *given)
 {
     struct cli_read_opts o = *given;
@@ -136,6 +179,10 @@ int cli_read_run(const struct cli_read_opts *given)
     /* The rules first: a bad rules file stops the run before any packet. */
     if (o.rules_file && !(o.ruleset = load_rules(o.rules_file)))
         return CLI_EXIT_USAGE;
+    if (o.ruleset && set_nat_addrs(&o) < 0) {
+        ct_ruleset_free(o.ruleset);
+        return CLI_EXIT_USAGE;
+    }
     /* `ctrack show` reads no capture. */
     struct cli_source *src = opts->file ? cli_source_open_pcap(opts->file) : NULL;
     if (opts->file && !src) {
@@ -153,8 +200,10 @@ int cli_read_run(const struct cli_read_opts *given)
         ct_ruleset_free(o.ruleset);
         return CLI_EXIT_FAIL;
     }
-    /* A snapshot that cannot be loaded is bad input, like a bad capture. */
-    if (opts->load_state && cli_pipeline_load_state(p, opts->load_state) < 0) {
+    /* A snapshot that cannot be loaded is bad input, like a bad capture;
+       an output that cannot be created is a bad option. */
+    if ((opts->load_state && cli_pipeline_load_state(p, opts->load_state) < 0) ||
+        (opts->write_file && open_write(src, p, opts->write_file) < 0)) {
         cli_pipeline_destroy(p);
         cli_source_close(src);
         ct_ruleset_free(o.ruleset);

@@ -6,6 +6,7 @@
  * switched off (opterr = 0) so that the wording stays ours and stays on one
  * line.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdint.h>
@@ -83,12 +84,19 @@ void cli_read_usage(FILE *out)
             "                         (one per connection key), not by Zeek's timers\n"
             "  --no-local-nets        local_orig/local_resp unset instead of private nets\n"
             "  --rules FILE           rules in nftables syntax choosing zones, notrack,\n"
-            "                         marks, timeout policies and helpers (docs/rules.md);\n"
+            "                         marks, timeout policies, helpers and NAT (docs/rules.md);\n"
             "                         pcapng interface names are what iifname matches\n"
             "  --save-state FILE      write the table at the end of the capture to the\n"
             "                         snapshot FILE, atomically (docs/snapshot.md)\n"
             "  --load-state FILE      start from the table in the snapshot FILE, at its\n"
             "                         time; give the same --rules as when it was saved\n"
+            "  --write OUT            write every packet that leaves (after NAT; not those\n"
+            "                         a rule or helper dropped) to the pcap file OUT, in\n"
+            "                         input order, atomically\n"
+            "  --masquerade-addr ADDR the address the rules' masquerade translates to (the\n"
+            "                         output interface's); once per family, IPv4 and IPv6\n"
+            "  --redirect-addr ADDR   the address the rules' redirect in prerouting\n"
+            "                         translates to (the input interface's); once per family\n"
             "  --vlan-key             VLAN tags are part of the connection key (zone)\n"
             "  --no-defrag            no IP reassembly: fragments are INVALID (fragment)\n"
             "  --tunnels, --no-tunnels  track connections inside IP-in-IP, GRE, VXLAN,\n"
@@ -256,6 +264,9 @@ enum {
     OPT_EVENTS,
     OPT_SAVE_STATE,
     OPT_LOAD_STATE,
+    OPT_WRITE,
+    OPT_MASQUERADE_ADDR,
+    OPT_REDIRECT_ADDR,
 };
 
 static const struct option read_options[] = {
@@ -286,6 +297,9 @@ static const struct option read_options[] = {
     {"events", no_argument, NULL, OPT_EVENTS},
     {"save-state", required_argument, NULL, OPT_SAVE_STATE},
     {"load-state", required_argument, NULL, OPT_LOAD_STATE},
+    {"write", required_argument, NULL, OPT_WRITE},
+    {"masquerade-addr", required_argument, NULL, OPT_MASQUERADE_ADDR},
+    {"redirect-addr", required_argument, NULL, OPT_REDIRECT_ADDR},
     {NULL, 0, NULL, 0},
 };
 
@@ -410,6 +424,35 @@ static int set_at_end(const char *what, struct cli_read_opts *opts)
     return 0;
 }
 
+/*
+ * --masquerade-addr ADDR, --redirect-addr ADDR: the address the rules'
+ * masquerade or redirect statements translate connections of ADDR's
+ * family to (enum ct_rules_nat_addr `kind`), at most one per family.
+ */
+static int set_nat_addr(const char *name, unsigned kind, const char *text,
+                        struct cli_read_opts *opts)
+{
+    union ct_addr a;
+    memset(&a, 0, sizeof(a));
+    unsigned fam;
+    if (inet_pton(AF_INET, text, &a.v4) == 1) {
+        fam = 0;
+    } else if (inet_pton(AF_INET6, text, a.b) == 1) {
+        fam = 1;
+    } else {
+        cli_error("read: %s: '%s' is not an IPv4 or IPv6 address", name, text);
+        return -1;
+    }
+    if (opts->nat_addr_set[kind][fam]) {
+        cli_error("read: %s: given twice for %s ('%s'); give it once per address family", name,
+                  fam ? "IPv6" : "IPv4", text);
+        return -1;
+    }
+    opts->nat_addr[kind][fam] = a;
+    opts->nat_addr_set[kind][fam] = 1;
+    return 0;
+}
+
 /* Sets an option that takes a value: 0, -1 after an error line, or 1 if
    `c` is not one. */
 static int set_value(int c, const char *arg, struct cli_read_opts *opts)
@@ -448,6 +491,20 @@ static int set_value(int c, const char *arg, struct cli_read_opts *opts)
     case OPT_LOAD_STATE:
         opts->load_state = arg;
         return 0;
+    case OPT_WRITE:
+        /* Standard output carries the table: packets there would mix with it. */
+        if (arg[0] == '\0' || strcmp(arg, "-") == 0) {
+            cli_error("read: --write: '%s' is not a file name (standard output carries the "
+                      "table; name a file)",
+                      arg);
+            return -1;
+        }
+        opts->write_file = arg;
+        return 0;
+    case OPT_MASQUERADE_ADDR:
+        return set_nat_addr("--masquerade-addr", CT_RULES_NAT_MASQUERADE, arg, opts);
+    case OPT_REDIRECT_ADDR:
+        return set_nat_addr("--redirect-addr", CT_RULES_NAT_REDIRECT, arg, opts);
     default:
         return 1;
     }
@@ -553,6 +610,15 @@ static int check_flows(struct cli_read_opts *opts)
     }
     if (opts->tunnels < 0)
         opts->tunnels = opts->flows;
+    /* The NAT addresses are those of the rules' statements. */
+    for (unsigned k = 0; k < 2; k++) {
+        if ((opts->nat_addr_set[k][0] || opts->nat_addr_set[k][1]) && !opts->rules_file) {
+            cli_error("read: %s names the address of the rules' %s statements: give --rules",
+                      k == CT_RULES_NAT_MASQUERADE ? "--masquerade-addr" : "--redirect-addr",
+                      k == CT_RULES_NAT_MASQUERADE ? "masquerade" : "redirect");
+            return CLI_EXIT_USAGE;
+        }
+    }
     /* A snapshot holds the table, not the flow keyer's records. */
     if (opts->flows && (opts->save_state || opts->load_state)) {
         cli_error("read: --save-state and --load-state keep the table, not flow records "
@@ -567,9 +633,9 @@ int cli_show_parse(int argc, char **argv, struct cli_read_opts *opts)
     int rc = cli_read_parse(argc, argv, opts);
     if (rc >= 0)
         return rc;
-    if (opts->flows || opts->trace || opts->save_state || opts->load_state) {
-        cli_error("show: --flows, --format zeek, --trace, --save-state and --load-state do "
-                  "not apply to a snapshot");
+    if (opts->flows || opts->trace || opts->save_state || opts->load_state || opts->write_file) {
+        cli_error("show: --flows, --format zeek, --trace, --save-state, --load-state and "
+                  "--write do not apply to a snapshot");
         return CLI_EXIT_USAGE;
     }
     /* The one file is the snapshot; the table it fills has no capture. */

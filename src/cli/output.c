@@ -502,6 +502,16 @@ void cli_print_summary(FILE *out, const char *file, const struct cli_counts *cou
             st->early_drop, st->refused_full);
 }
 
+void cli_print_nat(FILE *out, const struct ct_nat_stats *ns)
+{
+    fprintf(out,
+            "nat: bindings=%" PRIu64 " null_remapped=%" PRIu64 " exhausted=%" PRIu64
+            " bad_range=%" PRIu64 " probes=%" PRIu64 " rewritten=%" PRIu64
+            " rewrite_failed=%" PRIu64 "\n",
+            ns->bindings, ns->null_remapped, ns->exhausted, ns->bad_range, ns->probes,
+            ns->rewritten, ns->rewrite_failed);
+}
+
 void cli_print_stats(FILE *out, const struct ct_table_stats *st)
 {
     fprintf(out,

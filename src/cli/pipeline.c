@@ -59,6 +59,12 @@
  * Flow records (--format zeek, --flows): a struct ct_flow_keyer
  * (include/ctrack/flowkey.h) keys every parsed packet into Zeek's
  * connections and hands their records to write_flow().
+ *
+ * Packets out (--write): each captured packet is parsed from its slot's
+ * copy as a writable frame, so the table's NAT translates it there, and
+ * once the burst is accounted for, the slots go to the sink (sink.h) in
+ * order, less the packets whose verdict says drop. Bursts are handed over
+ * in input order, so the file is in input order too.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -68,6 +74,7 @@
 
 #include "base/inet.h"
 #include "cli/pipeline.h"
+#include "cli/sink.h"
 #include "ctrack/flowkey.h"
 
 /* Tunnel layers decapsulated below a capture packet. */
@@ -97,10 +104,21 @@ struct ent {
     size_t rcap;
 };
 
-/* One packet of the burst being gathered. */
+/* One capture packet of the burst being gathered: a writable copy of its
+   bytes and what --write needs to put it back. */
 struct slot {
     uint8_t *buf;
     size_t cap;
+    uint32_t caplen;
+    uint32_t wire_len;
+    uint64_t ts;        /* as recorded, before any clamping */
+    unsigned ent;       /* its entry (depth 0) in ents[] */
+};
+
+/* A packet's tuples as it arrived, kept while the table may translate it. */
+struct arrival {
+    struct ct_tuple tuple;
+    struct ct_tuple inner;
 };
 
 /* Events one library call may queue: a packet makes at most four (the
@@ -127,6 +145,7 @@ struct cli_pipeline {
     struct ct_pkt pkts[CT_BURST_MAX];
     struct ct_verdict verdicts[CT_BURST_MAX];
     struct ent ents[CT_BURST_MAX];
+    struct arrival arrived[CT_BURST_MAX]; /* --write: tuples before translation */
     unsigned nframes;        /* capture packets in the current burst */
     unsigned n;              /* parsed packets in the current burst */
     uint64_t burst_now;      /* their common timestamp */
@@ -144,6 +163,10 @@ struct cli_pipeline {
     uint64_t open_time;      /* the first frame's time, for #open */
     int header_done;
     uint64_t listed;         /* lines cli_pipeline_finish() wrote */
+    /* --write: the packets that leave, and those a rule or helper dropped. */
+    struct cli_sink *sink;
+    uint64_t written, dropped;
+    int write_done;          /* the file was put in place */
 };
 
 /* Destroy callback: keeps a copy of every connection that ends. */
@@ -193,6 +216,33 @@ static const char *encap_name(unsigned e)
     return e < sizeof(names) / sizeof(names[0]) ? names[e] : "unknown";
 }
 
+/*
+ * A writable packet leaves the table translated, its descriptor's tuples
+ * with it. The trace, the counters and the flow records describe packets
+ * as they arrived, whether or not --write asked for translated frames, so
+ * the tuples of entries [i, j) are kept before the call and put back after
+ * it; the frame's bytes stay translated for writing.
+ */
+static void keep_arrival(struct cli_pipeline *r, unsigned i, unsigned j)
+{
+    for (; i < j; i++) {
+        if (r->pkts[i].writable) {
+            r->arrived[i].tuple = r->pkts[i].tuple;
+            r->arrived[i].inner = r->pkts[i].inner;
+        }
+    }
+}
+
+static void restore_arrival(struct cli_pipeline *r, unsigned i, unsigned j)
+{
+    for (; i < j; i++) {
+        if (r->pkts[i].writable) {
+            r->pkts[i].tuple = r->arrived[i].tuple;
+            r->pkts[i].inner = r->arrived[i].inner;
+        }
+    }
+}
+
 /* Hands the gathered burst to the table: runs of packets for the table go
  * in one call each; held and dropped fragments between them are not the
  * table's. All share one `now`. */
@@ -207,12 +257,14 @@ static int run_table(struct cli_pipeline *r)
         unsigned j = i;
         while (j < r->n && r->ents[j].kind == ENT_TABLE)
             j++;
+        keep_arrival(r, i, j);
         int rc = ct_process_parsed(r->table, &r->pkts[i], &r->verdicts[i], j - i, r->burst_now,
                                    CT_PROCESS_COMMIT);
         if (rc < 0) {
             cli_error("internal error: ct_process_parsed: %s", ct_strerror(rc));
             return -1;
         }
+        restore_arrival(r, i, j);
         i = j;
     }
     return 0;
@@ -253,6 +305,31 @@ static void account(struct cli_pipeline *r, unsigned i)
     }
 }
 
+/*
+ * --write: every capture packet of the burst that leaves, in input order,
+ * with its own timestamp and wire length. A packet leaves unless the
+ * verdict of the captured packet (not of a tunnelled one inside it) has
+ * CT_VERDICT_DROP; INVALID packets leave unchanged, as Linux forwards them
+ * unless a rule drops them. A fragment leaves as it came, whatever became
+ * of its datagram: the datagram was tracked from a copy.
+ */
+static int write_burst(struct cli_pipeline *r)
+{
+    for (unsigned f = 0; f < r->nframes; f++) {
+        const struct slot *s = &r->slots[f];
+        const struct ent *e = &r->ents[s->ent];
+        if (e->kind == ENT_TABLE && !e->reassembled &&
+            (r->verdicts[s->ent].flags & CT_VERDICT_DROP)) {
+            r->dropped++;
+            continue;
+        }
+        if (cli_sink_write(r->sink, s->buf, s->caplen, s->wire_len, s->ts) < 0)
+            return -1;
+        r->written++;
+    }
+    return 0;
+}
+
 /* Hands the gathered burst to the library and accounts for its verdicts. */
 static int flush_burst(struct cli_pipeline *r)
 {
@@ -262,6 +339,8 @@ static int flush_burst(struct cli_pipeline *r)
         return -1;
     for (unsigned i = 0; i < r->n; i++)
         account(r, i);
+    if (r->sink && write_burst(r) < 0)
+        return -1;
     r->n = 0;
     r->nframes = 0;
     return 0;
@@ -316,10 +395,14 @@ static int reassemble(struct cli_pipeline *r, struct ent *e, struct ct_pkt *pkt)
 
 /*
  * Parses `frame` into the next entry of the burst, reassembles it if it is
- * a fragment, and follows its tunnel layers. Returns 0 or -1 (out of memory).
+ * a fragment, and follows its tunnel layers. `wdata`, when not NULL, is
+ * frame->data writable: with --write the captured packet is parsed as a
+ * writable frame, so that the table translates it in place (the layers
+ * inside it are tracked read-only: a translation of theirs would leave
+ * the outer checksums wrong). Returns 0 or -1 (out of memory).
  */
-static int add_frame(struct cli_pipeline *r, const struct ct_frame *frame, uint64_t pktno,
-                     unsigned depth, int parent, uint8_t encap)
+static int add_frame(struct cli_pipeline *r, const struct ct_frame *frame, uint8_t *wdata,
+                     uint64_t pktno, unsigned depth, int parent, uint8_t encap)
 {
     const struct cli_read_opts *o = r->opts;
     unsigned i = r->n++;
@@ -334,7 +417,18 @@ static int add_frame(struct cli_pipeline *r, const struct ct_frame *frame, uint6
     e->parent = (int16_t)parent;
     e->encap = encap;
     e->slot = CT_FLOW_SLOT_NONE;
-    ct_pkt_parse_flags(frame, pkt, r->parse_flags);
+    if (wdata) {
+        struct ct_frame_rw rw = {
+            .data = wdata,
+            .len = frame->len,
+            .wire_len = frame->wire_len,
+            .link = frame->link,
+            .iif = frame->iif,
+        };
+        ct_pkt_parse_rw(&rw, pkt, r->parse_flags);
+    } else {
+        ct_pkt_parse_flags(frame, pkt, r->parse_flags);
+    }
     if (encap == CT_ENCAP_TEREDO && pkt->reason == CT_REASON_NONE &&
         pkt->tuple.proto == CT_IPPROTO_NONE && pkt->ip_len == 40) {
         /* A Teredo bubble (RFC 4380 section 2.8): an empty IPv6 packet that
@@ -375,7 +469,7 @@ static int add_frame(struct cli_pipeline *r, const struct ct_frame *frame, uint6
         return 0;
     if (kind == CT_ENCAP_IPIP || kind == CT_ENCAP_GRE)
         e->carrier = 1;
-    return add_frame(r, &inner, pktno, depth + 1, (int)i, kind);
+    return add_frame(r, &inner, NULL, pktno, depth + 1, (int)i, kind);
 }
 
 /*
@@ -436,11 +530,15 @@ static int add_packet(struct cli_pipeline *r, const struct cli_frame *h)
     f.wire_len = h->wire_len;
     f.link = h->link;
     f.iif = (uint16_t)h->iface;
+    s->caplen = h->caplen;
+    s->wire_len = h->wire_len;
+    s->ts = h->ts;
+    s->ent = r->n;
     r->burst_now = now;
     r->nframes++;
     r->counts.packets++;
     unsigned before = r->n;
-    if (add_frame(r, &f, r->counts.packets, 0, -1, CT_ENCAP_NONE) < 0)
+    if (add_frame(r, &f, r->sink ? s->buf : NULL, r->counts.packets, 0, -1, CT_ENCAP_NONE) < 0)
         return -1;
     r->counts.inner += r->n - before - 1;
     return 0;
@@ -642,6 +740,31 @@ int cli_pipeline_save_state(struct cli_pipeline *r, const char *path)
     return cli_state_save(r->table, path, r->last_now);
 }
 
+void cli_pipeline_write_to(struct cli_pipeline *r, struct cli_sink *sink)
+{
+    cli_sink_abort(r->sink);
+    r->sink = sink;
+}
+
+int cli_pipeline_commit_write(struct cli_pipeline *r)
+{
+    struct cli_sink *k = r->sink;
+    r->sink = NULL;
+    if (!k || cli_sink_commit(k) < 0)
+        return k ? -1 : 0;
+    r->write_done = 1;
+    return 0;
+}
+
+/* The NAT counters of the summary, when the table has NAT on (the rules
+   have nat chains). */
+static void print_nat(const struct cli_pipeline *r)
+{
+    struct ct_nat_stats ns;
+    if (ct_nat_stats(r->table, &ns) == 0)
+        cli_print_nat(stderr, &ns);
+}
+
 void cli_pipeline_summary(const struct cli_pipeline *r, const char *name)
 {
     struct ct_table_stats st;
@@ -662,6 +785,12 @@ void cli_pipeline_summary(const struct cli_pipeline *r, const char *name)
         }
         if (r->counts.inner)
             fprintf(stderr, "tunnels: %" PRIu64 " inner packets tracked\n", r->counts.inner);
+        print_nat(r);
+        if (r->write_done)
+            fprintf(stderr, "write: %" PRIu64 " packets to %s, %" PRIu64 " dropped\n", r->written,
+                    r->opts->write_file, r->dropped);
+        else if (r->opts->write_file)
+            fprintf(stderr, "write: nothing written to %s: the run failed\n", r->opts->write_file);
         struct ct_flow_keyer_stats ks = {0};
         if (r->flows)
             ct_flow_keyer_stats(r->flows, &ks);
@@ -702,6 +831,8 @@ static struct ct_table *create_table(const struct cli_read_opts *opts)
                   ct_strerror(err), err == -ENOMEM ? " (try a smaller --max-connections)" : "");
         return NULL;
     }
+    /* Rules are the CLI's only NAT policy: attaching rules with `type nat`
+       chains turns the table's NAT on with its defaults (ctrack/rules.h). */
     if (opts->ruleset && (err = ct_ruleset_attach(table, opts->ruleset)) != 0) {
         cli_error("%s: cannot apply the rules: %s", opts->rules_file, ct_strerror(err));
         ct_table_destroy(table);
@@ -781,6 +912,7 @@ void cli_pipeline_destroy(struct cli_pipeline *r)
 {
     if (!r)
         return;
+    cli_sink_abort(r->sink);
     free(r->ends);
     for (unsigned i = 0; i < CT_BURST_MAX; i++)
         free(r->ents[i].rbuf);

@@ -28,6 +28,7 @@
 #include <stdio.h>
 
 #include "cli/cli.h"
+#include "cli/sink.h"
 #include "cli/source.h"
 
 struct cli_pipeline;
@@ -74,5 +75,19 @@ int cli_pipeline_load_state(struct cli_pipeline *p, const char *path);
 /* --save-state: the table as it stands after cli_pipeline_end_input(),
  * written atomically. 0, or -1 after one line on standard error. */
 int cli_pipeline_save_state(struct cli_pipeline *p, const char *path);
+
+/*
+ * --write: from the next frame on, every captured packet that leaves (all
+ * but those whose verdict has CT_VERDICT_DROP) goes to `sink`, translated
+ * where the table's NAT translated it, in input order, with its own
+ * timestamp and wire length. Call it before the first frame. The pipeline
+ * owns the sink from then on: cli_pipeline_commit_write() or
+ * cli_pipeline_destroy() ends it.
+ */
+void cli_pipeline_write_to(struct cli_pipeline *p, struct cli_sink *sink);
+
+/* --write: after cli_pipeline_end_input(), makes the sink's file the
+ * target (cli_sink_commit()). 0, or -1 after one line on standard error. */
+int cli_pipeline_commit_write(struct cli_pipeline *p);
 
 #endif

@@ -7,7 +7,7 @@
  * live`) needs only another constructor there, since libpcap hands out
  * frames of files and interfaces through the same pcap_next_ex(); with one
  * source per worker, the pipeline (pipeline.h) never knows where its
- * frames come from.
+ * frames come from. What leaves the pipeline goes to a sink (sink.h).
  *
  * Thread-safety: a source belongs to one thread. Ownership: a frame's bytes
  * belong to the source and stay valid only until the next call of
@@ -62,6 +62,25 @@ unsigned cli_source_iface_count(const struct cli_source *s);
 
 /* The name of interface number `iif`, or NULL when there is none. */
 const char *cli_source_iface_name(const struct cli_source *s, unsigned iif);
+
+/*
+ * For writing the packets back (--write): checks that every interface of
+ * a pcapng file has one link type, since a classic pcap file holds one
+ * (libpcap itself stops at an interface whose type differs from the
+ * first's, part-way through the file). Standard input cannot be read twice
+ * and is not checked. Returns 0, or -1 after one line on standard error.
+ */
+int cli_source_check_links(struct cli_source *s);
+
+/* The link type of every frame (enum ct_link, numbered as LINKTYPE_*). */
+uint16_t cli_source_link(const struct cli_source *s);
+
+/* The capture's snapshot length (the longest record it may hold). */
+uint32_t cli_source_snaplen(const struct cli_source *s);
+
+/* 1 unless the input is a classic pcap file with microsecond timestamps:
+   the precision that keeps every timestamp exact when written back. */
+int cli_source_nano(const struct cli_source *s);
 
 /* The input's name for messages: the file, or "standard input". */
 const char *cli_source_name(const struct cli_source *s);

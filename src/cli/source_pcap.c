@@ -40,6 +40,7 @@ struct walk {
     FILE *f;
     int swap;              /* the section's byte order differs from the host's */
     uint32_t n_if;         /* interface descriptions in this section */
+    int links_only;        /* cli_source_check_links(): names are not wanted */
     uint16_t iif[WALK_MAX_IF]; /* this section's interface -> number (0: none) */
     uint8_t body[1u << 16];    /* an interface description being read */
 };
@@ -53,6 +54,11 @@ struct cli_source {
     struct walk *walk;     /* NULL unless interfaces are wanted and the file is pcapng */
     char (*names)[IFNAME_SIZE]; /* number - 1 -> name */
     unsigned n_names;
+    uint32_t idb_link;     /* LINKTYPE_* of the first pcapng interface the walker saw */
+    uint32_t idb_other;    /* the first one that differs from it, or idb_link */
+    int idb_seen;
+    int nano;              /* the file's timestamps have nanosecond precision */
+    uint32_t snaplen;
     char error[PCAP_ERRBUF_SIZE + 1];
 };
 
@@ -140,6 +146,26 @@ static pcap_t *open_capture(const char *file)
     return p;
 }
 
+/*
+ * Whether `file` is a classic pcap file with microsecond timestamps (magic
+ * 0xa1b2c3d4 in either byte order). libpcap scales every timestamp to the
+ * precision asked for and does not say the file's own, so the magic is read
+ * here; only from a regular file, as a pipe's bytes cannot be read twice.
+ */
+static int usec_file(const char *file)
+{
+    struct stat sb;
+    if (stat(file, &sb) != 0 || !S_ISREG(sb.st_mode))
+        return 0;
+    FILE *f = fopen(file, "rb");
+    uint8_t m[4];
+    int usec = f && fread(m, 1, 4, f) == 4 &&
+               (memcmp(m, "\xd4\xc3\xb2\xa1", 4) == 0 || memcmp(m, "\xa1\xb2\xc3\xd4", 4) == 0);
+    if (f)
+        fclose(f);
+    return usec;
+}
+
 static uint32_t walk_u32(const struct walk *w, const uint8_t *p)
 {
     uint32_t v;
@@ -178,6 +204,8 @@ static uint16_t name_number(struct cli_source *s, const char *name)
    reserved and snapshot length) for if_name (option 2). */
 static void walk_idb(struct cli_source *s, struct walk *w, const uint8_t *b, uint32_t len)
 {
+    if (w->links_only)
+        return;
     char name[IFNAME_SIZE] = "";
     uint32_t off = 8;
     while (off + 4 <= len) {
@@ -225,6 +253,15 @@ static int walk_next(struct cli_source *s, struct walk *w, int only_idbs)
         uint32_t len = walk_u32(w, h + 4);
         if (len < 12 || (len & 3))
             return -1;
+        if (type == 1 && len >= 20) {
+            /* An interface description's body opens with its link type. */
+            uint32_t link = walk_u16(w, h + 8);
+            if (!s->idb_seen)
+                s->idb_link = s->idb_other = link;
+            else if (s->idb_other == s->idb_link)
+                s->idb_other = link;
+            s->idb_seen = 1;
+        }
         /* 12 bytes are read: the type, the length and the body's first 4
            bytes (the trailing length when the body is empty). */
         uint32_t blen = len - 12; /* body bytes */
@@ -276,6 +313,56 @@ int cli_source_want_ifaces(struct cli_source *s)
     return 0;
 }
 
+int cli_source_check_links(struct cli_source *s)
+{
+    if (!s->file)
+        return 0;
+    FILE *f = fopen(s->file, "rb");
+    if (!f) {
+        cli_error("%s: cannot open a second time: %s", s->name, strerror(errno));
+        return -1;
+    }
+    uint8_t magic[4];
+    if (fread(magic, 1, 4, f) != 4 || memcmp(magic, "\x0a\x0d\x0d\x0a", 4) != 0) {
+        fclose(f); /* a classic pcap has one link type */
+        return 0;
+    }
+    struct walk *w = calloc(1, sizeof(*w));
+    if (!w) {
+        fclose(f);
+        cli_error("out of memory");
+        return -1;
+    }
+    w->f = f;
+    w->links_only = 1;
+    rewind(f);
+    (void)walk_next(s, w, 1);
+    fclose(f);
+    free(w);
+    if (s->idb_other != s->idb_link) {
+        cli_error("%s: interfaces of different link types (LINKTYPE %u and %u); --write "
+                  "writes a pcap file of one link type",
+                  s->name, (unsigned)s->idb_link, (unsigned)s->idb_other);
+        return -1;
+    }
+    return 0;
+}
+
+uint16_t cli_source_link(const struct cli_source *s)
+{
+    return s->link;
+}
+
+uint32_t cli_source_snaplen(const struct cli_source *s)
+{
+    return s->snaplen;
+}
+
+int cli_source_nano(const struct cli_source *s)
+{
+    return s->nano;
+}
+
 unsigned cli_source_iface_count(const struct cli_source *s)
 {
     return s->n_names;
@@ -313,6 +400,9 @@ struct cli_source *cli_source_open_pcap(const char *file)
     s->name = name;
     s->file = strcmp(file, "-") != 0 ? file : NULL;
     s->link = (uint16_t)link;
+    int snap = pcap_snapshot(p);
+    s->snaplen = snap > 0 ? (uint32_t)snap : 262144u;
+    s->nano = !s->file || !usec_file(file);
     return s;
 }
 

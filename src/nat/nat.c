@@ -33,13 +33,16 @@ CT_EXPORT int ct_nat_enable(struct ct_table *t, const struct ct_nat_config *cfg)
     struct ct_nat *n = calloc(1, sizeof(*n));
     if (!n)
         return -ENOMEM;
-    int ext = ct_table_ext_register(t, sizeof(union ct_nat_slot), 8);
+    int ext = ct_table_ext_register(t, sizeof(struct ct_nat_slot), 8);
     if (ext < 0) {
         free(n);
         return ext == -ENOSPC ? -ENOMEM : ext;
     }
     n->cfg = *cfg;
     n->ext = ext;
+    t->nat_slot[0] = t->ext->area[ext].base[0];
+    t->nat_slot[1] = t->ext->area[ext].base[1];
+    t->nat_stride = t->ext->area[ext].stride;
     t->nat = n;
     return 0;
 }
@@ -532,6 +535,23 @@ static int unique_tuple(struct alloc *a, struct ct_tuple *T, const struct ct_nat
 
 /* ---- a new connection's binding ------------------------------------------------------ */
 
+/* Writes c's binding: the reply key that T (the original tuple after the
+ * translation) implies, and the manips that changed it. */
+static void slot_set(struct ct_table *t, struct ct_conn *c, const struct ct_tuple *T,
+                     uint16_t nat)
+{
+    struct ct_tuple r;
+    if (ct_tuple_invert(T, &r) != 0)
+        r = *T; /* cannot happen for a tracked connection; keep a defined key */
+    r.zone = c->zone_reply;
+    struct ct_nat_slot *s = ct_nat_slot_of(t, c);
+    if (T->l3 == CT_L3_IPV6)
+        memcpy(&s->k6, &r, sizeof(s->k6));
+    else
+        ct_key4_from_tuple(&s->k4, &r);
+    s->nat = nat;
+}
+
 /* Where the manips' ranges come from: the policy first, then the rules. */
 static uint16_t ask_range(struct ct_table *t, const struct ct_pkt *pkt,
                           const struct ct_nat_request *req, unsigned manip,
@@ -610,18 +630,16 @@ uint16_t ct_nat_conn_new(struct ct_table *t, struct ct_conn *c, const struct ct_
         NAT_STAT_ADD(t, exhausted, 1);
         return CT_REASON_NAT_EXHAUSTED;
     }
-    c->status |= CT_STATUS_SRC_NAT_DONE | CT_STATUS_DST_NAT_DONE;
-    if (status) {
-        struct ct_tuple r;
-        ct_tuple_invert(&T, &r);
-        r.zone = c->zone_reply;
-        union ct_nat_slot *s = ct_table_ext_get(t, ct_table_conn_id(t, c), (unsigned)n->ext);
-        if (T.l3 == CT_L3_IPV6)
-            memcpy(&s->k6, &r, sizeof(s->k6));
-        else
-            ct_key4_from_tuple(&s->k4, &r);
-        c->status |= status;
+    c->status |= CT_STATUS_SRC_NAT_DONE | CT_STATUS_DST_NAT_DONE | status;
+    slot_set(t, c, &T, status);
+    if (status)
         NAT_STAT_ADD(t, bindings, 1);
-    }
     return CT_REASON_NONE;
+}
+
+void ct_nat_slot_plain(struct ct_table *t, struct ct_conn *c)
+{
+    struct ct_tuple o;
+    ct_table_conn_tuple(t, c, CT_DIR_ORIGINAL, &o);
+    slot_set(t, c, &o, 0);
 }

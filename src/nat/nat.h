@@ -7,16 +7,19 @@
  * Binding. A translated connection's reply tuple is not the inverse of its
  * original, so it cannot be derived (table/table.h) and is kept in a side
  * array (table/ext.h) slot of the connection, as the index's key: struct
- * ct_key4 or ct_key6 with the reply zone. Which connections have one is
- * told by the public status bits Linux uses for it, CT_STATUS_SRC_NAT and
- * CT_STATUS_DST_NAT (IPS_NAT_MASK): set when a manip changed the tuple,
- * before the connection is indexed, never changed afterwards. The reply
- * key's derivation (ct_table_reply_key4/6(), ct_table_reply_match4())
- * tests them together with the ICMP case it already tested, so a table
- * without NAT pays one OR on a reply-direction lookup and nothing else.
- * The slot lives and dies with the entry: unlinking the connection's two
- * tuples (every path that ends one) is what releases its ports; there is
- * no separate port map to leak or to keep consistent.
+ * ct_key4 or ct_key6 with the reply zone. In a table with NAT every
+ * connection has its slot filled, translated or not, and the reply key's
+ * derivation (ct_table_reply_key4/6(), ct_table_reply_match4()) reads the
+ * slot whenever t->nat is set: it tests the table, which never changes,
+ * together with the ICMP case it already tested, so a table without NAT
+ * pays one OR on a reply-direction lookup, and lock-free lookups of shared
+ * tables never read a connection's status (written by other threads under
+ * its lock). Which manips changed the tuple is kept in the slot too, and in
+ * the public status bits Linux uses for it (CT_STATUS_SRC_NAT,
+ * CT_STATUS_DST_NAT), for readers. The slot is written before the insert
+ * and never changed; it lives and dies with the entry: unlinking the
+ * connection's two tuples (every path that ends one) is what releases its
+ * ports; there is no separate port map to leak or to keep consistent.
  *
  * Allocation (ct_nat_conn_new()) follows Linux's get_unique_tuple() and
  * nf_nat_l4proto_unique_tuple() (net/netfilter/nf_nat_core.c): a
@@ -48,10 +51,21 @@ struct ct_conn;
 struct ct_pkt;
 struct ct_verdict;
 
-/* A connection's binding: its reply key, as the index sees it. */
-union ct_nat_slot {
-    struct ct_key4 k4;
-    struct ct_key6 k6;
+/*
+ * A connection's binding: its reply key, as the index sees it, and which
+ * manips changed it. Every connection of a NAT table has one, translated or
+ * not, so that the reply key's derivation needs to know only whether the
+ * table has NAT (t->nat, set before the first packet) and never reads the
+ * connection's status, which other threads write under the connection's
+ * lock while lock-free lookups compare keys (table/shared.h). Written once
+ * before the insert, never changed: [I].
+ */
+struct ct_nat_slot {
+    union { /* first: ct_table_nat_reply() is the slot's address */
+        struct ct_key4 k4;
+        struct ct_key6 k6;
+    };
+    uint16_t nat; /* CT_STATUS_SRC_NAT | CT_STATUS_DST_NAT as set at creation */
 };
 
 /* The table's NAT state (t->nat). */
@@ -59,20 +73,26 @@ struct ct_nat {
     struct ct_nat_config cfg;
     ct_nat_policy_fn policy;
     void *policy_arg;
-    int ext;                   /* extension id of union ct_nat_slot */
+    int ext;                   /* extension id of struct ct_nat_slot */
     struct ct_nat_stats stats; /* updated with atomic adds in shared tables */
 };
 
 /* The status bits that say a connection's reply key is in its NAT slot. */
 #define CT_STATUS_NAT_MASK (CT_STATUS_SRC_NAT | CT_STATUS_DST_NAT)
 
-/* The binding of a translated connection c (status & CT_STATUS_NAT_MASK). */
-static inline const union ct_nat_slot *ct_nat_slot_of(const struct ct_table *t,
-                                                      const struct ct_conn *c)
+/* The binding of connection c of a NAT table. */
+static inline struct ct_nat_slot *ct_nat_slot_of(const struct ct_table *t,
+                                                 const struct ct_conn *c)
 {
-    return (const union ct_nat_slot *)ct_table_ext_get(t, ct_table_conn_id(t, c),
-                                                       (unsigned)t->nat->ext);
+    return (struct ct_nat_slot *)(uintptr_t)ct_table_nat_reply(t, c);
 }
+
+/*
+ * Fills c's binding with no translation: the reply key is the inverse of
+ * the original in the reply zone. For connections a NAT table creates
+ * without ct_nat_conn_new() (snapshot restore of a record without one).
+ */
+void ct_nat_slot_plain(struct ct_table *t, struct ct_conn *c);
 
 /*
  * For a connection c about to be inserted (key, zones, template applied,
@@ -87,10 +107,11 @@ uint16_t ct_nat_conn_new(struct ct_table *t, struct ct_conn *c, const struct ct_
                          uint64_t now);
 
 /*
- * After a burst of writable descriptors (ct_process_burst_rw()): translates
- * each packet of a translated connection (ct_nat_rewrite()) and marks it
- * CT_VERDICT_NAT; a packet that cannot be translated becomes INVALID
- * (reason NAT_REWRITE) with CT_VERDICT_DROP, and is left as it was.
+ * After a burst (ct_process_parsed(), which ct_process_burst_rw() goes
+ * through): translates each writable packet of a translated connection
+ * (ct_nat_rewrite()) and marks it CT_VERDICT_NAT; a packet that cannot be
+ * translated becomes INVALID (reason NAT_REWRITE) with CT_VERDICT_DROP, and
+ * is left as it was. Read-only packets are left alone.
  */
 void ct_nat_rewrite_burst(struct ct_table *t, struct ct_pkt *pkts, struct ct_verdict *v,
                           unsigned n);

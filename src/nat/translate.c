@@ -226,7 +226,7 @@ static CT_ALWAYS_INLINE int translate_fast4(const struct ct_table *t, struct ct_
 static int translate(const struct ct_table *t, struct ct_pkt *pkt, const struct ct_verdict *v)
 {
     const struct ct_conn *c = v->conn;
-    const uint16_t st = c->status;
+    const uint16_t st = ct_nat_slot_of(t, c)->nat;
     const unsigned d = v->dir;
     const int dst_on = (st & (d == CT_DIR_ORIGINAL ? CT_STATUS_DST_NAT : CT_STATUS_SRC_NAT)) != 0;
     const int src_on = (st & (d == CT_DIR_ORIGINAL ? CT_STATUS_SRC_NAT : CT_STATUS_DST_NAT)) != 0;
@@ -311,10 +311,12 @@ void ct_nat_rewrite_burst(struct ct_table *t, struct ct_pkt *pkts, struct ct_ver
     const int partial = (t->nat->cfg.flags & CT_NAT_F_CSUM_PARTIAL) != 0;
     for (unsigned i = 0; i < n; i++) {
         const struct ct_conn *c = v[i].conn;
-        if (!c || !(c->status & CT_STATUS_NAT_MASK))
+        /* The binding, not c->status: other threads of a shared table
+         * write the status under the connection's lock. */
+        if (!c || !pkts[i].writable || !ct_nat_slot_of(t, c)->nat)
             continue;
-        /* The descriptors are writable and the verdicts the table's own:
-         * the common case goes straight to the one-pass rewrite. */
+        /* The descriptor is writable and the verdict the table's own: the
+         * common case goes straight to the one-pass rewrite. */
         int r;
         if (partial || !translate_fast4(t, &pkts[i], c, v[i].dir, &r))
             r = ct_nat_rewrite(t, &pkts[i], &v[i], 0);

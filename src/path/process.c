@@ -209,6 +209,15 @@ static CT_NOINLINE int keys_taken(struct ct_table *t, struct ct_conn *c,
     return ct_table_key_taken(t, c, CT_DIR_REPLY, ct_table_conn_hash(t, c, CT_DIR_REPLY), now);
 }
 
+/* A NEW packet NAT refused: INVALID for the reason, and dropped, as Linux
+ * drops a packet whose connection cannot be given a unique tuple (its
+ * confirmation fails) or whose nat chain dropped it. */
+static void nat_reject(struct ct_table *t, struct ct_verdict *v, uint16_t reason)
+{
+    verdict_reject(t, v, reason, 0);
+    v->flags |= CT_VERDICT_DROP;
+}
+
 /*
  * A packet that matched no live connection (or replaced one). Returns 0, or
  * 1 in a shared table when another thread created the connection first
@@ -300,7 +309,7 @@ static int process_new(struct ct_table *t, struct ct_pkt *pkt, const struct stag
      * indexed, so both enter the index together. */
     if (CT_UNLIKELY(t->nat != NULL) && (r = ct_nat_conn_new(t, c, pkt, now)) != CT_REASON_NONE) {
         ct_table_conn_discard(t, c);
-        verdict_reject(t, v, r, 0);
+        nat_reject(t, v, r);
         return 0;
     }
     if (CT_UNLIKELY(t->sh != NULL)) {
@@ -320,7 +329,7 @@ static int process_new(struct ct_table *t, struct ct_pkt *pkt, const struct stag
                                       CT_STATUS_SRC_NAT_DONE | CT_STATUS_DST_NAT_DONE);
             if ((r = ct_nat_conn_new(t, c, pkt, now)) != CT_REASON_NONE) {
                 ct_table_conn_discard(t, c);
-                verdict_reject(t, v, r, 0);
+                nat_reject(t, v, r);
                 return 0;
             }
             ct_conn_lock(c);
@@ -864,7 +873,13 @@ CT_EXPORT int ct_process_parsed(struct ct_table *table, struct ct_pkt *pkts,
 {
     if (!table || (n && (!pkts || !verdicts)) || n > CT_BURST_MAX)
         return -EINVAL;
-    return process_staged(table, pkts, verdicts, n, now, flags);
+    int r = process_staged(table, pkts, verdicts, n, now, flags);
+    /* Descriptors the caller parsed from writable frames are translated
+     * here, so that a caller that parses by itself (reassembly, its own
+     * parse flags) gets what ct_process_burst_rw() gives. */
+    if (r > 0 && CT_UNLIKELY(table->nat != NULL))
+        ct_nat_rewrite_burst(table, pkts, verdicts, (unsigned)r);
+    return r;
 }
 
 CT_EXPORT int ct_process_burst(struct ct_table *table, const struct ct_frame *frames,
@@ -891,10 +906,7 @@ CT_EXPORT int ct_process_burst_rw(struct ct_table *table, const struct ct_frame_
         return -EINVAL;
     for (unsigned i = 0; i < n; i++)
         ct_pkt_parse_rw(&frames[i], &pkts[i], 0);
-    int r = ct_process_parsed(table, pkts, verdicts, n, now, flags);
-    if (r > 0 && table->nat)
-        ct_nat_rewrite_burst(table, pkts, verdicts, (unsigned)r);
-    return r;
+    return ct_process_parsed(table, pkts, verdicts, n, now, flags);
 }
 
 CT_EXPORT int ct_process(struct ct_table *table, const struct ct_frame *frame, struct ct_pkt *pkt,

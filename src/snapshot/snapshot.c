@@ -719,14 +719,20 @@ static int restore_one(struct ct_table *t, const uint8_t *o, uint32_t flags, uin
         helper_decode(ct_table_ext_get(t, id, (unsigned)helper_ext(t)), p);
         p += SNAP_REC_HELPER;
     }
+    /* In a NAT table every connection keeps its reply key in its binding
+     * (nat/nat.h): the saved one of a translated connection, else the
+     * inverse of the original. */
     if ((flags & CT_SNAPSHOT_F_NAT) && (c->status & CT_STATUS_NAT_MASK)) {
         struct ct_tuple r;
         tuple_decode(&r, p);
-        union ct_nat_slot *ns = ct_table_ext_get(t, id, (unsigned)t->nat->ext);
+        struct ct_nat_slot *ns = ct_nat_slot_of(t, c);
         if (v6)
             memcpy(&ns->k6, &r, sizeof(ns->k6));
         else
             ct_key4_from_tuple(&ns->k4, &r);
+        ns->nat = (uint16_t)(c->status & CT_STATUS_NAT_MASK);
+    } else if (t->nat) {
+        ct_nat_slot_plain(t, c);
     }
     /* Neither tuple may be taken already: the index holds one connection
      * per key. */

@@ -292,10 +292,6 @@ static int is_icmp_query_proto(uint8_t l3, uint8_t proto)
 void ct_table_reply_key4_slow(const struct ct_table *t, const struct ct_conn *c,
                               struct ct_key4 *out)
 {
-    if (c->status & CT_STATUS_NAT_MASK) {
-        *out = ct_nat_slot_of(t, c)->k4;
-        return;
-    }
     const struct ct_key4 *k = ct_conn_key4((struct ct_conn *)c);
     struct ct_tuple o, r;
     ct_key4_to_tuple(&o, k);
@@ -307,7 +303,7 @@ void ct_table_reply_key4_slow(const struct ct_table *t, const struct ct_conn *c,
 
 void ct_table_reply_key6(const struct ct_table *t, const struct ct_conn *c, struct ct_key6 *out)
 {
-    if (CT_UNLIKELY(c->status & CT_STATUS_NAT_MASK)) {
+    if (CT_UNLIKELY(t->nat != NULL)) {
         *out = ct_nat_slot_of(t, c)->k6;
         return;
     }

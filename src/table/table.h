@@ -184,9 +184,13 @@ struct ct_table {
      * the packet path and the removal test. Tables of one thread only.
      * Last, so that adding it moved no other field. */
     struct ct_events *ev;
-    /* NAT (nat/nat.h): NULL until ct_nat_enable(). Only connection
-     * creation reads it; a translated connection says so in its status. */
+    /* NAT (nat/nat.h): NULL until ct_nat_enable(). Then every
+     * connection's reply key is in its binding: nat_slot[family] + pool
+     * index * nat_stride (the NAT side array of table/ext.h, reached here
+     * without it so that key compares stay inline). [I] */
     struct ct_nat *nat;
+    uint8_t *nat_slot[2];
+    uint32_t nat_stride;
 };
 
 /* ---- shared tables (shared.c; protocol in shared.h) ------------------------ */
@@ -386,30 +390,41 @@ static inline int ct_key6_equal(const struct ct_key6 *a, const struct ct_key6 *b
 /*
  * The reply-direction key of a connection. Without NAT it is the inverse of
  * the original key (addresses and ports swapped; ICMP queries: the reply
- * type, ct_tuple_invert()) in the reply zone; a translated connection
- * (CT_STATUS_SRC_NAT or CT_STATUS_DST_NAT, nat/nat.h) keeps it in its NAT
- * slot. This is the only place that derives it.
+ * type, ct_tuple_invert()) in the reply zone; in a table with NAT every
+ * connection keeps it in its NAT slot (nat/nat.h), translated or not.
+ * This is the only place that derives it.
  */
 void ct_table_reply_key6(const struct ct_table *t, const struct ct_conn *c, struct ct_key6 *out);
-/* The ICMP and NAT cases of ct_table_reply_key4() (out of line). */
+/* The ICMP case of ct_table_reply_key4() without NAT (out of line). */
 void ct_table_reply_key4_slow(const struct ct_table *t, const struct ct_conn *c,
                               struct ct_key4 *out);
 
 /* Whether c's reply key is not the plain swap of its original key: an
- * ICMP query, or a translated connection. One test of both, on fields of
- * the entry's first line. */
-static inline int ct_table_reply_special4(const struct ct_conn *c, const struct ct_key4 *o)
+ * ICMP query, or any connection of a table with NAT, whose reply keys all
+ * live in their NAT slots (nat/nat.h). One test of both, on fields that
+ * never change ([I]), so lock-free lookups may read them. */
+static inline int ct_table_reply_special4(const struct ct_table *t, const struct ct_key4 *o)
 {
-    return ((o->proto == CT_IPPROTO_ICMP) |
-            ((c->status & (CT_STATUS_SRC_NAT | CT_STATUS_DST_NAT)) != 0));
+    return (o->proto == CT_IPPROTO_ICMP) | (t->nat != NULL);
+}
+
+/* The reply key of connection c of a table with NAT (nat/nat.h): the
+ * start of its binding. */
+static inline const void *ct_table_nat_reply(const struct ct_table *t, const struct ct_conn *c)
+{
+    uint32_t id = ct_table_conn_id(t, c);
+    return t->nat_slot[(id & CT_ID_V6) != 0] + (size_t)(id & (CT_ID_V6 - 1)) * t->nat_stride;
 }
 
 /* Inline, since every reply-direction IPv4 lookup derives the key to compare. */
 static inline void ct_table_reply_key4(const struct ct_table *t, const struct ct_conn *c, struct ct_key4 *out)
 {
     const struct ct_key4 *k = ct_conn_key4((struct ct_conn *)c);
-    if (CT_UNLIKELY(ct_table_reply_special4(c, k))) {
-        ct_table_reply_key4_slow(t, c, out);
+    if (CT_UNLIKELY(ct_table_reply_special4(t, k))) {
+        if (t->nat)
+            memcpy(out, ct_table_nat_reply(t, c), sizeof(*out));
+        else
+            ct_table_reply_key4_slow(t, c, out);
         return;
     }
     out->src = k->dst;
@@ -431,7 +446,9 @@ static inline int ct_table_reply_match4(const struct ct_table *t, const struct c
                                         const struct ct_key4 *k)
 {
     const struct ct_key4 *o = ct_conn_key4((struct ct_conn *)c);
-    if (CT_UNLIKELY(ct_table_reply_special4(c, o))) {
+    if (CT_UNLIKELY(ct_table_reply_special4(t, o))) {
+        if (t->nat)
+            return ct_key4_equal((const struct ct_key4 *)ct_table_nat_reply(t, c), k);
         struct ct_key4 r;
         ct_table_reply_key4_slow(t, c, &r);
         return ct_key4_equal(&r, k);
@@ -462,6 +479,8 @@ static inline int ct_conn_match6(const struct ct_table *t, struct ct_conn *c, un
 {
     if (dir == CT_DIR_ORIGINAL)
         return ct_key6_equal(ct_conn_key6(c), k);
+    if (t->nat)
+        return ct_key6_equal((const struct ct_key6 *)ct_table_nat_reply(t, c), k);
     struct ct_key6 r;
     ct_table_reply_key6(t, c, &r);
     return ct_key6_equal(&r, k);

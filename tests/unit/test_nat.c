@@ -8,6 +8,7 @@
  * reply steers to the connection's worker.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include "support/table_fixture.h"
 
 #define SEC 1000000000ull
+#define CT_ARRAY_LEN_(a) (sizeof(a) / sizeof((a)[0]))
 
 /* ---- frames ---------------------------------------------------------------------------- */
 
@@ -281,6 +283,7 @@ static void test_exhaustion_and_release(void)
     run(t, &f, &p, &v, SEC);
     CHECK_EQ_U(v.state, CT_STATE_INVALID);
     CHECK_EQ_U(v.reason, CT_REASON_NAT_EXHAUSTED);
+    CHECK(v.flags & CT_VERDICT_DROP);
     CHECK(memcmp(before, f.b, f.n) == 0);
     struct ct_nat_stats ns;
     ct_nat_stats(t, &ns);
@@ -364,6 +367,7 @@ static void test_bad_ranges(void)
     run(t, &f, &p, &v, SEC);
     CHECK_EQ_U(v.state, CT_STATE_INVALID);
     CHECK_EQ_U(v.reason, CT_REASON_NAT_RANGE);
+    CHECK(v.flags & CT_VERDICT_DROP);
     struct ct_table_stats st;
     ct_table_stats(t, &st);
     CHECK_EQ_U(st.connections, 0);
@@ -550,6 +554,114 @@ static void test_snat_affinity(void)
     snat_property(4);
 }
 
+/* ---- shared tables ---------------------------------------------------------------------- */
+
+#define SH_OWN 2000u
+#define SH_COMMON 1000u
+
+struct sh_arg {
+    struct ct_table *t;
+    unsigned id;
+    unsigned created, refused;
+};
+
+/* One thread: its own flows (clients 10.3+id.x.y) and the common ones
+ * (10.9.x.y), which the other thread sends too, all with source port 7777
+ * to one server port through one address: every one needs a port. */
+static void *sh_thread(void *p)
+{
+    struct sh_arg *a = p;
+    for (unsigned i = 0; i < SH_OWN + SH_COMMON; i++) {
+        uint32_t src = i < SH_OWN ? IPV4_ADDR(10, 3 + a->id, 0, 0) + i
+                                  : IPV4_ADDR(10, 9, 0, 0) + (i - SH_OWN);
+        struct frame f;
+        struct ct_pkt pk;
+        struct ct_verdict v;
+        udp4(&f, src, 7777, SRV, 53, 1);
+        struct ct_frame_rw fr = {.data = f.b, .len = (uint32_t)f.n, .link = CT_LINK_IPV4};
+        if (ct_process_burst_rw(a->t, &fr, &pk, &v, 1, SEC, CT_PROCESS_COMMIT) != 1 ||
+            v.state == CT_STATE_INVALID)
+            a->refused++;
+        else if (v.flags & CT_VERDICT_CREATED)
+            a->created++;
+    }
+    ct_table_thread_offline(a->t);
+    return NULL;
+}
+
+struct sh_collect {
+    const struct ct_table *t;
+    uint32_t n;
+    uint64_t key[2 * SH_OWN + SH_COMMON + 8];
+};
+
+static int sh_collect_fn(struct ct_conn *c, void *arg)
+{
+    struct sh_collect *sc = arg;
+    struct ct_conn_info ci;
+    ct_conn_get_info(sc->t, c, &ci);
+    if (sc->n < CT_ARRAY_LEN_(sc->key))
+        sc->key[sc->n++] = (uint64_t)ci.tuple[CT_DIR_REPLY].dst.v4 << 16 |
+                           ci.tuple[CT_DIR_REPLY].dport;
+    return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/*
+ * Two threads allocating ports in one shared table at once, including for
+ * the same flows: every flow ends as exactly one connection, no reply
+ * tuple is taken twice, and every reply maps back to its flow.
+ */
+static void test_shared_race(void)
+{
+    struct policy pol = {.manips = 1u << CT_NAT_MANIP_SRC};
+    range4(&pol.range[CT_NAT_MANIP_SRC], PUB, PUB, 20000, 29999);
+    struct ct_table *t = mk_table(4 * (SH_OWN + SH_COMMON), CT_TABLE_F_SHARED);
+    struct ct_nat_config nc;
+    ct_nat_config_init(&nc);
+    CHECK_EQ_I(ct_nat_enable(t, &nc), 0);
+    CHECK_EQ_I(ct_nat_set_policy(t, policy_fn, &pol), 0);
+    struct sh_arg a[2] = {{.t = t, .id = 0}, {.t = t, .id = 1}};
+    pthread_t th[2];
+    for (unsigned i = 0; i < 2; i++)
+        CHECK_EQ_I(pthread_create(&th[i], NULL, sh_thread, &a[i]), 0);
+    for (unsigned i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+    CHECK_EQ_U(a[0].refused + a[1].refused, 0);
+    CHECK_EQ_U(a[0].created + a[1].created, 2 * SH_OWN + SH_COMMON);
+    static struct sh_collect sc;
+    sc.t = t;
+    sc.n = 0;
+    ct_table_foreach(t, sh_collect_fn, &sc);
+    CHECK_EQ_U(sc.n, 2 * SH_OWN + SH_COMMON);
+    qsort(sc.key, sc.n, sizeof(sc.key[0]), cmp_u64);
+    unsigned dup = 0;
+    for (uint32_t i = 1; i < sc.n; i++)
+        dup += sc.key[i] == sc.key[i - 1];
+    CHECK_EQ_U(dup, 0);
+    /* Each reply port leads back to a client that sent from 7777. */
+    unsigned back = 0;
+    for (uint32_t i = 0; i < sc.n; i++) {
+        struct ct_tuple r = {.l3 = CT_L3_IPV4, .proto = 17, .sport = 53};
+        r.src.v4 = __builtin_bswap32(SRV);
+        r.dst.v4 = (uint32_t)(sc.key[i] >> 16);
+        r.dport = (uint16_t)sc.key[i];
+        enum ct_dir d;
+        struct ct_conn *c = ct_table_lookup(t, &r, 2 * SEC, &d);
+        struct ct_conn_info ci;
+        if (c && d == CT_DIR_REPLY && ct_conn_get_info(t, c, &ci) == 0 &&
+            ci.tuple[CT_DIR_ORIGINAL].sport == 7777)
+            back++;
+    }
+    CHECK_EQ_U(back, sc.n);
+    ct_table_destroy(t);
+}
+
 int main(void)
 {
     RUN(test_dnat_round_trip);
@@ -562,5 +674,6 @@ int main(void)
     RUN(test_snapshot);
     RUN(test_snat_properties);
     RUN(test_snat_affinity);
+    RUN(test_shared_race);
     return check_summary();
 }
