@@ -226,7 +226,7 @@ cut -d' ' -f1 "$work/pending.lines" | sed 's/$/ /' >"$work/pending.names"
 grep -Fv -f "$work/pending.names" "$work/all.diff" >"$work/checked.diff"
 grep -F -f "$work/pending.names" "$work/all.diff" >"$work/pending.diff"
 grep -Fxv -f "$work/known.lines" "$work/checked.diff" >"$work/new.diff"
-n_known=$(grep -Fxc -f "$work/known.lines" "$work/checked.diff")
+n_known=$(grep -Fx -f "$work/known.lines" "$work/checked.diff" | wc -l)
 n_new=$(wc -l <"$work/new.diff")
 n_pending=$(wc -l <"$work/pending.diff")
 echo "kernel-nat: $# cases replayed; $n_known known differences, $n_new new," \
