@@ -143,18 +143,16 @@ static inline uint16_t ld16(const uint8_t *p)
 }
 
 /*
- * RFC 1624 equation 3, HC' = ~(~HC + ~m + m'), for words changed from the
- * 32-bit words old[] to new[]: one's-complement sums may be taken over
- * 32-bit words and folded (RFC 1071 section 2(C)), and in either byte
- * order as long as the checksum is read and written in the same one
- * (section 2(B)), so the words are summed as they lie in memory.
+ * RFC 1624 equation 3, HC' = ~(~HC + ~m + m'), for a change whose old
+ * 32-bit words sum to `old` and new ones to `new` (64-bit sums of words,
+ * with ~m taken as 0xffffffff - m): one's-complement sums may be taken over
+ * 32-bit words and folded (RFC 1071 section 2(C)), and in either byte order
+ * as long as the checksum is read and written in the same one (section
+ * 2(B)), so the words are summed as they lie in memory.
  */
-static inline uint16_t csum_adjust32(uint16_t hc, const uint32_t *old, const uint32_t *new,
-                                     unsigned n)
+static inline uint16_t csum_adjust(uint16_t hc, uint64_t delta)
 {
-    uint64_t s = (uint16_t)~hc;
-    for (unsigned i = 0; i < n; i++)
-        s += (uint64_t)(uint32_t)~old[i] + new[i];
+    uint64_t s = (uint16_t)~hc + delta;
     s = (s & 0xffffffffu) + (s >> 32);
     s = (s & 0xffffffffu) + (s >> 32);
     s = (s & 0xffff) + (s >> 16);
@@ -162,17 +160,25 @@ static inline uint16_t csum_adjust32(uint16_t hc, const uint32_t *old, const uin
     return (uint16_t)~s;
 }
 
+/* The delta of words changed from o to n: sum of ~o + n. */
+static inline uint64_t word_delta(uint32_t o, uint32_t n)
+{
+    return (uint64_t)(uint32_t)~o + n;
+}
+
 /*
  * The common case in one pass: an IPv4 TCP, UDP or UDP-Lite packet, not an
  * ICMP error, with a complete checksum: both addresses and ports take the
- * other direction's tuple (a side no manip changes is already equal), and
- * the IPv4 header and transport checksums get one adjustment each for all
- * the words that changed, which gives the bytes the field-by-field updates
- * give (one's-complement addition is associative). Returns 1 when it
- * handled the packet (*changed set), 0 to take the general path.
+ * other direction's tuple `o` (a side no manip changes is already equal),
+ * and the IPv4 header and transport checksums get one adjustment each for
+ * all the words that changed, which gives the bytes the field-by-field
+ * updates give (one's-complement addition is associative). The caller
+ * calls it for a translated connection only, whose packets always change.
+ * Returns 1 when it handled the packet (*changed set), 0 to take the
+ * general path.
  */
-static CT_ALWAYS_INLINE int translate_fast4(const struct ct_table *t, struct ct_pkt *pkt, const struct ct_conn *c,
-                           unsigned d, int *changed)
+static CT_ALWAYS_INLINE int translate_fast4(struct ct_pkt *pkt, const struct ct_key4 *o,
+                                            int *changed)
 {
     const uint8_t proto = pkt->tuple.proto;
     if (pkt->tuple.l3 != CT_L3_IPV4 || pkt->icmp_is_error ||
@@ -180,40 +186,37 @@ static CT_ALWAYS_INLINE int translate_fast4(const struct ct_table *t, struct ct_
         (pkt->frame_flags & CT_FRAME_F_CSUM_PARTIAL))
         return 0;
     const uint32_t coff = proto == CT_IPPROTO_TCP ? 16u : 6u;
-    if ((uint32_t)pkt->l4_off + coff + 2 > pkt->len || pkt->l3_off + 20u > pkt->len)
+    if ((uint32_t)pkt->l4_off + coff + 2 > pkt->len)
         return 0;
-    const struct ct_key4 *o = d == CT_DIR_ORIGINAL ? &ct_nat_slot_of(t, c)->k4
-                                                   : ct_conn_key4((struct ct_conn *)c);
     uint8_t *ip = (uint8_t *)(uintptr_t)pkt->data + pkt->l3_off;
     uint8_t *l4 = (uint8_t *)(uintptr_t)pkt->data + pkt->l4_off;
     /* New source: the other direction's destination, and so on. */
-    const uint8_t nsp[2] = {(uint8_t)(o->dport >> 8), (uint8_t)o->dport};
-    const uint8_t ndp[2] = {(uint8_t)(o->sport >> 8), (uint8_t)o->sport};
-    uint32_t old[3] = {ld32(ip + 12), ld32(ip + 16), ld32(l4)}, new[3];
-    memcpy(&new[0], &o->dst, 4);
-    memcpy(&new[1], &o->src, 4);
-    memcpy(&new[2], nsp, 2);
-    memcpy((uint8_t *)&new[2] + 2, ndp, 2);
-    if (((old[0] ^ new[0]) | (old[1] ^ new[1]) | (old[2] ^ new[2])) == 0) {
-        *changed = 0;
-        return 1;
-    }
-    uint16_t hc = csum_adjust32(ld16(ip + 10), old, new, 2);
+    const uint32_t ns = o->dst, nd = o->src;
+    uint8_t np[4] = {(uint8_t)(o->dport >> 8), (uint8_t)o->dport, (uint8_t)(o->sport >> 8),
+                     (uint8_t)o->sport};
+    uint32_t os = ld32(ip + 12), od = ld32(ip + 16), op = ld32(l4), nps;
+    memcpy(&nps, np, 4);
+    /* Words that do not change add ~w + w = -0, which leaves a checksum
+       as it was (a computed IPv4 or transport checksum is never 0xffff,
+       the one value -0 would turn into 0): no test needed. */
+    const uint64_t da = word_delta(os, ns) + word_delta(od, nd);
+    uint16_t hc = csum_adjust(ld16(ip + 10), da);
     memcpy(ip + 10, &hc, 2);
     uint8_t *cs = l4 + coff;
     uint16_t lc = ld16(cs);
-    if (!(proto != CT_IPPROTO_TCP && lc == 0)) {
+    if (proto == CT_IPPROTO_TCP || lc != 0) {
         /* RFC 768: a UDP checksum of 0 was not sent and stays 0; a computed
            0 is sent as 0xffff (the same in either byte order). */
-        lc = csum_adjust32(lc, old, new, 3);
+        lc = csum_adjust(lc, da + word_delta(op, nps));
         if (proto != CT_IPPROTO_TCP && lc == 0)
             lc = 0xffff;
         memcpy(cs, &lc, 2);
     }
-    memcpy(ip + 12, new, 8);
-    memcpy(l4, &new[2], 4);
-    pkt->tuple.src.v4 = new[0];
-    pkt->tuple.dst.v4 = new[1];
+    memcpy(ip + 12, &ns, 4);
+    memcpy(ip + 16, &nd, 4);
+    memcpy(l4, &nps, 4);
+    pkt->tuple.src.v4 = ns;
+    pkt->tuple.dst.v4 = nd;
     pkt->tuple.sport = o->dport;
     pkt->tuple.dport = o->sport;
     *changed = 1;
@@ -233,7 +236,11 @@ static int translate(const struct ct_table *t, struct ct_pkt *pkt, const struct 
     if (!dst_on && !src_on)
         return 0;
     int changed;
-    if (translate_fast4(t, pkt, c, d, &changed))
+    if (pkt->tuple.l3 == CT_L3_IPV4 &&
+        translate_fast4(pkt,
+                        d == CT_DIR_ORIGINAL ? &ct_nat_slot_of(t, c)->k4
+                                             : ct_conn_key4((struct ct_conn *)c),
+                        &changed))
         return changed;
     struct ct_tuple o;
     ct_table_conn_tuple(t, c, d ^ 1u, &o);
@@ -311,14 +318,20 @@ void ct_nat_rewrite_burst(struct ct_table *t, struct ct_pkt *pkts, struct ct_ver
     const int partial = (t->nat->cfg.flags & CT_NAT_F_CSUM_PARTIAL) != 0;
     for (unsigned i = 0; i < n; i++) {
         const struct ct_conn *c = v[i].conn;
+        if (!c || !pkts[i].writable)
+            continue;
         /* The binding, not c->status: other threads of a shared table
          * write the status under the connection's lock. */
-        if (!c || !pkts[i].writable || !ct_nat_slot_of(t, c)->nat)
+        const struct ct_nat_slot *b = ct_nat_slot_of(t, c);
+        if (!b->nat)
             continue;
         /* The descriptor is writable and the verdict the table's own: the
-         * common case goes straight to the one-pass rewrite. */
+         * common case goes straight to the one-pass rewrite, from the
+         * other direction's key (the binding's for an original packet). */
+        const struct ct_key4 *o =
+            v[i].dir == CT_DIR_ORIGINAL ? &b->k4 : ct_conn_key4((struct ct_conn *)c);
         int r;
-        if (partial || !translate_fast4(t, &pkts[i], c, v[i].dir, &r))
+        if (partial || !translate_fast4(&pkts[i], o, &r))
             r = ct_nat_rewrite(t, &pkts[i], &v[i], 0);
         if (r > 0) {
             v[i].flags |= CT_VERDICT_NAT;
