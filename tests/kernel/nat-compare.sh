@@ -89,7 +89,8 @@ ct() { ip netns exec "$prefix-ct" "$@"; }
 
 # The REDIRECT cases send UDP to port 9999 of the router: a socket takes
 # it there and never answers, so the router's own stack adds no packet.
-ct python3 -c '
+# `ip netns exec` runs python in its own process, so $! is python's pid.
+ip netns exec "$prefix-ct" python3 -c '
 import socket, time
 s4 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s4.bind(("0.0.0.0", 9999))
 s6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
