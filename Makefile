@@ -13,12 +13,15 @@ CMAKE_FLAGS ?=
 
 # Debian packages the build needs, and the command that proves each is there.
 # conntrack and nftables let the kernel-comparison test configure and read
-# Linux's own connection tracker in a network namespace.
+# Linux's own connection tracker in a network namespace; tcpdump captures
+# what the kernel's NAT lets out (nflog) for the NAT comparison, and
+# python3-scapy checks every checksum ctrack's NAT rewrites, independently
+# of ctrack's own code (golden_kernel_nat_checksums).
 # clang runs the -Wthread-safety analysis of the shared-table locks (test-tsa).
 # gcc-aarch64-linux-gnu cross-compiles the library for arm64, and qemu-user
 # runs its unit tests there (test-arm64).
-DEB_PKGS := cmake gcc make pkg-config libpcap-dev conntrack nftables clang \
-            gcc-aarch64-linux-gnu qemu-user
+DEB_PKGS := cmake gcc make pkg-config libpcap-dev conntrack nftables tcpdump python3-scapy \
+            clang gcc-aarch64-linux-gnu qemu-user
 
 .PHONY: all setup build demo test test-release test-asan test-tsan test-tsa test-arm64 test-fuzz install \
         bench \
