@@ -173,40 +173,19 @@ static uint64_t pass(struct ct_table *t, const struct ring *r, uint8_t *buf, uin
 /* The timed passes of each table, apart, so that callgrind can count each
  * (valgrind --toggle-collect=ctbench_nat_plain, ctbench_nat_translated for
  * the established workload, ctbench_nat_setup_plain, ctbench_nat_setup_snat
- * for the set-ups; bench/callgrind.sh --nat prints them per packet). */
-CT_NOINLINE_BENCH uint64_t ctbench_nat_plain(struct ct_table *t, const struct ring *r,
-                                             uint8_t *buf, uint64_t now, uint8_t want);
-CT_NOINLINE_BENCH uint64_t ctbench_nat_translated(struct ct_table *t, const struct ring *r,
-                                                  uint8_t *buf, uint64_t now, uint8_t want);
-
-CT_NOINLINE_BENCH uint64_t ctbench_nat_plain(struct ct_table *t, const struct ring *r,
-                                             uint8_t *buf, uint64_t now, uint8_t want)
-{
-    return pass(t, r, buf, now, want);
-}
-
-CT_NOINLINE_BENCH uint64_t ctbench_nat_setup_plain(struct ct_table *t, const struct ring *r,
-                                                   uint8_t *buf, uint64_t now, uint8_t want);
-CT_NOINLINE_BENCH uint64_t ctbench_nat_setup_snat(struct ct_table *t, const struct ring *r,
-                                                  uint8_t *buf, uint64_t now, uint8_t want);
-
-CT_NOINLINE_BENCH uint64_t ctbench_nat_setup_plain(struct ct_table *t, const struct ring *r,
-                                                   uint8_t *buf, uint64_t now, uint8_t want)
-{
-    return pass(t, r, buf, now, want);
-}
-
-CT_NOINLINE_BENCH uint64_t ctbench_nat_setup_snat(struct ct_table *t, const struct ring *r,
-                                                  uint8_t *buf, uint64_t now, uint8_t want)
-{
-    return pass(t, r, buf, now, want);
-}
-
-CT_NOINLINE_BENCH uint64_t ctbench_nat_translated(struct ct_table *t, const struct ring *r,
-                                                  uint8_t *buf, uint64_t now, uint8_t want)
-{
-    return pass(t, r, buf, now, want);
-}
+ * for the set-ups; bench/callgrind_nat.sh prints them per packet). */
+#define TIMED_PASS(name)                                                                   \
+    CT_NOINLINE_BENCH uint64_t name(struct ct_table *t, const struct ring *r, uint8_t *buf,   \
+                                    uint64_t now, uint8_t want);                              \
+    CT_NOINLINE_BENCH uint64_t name(struct ct_table *t, const struct ring *r, uint8_t *buf,   \
+                                    uint64_t now, uint8_t want)                               \
+    {                                                                                         \
+        return pass(t, r, buf, now, want);                                                    \
+    }
+TIMED_PASS(ctbench_nat_plain)
+TIMED_PASS(ctbench_nat_translated)
+TIMED_PASS(ctbench_nat_setup_plain)
+TIMED_PASS(ctbench_nat_setup_snat)
 
 /* ---- established ---------------------------------------------------------------------- */
 
