@@ -458,6 +458,52 @@ static void test_snapshot(void)
     ct_table_destroy(t);
 }
 
+/* The folded pseudo-header sum of an IPv4 TCP segment at ip (not
+ * complemented): what a frame the NIC will finish carries in its checksum
+ * field (CHECKSUM_PARTIAL). */
+static uint16_t pseudo_sum4(const uint8_t *ip)
+{
+    uint32_t s = inet_pseudo4(ip + 12, ip + 16, 6, (uint16_t)(get_be16(ip + 2) - 20));
+    while (s >> 16)
+        s = (s & 0xffff) + (s >> 16);
+    return (uint16_t)s;
+}
+
+/* Frames whose transport checksum the NIC fills: the field holds the
+ * pseudo-header sum, which a translation updates for the addresses and
+ * leaves alone for the ports. Per frame (CT_FRAME_F_CSUM_PARTIAL) and per
+ * table (CT_NAT_F_CSUM_PARTIAL). */
+static void test_csum_partial(void)
+{
+    for (unsigned per_table = 0; per_table < 2; per_table++) {
+        struct policy pol = {.manips = 1u << CT_NAT_MANIP_SRC | 1u << CT_NAT_MANIP_DST};
+        range4(&pol.range[CT_NAT_MANIP_SRC], PUB, PUB, 3333, 3333);
+        range4(&pol.range[CT_NAT_MANIP_DST], BACK, BACK, 8080, 8080);
+        struct ct_table *t = mk_table(16, CT_TABLE_F_NO_CHECKSUM);
+        struct ct_nat_config nc;
+        ct_nat_config_init(&nc);
+        nc.flags = per_table ? CT_NAT_F_CSUM_PARTIAL : 0;
+        CHECK_EQ_I(ct_nat_enable(t, &nc), 0);
+        CHECK_EQ_I(ct_nat_set_policy(t, policy_fn, &pol), 0);
+        struct frame f;
+        tcp4f(&f, C1, 40000, VIP, 80, 0x02, 1, 0);
+        put_be16(f.b + 36, pseudo_sum4(f.b));
+        struct ct_frame_rw fr = {.data = f.b, .len = (uint32_t)f.n, .link = CT_LINK_IPV4,
+                                 .flags = per_table ? 0 : CT_FRAME_F_CSUM_PARTIAL};
+        struct ct_pkt p;
+        struct ct_verdict v;
+        CHECK_EQ_I(ct_process_burst_rw(t, &fr, &p, &v, 1, SEC, CT_PROCESS_COMMIT), 1);
+        CHECK(v.flags & CT_VERDICT_NAT);
+        CHECK_EQ_U(get_be32(f.b + 12), PUB);
+        CHECK_EQ_U(get_be32(f.b + 16), BACK);
+        CHECK_EQ_U(get_be16(f.b + 20), 3333);
+        CHECK_EQ_U(get_be16(f.b + 22), 8080);
+        CHECK_EQ_U(get_be16(f.b + 36), pseudo_sum4(f.b));
+        CHECK(inet_csum(f.b, 20) == 0);
+        ct_table_destroy(t);
+    }
+}
+
 /* ---- SNAT properties over many flows ------------------------------------------------------ */
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
@@ -672,6 +718,7 @@ int main(void)
     RUN(test_bad_ranges);
     RUN(test_untranslatable);
     RUN(test_snapshot);
+    RUN(test_csum_partial);
     RUN(test_snat_properties);
     RUN(test_snat_affinity);
     RUN(test_shared_race);
