@@ -51,19 +51,18 @@ static int open_temp(const char *path, int named_only, char **tmp, int *unnamed)
     memcpy(*tmp + n, ".tmp.XXXXXX", 12);
     *unnamed = 0;
 #ifdef O_TMPFILE
-    if (named_only)
-        goto named;
-    char *copy = strdup(path);
-    if (!copy)
-        return -ENOMEM;
-    int fd = open(dirname(copy), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
-    free(copy);
-    if (fd >= 0) {
-        *unnamed = 1;
-        return fd;
+    if (!named_only) {
+        char *copy = strdup(path);
+        if (!copy)
+            return -ENOMEM;
+        int fd = open(dirname(copy), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+        free(copy);
+        if (fd >= 0) {
+            *unnamed = 1;
+            return fd;
+        }
+        /* EOPNOTSUPP, EISDIR or EINVAL: a file system or kernel without it. */
     }
-    /* EOPNOTSUPP, EISDIR or EINVAL: a file system or kernel without it. */
-named:
 #else
     (void)named_only;
 #endif
