@@ -22,7 +22,8 @@
  * (nf_nat_alloc_null_binding()). A connection created without a binding is
  * never translated later.
  *
- * Translation is done in the caller's frames by ct_process_burst_rw(): every
+ * Translation is done in the caller's frames by ct_process_burst_rw() (and
+ * by ct_process_parsed() for descriptors from ct_pkt_parse_rw()): every
  * packet of a translated connection (and every ICMP error quoting one) is
  * rewritten in place, checksums updated incrementally (RFC 1624). Callers of
  * the read-only calls (ct_process_burst()) get the same verdicts and the
