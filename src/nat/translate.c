@@ -236,7 +236,7 @@ static int translate(const struct ct_table *t, struct ct_pkt *pkt, const struct 
     if (!dst_on && !src_on)
         return 0;
     int changed;
-    if (pkt->tuple.l3 == CT_L3_IPV4 &&
+    if (!ct_conn_is_v6(c) &&
         translate_fast4(pkt,
                         d == CT_DIR_ORIGINAL ? &ct_nat_slot_of(t, c)->k4
                                              : ct_conn_key4((struct ct_conn *)c),
@@ -328,10 +328,12 @@ void ct_nat_rewrite_burst(struct ct_table *t, struct ct_pkt *pkts, struct ct_ver
         /* The descriptor is writable and the verdict the table's own: the
          * common case goes straight to the one-pass rewrite, from the
          * other direction's key (the binding's for an original packet). */
-        const struct ct_key4 *o =
-            v[i].dir == CT_DIR_ORIGINAL ? &b->k4 : ct_conn_key4((struct ct_conn *)c);
         int r;
-        if (partial || !translate_fast4(&pkts[i], o, &r))
+        if (partial || ct_conn_is_v6(c) ||
+            !translate_fast4(&pkts[i],
+                             v[i].dir == CT_DIR_ORIGINAL ? &b->k4
+                                                         : ct_conn_key4((struct ct_conn *)c),
+                             &r))
             r = ct_nat_rewrite(t, &pkts[i], &v[i], 0);
         if (r > 0) {
             v[i].flags |= CT_VERDICT_NAT;
