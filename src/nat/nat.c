@@ -15,7 +15,12 @@
 #include "rules/rules.h"
 #include "table/ext.h"
 #include "table/index.h"
+#include "table/shared.h"
 #include "table/table.h"
+
+struct ct_nat_bs_lock {
+    struct ct_spinlock l;
+};
 
 CT_EXPORT void ct_nat_config_init(struct ct_nat_config *cfg)
 {
@@ -38,6 +43,21 @@ CT_EXPORT int ct_nat_enable(struct ct_table *t, const struct ct_nat_config *cfg)
         free(n);
         return ext == -ENOSPC ? -ENOMEM : ext;
     }
+    /* By-source heads: a power of two near half the connections (a list
+     * holds the connections of one source, usually one or a few). */
+    uint32_t heads = 256;
+    while (heads < t->max_connections / 2 && heads < (1u << 30))
+        heads <<= 1;
+    n->bs_head = malloc((size_t)heads * sizeof(*n->bs_head));
+    n->bs_lock = t->sh ? calloc(CT_NAT_BS_LOCKS, sizeof(*n->bs_lock)) : NULL;
+    if (!n->bs_head || (t->sh && !n->bs_lock)) {
+        free(n->bs_head);
+        free(n->bs_lock);
+        free(n);
+        return -ENOMEM;
+    }
+    memset(n->bs_head, 0xff, (size_t)heads * sizeof(*n->bs_head)); /* CT_ID_NONE */
+    n->bs_mask = heads - 1;
     n->cfg = *cfg;
     n->ext = ext;
     t->nat_slot[0] = t->ext->area[ext].base[0];
@@ -60,8 +80,89 @@ CT_EXPORT int ct_nat_set_policy(struct ct_table *t, ct_nat_policy_fn fn, void *a
 
 void ct_nat_destroy(struct ct_table *t)
 {
+    if (t->nat) {
+        free(t->nat->bs_head);
+        free(t->nat->bs_lock);
+    }
     free(t->nat);
     t->nat = NULL;
+}
+
+/* ---- by source ----------------------------------------------------------------- */
+
+/* The list of a source: address, port, protocol and zone, as Linux's
+ * hash_by_src() keys it, through the index's keyed hash of a key that has
+ * only those (no destination). */
+static uint32_t bs_bucket(const struct ct_table *t, const struct ct_tuple *T)
+{
+    uint64_t h;
+    if (T->l3 == CT_L3_IPV6) {
+        struct ct_key6 k;
+        memset(&k, 0, sizeof(k));
+        memcpy(k.src, T->src.b, 16);
+        k.sport = T->sport;
+        k.zone = T->zone;
+        k.l3 = CT_L3_IPV6;
+        k.proto = T->proto;
+        h = ct_table_hash6(t, &k);
+    } else {
+        struct ct_key4 k;
+        memset(&k, 0, sizeof(k));
+        k.src = T->src.v4;
+        k.sport = T->sport;
+        k.zone = T->zone;
+        k.l3 = CT_L3_IPV4;
+        k.proto = T->proto;
+        h = ct_table_hash4(t, &k);
+    }
+    return (uint32_t)(h >> 32) & t->nat->bs_mask;
+}
+
+static struct ct_spinlock *bs_lock(const struct ct_table *t, uint32_t b)
+{
+    return &t->nat->bs_lock[b & (CT_NAT_BS_LOCKS - 1)].l;
+}
+
+static struct ct_nat_slot *slot_at(const struct ct_table *t, uint32_t id)
+{
+    return ct_nat_slot_of(t, ct_table_conn_at(t, id));
+}
+
+void ct_nat_conn_added(struct ct_table *t, struct ct_conn *c)
+{
+    struct ct_nat *n = t->nat;
+    struct ct_nat_slot *s = ct_nat_slot_of(t, c);
+    const uint32_t b = s->bs_head, id = ct_table_conn_id(t, c);
+    if (t->sh)
+        ct_spin_lock(bs_lock(t, b));
+    s->bs_prev = CT_ID_NONE;
+    s->bs_next = n->bs_head[b];
+    if (s->bs_next != CT_ID_NONE)
+        slot_at(t, s->bs_next)->bs_prev = id;
+    n->bs_head[b] = id;
+    s->bs = 1;
+    if (t->sh)
+        ct_spin_unlock(bs_lock(t, b));
+}
+
+void ct_nat_conn_gone(struct ct_table *t, struct ct_conn *c)
+{
+    struct ct_nat_slot *s = ct_nat_slot_of(t, c);
+    if (!s->bs)
+        return;
+    struct ct_nat *n = t->nat;
+    const uint32_t b = s->bs_head;
+    if (t->sh)
+        ct_spin_lock(bs_lock(t, b));
+    if (s->bs_prev != CT_ID_NONE)
+        slot_at(t, s->bs_prev)->bs_next = s->bs_next;
+    else
+        n->bs_head[b] = s->bs_next;
+    if (s->bs_next != CT_ID_NONE)
+        slot_at(t, s->bs_next)->bs_prev = s->bs_prev;
+    s->bs = 0;
+    if (t->sh)
+        ct_spin_unlock(bs_lock(t, b));
 }
 
 #define NAT_STAT_ADD(t, field, v)                                              \
@@ -297,6 +398,7 @@ struct alloc {
     uint64_t now;
     uint64_t seed; /* per connection: the keyed hash of its original tuple */
     uint64_t probes;
+    uint32_t bs;  /* the by-source list of the original source */
     int affinity; /* the SRC manip must keep replies on this worker */
 };
 
@@ -408,6 +510,57 @@ static int src_in_range(const struct ct_tuple *T, const struct ct_nat_range *r)
     return port_in_range(T, CT_NAT_MANIP_SRC, r);
 }
 
+/*
+ * Linux's find_appropriate_src(): among the live connections from T's
+ * source (the by-source list, most recent first), the first whose
+ * translated source, with T's destination, is in the range gives the
+ * candidate (*out). The candidate is copied under the list's lock and
+ * checked by the caller after it (the uniqueness lookup may reap a
+ * connection, which takes the same lock). Returns 1 with *out, or 0.
+ */
+static int find_src(struct alloc *a, const struct ct_tuple *T, const struct ct_nat_range *r,
+                    struct ct_tuple *out)
+{
+    struct ct_table *t = a->t;
+    const uint32_t b = a->bs; /* T's source is the original one */
+    int found = 0;
+    if (t->sh)
+        ct_spin_lock(bs_lock(t, b));
+    for (uint32_t id = t->nat->bs_head[b]; id != CT_ID_NONE && !found;) {
+        struct ct_conn *c = ct_table_conn_at(t, id);
+        const struct ct_nat_slot *s = ct_nat_slot_of(t, c);
+        struct ct_tuple rep, res;
+        /* The same source: compared on the original key, in place. */
+        int same;
+        if (ct_conn_is_v6(c)) {
+            const struct ct_key6 *k = ct_conn_key6(c);
+            same = T->l3 == CT_L3_IPV6 && k->proto == T->proto && k->sport == T->sport &&
+                   k->zone == T->zone && memcmp(k->src, T->src.b, 16) == 0;
+        } else {
+            const struct ct_key4 *k = ct_conn_key4(c);
+            same = T->l3 == CT_L3_IPV4 && k->proto == T->proto && k->sport == T->sport &&
+                   k->zone == T->zone && k->src == T->src.v4;
+        }
+        if (same) {
+            /* Its translated source: the inverse of its reply tuple. */
+            ct_table_conn_tuple(t, c, CT_DIR_REPLY, &rep);
+            if (ct_tuple_invert(&rep, &res) == 0) {
+                res.dst = T->dst;
+                res.dport = T->dport;
+                res.zone = T->zone;
+                if (src_in_range(&res, r)) {
+                    *out = res;
+                    found = 1;
+                }
+            }
+        }
+        id = s->bs_next;
+    }
+    if (t->sh)
+        ct_spin_unlock(bs_lock(t, b));
+    return found;
+}
+
 #define RANGE_PROTO_RANDOM_ALL (CT_NAT_RANGE_PROTO_RANDOM | CT_NAT_RANGE_PROTO_RANDOM_FULLY)
 /* Linux's NF_NAT_MAX_ATTEMPTS: tuples tried per round. */
 #define NAT_MAX_ATTEMPTS 128u
@@ -505,8 +658,9 @@ static int unique_port(struct alloc *a, struct ct_tuple *T, const struct ct_nat_
 /*
  * One manip of a binding, as Linux's get_unique_tuple(): T is the tuple as
  * the manips before left it and receives the new one. An SNAT keeps the
- * original source when it is in the range and unique; otherwise the
- * address is chosen (choose_addr()), kept with its port when that is in
+ * original source when it is in the range and unique, or else takes the
+ * translated source of an earlier connection from the same source when
+ * that is (find_src()); otherwise the address is chosen (choose_addr()), kept with its port when that is in
  * the range and unique (a single port is taken even when used, as Linux
  * does: the insert then fails), else the port is searched for. Returns 0,
  * or -1 when no unique tuple was found (T then holds the last tried).
@@ -514,9 +668,16 @@ static int unique_port(struct alloc *a, struct ct_tuple *T, const struct ct_nat_
 static int unique_tuple(struct alloc *a, struct ct_tuple *T, const struct ct_nat_range *r,
                         unsigned manip)
 {
-    if (manip == CT_NAT_MANIP_SRC && !(r->flags & RANGE_PROTO_RANDOM_ALL) && src_in_range(T, r) &&
-        usable(a, T, manip))
-        return 0;
+    if (manip == CT_NAT_MANIP_SRC && !(r->flags & RANGE_PROTO_RANDOM_ALL)) {
+        struct ct_tuple cand;
+        if (src_in_range(T, r)) {
+            if (usable(a, T, manip))
+                return 0;
+        } else if (find_src(a, T, r, &cand) && usable(a, &cand, manip)) {
+            *T = cand;
+            return 0;
+        }
+    }
     choose_addr(T, r, manip);
     if (!(r->flags & RANGE_PROTO_RANDOM_ALL)) {
         if (r->flags & CT_NAT_RANGE_PROTO_SPECIFIED) {
@@ -575,7 +736,7 @@ static uint16_t ask_range(struct ct_table *t, const struct ct_pkt *pkt,
 }
 
 uint16_t ct_nat_conn_new(struct ct_table *t, struct ct_conn *c, const struct ct_pkt *pkt,
-                         uint64_t now)
+                         uint64_t h_orig, uint64_t now)
 {
     struct ct_nat *n = t->nat;
     struct ct_nat_request req;
@@ -587,7 +748,11 @@ uint16_t ct_nat_conn_new(struct ct_table *t, struct ct_conn *c, const struct ct_
     ct_table_conn_tuple(t, c, CT_DIR_ORIGINAL, &orig);
     T = orig;
     struct alloc a = {.t = t, .c = c, .now = now};
-    a.seed = ct_siphash13(t->k0, t->k1, &orig, sizeof(orig));
+    /* The index's keyed hash of the original key, which the lookup
+     * computed: keyed by the table's secret, so that nobody without it
+     * predicts the ports chosen. */
+    a.seed = h_orig ^ 0x9e3779b97f4a7c15ull;
+    a.bs = bs_bucket(t, &orig);
     uint16_t status = 0;
     int clash = 0;
     /* DST first (prerouting/output), then SRC (postrouting/input) on the
@@ -632,14 +797,20 @@ uint16_t ct_nat_conn_new(struct ct_table *t, struct ct_conn *c, const struct ct_
     }
     c->status |= CT_STATUS_SRC_NAT_DONE | CT_STATUS_DST_NAT_DONE | status;
     slot_set(t, c, &T, status);
+    ct_nat_slot_of(t, c)->bs_head = a.bs;
     if (status)
         NAT_STAT_ADD(t, bindings, 1);
     return CT_REASON_NONE;
 }
 
-void ct_nat_slot_plain(struct ct_table *t, struct ct_conn *c)
+void ct_nat_slot_restore(struct ct_table *t, struct ct_conn *c, const struct ct_tuple *reply,
+                         uint16_t nat)
 {
-    struct ct_tuple o;
+    struct ct_tuple o, T;
     ct_table_conn_tuple(t, c, CT_DIR_ORIGINAL, &o);
-    slot_set(t, c, &o, 0);
+    /* slot_set() takes the translated original: the reply's inverse. */
+    if (!reply || ct_tuple_invert(reply, &T) != 0)
+        T = o;
+    slot_set(t, c, &T, reply ? nat : 0);
+    ct_nat_slot_of(t, c)->bs_head = bs_bucket(t, &o);
 }

@@ -66,14 +66,37 @@ struct ct_nat_slot {
         struct ct_key6 k6;
     };
     uint16_t nat; /* CT_STATUS_SRC_NAT | CT_STATUS_DST_NAT as set at creation */
+    uint16_t bs;  /* 1 while on a by-source list (below) */
+    /* The by-source list of the connection's original source: its head
+     * (set with the binding), and connection ids, CT_ID_NONE at the ends.
+     * Under the list's lock in shared tables. */
+    uint32_t bs_head;
+    uint32_t bs_next, bs_prev;
 };
 
 /* The table's NAT state (t->nat). */
+/*
+ * By source (Linux's nf_nat_bysource): every live connection of the table,
+ * hashed by its original source (address, port, protocol, zone), so that
+ * an SNAT whose original source is not in the range reuses the translated
+ * source an earlier connection from the same source got, when it is in the
+ * range and unique (find_appropriate_src(): the same client keeps one
+ * public address and port towards every destination). Doubly linked
+ * through the bindings; a shared table guards each list with one of
+ * CT_NAT_BS_LOCKS spinlocks.
+ */
+#define CT_NAT_BS_LOCKS 256u
+
+struct ct_nat_bs_lock;
+
 struct ct_nat {
     struct ct_nat_config cfg;
     ct_nat_policy_fn policy;
     void *policy_arg;
     int ext;                   /* extension id of struct ct_nat_slot */
+    uint32_t bs_mask;          /* by-source heads - 1 (a power of two minus one) */
+    uint32_t *bs_head;         /* connection ids, CT_ID_NONE when empty */
+    struct ct_nat_bs_lock *bs_lock; /* shared tables: CT_NAT_BS_LOCKS, else NULL */
     struct ct_nat_stats stats; /* updated with atomic adds in shared tables */
 };
 
@@ -88,11 +111,13 @@ static inline struct ct_nat_slot *ct_nat_slot_of(const struct ct_table *t,
 }
 
 /*
- * Fills c's binding with no translation: the reply key is the inverse of
- * the original in the reply zone. For connections a NAT table creates
- * without ct_nat_conn_new() (snapshot restore of a record without one).
+ * Fills the binding of a connection a NAT table creates without
+ * ct_nat_conn_new() (snapshot restore): the reply tuple `reply` with the
+ * manips `nat` that made it, or with reply NULL no translation (the
+ * inverse of the original in the reply zone).
  */
-void ct_nat_slot_plain(struct ct_table *t, struct ct_conn *c);
+void ct_nat_slot_restore(struct ct_table *t, struct ct_conn *c, const struct ct_tuple *reply,
+                         uint16_t nat);
 
 /*
  * For a connection c about to be inserted (key, zones, template applied,
@@ -104,7 +129,7 @@ void ct_nat_slot_plain(struct ct_table *t, struct ct_conn *c);
  * is left to undo on refusal beyond discarding c.
  */
 uint16_t ct_nat_conn_new(struct ct_table *t, struct ct_conn *c, const struct ct_pkt *pkt,
-                         uint64_t now);
+                         uint64_t h_orig, uint64_t now);
 
 /*
  * After a burst (ct_process_parsed(), which ct_process_burst_rw() goes
@@ -115,6 +140,13 @@ uint16_t ct_nat_conn_new(struct ct_table *t, struct ct_conn *c, const struct ct_
  */
 void ct_nat_rewrite_burst(struct ct_table *t, struct ct_pkt *pkts, struct ct_verdict *v,
                           unsigned n);
+
+/* A connection of a NAT table entered the index (ct_table_insert*(),
+ * snapshot restore): it joins its source's by-source list. */
+void ct_nat_conn_added(struct ct_table *t, struct ct_conn *c);
+
+/* A connection of a NAT table leaves the index: it leaves its list. */
+void ct_nat_conn_gone(struct ct_table *t, struct ct_conn *c);
 
 /* Frees the table's NAT state (ct_table_destroy()). */
 void ct_nat_destroy(struct ct_table *t);

@@ -307,7 +307,7 @@ static int process_new(struct ct_table *t, struct ct_pkt *pkt, const struct stag
     }
     /* NAT (nat/nat.h): the binding is chosen before either tuple is
      * indexed, so both enter the index together. */
-    if (CT_UNLIKELY(t->nat != NULL) && (r = ct_nat_conn_new(t, c, pkt, now)) != CT_REASON_NONE) {
+    if (CT_UNLIKELY(t->nat != NULL) && (r = ct_nat_conn_new(t, c, pkt, st->hash, now)) != CT_REASON_NONE) {
         ct_table_conn_discard(t, c);
         nat_reject(t, v, r);
         return 0;
@@ -327,7 +327,7 @@ static int process_new(struct ct_table *t, struct ct_pkt *pkt, const struct stag
             ct_conn_unlock(c);
             c->status &= (uint16_t) ~(CT_STATUS_SRC_NAT | CT_STATUS_DST_NAT |
                                       CT_STATUS_SRC_NAT_DONE | CT_STATUS_DST_NAT_DONE);
-            if ((r = ct_nat_conn_new(t, c, pkt, now)) != CT_REASON_NONE) {
+            if ((r = ct_nat_conn_new(t, c, pkt, st->hash, now)) != CT_REASON_NONE) {
                 ct_table_conn_discard(t, c);
                 nat_reject(t, v, r);
                 return 0;
@@ -359,6 +359,8 @@ static int process_new(struct ct_table *t, struct ct_pkt *pkt, const struct stag
         verdict_reject(t, v, CT_REASON_PROBE_LIMIT, 0);
         return 0;
     }
+    if (CT_UNLIKELY(t->nat != NULL))
+        ct_nat_conn_added(t, c);
     account(t, c, CT_DIR_ORIGINAL, pkt, now);
     /* Helpers: an expectation makes the connection RELATED; the template's
      * helper sees its first packet. */

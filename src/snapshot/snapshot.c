@@ -725,14 +725,9 @@ static int restore_one(struct ct_table *t, const uint8_t *o, uint32_t flags, uin
     if ((flags & CT_SNAPSHOT_F_NAT) && (c->status & CT_STATUS_NAT_MASK)) {
         struct ct_tuple r;
         tuple_decode(&r, p);
-        struct ct_nat_slot *ns = ct_nat_slot_of(t, c);
-        if (v6)
-            memcpy(&ns->k6, &r, sizeof(ns->k6));
-        else
-            ct_key4_from_tuple(&ns->k4, &r);
-        ns->nat = (uint16_t)(c->status & CT_STATUS_NAT_MASK);
+        ct_nat_slot_restore(t, c, &r, (uint16_t)(c->status & CT_STATUS_NAT_MASK));
     } else if (t->nat) {
-        ct_nat_slot_plain(t, c);
+        ct_nat_slot_restore(t, c, NULL, 0);
     }
     /* Neither tuple may be taken already: the index holds one connection
      * per key. */
@@ -746,6 +741,8 @@ static int restore_one(struct ct_table *t, const uint8_t *o, uint32_t flags, uin
         ct_table_conn_discard(t, c);
         return -ENOSPC;
     }
+    if (t->nat)
+        ct_nat_conn_added(t, c);
     if (t->ev)
         ct_event_restored(t, c);
     return 0;

@@ -447,6 +447,9 @@ static void conn_unlink_index(struct ct_table *t, struct ct_conn *c)
 /* Everything of ending a live connection except what happens to its entry. */
 static void conn_unlink(struct ct_table *t, struct ct_conn *c, enum ct_remove_cause cause)
 {
+    /* NAT: off its source's list first, before anything can reuse it. */
+    if (CT_UNLIKELY(t->nat != NULL))
+        ct_nat_conn_gone(t, c);
     /* Reported while still intact, so the callback reads the final state. */
     if (t->destroy_fn)
         t->destroy_fn(t->destroy_arg, t, c, (unsigned)cause,

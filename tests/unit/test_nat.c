@@ -336,6 +336,47 @@ static void test_null_binding(void)
     ct_table_destroy(t);
 }
 
+/* Linux's find_appropriate_src(): a source whose own port is not in the
+ * range keeps the translated port its earlier connection got, towards
+ * every destination (as long as that is unique); `random` asks otherwise. */
+static void test_same_source_mapping(void)
+{
+    for (unsigned rnd = 0; rnd < 2; rnd++) {
+        struct policy pol = {.manips = 1u << CT_NAT_MANIP_SRC};
+        range4(&pol.range[CT_NAT_MANIP_SRC], PUB, PUB, 20000, 29999);
+        if (rnd)
+            pol.range[CT_NAT_MANIP_SRC].flags |= CT_NAT_RANGE_PROTO_RANDOM;
+        struct ct_table *t = nat_table(64, &pol, NULL);
+        struct frame f;
+        struct ct_pkt p;
+        struct ct_verdict v;
+        udp4(&f, C1, 5000, SRV, 53, 1);
+        run(t, &f, &p, &v, SEC);
+        uint16_t first = get_be16(f.b + 20);
+        CHECK(first >= 20000 && first <= 29999);
+        unsigned same = 0;
+        for (unsigned i = 1; i <= 8; i++) {
+            udp4(&f, C1, 5000, SRV + i, 53, 1);
+            run(t, &f, &p, &v, SEC);
+            CHECK(v.flags & CT_VERDICT_CREATED);
+            same += get_be16(f.b + 20) == first;
+        }
+        if (rnd)
+            CHECK(same < 8);
+        else
+            CHECK_EQ_U(same, 8);
+        /* The mapping's owners gone (UDP's 30 s), a new one is chosen
+         * afresh, and the lists stay consistent through the removals. */
+        udp4(&f, C1, 5000, SRV, 53, 1);
+        run(t, &f, &p, &v, 40 * SEC);
+        CHECK(v.flags & CT_VERDICT_CREATED);
+        udp4(&f, C1, 5000, SRV + 1, 53, 1);
+        run(t, &f, &p, &v, 40 * SEC);
+        CHECK(v.flags & CT_VERDICT_CREATED);
+        ct_table_destroy(t);
+    }
+}
+
 /* Ranges the API refuses, and a policy giving one: NAT_RANGE. */
 static void test_bad_ranges(void)
 {
@@ -715,6 +756,7 @@ int main(void)
     RUN(test_echo_ids);
     RUN(test_exhaustion_and_release);
     RUN(test_null_binding);
+    RUN(test_same_source_mapping);
     RUN(test_bad_ranges);
     RUN(test_untranslatable);
     RUN(test_snapshot);
