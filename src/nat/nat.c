@@ -118,9 +118,24 @@ static uint32_t bs_bucket(const struct ct_table *t, const struct ct_tuple *T)
     return (uint32_t)(h >> 32) & t->nat->bs_mask;
 }
 
-static struct ct_spinlock *bs_lock(const struct ct_table *t, uint32_t b)
+/*
+ * A shared table guards list b with one of its spinlocks; a table of one
+ * thread takes none. The lock is taken only for the list's own edits and
+ * walks, never while another lock is waited for, and a connection's lock
+ * may be held around it (process.c, table.c): never the other way round.
+ * The locking is conditional, which clang's analysis cannot follow: these
+ * two are its only users.
+ */
+static void bs_enter(const struct ct_table *t, uint32_t b) CT_NO_TSA
 {
-    return &t->nat->bs_lock[b & (CT_NAT_BS_LOCKS - 1)].l;
+    if (t->sh)
+        ct_spin_lock(&t->nat->bs_lock[b & (CT_NAT_BS_LOCKS - 1)].l);
+}
+
+static void bs_leave(const struct ct_table *t, uint32_t b) CT_NO_TSA
+{
+    if (t->sh)
+        ct_spin_unlock(&t->nat->bs_lock[b & (CT_NAT_BS_LOCKS - 1)].l);
 }
 
 static struct ct_nat_slot *slot_at(const struct ct_table *t, uint32_t id)
@@ -133,16 +148,14 @@ void ct_nat_conn_added(struct ct_table *t, struct ct_conn *c)
     struct ct_nat *n = t->nat;
     struct ct_nat_slot *s = ct_nat_slot_of(t, c);
     const uint32_t b = s->bs_head, id = ct_table_conn_id(t, c);
-    if (t->sh)
-        ct_spin_lock(bs_lock(t, b));
+    bs_enter(t, b);
     s->bs_prev = CT_ID_NONE;
     s->bs_next = n->bs_head[b];
     if (s->bs_next != CT_ID_NONE)
         slot_at(t, s->bs_next)->bs_prev = id;
     n->bs_head[b] = id;
     s->bs = 1;
-    if (t->sh)
-        ct_spin_unlock(bs_lock(t, b));
+    bs_leave(t, b);
 }
 
 void ct_nat_conn_gone(struct ct_table *t, struct ct_conn *c)
@@ -152,8 +165,7 @@ void ct_nat_conn_gone(struct ct_table *t, struct ct_conn *c)
         return;
     struct ct_nat *n = t->nat;
     const uint32_t b = s->bs_head;
-    if (t->sh)
-        ct_spin_lock(bs_lock(t, b));
+    bs_enter(t, b);
     if (s->bs_prev != CT_ID_NONE)
         slot_at(t, s->bs_prev)->bs_next = s->bs_next;
     else
@@ -161,8 +173,7 @@ void ct_nat_conn_gone(struct ct_table *t, struct ct_conn *c)
     if (s->bs_next != CT_ID_NONE)
         slot_at(t, s->bs_next)->bs_prev = s->bs_prev;
     s->bs = 0;
-    if (t->sh)
-        ct_spin_unlock(bs_lock(t, b));
+    bs_leave(t, b);
 }
 
 #define NAT_STAT_ADD(t, field, v)                                              \
@@ -524,8 +535,7 @@ static int find_src(struct alloc *a, const struct ct_tuple *T, const struct ct_n
     struct ct_table *t = a->t;
     const uint32_t b = a->bs; /* T's source is the original one */
     int found = 0;
-    if (t->sh)
-        ct_spin_lock(bs_lock(t, b));
+    bs_enter(t, b);
     for (uint32_t id = t->nat->bs_head[b]; id != CT_ID_NONE && !found;) {
         struct ct_conn *c = ct_table_conn_at(t, id);
         const struct ct_nat_slot *s = ct_nat_slot_of(t, c);
@@ -556,8 +566,7 @@ static int find_src(struct alloc *a, const struct ct_tuple *T, const struct ct_n
         }
         id = s->bs_next;
     }
-    if (t->sh)
-        ct_spin_unlock(bs_lock(t, b));
+    bs_leave(t, b);
     return found;
 }
 
