@@ -147,7 +147,7 @@ void ct_nat_conn_added(struct ct_table *t, struct ct_conn *c)
 {
     struct ct_nat *n = t->nat;
     struct ct_nat_slot *s = ct_nat_slot_of(t, c);
-    const uint32_t b = s->bs_head, id = ct_table_conn_id(t, c);
+    const uint32_t b = s->bs_list, id = ct_table_conn_id(t, c);
     bs_enter(t, b);
     s->bs_prev = CT_ID_NONE;
     s->bs_next = n->bs_head[b];
@@ -164,7 +164,7 @@ void ct_nat_conn_gone(struct ct_table *t, struct ct_conn *c)
     if (!s->bs)
         return;
     struct ct_nat *n = t->nat;
-    const uint32_t b = s->bs_head;
+    const uint32_t b = s->bs_list;
     bs_enter(t, b);
     if (s->bs_prev != CT_ID_NONE)
         slot_at(t, s->bs_prev)->bs_next = s->bs_next;
@@ -806,7 +806,7 @@ uint16_t ct_nat_conn_new(struct ct_table *t, struct ct_conn *c, const struct ct_
     }
     c->status |= CT_STATUS_SRC_NAT_DONE | CT_STATUS_DST_NAT_DONE | status;
     slot_set(t, c, &T, status);
-    ct_nat_slot_of(t, c)->bs_head = a.bs;
+    ct_nat_slot_of(t, c)->bs_list = a.bs;
     if (status)
         NAT_STAT_ADD(t, bindings, 1);
     return CT_REASON_NONE;
@@ -821,5 +821,5 @@ void ct_nat_slot_restore(struct ct_table *t, struct ct_conn *c, const struct ct_
     if (!reply || ct_tuple_invert(reply, &T) != 0)
         T = o;
     slot_set(t, c, &T, reply ? nat : 0);
-    ct_nat_slot_of(t, c)->bs_head = bs_bucket(t, &o);
+    ct_nat_slot_of(t, c)->bs_list = bs_bucket(t, &o);
 }

@@ -67,10 +67,10 @@ struct ct_nat_slot {
     };
     uint16_t nat; /* CT_STATUS_SRC_NAT | CT_STATUS_DST_NAT as set at creation */
     uint16_t bs;  /* 1 while on a by-source list (below) */
-    /* The by-source list of the connection's original source: its head
-     * (set with the binding), and connection ids, CT_ID_NONE at the ends.
-     * Under the list's lock in shared tables. */
-    uint32_t bs_head;
+    /* The by-source list of the connection's original source: which list
+     * (set with the binding), and its neighbours there, connection ids,
+     * CT_ID_NONE at the ends. Under the list's lock in shared tables. */
+    uint32_t bs_list;
     uint32_t bs_next, bs_prev;
 };
 
