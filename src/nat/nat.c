@@ -9,7 +9,6 @@
 
 #include "base/compiler.h"
 #include "base/inet.h"
-#include "base/siphash.h"
 #include "ctrack/nat.h"
 #include "nat/nat.h"
 #include "rules/rules.h"
@@ -485,25 +484,14 @@ static int usable(struct alloc *a, const struct ct_tuple *T, unsigned manip)
     return !tuple_used(a, T);
 }
 
-static int has_ports(uint8_t proto)
-{
-    return proto == CT_IPPROTO_TCP || proto == CT_IPPROTO_UDP || proto == CT_IPPROTO_UDPLITE ||
-           proto == CT_IPPROTO_SCTP;
-}
-
-static int is_icmp_query(const struct ct_tuple *T)
-{
-    return T->proto == (T->l3 == CT_L3_IPV6 ? CT_IPPROTO_ICMPV6 : CT_IPPROTO_ICMP);
-}
-
 /* Linux's l4proto_in_range(): the manip's port (the ICMP identifier for
  * either manip) within the range; protocols without ports always are. */
 static int port_in_range(const struct ct_tuple *T, unsigned manip, const struct ct_nat_range *r)
 {
     uint16_t p;
-    if (is_icmp_query(T))
+    if (ct_nat_icmp_query(T))
         p = T->sport;
-    else if (has_ports(T->proto))
+    else if (ct_nat_has_ports(T->proto))
         p = manip == CT_NAT_MANIP_SRC ? T->sport : T->dport;
     else
         return 1;
@@ -599,7 +587,7 @@ static int unique_port(struct alloc *a, struct ct_tuple *T, const struct ct_nat_
 {
     uint16_t *key;
     uint32_t min, size;
-    if (is_icmp_query(T)) {
+    if (ct_nat_icmp_query(T)) {
         key = &T->sport;
         if (!(r->flags & CT_NAT_RANGE_PROTO_SPECIFIED)) {
             min = 0;
@@ -608,7 +596,7 @@ static int unique_port(struct alloc *a, struct ct_tuple *T, const struct ct_nat_
             min = r->min_port;
             size = (uint32_t)r->max_port - r->min_port + 1;
         }
-    } else if (has_ports(T->proto)) {
+    } else if (ct_nat_has_ports(T->proto)) {
         key = manip == CT_NAT_MANIP_SRC ? &T->sport : &T->dport;
         if (!(r->flags & CT_NAT_RANGE_PROTO_SPECIFIED)) {
             if (manip == CT_NAT_MANIP_DST)

@@ -43,7 +43,6 @@
 
 #include "ctrack/nat.h"
 #include "table/conn.h"
-#include "table/ext.h"
 #include "table/table.h"
 
 struct ct_table;
@@ -99,6 +98,20 @@ struct ct_nat {
     struct ct_nat_bs_lock *bs_lock; /* shared tables: CT_NAT_BS_LOCKS, else NULL */
     struct ct_nat_stats stats; /* updated with atomic adds in shared tables */
 };
+
+/* Protocols whose tuple has ports NAT may choose (GRE keys it never
+ * translates: no PPTP helper). */
+static inline int ct_nat_has_ports(uint8_t proto)
+{
+    return proto == CT_IPPROTO_TCP || proto == CT_IPPROTO_UDP || proto == CT_IPPROTO_UDPLITE ||
+           proto == CT_IPPROTO_SCTP;
+}
+
+/* An ICMP or ICMPv6 query, whose identifier NAT translates like a port. */
+static inline int ct_nat_icmp_query(const struct ct_tuple *t)
+{
+    return t->proto == (t->l3 == CT_L3_IPV6 ? CT_IPPROTO_ICMPV6 : CT_IPPROTO_ICMP);
+}
 
 /* The status bits that say a connection's reply key is in its NAT slot. */
 #define CT_STATUS_NAT_MASK (CT_STATUS_SRC_NAT | CT_STATUS_DST_NAT)

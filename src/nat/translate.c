@@ -60,24 +60,13 @@ static void plan_port(struct plan *p, int inner, unsigned side, uint16_t v)
         (struct op){.inner = (uint8_t)inner, .port = 1, .side = (uint8_t)side, .value = v};
 }
 
-static int has_ports(uint8_t proto)
-{
-    return proto == CT_IPPROTO_TCP || proto == CT_IPPROTO_UDP || proto == CT_IPPROTO_UDPLITE ||
-           proto == CT_IPPROTO_SCTP;
-}
-
-static int is_query(const struct ct_tuple *t)
-{
-    return t->proto == (t->l3 == CT_L3_IPV6 ? CT_IPPROTO_ICMPV6 : CT_IPPROTO_ICMP);
-}
-
 /* The ports of a packet of tuple t that a manip of `side` writes. */
 static void plan_l4(struct plan *p, int inner, const struct ct_tuple *t, unsigned side,
                     uint16_t port, uint16_t id)
 {
-    if (is_query(t))
+    if (ct_nat_icmp_query(t))
         plan_port(p, inner, CT_PKT_SRC, id);
-    else if (has_ports(t->proto))
+    else if (ct_nat_has_ports(t->proto))
         plan_port(p, inner, side, port);
 }
 

@@ -31,7 +31,6 @@
 #include "events/events.h"
 #include "helper/helper.h"
 #include "nat/nat.h"
-#include "table/ext.h"
 #include "proto/proto.h"
 #include "rules/rules.h"
 #include "table/index.h"
@@ -620,7 +619,7 @@ static inline void stage_two(const struct ct_table *t, const struct stage *st)
          * read its binding (nat/nat.h); the slot's address follows from
          * the id, so it is fetched with the entry. */
         if (CT_UNLIKELY(t->nat != NULL))
-            CT_PREFETCH(ct_table_ext_get(t, id, (unsigned)t->nat->ext));
+            CT_PREFETCH(ct_table_nat_at(t, id));
     }
 }
 

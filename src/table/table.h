@@ -408,12 +408,16 @@ static inline int ct_table_reply_special4(const struct ct_table *t, const struct
     return (o->proto == CT_IPPROTO_ICMP) | (t->nat != NULL);
 }
 
-/* The reply key of connection c of a table with NAT (nat/nat.h): the
- * start of its binding. */
+/* The binding of connection id `id` of a table with NAT (nat/nat.h),
+ * which starts with its reply key. */
+static inline const void *ct_table_nat_at(const struct ct_table *t, uint32_t id)
+{
+    return t->nat_slot[(id & CT_ID_V6) != 0] + (size_t)(id & (CT_ID_V6 - 1)) * t->nat_stride;
+}
+
 static inline const void *ct_table_nat_reply(const struct ct_table *t, const struct ct_conn *c)
 {
-    uint32_t id = ct_table_conn_id(t, c);
-    return t->nat_slot[(id & CT_ID_V6) != 0] + (size_t)(id & (CT_ID_V6 - 1)) * t->nat_stride;
+    return ct_table_nat_at(t, ct_table_conn_id(t, c));
 }
 
 /* Inline, since every reply-direction IPv4 lookup derives the key to compare. */
